@@ -1,0 +1,79 @@
+//! The kernel table: every hot loop of rnnkit behind one struct of safe fn pointers, filled with
+//! scalar kernels and then overlaid tier by tier with the best the CPU supports (tract's `plug`).
+//! Cells, layers and optimizers call through `kernels()` and never name an instruction set.
+
+pub mod isa;
+pub mod scalar;
+
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+pub use isa::Isa;
+
+/// Row-major `C ← α·op(A)·op(B) + β·C` (see `Real::gemm` for the full contract).
+pub type SgemmFn = fn(bool, bool, usize, usize, usize, f32, &[f32], usize, &[f32], usize, f32, &mut [f32], usize);
+
+#[derive(Clone, Copy)]
+pub struct Kernels {
+    pub isa: Isa,
+    pub sgemm: SgemmFn,
+    /// In place: x ← 1 / (1 + e^(−x)).
+    pub sigmoid: fn(&mut [f32]),
+    /// In place: x ← tanh(x).
+    pub tanh: fn(&mut [f32]),
+    /// y ← a·x + y.
+    pub axpy: fn(f32, &[f32], &mut [f32]),
+    /// Σ x_i·y_i.
+    pub dot: fn(&[f32], &[f32]) -> f32,
+}
+
+impl Kernels {
+    /// Every slot valid, no SIMD: the oracle every other tier is tested against.
+    pub fn scalar() -> Kernels {
+        Kernels {
+            isa: Isa::Scalar,
+            sgemm: scalar::sgemm,
+            sigmoid: scalar::sigmoid,
+            tanh: scalar::tanh,
+            axpy: scalar::axpy,
+            dot: scalar::dot,
+        }
+    }
+
+    /// The table for one tier; an unsupported tier is an error, never a silent fallback.
+    pub fn for_isa(isa: Isa) -> Result<Kernels> {
+        if !isa.is_supported() {
+            return Err(Error::Unsupported { feature: format!("instruction set {} on this CPU or build", isa.name()) });
+        }
+        let mut k = Kernels::scalar();
+        k.isa = isa;
+        Ok(k)
+    }
+}
+
+static KERNELS: OnceLock<Result<Kernels>> = OnceLock::new();
+
+/// Selects the table once: `RNNKIT_ISA=scalar|avx2|avx512|simd128` forces a tier, else the best supported.
+/// Called by `Model` construction so a bad forced tier surfaces as an error.
+pub fn init_kernels() -> Result<&'static Kernels> {
+    KERNELS
+        .get_or_init(|| {
+            let forced = std::env::var("RNNKIT_ISA").ok().filter(|s| !s.is_empty());
+            match forced {
+                Some(name) => Isa::from_name(&name).and_then(Kernels::for_isa),
+                None => Kernels::for_isa(Isa::best()),
+            }
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// The selected table. If selection failed (a bad `RNNKIT_ISA`), models refuse to construct, so
+/// reaching here then means a direct caller skipped `init_kernels`; scalar is the safe answer.
+pub fn kernels() -> &'static Kernels {
+    static SCALAR: OnceLock<Kernels> = OnceLock::new();
+    match init_kernels() {
+        Ok(k) => k,
+        Err(_) => SCALAR.get_or_init(Kernels::scalar),
+    }
+}

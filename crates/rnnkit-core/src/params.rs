@@ -1,0 +1,135 @@
+//! Parameter layout: names, shapes and offsets into one flat buffer, in PyTorch's `named_parameters()`
+//! order (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, then the `_reverse` direction,
+//! then the next layer). Gradients use the same layout, so optimizers see two flat slices.
+
+use crate::spec::{DenseSpec, ModelSpec, RecurrentSpec};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamInfo {
+    pub name: String,
+    pub shape: Vec<usize>,
+    /// Offset of the first element in the flat buffer.
+    pub offset: usize,
+}
+
+impl ParamInfo {
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.offset..self.offset + self.len()
+    }
+}
+
+/// Where one layer+direction's tensors sit inside its block's slice.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CellParams {
+    pub input_size: usize,
+    /// [gates·H, input_size]
+    pub w_ih: usize,
+    /// [gates·H, H]
+    pub w_hh: usize,
+    /// [gates·H], `None` when the block has no bias.
+    pub b_ih: Option<usize>,
+    pub b_hh: Option<usize>,
+}
+
+/// Offsets (relative to the block's first parameter) for layer `layer`, direction `dir` (1 = reverse).
+pub fn cell_params(spec: &RecurrentSpec, layer: usize, dir: usize) -> CellParams {
+    let g = spec.cell.gates() * spec.hidden_size;
+    let h = spec.hidden_size;
+    let per_cell = |input: usize| g * input + g * h + if spec.bias { 2 * g } else { 0 };
+    let mut offset = 0;
+    for l in 0..=layer {
+        let input = if l == 0 { spec.input_size } else { spec.output_size() };
+        for d in 0..spec.directions() {
+            if l == layer && d == dir {
+                let w_ih = offset;
+                let w_hh = w_ih + g * input;
+                let b_ih = spec.bias.then_some(w_hh + g * h);
+                let b_hh = b_ih.map(|b| b + g);
+                return CellParams { input_size: input, w_ih, w_hh, b_ih, b_hh };
+            }
+            offset += per_cell(input);
+        }
+    }
+    unreachable!("cell_params: layer {layer} dir {dir} outside the block")
+}
+
+/// PyTorch names and shapes of one recurrent block, offsets relative to `base`.
+pub fn block_layout(spec: &RecurrentSpec, prefix: &str, base: usize) -> Vec<ParamInfo> {
+    let g = spec.cell.gates() * spec.hidden_size;
+    let mut out = Vec::new();
+    for l in 0..spec.num_layers {
+        for d in 0..spec.directions() {
+            let c = cell_params(spec, l, d);
+            let suffix = if d == 1 { "_reverse" } else { "" };
+            let mut push = |name: &str, shape: Vec<usize>, off: usize| {
+                out.push(ParamInfo { name: format!("{prefix}{name}_l{l}{suffix}"), shape, offset: base + off })
+            };
+            push("weight_ih", vec![g, c.input_size], c.w_ih);
+            push("weight_hh", vec![g, spec.hidden_size], c.w_hh);
+            if let (Some(bi), Some(bh)) = (c.b_ih, c.b_hh) {
+                push("bias_ih", vec![g], bi);
+                push("bias_hh", vec![g], bh);
+            }
+        }
+    }
+    out
+}
+
+pub fn block_param_count(spec: &RecurrentSpec) -> usize {
+    block_layout(spec, "", 0).iter().map(ParamInfo::len).sum()
+}
+
+/// `weight` [units, in_features] then `bias` [units], like `nn.Linear`.
+pub fn dense_layout(spec: &DenseSpec, prefix: &str, base: usize) -> Vec<ParamInfo> {
+    let mut out = vec![ParamInfo { name: format!("{prefix}weight"), shape: vec![spec.units, spec.in_features], offset: base }];
+    if spec.bias {
+        out.push(ParamInfo { name: format!("{prefix}bias"), shape: vec![spec.units], offset: base + spec.units * spec.in_features });
+    }
+    out
+}
+
+/// The whole model. A lone recurrent block uses PyTorch's bare names (`weight_ih_l0`); anything
+/// larger prefixes each module with its index like `nn.Sequential` (`0.weight_ih_l0`, `1.weight`).
+pub fn model_layout(spec: &ModelSpec) -> Vec<ParamInfo> {
+    let modules = spec.blocks.len() + spec.head.is_some() as usize;
+    let prefix = |k: usize| if modules == 1 { String::new() } else { format!("{k}.") };
+    let mut out = Vec::new();
+    let mut base = 0;
+    for (k, b) in spec.blocks.iter().enumerate() {
+        let layout = block_layout(b, &prefix(k), base);
+        base += layout.iter().map(ParamInfo::len).sum::<usize>();
+        out.extend(layout);
+    }
+    if let Some(h) = &spec.head {
+        out.extend(dense_layout(h, &prefix(spec.blocks.len()), base));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::ModelSpec;
+
+    #[test]
+    fn matches_pytorch_names_and_offsets() {
+        let spec = ModelSpec::from_json(
+            r#"{"blocks":[{"cell":"lstm","input_size":3,"hidden_size":5,"num_layers":2,"bidirectional":true}]}"#,
+        )
+        .unwrap();
+        let layout = model_layout(&spec);
+        let names: Vec<&str> = layout.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(&names[..5], &["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l0_reverse"]);
+        assert_eq!(layout[8].shape, vec![20, 10]); // weight_ih_l1 sees both directions
+        for w in layout.windows(2) {
+            assert_eq!(w[0].offset + w[0].len(), w[1].offset);
+        }
+        assert_eq!(block_param_count(&spec.blocks[0]), layout.iter().map(ParamInfo::len).sum::<usize>());
+    }
+}

@@ -1,0 +1,435 @@
+//! Model and training specifications, read from JSON with every field checked. Field names are
+//! snake_case; defaults follow PyTorch (`torch.nn.LSTM`, `torch.optim.*`). Errors name the field path,
+//! e.g. `spec.blocks[1].hidden_size`.
+
+use crate::error::{Error, Result};
+use crate::json::Json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    RnnTanh,
+    RnnRelu,
+    /// Elman's original form, an extra beyond PyTorch.
+    RnnSigmoid,
+    Lstm,
+    Gru,
+}
+
+impl CellKind {
+    /// Gate blocks per weight matrix: weight_ih is [gates * hidden_size, input_size].
+    pub fn gates(self) -> usize {
+        match self {
+            CellKind::Lstm => 4,
+            CellKind::Gru => 3,
+            _ => 1,
+        }
+    }
+    pub fn has_cell_state(self) -> bool {
+        self == CellKind::Lstm
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            CellKind::RnnTanh => "rnn_tanh",
+            CellKind::RnnRelu => "rnn_relu",
+            CellKind::RnnSigmoid => "rnn_sigmoid",
+            CellKind::Lstm => "lstm",
+            CellKind::Gru => "gru",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightInit {
+    /// PyTorch's default: U(-1/sqrt(H), 1/sqrt(H)) for every weight and bias.
+    Uniform,
+    /// Glorot/Xavier uniform over each gate block; biases zero.
+    Xavier,
+    /// Orthogonal H x H blocks per gate (recurrent weights only); biases zero.
+    Orthogonal,
+}
+
+/// One PyTorch-style recurrent module (`nn.LSTM(...)` with all its layers and directions).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecurrentSpec {
+    pub cell: CellKind,
+    pub input_size: usize,
+    pub hidden_size: usize,
+    pub num_layers: usize,
+    pub bidirectional: bool,
+    pub bias: bool,
+    /// Dropout on the outputs of every layer but the last, in training only.
+    pub dropout: f32,
+    pub weight_init: WeightInit,
+    pub recurrent_init: WeightInit,
+}
+
+impl RecurrentSpec {
+    pub fn directions(&self) -> usize {
+        if self.bidirectional { 2 } else { 1 }
+    }
+    /// Features of the output sequence: directions * hidden_size.
+    pub fn output_size(&self) -> usize {
+        self.directions() * self.hidden_size
+    }
+    /// Rows of h0/h_n (and c0/c_n): num_layers * directions.
+    pub fn state_rows(&self) -> usize {
+        self.num_layers * self.directions()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    Identity,
+    Sigmoid,
+    Tanh,
+    Softmax,
+}
+
+/// A dense head `y = act(x W^T + b)` after the last recurrent block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseSpec {
+    pub in_features: usize,
+    pub units: usize,
+    pub activation: Activation,
+    pub bias: bool,
+    /// true: applied at every step, output [B, T, units]; false: at each sequence's last valid step, [B, units].
+    pub return_sequences: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSpec {
+    /// Layout of x and of sequence outputs: [batch, seq_len, features] if true, else [seq_len, batch, features].
+    pub batch_first: bool,
+    pub seed: u64,
+    pub blocks: Vec<RecurrentSpec>,
+    pub head: Option<DenseSpec>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossKind {
+    Mse,
+    /// Binary cross-entropy on logits (the head's pre-activation), like `BCEWithLogitsLoss`.
+    BceWithLogits,
+    /// Softmax cross-entropy on logits with integer class targets, like `CrossEntropyLoss`.
+    CrossEntropy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OptimSpec {
+    Sgd { lr: f32, momentum: f32, nesterov: bool, weight_decay: f32 },
+    /// `decoupled` false is Adam (L2 added to the gradient), true is AdamW.
+    Adam { lr: f32, beta1: f32, beta2: f32, eps: f32, weight_decay: f32, decoupled: bool },
+    RmsProp { lr: f32, alpha: f32, eps: f32, momentum: f32, weight_decay: f32 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainSpec {
+    pub loss: LossKind,
+    pub optimizer: OptimSpec,
+    pub clip_norm: Option<f32>,
+    pub clip_value: Option<f32>,
+}
+
+// ---- reading fields -------------------------------------------------------------------------
+
+struct Fields<'a> {
+    obj: &'a Json,
+    path: String,
+}
+
+impl<'a> Fields<'a> {
+    fn new(obj: &'a Json, path: &str, allowed: &[&str]) -> Result<Self> {
+        let Json::Obj(kv) = obj else {
+            return Err(Error::type_(path, "an object", obj.kind()));
+        };
+        for (k, _) in kv {
+            if !allowed.contains(&k.as_str()) {
+                return Err(Error::value(format!("{path}.{k}"), format!("unknown field; expected one of {}", allowed.join(", "))));
+            }
+        }
+        Ok(Fields { obj, path: path.to_string() })
+    }
+
+    fn path(&self, key: &str) -> String {
+        format!("{}.{key}", self.path)
+    }
+
+    /// Absent and null both mean "use the default".
+    fn raw(&self, key: &str) -> Option<&'a Json> {
+        self.obj.get(key).filter(|v| **v != Json::Null)
+    }
+
+    fn num(&self, key: &str, default: Option<f64>) -> Result<f64> {
+        match self.raw(key) {
+            None => default.ok_or_else(|| Error::value(self.path(key), "is required")),
+            Some(Json::Num(v)) if v.is_finite() => Ok(*v),
+            Some(v) => Err(Error::type_(self.path(key), "a finite number", v.kind())),
+        }
+    }
+
+    fn opt_num(&self, key: &str) -> Result<Option<f64>> {
+        match self.raw(key) {
+            None => Ok(None),
+            Some(_) => self.num(key, None).map(Some),
+        }
+    }
+
+    fn size(&self, key: &str, default: Option<usize>, min: usize) -> Result<usize> {
+        let v = self.num(key, default.map(|d| d as f64))?;
+        if v.fract() != 0.0 || v < min as f64 || v > 1e9 {
+            return Err(Error::value(self.path(key), format!("expected an integer >= {min}, got {v}")));
+        }
+        Ok(v as usize)
+    }
+
+    fn boolean(&self, key: &str, default: bool) -> Result<bool> {
+        match self.raw(key) {
+            None => Ok(default),
+            Some(Json::Bool(b)) => Ok(*b),
+            Some(v) => Err(Error::type_(self.path(key), "a boolean", v.kind())),
+        }
+    }
+
+    fn choice<T: Copy>(&self, key: &str, default: Option<&str>, options: &[(&str, T)]) -> Result<T> {
+        let name = match self.raw(key) {
+            None => default.ok_or_else(|| Error::value(self.path(key), "is required"))?,
+            Some(Json::Str(s)) => s.as_str(),
+            Some(v) => return Err(Error::type_(self.path(key), "a string", v.kind())),
+        };
+        options.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).ok_or_else(|| {
+            let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+            Error::value(self.path(key), format!("expected one of {}, got \"{name}\"", names.join(", ")))
+        })
+    }
+
+    /// A number in [lo, hi] (hi_open excludes hi).
+    fn in_range(&self, key: &str, default: f64, lo: f64, hi: f64, hi_open: bool) -> Result<f32> {
+        let v = self.num(key, Some(default))?;
+        if v < lo || v > hi || (hi_open && v == hi) {
+            let close = if hi_open { ")" } else { "]" };
+            return Err(Error::value(self.path(key), format!("expected a value in [{lo}, {hi}{close}, got {v}")));
+        }
+        Ok(v as f32)
+    }
+
+    fn positive(&self, key: &str, default: Option<f64>) -> Result<f32> {
+        let v = self.num(key, default)?;
+        if v <= 0.0 {
+            return Err(Error::value(self.path(key), format!("expected a value > 0, got {v}")));
+        }
+        Ok(v as f32)
+    }
+}
+
+const CELLS: &[(&str, CellKind)] = &[
+    ("rnn_tanh", CellKind::RnnTanh),
+    ("rnn_relu", CellKind::RnnRelu),
+    ("rnn_sigmoid", CellKind::RnnSigmoid),
+    ("lstm", CellKind::Lstm),
+    ("gru", CellKind::Gru),
+];
+const INITS: &[(&str, WeightInit)] =
+    &[("uniform", WeightInit::Uniform), ("xavier", WeightInit::Xavier), ("orthogonal", WeightInit::Orthogonal)];
+const ACTIVATIONS: &[(&str, Activation)] = &[
+    ("identity", Activation::Identity),
+    ("sigmoid", Activation::Sigmoid),
+    ("tanh", Activation::Tanh),
+    ("softmax", Activation::Softmax),
+];
+
+impl ModelSpec {
+    /// Reads `{"batch_first", "seed", "blocks": [...], "head": {...} | null}`.
+    pub fn from_json(text: &str) -> Result<ModelSpec> {
+        let root = Json::parse(text)?;
+        let f = Fields::new(&root, "spec", &["batch_first", "seed", "blocks", "head"])?;
+        let seed = f.num("seed", Some(0.0))?;
+        if seed < 0.0 || seed.fract() != 0.0 || seed > 9007199254740991.0 {
+            return Err(Error::value("spec.seed", format!("expected a non-negative integer, got {seed}")));
+        }
+        let blocks_json = match f.raw("blocks") {
+            Some(Json::Arr(a)) if !a.is_empty() => a,
+            Some(Json::Arr(_)) => return Err(Error::value("spec.blocks", "expected at least one recurrent block")),
+            Some(v) => return Err(Error::type_("spec.blocks", "an array", v.kind())),
+            None => return Err(Error::value("spec.blocks", "is required")),
+        };
+        let mut blocks = Vec::with_capacity(blocks_json.len());
+        for (k, b) in blocks_json.iter().enumerate() {
+            let path = format!("spec.blocks[{k}]");
+            let block = read_block(b, &path)?;
+            if let Some(prev) = blocks.last() {
+                let prev: &RecurrentSpec = prev;
+                if block.input_size != prev.output_size() {
+                    return Err(Error::shape(
+                        format!("{path}.input_size"),
+                        format!("{} (the output size of block {})", prev.output_size(), k - 1),
+                        block.input_size.to_string(),
+                    ));
+                }
+            }
+            blocks.push(block);
+        }
+        let last_out = blocks.last().map(|b| b.output_size()).unwrap_or(0);
+        let head = match f.raw("head") {
+            None => None,
+            Some(h) => {
+                let hf = Fields::new(h, "spec.head", &["units", "activation", "bias", "return_sequences"])?;
+                Some(DenseSpec {
+                    in_features: last_out,
+                    units: hf.size("units", None, 1)?,
+                    activation: hf.choice("activation", Some("identity"), ACTIVATIONS)?,
+                    bias: hf.boolean("bias", true)?,
+                    return_sequences: hf.boolean("return_sequences", true)?,
+                })
+            }
+        };
+        Ok(ModelSpec { batch_first: f.boolean("batch_first", false)?, seed: seed as u64, blocks, head })
+    }
+
+    pub fn to_json(&self) -> String {
+        let num = |v: f64| Json::Num(v);
+        let name = |s: &str| Json::Str(s.to_string());
+        let init_name = |w: WeightInit| INITS.iter().find(|(_, x)| *x == w).map(|(n, _)| *n).unwrap_or("uniform");
+        let blocks = self
+            .blocks
+            .iter()
+            .map(|b| {
+                Json::Obj(vec![
+                    ("cell".into(), name(b.cell.name())),
+                    ("input_size".into(), num(b.input_size as f64)),
+                    ("hidden_size".into(), num(b.hidden_size as f64)),
+                    ("num_layers".into(), num(b.num_layers as f64)),
+                    ("bidirectional".into(), Json::Bool(b.bidirectional)),
+                    ("bias".into(), Json::Bool(b.bias)),
+                    ("dropout".into(), num(b.dropout as f64)),
+                    ("weight_init".into(), name(init_name(b.weight_init))),
+                    ("recurrent_init".into(), name(init_name(b.recurrent_init))),
+                ])
+            })
+            .collect();
+        let head = match &self.head {
+            None => Json::Null,
+            Some(h) => Json::Obj(vec![
+                ("units".into(), num(h.units as f64)),
+                (
+                    "activation".into(),
+                    name(ACTIVATIONS.iter().find(|(_, a)| *a == h.activation).map(|(n, _)| *n).unwrap_or("identity")),
+                ),
+                ("bias".into(), Json::Bool(h.bias)),
+                ("return_sequences".into(), Json::Bool(h.return_sequences)),
+            ]),
+        };
+        Json::Obj(vec![
+            ("batch_first".into(), Json::Bool(self.batch_first)),
+            ("seed".into(), num(self.seed as f64)),
+            ("blocks".into(), Json::Arr(blocks)),
+            ("head".into(), head),
+        ])
+        .to_string()
+    }
+
+    /// Features of the last recurrent block's output sequence.
+    pub fn recurrent_output_size(&self) -> usize {
+        self.blocks.last().map(|b| b.output_size()).unwrap_or(0)
+    }
+}
+
+fn read_block(b: &Json, path: &str) -> Result<RecurrentSpec> {
+    let f = Fields::new(
+        b,
+        path,
+        &["cell", "input_size", "hidden_size", "num_layers", "bidirectional", "bias", "dropout", "weight_init", "recurrent_init"],
+    )?;
+    Ok(RecurrentSpec {
+        cell: f.choice("cell", None, CELLS)?,
+        input_size: f.size("input_size", None, 1)?,
+        hidden_size: f.size("hidden_size", None, 1)?,
+        num_layers: f.size("num_layers", Some(1), 1)?,
+        bidirectional: f.boolean("bidirectional", false)?,
+        bias: f.boolean("bias", true)?,
+        dropout: f.in_range("dropout", 0.0, 0.0, 1.0, true)?,
+        weight_init: f.choice("weight_init", Some("uniform"), &INITS[..2])?,
+        recurrent_init: f.choice("recurrent_init", Some("uniform"), INITS)?,
+    })
+}
+
+impl TrainSpec {
+    /// Reads `{"loss", "optimizer": {"type", "lr", ...}, "clip_norm", "clip_value"}`.
+    pub fn from_json(text: &str) -> Result<TrainSpec> {
+        let root = Json::parse(text)?;
+        let f = Fields::new(&root, "train", &["loss", "optimizer", "clip_norm", "clip_value"])?;
+        let loss = f.choice(
+            "loss",
+            Some("mse"),
+            &[("mse", LossKind::Mse), ("bce_with_logits", LossKind::BceWithLogits), ("cross_entropy", LossKind::CrossEntropy)],
+        )?;
+        let default_opt = Json::Obj(vec![("type".into(), Json::Str("adam".into()))]);
+        let opt = f.raw("optimizer").unwrap_or(&default_opt);
+        let kind = Fields::new(opt, "train.optimizer", &["type", "lr", "momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps", "alpha"])?
+            .choice("type", None, &[("sgd", 0), ("adam", 1), ("adamw", 2), ("rmsprop", 3)])?;
+        let allowed: &[&str] = match kind {
+            0 => &["type", "lr", "momentum", "nesterov", "weight_decay"],
+            1 | 2 => &["type", "lr", "beta1", "beta2", "eps", "weight_decay"],
+            _ => &["type", "lr", "alpha", "eps", "momentum", "weight_decay"],
+        };
+        let o = Fields::new(opt, "train.optimizer", allowed)?;
+        let optimizer = match kind {
+            0 => {
+                let momentum = o.in_range("momentum", 0.0, 0.0, 1.0, true)?;
+                let nesterov = o.boolean("nesterov", false)?;
+                if nesterov && momentum == 0.0 {
+                    return Err(Error::value("train.optimizer.nesterov", "Nesterov momentum requires momentum > 0"));
+                }
+                OptimSpec::Sgd { lr: o.positive("lr", Some(0.01))?, momentum, nesterov, weight_decay: o.in_range("weight_decay", 0.0, 0.0, 1e6, false)? }
+            }
+            1 | 2 => OptimSpec::Adam {
+                lr: o.positive("lr", Some(0.001))?,
+                beta1: o.in_range("beta1", 0.9, 0.0, 1.0, true)?,
+                beta2: o.in_range("beta2", 0.999, 0.0, 1.0, true)?,
+                eps: o.positive("eps", Some(1e-8))?,
+                weight_decay: o.in_range("weight_decay", if kind == 2 { 0.01 } else { 0.0 }, 0.0, 1e6, false)?,
+                decoupled: kind == 2,
+            },
+            _ => OptimSpec::RmsProp {
+                lr: o.positive("lr", Some(0.01))?,
+                alpha: o.in_range("alpha", 0.99, 0.0, 1.0, true)?,
+                eps: o.positive("eps", Some(1e-8))?,
+                momentum: o.in_range("momentum", 0.0, 0.0, 1.0, true)?,
+                weight_decay: o.in_range("weight_decay", 0.0, 0.0, 1e6, false)?,
+            },
+        };
+        let clip = |key: &str| -> Result<Option<f32>> {
+            match f.opt_num(key)? {
+                None => Ok(None),
+                Some(v) if v > 0.0 => Ok(Some(v as f32)),
+                Some(v) => Err(Error::value(format!("train.{key}"), format!("expected a value > 0, got {v}"))),
+            }
+        };
+        Ok(TrainSpec { loss, optimizer, clip_norm: clip("clip_norm")?, clip_value: clip("clip_value")? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_model_with_defaults() {
+        let s = ModelSpec::from_json(r#"{"blocks":[{"cell":"lstm","input_size":3,"hidden_size":5,"bidirectional":true},
+            {"cell":"gru","input_size":10,"hidden_size":4}],"head":{"units":2}}"#).unwrap();
+        assert_eq!(s.blocks[0].num_layers, 1);
+        assert_eq!(s.head.as_ref().unwrap().in_features, 4);
+        assert_eq!(ModelSpec::from_json(&s.to_json()).unwrap(), s);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = ModelSpec::from_json(r#"{"blocks":[{"cell":"lstm","input_size":3,"hidden_size":0}]}"#).unwrap_err();
+        assert_eq!(e.arg(), Some("spec.blocks[0].hidden_size"));
+        let e = ModelSpec::from_json(r#"{"blocks":[{"cell":"lstm","input_size":3,"hidden_size":2},{"cell":"gru","input_size":3,"hidden_size":2}]}"#).unwrap_err();
+        assert_eq!(e.arg(), Some("spec.blocks[1].input_size"));
+        let e = TrainSpec::from_json(r#"{"optimizer":{"type":"adam","lr":-1}}"#).unwrap_err();
+        assert_eq!(e.arg(), Some("train.optimizer.lr"));
+        let e = TrainSpec::from_json(r#"{"optimizer":{"type":"sgd","beta1":0.5}}"#).unwrap_err();
+        assert_eq!(e.arg(), Some("train.optimizer.beta1"));
+    }
+}

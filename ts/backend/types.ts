@@ -1,0 +1,104 @@
+/**
+ * The contract both backends implement (native N-API addon and WebAssembly module). The facade talks
+ * only to this interface. It is deliberately low level: flat typed arrays plus dims; specs as JSON
+ * text (the core parses and validates them). Every method validates its arguments and throws
+ * `RnnkitError` (see ../errors.ts) naming the argument, expected and actual value.
+ *
+ * Layouts: `x` is [batch, seqLen, input] when the model spec has `batch_first: true`, else
+ * [seqLen, batch, input]. States `h0/h/c0/c` are [numLayers·directions, batch, hidden] per recurrent
+ * block, concatenated in block order. Parameters are one flat Float32Array in `paramInfo()` order.
+ */
+
+export type BackendName = 'native' | 'wasm';
+
+export interface ParamInfo {
+  name: string;
+  shape: number[];
+  /** Offset in the flat parameter buffer. */
+  offset: number;
+}
+
+export interface ForwardOptions {
+  h0?: Float32Array;
+  c0?: Float32Array;
+  /** Valid steps per sequence, each in 1..seqLen. */
+  lengths?: Int32Array;
+  /** Keep activations for backward() and apply dropout. */
+  training?: boolean;
+}
+
+export interface ForwardResult {
+  output: Float32Array;
+  outputDims: number[];
+  h: Float32Array;
+  /** Empty unless the model has an LSTM block. */
+  c: Float32Array;
+}
+
+export interface BackwardResult {
+  dx: Float32Array;
+  dh0: Float32Array;
+  dc0: Float32Array;
+  /** Flat, paramInfo() order. */
+  grads: Float32Array;
+}
+
+/** Float targets shaped like the output (MSE, BCE) or class indices (cross-entropy). */
+export type Targets = Float32Array | Int32Array;
+
+export interface BatchData {
+  x: Float32Array;
+  xDims: [number, number, number];
+  y: Targets;
+  /** Per-step weights, [batch, seqLen] (batch-first) or [seqLen, batch]. */
+  mask?: Float32Array;
+  lengths?: Int32Array;
+}
+
+export interface EpochOptions {
+  batchSize: number;
+  shuffle: boolean;
+  /** Seeds this epoch's shuffle and dropout (uint32). */
+  seed: number;
+  /** Truncated BPTT chunk length in steps; 0 = whole sequences. */
+  tbptt: number;
+}
+
+/** One model living in backend memory. Methods throw ERR_RNNKIT_DISPOSED after dispose(). */
+export interface ModelHandle {
+  /** Frees backend memory now; a second call is a no-op. */
+  dispose(): void;
+  readonly disposed: boolean;
+  /** Canonical spec JSON with every default filled in. */
+  specJson(): string;
+  paramInfo(): ParamInfo[];
+  /** A copy of all parameters. */
+  getParams(): Float32Array;
+  setParams(flat: Float32Array): void;
+  forward(x: Float32Array, xDims: [number, number, number], opts?: ForwardOptions): ForwardResult;
+  backward(dOutput: Float32Array, dh?: Float32Array, dc?: Float32Array): BackwardResult;
+  /** Train-spec JSON: {"loss", "optimizer": {"type", "lr", ...}, "clip_norm", "clip_value"}. */
+  compile(trainJson: string): void;
+  trainStep(batch: BatchData): number;
+  /**
+   * One epoch of mini-batch training entirely in the backend. Native: runs on a libuv worker thread
+   * (inputs are copied first, so mutating them afterwards is harmless); other calls on this model
+   * throw ERR_RNNKIT_DISPOSED ("busy") until it settles. Wasm: runs synchronously, returns a settled Promise.
+   * Resolves to the mean batch loss.
+   */
+  trainEpoch(data: BatchData, opts: EpochOptions): Promise<number>;
+  evaluate(batch: BatchData): number;
+  /** Streaming: x_t [batch, input] → [batch, units] (or [batch, hidden] without a head). */
+  step(xT: Float32Array, batch: number): Float32Array;
+  resetState(): void;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** Instruction set the kernels use: 'avx512' | 'avx2' | 'scalar' | 'simd128'. */
+  readonly isa: string;
+  /** Number of models not yet freed (disposed or garbage-collected). */
+  liveHandles(): number;
+  /** Spec JSON: {"batch_first", "seed", "blocks": [{"cell", "input_size", ...}], "head": {...} | null}. */
+  createModel(specJson: string): ModelHandle;
+}
