@@ -5,6 +5,7 @@
 //! sequences are time-major [seq_len, batch, features]; `Model` converts from batch-first.
 //! User input never panics: it returns `Error`, which names the argument, expected and actual.
 
+pub mod cell;
 pub mod dense;
 pub mod error;
 pub mod init;

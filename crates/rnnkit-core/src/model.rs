@@ -7,64 +7,92 @@
 //! States (`h0`, `h`, `c0`, `c`) are the blocks' [num_layers·D, batch, H] tensors concatenated in
 //! block order (for a lone block exactly PyTorch's `h_n`/`c_n`).
 
+use std::ops::Range;
+
+use crate::dense::{activation_backward, dense_backward, dense_forward};
 use crate::error::{Error, Result};
-use crate::params::ParamInfo;
-use crate::spec::{ModelSpec, TrainSpec};
+use crate::init::{init_block, init_dense};
+use crate::layer::{BlockInput, RecurrentBlock};
+use crate::loss::{loss_and_grad, Targets as LossTargets};
+use crate::optim::{clip_grad_norm, clip_grad_value, Optimizer};
+use crate::params::{model_layout, ParamInfo};
+use crate::real::Real;
+use crate::rng::Rng;
+use crate::shape::{dims_str, expect_len};
+use crate::spec::{Activation, LossKind, ModelSpec, TrainSpec};
+
+/// The production model: float32 through the SIMD kernels.
+pub type Model = Network<f32>;
 
 #[derive(Default)]
-pub struct ForwardOptions<'a> {
-    pub h0: Option<&'a [f32]>,
-    pub c0: Option<&'a [f32]>,
+pub struct ForwardOptions<'a, R = f32> {
+    pub h0: Option<&'a [R]>,
+    pub c0: Option<&'a [R]>,
     /// Valid steps per sequence, each in 1..=seq_len.
     pub lengths: Option<&'a [i32]>,
     /// Keep activations for `backward` and apply dropout.
     pub training: bool,
 }
 
-pub struct ForwardResult {
-    pub output: Vec<f32>,
+pub struct ForwardResult<R = f32> {
+    pub output: Vec<R>,
     pub output_dims: Vec<usize>,
-    pub h: Vec<f32>,
-    pub c: Vec<f32>,
+    pub h: Vec<R>,
+    pub c: Vec<R>,
 }
 
-pub struct BackwardResult {
-    pub dx: Vec<f32>,
-    pub dh0: Vec<f32>,
-    pub dc0: Vec<f32>,
+pub struct BackwardResult<R = f32> {
+    pub dx: Vec<R>,
+    pub dh0: Vec<R>,
+    pub dc0: Vec<R>,
     /// Same layout as `params()`.
-    pub grads: Vec<f32>,
+    pub grads: Vec<R>,
 }
 
 /// Targets of a batch: floats shaped like the output (MSE, BCE), or class indices (cross-entropy)
 /// shaped like the output without its last axis.
 #[derive(Clone, Copy)]
-pub enum TargetsRef<'a> {
-    Float(&'a [f32]),
+pub enum TargetsRef<'a, R = f32> {
+    Float(&'a [R]),
     Class(&'a [i32]),
 }
 
-pub struct Batch<'a> {
-    pub x: &'a [f32],
+pub struct Batch<'a, R = f32> {
+    pub x: &'a [R],
     pub x_dims: [usize; 3],
-    pub y: TargetsRef<'a>,
-    /// Per-step weights [batch, seq_len] (batch_first) or [seq_len, batch]; sequence heads only.
-    pub mask: Option<&'a [f32]>,
+    pub y: TargetsRef<'a, R>,
+    /// Per-step weights [batch, seq_len] (batch_first) or [seq_len, batch]; sequence outputs only.
+    pub mask: Option<&'a [R]>,
     pub lengths: Option<&'a [i32]>,
 }
 
 /// An owned copy of a training set, for `train_epoch` (async callers copy before leaving the JS thread).
-pub enum Targets {
-    Float(Vec<f32>),
+pub enum Targets<R = f32> {
+    Float(Vec<R>),
     Class(Vec<i32>),
 }
 
-pub struct Dataset {
-    pub x: Vec<f32>,
+pub struct Dataset<R = f32> {
+    pub x: Vec<R>,
     pub x_dims: [usize; 3],
-    pub y: Targets,
-    pub mask: Option<Vec<f32>>,
+    pub y: Targets<R>,
+    pub mask: Option<Vec<R>>,
     pub lengths: Option<Vec<i32>>,
+}
+
+impl<R: Real> Dataset<R> {
+    pub fn as_batch(&self) -> Batch<'_, R> {
+        Batch {
+            x: &self.x,
+            x_dims: self.x_dims,
+            y: match &self.y {
+                Targets::Float(v) => TargetsRef::Float(v),
+                Targets::Class(v) => TargetsRef::Class(v),
+            },
+            mask: self.mask.as_deref(),
+            lengths: self.lengths.as_deref(),
+        }
+    }
 }
 
 pub struct EpochOptions {
@@ -77,15 +105,121 @@ pub struct EpochOptions {
     pub tbptt: Option<usize>,
 }
 
-pub struct Model {
-    spec: ModelSpec,
+struct Training<R: Real> {
+    spec: TrainSpec,
+    optimizer: Optimizer<R>,
 }
 
-impl Model {
+/// The head's input and outputs from the last training forward (rows are time-major (t, b) for a
+/// sequence head, b for a last-step head).
+struct HeadCache<R> {
+    x: Vec<R>,
+    z: Vec<R>,
+    y: Vec<R>,
+    rows: usize,
+}
+
+/// What `backward` needs beyond the blocks' own caches.
+struct Cache<R> {
+    batch: usize,
+    seq_len: usize,
+    lengths: Option<Vec<usize>>,
+    head: Option<HeadCache<R>>,
+}
+
+/// One forward pass in core layout (time-major).
+struct Pass<R> {
+    /// Last block's output [T, B, F]; empty when a sequence head took ownership of it.
+    seq: Vec<R>,
+    h: Vec<R>,
+    c: Vec<R>,
+    head: Option<HeadCache<R>>,
+}
+
+/// Gradient arriving at the model's output: of the visible output, or of the head's logits.
+enum OutGrad<'a, R> {
+    Output(&'a [R]),
+    Logits(&'a [R]),
+}
+
+/// A batch validated and converted to time-major.
+struct Prepared<R> {
+    x: Vec<R>,
+    seq_len: usize,
+    batch: usize,
+    lengths: Option<Vec<usize>>,
+    y: Targets<R>,
+    /// Per-row loss weights (sequence outputs), time-major [T, B]; None = all 1.
+    weights: Option<Vec<R>>,
+}
+
+/// What validation learned about a batch: (seq_len, samples, lengths).
+struct Checked {
+    t: usize,
+    n: usize,
+    lengths: Option<Vec<usize>>,
+}
+
+/// Streaming state for `step`.
+struct Stream<R> {
+    batch: usize,
+    h: Vec<R>,
+    c: Vec<R>,
+}
+
+pub struct Network<R: Real> {
+    spec: ModelSpec,
+    layout: Vec<ParamInfo>,
+    params: Vec<R>,
+    block_ranges: Vec<Range<usize>>,
+    head_range: Range<usize>,
+    blocks: Vec<RecurrentBlock<R>>,
+    training: Option<Training<R>>,
+    cache: Option<Cache<R>>,
+    stream: Option<Stream<R>>,
+    rng: Rng,
+}
+
+impl<R: Real> Network<R> {
     /// Builds and initialises (seeded by `spec.seed`) a model from spec JSON (see `spec.rs`).
-    pub fn from_json(spec_json: &str) -> Result<Model> {
-        let spec = ModelSpec::from_json(spec_json)?;
-        Ok(Model { spec })
+    pub fn from_json(spec_json: &str) -> Result<Self> {
+        crate::kernels::init_kernels()?;
+        Self::new(ModelSpec::from_json(spec_json)?)
+    }
+
+    pub fn new(spec: ModelSpec) -> Result<Self> {
+        let layout = model_layout(&spec);
+        let total: usize = layout.iter().map(ParamInfo::len).sum();
+        if total > (1 << 31) {
+            return Err(Error::value("spec", format!("{total} parameters is more than rnnkit supports (2^31)")));
+        }
+        let mut rng = Rng::new(spec.seed);
+        let mut flat = vec![0f32; total];
+        let mut block_ranges = Vec::new();
+        let mut start = 0;
+        for b in &spec.blocks {
+            let n = crate::params::block_param_count(b);
+            init_block(b, &mut flat[start..start + n], &mut rng);
+            block_ranges.push(start..start + n);
+            start += n;
+        }
+        if let Some(h) = &spec.head {
+            init_dense(h, &mut flat[start..], &mut rng);
+        }
+        let head_range = start..total;
+        let blocks = spec.blocks.iter().map(|b| RecurrentBlock::new(b.clone())).collect();
+        Ok(Network {
+            params: flat.into_iter().map(R::from_f32).collect(),
+            layout,
+            block_ranges,
+            head_range,
+            blocks,
+            training: None,
+            cache: None,
+            stream: None,
+            rng,
+            spec,
+        })
     }
 
     pub fn spec(&self) -> &ModelSpec {
@@ -99,68 +233,638 @@ impl Model {
 
     /// Names, shapes and offsets, in the order of `params()`.
     pub fn param_info(&self) -> &[ParamInfo] {
-        &[]
+        &self.layout
     }
 
-    pub fn params(&self) -> &[f32] {
-        &[]
+    pub fn params(&self) -> &[R] {
+        &self.params
     }
 
     /// Replaces all parameters (length checked, values must be finite).
-    pub fn set_params(&mut self, _flat: &[f32]) -> Result<()> {
-        Err(not_yet())
+    pub fn set_params(&mut self, flat: &[R]) -> Result<()> {
+        expect_len("params", flat.len(), &[self.params.len()])?;
+        if let Some(i) = flat.iter().position(|v| !v.is_finite()) {
+            let name = self.layout.iter().find(|p| p.range().contains(&i)).map(|p| p.name.as_str()).unwrap_or("?");
+            return Err(Error::value("params", format!("expected finite numbers, got {:?} in {name}", flat[i])));
+        }
+        self.params.copy_from_slice(flat);
+        self.drop_caches();
+        Ok(())
     }
 
-    /// Elements of h (and c, 0 unless some block is an LSTM) for a batch of `batch`.
-    pub fn state_len(&self, _batch: usize) -> (usize, usize) {
-        (0, 0)
+    /// Elements of h and c (0 unless some block is an LSTM) for a batch of `batch`.
+    pub fn state_len(&self, batch: usize) -> (usize, usize) {
+        let h: usize = self.spec.blocks.iter().map(|b| b.state_rows() * batch * b.hidden_size).sum();
+        let c: usize = self.spec.blocks.iter().filter(|b| b.cell.has_cell_state()).map(|b| b.state_rows() * batch * b.hidden_size).sum();
+        (h, c)
     }
 
     /// Output dims for input dims (validates x_dims).
-    pub fn output_dims(&self, _x_dims: [usize; 3]) -> Result<Vec<usize>> {
-        Err(not_yet())
+    pub fn output_dims(&self, x_dims: [usize; 3]) -> Result<Vec<usize>> {
+        let (t, b) = self.check_x_dims(x_dims)?;
+        Ok(self.output_dims_for(t, b))
     }
 
-    pub fn forward(&mut self, _x: &[f32], _x_dims: [usize; 3], _opts: &ForwardOptions<'_>) -> Result<ForwardResult> {
-        Err(not_yet())
+    pub fn forward(&mut self, x: &[R], x_dims: [usize; 3], opts: &ForwardOptions<'_, R>) -> Result<ForwardResult<R>> {
+        let (t, b) = self.check_x(x, x_dims)?;
+        let (h_len, c_len) = self.state_len(b);
+        check_state("h0", opts.h0, h_len, true)?;
+        check_state("c0", opts.c0, c_len, c_len > 0)?;
+        let lengths = opts.lengths.map(|l| check_lengths(l, b, t)).transpose()?;
+        let x_tm = to_time_major(x, b, t, x_dims[2], self.spec.batch_first);
+        let mut rng = if opts.training && self.has_dropout() { Some(self.rng.fork()) } else { None };
+        let pass = self.run(&x_tm, t, b, opts.h0, opts.c0, lengths.as_deref(), rng.as_mut(), opts.training);
+        let output = self.visible_output(&pass, t, b);
+        let output_dims = self.output_dims_for(t, b);
+        let result = ForwardResult { output, output_dims, h: pass.h, c: pass.c };
+        self.cache = opts.training.then_some(Cache { batch: b, seq_len: t, lengths, head: pass.head });
+        Ok(result)
     }
 
     /// Gradients through the last `forward` with `training: true`. `d_output` is shaped like its
     /// output; `dh`/`dc` like its `h`/`c` (zeros when `None`).
-    pub fn backward(&mut self, _d_output: &[f32], _dh: Option<&[f32]>, _dc: Option<&[f32]>) -> Result<BackwardResult> {
-        Err(not_yet())
+    pub fn backward(&mut self, d_output: &[R], dh: Option<&[R]>, dc: Option<&[R]>) -> Result<BackwardResult<R>> {
+        let Some(cache) = &self.cache else {
+            return Err(Error::value("backward", "needs a preceding forward with training: true"));
+        };
+        let (t, b) = (cache.seq_len, cache.batch);
+        let out_dims = self.output_dims_for(t, b);
+        expect_len("dOutput", d_output.len(), &out_dims)?;
+        expect_finite_r("dOutput", d_output)?;
+        let (h_len, c_len) = self.state_len(b);
+        check_state("dh", dh, h_len, true)?;
+        check_state("dc", dc, c_len, c_len > 0)?;
+        let d_tm = self.output_to_core(d_output, t, b);
+        let mut grads = vec![R::ZERO; self.params.len()];
+        let (dx_tm, dh0, dc0) = self.run_backward(OutGrad::Output(&d_tm), dh, dc, &mut grads)?;
+        let input = self.spec.blocks[0].input_size;
+        let dx = from_time_major(&dx_tm, b, t, input, self.spec.batch_first);
+        Ok(BackwardResult { dx, dh0, dc0, grads })
     }
 
     /// Sets loss, optimizer and clipping from train-spec JSON; resets optimizer state.
-    pub fn compile(&mut self, _train_json: &str) -> Result<()> {
-        Err(not_yet())
+    pub fn compile(&mut self, train_json: &str) -> Result<()> {
+        let spec = TrainSpec::from_json(train_json)?;
+        let act = self.spec.head.as_ref().map(|h| h.activation).unwrap_or(Activation::Identity);
+        let ok = match spec.loss {
+            LossKind::Mse => true,
+            LossKind::BceWithLogits => matches!(act, Activation::Identity | Activation::Sigmoid),
+            LossKind::CrossEntropy => matches!(act, Activation::Identity | Activation::Softmax),
+        };
+        if !ok {
+            let wanted = if spec.loss == LossKind::CrossEntropy { "identity or softmax" } else { "identity or sigmoid" };
+            return Err(Error::value("train.loss", format!("{:?} needs a head activation of {wanted} (it is computed on the logits), got {act:?}", spec.loss)));
+        }
+        let optimizer = Optimizer::new(spec.optimizer, self.params.len());
+        self.training = Some(Training { spec, optimizer });
+        Ok(())
     }
 
     /// One step (forward, loss, BPTT, clip, update); returns the batch loss before the update.
-    pub fn train_step(&mut self, _batch: &Batch<'_>) -> Result<f32> {
-        Err(not_yet())
+    pub fn train_step(&mut self, batch: &Batch<'_, R>) -> Result<R> {
+        self.check_compiled()?;
+        let p = self.prepare(batch)?;
+        let mut rng = self.rng.fork();
+        self.train_prepared(&p, &mut rng)
     }
 
     /// One pass over `data` in mini-batches; returns the mean batch loss.
-    pub fn train_epoch(&mut self, _data: &Dataset, _opts: &EpochOptions) -> Result<f32> {
-        Err(not_yet())
+    pub fn train_epoch(&mut self, data: &Dataset<R>, opts: &EpochOptions) -> Result<R> {
+        self.check_compiled()?;
+        let whole = data.as_batch();
+        let (_, n) = self.check_x(whole.x, whole.x_dims)?;
+        if opts.batch_size == 0 {
+            return Err(Error::value("batchSize", "expected an integer >= 1, got 0"));
+        }
+        if opts.tbptt == Some(0) {
+            return Err(Error::value("tbptt", "expected an integer >= 1, got 0"));
+        }
+        // Validate everything once so a bad sample fails before any update.
+        let checked = self.validate(&whole)?;
+        let mut rng = Rng::new(opts.seed);
+        let mut order: Vec<usize> = (0..n).collect();
+        if opts.shuffle {
+            rng.shuffle(&mut order);
+        }
+        let mut total = 0.0f64;
+        let mut count = 0usize;
+        for idx in order.chunks(opts.batch_size) {
+            let p = self.gather(&whole, &checked, idx);
+            let mut step_rng = rng.fork();
+            match opts.tbptt {
+                Some(k) if k < p.seq_len => {
+                    for loss in self.train_truncated(&p, k, &mut step_rng)? {
+                        total += loss.to_f64();
+                        count += 1;
+                    }
+                }
+                _ => {
+                    total += self.train_prepared(&p, &mut step_rng)?.to_f64();
+                    count += 1;
+                }
+            }
+        }
+        Ok(R::from_f64(total / count.max(1) as f64))
     }
 
     /// Loss on a batch without updating (uses the compiled loss).
-    pub fn evaluate(&mut self, _batch: &Batch<'_>) -> Result<f32> {
-        Err(not_yet())
+    pub fn evaluate(&mut self, batch: &Batch<'_, R>) -> Result<R> {
+        self.check_compiled()?;
+        let p = self.prepare(batch)?;
+        let pass = self.run(&p.x, p.seq_len, p.batch, None, None, p.lengths.as_deref(), None, false);
+        let (loss, _) = self.loss_of(&pass, &p)?;
+        Ok(loss)
     }
 
     /// Streaming inference: one time step `x_t` [batch, input] from the kept state (zeros after
     /// `reset_state` or a batch-size change). Returns the head output [batch, units], or the last
     /// block's output [batch, D·H] without a head. Requires unidirectional blocks.
-    pub fn step(&mut self, _x_t: &[f32], _batch: usize) -> Result<Vec<f32>> {
-        Err(not_yet())
+    pub fn step(&mut self, x_t: &[R], batch: usize) -> Result<Vec<R>> {
+        if self.spec.blocks.iter().any(|b| b.bidirectional) {
+            return Err(Error::value("step", "streaming needs unidirectional layers (a reverse direction sees the future)"));
+        }
+        let input = self.spec.blocks[0].input_size;
+        self.check_x(x_t, [1, batch, input])?;
+        let (h_len, c_len) = self.state_len(batch);
+        if self.stream.as_ref().map(|s| s.batch) != Some(batch) {
+            self.stream = Some(Stream { batch, h: vec![R::ZERO; h_len], c: vec![R::ZERO; c_len] });
+        }
+        let Some(state) = self.stream.take() else { unreachable!("stream state set above") };
+        let pass = self.run(x_t, 1, batch, Some(&state.h), Some(&state.c), None, None, false);
+        let out = self.visible_output(&pass, 1, batch);
+        self.stream = Some(Stream { batch, h: pass.h, c: pass.c });
+        Ok(out)
     }
 
-    pub fn reset_state(&mut self) {}
+    pub fn reset_state(&mut self) {
+        self.stream = None;
+    }
+
+    // ---- internals ---------------------------------------------------------------------------
+
+    fn has_dropout(&self) -> bool {
+        self.spec.blocks.iter().any(|b| b.dropout > 0.0 && b.num_layers > 1)
+    }
+
+    fn drop_caches(&mut self) {
+        self.cache = None;
+        self.blocks.iter_mut().for_each(RecurrentBlock::clear_cache);
+    }
+
+    fn check_compiled(&self) -> Result<()> {
+        if self.training.is_none() {
+            return Err(Error::value("model", "call compile() with a loss and optimizer before training or evaluating"));
+        }
+        Ok(())
+    }
+
+    /// Returns (seq_len, batch) for user-layout dims.
+    fn check_x_dims(&self, x_dims: [usize; 3]) -> Result<(usize, usize)> {
+        let input = self.spec.blocks[0].input_size;
+        let (b, t) = if self.spec.batch_first { (x_dims[0], x_dims[1]) } else { (x_dims[1], x_dims[0]) };
+        let layout = if self.spec.batch_first { "[batch, seq_len, input_size]" } else { "[seq_len, batch, input_size]" };
+        if b == 0 || t == 0 || x_dims[2] != input {
+            return Err(Error::shape("x", format!("{layout} with batch >= 1, seq_len >= 1, input_size = {input}"), dims_str(&x_dims)));
+        }
+        if x_dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).is_none_or(|n| n > (1 << 31)) {
+            return Err(Error::shape("x", "at most 2^31 elements", dims_str(&x_dims)));
+        }
+        Ok((t, b))
+    }
+
+    fn check_x(&self, x: &[R], x_dims: [usize; 3]) -> Result<(usize, usize)> {
+        let tb = self.check_x_dims(x_dims)?;
+        expect_len("x", x.len(), &x_dims)?;
+        expect_finite_r("x", x)?;
+        Ok(tb)
+    }
+
+    fn output_features(&self) -> usize {
+        match &self.spec.head {
+            Some(h) => h.units,
+            None => self.spec.recurrent_output_size(),
+        }
+    }
+
+    fn sequence_output(&self) -> bool {
+        self.spec.head.as_ref().is_none_or(|h| h.return_sequences)
+    }
+
+    fn output_dims_for(&self, t: usize, b: usize) -> Vec<usize> {
+        let f = self.output_features();
+        match (self.sequence_output(), self.spec.batch_first) {
+            (false, _) => vec![b, f],
+            (true, true) => vec![b, t, f],
+            (true, false) => vec![t, b, f],
+        }
+    }
+
+    /// The visible output (user layout) of a pass.
+    fn visible_output(&self, pass: &Pass<R>, t: usize, b: usize) -> Vec<R> {
+        let f = self.output_features();
+        let core: &[R] = match &pass.head {
+            Some(h) => &h.y,
+            None => &pass.seq,
+        };
+        if self.sequence_output() { from_time_major(core, b, t, f, self.spec.batch_first) } else { core.to_vec() }
+    }
+
+    /// A user-layout output-shaped buffer in core layout.
+    fn output_to_core(&self, d: &[R], t: usize, b: usize) -> Vec<R> {
+        if self.sequence_output() { to_time_major(d, b, t, self.output_features(), self.spec.batch_first) } else { d.to_vec() }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run(&mut self, x: &[R], t: usize, b: usize, h0: Option<&[R]>, c0: Option<&[R]>, lengths: Option<&[usize]>, mut rng: Option<&mut Rng>, keep: bool) -> Pass<R> {
+        let mut h = Vec::with_capacity(self.state_len(b).0);
+        let mut c = Vec::new();
+        let (mut h_off, mut c_off) = (0, 0);
+        let mut seq: Vec<R> = Vec::new();
+        for k in 0..self.blocks.len() {
+            let spec = &self.spec.blocks[k];
+            let n = spec.state_rows() * b * spec.hidden_size;
+            let block_h0 = h0.map(|s| &s[h_off..h_off + n]);
+            h_off += n;
+            let block_c0 = if spec.cell.has_cell_state() {
+                c_off += n;
+                c0.map(|s| &s[c_off - n..c_off])
+            } else {
+                None
+            };
+            let input: &[R] = if k == 0 { x } else { &seq };
+            let out = self.blocks[k].forward(
+                &self.params[self.block_ranges[k].clone()],
+                BlockInput { x: input, seq_len: t, batch: b, h0: block_h0, c0: block_c0, lengths, dropout_rng: rng.as_deref_mut() },
+                keep,
+            );
+            seq = out.output;
+            h.extend_from_slice(&out.h_n);
+            c.extend_from_slice(&out.c_n);
+        }
+        let head = self.spec.head.clone().map(|hs| {
+            let f = hs.in_features;
+            let (hx, rows) = if hs.return_sequences {
+                (std::mem::take(&mut seq), t * b)
+            } else {
+                (gather_last(&seq, t, b, f, lengths), b)
+            };
+            let mut z = vec![R::ZERO; rows * hs.units];
+            let mut y = vec![R::ZERO; rows * hs.units];
+            dense_forward(&hs, &self.params[self.head_range.clone()], &hx, rows, &mut z, &mut y);
+            if let (true, Some(len)) = (hs.return_sequences, lengths) {
+                // Steps past a sequence's end output zeros, like the recurrent layers.
+                for (r, (zr, yr)) in z.chunks_mut(hs.units).zip(y.chunks_mut(hs.units)).enumerate() {
+                    if r / b >= len[r % b] {
+                        zr.fill(R::ZERO);
+                        yr.fill(R::ZERO);
+                    }
+                }
+            }
+            HeadCache { x: hx, z, y, rows }
+        });
+        Pass { seq, h, c, head }
+    }
+
+    /// BPTT from the model's output; ADDS parameter gradients into `grads`.
+    /// Returns (dx time-major, dh0, dc0).
+    fn run_backward(&mut self, g: OutGrad<'_, R>, dh: Option<&[R]>, dc: Option<&[R]>, grads: &mut [R]) -> Result<(Vec<R>, Vec<R>, Vec<R>)> {
+        let Some(cache) = self.cache.take() else {
+            return Err(Error::value("backward", "needs a preceding forward with training: true"));
+        };
+        let result = self.backward_with(&cache, g, dh, dc, grads);
+        self.cache = Some(cache);
+        result
+    }
+
+    fn backward_with(&mut self, cache: &Cache<R>, g: OutGrad<'_, R>, dh: Option<&[R]>, dc: Option<&[R]>, grads: &mut [R]) -> Result<(Vec<R>, Vec<R>, Vec<R>)> {
+        let (t, b) = (cache.seq_len, cache.batch);
+        let lengths = cache.lengths.as_deref();
+        let mut d_seq: Vec<R> = match (&self.spec.head, &cache.head) {
+            (Some(hs), Some(hc)) => {
+                let mut dz = match g {
+                    OutGrad::Logits(dz) => dz.to_vec(),
+                    OutGrad::Output(dy) => {
+                        let mut dz = vec![R::ZERO; dy.len()];
+                        activation_backward(hs.activation, &hc.y, dy, hs.units, &mut dz);
+                        dz
+                    }
+                };
+                if let (true, Some(len)) = (hs.return_sequences, lengths) {
+                    for (r, row) in dz.chunks_mut(hs.units).enumerate() {
+                        if r / b >= len[r % b] {
+                            row.fill(R::ZERO);
+                        }
+                    }
+                }
+                let mut dx_head = vec![R::ZERO; hc.rows * hs.in_features];
+                let range = self.head_range.clone();
+                dense_backward(hs, &self.params[range.clone()], &hc.x, hc.rows, &dz, &mut grads[range], &mut dx_head);
+                if hs.return_sequences {
+                    dx_head
+                } else {
+                    scatter_last(&dx_head, t, b, hs.in_features, lengths)
+                }
+            }
+            _ => match g {
+                OutGrad::Output(d) | OutGrad::Logits(d) => d.to_vec(),
+            },
+        };
+        let (h_len, c_len) = self.state_len(b);
+        let mut dh0 = vec![R::ZERO; h_len];
+        let mut dc0 = vec![R::ZERO; c_len];
+        // Offsets of each block's states inside the concatenated h/c.
+        let mut offsets = Vec::new();
+        let (mut h_off, mut c_off) = (0, 0);
+        for spec in &self.spec.blocks {
+            let n = spec.state_rows() * b * spec.hidden_size;
+            let c_range = spec.cell.has_cell_state().then(|| c_off..c_off + n);
+            offsets.push((h_off..h_off + n, c_range));
+            h_off += n;
+            if spec.cell.has_cell_state() {
+                c_off += n;
+            }
+        }
+        for k in (0..self.blocks.len()).rev() {
+            let (hr, cr) = offsets[k].clone();
+            let block_dh = dh.map(|d| &d[hr.clone()]);
+            let block_dc = match (&cr, dc) {
+                (Some(r), Some(d)) => Some(&d[r.clone()]),
+                _ => None,
+            };
+            let range = self.block_ranges[k].clone();
+            let g = self.blocks[k].backward(&self.params[range.clone()], &d_seq, block_dh, block_dc, &mut grads[range])?;
+            dh0[hr].copy_from_slice(&g.dh0);
+            if let Some(r) = cr {
+                dc0[r].copy_from_slice(&g.dc0);
+            }
+            d_seq = g.dx;
+        }
+        Ok((d_seq, dh0, dc0))
+    }
+
+    /// Validates a whole batch and gathers all of it into core layout.
+    fn prepare(&self, batch: &Batch<'_, R>) -> Result<Prepared<R>> {
+        let checked = self.validate(batch)?;
+        let idx: Vec<usize> = (0..checked.n).collect();
+        Ok(self.gather(batch, &checked, &idx))
+    }
+
+    /// Checks x, y, mask and lengths of a batch against each other and the compiled loss.
+    fn validate(&self, batch: &Batch<'_, R>) -> Result<Checked> {
+        let (t, n) = self.check_x(batch.x, batch.x_dims)?;
+        let bf = self.spec.batch_first;
+        let seq_out = self.sequence_output();
+        let f_out = self.output_features();
+        let out_dims = self.output_dims_for(t, n);
+        let class_dims = &out_dims[..out_dims.len() - 1];
+        let loss = self.training.as_ref().map(|tr| tr.spec.loss).unwrap_or(LossKind::Mse);
+        match (batch.y, loss) {
+            (TargetsRef::Float(y), LossKind::Mse | LossKind::BceWithLogits) => {
+                expect_len("y", y.len(), &out_dims)?;
+                expect_finite_r("y", y)?;
+            }
+            (TargetsRef::Class(y), LossKind::CrossEntropy) => {
+                expect_len("y", y.len(), class_dims)?;
+                if let Some(i) = y.iter().position(|&c| c < 0 || c as usize >= f_out) {
+                    return Err(Error::value("y", format!("class indices must be in 0..{f_out}, got {} at index {i}", y[i])));
+                }
+            }
+            (TargetsRef::Float(_), LossKind::CrossEntropy) => {
+                return Err(Error::type_("y", "int32 class indices for loss cross_entropy", "float32 values"));
+            }
+            (TargetsRef::Class(_), _) => {
+                return Err(Error::type_("y", format!("float32 targets for loss {loss:?}"), "int32 class indices"));
+            }
+        }
+        let lengths = batch.lengths.map(|l| check_lengths(l, n, t)).transpose()?;
+        if let Some(m) = batch.mask {
+            if !seq_out {
+                return Err(Error::value("mask", "a per-step mask needs sequence outputs (a head with return_sequences)"));
+            }
+            let dims = if bf { [n, t] } else { [t, n] };
+            expect_len("mask", m.len(), &dims)?;
+            if let Some(i) = m.iter().position(|v| !v.is_finite() || *v < R::ZERO) {
+                return Err(Error::value("mask", format!("expected finite weights >= 0, got {:?} at index {i}", m[i])));
+            }
+        }
+        Ok(Checked { t, n, lengths })
+    }
+
+    /// Samples `idx` of a validated batch, in core layout with per-row loss weights.
+    fn gather(&self, batch: &Batch<'_, R>, checked: &Checked, idx: &[usize]) -> Prepared<R> {
+        let Checked { t, n, .. } = *checked;
+        let bf = self.spec.batch_first;
+        let seq_out = self.sequence_output();
+        let f_out = self.output_features();
+        let input = batch.x_dims[2];
+        let nb = idx.len();
+        let x = gather_time_major(batch.x, n, t, input, bf, idx);
+        let (yt, yf) = if seq_out { (t, f_out) } else { (1, f_out) };
+        let y = match batch.y {
+            TargetsRef::Float(y) => Targets::Float(gather_time_major(y, n, yt, yf, bf || !seq_out, idx)),
+            TargetsRef::Class(y) => Targets::Class(gather_time_major(y, n, yt, 1, bf || !seq_out, idx)),
+        };
+        let lengths: Option<Vec<usize>> = checked.lengths.as_ref().map(|l| idx.iter().map(|&i| l[i]).collect());
+        let mask = batch.mask.map(|m| gather_time_major(m, n, t, 1, bf, idx));
+        let weights = if !seq_out {
+            None
+        } else {
+            match (&lengths, mask) {
+                (None, None) => None,
+                (len, mask) => {
+                    let mut w = mask.unwrap_or_else(|| vec![R::ONE; t * nb]);
+                    if let Some(len) = len {
+                        for (r, wr) in w.iter_mut().enumerate() {
+                            if r / nb >= len[r % nb] {
+                                *wr = R::ZERO;
+                            }
+                        }
+                    }
+                    Some(w)
+                }
+            }
+        };
+        Prepared { x, seq_len: t, batch: nb, lengths, y, weights }
+    }
+
+    /// Loss of a pass and its gradient w.r.t. the loss's input (output or logits, core layout).
+    fn loss_of(&self, pass: &Pass<R>, p: &Prepared<R>) -> Result<(R, Vec<R>)> {
+        let Some(tr) = &self.training else { return Err(Error::value("model", "not compiled")) };
+        let kind = tr.spec.loss;
+        let pred: &[R] = match (&pass.head, kind) {
+            (Some(h), LossKind::Mse) => &h.y,
+            (Some(h), _) => &h.z,
+            (None, _) => &pass.seq,
+        };
+        let units = self.output_features();
+        let rows = pred.len() / units;
+        let targets = match &p.y {
+            Targets::Float(v) => LossTargets::Float(v),
+            Targets::Class(v) => LossTargets::Class(v),
+        };
+        let (loss, grad) = loss_and_grad(kind, pred, &targets, p.weights.as_deref(), rows, units)?;
+        if !loss.is_finite() {
+            return Err(Error::value("loss", format!("is {loss:?}: training diverged; lower the learning rate or clip gradients")));
+        }
+        Ok((loss, grad))
+    }
+
+    /// Forward, loss, BPTT, clipping and one optimizer update on a prepared batch.
+    fn train_prepared(&mut self, p: &Prepared<R>, rng: &mut Rng) -> Result<R> {
+        self.train_chunk(p, None, None, rng).map(|(loss, _, _)| loss)
+    }
+
+    /// One update on `p` from initial states (h0, c0); returns (loss, h_n, c_n).
+    fn train_chunk(&mut self, p: &Prepared<R>, h0: Option<&[R]>, c0: Option<&[R]>, rng: &mut Rng) -> Result<(R, Vec<R>, Vec<R>)> {
+        let dropout = self.has_dropout();
+        let pass = self.run(&p.x, p.seq_len, p.batch, h0, c0, p.lengths.as_deref(), if dropout { Some(rng) } else { None }, true);
+        let (loss, grad) = self.loss_of(&pass, p)?;
+        let kind = self.training.as_ref().map(|t| t.spec.loss).unwrap_or(LossKind::Mse);
+        self.cache = Some(Cache { batch: p.batch, seq_len: p.seq_len, lengths: p.lengths.clone(), head: pass.head });
+        let mut grads = vec![R::ZERO; self.params.len()];
+        let g = if kind == LossKind::Mse { OutGrad::Output(&grad) } else { OutGrad::Logits(&grad) };
+        self.run_backward(g, None, None, &mut grads)?;
+        self.drop_caches();
+        self.apply_update(&mut grads)?;
+        Ok((loss, pass.h, pass.c))
+    }
+
+    /// Truncated BPTT: consecutive chunks of `k` steps, state carried across without gradient.
+    fn train_truncated(&mut self, p: &Prepared<R>, k: usize, rng: &mut Rng) -> Result<Vec<R>> {
+        if !self.sequence_output() {
+            return Err(Error::value("tbptt", "truncated BPTT needs sequence outputs (a head with return_sequences)"));
+        }
+        if self.spec.blocks.iter().any(|b| b.bidirectional) {
+            return Err(Error::value("tbptt", "truncated BPTT needs unidirectional layers"));
+        }
+        let (b, input) = (p.batch, self.spec.blocks[0].input_size);
+        let units = self.output_features();
+        let (mut h, mut c): (Option<Vec<R>>, Option<Vec<R>>) = (None, None);
+        let mut losses = Vec::new();
+        let mut t0 = 0;
+        while t0 < p.seq_len {
+            let t1 = (t0 + k).min(p.seq_len);
+            let steps = t1 - t0;
+            // Time-major layout makes a chunk a contiguous slice of every per-step buffer.
+            let weights = p.weights.as_ref().map(|w| w[t0 * b..t1 * b].to_vec());
+            // A sequence that already ended keeps running on padding with weight 0; its state no
+            // longer matters, and the layer needs at least one step per sequence.
+            let lengths = p.lengths.as_ref().map(|l| l.iter().map(|&len| len.saturating_sub(t0).clamp(1, steps)).collect());
+            let y = match &p.y {
+                Targets::Float(v) => Targets::Float(v[t0 * b * units..t1 * b * units].to_vec()),
+                Targets::Class(v) => Targets::Class(v[t0 * b..t1 * b].to_vec()),
+            };
+            let chunk = Prepared { x: p.x[t0 * b * input..t1 * b * input].to_vec(), seq_len: steps, batch: b, lengths, y, weights };
+            let skip = chunk.weights.as_ref().is_some_and(|w| w.iter().all(|v| *v == R::ZERO));
+            if !skip {
+                let (loss, hn, cn) = self.train_chunk(&chunk, h.as_deref(), c.as_deref(), rng)?;
+                losses.push(loss);
+                h = Some(hn);
+                c = Some(cn);
+            }
+            t0 = t1;
+        }
+        Ok(losses)
+    }
+
+    fn apply_update(&mut self, grads: &mut [R]) -> Result<()> {
+        let Some(tr) = &mut self.training else { return Err(Error::value("model", "not compiled")) };
+        if let Some(i) = grads.iter().position(|g| !g.is_finite()) {
+            let name = self.layout.iter().find(|p| p.range().contains(&i)).map(|p| p.name.as_str()).unwrap_or("?");
+            return Err(Error::value("gradients", format!("non-finite gradient in {name}: training diverged; lower the learning rate or clip gradients")));
+        }
+        if let Some(v) = tr.spec.clip_value {
+            clip_grad_value(grads, R::from_f32(v));
+        }
+        if let Some(n) = tr.spec.clip_norm {
+            clip_grad_norm(grads, R::from_f32(n));
+        }
+        tr.optimizer.step(&mut self.params, grads);
+        Ok(())
+    }
 }
 
-fn not_yet() -> Error {
-    Error::Unsupported { feature: "model operation (under construction)".into() }
+fn expect_finite_r<R: Real>(arg: &str, xs: &[R]) -> Result<()> {
+    match xs.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(Error::value(arg, format!("expected finite numbers, got {:?} at index {i}", xs[i]))),
+    }
+}
+
+fn check_state<R>(arg: &str, s: Option<&[R]>, len: usize, allowed: bool) -> Result<()> {
+    match s {
+        None => Ok(()),
+        Some(_) if !allowed => Err(Error::value(arg, "this model has no LSTM block, so it has no cell state")),
+        Some(v) => {
+            expect_len(arg, v.len(), &[len])?;
+            Ok(())
+        }
+    }
+}
+
+fn check_lengths(lengths: &[i32], batch: usize, seq_len: usize) -> Result<Vec<usize>> {
+    expect_len("lengths", lengths.len(), &[batch])?;
+    lengths
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| {
+            if l >= 1 && l as usize <= seq_len {
+                Ok(l as usize)
+            } else {
+                Err(Error::value("lengths", format!("each length must be in 1..={seq_len} (the sequence length), got {l} at index {i}")))
+            }
+        })
+        .collect()
+}
+
+/// [B, T, F] (batch_first) or [T, B, F] → time-major [T, B, F].
+fn to_time_major<T: Copy>(x: &[T], b: usize, t: usize, f: usize, batch_first: bool) -> Vec<T> {
+    let idx: Vec<usize> = (0..b).collect();
+    gather_time_major(x, b, t, f, batch_first, &idx)
+}
+
+/// Time-major [T, B, F] → [B, T, F] (batch_first) or unchanged.
+fn from_time_major<T: Copy>(x: &[T], b: usize, t: usize, f: usize, batch_first: bool) -> Vec<T> {
+    if !batch_first {
+        return x.to_vec();
+    }
+    let mut out = Vec::with_capacity(x.len());
+    for bi in 0..b {
+        for ti in 0..t {
+            out.extend_from_slice(&x[(ti * b + bi) * f..(ti * b + bi + 1) * f]);
+        }
+    }
+    out
+}
+
+/// Samples `idx` of a [N, T, F] (batch_first) or [T, N, F] buffer, as time-major [T, idx.len(), F].
+fn gather_time_major<T: Copy>(x: &[T], n: usize, t: usize, f: usize, batch_first: bool, idx: &[usize]) -> Vec<T> {
+    let mut out = Vec::with_capacity(t * idx.len() * f);
+    for ti in 0..t {
+        for &i in idx {
+            let start = if batch_first { (i * t + ti) * f } else { (ti * n + i) * f };
+            out.extend_from_slice(&x[start..start + f]);
+        }
+    }
+    out
+}
+
+/// Each sequence's output at its last valid step: [T, B, F] → [B, F].
+fn gather_last<R: Real>(seq: &[R], t: usize, b: usize, f: usize, lengths: Option<&[usize]>) -> Vec<R> {
+    let mut out = Vec::with_capacity(b * f);
+    for bi in 0..b {
+        let last = lengths.map_or(t, |l| l[bi]) - 1;
+        out.extend_from_slice(&seq[(last * b + bi) * f..(last * b + bi + 1) * f]);
+    }
+    out
+}
+
+/// Inverse of `gather_last` for gradients: [B, F] → zeros [T, B, F] with each row at its last step.
+fn scatter_last<R: Real>(d: &[R], t: usize, b: usize, f: usize, lengths: Option<&[usize]>) -> Vec<R> {
+    let mut out = vec![R::ZERO; t * b * f];
+    for bi in 0..b {
+        let last = lengths.map_or(t, |l| l[bi]) - 1;
+        out[(last * b + bi) * f..(last * b + bi + 1) * f].copy_from_slice(&d[bi * f..(bi + 1) * f]);
+    }
+    out
 }

@@ -1,9 +1,22 @@
 //! The kernel table: every hot loop of rnnkit behind one struct of safe fn pointers, filled with
 //! scalar kernels and then overlaid tier by tier with the best the CPU supports (tract's `plug`).
 //! Cells, layers and optimizers call through `kernels()` and never name an instruction set.
+//! Layout: lanes.rs (the SIMD trait), math.rs (the one exp/sigmoid/tanh), generic.rs (slice bodies),
+//! pack.rs + gemm.rs (BLIS-shaped SGEMM), then one thin file per tier: scalar, avx2, avx512, simd128.
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+mod gemm;
+mod generic;
 pub mod isa;
+mod lanes;
+mod math;
+mod pack;
 pub mod scalar;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
 
 use std::sync::OnceLock;
 
@@ -17,13 +30,17 @@ pub type SgemmFn = fn(bool, bool, usize, usize, usize, f32, &[f32], usize, &[f32
 pub struct Kernels {
     pub isa: Isa,
     pub sgemm: SgemmFn,
+    /// Which micro-kernel `sgemm` runs, `{isa}_sgemm_{MR}x{NR}`, for logs and failing tests.
+    pub sgemm_name: &'static str,
+    /// In place: x ← e^x. Inputs are clamped to [−87.3, 88.3], so finite x never gives inf; NaN stays NaN.
+    pub exp: fn(&mut [f32]),
     /// In place: x ← 1 / (1 + e^(−x)).
     pub sigmoid: fn(&mut [f32]),
     /// In place: x ← tanh(x).
     pub tanh: fn(&mut [f32]),
-    /// y ← a·x + y.
+    /// y ← a·x + y (over the first min(|x|, |y|) elements).
     pub axpy: fn(f32, &[f32], &mut [f32]),
-    /// Σ x_i·y_i.
+    /// Σ x_i·y_i (over the first min(|x|, |y|) elements).
     pub dot: fn(&[f32], &[f32]) -> f32,
 }
 
@@ -33,6 +50,8 @@ impl Kernels {
         Kernels {
             isa: Isa::Scalar,
             sgemm: scalar::sgemm,
+            sgemm_name: "scalar_sgemm_4x4",
+            exp: scalar::exp,
             sigmoid: scalar::sigmoid,
             tanh: scalar::tanh,
             axpy: scalar::axpy,
@@ -45,7 +64,20 @@ impl Kernels {
         if !isa.is_supported() {
             return Err(Error::Unsupported { feature: format!("instruction set {} on this CPU or build", isa.name()) });
         }
-        let mut k = Kernels::scalar();
+        let mut k = Kernels::scalar(); // every slot valid before any overlay
+        #[cfg(target_arch = "x86_64")]
+        {
+            if isa >= Isa::Avx2 {
+                avx2::plug(&mut k);
+            }
+            if isa >= Isa::Avx512 {
+                avx512::plug(&mut k);
+            }
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        if isa == Isa::Simd128 {
+            simd128::plug(&mut k);
+        }
         k.isa = isa;
         Ok(k)
     }

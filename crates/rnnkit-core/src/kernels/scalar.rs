@@ -1,27 +1,44 @@
-//! Scalar kernels: portable, and the oracle every SIMD tier is tested against.
+//! Scalar kernels: the same generic bodies as every SIMD tier, instantiated with `f32` as a
+//! one-lane vector (unfused mul+add, so it matches SIMD128 bit for bit). Portable; the baseline
+//! every other tier is tested against, and what non-x86, non-SIMD128 builds run.
 
+use super::gemm::{self, Blocking};
+use super::generic;
+
+/// MR×NR = 4×4 scalar accumulators fit the 16 general FP registers of x86_64 / wasm locals.
+const MR: usize = 4;
+const NV: usize = 4;
+/// KC: a 4-column B micro-panel of 256 rows is 4 KiB (L1); MC: the 128×256 A block is 128 KiB (L2).
+const BLOCKING: Blocking = Blocking { mc: 128, kc: 256, nc: 2048 };
+
+/// `scalar_sgemm_4x4`: the BLIS nest of gemm.rs around a 4×4 scalar tile.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_4x4(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &[f32], ldb: usize, beta: f32, c: &mut [f32], ldc: usize) {
+    gemm::sgemm::<f32, MR, NV>(BLOCKING, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+/// Table slot alias: the scalar GEMM.
+#[allow(clippy::too_many_arguments)]
 pub fn sgemm(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &[f32], ldb: usize, beta: f32, c: &mut [f32], ldc: usize) {
-    crate::real::gemm_reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    sgemm_4x4(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+pub fn exp(xs: &mut [f32]) {
+    generic::exp::<f32>(xs)
 }
 
 pub fn sigmoid(xs: &mut [f32]) {
-    for x in xs {
-        *x = 1.0 / (1.0 + (-*x).exp());
-    }
+    generic::sigmoid::<f32>(xs)
 }
 
 pub fn tanh(xs: &mut [f32]) {
-    for x in xs {
-        *x = x.tanh();
-    }
+    generic::tanh::<f32>(xs)
 }
 
 pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
-    for (yi, xi) in y.iter_mut().zip(x) {
-        *yi += a * xi;
-    }
+    generic::axpy::<f32>(a, x, y)
 }
 
 pub fn dot(x: &[f32], y: &[f32]) -> f32 {
-    x.iter().zip(y).map(|(a, b)| a * b).sum()
+    generic::dot::<f32>(x, y)
 }

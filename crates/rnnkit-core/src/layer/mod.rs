@@ -6,12 +6,23 @@
 //! - `x`: [seq_len, batch, input_size]
 //! - `output`: [seq_len, batch, directions·hidden_size] (forward direction first on the feature axis)
 //! - `h0`, `h_n`, `c0`, `c_n`: [num_layers·directions, batch, hidden_size] (PyTorch's order: layer-major)
+//!
 //! Parameters: one flat slice laid out by `params::block_layout`.
+//!
+//! Files: `stack.rs` (layers, directions, dropout), `scan.rs` (one direction: the GEMM schedule and
+//! BPTT), `workspace.rs` (what forward records for backward, reused across calls); cells in `crate::cell`.
+
+mod scan;
+mod stack;
+mod workspace;
 
 use crate::error::{Error, Result};
+use crate::params::block_param_count;
 use crate::real::Real;
 use crate::rng::Rng;
+use crate::shape::expect_len;
 use crate::spec::RecurrentSpec;
+use workspace::Workspace;
 
 pub struct BlockInput<'a, R: Real> {
     pub x: &'a [R],
@@ -48,28 +59,85 @@ pub struct BlockGrads<R> {
 
 pub struct RecurrentBlock<R: Real> {
     pub spec: RecurrentSpec,
-    _cache: Option<Vec<R>>,
+    /// BPTT record of the last forward plus scratch, reused across calls (see `workspace.rs`).
+    workspace: Workspace<R>,
 }
 
 impl<R: Real> RecurrentBlock<R> {
     pub fn new(spec: RecurrentSpec) -> Self {
-        RecurrentBlock { spec, _cache: None }
+        RecurrentBlock { spec, workspace: Workspace::default() }
     }
 
-    /// `keep_cache`: store activations for a following `backward`.
-    pub fn forward(&mut self, _params: &[R], _input: BlockInput<'_, R>, _keep_cache: bool) -> BlockOutput<R> {
-        unimplemented!("RecurrentBlock::forward")
+    /// Checks every buffer length and the lengths' range against the spec. `forward` requires
+    /// input that passes this check (callers validate user input with it first).
+    pub fn validate(&self, params_len: usize, input: &BlockInput<'_, R>) -> Result<()> {
+        let spec = &self.spec;
+        let (t, b, h) = (input.seq_len, input.batch, spec.hidden_size);
+        expect_len("params", params_len, &[block_param_count(spec)])?;
+        if t == 0 || b == 0 {
+            return Err(Error::value("x", format!("expected seq_len >= 1 and batch >= 1, got seq_len {t}, batch {b}")));
+        }
+        expect_len("x", input.x.len(), &[t, b, spec.input_size])?;
+        let state = [spec.state_rows(), b, h];
+        if let Some(h0) = input.h0 {
+            expect_len("h0", h0.len(), &state)?;
+        }
+        match (input.c0, spec.cell.has_cell_state()) {
+            (Some(c0), true) => expect_len("c0", c0.len(), &state)?,
+            (Some(_), false) => return Err(Error::value("c0", format!("only an LSTM has a cell state; this block is {}", spec.cell.name()))),
+            (None, _) => {}
+        }
+        if let Some(lengths) = input.lengths {
+            expect_len("lengths", lengths.len(), &[b])?;
+            if let Some(i) = lengths.iter().position(|&l| l == 0 || l > t) {
+                return Err(Error::value(format!("lengths[{i}]"), format!("expected a length in 1..={t} (seq_len), got {}", lengths[i])));
+            }
+        }
+        Ok(())
+    }
+
+    /// `keep_cache`: store activations for a following `backward`. Panics on input that fails
+    /// `validate` (a caller bug: user input is validated before it gets here).
+    pub fn forward(&mut self, params: &[R], input: BlockInput<'_, R>, keep_cache: bool) -> BlockOutput<R> {
+        if let Err(e) = self.validate(params.len(), &input) {
+            panic!("RecurrentBlock::forward called with unvalidated input: {e}");
+        }
+        stack::forward(&self.spec, params, input, keep_cache, &mut self.workspace)
     }
 
     /// BPTT through the last forward run with `keep_cache`. `dy`: [seq_len, batch, D·H];
     /// `dh_n`/`dc_n`: cotangents of the final states (zeros when `None`). Parameter gradients are
-    /// ADDED into `grads` (same layout as the params).
-    pub fn backward(&mut self, _params: &[R], _dy: &[R], _dh_n: Option<&[R]>, _dc_n: Option<&[R]>, _grads: &mut [R]) -> Result<BlockGrads<R>> {
-        Err(Error::value("backward", "call forward with training before backward"))
+    /// ADDED into `grads` (same layout as the params). `dy` at steps past a sequence's length is
+    /// ignored (those outputs are constant zeros).
+    pub fn backward(&mut self, params: &[R], dy: &[R], dh_n: Option<&[R]>, dc_n: Option<&[R]>, grads: &mut [R]) -> Result<BlockGrads<R>> {
+        let spec = &self.spec;
+        let ws = &mut self.workspace;
+        if !ws.cached {
+            return Err(Error::value("backward", "call forward with training (keep_cache) before backward"));
+        }
+        let n = block_param_count(spec);
+        expect_len("params", params.len(), &[n])?;
+        expect_len("grads", grads.len(), &[n])?;
+        expect_len("dy", dy.len(), &[ws.seq_len, ws.batch, spec.output_size()])?;
+        let state = [spec.state_rows(), ws.batch, spec.hidden_size];
+        if let Some(d) = dh_n {
+            expect_len("dh_n", d.len(), &state)?;
+        }
+        match (dc_n, spec.cell.has_cell_state()) {
+            (Some(d), true) => expect_len("dc_n", d.len(), &state)?,
+            (Some(_), false) => return Err(Error::shape("dc_n", "none (only an LSTM has a cell state)", format!("{} elements", dc_n.map_or(0, <[R]>::len)))),
+            (None, _) => {}
+        }
+        Ok(stack::backward(spec, params, dy, dh_n, dc_n, grads, ws))
     }
 
-    /// Drops the cached activations (frees memory after a training step).
+    /// Drops the cached activations and scratch (frees memory after a training step).
     pub fn clear_cache(&mut self) {
-        self._cache = None;
+        self.workspace = Workspace::default();
+    }
+
+    /// Whether a `backward` can run now.
+    pub fn has_cache(&self) -> bool {
+        self.workspace.cached
     }
 }

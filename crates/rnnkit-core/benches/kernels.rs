@@ -1,0 +1,85 @@
+//! Kernel micro-benchmarks: sgemm GFLOP/s (2·m·n·k / time) on the workload shapes, for every tier this
+//! machine supports, scalar first so each ISA reads as a ratio against it from the same run, plus the
+//! activations in Melem/s. Timings on shared machines are noisy: medians with the p25–p75 spread.
+//! Run: `cargo bench -p rnnkit-core --bench kernels` (optional filter argument: a tier name).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use rnnkit_core::kernels::{Isa, Kernels};
+
+/// (label, m, n, k, ta, tb): C[m×n] = A[m×k]·op(B).
+const SHAPES: [(&str, usize, usize, usize, bool, bool); 3] = [
+    ("projection B·T×I · (I×4H)ᵀ, 3200×320·320×1024", 3200, 1024, 320, false, true),
+    ("recurrent step B×H · (H×4H)ᵀ, 32×256·256×1024", 32, 1024, 256, false, true),
+    ("weight grad dWᵀ = Gᵀ·X, 1024×3200ᵀ·3200×320", 1024, 320, 3200, true, false),
+];
+/// Time budget per (tier, shape): enough samples for a stable median without hogging the shared CPU.
+const BUDGET: Duration = Duration::from_millis(600);
+
+/// Runs `f` repeatedly for about BUDGET and returns (median, p25, p75) seconds per call.
+fn time(mut f: impl FnMut()) -> (f64, f64, f64) {
+    f(); // warm-up: page in buffers, grow the packing scratch
+    let mut samples = Vec::new();
+    let start = Instant::now();
+    while start.elapsed() < BUDGET || samples.len() < 5 {
+        let t = Instant::now();
+        f();
+        samples.push(t.elapsed().as_secs_f64());
+    }
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let q = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
+    (q(0.5), q(0.25), q(0.75))
+}
+
+fn main() {
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let tiers: Vec<Kernels> = Isa::supported()
+        .into_iter()
+        .filter(|i| filter.as_deref().is_none_or(|f| i.name() == f || *i == Isa::Scalar))
+        .map(|i| Kernels::for_isa(i).expect("supported tier"))
+        .collect();
+    println!("tiers: {}", tiers.iter().map(|k| k.sgemm_name).collect::<Vec<_>>().join(", "));
+
+    for (label, m, n, k, ta, tb) in SHAPES {
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 1000) as f32 * 1e-3 - 0.5).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| ((i * 104_729) % 1000) as f32 * 1e-3 - 0.5).collect();
+        let mut c = vec![0.0f32; m * n];
+        let (lda, ldb) = (if ta { m } else { k }, if tb { k } else { n });
+        let flops = 2.0 * (m * n * k) as f64;
+        println!("\nsgemm {label}");
+        let mut scalar_time = None;
+        for kern in &tiers {
+            let (med, p25, p75) = time(|| {
+                (kern.sgemm)(ta, tb, m, n, k, 1.0, black_box(&a), lda, black_box(&b), ldb, 0.0, black_box(&mut c), n)
+            });
+            let base = *scalar_time.get_or_insert(med);
+            println!(
+                "  {:<20} {:>7.2} GFLOP/s  (median {:>8.3} ms, p25–p75 {:.3}–{:.3} ms)  {:>5.1}× scalar",
+                kern.sgemm_name,
+                flops / med * 1e-9,
+                med * 1e3,
+                p25 * 1e3,
+                p75 * 1e3,
+                base / med
+            );
+        }
+    }
+
+    let len = 32 * 1024; // one step's gates for batch 32, hidden 256, 4 gates
+    let x: Vec<f32> = (0..len).map(|i| ((i * 31) % 2000) as f32 * 0.01 - 10.0).collect();
+    for (name, pick) in [("sigmoid", 0usize), ("tanh", 1), ("exp", 2)] {
+        println!("\n{name} over {len} elements");
+        let mut scalar_time = None;
+        for kern in &tiers {
+            let f = [kern.sigmoid, kern.tanh, kern.exp][pick];
+            let mut buf = x.clone();
+            let (med, _, _) = time(|| {
+                buf.copy_from_slice(&x);
+                f(black_box(&mut buf))
+            });
+            let base = *scalar_time.get_or_insert(med);
+            println!("  {:<8} {:>8.0} Melem/s  {:>5.1}× scalar", kern.isa.name(), len as f64 / med * 1e-6, base / med);
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! AVX2 + FMA tier: `Lanes for Avx2` (8 f32 in a ymm register), thin `#[target_feature(enable =
+//! "avx2,fma")]` entries around the generic bodies, and `plug`, which overlays them on the table.
+//! Only `Kernels::for_isa` calls `plug`, after `Isa::Avx2.is_supported()` probed avx2 and fma.
+
+use std::arch::x86_64::*;
+
+use super::gemm::{self, Blocking};
+use super::generic;
+use super::lanes::Lanes;
+use super::Kernels;
+
+#[derive(Clone, Copy)]
+pub(crate) struct Avx2(__m256);
+
+/// Wraps an intrinsic call of an `Avx2` method.
+macro_rules! avx2 {
+    ($e:expr) => {
+        // SAFETY: `Avx2` values are only created inside the `#[target_feature(enable = "avx2,fma")]`
+        // entries below, which run only after for_isa's avx2 + fma probe (see `plug`); pointer
+        // arguments come from slices whose length was checked just before.
+        unsafe { $e }
+    };
+}
+
+// SAFETY: see the macro above: this impl only runs inside avx2+fma entries on a probed CPU.
+unsafe impl Lanes for Avx2 {
+    const LANES: usize = 8;
+    #[inline(always)]
+    fn load(s: &[f32]) -> Self {
+        assert!(s.len() >= 8);
+        avx2!(Avx2(_mm256_loadu_ps(s.as_ptr())))
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f32]) {
+        assert!(s.len() >= 8);
+        avx2!(_mm256_storeu_ps(s.as_mut_ptr(), self.0))
+    }
+    #[inline(always)]
+    fn splat(x: f32) -> Self { avx2!(Avx2(_mm256_set1_ps(x))) }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self { avx2!(Avx2(_mm256_add_ps(self.0, o.0))) }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self { avx2!(Avx2(_mm256_sub_ps(self.0, o.0))) }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self { avx2!(Avx2(_mm256_mul_ps(self.0, o.0))) }
+    #[inline(always)]
+    fn div(self, o: Self) -> Self { avx2!(Avx2(_mm256_div_ps(self.0, o.0))) }
+    #[inline(always)]
+    fn fma(self, b: Self, c: Self) -> Self { avx2!(Avx2(_mm256_fmadd_ps(self.0, b.0, c.0))) }
+    #[inline(always)]
+    fn max(self, o: Self) -> Self { avx2!(Avx2(_mm256_max_ps(self.0, o.0))) }
+    #[inline(always)]
+    fn min(self, o: Self) -> Self { avx2!(Avx2(_mm256_min_ps(self.0, o.0))) }
+    #[inline(always)]
+    fn clamp(self, lo: Self, hi: Self) -> Self {
+        // vminps/vmaxps return their second operand when either is NaN: x goes second, so NaN stays.
+        avx2!(Avx2(_mm256_max_ps(lo.0, _mm256_min_ps(hi.0, self.0))))
+    }
+    #[inline(always)]
+    fn abs(self) -> Self {
+        avx2!(Avx2(_mm256_and_ps(self.0, _mm256_castsi256_ps(_mm256_set1_epi32(i32::MAX)))))
+    }
+    #[inline(always)]
+    fn copysign(self, sign: Self) -> Self {
+        avx2!({
+            let sign_bit = _mm256_castsi256_ps(_mm256_set1_epi32(i32::MIN));
+            Avx2(_mm256_or_ps(_mm256_andnot_ps(sign_bit, self.0), _mm256_and_ps(sign_bit, sign.0)))
+        })
+    }
+    #[inline(always)]
+    fn select_lt(a: Self, b: Self, t: Self, f: Self) -> Self {
+        avx2!(Avx2(_mm256_blendv_ps(f.0, t.0, _mm256_cmp_ps::<_CMP_LT_OQ>(a.0, b.0))))
+    }
+    #[inline(always)]
+    fn pow2i(n: Self) -> Self {
+        avx2!({
+            let e = _mm256_add_epi32(_mm256_cvtps_epi32(n.0), _mm256_set1_epi32(127));
+            Avx2(_mm256_castsi256_ps(_mm256_slli_epi32::<23>(e)))
+        })
+    }
+    #[inline(always)]
+    fn hsum(self) -> f32 {
+        avx2!({
+            let s = _mm_add_ps(_mm256_castps256_ps128(self.0), _mm256_extractf128_ps::<1>(self.0));
+            let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+            _mm_cvtss_f32(_mm_add_ss(s, _mm_shuffle_ps::<0b01>(s, s)))
+        })
+    }
+}
+
+/// 6 rows × 2 ymm: 12 accumulators + 2 B vectors + 1 broadcast fit the 16 ymm registers.
+const MR: usize = 6;
+const NV: usize = 2;
+/// KC: a 16-column B micro-panel of 256 rows is 16 KiB (half of L1d); MC: the 144×256 A block is
+/// 144 KiB (L2); NC: the 256×2048 B block is 2 MiB (L2/L3). Starting points; a later issue tunes them.
+const BLOCKING: Blocking = Blocking { mc: 144, kc: 256, nc: 2048 };
+
+/// # Safety
+/// The CPU must support avx2 and fma (checked by `Isa::Avx2.is_supported()`).
+#[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn sgemm_6x16(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &[f32], ldb: usize, beta: f32, c: &mut [f32], ldc: usize) {
+    gemm::sgemm::<Avx2, MR, NV>(BLOCKING, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+/// # Safety
+/// As for `sgemm_6x16`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn exp_f32(xs: &mut [f32]) { generic::exp::<Avx2>(xs) }
+/// # Safety
+/// As for `sgemm_6x16`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn sigmoid_f32(xs: &mut [f32]) { generic::sigmoid::<Avx2>(xs) }
+/// # Safety
+/// As for `sgemm_6x16`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tanh_f32(xs: &mut [f32]) { generic::tanh::<Avx2>(xs) }
+/// # Safety
+/// As for `sgemm_6x16`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn axpy_f32(a: f32, x: &[f32], y: &mut [f32]) { generic::axpy::<Avx2>(a, x, y) }
+/// # Safety
+/// As for `sgemm_6x16`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_f32(x: &[f32], y: &[f32]) -> f32 { generic::dot::<Avx2>(x, y) }
+
+/// Overlays the AVX2 kernels. Call only when `Isa::Avx2.is_supported()`.
+pub(super) fn plug(k: &mut Kernels) {
+    debug_assert!(super::Isa::Avx2.is_supported());
+    // SAFETY (every closure below): only `Kernels::for_isa` calls plug, after Isa::Avx2.is_supported()
+    // detected avx2 and fma on this CPU.
+    k.sgemm = |ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc| unsafe { sgemm_6x16(ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc) };
+    k.exp = |xs| unsafe { exp_f32(xs) };
+    k.sigmoid = |xs| unsafe { sigmoid_f32(xs) };
+    k.tanh = |xs| unsafe { tanh_f32(xs) };
+    k.axpy = |a, x, y| unsafe { axpy_f32(a, x, y) };
+    k.dot = |x, y| unsafe { dot_f32(x, y) };
+    k.sgemm_name = "avx2_sgemm_6x16";
+}

@@ -1,0 +1,133 @@
+//! AVX-512F tier: `Lanes for Avx512` (16 f32 in a zmm register), thin `#[target_feature(enable =
+//! "avx512f")]` entries around the generic bodies, and `plug`, which overlays them on the table.
+//! Only `Kernels::for_isa` calls `plug`, after `Isa::Avx512.is_supported()` probed avx2, fma and avx512f.
+
+use std::arch::x86_64::*;
+
+use super::gemm::{self, Blocking};
+use super::generic;
+use super::lanes::Lanes;
+use super::Kernels;
+
+#[derive(Clone, Copy)]
+pub(crate) struct Avx512(__m512);
+
+/// Wraps an intrinsic call of an `Avx512` method.
+macro_rules! avx512 {
+    ($e:expr) => {
+        // SAFETY: `Avx512` values are only created inside the `#[target_feature(enable = "avx512f")]`
+        // entries below, which run only after for_isa's avx512f probe (see `plug`); pointer
+        // arguments come from slices whose length was checked just before.
+        unsafe { $e }
+    };
+}
+
+// SAFETY: see the macro above: this impl only runs inside avx512f entries on a probed CPU.
+unsafe impl Lanes for Avx512 {
+    const LANES: usize = 16;
+    #[inline(always)]
+    fn load(s: &[f32]) -> Self {
+        assert!(s.len() >= 16);
+        avx512!(Avx512(_mm512_loadu_ps(s.as_ptr())))
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f32]) {
+        assert!(s.len() >= 16);
+        avx512!(_mm512_storeu_ps(s.as_mut_ptr(), self.0))
+    }
+    #[inline(always)]
+    fn splat(x: f32) -> Self { avx512!(Avx512(_mm512_set1_ps(x))) }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self { avx512!(Avx512(_mm512_add_ps(self.0, o.0))) }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self { avx512!(Avx512(_mm512_sub_ps(self.0, o.0))) }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self { avx512!(Avx512(_mm512_mul_ps(self.0, o.0))) }
+    #[inline(always)]
+    fn div(self, o: Self) -> Self { avx512!(Avx512(_mm512_div_ps(self.0, o.0))) }
+    #[inline(always)]
+    fn fma(self, b: Self, c: Self) -> Self { avx512!(Avx512(_mm512_fmadd_ps(self.0, b.0, c.0))) }
+    #[inline(always)]
+    fn max(self, o: Self) -> Self { avx512!(Avx512(_mm512_max_ps(self.0, o.0))) }
+    #[inline(always)]
+    fn min(self, o: Self) -> Self { avx512!(Avx512(_mm512_min_ps(self.0, o.0))) }
+    #[inline(always)]
+    fn clamp(self, lo: Self, hi: Self) -> Self {
+        // vminps/vmaxps return their second operand when either is NaN: x goes second, so NaN stays.
+        avx512!(Avx512(_mm512_max_ps(lo.0, _mm512_min_ps(hi.0, self.0))))
+    }
+    #[inline(always)]
+    fn abs(self) -> Self { avx512!(Avx512(_mm512_abs_ps(self.0))) }
+    #[inline(always)]
+    fn copysign(self, sign: Self) -> Self {
+        avx512!({
+            let mag = _mm512_castps_si512(_mm512_abs_ps(self.0));
+            let s = _mm512_and_si512(_mm512_castps_si512(sign.0), _mm512_set1_epi32(i32::MIN));
+            Avx512(_mm512_castsi512_ps(_mm512_or_si512(mag, s)))
+        })
+    }
+    #[inline(always)]
+    fn select_lt(a: Self, b: Self, t: Self, f: Self) -> Self {
+        avx512!(Avx512(_mm512_mask_blend_ps(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(a.0, b.0), f.0, t.0)))
+    }
+    #[inline(always)]
+    fn pow2i(n: Self) -> Self {
+        avx512!({
+            let e = _mm512_add_epi32(_mm512_cvtps_epi32(n.0), _mm512_set1_epi32(127));
+            Avx512(_mm512_castsi512_ps(_mm512_slli_epi32::<23>(e)))
+        })
+    }
+    #[inline(always)]
+    fn hsum(self) -> f32 { avx512!(_mm512_reduce_add_ps(self.0)) }
+}
+
+/// 8 rows × 2 zmm: 16 accumulators cover the FMA latency × throughput of Zen 4 and Intel cores, and
+/// each k step costs 2 vector loads + 8 broadcasts for 16 FMAs.
+const MR: usize = 8;
+const NV: usize = 2;
+/// KC: a 32-column B micro-panel of 128 rows is 16 KiB (half of L1d); MC: the 256×128 A block is
+/// 128 KiB (L2); NC: the 128×2048 B block is 1 MiB (L2/L3). Starting points; a later issue tunes them.
+const BLOCKING: Blocking = Blocking { mc: 256, kc: 128, nc: 2048 };
+
+/// # Safety
+/// The CPU must support avx512f (checked by `Isa::Avx512.is_supported()`).
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn sgemm_8x32(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &[f32], ldb: usize, beta: f32, c: &mut [f32], ldc: usize) {
+    gemm::sgemm::<Avx512, MR, NV>(BLOCKING, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+/// # Safety
+/// As for `sgemm_8x32`.
+#[target_feature(enable = "avx512f")]
+unsafe fn exp_f32(xs: &mut [f32]) { generic::exp::<Avx512>(xs) }
+/// # Safety
+/// As for `sgemm_8x32`.
+#[target_feature(enable = "avx512f")]
+unsafe fn sigmoid_f32(xs: &mut [f32]) { generic::sigmoid::<Avx512>(xs) }
+/// # Safety
+/// As for `sgemm_8x32`.
+#[target_feature(enable = "avx512f")]
+unsafe fn tanh_f32(xs: &mut [f32]) { generic::tanh::<Avx512>(xs) }
+/// # Safety
+/// As for `sgemm_8x32`.
+#[target_feature(enable = "avx512f")]
+unsafe fn axpy_f32(a: f32, x: &[f32], y: &mut [f32]) { generic::axpy::<Avx512>(a, x, y) }
+/// # Safety
+/// As for `sgemm_8x32`.
+#[target_feature(enable = "avx512f")]
+unsafe fn dot_f32(x: &[f32], y: &[f32]) -> f32 { generic::dot::<Avx512>(x, y) }
+
+/// Overlays the AVX-512 kernels. Call only when `Isa::Avx512.is_supported()`.
+pub(super) fn plug(k: &mut Kernels) {
+    debug_assert!(super::Isa::Avx512.is_supported());
+    // SAFETY (every closure below): only `Kernels::for_isa` calls plug, after Isa::Avx512.is_supported()
+    // detected avx512f (and avx2 + fma) on this CPU.
+    k.sgemm = |ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc| unsafe { sgemm_8x32(ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc) };
+    k.exp = |xs| unsafe { exp_f32(xs) };
+    k.sigmoid = |xs| unsafe { sigmoid_f32(xs) };
+    k.tanh = |xs| unsafe { tanh_f32(xs) };
+    k.axpy = |a, x, y| unsafe { axpy_f32(a, x, y) };
+    k.dot = |x, y| unsafe { dot_f32(x, y) };
+    k.sgemm_name = "avx512_sgemm_8x32";
+}

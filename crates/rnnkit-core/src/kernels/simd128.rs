@@ -1,0 +1,105 @@
+//! WebAssembly SIMD128 tier: `Lanes for Simd128` (4 f32 in a v128) and `plug`. Compiled only when the
+//! build enables simd128 (`-C target-feature=+simd128`), so the whole module already has the feature:
+//! wasm decides at build time (the JS side picks the simd or scalar .wasm), never at run time.
+//! No FMA here (relaxed-simd is off in Node 20), so `fma` is mul+add, matching the scalar table.
+
+use std::arch::wasm32::*;
+
+use super::gemm::{self, Blocking};
+use super::generic;
+use super::lanes::Lanes;
+use super::Kernels;
+
+#[derive(Clone, Copy)]
+pub(crate) struct Simd128(v128);
+
+/// Wraps an intrinsic call of a `Simd128` method.
+macro_rules! simd {
+    ($e:expr) => {
+        // SAFETY: this module is compiled only with target_feature = "simd128" enabled for the whole
+        // build, so every simd128 instruction is valid; pointer arguments come from slices whose
+        // length was checked just before (v128 loads/stores need no alignment).
+        #[allow(unused_unsafe)]
+        unsafe {
+            $e
+        }
+    };
+}
+
+// SAFETY: simd128 is enabled for the whole build (see the module cfg in mod.rs).
+unsafe impl Lanes for Simd128 {
+    const LANES: usize = 4;
+    #[inline(always)]
+    fn load(s: &[f32]) -> Self {
+        assert!(s.len() >= 4);
+        simd!(Simd128(v128_load(s.as_ptr() as *const v128)))
+    }
+    #[inline(always)]
+    fn store(self, s: &mut [f32]) {
+        assert!(s.len() >= 4);
+        simd!(v128_store(s.as_mut_ptr() as *mut v128, self.0))
+    }
+    #[inline(always)]
+    fn splat(x: f32) -> Self { simd!(Simd128(f32x4_splat(x))) }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self { simd!(Simd128(f32x4_add(self.0, o.0))) }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self { simd!(Simd128(f32x4_sub(self.0, o.0))) }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self { simd!(Simd128(f32x4_mul(self.0, o.0))) }
+    #[inline(always)]
+    fn div(self, o: Self) -> Self { simd!(Simd128(f32x4_div(self.0, o.0))) }
+    #[inline(always)]
+    fn fma(self, b: Self, c: Self) -> Self { simd!(Simd128(f32x4_add(f32x4_mul(self.0, b.0), c.0))) }
+    #[inline(always)]
+    fn max(self, o: Self) -> Self { simd!(Simd128(f32x4_max(self.0, o.0))) }
+    #[inline(always)]
+    fn min(self, o: Self) -> Self { simd!(Simd128(f32x4_min(self.0, o.0))) }
+    #[inline(always)]
+    fn clamp(self, lo: Self, hi: Self) -> Self {
+        // f32x4.min/max return NaN when either operand is NaN.
+        simd!(Simd128(f32x4_max(lo.0, f32x4_min(hi.0, self.0))))
+    }
+    #[inline(always)]
+    fn abs(self) -> Self { simd!(Simd128(f32x4_abs(self.0))) }
+    #[inline(always)]
+    fn copysign(self, sign: Self) -> Self {
+        simd!(Simd128(v128_bitselect(self.0, sign.0, i32x4_splat(i32::MAX))))
+    }
+    #[inline(always)]
+    fn select_lt(a: Self, b: Self, t: Self, f: Self) -> Self {
+        simd!(Simd128(v128_bitselect(t.0, f.0, f32x4_lt(a.0, b.0))))
+    }
+    #[inline(always)]
+    fn pow2i(n: Self) -> Self {
+        simd!(Simd128(i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(n.0), i32x4_splat(127)), 23)))
+    }
+    #[inline(always)]
+    fn hsum(self) -> f32 {
+        simd!((f32x4_extract_lane::<0>(self.0) + f32x4_extract_lane::<2>(self.0)) + (f32x4_extract_lane::<1>(self.0) + f32x4_extract_lane::<3>(self.0)))
+    }
+}
+
+/// 4 rows × 2 v128: 8 accumulators, 2 B vectors and a broadcast stay well under the 16 registers
+/// V8 allocates to SIMD on x86_64 hosts.
+const MR: usize = 4;
+const NV: usize = 2;
+/// KC: an 8-column B micro-panel of 256 rows is 8 KiB (L1); MC: the 128×256 A block is 128 KiB (L2).
+const BLOCKING: Blocking = Blocking { mc: 128, kc: 256, nc: 2048 };
+
+/// `simd128_sgemm_4x8`.
+#[allow(clippy::too_many_arguments)]
+fn sgemm_4x8(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &[f32], ldb: usize, beta: f32, c: &mut [f32], ldc: usize) {
+    gemm::sgemm::<Simd128, MR, NV>(BLOCKING, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+/// Overlays the SIMD128 kernels (safe: the feature is a build-time fact here).
+pub(super) fn plug(k: &mut Kernels) {
+    k.sgemm = sgemm_4x8;
+    k.exp = |xs| generic::exp::<Simd128>(xs);
+    k.sigmoid = |xs| generic::sigmoid::<Simd128>(xs);
+    k.tanh = |xs| generic::tanh::<Simd128>(xs);
+    k.axpy = |a, x, y| generic::axpy::<Simd128>(a, x, y);
+    k.dot = |x, y| generic::dot::<Simd128>(x, y);
+    k.sgemm_name = "simd128_sgemm_4x8";
+}

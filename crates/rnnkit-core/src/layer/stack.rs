@@ -1,0 +1,152 @@
+//! A whole block: `num_layers` layers of one or two directions. Layer l > 0 reads layer l−1's output
+//! (directions concatenated, forward first), with inverted dropout between layers in training.
+//! Bidirectional layers are two `Scan`s writing the two halves of one output's feature axis.
+
+use super::scan::Scan;
+use super::workspace::{fit, Workspace};
+use super::{BlockGrads, BlockInput, BlockOutput};
+use crate::params::cell_params;
+use crate::real::Real;
+use crate::rng::Rng;
+use crate::spec::RecurrentSpec;
+
+fn scan<'a, R: Real>(spec: &RecurrentSpec, ws_lengths: Option<&'a [usize]>, params: &'a [R], seq_len: usize, batch: usize, layer: usize, dir: usize) -> Scan<'a, R> {
+    Scan {
+        cell: spec.cell,
+        seq_len,
+        batch,
+        hidden: spec.hidden_size,
+        reverse: dir == 1,
+        lengths: ws_lengths,
+        params,
+        cp: cell_params(spec, layer, dir),
+    }
+}
+
+/// Row `row` ([batch, H]) of an optional [num_layers·D, batch, H] state tensor.
+fn state_row<R>(all: Option<&[R]>, row: usize, bh: usize) -> Option<&[R]> {
+    all.map(|a| &a[row * bh..(row + 1) * bh])
+}
+
+/// Fills `mask` with 0 (probability p) or 1/(1−p), drawn in element order, and applies it to `xs`.
+fn dropout<R: Real>(rng: &mut Rng, p: f64, xs: &mut [R], mask: &mut Vec<R>) {
+    fit(mask, xs.len());
+    let keep = if p < 1.0 { R::from_f64(1.0 / (1.0 - p)) } else { R::ZERO };
+    for (x, m) in xs.iter_mut().zip(mask.iter_mut()) {
+        *m = if rng.next_f64() < p { R::ZERO } else { keep };
+        *x *= *m;
+    }
+}
+
+/// Forward of every layer and direction. Inputs were validated by the caller.
+pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockInput<'_, R>, keep_cache: bool, ws: &mut Workspace<R>) -> BlockOutput<R> {
+    let (steps, batch, hd) = (input.seq_len, input.batch, spec.hidden_size);
+    let (layers, dirs) = (spec.num_layers, spec.directions());
+    let (bh, out_w) = (batch * hd, spec.output_size());
+    let lstm = spec.cell.has_cell_state();
+
+    ws.cached = false;
+    ws.seq_len = steps;
+    ws.batch = batch;
+    ws.lengths.clear();
+    ws.lengths.extend_from_slice(input.lengths.unwrap_or(&[]));
+    ws.inputs.resize_with(layers, Vec::new);
+    ws.masks.resize_with(layers, Vec::new);
+    ws.dirs.resize_with(layers * dirs, Default::default);
+    if keep_cache {
+        ws.inputs[0].clear();
+        ws.inputs[0].extend_from_slice(input.x);
+    }
+
+    let mut output = vec![R::ZERO; steps * batch * out_w];
+    let mut h_n = vec![R::ZERO; layers * dirs * bh];
+    let mut c_n = if lstm { vec![R::ZERO; layers * dirs * bh] } else { Vec::new() };
+    let p = f64::from(spec.dropout);
+    let mut rng = input.dropout_rng;
+    let lengths = input.lengths;
+
+    for l in 0..layers {
+        let (done, next) = ws.inputs.split_at_mut(l + 1);
+        let x: &[R] = if l == 0 && !keep_cache { input.x } else { &done[l] };
+        let out: &mut [R] = if l + 1 == layers {
+            &mut output
+        } else {
+            fit(&mut next[0], steps * batch * out_w);
+            &mut next[0]
+        };
+        for d in 0..dirs {
+            let row = l * dirs + d;
+            let s = scan(spec, lengths, params, steps, batch, l, d);
+            let st = &mut ws.dirs[row];
+            s.forward(x, state_row(input.h0, row, bh), state_row(input.c0, row, bh), st, &mut ws.step, out, d * hd, out_w);
+            h_n[row * bh..(row + 1) * bh].copy_from_slice(s.final_state(&st.hs));
+            if lstm {
+                c_n[row * bh..(row + 1) * bh].copy_from_slice(s.final_state(&st.cs));
+            }
+        }
+        if l + 1 < layers {
+            match rng.as_deref_mut() {
+                Some(rng) if p > 0.0 => dropout(rng, p, out, &mut ws.masks[l + 1]),
+                _ => ws.masks[l + 1].clear(),
+            }
+        }
+    }
+    ws.cached = keep_cache;
+    BlockOutput { output, h_n, c_n }
+}
+
+/// BPTT through every layer, top to bottom. Lengths were validated by the caller.
+pub(crate) fn backward<R: Real>(spec: &RecurrentSpec, params: &[R], dy: &[R], dh_n: Option<&[R]>, dc_n: Option<&[R]>, grads: &mut [R], ws: &mut Workspace<R>) -> BlockGrads<R> {
+    let (steps, batch, hd) = (ws.seq_len, ws.batch, spec.hidden_size);
+    let (layers, dirs) = (spec.num_layers, spec.directions());
+    let (bh, out_w) = (batch * hd, spec.output_size());
+    let lstm = spec.cell.has_cell_state();
+    let lengths = (!ws.lengths.is_empty()).then_some(&ws.lengths[..]);
+
+    let mut dx = vec![R::ZERO; steps * batch * spec.input_size];
+    let mut dh0 = vec![R::ZERO; layers * dirs * bh];
+    let mut dc0 = if lstm { vec![R::ZERO; layers * dirs * bh] } else { Vec::new() };
+    let back = &mut ws.back;
+    // dy_a: gradient of the current layer's output (below the top); dy_b: of its input.
+    fit(&mut back.dy_a, if layers > 1 { steps * batch * out_w } else { 0 });
+    fit(&mut back.dy_b, if layers > 1 { steps * batch * out_w } else { 0 });
+    let mut dy_a = std::mem::take(&mut back.dy_a);
+    let mut dy_b = std::mem::take(&mut back.dy_b);
+
+    for l in (0..layers).rev() {
+        let d_out: &[R] = if l + 1 == layers { dy } else { &dy_a };
+        let d_in: &mut [R] = if l == 0 { &mut dx } else { &mut dy_b };
+        for d in 0..dirs {
+            let row = l * dirs + d;
+            let s = scan(spec, lengths, params, steps, batch, l, d);
+            let dc0_row: &mut [R] = if lstm { &mut dc0[row * bh..(row + 1) * bh] } else { &mut [] };
+            let beta = if d == 0 { R::ZERO } else { R::ONE };
+            s.backward(
+                &ws.inputs[l],
+                d_out,
+                d * hd,
+                out_w,
+                state_row(dh_n, row, bh),
+                state_row(dc_n, row, bh),
+                &ws.dirs[row],
+                back,
+                grads,
+                d_in,
+                beta,
+                &mut dh0[row * bh..(row + 1) * bh],
+                dc0_row,
+            );
+        }
+        if l > 0 {
+            // Through the dropout that produced this layer's input.
+            let mask = &ws.masks[l];
+            if !mask.is_empty() {
+                d_in.iter_mut().zip(mask).for_each(|(g, m)| *g *= *m);
+            }
+            std::mem::swap(&mut dy_a, &mut dy_b);
+        }
+    }
+    ws.back.dy_a = dy_a;
+    ws.back.dy_b = dy_b;
+    BlockGrads { dx, dh0, dc0 }
+}

@@ -1,0 +1,93 @@
+//! Buffers a `RecurrentBlock` keeps between calls: what BPTT reads (per layer+direction gate
+//! activations and states, per layer inputs and dropout masks) and per-step scratch. Buffers only
+//! grow (`fit` resizes without freeing), so repeated calls of one shape never touch the allocator.
+
+use crate::cell::aux_width;
+use crate::real::Real;
+use crate::spec::CellKind;
+
+/// Resizes to exactly `n` elements, reusing capacity. Contents are unspecified: callers overwrite.
+pub(crate) fn fit<R: Real>(v: &mut Vec<R>, n: usize) {
+    if v.len() != n {
+        v.resize(n, R::ZERO);
+    }
+}
+
+/// One layer+direction's forward record.
+#[derive(Default)]
+pub(crate) struct DirState<R> {
+    /// [seq_len, batch, G·H]: x·W_ihᵀ + b before the step, gate activations after it.
+    pub gates: Vec<R>,
+    /// [seq_len + 1, batch, H]: the state after each step, indexed so that the previous states of
+    /// all steps form one contiguous [seq_len·batch, H] matrix (the operand of dW_hh's GEMM).
+    /// Forward direction: slot 0 = h0, slot t+1 = h_t. Reverse: slot t = h_t, slot seq_len = h0.
+    pub hs: Vec<R>,
+    /// Same layout as `hs`, LSTM only.
+    pub cs: Vec<R>,
+    /// [seq_len, batch, H]: LSTM tanh(c_t), GRU W_hn·h_{t−1} + b_hn; empty for Elman cells.
+    pub aux: Vec<R>,
+}
+
+impl<R: Real> DirState<R> {
+    pub fn fit(&mut self, cell: CellKind, seq_len: usize, batch: usize, hidden: usize) {
+        let bh = batch * hidden;
+        fit(&mut self.gates, seq_len * batch * cell.gates() * hidden);
+        fit(&mut self.hs, (seq_len + 1) * bh);
+        fit(&mut self.cs, if cell.has_cell_state() { (seq_len + 1) * bh } else { 0 });
+        fit(&mut self.aux, seq_len * batch * aux_width(cell, hidden));
+    }
+}
+
+/// Slot of `hs`/`cs` holding the state after step `t` and the slot holding the state before it.
+pub(crate) fn slots(t: usize, reverse: bool) -> (usize, usize) {
+    if reverse { (t + 1, t) } else { (t, t + 1) }
+}
+
+/// Scratch of one forward scan.
+#[derive(Default)]
+pub(crate) struct StepScratch<R> {
+    /// [batch, G·H]: h_{t−1}·W_hhᵀ.
+    pub gh: Vec<R>,
+    /// [G·H]: b_ih + b_hh (GRU: without b_hn).
+    pub bias: Vec<R>,
+    /// [batch]
+    pub active: Vec<bool>,
+}
+
+/// Scratch of one backward scan (shared by all layers and directions of a call).
+#[derive(Default)]
+pub(crate) struct BackScratch<R> {
+    /// [seq_len, batch, G·H]: dL/d(x-side pre-activations) of every step.
+    pub dgx: Vec<R>,
+    /// [seq_len, batch, G·H], GRU only: dL/d(hidden-side pre-activations).
+    pub dgh: Vec<R>,
+    /// [batch, H]: dL/dh carried backwards, and the next one being built.
+    pub dh: Vec<R>,
+    pub dh_next: Vec<R>,
+    /// [batch, H], LSTM only.
+    pub dc: Vec<R>,
+    pub active: Vec<bool>,
+    /// [seq_len, batch, max features]: gradient w.r.t. a layer's output, and w.r.t. its input.
+    pub dy_a: Vec<R>,
+    pub dy_b: Vec<R>,
+}
+
+/// Everything a block remembers between `forward` and `backward`.
+#[derive(Default)]
+pub(crate) struct Workspace<R> {
+    pub seq_len: usize,
+    pub batch: usize,
+    /// Copy of the forward call's lengths (empty = all `seq_len`).
+    pub lengths: Vec<usize>,
+    /// [num_layers]: each layer's input [seq_len, batch, features]. Entry 0 (a copy of x) is filled
+    /// only when the forward kept its cache; entry l > 0 is layer l−1's output after dropout.
+    pub inputs: Vec<Vec<R>>,
+    /// [num_layers]: the inverted-dropout mask (0 or 1/(1−p)) applied to `inputs[l]`; empty = none.
+    pub masks: Vec<Vec<R>>,
+    /// [num_layers·directions]
+    pub dirs: Vec<DirState<R>>,
+    pub step: StepScratch<R>,
+    pub back: BackScratch<R>,
+    /// True after a forward with `keep_cache`: `backward` may run.
+    pub cached: bool,
+}

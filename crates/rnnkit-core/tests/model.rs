@@ -1,0 +1,260 @@
+//! Whole-model checks through the public `Network` API: the full training path (blocks → head →
+//! loss → BPTT) against finite differences in f64, layouts, streaming, truncated BPTT, determinism
+//! and the errors users get for bad input.
+
+mod common;
+
+use common::{assert_close, uniform_vec};
+use rnnkit_core::model::{Batch, Dataset, EpochOptions, ForwardOptions, Network, Targets, TargetsRef};
+use rnnkit_core::rng::Rng;
+use rnnkit_core::{Error, Model};
+
+/// Central-difference step and tolerances for f64 (PyTorch gradcheck's defaults).
+const EPS: f64 = 1e-6;
+const ATOL: f64 = 1e-5;
+const RTOL: f64 = 1e-3;
+
+fn spec(cell: &str, head: &str, batch_first: bool) -> String {
+    format!(
+        r#"{{"batch_first":{batch_first},"seed":3,"blocks":[{{"cell":"{cell}","input_size":2,"hidden_size":3,"num_layers":2}},
+            {{"cell":"gru","input_size":3,"hidden_size":3,"bidirectional":true}}],"head":{head}}}"#
+    )
+}
+
+/// With plain SGD at lr = 1 one update is exactly `p ← p − g`, which exposes the gradient the
+/// training step computed, so it can be compared with finite differences of `evaluate`.
+fn train_gradient(net: &mut Network<f64>, batch: &Batch<'_, f64>) -> Vec<f64> {
+    let before = net.params().to_vec();
+    net.train_step(batch).unwrap();
+    let after = net.params().to_vec();
+    net.set_params(&before).unwrap();
+    before.iter().zip(&after).map(|(b, a)| b - a).collect()
+}
+
+fn numeric_gradient(net: &mut Network<f64>, batch: &Batch<'_, f64>) -> Vec<f64> {
+    let base = net.params().to_vec();
+    let mut grad = vec![0.0; base.len()];
+    for i in 0..base.len() {
+        let mut p = base.clone();
+        p[i] = base[i] + EPS;
+        net.set_params(&p).unwrap();
+        let plus = net.evaluate(batch).unwrap();
+        p[i] = base[i] - EPS;
+        net.set_params(&p).unwrap();
+        let minus = net.evaluate(batch).unwrap();
+        grad[i] = (plus - minus) / (2.0 * EPS);
+    }
+    net.set_params(&base).unwrap();
+    grad
+}
+
+#[test]
+fn training_gradients_match_finite_differences_for_every_loss_and_head() {
+    let (b, t) = (3usize, 4usize);
+    let mut rng = Rng::new(11);
+    let x: Vec<f64> = uniform_vec(&mut rng, b * t * 2, -1.0, 1.0);
+    let lengths = [4, 2, 3];
+    let mask: Vec<f64> = uniform_vec(&mut rng, b * t, 0.0, 2.0);
+    let cases = [
+        ("lstm", r#"{"units":2,"activation":"tanh"}"#, "mse", true),
+        ("lstm", r#"{"units":2,"activation":"softmax","return_sequences":false}"#, "mse", true),
+        ("rnn_tanh", r#"{"units":2,"activation":"sigmoid"}"#, "bce_with_logits", false),
+        ("gru", r#"{"units":3,"activation":"softmax"}"#, "cross_entropy", true),
+        ("lstm", r#"{"units":3,"return_sequences":false}"#, "cross_entropy", false),
+        ("gru", "null", "mse", true),
+    ];
+    for (cell, head, loss, batch_first) in cases {
+        let mut net = Network::<f64>::from_json(&spec(cell, head, batch_first)).unwrap();
+        net.compile(&format!(r#"{{"loss":"{loss}","optimizer":{{"type":"sgd","lr":1}}}}"#)).unwrap();
+        let out_dims = net.output_dims(if batch_first { [b, t, 2] } else { [t, b, 2] }).unwrap();
+        let units = *out_dims.last().unwrap();
+        let n_out: usize = out_dims.iter().product();
+        let y_float: Vec<f64> = uniform_vec(&mut rng, n_out, 0.0, 1.0);
+        let y_class: Vec<i32> = (0..n_out / units).map(|i| (i * 7 % units) as i32).collect();
+        let y = if loss == "cross_entropy" { TargetsRef::Class(&y_class) } else { TargetsRef::Float(&y_float) };
+        let sequence = out_dims.len() == 3;
+        for (use_lengths, use_mask) in [(false, false), (true, false), (true, true)] {
+            if use_mask && !sequence {
+                continue;
+            }
+            let batch = Batch {
+                x: &x,
+                x_dims: if batch_first { [b, t, 2] } else { [t, b, 2] },
+                y,
+                mask: use_mask.then_some(&mask[..]),
+                lengths: use_lengths.then_some(&lengths[..]),
+            };
+            let analytic = train_gradient(&mut net, &batch);
+            let numeric = numeric_gradient(&mut net, &batch);
+            let what = format!("{cell} head={head} loss={loss} lengths={use_lengths} mask={use_mask}");
+            assert!(numeric.iter().any(|g| g.abs() > 1e-6), "{what}: gradient vanished");
+            assert_close(&analytic, &numeric, ATOL, RTOL, &what);
+        }
+    }
+}
+
+#[test]
+fn backward_matches_finite_differences_of_weighted_outputs_and_states() {
+    let (b, t) = (2usize, 3usize);
+    let mut rng = Rng::new(5);
+    let mut net = Network::<f64>::from_json(&spec("lstm", "null", false)).unwrap();
+    let x: Vec<f64> = uniform_vec(&mut rng, b * t * 2, -1.0, 1.0);
+    let (h_len, c_len) = net.state_len(b);
+    let h0: Vec<f64> = uniform_vec(&mut rng, h_len, -0.5, 0.5);
+    let c0: Vec<f64> = uniform_vec(&mut rng, c_len, -0.5, 0.5);
+    let dims = [t, b, 2];
+    let fwd = net.forward(&x, dims, &ForwardOptions { h0: Some(&h0), c0: Some(&c0), lengths: Some(&[3, 1]), training: true }).unwrap();
+    let w: Vec<f64> = uniform_vec(&mut rng, fwd.output.len(), -1.0, 1.0);
+    let u: Vec<f64> = uniform_vec(&mut rng, fwd.h.len(), -1.0, 1.0);
+    let v: Vec<f64> = uniform_vec(&mut rng, fwd.c.len(), -1.0, 1.0);
+    let bwd = net.backward(&w, Some(&u), Some(&v)).unwrap();
+    let objective = |net: &mut Network<f64>, x: &[f64], h0: &[f64], c0: &[f64]| {
+        let r = net.forward(x, dims, &ForwardOptions { h0: Some(h0), c0: Some(c0), lengths: Some(&[3, 1]), training: false }).unwrap();
+        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
+        dot(&r.output, &w) + dot(&r.h, &u) + dot(&r.c, &v)
+    };
+    let numeric_x: Vec<f64> = (0..x.len())
+        .map(|i| {
+            let (mut xp, mut xm) = (x.clone(), x.clone());
+            xp[i] += EPS;
+            xm[i] -= EPS;
+            (objective(&mut net, &xp, &h0, &c0) - objective(&mut net, &xm, &h0, &c0)) / (2.0 * EPS)
+        })
+        .collect();
+    assert_close(&bwd.dx, &numeric_x, ATOL, RTOL, "dx");
+    let numeric_c0: Vec<f64> = (0..c0.len())
+        .map(|i| {
+            let (mut cp, mut cm) = (c0.clone(), c0.clone());
+            cp[i] += EPS;
+            cm[i] -= EPS;
+            (objective(&mut net, &x, &h0, &cp) - objective(&mut net, &x, &h0, &cm)) / (2.0 * EPS)
+        })
+        .collect();
+    assert_close(&bwd.dc0, &numeric_c0, ATOL, RTOL, "dc0");
+    let numeric_h0: Vec<f64> = (0..h0.len())
+        .map(|i| {
+            let (mut hp, mut hm) = (h0.clone(), h0.clone());
+            hp[i] += EPS;
+            hm[i] -= EPS;
+            (objective(&mut net, &x, &hp, &c0) - objective(&mut net, &x, &hm, &c0)) / (2.0 * EPS)
+        })
+        .collect();
+    assert_close(&bwd.dh0, &numeric_h0, ATOL, RTOL, "dh0");
+}
+
+#[test]
+fn batch_first_is_a_transpose_of_time_major() {
+    let (b, t, i) = (3usize, 4usize, 2usize);
+    let head = r#"{"units":2}"#;
+    let mut tm = Model::from_json(&spec("lstm", head, false)).unwrap();
+    let mut bf = Model::from_json(&spec("lstm", head, true)).unwrap();
+    let mut rng = Rng::new(1);
+    let x_bf: Vec<f32> = uniform_vec(&mut rng, b * t * i, -1.0, 1.0);
+    let mut x_tm = vec![0.0; x_bf.len()];
+    for bi in 0..b {
+        for ti in 0..t {
+            for k in 0..i {
+                x_tm[(ti * b + bi) * i + k] = x_bf[(bi * t + ti) * i + k];
+            }
+        }
+    }
+    let a = bf.forward(&x_bf, [b, t, i], &ForwardOptions::default()).unwrap();
+    let c = tm.forward(&x_tm, [t, b, i], &ForwardOptions::default()).unwrap();
+    assert_eq!(a.output_dims, vec![b, t, 2]);
+    assert_eq!(c.output_dims, vec![t, b, 2]);
+    for bi in 0..b {
+        for ti in 0..t {
+            for k in 0..2 {
+                assert_eq!(a.output[(bi * t + ti) * 2 + k], c.output[(ti * b + bi) * 2 + k]);
+            }
+        }
+    }
+    assert_eq!(a.h, c.h);
+}
+
+#[test]
+fn streaming_steps_equal_one_forward() {
+    let json = r#"{"seed":9,"blocks":[{"cell":"lstm","input_size":2,"hidden_size":4,"num_layers":2},{"cell":"gru","input_size":4,"hidden_size":3}],"head":{"units":2,"activation":"tanh"}}"#;
+    let mut model = Model::from_json(json).unwrap();
+    let (b, t) = (2usize, 5usize);
+    let mut rng = Rng::new(2);
+    let x: Vec<f32> = uniform_vec(&mut rng, t * b * 2, -1.0, 1.0);
+    let full = model.forward(&x, [t, b, 2], &ForwardOptions::default()).unwrap();
+    let mut stepped = Vec::new();
+    for ti in 0..t {
+        stepped.extend(model.step(&x[ti * b * 2..(ti + 1) * b * 2], b).unwrap());
+    }
+    assert_close(&stepped, &full.output, 1e-6, 1e-5, "step vs forward");
+    model.reset_state();
+    let first = model.step(&x[..b * 2], b).unwrap();
+    assert_close(&first, &full.output[..b * 2], 1e-6, 1e-5, "after reset");
+}
+
+fn sine_dataset(n: usize, t: usize, seed: u64) -> Dataset<f32> {
+    let mut rng = Rng::new(seed);
+    let mut x = Vec::with_capacity(n * t);
+    let mut y = Vec::with_capacity(n * t);
+    for _ in 0..n {
+        let phase = rng.uniform(0.0, 6.28);
+        for k in 0..t {
+            x.push(((phase + 0.3 * k as f64).sin()) as f32);
+            y.push(((phase + 0.3 * (k + 1) as f64).sin()) as f32);
+        }
+    }
+    Dataset { x, x_dims: [n, t, 1], y: Targets::Float(y), mask: None, lengths: None }
+}
+
+const SINE: &str = r#"{"batch_first":true,"seed":4,"blocks":[{"cell":"lstm","input_size":1,"hidden_size":8}],"head":{"units":1}}"#;
+
+#[test]
+fn epochs_learn_and_are_reproducible() {
+    let data = sine_dataset(64, 12, 7);
+    let run = |tbptt: Option<usize>| {
+        let mut m = Model::from_json(SINE).unwrap();
+        m.compile(r#"{"loss":"mse","optimizer":{"type":"adam","lr":0.02}}"#).unwrap();
+        let losses: Vec<f32> = (0..30)
+            .map(|e| m.train_epoch(&data, &EpochOptions { batch_size: 16, shuffle: true, seed: e, tbptt }).unwrap())
+            .collect();
+        (losses, m.params().to_vec())
+    };
+    let (a, pa) = run(None);
+    let (b, pb) = run(None);
+    assert_eq!(a, b, "same seed, same history");
+    assert_eq!(pa, pb);
+    assert!(a[29] < 0.1 * a[0], "loss fell from {} to {}", a[0], a[29]);
+    let (c, _) = run(Some(12));
+    assert_eq!(a, c, "tbptt >= seq_len is plain BPTT");
+    let (d, pd) = run(Some(4));
+    assert_ne!(pa, pd, "truncation changes the updates");
+    assert!(d[29] < 0.2 * d[0], "tbptt loss fell from {} to {}", d[0], d[29]);
+}
+
+#[test]
+fn bad_input_names_the_argument() {
+    let mut m = Model::from_json(SINE).unwrap();
+    let x = vec![0.0f32; 2 * 3];
+    let arg = |e: Error| e.arg().map(str::to_string);
+    let fwd = |m: &mut Model, x: &[f32], dims: [usize; 3], o: ForwardOptions<'_>| m.forward(x, dims, &o).err();
+    assert_eq!(fwd(&mut m, &x, [2, 3, 2], ForwardOptions::default()).map(arg), Some(Some("x".into())));
+    assert_eq!(fwd(&mut m, &x[..5], [2, 3, 1], ForwardOptions::default()).map(arg), Some(Some("x".into())));
+    assert_eq!(fwd(&mut m, &[f32::NAN; 6], [2, 3, 1], ForwardOptions::default()).map(arg), Some(Some("x".into())));
+    let o = ForwardOptions { lengths: Some(&[1, 4]), ..Default::default() };
+    assert_eq!(fwd(&mut m, &x, [2, 3, 1], o).map(arg), Some(Some("lengths".into())));
+    let o = ForwardOptions { h0: Some(&[0.0; 3]), ..Default::default() };
+    assert_eq!(fwd(&mut m, &x, [2, 3, 1], o).map(arg), Some(Some("h0".into())));
+    assert!(matches!(m.backward(&[0.0; 6], None, None), Err(Error::Value { .. })));
+    let batch = Batch { x: &x, x_dims: [2, 3, 1], y: TargetsRef::Float(&[0.0; 6]), mask: None, lengths: None };
+    assert_eq!(m.train_step(&batch).err().and_then(|e| arg(e)), Some("model".into()));
+    m.compile(r#"{"loss":"mse"}"#).unwrap();
+    let bad_y = Batch { y: TargetsRef::Float(&[0.0; 5]), ..batch };
+    assert_eq!(m.train_step(&bad_y).err().and_then(|e| arg(e)), Some("y".into()));
+    let class_y = Batch { y: TargetsRef::Class(&[0; 6]), ..batch };
+    assert!(matches!(m.train_step(&class_y), Err(Error::Type { .. })));
+    let bad_mask = Batch { mask: Some(&[1.0, -1.0, 1.0, 1.0, 1.0, 1.0]), ..batch };
+    assert_eq!(m.train_step(&bad_mask).err().and_then(|e| arg(e)), Some("mask".into()));
+    assert!(m.compile(r#"{"loss":"cross_entropy"}"#).is_ok(), "an identity head gives logits");
+    let mut tanh_head = Model::from_json(r#"{"blocks":[{"cell":"gru","input_size":1,"hidden_size":2}],"head":{"units":2,"activation":"tanh"}}"#).unwrap();
+    assert_eq!(tanh_head.compile(r#"{"loss":"bce_with_logits"}"#).err().and_then(|e| arg(e)), Some("train.loss".into()));
+    let mut bi = Model::from_json(r#"{"blocks":[{"cell":"gru","input_size":1,"hidden_size":2,"bidirectional":true}]}"#).unwrap();
+    assert_eq!(bi.step(&[0.0], 1).err().and_then(|e| arg(e)), Some("step".into()));
+}
