@@ -46,7 +46,7 @@ export function errorFromStatus(status: number, message: string, arg?: string): 
 }
 
 export function isRnnkitError(e: unknown): e is RnnkitError {
-  return e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && (e as { code: string }).code in ERROR_CODES;
+  return e instanceof Error && typeof (e as { code?: unknown }).code === 'string' && (e as unknown as { code: string }).code in ERROR_CODES;
 }
 
 /** Shape/size/type checks in the facade use these so messages read the same as the core's. */

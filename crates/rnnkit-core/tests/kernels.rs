@@ -196,8 +196,10 @@ fn sgemm_k_zero_scales_c() {
 const SLICE_SIZES: [usize; 16] = [0, 1, 2, 3, 4, 5, 7, 8, 9, 11, 15, 16, 17, 19, 35, 257];
 
 type Unary = fn(&mut [f32]);
+/// (name, tier slot, f64 reference).
+type UnarySlot = (&'static str, Unary, fn(f64) -> f64);
 
-fn unary_slots(k: &Kernels) -> [(&'static str, Unary, fn(f64) -> f64); 3] {
+fn unary_slots(k: &Kernels) -> [UnarySlot; 3] {
     [
         ("exp", k.exp, f64::exp),
         ("sigmoid", k.sigmoid, |x| 1.0 / (1.0 + (-x).exp())),

@@ -20,7 +20,8 @@ use rnnkit_core::spec::{ModelSpec, RecurrentSpec, TrainSpec};
 /// f32 against the float64 reference. One f32 rounding is 6e-8 relative; a case chains T = 4 steps
 /// of length-(I+H) dot products and gate nonlinearities (rnnkit's own exp/tanh approximation), twice
 /// over for 2 layers and again backwards, which grows to ~1e-5 on the worst elements. 1e-4 is the
-/// issue's bar, and gen_torch.py rejects any case on which float32 PyTorch itself uses > 20% of it.
+/// issue's bar; gen_torch.py redraws any recurrent case on which float32 PyTorch itself uses > 30% of
+/// the tighter native-vs-wasm tolerance (1e-5 + 1e-6), i.e. > ~3% of this one.
 const F32_RTOL: f64 = 1e-4;
 /// Elements near zero (a sum of terms of size ~1 that cancel) carry the absolute error of their terms.
 const F32_ATOL: f64 = 1e-5;

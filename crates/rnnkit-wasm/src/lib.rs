@@ -1,1 +1,472 @@
-//! placeholder
+//! rnnkit-wasm: the C-ABI exports of the WebAssembly module (no wasm-bindgen: it cannot be fetched).
+//! Every export is one short fn: a handle and (pointer, length) pairs in, an i32 status out
+//! (0 ok, else `Error::status()`), the message kept in the last-error buffer. Results stay in the
+//! model's result area until JS copies them out. No math lives here; `ts/backend/wasm.ts` is the
+//! other half of this file.
+
+// The exports take raw pointers from JS yet are safe fns: `memory` checks every (pointer, length)
+// against the registry of live `rnnkit_alloc` blocks before touching it, so no argument from JS can
+// cause undefined behaviour. That is the design, not an oversight.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+pub mod handles;
+pub mod memory;
+pub mod status;
+
+use handles::{slot, Results};
+use rnnkit_core::json::Json;
+use rnnkit_core::model::{Batch, Dataset, EpochOptions, ForwardOptions, Targets, TargetsRef};
+use rnnkit_core::{Error, Model, Result};
+
+// ---- memory and errors ---------------------------------------------------------------------------
+
+/// A block of `len_bytes` aligned to `align` (power of two ≤ 64) for one call's inputs; null if the
+/// request is invalid or memory cannot grow.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_alloc(len_bytes: usize, align: usize) -> *mut u8 {
+    memory::alloc(len_bytes, align)
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_free(ptr: *mut u8) -> i32 {
+    status::run(|| memory::free(ptr))
+}
+
+/// Live `rnnkit_alloc` blocks (tests check the facade frees what it allocates).
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_live_blocks() -> usize {
+    memory::live_blocks()
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_last_error_ptr() -> *const u8 {
+    status::last_error_bytes(false).0
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_last_error_len() -> usize {
+    status::last_error_bytes(false).1
+}
+
+/// The argument the last error is about ("" when none), so JS can set `err.arg`.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_last_error_arg_ptr() -> *const u8 {
+    status::last_error_bytes(true).0
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_last_error_arg_len() -> usize {
+    status::last_error_bytes(true).1
+}
+
+/// Index in `Isa::ALL` (0 scalar, 1 simd128) of the kernel tier this module really runs.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_isa() -> i32 {
+    let isa = rnnkit_core::kernels::kernels().isa;
+    rnnkit_core::kernels::Isa::ALL.iter().position(|&i| i == isa).map_or(-1, |i| i as i32)
+}
+
+/// Models created and not yet freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_live_handles() -> u32 {
+    handles::live() as u32
+}
+
+/// Test-only: panics, to prove that a trap becomes ERR_RNNKIT_INTERNAL in JS with this message and
+/// that the facade recovers with a fresh instance. Never called by the facade itself.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_test_panic() -> i32 {
+    status::run(|| panic!("rnnkit_test_panic: deliberate panic for the trap-recovery test"))
+}
+
+// ---- model lifecycle and introspection -----------------------------------------------------------
+
+/// Builds a model from spec JSON and writes its handle to `out_handle`.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_model_create(spec: *const u8, spec_len: usize, out_handle: *mut u32) -> i32 {
+    status::run(|| {
+        // SAFETY: JS allocated the text with rnnkit_alloc and keeps it alive for this call.
+        let text = unsafe { memory::str(spec, spec_len, "spec") }?;
+        let handle = handles::insert(Model::from_json(text)?)?;
+        // SAFETY: the spec slice is no longer used; out_handle is checked inside `write`.
+        if let Err(e) = unsafe { memory::write(out_handle, handle, "out_handle") } {
+            handles::remove(handle)?; // JS never learns the handle: free it now, not leak it.
+            return Err(e);
+        }
+        Ok(())
+    })
+}
+
+/// Frees a model; a stale handle is ERR_RNNKIT_DISPOSED (the facade makes double dispose a no-op).
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_model_free(h: u32) -> i32 {
+    status::run(|| handles::remove(h))
+}
+
+/// Pointer to one result slot of the last call on `h` (see `handles::slot`); null if stale.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_result_ptr(h: u32, slot: u32) -> *const u8 {
+    handles::with(h, |e| Ok(e.result(slot).0)).unwrap_or(std::ptr::null())
+}
+
+/// Length of one result slot in elements (bytes for TEXT); 0 if stale.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_result_len(h: u32, slot: u32) -> usize {
+    handles::with(h, |e| Ok(e.result(slot).1)).unwrap_or(0)
+}
+
+/// Drops the result buffers of `h` once JS has copied them out.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_result_clear(h: u32) -> i32 {
+    status::run(|| {
+        handles::with(h, |e| {
+            e.results.clear();
+            Ok(())
+        })
+    })
+}
+
+/// Canonical spec JSON → TEXT.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_model_spec_json(h: u32) -> i32 {
+    status::run(|| {
+        handles::with(h, |e| {
+            e.results.text = e.model.spec_json();
+            Ok(())
+        })
+    })
+}
+
+/// `[{"name","shape","offset"}, ...]` → TEXT.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_model_param_info(h: u32) -> i32 {
+    status::run(|| {
+        handles::with(h, |e| {
+            e.results.text = param_info_json(&e.model);
+            Ok(())
+        })
+    })
+}
+
+/// Checks the handle; JS then reads the parameters in place through the PARAMS slot.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_model_params(h: u32) -> i32 {
+    status::run(|| handles::with(h, |_| Ok(())))
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_model_set_params(h: u32, flat: *const f32, flat_len: usize) -> i32 {
+    status::run(|| {
+        // SAFETY: JS allocated the range with rnnkit_alloc and keeps it alive for this call.
+        let flat = unsafe { memory::slice(flat, flat_len, "params") }?;
+        handles::with(h, |e| e.model.set_params(flat))
+    })
+}
+
+// ---- inference and gradients ---------------------------------------------------------------------
+
+/// x: `x_dims` = [d0, d1, d2] as documented in `Model`. h0, c0, lengths: null when absent.
+/// Results: OUTPUT, OUTPUT_DIMS, H, C.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn rnnkit_model_forward(
+    h: u32,
+    x: *const f32, x_len: usize, d0: u32, d1: u32, d2: u32,
+    h0: *const f32, h0_len: usize,
+    c0: *const f32, c0_len: usize,
+    lengths: *const i32, lengths_len: usize,
+    training: i32,
+) -> i32 {
+    status::run(|| {
+        // SAFETY: JS allocated every range with rnnkit_alloc and keeps them alive for this call.
+        let (x, h0, c0, lengths) = unsafe {
+            (
+                memory::slice(x, x_len, "x")?,
+                memory::opt_slice(h0, h0_len, "h0")?,
+                memory::opt_slice(c0, c0_len, "c0")?,
+                memory::opt_slice(lengths, lengths_len, "lengths")?,
+            )
+        };
+        let opts = ForwardOptions { h0, c0, lengths, training: flag(training, "training")? };
+        handles::with(h, |e| {
+            let r = e.model.forward(x, dims(d0, d1, d2), &opts)?;
+            e.results.output_dims = r.output_dims.iter().map(|&d| d as u32).collect();
+            e.results.set(slot::OUTPUT, r.output);
+            e.results.set(slot::H, r.h);
+            e.results.set(slot::C, r.c);
+            Ok(())
+        })
+    })
+}
+
+/// Gradients through the last training forward. dh, dc: null when absent.
+/// Results: DX, DH0, DC0, GRADS.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_model_backward(
+    h: u32,
+    d_output: *const f32, d_output_len: usize,
+    dh: *const f32, dh_len: usize,
+    dc: *const f32, dc_len: usize,
+) -> i32 {
+    status::run(|| {
+        // SAFETY: JS allocated every range with rnnkit_alloc and keeps them alive for this call.
+        let (d_output, dh, dc) = unsafe {
+            (
+                memory::slice(d_output, d_output_len, "dOutput")?,
+                memory::opt_slice(dh, dh_len, "dh")?,
+                memory::opt_slice(dc, dc_len, "dc")?,
+            )
+        };
+        handles::with(h, |e| {
+            let r = e.model.backward(d_output, dh, dc)?;
+            e.results.set(slot::DX, r.dx);
+            e.results.set(slot::DH0, r.dh0);
+            e.results.set(slot::DC0, r.dc0);
+            e.results.set(slot::GRADS, r.grads);
+            Ok(())
+        })
+    })
+}
+
+/// Streaming inference of one step x_t [batch, input] → STEP.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_model_step(h: u32, x_t: *const f32, x_t_len: usize, batch: u32) -> i32 {
+    status::run(|| {
+        // SAFETY: JS allocated the range with rnnkit_alloc and keeps it alive for this call.
+        let x_t = unsafe { memory::slice(x_t, x_t_len, "xT") }?;
+        handles::with(h, |e| {
+            let y = e.model.step(x_t, batch as usize)?;
+            e.results.set(slot::STEP, y);
+            Ok(())
+        })
+    })
+}
+
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_model_reset_state(h: u32) -> i32 {
+    status::run(|| {
+        handles::with(h, |e| {
+            e.model.reset_state();
+            Ok(())
+        })
+    })
+}
+
+// ---- training ------------------------------------------------------------------------------------
+
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_model_compile(h: u32, train: *const u8, train_len: usize) -> i32 {
+    status::run(|| {
+        // SAFETY: JS allocated the text with rnnkit_alloc and keeps it alive for this call.
+        let text = unsafe { memory::str(train, train_len, "train") }?;
+        handles::with(h, |e| e.model.compile(text))
+    })
+}
+
+/// One training step on a batch (arguments as in `batch`) → LOSS.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn rnnkit_model_train_step(
+    h: u32,
+    x: *const f32, x_len: usize, d0: u32, d1: u32, d2: u32,
+    y: *const f32, y_len: usize, y_class: i32,
+    mask: *const f32, mask_len: usize,
+    lengths: *const i32, lengths_len: usize,
+) -> i32 {
+    status::run(|| {
+        // SAFETY: JS allocated every range with rnnkit_alloc and keeps them alive for this call.
+        let b = unsafe { batch(x, x_len, [d0, d1, d2], y, y_len, y_class, mask, mask_len, lengths, lengths_len) }?;
+        handles::with(h, |e| store_loss(&mut e.results, e.model.train_step(&b)))
+    })
+}
+
+/// Loss on a batch without updating → LOSS.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn rnnkit_model_evaluate(
+    h: u32,
+    x: *const f32, x_len: usize, d0: u32, d1: u32, d2: u32,
+    y: *const f32, y_len: usize, y_class: i32,
+    mask: *const f32, mask_len: usize,
+    lengths: *const i32, lengths_len: usize,
+) -> i32 {
+    status::run(|| {
+        // SAFETY: JS allocated every range with rnnkit_alloc and keeps them alive for this call.
+        let b = unsafe { batch(x, x_len, [d0, d1, d2], y, y_len, y_class, mask, mask_len, lengths, lengths_len) }?;
+        handles::with(h, |e| store_loss(&mut e.results, e.model.evaluate(&b)))
+    })
+}
+
+/// One epoch of mini-batch training, synchronously (wasm has no worker thread here) → LOSS.
+/// `tbptt` 0 means whole sequences.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn rnnkit_model_train_epoch(
+    h: u32,
+    x: *const f32, x_len: usize, d0: u32, d1: u32, d2: u32,
+    y: *const f32, y_len: usize, y_class: i32,
+    mask: *const f32, mask_len: usize,
+    lengths: *const i32, lengths_len: usize,
+    batch_size: u32, shuffle: i32, seed: u32, tbptt: u32,
+) -> i32 {
+    status::run(|| {
+        // SAFETY: JS allocated every range with rnnkit_alloc and keeps them alive for this call.
+        let b = unsafe { batch(x, x_len, [d0, d1, d2], y, y_len, y_class, mask, mask_len, lengths, lengths_len) }?;
+        // The core's epoch API owns its data (the native backend copies before going off-thread).
+        let data = Dataset {
+            x: b.x.to_vec(),
+            x_dims: b.x_dims,
+            y: match b.y {
+                TargetsRef::Float(v) => Targets::Float(v.to_vec()),
+                TargetsRef::Class(v) => Targets::Class(v.to_vec()),
+            },
+            mask: b.mask.map(<[f32]>::to_vec),
+            lengths: b.lengths.map(<[i32]>::to_vec),
+        };
+        let opts = EpochOptions {
+            batch_size: batch_size as usize,
+            shuffle: flag(shuffle, "shuffle")?,
+            seed: u64::from(seed),
+            tbptt: (tbptt > 0).then_some(tbptt as usize),
+        };
+        handles::with(h, |e| store_loss(&mut e.results, e.model.train_epoch(&data, &opts)))
+    })
+}
+
+// ---- helpers -------------------------------------------------------------------------------------
+
+fn dims(d0: u32, d1: u32, d2: u32) -> [usize; 3] {
+    [d0 as usize, d1 as usize, d2 as usize]
+}
+
+/// Booleans cross as i32 0/1; anything else is a type error naming the argument.
+fn flag(v: i32, arg: &str) -> Result<bool> {
+    match v {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(Error::type_(arg, "a boolean (0 or 1)", v.to_string())),
+    }
+}
+
+fn store_loss(results: &mut Results, loss: Result<f32>) -> Result<()> {
+    results.set(slot::LOSS, vec![loss?]);
+    Ok(())
+}
+
+/// A batch view over JS memory. `y` holds f32 targets, or i32 class indices when `y_class` is 1.
+///
+/// # Safety
+/// As for `memory::slice`: the ranges stay allocated and unaliased for the export call.
+#[allow(clippy::too_many_arguments)]
+unsafe fn batch<'a>(
+    x: *const f32, x_len: usize, x_dims: [u32; 3],
+    y: *const f32, y_len: usize, y_class: i32,
+    mask: *const f32, mask_len: usize,
+    lengths: *const i32, lengths_len: usize,
+) -> Result<Batch<'a>> {
+    // SAFETY: forwarded contract; f32 and i32 have the same size and alignment.
+    unsafe {
+        Ok(Batch {
+            x: memory::slice(x, x_len, "x")?,
+            x_dims: dims(x_dims[0], x_dims[1], x_dims[2]),
+            y: if flag(y_class, "yClass")? {
+                TargetsRef::Class(memory::slice(y as *const i32, y_len, "y")?)
+            } else {
+                TargetsRef::Float(memory::slice(y, y_len, "y")?)
+            },
+            mask: memory::opt_slice(mask, mask_len, "mask")?,
+            lengths: memory::opt_slice(lengths, lengths_len, "lengths")?,
+        })
+    }
+}
+
+/// `[{"name": "weight_ih_l0", "shape": [12, 4], "offset": 0}, ...]`
+fn param_info_json(model: &Model) -> String {
+    let items = model
+        .param_info()
+        .iter()
+        .map(|p| {
+            Json::Obj(vec![
+                ("name".into(), Json::Str(p.name.clone())),
+                ("shape".into(), Json::Arr(p.shape.iter().map(|&d| Json::Num(d as f64)).collect())),
+                ("offset".into(), Json::Num(p.offset as f64)),
+            ])
+        })
+        .collect();
+    Json::Arr(items).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_in(s: &str) -> (*mut u8, usize) {
+        let p = rnnkit_alloc(s.len(), 1);
+        // SAFETY: the block holds s.len() bytes.
+        unsafe { std::ptr::copy_nonoverlapping(s.as_ptr(), p, s.len()) };
+        (p, s.len())
+    }
+
+    fn last() -> (String, String) {
+        status::last_error()
+    }
+
+    #[test]
+    fn create_free_and_errors_through_the_exports() {
+        let (spec, spec_len) = text_in(r#"{"blocks":[{"cell":"lstm","input_size":3,"hidden_size":4}]}"#);
+        let out = rnnkit_alloc(4, 4) as *mut u32;
+        assert_eq!(rnnkit_model_create(spec, spec_len, out), 0, "{:?}", last());
+        // SAFETY: `out` is a live 4-byte block the export just wrote.
+        let h = unsafe { out.read() };
+        assert_eq!(rnnkit_live_handles(), 1);
+        assert_eq!(rnnkit_model_spec_json(h), 0);
+        let text_len = rnnkit_result_len(h, slot::TEXT);
+        assert!(text_len > 0);
+        assert_eq!(rnnkit_model_free(h), 0);
+        assert_eq!(rnnkit_model_free(h), 4, "second free: disposed");
+        assert!(last().0.contains("disposed"));
+        assert_eq!(rnnkit_result_len(h, slot::TEXT), 0);
+        assert_eq!(rnnkit_live_handles(), 0);
+
+        // Bad spec: status and arg come from the core.
+        let (bad, bad_len) = text_in(r#"{"blocks":[{"cell":"lstm","input_size":0,"hidden_size":4}]}"#);
+        let status = rnnkit_model_create(bad, bad_len, out);
+        assert!(status == 2 || status == 3, "status {status}");
+        assert!(last().1.starts_with("spec"), "arg {:?}", last());
+
+        // An out-parameter outside our blocks is refused and the model is not leaked.
+        assert_eq!(rnnkit_model_create(spec, spec_len, 8 as *mut u32), 3);
+        assert_eq!(last().1, "out_handle");
+        assert_eq!(rnnkit_live_handles(), 0);
+
+        for p in [spec, bad, out as *mut u8] {
+            assert_eq!(rnnkit_free(p), 0);
+        }
+        assert_eq!(rnnkit_free(spec), 3, "double free is refused");
+    }
+
+    #[test]
+    fn bad_pointers_are_value_errors_naming_the_argument() {
+        let (spec, spec_len) = text_in(r#"{"blocks":[{"cell":"gru","input_size":2,"hidden_size":3}]}"#);
+        let out = rnnkit_alloc(4, 4) as *mut u32;
+        assert_eq!(rnnkit_model_create(spec, spec_len, out), 0);
+        // SAFETY: `out` was just written by the export.
+        let h = unsafe { out.read() };
+        let x = rnnkit_alloc(8, 4) as *const f32;
+        let status = rnnkit_model_forward(h, x, 3, 1, 1, 3, std::ptr::null(), 0, std::ptr::null(), 0, std::ptr::null(), 0, 0);
+        assert_eq!((status, last().1.as_str()), (3, "x"), "x_len past its block");
+        let status = rnnkit_model_forward(h, x, 2, 1, 1, 2, std::ptr::null(), 0, std::ptr::null(), 0, std::ptr::null(), 0, 7);
+        assert_eq!((status, last().1.as_str()), (1, "training"));
+        assert_eq!(rnnkit_model_free(h), 0);
+        for p in [spec, out as *mut u8, x as *mut u8] {
+            assert_eq!(rnnkit_free(p), 0);
+        }
+    }
+
+    #[test]
+    fn param_info_is_json_with_names_shapes_offsets() {
+        let model = Model::from_json(r#"{"blocks":[{"cell":"gru","input_size":2,"hidden_size":3}]}"#).unwrap();
+        let parsed = Json::parse(&param_info_json(&model)).unwrap();
+        assert_eq!(parsed.as_arr().unwrap().len(), model.param_info().len());
+    }
+}

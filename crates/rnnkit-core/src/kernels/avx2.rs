@@ -127,13 +127,19 @@ unsafe fn dot_f32(x: &[f32], y: &[f32]) -> f32 { generic::dot::<Avx2>(x, y) }
 /// Overlays the AVX2 kernels. Call only when `Isa::Avx2.is_supported()`.
 pub(super) fn plug(k: &mut Kernels) {
     debug_assert!(super::Isa::Avx2.is_supported());
-    // SAFETY (every closure below): only `Kernels::for_isa` calls plug, after Isa::Avx2.is_supported()
+    // Soundness of every unsafe below: only `Kernels::for_isa` calls plug, after Isa::Avx2.is_supported()
     // detected avx2 and fma on this CPU.
+    // SAFETY: avx2+fma detected by for_isa's Isa::is_supported probe.
     k.sgemm = |ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc| unsafe { sgemm_6x16(ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc) };
+    // SAFETY: avx2+fma detected by for_isa's Isa::is_supported probe.
     k.exp = |xs| unsafe { exp_f32(xs) };
+    // SAFETY: avx2+fma detected by for_isa's Isa::is_supported probe.
     k.sigmoid = |xs| unsafe { sigmoid_f32(xs) };
+    // SAFETY: avx2+fma detected by for_isa's Isa::is_supported probe.
     k.tanh = |xs| unsafe { tanh_f32(xs) };
+    // SAFETY: avx2+fma detected by for_isa's Isa::is_supported probe.
     k.axpy = |a, x, y| unsafe { axpy_f32(a, x, y) };
+    // SAFETY: avx2+fma detected by for_isa's Isa::is_supported probe.
     k.dot = |x, y| unsafe { dot_f32(x, y) };
     k.sgemm_name = "avx2_sgemm_6x16";
 }

@@ -81,53 +81,61 @@ unsafe impl Lanes for Avx512 {
     fn hsum(self) -> f32 { avx512!(_mm512_reduce_add_ps(self.0)) }
 }
 
-/// 8 rows × 2 zmm: 16 accumulators cover the FMA latency × throughput of Zen 4 and Intel cores, and
-/// each k step costs 2 vector loads + 8 broadcasts for 16 FMAs.
-const MR: usize = 8;
+/// 12 rows × 2 zmm: 24 accumulators + 2 B vectors (broadcasts can fold into the FMAs as memory operands)
+/// of the 32 zmm registers; each k step is 2 loads + 12 broadcasts for 24 FMAs.
+const MR: usize = 12;
 const NV: usize = 2;
-/// KC: a 32-column B micro-panel of 128 rows is 16 KiB (half of L1d); MC: the 256×128 A block is
-/// 128 KiB (L2); NC: the 128×2048 B block is 1 MiB (L2/L3). Starting points; a later issue tunes them.
-const BLOCKING: Blocking = Blocking { mc: 256, kc: 128, nc: 2048 };
+/// KC: one 32-column B micro-panel of 256 rows is 32 KiB, streamed against L1-resident A micro-panels
+/// (12×256 = 12 KiB); MC: the 192×256 A block is 192 KiB (L2); NC: the 256×2048 B block is 2 MiB (L3).
+/// benches/kernels.rs on this machine (Zen 4, noisy, medians): 8×32 with KC 128 gave 76 / 55 / 51
+/// GFLOP/s on projection / step / weight-grad; 12×32 with KC 256 gives 81 / 53 / 90. A later issue tunes.
+const BLOCKING: Blocking = Blocking { mc: 192, kc: 256, nc: 2048 };
 
 /// # Safety
 /// The CPU must support avx512f (checked by `Isa::Avx512.is_supported()`).
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn sgemm_8x32(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &[f32], ldb: usize, beta: f32, c: &mut [f32], ldc: usize) {
+unsafe fn sgemm_12x32(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &[f32], ldb: usize, beta: f32, c: &mut [f32], ldc: usize) {
     gemm::sgemm::<Avx512, MR, NV>(BLOCKING, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 /// # Safety
-/// As for `sgemm_8x32`.
+/// As for `sgemm_12x32`.
 #[target_feature(enable = "avx512f")]
 unsafe fn exp_f32(xs: &mut [f32]) { generic::exp::<Avx512>(xs) }
 /// # Safety
-/// As for `sgemm_8x32`.
+/// As for `sgemm_12x32`.
 #[target_feature(enable = "avx512f")]
 unsafe fn sigmoid_f32(xs: &mut [f32]) { generic::sigmoid::<Avx512>(xs) }
 /// # Safety
-/// As for `sgemm_8x32`.
+/// As for `sgemm_12x32`.
 #[target_feature(enable = "avx512f")]
 unsafe fn tanh_f32(xs: &mut [f32]) { generic::tanh::<Avx512>(xs) }
 /// # Safety
-/// As for `sgemm_8x32`.
+/// As for `sgemm_12x32`.
 #[target_feature(enable = "avx512f")]
 unsafe fn axpy_f32(a: f32, x: &[f32], y: &mut [f32]) { generic::axpy::<Avx512>(a, x, y) }
 /// # Safety
-/// As for `sgemm_8x32`.
+/// As for `sgemm_12x32`.
 #[target_feature(enable = "avx512f")]
 unsafe fn dot_f32(x: &[f32], y: &[f32]) -> f32 { generic::dot::<Avx512>(x, y) }
 
 /// Overlays the AVX-512 kernels. Call only when `Isa::Avx512.is_supported()`.
 pub(super) fn plug(k: &mut Kernels) {
     debug_assert!(super::Isa::Avx512.is_supported());
-    // SAFETY (every closure below): only `Kernels::for_isa` calls plug, after Isa::Avx512.is_supported()
+    // Soundness of every unsafe below: only `Kernels::for_isa` calls plug, after Isa::Avx512.is_supported()
     // detected avx512f (and avx2 + fma) on this CPU.
-    k.sgemm = |ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc| unsafe { sgemm_8x32(ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc) };
+    // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
+    k.sgemm = |ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc| unsafe { sgemm_12x32(ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc) };
+    // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
     k.exp = |xs| unsafe { exp_f32(xs) };
+    // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
     k.sigmoid = |xs| unsafe { sigmoid_f32(xs) };
+    // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
     k.tanh = |xs| unsafe { tanh_f32(xs) };
+    // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
     k.axpy = |a, x, y| unsafe { axpy_f32(a, x, y) };
+    // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
     k.dot = |x, y| unsafe { dot_f32(x, y) };
-    k.sgemm_name = "avx512_sgemm_8x32";
+    k.sgemm_name = "avx512_sgemm_12x32";
 }

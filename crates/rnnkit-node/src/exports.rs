@@ -1,0 +1,254 @@
+//! The exported functions, one short body each: read and type-check arguments, call the core,
+//! convert the result. No math lives here.
+//!
+//! Argument order inside each body: plain values (dims, numbers, booleans, strings) are read
+//! first and typed arrays last, because reading an array element can run user JS (getters,
+//! proxies) that could detach a buffer we had already borrowed.
+
+use rnnkit_core::model::{Batch, Dataset, EpochOptions, ForwardOptions, Targets, TargetsRef};
+use rnnkit_core::{Error, Model};
+
+use crate::async_work::spawn;
+use crate::env::CallInfo;
+use crate::error::NResult;
+use crate::sys::napi_value;
+use crate::wrap::{self, disposed, live_handles};
+
+// ---- module functions ----
+
+/// `isa(): string` — the kernel tier selected for this process; throws when `RNNKIT_ISA` forces a
+/// tier this CPU lacks (or names none).
+pub fn isa(cx: &CallInfo) -> NResult<napi_value> {
+    let kernels = rnnkit_core::kernels::init_kernels()?;
+    cx.env.string(kernels.isa.name())
+}
+
+/// `liveHandles(): number` — models built and not yet freed (disposed or garbage-collected).
+pub fn live_handles_fn(cx: &CallInfo) -> NResult<napi_value> {
+    cx.env.number_value(live_handles() as f64)
+}
+
+/// `__panicForTests(): never` — hidden; proves a Rust panic becomes ERR_RNNKIT_INTERNAL.
+pub fn panic_for_tests(_cx: &CallInfo) -> NResult<napi_value> {
+    panic!("deliberate panic from __panicForTests");
+}
+
+/// `__asyncForTests(ms: number, panic: boolean): Promise<number>` — hidden; sleeps `ms` on a
+/// worker thread (then panics if asked) to test the async path independently of the model.
+pub fn async_for_tests(cx: &CallInfo) -> NResult<napi_value> {
+    let ms = cx.integer(0, "ms", 0, 60_000)?;
+    let panic = cx.opt_bool(1, "panic", false)?;
+    spawn(
+        cx.env,
+        "rnnkit.asyncForTests",
+        None,
+        move || {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+            if panic {
+                panic!("deliberate panic on a worker thread from __asyncForTests");
+            }
+            Ok(ms)
+        },
+        |env, r| env.number_value(r? as f64),
+    )
+}
+
+// ---- class Model ----
+
+/// `new Model(specJson: string)`.
+pub fn model_new(cx: &CallInfo) -> NResult<napi_value> {
+    if cx.new_target.is_null() {
+        return Err(Error::type_("Model", "a call with `new`", "a plain call").into());
+    }
+    let spec = cx.string(0, "spec")?;
+    // A bad RNNKIT_ISA makes every model refuse to exist, rather than run on an unasked-for tier.
+    rnnkit_core::kernels::init_kernels()?;
+    let model = Model::from_json(&spec)?;
+    wrap::wrap_new(cx, model)?;
+    Ok(cx.this)
+}
+
+/// `dispose(): void` — frees now (deferred to the end of a running fit); a second call is a no-op.
+pub fn dispose(cx: &CallInfo) -> NResult<napi_value> {
+    wrap::unwrap(cx)?.dispose()?;
+    cx.env.undefined()
+}
+
+/// getter `disposed: boolean`.
+pub fn is_disposed(cx: &CallInfo) -> NResult<napi_value> {
+    let handle = wrap::unwrap(cx)?;
+    cx.env.boolean(handle.is_disposed())
+}
+
+/// `specJson(): string`.
+pub fn spec_json(cx: &CallInfo) -> NResult<napi_value> {
+    let json = wrap::unwrap(cx)?.with(|m| Ok(m.spec_json()))?;
+    cx.env.string(&json)
+}
+
+/// `paramInfo(): {name, shape, offset}[]`.
+pub fn param_info(cx: &CallInfo) -> NResult<napi_value> {
+    let env = cx.env;
+    wrap::unwrap(cx)?.with(|m| {
+        let infos = m.param_info();
+        let arr = env.array(infos.len())?;
+        for (i, p) in infos.iter().enumerate() {
+            let o = env.object()?;
+            env.set(o, "name", env.string(&p.name)?)?;
+            env.set(o, "shape", env.number_array(p.shape.iter().map(|&d| d as f64))?)?;
+            env.set(o, "offset", env.number_value(p.offset as f64)?)?;
+            env.set_element(arr, i, o)?;
+        }
+        Ok(arr)
+    })
+}
+
+/// `getParams(): Float32Array` — a copy, written straight into a new ArrayBuffer.
+pub fn get_params(cx: &CallInfo) -> NResult<napi_value> {
+    let env = cx.env;
+    wrap::unwrap(cx)?.with(|m| env.f32_array_from(m.params()))
+}
+
+/// `setParams(flat: Float32Array): void`.
+pub fn set_params(cx: &CallInfo) -> NResult<napi_value> {
+    let handle = wrap::unwrap(cx)?;
+    let flat = cx.f32_array(0, "params")?;
+    handle.with(|m| Ok(m.set_params(flat)?))?;
+    cx.env.undefined()
+}
+
+/// `forward(x, xDims, h0?, c0?, lengths?, training?): {output, outputDims, h, c}`.
+pub fn forward(cx: &CallInfo) -> NResult<napi_value> {
+    let handle = wrap::unwrap(cx)?;
+    let x_dims = cx.dims3(1, "xDims")?;
+    let training = cx.opt_bool(5, "training", false)?;
+    let x = cx.f32_array(0, "x")?;
+    let h0 = cx.opt_f32_array(2, "h0")?;
+    let c0 = cx.opt_f32_array(3, "c0")?;
+    let lengths = cx.opt_i32_array(4, "lengths")?;
+    let opts = ForwardOptions { h0, c0, lengths, training };
+    let r = handle.with(|m| Ok(m.forward(x, x_dims, &opts)?))?;
+    let env = cx.env;
+    let o = env.object()?;
+    env.set(o, "output", env.f32_array_from(&r.output)?)?;
+    env.set(o, "outputDims", env.number_array(r.output_dims.iter().map(|&d| d as f64))?)?;
+    env.set(o, "h", env.f32_array_from(&r.h)?)?;
+    env.set(o, "c", env.f32_array_from(&r.c)?)?;
+    Ok(o)
+}
+
+/// `backward(dOutput, dh?, dc?): {dx, dh0, dc0, grads}`.
+pub fn backward(cx: &CallInfo) -> NResult<napi_value> {
+    let handle = wrap::unwrap(cx)?;
+    let d_output = cx.f32_array(0, "dOutput")?;
+    let dh = cx.opt_f32_array(1, "dh")?;
+    let dc = cx.opt_f32_array(2, "dc")?;
+    let r = handle.with(|m| Ok(m.backward(d_output, dh, dc)?))?;
+    let env = cx.env;
+    let o = env.object()?;
+    env.set(o, "dx", env.f32_array_from(&r.dx)?)?;
+    env.set(o, "dh0", env.f32_array_from(&r.dh0)?)?;
+    env.set(o, "dc0", env.f32_array_from(&r.dc0)?)?;
+    env.set(o, "grads", env.f32_array_from(&r.grads)?)?;
+    Ok(o)
+}
+
+/// `compile(trainJson: string): void`.
+pub fn compile(cx: &CallInfo) -> NResult<napi_value> {
+    let handle = wrap::unwrap(cx)?;
+    let json = cx.string(0, "train")?;
+    handle.with(|m| Ok(m.compile(&json)?))?;
+    cx.env.undefined()
+}
+
+/// Arguments 0..=4 of trainStep/evaluate/trainEpoch: `x, xDims, y, mask?, lengths?`, borrowed.
+fn read_batch(cx: &CallInfo) -> NResult<Batch<'_>> {
+    let x_dims = cx.dims3(1, "xDims")?;
+    Ok(Batch {
+        x: cx.f32_array(0, "x")?,
+        x_dims,
+        y: cx.targets(2, "y")?,
+        mask: cx.opt_f32_array(3, "mask")?,
+        lengths: cx.opt_i32_array(4, "lengths")?,
+    })
+}
+
+/// `trainStep(x, xDims, y, mask?, lengths?): number` — the batch loss before the update.
+pub fn train_step(cx: &CallInfo) -> NResult<napi_value> {
+    let handle = wrap::unwrap(cx)?;
+    let batch = read_batch(cx)?;
+    let loss = handle.with(|m| Ok(m.train_step(&batch)?))?;
+    cx.env.number_value(loss as f64)
+}
+
+/// `evaluate(x, xDims, y, mask?, lengths?): number`.
+pub fn evaluate(cx: &CallInfo) -> NResult<napi_value> {
+    let handle = wrap::unwrap(cx)?;
+    let batch = read_batch(cx)?;
+    let loss = handle.with(|m| Ok(m.evaluate(&batch)?))?;
+    cx.env.number_value(loss as f64)
+}
+
+/// `trainEpoch(x, xDims, y, mask?, lengths?, batchSize, shuffle, seed, tbptt): Promise<number>`.
+/// Inputs are copied into an owned `Dataset` before queueing, so the caller may mutate them
+/// afterwards; the model moves to the worker and back (see wrap.rs for busy/dispose rules).
+pub fn train_epoch(cx: &CallInfo) -> NResult<napi_value> {
+    let handle = wrap::unwrap(cx)?;
+    let batch_size = cx.integer(5, "batchSize", 1, u32::MAX as u64)? as usize;
+    let shuffle = cx.opt_bool(6, "shuffle", false)?;
+    let seed = cx.integer(7, "seed", 0, u32::MAX as u64)?;
+    let tbptt = cx.integer(8, "tbptt", 0, u32::MAX as u64)? as usize;
+    let batch = read_batch(cx)?;
+    let data = Dataset {
+        x: batch.x.to_vec(),
+        x_dims: batch.x_dims,
+        y: match batch.y {
+            TargetsRef::Float(y) => Targets::Float(y.to_vec()),
+            TargetsRef::Class(y) => Targets::Class(y.to_vec()),
+        },
+        mask: batch.mask.map(<[f32]>::to_vec),
+        lengths: batch.lengths.map(<[i32]>::to_vec),
+    };
+    let opts = EpochOptions { batch_size, shuffle, seed, tbptt: (tbptt > 0).then_some(tbptt) };
+    let mut model = handle.lend()?;
+    spawn(
+        cx.env,
+        "rnnkit.trainEpoch",
+        Some(cx.this),
+        move || {
+            let loss = model.train_epoch(&data, &opts);
+            Ok((model, loss))
+        },
+        move |env, result| match result {
+            Ok((model, loss)) => {
+                if !handle.put_back(Some(model)) {
+                    return Err(disposed());
+                }
+                env.number_value(loss? as f64)
+            }
+            Err(e) => {
+                // The model did not come back (a panic dropped it): the handle reads as disposed.
+                handle.put_back(None);
+                Err(e.into())
+            }
+        },
+    )
+}
+
+/// `step(xT: Float32Array, batch: number): Float32Array`.
+pub fn step(cx: &CallInfo) -> NResult<napi_value> {
+    let handle = wrap::unwrap(cx)?;
+    let batch = cx.integer(1, "batch", 1, u32::MAX as u64)? as usize;
+    let x_t = cx.f32_array(0, "xT")?;
+    let y = handle.with(|m| Ok(m.step(x_t, batch)?))?;
+    cx.env.f32_array_from(&y)
+}
+
+/// `resetState(): void`.
+pub fn reset_state(cx: &CallInfo) -> NResult<napi_value> {
+    wrap::unwrap(cx)?.with(|m| {
+        m.reset_state();
+        Ok(())
+    })?;
+    cx.env.undefined()
+}

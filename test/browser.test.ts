@@ -1,0 +1,73 @@
+/**
+ * Browser smoke test: serves the built package on localhost, opens a page in headless Chromium (Debian's,
+ * driven by playwright-core) that imports dist/index.browser.js with a plain <script type="module">, and
+ * checks that the WASM backend with SIMD loads, an LSTM forward matches the same model in Node, and a
+ * short training run lowers the loss. No console errors are allowed.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const chromium = '/usr/bin/chromium';
+const canRun = existsSync(chromium) && existsSync(join(root, 'dist/index.browser.js')) && existsSync(join(root, 'build/rnnkit-simd.wasm'));
+const TYPES: Record<string, string> = { '.js': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.map': 'application/json' };
+
+describe.skipIf(!canRun)('browser (Chromium, wasm backend)', () => {
+  let server: Server;
+  let base = '';
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+      const file = join(root, path === '/' ? 'test/browser/smoke.html' : path);
+      if (!file.startsWith(root) || !existsSync(file)) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('loads the SIMD wasm backend, runs an LSTM and trains', async () => {
+    const { chromium: launcher } = await import('playwright-core');
+    const browser = await launcher.launch({
+      executablePath: chromium,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(`${base}/test/browser/smoke.html`);
+      await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 60_000 });
+      const result = await page.evaluate(() => (window as unknown as { result: Record<string, unknown> }).result);
+      expect(result.error).toBeUndefined();
+      expect(result.backend).toEqual({ name: 'wasm', isa: 'simd128' });
+      expect(result.outputShape).toEqual([1, 3, 3]);
+      expect(result.cShape).toEqual([1, 1, 3]);
+      expect(result.lastLoss as number).toBeLessThan((result.firstLoss as number) / 2);
+
+      // The same seeded LSTM in Node gives the same numbers.
+      const rnnkit = await import('../ts/index.js');
+      await rnnkit.setBackend('wasm');
+      const lstm = new rnnkit.LSTM({ inputSize: 2, hiddenSize: 3, batchFirst: true, seed: 1 });
+      const x = rnnkit.tensor(new Float32Array([0.1, -0.2, 0.3, 0.4, -0.5, 0.6]), [1, 3, 2]);
+      const node = Array.from(lstm.forward(x).output.data);
+      const browserOut = result.output as number[];
+      node.forEach((v, i) => expect(browserOut[i]).toBeCloseTo(v, 6));
+      lstm.dispose();
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+});

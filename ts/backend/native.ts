@@ -1,0 +1,230 @@
+/**
+ * The native backend: loads the N-API addon (`build/rnnkit.node`, built by `npm run build:native`
+ * from crates/rnnkit-node) and adapts its raw exports to the `Backend` / `ModelHandle` contract of
+ * ./types.ts: optional arguments become positional ones, `batch` objects are spread, and every
+ * error the addon throws is rebuilt with `rnnkitError` so both backends throw identical errors.
+ *
+ * Path: `RNNKIT_NATIVE_PATH` overrides; otherwise `../../build/rnnkit.node` relative to this file,
+ * which is the package root's build/ from both ts/backend/ and dist/backend/.
+ */
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+import { describe, ERROR_CODES, rnnkitError, typeError, type RnnkitErrorCode } from '../errors.js';
+import type {
+  Backend,
+  BackwardResult,
+  BatchData,
+  EpochOptions,
+  ForwardOptions,
+  ForwardResult,
+  ModelHandle,
+  ParamInfo,
+  Targets,
+} from './types.js';
+
+/** One native model: the class `Model` the addon exports (crates/rnnkit-node/src/exports.rs). */
+export interface NativeModel {
+  dispose(): void;
+  readonly disposed: boolean;
+  specJson(): string;
+  paramInfo(): ParamInfo[];
+  getParams(): Float32Array;
+  setParams(flat: Float32Array): void;
+  forward(
+    x: Float32Array,
+    xDims: readonly number[],
+    h0: Float32Array | undefined,
+    c0: Float32Array | undefined,
+    lengths: Int32Array | undefined,
+    training: boolean,
+  ): ForwardResult;
+  backward(dOutput: Float32Array, dh: Float32Array | undefined, dc: Float32Array | undefined): BackwardResult;
+  compile(trainJson: string): void;
+  trainStep(x: Float32Array, xDims: readonly number[], y: Targets, mask?: Float32Array, lengths?: Int32Array): number;
+  evaluate(x: Float32Array, xDims: readonly number[], y: Targets, mask?: Float32Array, lengths?: Int32Array): number;
+  trainEpoch(
+    x: Float32Array,
+    xDims: readonly number[],
+    y: Targets,
+    mask: Float32Array | undefined,
+    lengths: Int32Array | undefined,
+    batchSize: number,
+    shuffle: boolean,
+    seed: number,
+    tbptt: number,
+  ): Promise<number>;
+  step(xT: Float32Array, batch: number): Float32Array;
+  resetState(): void;
+}
+
+/** The addon's raw exports. The `__` ones are test hooks, not part of the Backend contract. */
+export interface NativeAddon {
+  /** Selected kernel tier; throws ERR_RNNKIT_UNSUPPORTED when RNNKIT_ISA forces an unavailable one. */
+  isa(): string;
+  liveHandles(): number;
+  Model: new (specJson: string) => NativeModel;
+  /** Panics inside Rust: must surface as ERR_RNNKIT_INTERNAL. */
+  __panicForTests(): never;
+  /** Sleeps `ms` on a libuv worker thread (then panics if asked) and resolves to `ms`. */
+  __asyncForTests(ms: number, panic?: boolean): Promise<number>;
+}
+
+/** Where the addon is loaded from. */
+export function nativeAddonPath(): string {
+  const override = process.env.RNNKIT_NATIVE_PATH?.trim();
+  return override ? override : fileURLToPath(new URL('../../build/rnnkit.node', import.meta.url));
+}
+
+/**
+ * Rebuilds an error thrown by the addon with `rnnkitError` (same class, code and arg as the wasm
+ * backend's). Errors without an rnnkit code (e.g. thrown by a user's getter) pass through untouched.
+ */
+function rebuild(e: unknown): unknown {
+  if (!(e instanceof Error)) return e;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string' || !(code in ERROR_CODES)) return e;
+  const arg = (e as { arg?: unknown }).arg;
+  return rnnkitError(code as RnnkitErrorCode, e.message, typeof arg === 'string' ? arg : undefined);
+}
+
+function call<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw rebuild(e);
+  }
+}
+
+function expectObject(value: unknown, name: string): void {
+  if (typeof value !== 'object' || value === null) throw typeError(name, 'an object', describe(value));
+}
+
+class NativeModelHandle implements ModelHandle {
+  constructor(private readonly raw: NativeModel) {}
+
+  dispose(): void {
+    call(() => this.raw.dispose());
+  }
+
+  get disposed(): boolean {
+    return call(() => this.raw.disposed);
+  }
+
+  specJson(): string {
+    return call(() => this.raw.specJson());
+  }
+
+  paramInfo(): ParamInfo[] {
+    return call(() => this.raw.paramInfo());
+  }
+
+  getParams(): Float32Array {
+    return call(() => this.raw.getParams());
+  }
+
+  setParams(flat: Float32Array): void {
+    call(() => this.raw.setParams(flat));
+  }
+
+  forward(x: Float32Array, xDims: [number, number, number], opts: ForwardOptions = {}): ForwardResult {
+    expectObject(opts, 'opts');
+    return call(() => this.raw.forward(x, xDims, opts.h0, opts.c0, opts.lengths, opts.training ?? false));
+  }
+
+  backward(dOutput: Float32Array, dh?: Float32Array, dc?: Float32Array): BackwardResult {
+    return call(() => this.raw.backward(dOutput, dh, dc));
+  }
+
+  compile(trainJson: string): void {
+    call(() => this.raw.compile(trainJson));
+  }
+
+  trainStep(batch: BatchData): number {
+    expectObject(batch, 'batch');
+    return call(() => this.raw.trainStep(batch.x, batch.xDims, batch.y, batch.mask, batch.lengths));
+  }
+
+  evaluate(batch: BatchData): number {
+    expectObject(batch, 'batch');
+    return call(() => this.raw.evaluate(batch.x, batch.xDims, batch.y, batch.mask, batch.lengths));
+  }
+
+  /** Argument errors reject (like any async function) instead of throwing synchronously. */
+  trainEpoch(data: BatchData, opts: EpochOptions): Promise<number> {
+    try {
+      expectObject(data, 'data');
+      expectObject(opts, 'opts');
+      const { x, xDims, y, mask, lengths } = data;
+      return this.raw
+        .trainEpoch(x, xDims, y, mask, lengths, opts.batchSize, opts.shuffle, opts.seed, opts.tbptt)
+        .catch((e: unknown) => {
+          throw rebuild(e);
+        });
+    } catch (e) {
+      return Promise.reject(rebuild(e));
+    }
+  }
+
+  step(xT: Float32Array, batch: number): Float32Array {
+    return call(() => this.raw.step(xT, batch));
+  }
+
+  resetState(): void {
+    call(() => this.raw.resetState());
+  }
+}
+
+let addon: NativeAddon | undefined;
+
+/** The raw addon (loaded once). Most code wants `loadNativeBackend()`; tests use the hooks. */
+export function loadNativeAddon(): NativeAddon {
+  if (addon) return addon;
+  const path = nativeAddonPath();
+  const fromEnv = Boolean(process.env.RNNKIT_NATIVE_PATH?.trim());
+  if (!existsSync(path)) {
+    throw rnnkitError(
+      'ERR_RNNKIT_UNSUPPORTED',
+      `the native addon is missing: no file at ${path}` +
+        (fromEnv ? ' (from RNNKIT_NATIVE_PATH)' : '; run `npm run build:native` to build it'),
+    );
+  }
+  let loaded: unknown;
+  try {
+    loaded = createRequire(import.meta.url)(path);
+  } catch (e) {
+    throw rnnkitError(
+      'ERR_RNNKIT_UNSUPPORTED',
+      `the native addon at ${path} failed to load: ${e instanceof Error ? e.message : String(e)}`,
+      undefined,
+      e,
+    );
+  }
+  const raw = loaded as Partial<NativeAddon>;
+  if (typeof raw.isa !== 'function' || typeof raw.liveHandles !== 'function' || typeof raw.Model !== 'function') {
+    throw rnnkitError('ERR_RNNKIT_UNSUPPORTED', `${path} is not an rnnkit native addon (isa/liveHandles/Model missing)`);
+  }
+  addon = raw as NativeAddon;
+  return addon;
+}
+
+let backend: Backend | undefined;
+
+/**
+ * The native `Backend`. Throws ERR_RNNKIT_UNSUPPORTED when the addon is missing or does not load,
+ * and the kernel-selection error when `RNNKIT_ISA` forces a tier this CPU lacks.
+ */
+export function loadNativeBackend(): Backend {
+  if (backend) return backend;
+  const raw = loadNativeAddon();
+  const isa = call(() => raw.isa());
+  backend = {
+    name: 'native',
+    isa,
+    liveHandles: () => raw.liveHandles(),
+    createModel: (specJson: string) => new NativeModelHandle(call(() => new raw.Model(specJson))),
+  };
+  return backend;
+}

@@ -1,0 +1,709 @@
+/**
+ * The WebAssembly backend: instantiates build/rnnkit-simd.wasm (or the scalar build/rnnkit.wasm) and
+ * adapts its C-ABI exports (crates/rnnkit-wasm/src/lib.rs) to the `Backend` contract of ./types.ts.
+ * JS type-checks arguments, copies inputs into `rnnkit_alloc`ed memory, turns a non-zero status into
+ * the same RnnkitError the native backend throws, and copies results out with `.slice()`. A trap
+ * (a Rust panic) becomes ERR_RNNKIT_INTERNAL and the instance is replaced by a fresh one on next use.
+ */
+
+import { describe, errorFromStatus, isRnnkitError, rnnkitError, shapeError, typeError, valueError } from '../errors.js';
+import type {
+  Backend,
+  BackwardResult,
+  BatchData,
+  EpochOptions,
+  ForwardOptions,
+  ForwardResult,
+  ModelHandle,
+  ParamInfo,
+  Targets,
+} from './types.js';
+import { simdSupported } from './wasm-features.js';
+
+/** The raw exports (wasm32: pointers and lengths are i32; read them `>>> 0`). */
+interface Exports {
+  memory: WebAssembly.Memory;
+  rnnkit_alloc(lenBytes: number, align: number): number;
+  rnnkit_free(ptr: number): number;
+  rnnkit_live_blocks(): number;
+  rnnkit_last_error_ptr(): number;
+  rnnkit_last_error_len(): number;
+  rnnkit_last_error_arg_ptr(): number;
+  rnnkit_last_error_arg_len(): number;
+  rnnkit_isa(): number;
+  rnnkit_live_handles(): number;
+  rnnkit_test_panic(): number;
+  rnnkit_model_create(spec: number, specLen: number, outHandle: number): number;
+  rnnkit_model_free(h: number): number;
+  rnnkit_result_ptr(h: number, slot: number): number;
+  rnnkit_result_len(h: number, slot: number): number;
+  rnnkit_result_clear(h: number): number;
+  rnnkit_model_spec_json(h: number): number;
+  rnnkit_model_param_info(h: number): number;
+  rnnkit_model_params(h: number): number;
+  rnnkit_model_set_params(h: number, flat: number, flatLen: number): number;
+  rnnkit_model_forward(
+    h: number, x: number, xLen: number, d0: number, d1: number, d2: number,
+    h0: number, h0Len: number, c0: number, c0Len: number, lengths: number, lengthsLen: number, training: number,
+  ): number;
+  rnnkit_model_backward(h: number, dOut: number, dOutLen: number, dh: number, dhLen: number, dc: number, dcLen: number): number;
+  rnnkit_model_step(h: number, xT: number, xTLen: number, batch: number): number;
+  rnnkit_model_reset_state(h: number): number;
+  rnnkit_model_compile(h: number, train: number, trainLen: number): number;
+  rnnkit_model_train_step(h: number, ...batch: BatchArgs): number;
+  rnnkit_model_evaluate(h: number, ...batch: BatchArgs): number;
+  rnnkit_model_train_epoch(h: number, ...args: [...BatchArgs, number, number, number, number]): number;
+}
+
+/** x, xLen, d0, d1, d2, y, yLen, yClass, mask, maskLen, lengths, lengthsLen. */
+type BatchArgs = [number, number, number, number, number, number, number, number, number, number, number, number];
+
+/** Result slots, mirrored from crates/rnnkit-wasm/src/handles.rs `slot`. */
+const SLOT = {
+  OUTPUT: 0, H: 1, C: 2, DX: 3, DH0: 4, DC0: 5, GRADS: 6, STEP: 7, LOSS: 8,
+  OUTPUT_DIMS: 16, TEXT: 17, PARAMS: 18,
+} as const;
+
+/** `Isa::ALL` order in crates/rnnkit-core/src/kernels/isa.rs. */
+const ISA_NAMES = ['scalar', 'simd128', 'avx2', 'avx512'];
+
+const REQUIRED_EXPORTS: readonly (keyof Exports)[] = [
+  'memory', 'rnnkit_alloc', 'rnnkit_free', 'rnnkit_live_blocks', 'rnnkit_last_error_ptr', 'rnnkit_last_error_len',
+  'rnnkit_last_error_arg_ptr', 'rnnkit_last_error_arg_len', 'rnnkit_isa', 'rnnkit_live_handles', 'rnnkit_test_panic',
+  'rnnkit_model_create', 'rnnkit_model_free', 'rnnkit_result_ptr', 'rnnkit_result_len', 'rnnkit_result_clear',
+  'rnnkit_model_spec_json', 'rnnkit_model_param_info', 'rnnkit_model_params', 'rnnkit_model_set_params',
+  'rnnkit_model_forward', 'rnnkit_model_backward', 'rnnkit_model_step', 'rnnkit_model_reset_state',
+  'rnnkit_model_compile', 'rnnkit_model_train_step', 'rnnkit_model_evaluate', 'rnnkit_model_train_epoch',
+];
+
+const U32_MAX = 0xffff_ffff;
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
+
+// ---- argument checks (the same names, codes and wording as crates/rnnkit-node/src/env.rs) ---------
+
+function f32Array(v: unknown, name: string): Float32Array {
+  if (!(v instanceof Float32Array)) throw typeError(name, 'a Float32Array', describe(v));
+  return v;
+}
+
+function optF32Array(v: unknown, name: string): Float32Array | undefined {
+  return v === undefined || v === null ? undefined : f32Array(v, name);
+}
+
+function optI32Array(v: unknown, name: string): Int32Array | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!(v instanceof Int32Array)) throw typeError(name, 'an Int32Array', describe(v));
+  return v;
+}
+
+function targets(v: unknown, name: string): Targets {
+  if (v instanceof Float32Array || v instanceof Int32Array) return v;
+  throw typeError(name, 'a Float32Array or Int32Array', describe(v));
+}
+
+function string(v: unknown, name: string): string {
+  if (typeof v !== 'string') throw typeError(name, 'a string', describe(v));
+  return v;
+}
+
+function optBool(v: unknown, name: string, dflt: boolean): boolean {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'boolean') throw typeError(name, 'a boolean', describe(v));
+  return v;
+}
+
+function integer(v: unknown, name: string, min: number, max: number): number {
+  if (typeof v !== 'number') throw typeError(name, 'a number', describe(v));
+  if (!Number.isFinite(v)) throw valueError(name, `expected a finite number, got ${v}`);
+  if (!Number.isInteger(v) || v < min || v > max) throw valueError(name, `expected an integer in ${min}..=${max}, got ${v}`);
+  return v;
+}
+
+function dims3(v: unknown, name: string): [number, number, number] {
+  if (!Array.isArray(v)) throw typeError(name, 'an array of 3 non-negative integers', describe(v));
+  if (v.length !== 3) throw shapeError(name, '3 dims', `${v.length} dims`);
+  for (let k = 0; k < 3; k++) {
+    const d: unknown = v[k];
+    if (!(typeof d === 'number' && Number.isInteger(d) && d >= 0 && d <= U32_MAX)) {
+      throw valueError(`${name}[${k}]`, `expected a non-negative integer, got ${describe(d)}`);
+    }
+  }
+  return [v[0], v[1], v[2]];
+}
+
+function object<T>(v: T, name: string): T {
+  if (typeof v !== 'object' || v === null) throw typeError(name, 'an object', describe(v));
+  return v;
+}
+
+// ---- one instance ----------------------------------------------------------------------------------
+
+/** One instantiation of the module. `id` tells models which instance holds them. */
+class Runtime {
+  readonly ex: Exports;
+  constructor(
+    instance: WebAssembly.Instance,
+    readonly id: number,
+    source: string,
+  ) {
+    const ex = instance.exports as Partial<Record<keyof Exports, unknown>>;
+    const missing = REQUIRED_EXPORTS.filter((name) => ex[name] === undefined);
+    if (missing.length > 0) {
+      throw rnnkitError(
+        'ERR_RNNKIT_UNSUPPORTED',
+        `${source} is not this version of rnnkit's wasm module (missing ${missing.join(', ')}); run \`npm run build:wasm\``,
+      );
+    }
+    this.ex = instance.exports as unknown as Exports;
+  }
+
+  private bytes(ptr: number, len: number): Uint8Array {
+    return new Uint8Array(this.ex.memory.buffer, ptr >>> 0, len >>> 0);
+  }
+
+  /** The last-error message and argument the module recorded (also valid after a trap). */
+  lastError(): { message: string; arg: string } {
+    const ex = this.ex;
+    return {
+      message: utf8Decoder.decode(this.bytes(ex.rnnkit_last_error_ptr(), ex.rnnkit_last_error_len())),
+      arg: utf8Decoder.decode(this.bytes(ex.rnnkit_last_error_arg_ptr(), ex.rnnkit_last_error_arg_len())),
+    };
+  }
+
+  /** Throws the RnnkitError for a non-zero status. */
+  check(status: number): void {
+    if (status === 0) return;
+    const { message, arg } = this.lastError();
+    throw errorFromStatus(status, message, arg === '' ? undefined : arg);
+  }
+}
+
+/** Allocations of one call, freed together in `finally` (unless the instance trapped). */
+class CallScope {
+  readonly blocks: number[] = [];
+  constructor(readonly rt: Runtime) {}
+
+  /** A block of `bytes` for argument `arg`; failure to allocate names that argument. */
+  alloc(bytes: number, align: number, arg: string): number {
+    if (bytes > U32_MAX) throw valueError(arg, `${bytes} bytes do not fit in wasm32 memory`);
+    const ptr = this.rt.ex.rnnkit_alloc(bytes, align) >>> 0;
+    if (ptr === 0) throw valueError(arg, `cannot allocate ${bytes} bytes of wasm memory`);
+    this.blocks.push(ptr);
+    return ptr;
+  }
+
+  /** Copies a typed array in; views are made after the alloc, which may have grown memory. */
+  array(arg: string, a: Float32Array | Int32Array): number {
+    const ptr = this.alloc(a.byteLength, 4, arg);
+    const View = a instanceof Float32Array ? Float32Array : Int32Array;
+    new View(this.rt.ex.memory.buffer, ptr, a.length).set(a);
+    return ptr;
+  }
+
+  /** `array`, or 0 (the null pointer: "absent") for undefined. */
+  optArray(arg: string, a: Float32Array | Int32Array | undefined): number {
+    return a === undefined ? 0 : this.array(arg, a);
+  }
+
+  text(arg: string, s: string): [number, number] {
+    const bytes = utf8Encoder.encode(s);
+    const ptr = this.alloc(bytes.length, 1, arg);
+    new Uint8Array(this.rt.ex.memory.buffer, ptr, bytes.length).set(bytes);
+    return [ptr, bytes.length];
+  }
+
+  private slot(h: number, slot: number): [number, number] {
+    return [this.rt.ex.rnnkit_result_ptr(h, slot) >>> 0, this.rt.ex.rnnkit_result_len(h, slot) >>> 0];
+  }
+
+  /** A copy of an f32 result slot (never a view over wasm memory). */
+  f32(h: number, slot: number): Float32Array {
+    const [ptr, len] = this.slot(h, slot);
+    return len === 0 ? new Float32Array(0) : new Float32Array(this.rt.ex.memory.buffer, ptr, len).slice();
+  }
+
+  u32(h: number, slot: number): number[] {
+    const [ptr, len] = this.slot(h, slot);
+    return len === 0 ? [] : Array.from(new Uint32Array(this.rt.ex.memory.buffer, ptr, len));
+  }
+
+  textResult(h: number): string {
+    const [ptr, len] = this.slot(h, SLOT.TEXT);
+    return utf8Decoder.decode(new Uint8Array(this.rt.ex.memory.buffer, ptr, len));
+  }
+}
+
+// ---- the backend -----------------------------------------------------------------------------------
+
+interface Held {
+  runtimeId: number;
+  handle: number;
+}
+
+class WasmBackend implements Backend {
+  readonly name = 'wasm' as const;
+  readonly isa: string;
+  private rt: Runtime | undefined;
+  private instances = 0;
+  /** Frees models that were garbage-collected without dispose(), if their instance still lives. */
+  private readonly registry = new FinalizationRegistry<Held>((held) => this.release(held));
+
+  constructor(
+    private readonly module: WebAssembly.Module,
+    first: WebAssembly.Instance,
+    readonly source: string,
+  ) {
+    this.rt = new Runtime(first, ++this.instances, source);
+    const isaIndex = this.rt.ex.rnnkit_isa();
+    this.isa = ISA_NAMES[isaIndex] ?? `unknown(${isaIndex})`;
+  }
+
+  /** The live instance, instantiating a fresh one after a trap (same compiled module, no imports). */
+  runtime(): Runtime {
+    this.rt ??= new Runtime(new WebAssembly.Instance(this.module, {}), ++this.instances, this.source);
+    return this.rt;
+  }
+
+  /** The instance `id` if it is still the live one. */
+  runtimeIfAlive(id: number): Runtime | undefined {
+    return this.rt?.id === id ? this.rt : undefined;
+  }
+
+  liveHandles(): number {
+    return this.rt ? this.rt.ex.rnnkit_live_handles() >>> 0 : 0;
+  }
+
+  /**
+   * Runs `body` against `rt`. RnnkitErrors pass through. Anything else thrown from inside the module
+   * (a trap: RuntimeError, or a RangeError for stack exhaustion) means its Rust state can no longer
+   * be trusted: the instance is dropped and the error becomes ERR_RNNKIT_INTERNAL with the panic
+   * message the hook recorded. Allocations are freed afterwards, on a healthy instance only.
+   */
+  call<T>(rt: Runtime, op: string, body: (scope: CallScope) => T, handle?: number): T {
+    const scope = new CallScope(rt);
+    let healthy = true;
+    try {
+      return body(scope);
+    } catch (e) {
+      if (isRnnkitError(e)) throw e;
+      healthy = false;
+      if (this.rt === rt) this.rt = undefined;
+      let recorded = '';
+      try {
+        recorded = rt.lastError().message;
+      } catch {
+        // The memory is unreadable: report the trap alone.
+      }
+      const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      const detail = recorded === '' ? what : `${recorded} (${what})`;
+      throw rnnkitError(
+        'ERR_RNNKIT_INTERNAL',
+        `${op}: the wasm module trapped, a bug in rnnkit: ${detail}; models of that instance are lost, new ones work`,
+        undefined,
+        e,
+      );
+    } finally {
+      if (healthy) {
+        if (handle !== undefined) rt.ex.rnnkit_result_clear(handle);
+        for (const ptr of scope.blocks) rt.ex.rnnkit_free(ptr);
+      }
+    }
+  }
+
+  createModel(specJson: string): ModelHandle {
+    const spec = string(specJson, 'spec');
+    const rt = this.runtime();
+    const handle = this.call(rt, 'createModel', (s) => {
+      const [ptr, len] = s.text('spec', spec);
+      const out = s.alloc(4, 4, 'spec');
+      rt.check(rt.ex.rnnkit_model_create(ptr, len, out));
+      return new Uint32Array(rt.ex.memory.buffer, out, 1)[0];
+    });
+    const model = new WasmModel(this, rt.id, handle);
+    this.registry.register(model, { runtimeId: rt.id, handle }, model);
+    return model;
+  }
+
+  /** dispose(): frees now and forgets the finalizer. */
+  dispose(model: WasmModel, runtimeId: number, handle: number): void {
+    this.registry.unregister(model);
+    const rt = this.runtimeIfAlive(runtimeId);
+    if (rt) this.call(rt, 'dispose', () => rt.check(rt.ex.rnnkit_model_free(handle)));
+  }
+
+  private release({ runtimeId, handle }: Held): void {
+    const rt = this.runtimeIfAlive(runtimeId);
+    if (!rt) return; // its instance trapped and was dropped, and the model with it
+    try {
+      rt.ex.rnnkit_model_free(handle);
+    } catch {
+      if (this.rt === rt) this.rt = undefined; // a trap in a finalizer: drop the instance quietly
+    }
+  }
+}
+
+// ---- one model -------------------------------------------------------------------------------------
+
+class WasmModel implements ModelHandle {
+  #disposed = false;
+
+  constructor(
+    private readonly backend: WasmBackend,
+    private readonly runtimeId: number,
+    private readonly handle: number,
+  ) {}
+
+  get disposed(): boolean {
+    return this.#disposed || this.backend.runtimeIfAlive(this.runtimeId) === undefined;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.backend.dispose(this, this.runtimeId, this.handle);
+  }
+
+  /** Runs one model call; throws ERR_RNNKIT_DISPOSED after dispose() or after its instance trapped. */
+  private run<T>(op: string, body: (s: CallScope, ex: Exports, h: number) => T): T {
+    if (this.#disposed) throw rnnkitError('ERR_RNNKIT_DISPOSED', `model has been disposed (${op})`);
+    const rt = this.backend.runtimeIfAlive(this.runtimeId);
+    if (!rt) {
+      throw rnnkitError(
+        'ERR_RNNKIT_DISPOSED',
+        `model has been disposed: its wasm instance trapped (see the earlier ERR_RNNKIT_INTERNAL) and was replaced (${op})`,
+      );
+    }
+    return this.backend.call(rt, op, (s) => body(s, rt.ex, this.handle), this.handle);
+  }
+
+  specJson(): string {
+    return this.run('specJson', (s, ex, h) => {
+      s.rt.check(ex.rnnkit_model_spec_json(h));
+      return s.textResult(h);
+    });
+  }
+
+  paramInfo(): ParamInfo[] {
+    return this.run('paramInfo', (s, ex, h) => {
+      s.rt.check(ex.rnnkit_model_param_info(h));
+      return JSON.parse(s.textResult(h)) as ParamInfo[];
+    });
+  }
+
+  getParams(): Float32Array {
+    return this.run('getParams', (s, ex, h) => {
+      s.rt.check(ex.rnnkit_model_params(h));
+      return s.f32(h, SLOT.PARAMS);
+    });
+  }
+
+  setParams(flat: Float32Array): void {
+    const params = f32Array(flat, 'params');
+    this.run('setParams', (s, ex, h) => s.rt.check(ex.rnnkit_model_set_params(h, s.array('params', params), params.length)));
+  }
+
+  forward(x: Float32Array, xDims: [number, number, number], opts: ForwardOptions = {}): ForwardResult {
+    object(opts, 'opts');
+    const training = optBool(opts.training, 'training', false);
+    const dims = dims3(xDims, 'xDims');
+    const xs = f32Array(x, 'x');
+    const h0 = optF32Array(opts.h0, 'h0');
+    const c0 = optF32Array(opts.c0, 'c0');
+    const lengths = optI32Array(opts.lengths, 'lengths');
+    return this.run('forward', (s, ex, h) => {
+      s.rt.check(
+        ex.rnnkit_model_forward(
+          h, s.array('x', xs), xs.length, dims[0], dims[1], dims[2],
+          s.optArray('h0', h0), h0?.length ?? 0,
+          s.optArray('c0', c0), c0?.length ?? 0,
+          s.optArray('lengths', lengths), lengths?.length ?? 0,
+          training ? 1 : 0,
+        ),
+      );
+      return { output: s.f32(h, SLOT.OUTPUT), outputDims: s.u32(h, SLOT.OUTPUT_DIMS), h: s.f32(h, SLOT.H), c: s.f32(h, SLOT.C) };
+    });
+  }
+
+  backward(dOutput: Float32Array, dh?: Float32Array, dc?: Float32Array): BackwardResult {
+    const dOut = f32Array(dOutput, 'dOutput');
+    const dhs = optF32Array(dh, 'dh');
+    const dcs = optF32Array(dc, 'dc');
+    return this.run('backward', (s, ex, h) => {
+      s.rt.check(
+        ex.rnnkit_model_backward(
+          h, s.array('dOutput', dOut), dOut.length,
+          s.optArray('dh', dhs), dhs?.length ?? 0,
+          s.optArray('dc', dcs), dcs?.length ?? 0,
+        ),
+      );
+      return { dx: s.f32(h, SLOT.DX), dh0: s.f32(h, SLOT.DH0), dc0: s.f32(h, SLOT.DC0), grads: s.f32(h, SLOT.GRADS) };
+    });
+  }
+
+  compile(trainJson: string): void {
+    const train = string(trainJson, 'train');
+    this.run('compile', (s, ex, h) => {
+      const [ptr, len] = s.text('train', train);
+      s.rt.check(ex.rnnkit_model_compile(h, ptr, len));
+    });
+  }
+
+  trainStep(batch: BatchData): number {
+    const b = checkBatch(batch, 'batch');
+    return this.run('trainStep', (s, ex, h) => {
+      s.rt.check(ex.rnnkit_model_train_step(h, ...batchArgs(s, b)));
+      return s.f32(h, SLOT.LOSS)[0];
+    });
+  }
+
+  evaluate(batch: BatchData): number {
+    const b = checkBatch(batch, 'batch');
+    return this.run('evaluate', (s, ex, h) => {
+      s.rt.check(ex.rnnkit_model_evaluate(h, ...batchArgs(s, b)));
+      return s.f32(h, SLOT.LOSS)[0];
+    });
+  }
+
+  /** Runs the whole epoch synchronously (no threads in this build) and returns a settled Promise. */
+  trainEpoch(data: BatchData, opts: EpochOptions): Promise<number> {
+    try {
+      const b = checkBatch(data, 'data');
+      object(opts, 'opts');
+      const batchSize = integer(opts.batchSize, 'batchSize', 1, U32_MAX);
+      const shuffle = optBool(opts.shuffle, 'shuffle', false);
+      const seed = integer(opts.seed, 'seed', 0, U32_MAX);
+      const tbptt = integer(opts.tbptt, 'tbptt', 0, U32_MAX);
+      const loss = this.run('trainEpoch', (s, ex, h) => {
+        s.rt.check(ex.rnnkit_model_train_epoch(h, ...batchArgs(s, b), batchSize, shuffle ? 1 : 0, seed, tbptt));
+        return s.f32(h, SLOT.LOSS)[0];
+      });
+      return Promise.resolve(loss);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  step(xT: Float32Array, batch: number): Float32Array {
+    const xs = f32Array(xT, 'xT');
+    const n = integer(batch, 'batch', 1, U32_MAX);
+    return this.run('step', (s, ex, h) => {
+      s.rt.check(ex.rnnkit_model_step(h, s.array('xT', xs), xs.length, n));
+      return s.f32(h, SLOT.STEP);
+    });
+  }
+
+  resetState(): void {
+    this.run('resetState', (s, ex, h) => s.rt.check(ex.rnnkit_model_reset_state(h)));
+  }
+}
+
+interface CheckedBatch {
+  x: Float32Array;
+  dims: [number, number, number];
+  y: Targets;
+  mask: Float32Array | undefined;
+  lengths: Int32Array | undefined;
+}
+
+function checkBatch(batch: BatchData, name: string): CheckedBatch {
+  object(batch, name);
+  const dims = dims3(batch.xDims, 'xDims');
+  return {
+    x: f32Array(batch.x, 'x'),
+    dims,
+    y: targets(batch.y, 'y'),
+    mask: optF32Array(batch.mask, 'mask'),
+    lengths: optI32Array(batch.lengths, 'lengths'),
+  };
+}
+
+function batchArgs(s: CallScope, b: CheckedBatch): BatchArgs {
+  return [
+    s.array('x', b.x), b.x.length, b.dims[0], b.dims[1], b.dims[2],
+    s.array('y', b.y), b.y.length, b.y instanceof Int32Array ? 1 : 0,
+    s.optArray('mask', b.mask), b.mask?.length ?? 0,
+    s.optArray('lengths', b.lengths), b.lengths?.length ?? 0,
+  ];
+}
+
+// ---- loading ---------------------------------------------------------------------------------------
+
+export interface WasmLoadOptions {
+  /**
+   * true: the SIMD128 module (ERR_RNNKIT_UNSUPPORTED where the engine lacks SIMD); false: the scalar
+   * one. Default: SIMD where supported, unless RNNKIT_WASM_SIMD=0 (Node) forces scalar.
+   */
+  simd?: boolean;
+}
+
+const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+const backends = new Map<boolean, WasmBackend>();
+
+function chooseSimd(opts: WasmLoadOptions | undefined): boolean {
+  if (opts !== undefined) object(opts, 'opts');
+  const wanted = opts?.simd === undefined ? undefined : optBool(opts.simd, 'simd', true);
+  if (wanted === true && !simdSupported()) {
+    throw rnnkitError('ERR_RNNKIT_UNSUPPORTED', 'this WebAssembly engine lacks SIMD128; load the scalar module ({ simd: false })');
+  }
+  if (wanted !== undefined) return wanted;
+  if (isNode && process.env.RNNKIT_WASM_SIMD?.trim() === '0') return false;
+  return simdSupported();
+}
+
+/** Literal `new URL(..., import.meta.url)` calls, so bundlers find and emit both files. */
+function moduleUrl(simd: boolean): URL {
+  return simd ? new URL('../../build/rnnkit-simd.wasm', import.meta.url) : new URL('../../build/rnnkit.wasm', import.meta.url);
+}
+
+type Fs = typeof import('node:fs');
+type Url = typeof import('node:url');
+
+/** Node's fs and url without a static import, so browser bundles never see `node:*` modules. */
+function nodeBuiltins(): { fs: Fs; url: Url } {
+  const get = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  if (typeof get !== 'function') {
+    throw rnnkitError('ERR_RNNKIT_UNSUPPORTED', 'loading the wasm module synchronously needs Node >= 20.16 (process.getBuiltinModule)');
+  }
+  return { fs: get('node:fs') as Fs, url: get('node:url') as Url };
+}
+
+function missing(where: string, cause: unknown): Error {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return rnnkitError(
+    'ERR_RNNKIT_UNSUPPORTED',
+    `the wasm module could not be loaded from ${where} (${reason}); run \`npm run build:wasm\` to build it`,
+    undefined,
+    cause,
+  );
+}
+
+function compileError(where: string, cause: unknown): Error {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return rnnkitError('ERR_RNNKIT_UNSUPPORTED', `${where} is not a loadable wasm module: ${reason}`, undefined, cause);
+}
+
+/** File bytes; a Buffer from readFile is backed by a plain (never shared) ArrayBuffer. */
+type Bytes = Uint8Array<ArrayBuffer>;
+
+function nodeReadSync(url: URL): { bytes: Bytes; where: string } {
+  const { fs, url: nodeUrl } = nodeBuiltins();
+  const where = nodeUrl.fileURLToPath(url);
+  try {
+    return { bytes: fs.readFileSync(where) as Bytes, where };
+  } catch (e) {
+    throw missing(where, e);
+  }
+}
+
+async function nodeRead(url: URL): Promise<{ bytes: Bytes; where: string }> {
+  const get = (process as { getBuiltinModule?: (id: string) => unknown }).getBuiltinModule;
+  if (typeof get === 'function') return nodeReadSync(url);
+  // Older Node 20: a specifier bundlers cannot see.
+  const fsId = 'node:fs/promises';
+  const urlId = 'node:url';
+  const fs = (await import(/* @vite-ignore */ fsId)) as typeof import('node:fs/promises');
+  const { fileURLToPath } = (await import(/* @vite-ignore */ urlId)) as Url;
+  const where = fileURLToPath(url);
+  try {
+    return { bytes: (await fs.readFile(where)) as Bytes, where };
+  } catch (e) {
+    throw missing(where, e);
+  }
+}
+
+/** Browsers: streaming compile where the server sends application/wasm, else via an ArrayBuffer. */
+async function browserInstantiate(url: URL): Promise<WebAssembly.WebAssemblyInstantiatedSource> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw missing(url.href, e);
+  }
+  if (!response.ok) throw missing(url.href, new Error(`HTTP ${response.status} ${response.statusText}`));
+  if (typeof WebAssembly.instantiateStreaming === 'function') {
+    try {
+      return await WebAssembly.instantiateStreaming(response.clone(), {});
+    } catch {
+      // Typically a wrong Content-Type; compile from the bytes instead.
+    }
+  }
+  try {
+    return await WebAssembly.instantiate(await response.arrayBuffer(), {});
+  } catch (e) {
+    throw compileError(url.href, e);
+  }
+}
+
+function remember(simd: boolean, make: () => WasmBackend): WasmBackend {
+  let b = backends.get(simd);
+  if (!b) {
+    b = make();
+    backends.set(simd, b);
+  }
+  return b;
+}
+
+/**
+ * The wasm `Backend` (one per module variant, created once). Node reads the file from disk;
+ * browsers fetch it next to this module (`new URL('../../build/…', import.meta.url)`).
+ */
+export async function loadWasmBackend(opts?: WasmLoadOptions): Promise<Backend> {
+  const simd = chooseSimd(opts);
+  const cached = backends.get(simd);
+  if (cached) return cached;
+  const url = moduleUrl(simd);
+  if (isNode) {
+    const { bytes, where } = await nodeRead(url);
+    let source: WebAssembly.WebAssemblyInstantiatedSource;
+    try {
+      source = await WebAssembly.instantiate(bytes, {});
+    } catch (e) {
+      throw compileError(where, e);
+    }
+    return remember(simd, () => new WasmBackend(source.module, source.instance, where));
+  }
+  const source = await browserInstantiate(url);
+  return remember(simd, () => new WasmBackend(source.module, source.instance, url.href));
+}
+
+/** Node only: the same backend, loaded synchronously (for `getBackend()` without `await ready()`). */
+export function loadWasmBackendSync(opts?: WasmLoadOptions): Backend {
+  if (!isNode) throw rnnkitError('ERR_RNNKIT_UNSUPPORTED', 'the wasm module loads synchronously only in Node; `await ready()` first');
+  const simd = chooseSimd(opts);
+  return remember(simd, () => {
+    const { bytes, where } = nodeReadSync(moduleUrl(simd));
+    let module: WebAssembly.Module;
+    let instance: WebAssembly.Instance;
+    try {
+      module = new WebAssembly.Module(bytes);
+      instance = new WebAssembly.Instance(module, {});
+    } catch (e) {
+      throw compileError(where, e);
+    }
+    return new WasmBackend(module, instance, where);
+  });
+}
+
+/** Test hooks, not part of the Backend contract. */
+export const wasmTesting = {
+  /** Calls the module's deliberate panic export through the normal trap handling. */
+  panic(backend: Backend): void {
+    const b = asWasm(backend);
+    const rt = b.runtime();
+    b.call(rt, 'testPanic', () => rt.check(rt.ex.rnnkit_test_panic()));
+  },
+  /** Live `rnnkit_alloc` blocks in the current instance (0 when every call freed its inputs). */
+  liveBlocks(backend: Backend): number {
+    return asWasm(backend).runtime().ex.rnnkit_live_blocks() >>> 0;
+  },
+  /** Which file the backend was loaded from. */
+  source(backend: Backend): string {
+    return asWasm(backend).source;
+  },
+};
+
+function asWasm(backend: Backend): WasmBackend {
+  if (!(backend instanceof WasmBackend)) throw typeError('backend', 'the wasm backend', describe(backend));
+  return backend;
+}

@@ -1,0 +1,219 @@
+/**
+ * Web Worker entry: hosts one `Sequential` off the page's main thread, so a wasm training epoch
+ * (synchronous inside the module) never freezes the UI. Pages talk to it through
+ * `WorkerModel` (./worker-client.ts). Protocol: requests `{id, op, ...}`; replies
+ * `{id, type: 'result', value}` or `{id, type: 'error', error}`, and for `fit` one
+ * `{id, type: 'progress', epoch, logs}` per epoch before its result. `serve()` also accepts any
+ * MessagePort-like endpoint (tests drive it over a MessageChannel in Node).
+ */
+
+import { ready, setBackend } from './backend/select.js';
+import type { BackendName } from './backend/types.js';
+import { describe, isRnnkitError, rnnkitError, typeError, valueError } from './errors.js';
+import { Dense, GRU, LSTM, RNN, type DenseOptions, type Layer, type RecurrentOptions, type RNNOptions } from './layers.js';
+import { Sequential, type CompileOptions, type EpochLogs, type FitOptions, type SequentialOptions } from './model.js';
+import { Tensor, type DType } from './tensor.js';
+
+/** A layer as plain data (class instances do not survive postMessage). */
+export type WorkerLayerSpec =
+  | { type: 'RNN'; options: RNNOptions }
+  | { type: 'LSTM'; options: RecurrentOptions }
+  | { type: 'GRU'; options: RecurrentOptions }
+  | { type: 'Dense'; options: DenseOptions };
+
+/** A tensor as plain data. */
+export interface TensorPayload {
+  dtype: DType;
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+export type LengthsPayload = Int32Array | number[];
+
+/** fit() options that can cross postMessage (callbacks become progress messages, signals become 'abort'). */
+export interface WorkerFitOptions extends Omit<FitOptions, 'callbacks' | 'signal' | 'validationData' | 'mask' | 'lengths'> {
+  validationData?: [TensorPayload, TensorPayload];
+  mask?: TensorPayload;
+  lengths?: LengthsPayload;
+}
+
+export type WorkerRequest = { id: number } & (
+  | { op: 'create'; layers: WorkerLayerSpec[]; options?: SequentialOptions; backend?: BackendName }
+  | { op: 'compile'; options: CompileOptions }
+  | { op: 'fit'; x: TensorPayload; y: TensorPayload; options?: WorkerFitOptions }
+  /** Aborts the fit whose request id is `target` (between epochs). */
+  | { op: 'abort'; target: number }
+  | { op: 'predict'; x: TensorPayload; lengths?: LengthsPayload }
+  | { op: 'evaluate'; x: TensorPayload; y: TensorPayload; mask?: TensorPayload; lengths?: LengthsPayload }
+  | { op: 'step'; x: TensorPayload }
+  | { op: 'reset-state' }
+  | { op: 'summary' }
+  | { op: 'save-bytes' }
+  | { op: 'load-bytes'; bytes: Uint8Array | ArrayBuffer; backend?: BackendName }
+  | { op: 'dispose' }
+);
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  code?: string;
+  arg?: string;
+}
+
+export type WorkerResponse =
+  | { id: number; type: 'result'; value: unknown }
+  | { id: number; type: 'progress'; epoch: number; logs: EpochLogs }
+  | { id: number; type: 'error'; error: SerializedError };
+
+/** The part of a Worker / MessagePort / worker global scope that serve() and WorkerModel use. */
+export interface MessageEndpoint {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  removeEventListener?(type: 'message', listener: (event: MessageEvent) => void): void;
+  start?(): void;
+}
+
+function toTensor(arg: string, p: unknown): Tensor<DType> {
+  const t = p as TensorPayload | null;
+  if (typeof t !== 'object' || t === null || !Array.isArray(t.shape)) throw typeError(arg, '{ dtype, shape, data }', describe(p));
+  if (!(t.data instanceof Float32Array || t.data instanceof Int32Array)) throw typeError(`${arg}.data`, 'Float32Array or Int32Array', describe(t.data));
+  return t.data instanceof Float32Array ? new Tensor(t.data, t.shape) : new Tensor(t.data, t.shape);
+}
+
+export function toPayload(t: Tensor<DType>): TensorPayload {
+  return { dtype: t.dtype, shape: [...t.shape], data: t.data };
+}
+
+function buildLayer(spec: WorkerLayerSpec, k: number): Layer {
+  if (typeof spec !== 'object' || spec === null) throw typeError(`layers[${k}]`, '{ type, options }', describe(spec));
+  switch (spec.type) {
+    case 'RNN':
+      return new RNN(spec.options);
+    case 'LSTM':
+      return new LSTM(spec.options);
+    case 'GRU':
+      return new GRU(spec.options);
+    case 'Dense':
+      return new Dense(spec.options);
+    default:
+      throw valueError(`layers[${k}].type`, `expected RNN, LSTM, GRU or Dense, got ${describe((spec as { type?: unknown }).type)}`);
+  }
+}
+
+function serializeError(e: unknown): SerializedError {
+  if (e instanceof Error) {
+    const out: SerializedError = { name: e.name, message: e.message };
+    if (isRnnkitError(e)) {
+      out.code = e.code;
+      if (e.arg !== undefined) out.arg = e.arg;
+    }
+    return out;
+  }
+  return { name: 'Error', message: String(e) };
+}
+
+/** Serves the protocol on `endpoint`. One model per endpoint; 'create'/'load-bytes' replace it. */
+export function serve(endpoint: MessageEndpoint): void {
+  let model: Sequential | undefined;
+  const fits = new Map<number, AbortController>();
+  const current = (op: string): Sequential => {
+    if (!model) throw rnnkitError('ERR_RNNKIT_VALUE', `${op}: no model in this worker; send 'create' or 'load-bytes' first`, 'model');
+    return model;
+  };
+  const replace = async (op: string, backend: BackendName | undefined, make: () => Sequential): Promise<Sequential> => {
+    if (fits.size > 0) throw rnnkitError('ERR_RNNKIT_DISPOSED', `${op}: the model is busy in fit(); await or abort it first`, 'model');
+    if (backend !== undefined) await setBackend(backend);
+    else await ready();
+    const next = make();
+    model?.dispose();
+    model = next;
+    return next;
+  };
+
+  const handle = async (msg: WorkerRequest): Promise<[unknown, Transferable[]]> => {
+    switch (msg.op) {
+      case 'create': {
+        if (!Array.isArray(msg.layers)) throw typeError('layers', 'an array of { type, options }', describe(msg.layers));
+        const m = await replace('create', msg.backend, () => new Sequential(msg.layers.map(buildLayer), msg.options));
+        return [{ backend: m.backendName, summary: m.summary() }, []];
+      }
+      case 'compile':
+        current('compile').compile(msg.options);
+        return [undefined, []];
+      case 'fit': {
+        const m = current('fit');
+        const controller = new AbortController();
+        fits.set(msg.id, controller);
+        try {
+          const o = msg.options ?? {};
+          const options: FitOptions = {
+            ...o,
+            validationData: o.validationData && [toTensor('validationData[0]', o.validationData[0]) as never, toTensor('validationData[1]', o.validationData[1])],
+            mask: o.mask && (toTensor('mask', o.mask) as never),
+            signal: controller.signal,
+            callbacks: {
+              onEpochEnd: (epoch, logs) => endpoint.postMessage({ id: msg.id, type: 'progress', epoch, logs } satisfies WorkerResponse),
+            },
+          };
+          if (o.validationData === undefined) delete options.validationData;
+          if (o.mask === undefined) delete options.mask;
+          const history = await m.fit(toTensor('x', msg.x) as never, toTensor('y', msg.y), options);
+          return [history, []];
+        } finally {
+          fits.delete(msg.id);
+        }
+      }
+      case 'abort':
+        fits.get(msg.target)?.abort();
+        return [fits.has(msg.target), []];
+      case 'predict': {
+        const out = current('predict').predict(toTensor('x', msg.x) as never, msg.lengths ? { lengths: msg.lengths } : {});
+        return [toPayload(out), [out.data.buffer]];
+      }
+      case 'evaluate': {
+        const opts = { ...(msg.mask ? { mask: toTensor('mask', msg.mask) as never } : {}), ...(msg.lengths ? { lengths: msg.lengths } : {}) };
+        return [current('evaluate').evaluate(toTensor('x', msg.x) as never, toTensor('y', msg.y), opts), []];
+      }
+      case 'step': {
+        const out = current('step').step(toTensor('x', msg.x) as never);
+        return [toPayload(out), [out.data.buffer]];
+      }
+      case 'reset-state':
+        current('reset-state').resetState();
+        return [undefined, []];
+      case 'summary':
+        return [current('summary').summary(), []];
+      case 'save-bytes': {
+        const bytes = current('save-bytes').toBytes();
+        return [bytes, [bytes.buffer]];
+      }
+      case 'load-bytes': {
+        const m = await replace('load-bytes', msg.backend, () => Sequential.fromBytes(msg.bytes));
+        return [{ backend: m.backendName, summary: m.summary() }, []];
+      }
+      case 'dispose':
+        model?.dispose();
+        model = undefined;
+        return [undefined, []];
+      default:
+        throw valueError('op', `unknown worker op ${describe((msg as { op?: unknown }).op)}`);
+    }
+  };
+
+  endpoint.addEventListener('message', (event: MessageEvent) => {
+    const msg = event.data as WorkerRequest;
+    const id = typeof msg?.id === 'number' ? msg.id : -1;
+    handle(msg).then(
+      ([value, transfer]) => endpoint.postMessage({ id, type: 'result', value } satisfies WorkerResponse, transfer),
+      (e: unknown) => endpoint.postMessage({ id, type: 'error', error: serializeError(e) } satisfies WorkerResponse),
+    );
+  });
+  endpoint.start?.();
+}
+
+// Inside a dedicated worker, serve the page automatically. Importing this module elsewhere (Node,
+// tests, the main thread) has no side effect.
+declare const WorkerGlobalScope: (abstract new () => unknown) | undefined;
+if (typeof WorkerGlobalScope !== 'undefined' && globalThis instanceof WorkerGlobalScope) {
+  serve(globalThis as unknown as MessageEndpoint);
+}
