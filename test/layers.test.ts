@@ -98,6 +98,7 @@ describe('layer options', () => {
       dropout: 0,
       bidirectional: false,
       seed: 0,
+      threads: 0,
       weightInit: 'uniform',
       recurrentInit: 'uniform',
     });

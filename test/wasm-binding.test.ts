@@ -393,7 +393,7 @@ describe.each(variants)('$label', (v) => {
       run();
     });
 
-    it('trains: trainStep lowers the loss, evaluate agrees, trainEpoch resolves to a finite loss', async () => {
+    it('trains: trainStep lowers the loss, evaluate agrees, trainEpoch resolves to a finite loss and gradient norm', async () => {
       const m = create(LSTM_SPEC); // time-major [T=4, B=3, I=2], head: one unit per step
       m.compile('{"loss": "mse", "optimizer": {"type": "adam", "lr": 0.05}}');
       const x = seeded(4 * 3 * 2, 1);
@@ -407,7 +407,8 @@ describe.each(variants)('$label', (v) => {
       // trainStep reports the loss before its update; evaluate sees the model after the last one.
       expect(m.evaluate(batch)).toBeLessThan(first * 0.5);
       const epoch = await m.trainEpoch(batch, { batchSize: 2, shuffle: true, seed: 9, tbptt: 2 });
-      expect(Number.isFinite(epoch)).toBe(true);
+      expect(Number.isFinite(epoch.loss)).toBe(true);
+      expect(epoch.gradNorm).toBeGreaterThan(0);
     });
 
     it('the SIMD and scalar modules compute the same forward', async () => {

@@ -46,6 +46,7 @@ export {
   type OptimizerConfig,
   type OptimizerType,
   type SequentialOptions,
+  type TracePanel,
 } from './model.js';
 export {
   randn,

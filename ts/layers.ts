@@ -40,6 +40,12 @@ export interface RecurrentOptions {
   bidirectional?: boolean;
   /** Seeds initialisation and dropout of a standalone layer (a Sequential uses its own seed). Default 0. */
   seed?: number;
+  /**
+   * Threads for a standalone layer's native computations (a Sequential uses its own `threads`):
+   * 0 or absent = every available core; at most 256. Results are bit-identical whatever the value;
+   * the wasm backend always runs one thread.
+   */
+  threads?: number;
   /** Input weights: 'uniform' is PyTorch's U(-1/√H, 1/√H). Default 'uniform'. */
   weightInit?: WeightInit;
   /** Recurrent weights. Default 'uniform'. */
@@ -61,6 +67,8 @@ export interface RecurrentConfig {
   dropout: number;
   bidirectional: boolean;
   seed: number;
+  /** 0 = every available core. */
+  threads: number;
   weightInit: WeightInit;
   recurrentInit: RecurrentInit;
 }
@@ -171,6 +179,9 @@ function checkOptionsObject(layer: string, options: unknown, allowed: readonly s
   return options as Record<string, unknown>;
 }
 
+/** Most threads a layer may ask for (the core's `parallel::MAX_THREADS`). */
+const MAX_THREADS = 256;
+
 const RECURRENT_KEYS = [
   'inputSize',
   'hiddenSize',
@@ -180,6 +191,7 @@ const RECURRENT_KEYS = [
   'dropout',
   'bidirectional',
   'seed',
+  'threads',
   'weightInit',
   'recurrentInit',
 ] as const;
@@ -192,6 +204,11 @@ function resolveRecurrent(layer: string, options: unknown, extraKeys: readonly s
   const seed = o.seed ?? 0;
   if (typeof seed !== 'number') throw typeError('seed', 'a non-negative integer', describe(seed));
   if (!Number.isSafeInteger(seed) || seed < 0) throw valueError('seed', `expected a non-negative integer, got ${seed}`);
+  const threads = o.threads ?? 0;
+  if (typeof threads !== 'number') throw typeError('threads', `an integer in 0..${MAX_THREADS}`, describe(threads));
+  if (!Number.isInteger(threads) || threads < 0 || threads > MAX_THREADS) {
+    throw valueError('threads', `expected an integer in 0..${MAX_THREADS} (0 = all available cores), got ${threads}`);
+  }
   const config: RecurrentConfig = {
     inputSize: positiveInt('inputSize', o.inputSize, false),
     hiddenSize: positiveInt('hiddenSize', o.hiddenSize, true) as number,
@@ -201,6 +218,7 @@ function resolveRecurrent(layer: string, options: unknown, extraKeys: readonly s
     dropout,
     bidirectional: bool('bidirectional', o.bidirectional, false),
     seed,
+    threads,
     weightInit: choice('weightInit', o.weightInit, ['uniform', 'xavier'] as const, 'uniform'),
     recurrentInit: choice('recurrentInit', o.recurrentInit, ['uniform', 'xavier', 'orthogonal'] as const, 'uniform'),
   };
@@ -322,9 +340,10 @@ export abstract class RecurrentLayer<C extends RecurrentConfig = RecurrentConfig
     };
   }
 
-  /** The core model spec of this layer alone: {batch_first, seed, blocks: [block], head: null}. */
-  toModelSpec(inputSize?: number): { batch_first: boolean; seed: number; blocks: BlockSpec[]; head: null } {
-    return { batch_first: this.#config.batchFirst, seed: this.#config.seed, blocks: [this.toBlockSpec(inputSize)], head: null };
+  /** The core model spec of this layer alone: {batch_first, seed, blocks: [block], head: null, threads}. */
+  toModelSpec(inputSize?: number): { batch_first: boolean; seed: number; blocks: BlockSpec[]; head: null; threads: number } {
+    const c = this.#config;
+    return { batch_first: c.batchFirst, seed: c.seed, blocks: [this.toBlockSpec(inputSize)], head: null, threads: c.threads };
   }
 
   #checkAlive(): void {

@@ -40,6 +40,8 @@ export interface CompileOptions {
 
 export interface EpochLogs {
   loss: number;
+  /** Mean global gradient L2 norm over the epoch's updates, before clipping. */
+  gradNorm: number;
   valLoss?: number;
 }
 
@@ -66,12 +68,34 @@ export interface FitOptions extends Partial<CompileOptions> {
 
 export interface History {
   loss: number[];
+  /** Per epoch: mean global gradient L2 norm before clipping (vanishing/exploding gradients show here). */
+  gradNorm: number[];
   valLoss?: number[];
+}
+
+/** One heatmap of `Sequential.trace`: `values` is [T, units], step-major. */
+export interface TracePanel {
+  /** e.g. "layer 0 hidden state h", "layer 0 gate f (forget)", "block 1 layer 0 reverse gate z (update)". */
+  name: string;
+  kind: 'hidden' | 'cell' | 'gate';
+  units: number;
+  /** What produced the values: 'sigmoid' (0..1), 'tanh' (−1..1), 'relu' (≥ 0), 'none' (a cell state, unbounded). */
+  activation: 'sigmoid' | 'tanh' | 'relu' | 'none';
+  block: number;
+  layer: number;
+  /** 0 forward, 1 reverse. */
+  direction: number;
+  values: Float32Array;
 }
 
 export interface SequentialOptions {
   /** Seeds weight initialisation (and the default training seed). Default 0. */
   seed?: number;
+  /**
+   * Threads for this model's native computations: 0 or absent = every available core; at most 256.
+   * Results are bit-identical whatever the value. The wasm backend always runs one thread.
+   */
+  threads?: number;
 }
 
 /** The core's model spec (crates/rnnkit-core/src/spec.rs), every default filled in. */
@@ -80,7 +104,12 @@ export interface ModelSpec {
   seed: number;
   blocks: BlockSpec[];
   head: HeadSpec | null;
+  /** Threads (0 = all available cores). Sent to the backend, not part of `Sequential.spec`. */
+  threads?: number;
 }
+
+/** Most threads a model may ask for (the core's `parallel::MAX_THREADS`). */
+const MAX_THREADS = 256;
 
 const LOSSES: readonly Loss[] = ['mse', 'bce_with_logits', 'cross_entropy'];
 /** Optimizer options per type, camelCase → the core's snake_case (mirrors TrainSpec::from_json). */
@@ -205,6 +234,8 @@ export class Sequential {
   /** The layers as given (they are configuration only; the model owns one backend handle). */
   readonly layers: readonly Layer[];
   readonly #spec: ModelSpec;
+  /** `options.threads`: a runtime setting, so it travels with the backend model, not with `spec`. */
+  readonly #threads: number;
   #handle: ModelHandle | undefined;
   #backend: BackendName | undefined;
   #loss: Loss | undefined;
@@ -216,8 +247,9 @@ export class Sequential {
   constructor(layers: readonly Layer[], options: SequentialOptions = {}) {
     if (!Array.isArray(layers)) throw typeError('layers', 'an array of layers', describe(layers));
     if (!isPlainObject(options)) throw typeError('options', 'an object', describe(options));
-    checkKeys('options', options as Record<string, unknown>, ['seed']);
+    checkKeys('options', options as Record<string, unknown>, ['seed', 'threads']);
     const seed = options.seed === undefined ? 0 : integerIn('options.seed', options.seed, 0);
+    this.#threads = options.threads === undefined ? 0 : integerIn('options.threads', options.threads, 0, MAX_THREADS);
     const blocks: BlockSpec[] = [];
     let head: HeadSpec | null = null;
     layers.forEach((layer, k) => {
@@ -249,6 +281,11 @@ export class Sequential {
     if (blocks.length === 0) throw valueError('layers', 'expected at least one recurrent layer (RNN, LSTM or GRU)');
     this.layers = Object.freeze([...layers]);
     this.#spec = { batch_first: true, seed, blocks, head };
+  }
+
+  /** Threads its native computations use (`options.threads`; 0 = every available core). */
+  get threads(): number {
+    return this.#threads;
   }
 
   /** The core spec this model is built from (a copy). */
@@ -341,16 +378,17 @@ export class Sequential {
       }
       val = this.#batch('validationData[0]', 'validationData[1]', vd[0], vd[1], undefined, undefined, true);
     }
-    const history: History = val ? { loss: [], valLoss: [] } : { loss: [] };
+    const history: History = val ? { loss: [], gradNorm: [], valLoss: [] } : { loss: [], gradNorm: [] };
     const epochOpts = { batchSize: Math.min(batchSizeOpt, data.xDims[0]), shuffle, tbptt, seed: 0 };
     for (let epoch = 0; epoch < epochs; epoch++) {
       if (signal?.aborted) throw abortError(signal, epoch, history);
       if (this.#disposed) throw disposedError('fit');
       epochOpts.seed = epochSeed(seed, this.#epochsSeen);
-      const loss = await handle.trainEpoch(data, epochOpts);
+      const { loss, gradNorm } = await handle.trainEpoch(data, epochOpts);
       this.#epochsSeen++;
       history.loss.push(loss);
-      const logs: EpochLogs = { loss };
+      history.gradNorm.push(gradNorm);
+      const logs: EpochLogs = { loss, gradNorm };
       if (val) {
         logs.valLoss = handle.evaluate(val);
         history.valLoss!.push(logs.valLoss);
@@ -395,6 +433,29 @@ export class Sequential {
     const batch = xT.shape[0];
     const out = handle.step(xT.data as Float32Array, batch);
     return new Tensor(out, [batch, out.length / batch] as const);
+  }
+
+  /**
+   * The inside of the network for ONE sequence `x` [1, seqLen, inputSize]: per recurrent block, layer
+   * and direction, the hidden state h, the LSTM cell state c and each gate's activation (LSTM i, f, g,
+   * o; GRU r, z, n), each [seqLen, hiddenSize], from zero states and without dropout. For plots.
+   */
+  trace(x: Tensor3D): { steps: number; panels: TracePanel[] } {
+    const handle = this.#ensureHandle('trace');
+    const dims = this.#checkX('x', x);
+    if (dims[0] !== 1) throw shapeError('x', `one sequence [1, seqLen, ${dims[2]}]`, fmtShape(x.shape));
+    const t = handle.trace(x.data as Float32Array, dims);
+    const panels = t.panels.map((p) => ({
+      name: p.name,
+      kind: p.kind,
+      units: p.units,
+      activation: p.activation,
+      block: p.block,
+      layer: p.layer,
+      direction: p.direction,
+      values: t.values.slice(p.offset, p.offset + t.steps * p.units),
+    }));
+    return { steps: t.steps, panels };
   }
 
   /** Forgets the streaming state kept by step(). */
@@ -447,14 +508,22 @@ export class Sequential {
     handle.setParams(flat);
   }
 
-  /** Safetensors bytes: parameters by name, the model spec in `__metadata__` (see /docs in api). */
-  toBytes(): Uint8Array {
+  /**
+   * Safetensors bytes: parameters by name, the model spec in `__metadata__` (see /docs in api).
+   * `metadata` adds string entries (e.g. a dataset's normalisation); rnnkit's own keys win.
+   */
+  toBytes(metadata: Record<string, string> = {}): Uint8Array {
+    if (!isPlainObject(metadata)) throw typeError('metadata', 'an object of strings', describe(metadata));
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') throw typeError(`metadata["${k}"]`, 'a string', describe(v));
+    }
     const handle = this.#ensureHandle('toBytes');
     const flat = handle.getParams();
     const tensors: NamedTensor[] = handle
       .paramInfo()
       .map((p) => ({ name: p.name, shape: [...p.shape], data: flat.subarray(p.offset, p.offset + size(p)) }));
     return encodeSafetensors(tensors, {
+      ...metadata,
       format: 'rnnkit',
       rnnkit: RNNKIT_VERSION,
       spec: handle.specJson(),
@@ -506,10 +575,10 @@ export class Sequential {
     return model;
   }
 
-  /** Node: writes the safetensors file atomically (tmp file + fsync + rename). */
-  async save(path: string): Promise<void> {
+  /** Node: writes the safetensors file atomically (tmp file + fsync + rename); `metadata` as for toBytes(). */
+  async save(path: string, metadata: Record<string, string> = {}): Promise<void> {
     if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a non-empty string', describe(path));
-    const bytes = this.toBytes();
+    const bytes = this.toBytes(metadata);
     const io = await nodeIO('save');
     await io.writeFileAtomic(path, bytes);
   }
@@ -579,7 +648,7 @@ export class Sequential {
     if (this.#disposed) throw disposedError(op);
     if (this.#handle === undefined) {
       const backend = getBackend();
-      this.#handle = backend.createModel(JSON.stringify(this.#spec));
+      this.#handle = backend.createModel(JSON.stringify({ ...this.#spec, threads: this.#threads }));
       this.#backend = backend.name;
     }
     return this.#handle;

@@ -94,15 +94,20 @@ class Channel {
 
 const channels = new WeakMap<MessageEndpoint, Channel>();
 
+/** What the worker reports after 'create' / 'load-bytes'. */
+interface ModelInfo {
+  backend: BackendName;
+  isa: string;
+  summary: string;
+}
+
 export class WorkerModel {
   readonly #ch: Channel;
-  #backend: BackendName;
-  #summary: string;
+  #info: ModelInfo;
 
-  private constructor(ch: Channel, info: { backend: BackendName; summary: string }) {
+  private constructor(ch: Channel, info: ModelInfo) {
     this.#ch = ch;
-    this.#backend = info.backend;
-    this.#summary = info.summary;
+    this.#info = info;
   }
 
   static #channel(endpoint: MessageEndpoint): Channel {
@@ -119,24 +124,29 @@ export class WorkerModel {
   ): Promise<WorkerModel> {
     const { backend, ...seqOptions } = options;
     const ch = WorkerModel.#channel(endpoint);
-    const info = await ch.call<{ backend: BackendName; summary: string }>({ op: 'create', layers, options: seqOptions, backend });
+    const info = await ch.call<ModelInfo>({ op: 'create', layers, options: seqOptions, backend });
     return new WorkerModel(ch, info);
   }
 
   /** Loads safetensors bytes (from Sequential.toBytes / save) into the worker. */
   static async fromBytes(endpoint: MessageEndpoint, bytes: Uint8Array | ArrayBuffer, options: { backend?: BackendName } = {}): Promise<WorkerModel> {
     const ch = WorkerModel.#channel(endpoint);
-    const info = await ch.call<{ backend: BackendName; summary: string }>({ op: 'load-bytes', bytes, backend: options.backend });
+    const info = await ch.call<ModelInfo>({ op: 'load-bytes', bytes, backend: options.backend });
     return new WorkerModel(ch, info);
   }
 
   get backendName(): BackendName {
-    return this.#backend;
+    return this.#info.backend;
+  }
+
+  /** The backend and instruction set running this model inside the worker, e.g. { name: 'wasm', isa: 'simd128' }. */
+  backendInfo(): { name: BackendName; isa: string } {
+    return { name: this.#info.backend, isa: this.#info.isa };
   }
 
   /** The model's summary table (as of creation/loading). */
   summary(): string {
-    return this.#summary;
+    return this.#info.summary;
   }
 
   compile(options: CompileOptions): Promise<void> {
@@ -217,9 +227,7 @@ export class WorkerModel {
 
   /** Replaces the worker's model with one loaded from bytes. */
   async loadBytes(bytes: Uint8Array | ArrayBuffer): Promise<void> {
-    const info = await this.#ch.call<{ backend: BackendName; summary: string }>({ op: 'load-bytes', bytes });
-    this.#backend = info.backend;
-    this.#summary = info.summary;
+    this.#info = await this.#ch.call<ModelInfo>({ op: 'load-bytes', bytes });
   }
 
   /** Frees the worker's model (the worker itself keeps running; terminate it yourself). */

@@ -7,7 +7,7 @@
  * MessagePort-like endpoint (tests drive it over a MessageChannel in Node).
  */
 
-import { ready, setBackend } from './backend/select.js';
+import { getBackend, ready, setBackend } from './backend/select.js';
 import type { BackendName } from './backend/types.js';
 import { describe, isRnnkitError, rnnkitError, typeError, valueError } from './errors.js';
 import { Dense, GRU, LSTM, RNN, type DenseOptions, type Layer, type RecurrentOptions, type RNNOptions } from './layers.js';
@@ -129,13 +129,15 @@ export function serve(endpoint: MessageEndpoint): void {
     model = next;
     return next;
   };
+  // The model was just built on the current backend, so its isa is the current one's.
+  const info = (m: Sequential) => ({ backend: m.backendName, isa: getBackend().isa, summary: m.summary() });
 
   const handle = async (msg: WorkerRequest): Promise<[unknown, Transferable[]]> => {
     switch (msg.op) {
       case 'create': {
         if (!Array.isArray(msg.layers)) throw typeError('layers', 'an array of { type, options }', describe(msg.layers));
         const m = await replace('create', msg.backend, () => new Sequential(msg.layers.map(buildLayer), msg.options));
-        return [{ backend: m.backendName, summary: m.summary() }, []];
+        return [info(m), []];
       }
       case 'compile':
         current('compile').compile(msg.options);
@@ -189,7 +191,7 @@ export function serve(endpoint: MessageEndpoint): void {
       }
       case 'load-bytes': {
         const m = await replace('load-bytes', msg.backend, () => Sequential.fromBytes(msg.bytes));
-        return [{ backend: m.backendName, summary: m.summary() }, []];
+        return [info(m), []];
       }
       case 'dispose':
         model?.dispose();

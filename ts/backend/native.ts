@@ -18,11 +18,14 @@ import type {
   BackwardResult,
   BatchData,
   EpochOptions,
+  EpochResult,
   ForwardOptions,
   ForwardResult,
   ModelHandle,
   ParamInfo,
   Targets,
+  TracePanelMeta,
+  TraceResult,
 } from './types.js';
 
 /** One native model: the class `Model` the addon exports (crates/rnnkit-node/src/exports.rs). */
@@ -55,9 +58,11 @@ export interface NativeModel {
     shuffle: boolean,
     seed: number,
     tbptt: number,
-  ): Promise<number>;
+  ): Promise<EpochResult>;
   step(xT: Float32Array, batch: number): Float32Array;
   resetState(): void;
+  /** `meta` is the core's `Trace::meta_json`. */
+  trace(x: Float32Array, xDims: readonly number[]): { meta: string; values: Float32Array };
 }
 
 /** The addon's raw exports. The `__` ones are test hooks, not part of the Backend contract. */
@@ -153,7 +158,7 @@ class NativeModelHandle implements ModelHandle {
   }
 
   /** Argument errors reject (like any async function) instead of throwing synchronously. */
-  trainEpoch(data: BatchData, opts: EpochOptions): Promise<number> {
+  trainEpoch(data: BatchData, opts: EpochOptions): Promise<EpochResult> {
     try {
       expectObject(data, 'data');
       expectObject(opts, 'opts');
@@ -175,6 +180,16 @@ class NativeModelHandle implements ModelHandle {
   resetState(): void {
     call(() => this.raw.resetState());
   }
+
+  trace(x: Float32Array, xDims: [number, number, number]): TraceResult {
+    const { meta, values } = call(() => this.raw.trace(x, xDims));
+    return { ...parseTraceMeta(meta), values };
+  }
+}
+
+/** The core's trace meta JSON (`{"steps", "panels"}`, see crates/rnnkit-core/src/trace.rs). */
+function parseTraceMeta(meta: string): { steps: number; panels: TracePanelMeta[] } {
+  return JSON.parse(meta) as { steps: number; panels: TracePanelMeta[] };
 }
 
 let addon: NativeAddon | undefined;

@@ -64,6 +64,36 @@ export interface EpochOptions {
   tbptt: number;
 }
 
+/** What one `trainEpoch` measured. */
+export interface EpochResult {
+  /** Mean batch loss (each taken before its update). */
+  loss: number;
+  /** Mean over the epoch's updates of the global gradient L2 norm before clipping. */
+  gradNorm: number;
+}
+
+/** One heatmap of a trace: `units` rows over `steps` time steps, at `offset` in `TraceResult.values`. */
+export interface TracePanelMeta {
+  /** e.g. "layer 0 hidden state h", "block 1 layer 0 reverse gate z (update)". */
+  name: string;
+  kind: 'hidden' | 'cell' | 'gate';
+  block: number;
+  layer: number;
+  /** 0 forward, 1 reverse. */
+  direction: number;
+  units: number;
+  /** What produced the values: 'sigmoid' (0..1), 'tanh' (−1..1), 'relu' (≥ 0), 'none' (unbounded). */
+  activation: 'sigmoid' | 'tanh' | 'relu' | 'none';
+  offset: number;
+}
+
+/** Activations for one sequence: every panel's [steps, units] values concatenated in panel order. */
+export interface TraceResult {
+  steps: number;
+  panels: TracePanelMeta[];
+  values: Float32Array;
+}
+
 /** One model living in backend memory. Methods throw ERR_RNNKIT_DISPOSED after dispose(). */
 export interface ModelHandle {
   /** Frees backend memory now; a second call is a no-op. */
@@ -84,13 +114,18 @@ export interface ModelHandle {
    * One epoch of mini-batch training entirely in the backend. Native: runs on a libuv worker thread
    * (inputs are copied first, so mutating them afterwards is harmless); other calls on this model
    * throw ERR_RNNKIT_DISPOSED ("busy") until it settles. Wasm: runs synchronously, returns a settled Promise.
-   * Resolves to the mean batch loss.
+   * Resolves to the mean batch loss and the mean gradient norm before clipping.
    */
-  trainEpoch(data: BatchData, opts: EpochOptions): Promise<number>;
+  trainEpoch(data: BatchData, opts: EpochOptions): Promise<EpochResult>;
   evaluate(batch: BatchData): number;
   /** Streaming: x_t [batch, input] → [batch, units] (or [batch, hidden] without a head). */
   step(xT: Float32Array, batch: number): Float32Array;
   resetState(): void;
+  /**
+   * Hidden states, LSTM cell states and gate activations of every layer and direction for ONE
+   * sequence (`xDims` with batch 1), from zero states, without dropout.
+   */
+  trace(x: Float32Array, xDims: [number, number, number]): TraceResult;
 }
 
 export interface Backend {

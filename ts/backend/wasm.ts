@@ -12,11 +12,14 @@ import type {
   BackwardResult,
   BatchData,
   EpochOptions,
+  EpochResult,
   ForwardOptions,
   ForwardResult,
   ModelHandle,
   ParamInfo,
   Targets,
+  TracePanelMeta,
+  TraceResult,
 } from './types.js';
 import { simdSupported } from './wasm-features.js';
 
@@ -53,6 +56,7 @@ interface Exports {
   rnnkit_model_train_step(h: number, ...batch: BatchArgs): number;
   rnnkit_model_evaluate(h: number, ...batch: BatchArgs): number;
   rnnkit_model_train_epoch(h: number, ...args: [...BatchArgs, number, number, number, number]): number;
+  rnnkit_model_trace(h: number, x: number, xLen: number, d0: number, d1: number, d2: number): number;
 }
 
 /** x, xLen, d0, d1, d2, y, yLen, yClass, mask, maskLen, lengths, lengthsLen. */
@@ -74,6 +78,7 @@ const REQUIRED_EXPORTS: readonly (keyof Exports)[] = [
   'rnnkit_model_spec_json', 'rnnkit_model_param_info', 'rnnkit_model_params', 'rnnkit_model_set_params',
   'rnnkit_model_forward', 'rnnkit_model_backward', 'rnnkit_model_step', 'rnnkit_model_reset_state',
   'rnnkit_model_compile', 'rnnkit_model_train_step', 'rnnkit_model_evaluate', 'rnnkit_model_train_epoch',
+  'rnnkit_model_trace',
 ];
 
 const U32_MAX = 0xffff_ffff;
@@ -466,7 +471,7 @@ class WasmModel implements ModelHandle {
   }
 
   /** Runs the whole epoch synchronously (no threads in this build) and returns a settled Promise. */
-  trainEpoch(data: BatchData, opts: EpochOptions): Promise<number> {
+  trainEpoch(data: BatchData, opts: EpochOptions): Promise<EpochResult> {
     try {
       const b = checkBatch(data, 'data');
       object(opts, 'opts');
@@ -474,11 +479,12 @@ class WasmModel implements ModelHandle {
       const shuffle = optBool(opts.shuffle, 'shuffle', false);
       const seed = integer(opts.seed, 'seed', 0, U32_MAX);
       const tbptt = integer(opts.tbptt, 'tbptt', 0, U32_MAX);
-      const loss = this.run('trainEpoch', (s, ex, h) => {
+      const stats = this.run('trainEpoch', (s, ex, h) => {
         s.rt.check(ex.rnnkit_model_train_epoch(h, ...batchArgs(s, b), batchSize, shuffle ? 1 : 0, seed, tbptt));
-        return s.f32(h, SLOT.LOSS)[0];
+        const [loss, gradNorm] = s.f32(h, SLOT.LOSS); // [mean loss, mean gradient norm]
+        return { loss, gradNorm };
       });
-      return Promise.resolve(loss);
+      return Promise.resolve(stats);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -495,6 +501,16 @@ class WasmModel implements ModelHandle {
 
   resetState(): void {
     this.run('resetState', (s, ex, h) => s.rt.check(ex.rnnkit_model_reset_state(h)));
+  }
+
+  trace(x: Float32Array, xDims: [number, number, number]): TraceResult {
+    const dims = dims3(xDims, 'xDims');
+    const xs = f32Array(x, 'x');
+    return this.run('trace', (s, ex, h) => {
+      s.rt.check(ex.rnnkit_model_trace(h, s.array('x', xs), xs.length, dims[0], dims[1], dims[2]));
+      const meta = JSON.parse(s.textResult(h)) as { steps: number; panels: TracePanelMeta[] };
+      return { ...meta, values: s.f32(h, SLOT.OUTPUT) };
+    });
   }
 }
 

@@ -15,11 +15,14 @@ pub mod layer;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod parallel;
 pub mod params;
+pub mod peak;
 pub mod real;
 pub mod rng;
 pub mod shape;
 pub mod spec;
+pub mod trace;
 
 pub use error::{Error, Result};
 pub use model::Model;

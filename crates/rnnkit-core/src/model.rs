@@ -105,6 +105,16 @@ pub struct EpochOptions {
     pub tbptt: Option<usize>,
 }
 
+/// What one epoch measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochStats {
+    /// Mean batch loss (each loss taken before its update).
+    pub loss: f64,
+    /// Mean over the epoch's updates of the global gradient L2 norm, before any clipping: how big
+    /// the gradients really are (vanishing or exploding gradients show here).
+    pub grad_norm: f64,
+}
+
 struct Training<R: Real> {
     spec: TrainSpec,
     optimizer: Optimizer<R>,
@@ -178,6 +188,8 @@ pub struct Network<R: Real> {
     cache: Option<Cache<R>>,
     stream: Option<Stream<R>>,
     rng: Rng,
+    /// Bumped on every parameter change, so blocks reuse weights packed for the kernels until then.
+    params_version: u64,
 }
 
 impl<R: Real> Network<R> {
@@ -218,6 +230,7 @@ impl<R: Real> Network<R> {
             cache: None,
             stream: None,
             rng,
+            params_version: 0,
             spec,
         })
     }
@@ -248,6 +261,7 @@ impl<R: Real> Network<R> {
             return Err(Error::value("params", format!("expected finite numbers, got {:?} in {name}", flat[i])));
         }
         self.params.copy_from_slice(flat);
+        self.params_version += 1;
         self.drop_caches();
         Ok(())
     }
@@ -328,8 +342,8 @@ impl<R: Real> Network<R> {
         self.train_prepared(&p, &mut rng)
     }
 
-    /// One pass over `data` in mini-batches; returns the mean batch loss.
-    pub fn train_epoch(&mut self, data: &Dataset<R>, opts: &EpochOptions) -> Result<R> {
+    /// One pass over `data` in mini-batches; returns the mean batch loss and gradient norm.
+    pub fn train_epoch(&mut self, data: &Dataset<R>, opts: &EpochOptions) -> Result<EpochStats> {
         self.check_compiled()?;
         let whole = data.as_batch();
         let (_, n) = self.check_x(whole.x, whole.x_dims)?;
@@ -346,25 +360,24 @@ impl<R: Real> Network<R> {
         if opts.shuffle {
             rng.shuffle(&mut order);
         }
-        let mut total = 0.0f64;
+        let (mut total, mut total_norm) = (0.0f64, 0.0f64);
         let mut count = 0usize;
         for idx in order.chunks(opts.batch_size) {
             let p = self.gather(&whole, &checked, idx);
             let mut step_rng = rng.fork();
-            match opts.tbptt {
-                Some(k) if k < p.seq_len => {
-                    for loss in self.train_truncated(&p, k, &mut step_rng)? {
-                        total += loss.to_f64();
-                        count += 1;
-                    }
-                }
-                _ => {
-                    total += self.train_prepared(&p, &mut step_rng)?.to_f64();
-                    count += 1;
-                }
+            let updates = match opts.tbptt {
+                Some(k) if k < p.seq_len => self.train_truncated(&p, k, &mut step_rng)?,
+                _ => vec![self.train_prepared_stats(&p, &mut step_rng)?],
+            };
+            for (loss, norm) in updates {
+                total += loss.to_f64();
+                total_norm += norm;
+                count += 1;
             }
         }
-        Ok(R::from_f64(total / count.max(1) as f64))
+        let n = count.max(1) as f64;
+        // Losses are f32-valued; round the mean the same way the single-step API does.
+        Ok(EpochStats { loss: R::from_f64(total / n).to_f64(), grad_norm: total_norm / n })
     }
 
     /// Loss on a batch without updating (uses the compiled loss).
@@ -398,6 +411,19 @@ impl<R: Real> Network<R> {
 
     pub fn reset_state(&mut self) {
         self.stream = None;
+    }
+
+    /// Hidden states, cell states and gate activations of every layer for ONE sequence `x`
+    /// (`x_dims` with batch 1, layout as for `forward`), from zero states, without dropout. For
+    /// reports and plots; see `trace.rs`.
+    pub fn trace(&self, x: &[R], x_dims: [usize; 3]) -> Result<crate::trace::Trace> {
+        let (t, b) = self.check_x(x, x_dims)?;
+        if b != 1 {
+            let layout = if self.spec.batch_first { "[1, seq_len, input_size]" } else { "[seq_len, 1, input_size]" };
+            return Err(Error::shape("x", format!("one sequence: {layout}"), dims_str(&x_dims)));
+        }
+        // With batch 1 both layouts hold the same [T, input] buffer.
+        Ok(crate::trace::trace(&self.spec, &self.params, &self.block_ranges, x, t))
     }
 
     // ---- internals ---------------------------------------------------------------------------
@@ -476,6 +502,7 @@ impl<R: Real> Network<R> {
 
     #[allow(clippy::too_many_arguments)]
     fn run(&mut self, x: &[R], t: usize, b: usize, h0: Option<&[R]>, c0: Option<&[R]>, lengths: Option<&[usize]>, mut rng: Option<&mut Rng>, keep: bool) -> Pass<R> {
+        let _threads = crate::parallel::scope_threads(self.spec.threads);
         let mut h = Vec::with_capacity(self.state_len(b).0);
         let mut c = Vec::new();
         let (mut h_off, mut c_off) = (0, 0);
@@ -492,6 +519,7 @@ impl<R: Real> Network<R> {
                 None
             };
             let input: &[R] = if k == 0 { x } else { &seq };
+            self.blocks[k].set_params_version(Some(self.params_version));
             let out = self.blocks[k].forward(
                 &self.params[self.block_ranges[k].clone()],
                 BlockInput { x: input, seq_len: t, batch: b, h0: block_h0, c0: block_c0, lengths, dropout_rng: rng.as_deref_mut() },
@@ -528,6 +556,7 @@ impl<R: Real> Network<R> {
     /// BPTT from the model's output; ADDS parameter gradients into `grads`.
     /// Returns (dx time-major, dh0, dc0).
     fn run_backward(&mut self, g: OutGrad<'_, R>, dh: Option<&[R]>, dc: Option<&[R]>, grads: &mut [R]) -> Result<(Vec<R>, Vec<R>, Vec<R>)> {
+        let _threads = crate::parallel::scope_threads(self.spec.threads);
         let Some(cache) = self.cache.take() else {
             return Err(Error::value("backward", "needs a preceding forward with training: true"));
         };
@@ -711,11 +740,17 @@ impl<R: Real> Network<R> {
 
     /// Forward, loss, BPTT, clipping and one optimizer update on a prepared batch.
     fn train_prepared(&mut self, p: &Prepared<R>, rng: &mut Rng) -> Result<R> {
-        self.train_chunk(p, None, None, rng).map(|(loss, _, _)| loss)
+        self.train_prepared_stats(p, rng).map(|(loss, _)| loss)
     }
 
-    /// One update on `p` from initial states (h0, c0); returns (loss, h_n, c_n).
-    fn train_chunk(&mut self, p: &Prepared<R>, h0: Option<&[R]>, c0: Option<&[R]>, rng: &mut Rng) -> Result<(R, Vec<R>, Vec<R>)> {
+    /// As `train_prepared`, also returning the gradient norm before clipping.
+    fn train_prepared_stats(&mut self, p: &Prepared<R>, rng: &mut Rng) -> Result<(R, f64)> {
+        self.train_chunk(p, None, None, rng).map(|(loss, norm, _, _)| (loss, norm))
+    }
+
+    /// One update on `p` from initial states (h0, c0); returns (loss, gradient norm before
+    /// clipping, h_n, c_n).
+    fn train_chunk(&mut self, p: &Prepared<R>, h0: Option<&[R]>, c0: Option<&[R]>, rng: &mut Rng) -> Result<(R, f64, Vec<R>, Vec<R>)> {
         let dropout = self.has_dropout();
         let pass = self.run(&p.x, p.seq_len, p.batch, h0, c0, p.lengths.as_deref(), if dropout { Some(rng) } else { None }, true);
         let (loss, grad) = self.loss_of(&pass, p)?;
@@ -725,12 +760,13 @@ impl<R: Real> Network<R> {
         let g = if kind == LossKind::Mse { OutGrad::Output(&grad) } else { OutGrad::Logits(&grad) };
         self.run_backward(g, None, None, &mut grads)?;
         self.drop_caches();
-        self.apply_update(&mut grads)?;
-        Ok((loss, pass.h, pass.c))
+        let norm = self.apply_update(&mut grads)?;
+        Ok((loss, norm, pass.h, pass.c))
     }
 
     /// Truncated BPTT: consecutive chunks of `k` steps, state carried across without gradient.
-    fn train_truncated(&mut self, p: &Prepared<R>, k: usize, rng: &mut Rng) -> Result<Vec<R>> {
+    /// Returns (loss, gradient norm before clipping) per update.
+    fn train_truncated(&mut self, p: &Prepared<R>, k: usize, rng: &mut Rng) -> Result<Vec<(R, f64)>> {
         if !self.sequence_output() {
             return Err(Error::value("tbptt", "truncated BPTT needs sequence outputs (a head with return_sequences)"));
         }
@@ -757,8 +793,8 @@ impl<R: Real> Network<R> {
             let chunk = Prepared { x: p.x[t0 * b * input..t1 * b * input].to_vec(), seq_len: steps, batch: b, lengths, y, weights };
             let skip = chunk.weights.as_ref().is_some_and(|w| w.iter().all(|v| *v == R::ZERO));
             if !skip {
-                let (loss, hn, cn) = self.train_chunk(&chunk, h.as_deref(), c.as_deref(), rng)?;
-                losses.push(loss);
+                let (loss, norm, hn, cn) = self.train_chunk(&chunk, h.as_deref(), c.as_deref(), rng)?;
+                losses.push((loss, norm));
                 h = Some(hn);
                 c = Some(cn);
             }
@@ -767,12 +803,15 @@ impl<R: Real> Network<R> {
         Ok(losses)
     }
 
-    fn apply_update(&mut self, grads: &mut [R]) -> Result<()> {
+    /// Clips and applies one update; returns the global gradient L2 norm before clipping.
+    fn apply_update(&mut self, grads: &mut [R]) -> Result<f64> {
         let Some(tr) = &mut self.training else { return Err(Error::value("model", "not compiled")) };
         if let Some(i) = grads.iter().position(|g| !g.is_finite()) {
             let name = self.layout.iter().find(|p| p.range().contains(&i)).map(|p| p.name.as_str()).unwrap_or("?");
             return Err(Error::value("gradients", format!("non-finite gradient in {name}: training diverged; lower the learning rate or clip gradients")));
         }
+        // Sum of squares in f64, as clip_grad_norm does (a long f32 sum would lose small terms).
+        let norm = grads.iter().map(|g| g.to_f64() * g.to_f64()).sum::<f64>().sqrt();
         if let Some(v) = tr.spec.clip_value {
             clip_grad_value(grads, R::from_f32(v));
         }
@@ -780,7 +819,8 @@ impl<R: Real> Network<R> {
             clip_grad_norm(grads, R::from_f32(n));
         }
         tr.optimizer.step(&mut self.params, grads);
-        Ok(())
+        self.params_version += 1;
+        Ok(norm)
     }
 }
 

@@ -77,7 +77,8 @@ impl Real for f32 {
         v[0]
     }
     fn gemm(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &[f32], ldb: usize, beta: f32, c: &mut [f32], ldc: usize) {
-        (kernels().sgemm)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        // Split over the calling model's threads (bit-identical to one thread; see parallel.rs).
+        crate::parallel::sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
     fn sigmoid_slice(xs: &mut [f32]) { (kernels().sigmoid)(xs) }
     fn tanh_slice(xs: &mut [f32]) { (kernels().tanh)(xs) }

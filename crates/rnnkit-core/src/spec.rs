@@ -103,6 +103,9 @@ pub struct ModelSpec {
     pub seed: u64,
     pub blocks: Vec<RecurrentSpec>,
     pub head: Option<DenseSpec>,
+    /// Threads for this model's computations: 0 = every available core (the default), else at most
+    /// `parallel::MAX_THREADS`. Results are bit-identical for every value; wasm always runs 1.
+    pub threads: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,7 +244,7 @@ impl ModelSpec {
     /// Reads `{"batch_first", "seed", "blocks": [...], "head": {...} | null}`.
     pub fn from_json(text: &str) -> Result<ModelSpec> {
         let root = Json::parse(text)?;
-        let f = Fields::new(&root, "spec", &["batch_first", "seed", "blocks", "head"])?;
+        let f = Fields::new(&root, "spec", &["batch_first", "seed", "blocks", "head", "threads"])?;
         let seed = f.num("seed", Some(0.0))?;
         if seed < 0.0 || seed.fract() != 0.0 || seed > 9007199254740991.0 {
             return Err(Error::value("spec.seed", format!("expected a non-negative integer, got {seed}")));
@@ -282,7 +285,12 @@ impl ModelSpec {
                 })
             }
         };
-        Ok(ModelSpec { batch_first: f.boolean("batch_first", false)?, seed: seed as u64, blocks, head })
+        let threads = f.num("threads", Some(0.0))?;
+        if threads.fract() != 0.0 || threads < 0.0 || threads > crate::parallel::MAX_THREADS as f64 {
+            let max = crate::parallel::MAX_THREADS;
+            return Err(Error::value("spec.threads", format!("expected an integer in 0..={max} (0 = all available cores), got {threads}")));
+        }
+        Ok(ModelSpec { batch_first: f.boolean("batch_first", false)?, seed: seed as u64, blocks, head, threads: threads as usize })
     }
 
     pub fn to_json(&self) -> String {
@@ -323,6 +331,7 @@ impl ModelSpec {
             ("seed".into(), num(self.seed as f64)),
             ("blocks".into(), Json::Arr(blocks)),
             ("head".into(), head),
+            ("threads".into(), num(self.threads as f64)),
         ])
         .to_string()
     }

@@ -1,9 +1,12 @@
 //! Kernel tests: every tier `Isa::supported()` reports (skipped tiers are printed) against the oracles:
 //! `real::gemm_reference` for sgemm (all transposes, β ∈ {0, ½}, odd strides, NaN canaries), f64 std for
-//! exp/sigmoid/tanh (dense sweep) and the scalar table for tails. Also `for_isa` errors and `RNNKIT_ISA`.
+//! exp/sigmoid/tanh (dense sweep) and the scalar table for tails; `sgemm_packed` against `sgemm` (bit for
+//! bit); the denormal guard. Also `for_isa` errors and `RNNKIT_ISA`.
 //! Run: `cargo test -p rnnkit-core --test kernels` (add `-- --nocapture` to see skipped tiers and error maxima).
 
-use rnnkit_core::kernels::{init_kernels, kernels, Isa, Kernels};
+use std::hint::black_box;
+
+use rnnkit_core::kernels::{init_kernels, kernels, FlushDenormals, Isa, Kernels, PackedB};
 use rnnkit_core::real::gemm_reference;
 use rnnkit_core::rng::Rng;
 use rnnkit_core::Error;
@@ -442,4 +445,59 @@ fn forced_isa_is_really_selected() {
         }
         _ => assert_eq!(kernels().isa, Isa::best()),
     }
+}
+
+/// `sgemm_packed` (B packed once) equals `sgemm` bit for bit on every tier, for both B layouts, over
+/// column ranges starting at any panel boundary (how threads split n), ragged m / n / k, k > KC, β ≠ 0.
+#[test]
+fn sgemm_packed_equals_sgemm_bit_for_bit() {
+    let mut rng = Rng::new(21);
+    for kern in tiers() {
+        for &(m, n, k, tb, beta) in &[(1, 70, 33, true, 0.0), (2, 257, 64, false, 1.0), (13, 100, 300, true, 0.5), (37, 1024, 256, true, 1.0), (5, 9, 1, false, 0.0)] {
+            let a = rand_vec(&mut rng, m * k, -1.0, 1.0);
+            let b = rand_vec(&mut rng, n * k, -1.0, 1.0);
+            let ldb = if tb { k } else { n };
+            let c0 = rand_vec(&mut rng, m * n, -1.0, 1.0);
+            let mut want = c0.clone();
+            (kern.sgemm)(false, tb, m, n, k, 0.75, &a, k, &b, ldb, beta, &mut want, n);
+            let mut packed = PackedB::new();
+            (kern.pack_b)(tb, k, n, &b, ldb, &mut packed);
+            assert_eq!((packed.k(), packed.n()), (k, n));
+            let nr = packed.nr();
+            let what = format!("{} m={m} n={n} k={k} tb={tb} β={beta}", kern.sgemm_name);
+            let mut got = c0.clone();
+            (kern.sgemm_packed)(false, m, 0, n, k, 0.75, &a, k, &packed, beta, &mut got, n);
+            assert_eq!(got, want, "{what}: whole");
+            // Two column ranges split at a panel boundary, as a thread pool would issue them.
+            let split = (n / 2 / nr * nr).max(nr).min(n);
+            let mut got = c0.clone();
+            (kern.sgemm_packed)(false, m, 0, split, k, 0.75, &a, k, &packed, beta, &mut got, n);
+            if split < n {
+                (kern.sgemm_packed)(false, m, split, n - split, k, 0.75, &a, k, &packed, beta, &mut got[split..], n);
+            }
+            assert_eq!(got, want, "{what}: split at column {split}");
+        }
+    }
+}
+
+/// The denormal guard sets FTZ/DAZ on x86_64 for its lifetime (a subnormal product flushes to 0) and
+/// restores the caller's mode when dropped, nested or not.
+#[test]
+fn flush_denormals_is_scoped() {
+    let tiny = black_box(f32::MIN_POSITIVE);
+    assert!(!FlushDenormals::active(), "tests start in the default mode");
+    assert!(black_box(tiny * 0.5) > 0.0, "subnormal results exist by default");
+    {
+        let _g = FlushDenormals::new();
+        if cfg!(target_arch = "x86_64") {
+            assert!(FlushDenormals::active());
+            assert_eq!(black_box(tiny * 0.5), 0.0, "FTZ flushes the subnormal result");
+            {
+                let _inner = FlushDenormals::new();
+            }
+            assert!(FlushDenormals::active(), "an inner guard restores the outer mode, not the default");
+        }
+    }
+    assert!(!FlushDenormals::active(), "mode restored on drop");
+    assert!(black_box(tiny * 0.5) > 0.0);
 }

@@ -31,19 +31,27 @@ fn train_gradient(net: &mut Network<f64>, batch: &Batch<'_, f64>) -> Vec<f64> {
     before.iter().zip(&after).map(|(b, a)| b - a).collect()
 }
 
+/// ∂f/∂v by central differences, one element at a time.
+fn central_differences(v: &[f64], mut f: impl FnMut(&[f64]) -> f64) -> Vec<f64> {
+    let mut probe = v.to_vec();
+    (0..v.len())
+        .map(|i| {
+            probe[i] = v[i] + EPS;
+            let plus = f(&probe);
+            probe[i] = v[i] - EPS;
+            let minus = f(&probe);
+            probe[i] = v[i];
+            (plus - minus) / (2.0 * EPS)
+        })
+        .collect()
+}
+
 fn numeric_gradient(net: &mut Network<f64>, batch: &Batch<'_, f64>) -> Vec<f64> {
     let base = net.params().to_vec();
-    let mut grad = vec![0.0; base.len()];
-    for i in 0..base.len() {
-        let mut p = base.clone();
-        p[i] = base[i] + EPS;
-        net.set_params(&p).unwrap();
-        let plus = net.evaluate(batch).unwrap();
-        p[i] = base[i] - EPS;
-        net.set_params(&p).unwrap();
-        let minus = net.evaluate(batch).unwrap();
-        grad[i] = (plus - minus) / (2.0 * EPS);
-    }
+    let grad = central_differences(&base, |p| {
+        net.set_params(p).unwrap();
+        net.evaluate(batch).unwrap()
+    });
     net.set_params(&base).unwrap();
     grad
 }
@@ -113,32 +121,11 @@ fn backward_matches_finite_differences_of_weighted_outputs_and_states() {
         let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
         dot(&r.output, &w) + dot(&r.h, &u) + dot(&r.c, &v)
     };
-    let numeric_x: Vec<f64> = (0..x.len())
-        .map(|i| {
-            let (mut xp, mut xm) = (x.clone(), x.clone());
-            xp[i] += EPS;
-            xm[i] -= EPS;
-            (objective(&mut net, &xp, &h0, &c0) - objective(&mut net, &xm, &h0, &c0)) / (2.0 * EPS)
-        })
-        .collect();
+    let numeric_x = central_differences(&x, |v| objective(&mut net, v, &h0, &c0));
     assert_close(&bwd.dx, &numeric_x, ATOL, RTOL, "dx");
-    let numeric_c0: Vec<f64> = (0..c0.len())
-        .map(|i| {
-            let (mut cp, mut cm) = (c0.clone(), c0.clone());
-            cp[i] += EPS;
-            cm[i] -= EPS;
-            (objective(&mut net, &x, &h0, &cp) - objective(&mut net, &x, &h0, &cm)) / (2.0 * EPS)
-        })
-        .collect();
+    let numeric_c0 = central_differences(&c0, |v| objective(&mut net, &x, &h0, v));
     assert_close(&bwd.dc0, &numeric_c0, ATOL, RTOL, "dc0");
-    let numeric_h0: Vec<f64> = (0..h0.len())
-        .map(|i| {
-            let (mut hp, mut hm) = (h0.clone(), h0.clone());
-            hp[i] += EPS;
-            hm[i] -= EPS;
-            (objective(&mut net, &x, &hp, &c0) - objective(&mut net, &x, &hm, &c0)) / (2.0 * EPS)
-        })
-        .collect();
+    let numeric_h0 = central_differences(&h0, |v| objective(&mut net, &x, v, &c0));
     assert_close(&bwd.dh0, &numeric_h0, ATOL, RTOL, "dh0");
 }
 
@@ -212,8 +199,8 @@ fn epochs_learn_and_are_reproducible() {
     let run = |tbptt: Option<usize>| {
         let mut m = Model::from_json(SINE).unwrap();
         m.compile(r#"{"loss":"mse","optimizer":{"type":"adam","lr":0.02}}"#).unwrap();
-        let losses: Vec<f32> = (0..30)
-            .map(|e| m.train_epoch(&data, &EpochOptions { batch_size: 16, shuffle: true, seed: e, tbptt }).unwrap())
+        let losses: Vec<f64> = (0..30)
+            .map(|e| m.train_epoch(&data, &EpochOptions { batch_size: 16, shuffle: true, seed: e, tbptt }).unwrap().loss)
             .collect();
         (losses, m.params().to_vec())
     };
@@ -227,6 +214,39 @@ fn epochs_learn_and_are_reproducible() {
     let (d, pd) = run(Some(4));
     assert_ne!(pa, pd, "truncation changes the updates");
     assert!(d[29] < 0.2 * d[0], "tbptt loss fell from {} to {}", d[0], d[29]);
+}
+
+/// The epoch's gradient norm is measured before clipping: with one full batch and SGD at lr = 1
+/// the update exposes the gradient (see `train_gradient`), whose L2 norm it must equal, whatever
+/// clip_norm does to the update itself.
+#[test]
+fn epoch_grad_norm_is_the_unclipped_global_norm() {
+    let data = sine_dataset(8, 5, 3);
+    let n = data.x_dims[0];
+    let spec = SINE.replace("\"seed\":4", "\"seed\":5");
+    let mut reference: Network<f64> = Network::from_json(&spec).unwrap();
+    reference.compile(r#"{"loss":"mse","optimizer":{"type":"sgd","lr":1}}"#).unwrap();
+    let x: Vec<f64> = data.x.iter().map(|&v| f64::from(v)).collect();
+    let Targets::Float(y) = &data.y else { unreachable!("sine targets are floats") };
+    let y: Vec<f64> = y.iter().map(|&v| f64::from(v)).collect();
+    let batch = Batch { x: &x, x_dims: data.x_dims, y: TargetsRef::Float(&y), mask: None, lengths: None };
+    let g = train_gradient(&mut reference, &batch);
+    let want = g.iter().map(|v| v * v).sum::<f64>().sqrt();
+    assert!(want > 1e-3, "a meaningful gradient, got norm {want}");
+
+    let dataset = Dataset { x, x_dims: data.x_dims, y: Targets::Float(y), mask: None, lengths: None };
+    for clip in ["", r#","clip_norm":1e-4"#] {
+        let mut m: Network<f64> = Network::from_json(&spec).unwrap();
+        m.compile(&format!(r#"{{"loss":"mse","optimizer":{{"type":"sgd","lr":1}}{clip}}}"#)).unwrap();
+        let stats = m.train_epoch(&dataset, &EpochOptions { batch_size: n, shuffle: false, seed: 0, tbptt: None }).unwrap();
+        assert!((stats.grad_norm - want).abs() <= 1e-9 * want, "clip {clip:?}: grad_norm {} vs {want}", stats.grad_norm);
+        assert!(stats.loss > 0.0);
+    }
+    // Several updates: the mean of their norms, finite and positive.
+    let mut m = Model::from_json(SINE).unwrap();
+    m.compile(r#"{"loss":"mse","optimizer":{"type":"adam","lr":0.01},"clip_norm":0.5}"#).unwrap();
+    let stats = m.train_epoch(&data, &EpochOptions { batch_size: 2, shuffle: true, seed: 1, tbptt: Some(2) }).unwrap();
+    assert!(stats.grad_norm.is_finite() && stats.grad_norm > 0.0, "{stats:?}");
 }
 
 #[test]

@@ -244,7 +244,7 @@ fn check_recurrent_model(case: &Json) {
     let config = field(case, "config");
     let spec = block_spec(config);
     let batch_first = bool_of(field(config, "batch_first"));
-    let model_spec = ModelSpec { batch_first, seed: 0, blocks: vec![spec.clone()], head: None };
+    let model_spec = ModelSpec { batch_first, seed: 0, blocks: vec![spec.clone()], head: None, threads: 0 };
     let mut model = Model::from_json(&model_spec.to_json()).expect("Model::from_json");
     let layout = model.param_info().to_vec();
     let params: Vec<f32> = input(&flat_params(&layout, field(case, "params"), |v| v.to_vec()));

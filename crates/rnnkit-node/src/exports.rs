@@ -28,6 +28,16 @@ pub fn live_handles_fn(cx: &CallInfo) -> NResult<napi_value> {
     cx.env.number_value(live_handles() as f64)
 }
 
+/// `peakGflops(threads: number, millis?: number): number` — measured FMA throughput (GFLOP/s, an
+/// FMA counts 2) of `threads` std threads running concurrently for `millis` ms (default 200), on
+/// the widest FMA this CPU has. Blocks the calling thread; meant for benchmarks' "% of peak".
+pub fn peak_gflops(cx: &CallInfo) -> NResult<napi_value> {
+    let threads = cx.integer(0, "threads", 1, 1024)?;
+    let millis = if cx.env.is_nullish(cx.arg(1))? { 200 } else { cx.integer(1, "millis", 1, 60_000)? };
+    let peak = rnnkit_core::peak::peak_gflops(threads as usize, millis);
+    cx.env.number_value(peak.gflops)
+}
+
 /// `__panicForTests(): never` — hidden; proves a Rust panic becomes ERR_RNNKIT_INTERNAL.
 pub fn panic_for_tests(_cx: &CallInfo) -> NResult<napi_value> {
     panic!("deliberate panic from __panicForTests");
@@ -189,7 +199,8 @@ pub fn evaluate(cx: &CallInfo) -> NResult<napi_value> {
     cx.env.number_value(loss as f64)
 }
 
-/// `trainEpoch(x, xDims, y, mask?, lengths?, batchSize, shuffle, seed, tbptt): Promise<number>`.
+/// `trainEpoch(x, xDims, y, mask?, lengths?, batchSize, shuffle, seed, tbptt): Promise<{loss, gradNorm}>`
+/// (mean batch loss, mean global gradient L2 norm before clipping).
 /// Inputs are copied into an owned `Dataset` before queueing, so the caller may mutate them
 /// afterwards; the model moves to the worker and back (see wrap.rs for busy/dispose rules).
 pub fn train_epoch(cx: &CallInfo) -> NResult<napi_value> {
@@ -220,11 +231,15 @@ pub fn train_epoch(cx: &CallInfo) -> NResult<napi_value> {
             Ok((model, loss))
         },
         move |env, result| match result {
-            Ok((model, loss)) => {
+            Ok((model, stats)) => {
                 if !handle.put_back(Some(model)) {
                     return Err(disposed());
                 }
-                env.number_value(loss? as f64)
+                let stats = stats?;
+                let o = env.object()?;
+                env.set(o, "loss", env.number_value(stats.loss)?)?;
+                env.set(o, "gradNorm", env.number_value(stats.grad_norm)?)?;
+                Ok(o)
             }
             Err(e) => {
                 // The model did not come back (a panic dropped it): the handle reads as disposed.
@@ -233,6 +248,20 @@ pub fn train_epoch(cx: &CallInfo) -> NResult<napi_value> {
             }
         },
     )
+}
+
+/// `trace(x, xDims): {meta: string, values: Float32Array}` — hidden states, cell states and gate
+/// activations for one sequence (batch 1); `meta` is `Trace::meta_json`, offsets index `values`.
+pub fn trace(cx: &CallInfo) -> NResult<napi_value> {
+    let handle = wrap::unwrap(cx)?;
+    let x_dims = cx.dims3(1, "xDims")?;
+    let x = cx.f32_array(0, "x")?;
+    let t = handle.with(|m| Ok(m.trace(x, x_dims)?))?;
+    let env = cx.env;
+    let o = env.object()?;
+    env.set(o, "meta", env.string(&t.meta_json())?)?;
+    env.set(o, "values", env.f32_array_from(&t.flat_values())?)?;
+    Ok(o)
 }
 
 /// `step(xT: Float32Array, batch: number): Float32Array`.

@@ -2,9 +2,9 @@
 //! parses arguments, calls `rnnkit-core`, and converts results and errors. No math lives here.
 //!
 //! Exports (see exports.rs for each signature):
-//! `isa()`, `liveHandles()`, `class Model { constructor(specJson); dispose(); get disposed;
+//! `isa()`, `liveHandles()`, `peakGflops(threads, millis?)`, `class Model { constructor(specJson); dispose(); get disposed;
 //! specJson(); paramInfo(); getParams(); setParams(); forward(); backward(); compile();
-//! trainStep(); trainEpoch() → Promise; evaluate(); step(); resetState() }`, plus hidden
+//! trainStep(); trainEpoch() → Promise; evaluate(); step(); resetState(); trace() }`, plus hidden
 //! test-only `__panicForTests()` and `__asyncForTests(ms, panic)`. `ts/backend/native.ts` adapts
 //! these to the `Backend` interface.
 
@@ -28,6 +28,7 @@ use crate::sys::*;
 
 export!(js_isa => exports::isa);
 export!(js_live_handles => exports::live_handles_fn);
+export!(js_peak_gflops => exports::peak_gflops);
 export!(js_panic_for_tests => exports::panic_for_tests);
 export!(js_async_for_tests => exports::async_for_tests);
 export!(js_model_new => exports::model_new);
@@ -44,6 +45,7 @@ export!(js_train_step => exports::train_step);
 export!(js_train_epoch => exports::train_epoch);
 export!(js_evaluate => exports::evaluate);
 export!(js_step => exports::step);
+export!(js_trace => exports::trace);
 export!(js_reset_state => exports::reset_state);
 
 type Shim = unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value;
@@ -52,6 +54,7 @@ type Shim = unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value;
 const FUNCTIONS: &[(&CStr, Shim)] = &[
     (c"isa", js_isa),
     (c"liveHandles", js_live_handles),
+    (c"peakGflops", js_peak_gflops),
     (c"__panicForTests", js_panic_for_tests),
     (c"__asyncForTests", js_async_for_tests),
 ];
@@ -70,6 +73,7 @@ const METHODS: &[(&CStr, Shim)] = &[
     (c"trainEpoch", js_train_epoch),
     (c"evaluate", js_evaluate),
     (c"step", js_step),
+    (c"trace", js_trace),
     (c"resetState", js_reset_state),
 ];
 

@@ -18,7 +18,7 @@ pub mod slot {
     pub const DC0: u32 = 5;
     pub const GRADS: u32 = 6;
     pub const STEP: u32 = 7;
-    /// One f32: the loss of train_step / evaluate / train_epoch.
+    /// The loss of train_step / evaluate (one f32); train_epoch: [loss, gradient norm].
     pub const LOSS: u32 = 8;
     /// Number of f32 slots above (they index `Results::f32`).
     pub const F32_SLOTS: usize = 9;

@@ -297,8 +297,8 @@ pub extern "C" fn rnnkit_model_evaluate(
     })
 }
 
-/// One epoch of mini-batch training, synchronously (wasm has no worker thread here) → LOSS.
-/// `tbptt` 0 means whole sequences.
+/// One epoch of mini-batch training, synchronously (wasm has no worker thread here) → LOSS holding
+/// [mean loss, mean gradient norm before clipping]. `tbptt` 0 means whole sequences.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn rnnkit_model_train_epoch(
@@ -329,7 +329,27 @@ pub extern "C" fn rnnkit_model_train_epoch(
             seed: u64::from(seed),
             tbptt: (tbptt > 0).then_some(tbptt as usize),
         };
-        handles::with(h, |e| store_loss(&mut e.results, e.model.train_epoch(&data, &opts)))
+        handles::with(h, |e| {
+            let stats = e.model.train_epoch(&data, &opts)?;
+            e.results.set(slot::LOSS, vec![stats.loss as f32, stats.grad_norm as f32]);
+            Ok(())
+        })
+    })
+}
+
+/// Activations for one sequence (batch 1) → OUTPUT (every panel's values, concatenated) and TEXT
+/// (`Trace::meta_json`: names, kinds, units and offsets into OUTPUT).
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_model_trace(h: u32, x: *const f32, x_len: usize, d0: u32, d1: u32, d2: u32) -> i32 {
+    status::run(|| {
+        // SAFETY: JS allocated the range with rnnkit_alloc and keeps it alive for this call.
+        let x = unsafe { memory::slice(x, x_len, "x") }?;
+        handles::with(h, |e| {
+            let t = e.model.trace(x, dims(d0, d1, d2))?;
+            e.results.text = t.meta_json();
+            e.results.set(slot::OUTPUT, t.flat_values());
+            Ok(())
+        })
     })
 }
 

@@ -2,12 +2,17 @@
 //! n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn)), h' = (1−z)⊙n + z⊙h. Because b_hn sits inside r⊙(…),
 //! the hidden-side gradient of the n block differs from the input-side one, so BPTT writes two dGates.
 
-use super::{carry_inactive, StepBackward, StepForward};
+use super::{as_f32, as_f32_mut, carry_inactive, StepBackward, StepForward};
+use crate::kernels::kernels;
 use crate::real::Real;
 
 pub fn forward_step<R: Real>(s: StepForward<'_, R>) {
     let hd = s.hidden;
     let gs = 3 * hd;
+    if let (Some(g), Some(gh), Some(hp), Some(h), Some(hn)) = (as_f32_mut(&mut *s.gates), as_f32(s.gh), as_f32(s.h_prev), as_f32_mut(&mut *s.h), as_f32_mut(&mut *s.aux)) {
+        let b_hn = s.b_hn.and_then(as_f32).unwrap_or(&[]);
+        return (kernels().gru_forward)(s.batch, hd, s.active, g, gh, b_hn, hp, h, hn);
+    }
     for b in 0..s.batch {
         let gate = &mut s.gates[b * gs..(b + 1) * gs];
         let gh = &s.gh[b * gs..(b + 1) * gs];
@@ -32,6 +37,11 @@ pub fn forward_step<R: Real>(s: StepForward<'_, R>) {
 pub fn backward_step<R: Real>(s: StepBackward<'_, R>) {
     let hd = s.hidden;
     let gs = 3 * hd;
+    if let (Some(g), Some(hn), Some(hp), Some(dh), Some(dgx), Some(dgh), Some(dhp)) =
+        (as_f32(s.gates), as_f32(s.aux), as_f32(s.h_prev), as_f32(s.dh), as_f32_mut(&mut *s.dgx), as_f32_mut(&mut *s.dgh), as_f32_mut(&mut *s.dh_prev))
+    {
+        return (kernels().gru_backward)(s.batch, hd, s.active, g, hn, hp, dh, dgx, dgh, dhp);
+    }
     for b in 0..s.batch {
         let rows = b * hd..(b + 1) * hd;
         let (dgx, dgh) = (&mut s.dgx[b * gs..(b + 1) * gs], &mut s.dgh[b * gs..(b + 1) * gs]);

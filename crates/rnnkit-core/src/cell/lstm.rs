@@ -1,15 +1,19 @@
 //! LSTM cell, PyTorch's gate order i, f, g, o: c' = f⊙c + i⊙g, h' = o⊙tanh(c'), with i, f, o
 //! sigmoid and g tanh. The forward step keeps the activated gates and tanh(c') for BPTT.
 
-use super::{carry_inactive, StepBackward, StepForward};
+use super::{add_gh, as_f32, as_f32_mut, carry_inactive, StepBackward, StepForward};
+use crate::kernels::kernels;
 use crate::real::Real;
 
 pub fn forward_step<R: Real>(s: StepForward<'_, R>) {
     let hd = s.hidden;
     let gs = 4 * hd;
     let n = s.batch * gs;
-    for (g, gh) in s.gates[..n].iter_mut().zip(&s.gh[..n]) {
-        *g += *gh;
+    add_gh(&mut s.gates[..n], s.gh);
+    if let (Some(g), Some(cp), Some(c), Some(tc), Some(hp), Some(h)) =
+        (as_f32_mut(&mut s.gates[..n]), as_f32(s.c_prev), as_f32_mut(&mut *s.c), as_f32_mut(&mut *s.aux), as_f32(s.h_prev), as_f32_mut(&mut *s.h))
+    {
+        return (kernels().lstm_forward)(s.batch, hd, s.active, g, cp, c, tc, hp, h);
     }
     for row in s.gates[..n].chunks_exact_mut(gs) {
         R::sigmoid_slice(&mut row[..2 * hd]); // i, f
@@ -43,6 +47,11 @@ pub fn forward_step<R: Real>(s: StepForward<'_, R>) {
 pub fn backward_step<R: Real>(s: StepBackward<'_, R>) {
     let hd = s.hidden;
     let gs = 4 * hd;
+    if let (Some(g), Some(tc), Some(cp), Some(dh), Some(dc), Some(dgx), Some(dhp)) =
+        (as_f32(s.gates), as_f32(s.aux), as_f32(s.c_prev), as_f32(s.dh), as_f32_mut(&mut *s.dc), as_f32_mut(&mut *s.dgx), as_f32_mut(&mut *s.dh_prev))
+    {
+        return (kernels().lstm_backward)(s.batch, hd, s.active, g, tc, cp, dh, dc, dgx, dhp);
+    }
     for b in 0..s.batch {
         let dgx = &mut s.dgx[b * gs..(b + 1) * gs];
         let rows = b * hd..(b + 1) * hd;

@@ -7,6 +7,8 @@ pub mod gru;
 pub mod lstm;
 pub mod rnn;
 
+use std::any::TypeId;
+
 use crate::real::Real;
 use crate::spec::CellKind;
 
@@ -17,9 +19,12 @@ pub struct StepForward<'a, R> {
     pub hidden: usize,
     /// [batch]: whether this step is inside each sequence.
     pub active: &'a [bool],
-    /// [batch, G·H]. In: x·W_ihᵀ + folded biases. Out: gate activations (what BPTT reads).
+    /// [batch, G·H]. In: x·W_ihᵀ + folded biases (Elman, LSTM: plus h_prev·W_hhᵀ when `gh` is empty).
+    /// Out: gate activations (what BPTT reads).
     pub gates: &'a mut [R],
-    /// [batch, G·H]: h_prev·W_hhᵀ (no bias).
+    /// [batch, G·H]: h_prev·W_hhᵀ (no bias). Required for GRU (r⊙(W_hn h + b_hn) needs it apart);
+    /// Elman and LSTM cells add it to `gates` when given, and take it as already included when empty
+    /// (the layer's step GEMM accumulates straight into the gate block).
     pub gh: &'a [R],
     /// [H]: GRU's b_hn, which sits inside r ⊙ (W_hn h + b_hn) and cannot be folded. `None` otherwise.
     pub b_hn: Option<&'a [R]>,
@@ -65,6 +70,28 @@ pub fn aux_width(cell: CellKind, hidden: usize) -> usize {
         CellKind::Lstm | CellKind::Gru => hidden,
         _ => 0,
     }
+}
+
+/// `xs` as f32 when `R` is f32: the production path then runs the fused SIMD cell kernels of the
+/// kernel table, while f64 (the gradient-check oracle) runs the generic code in this module.
+pub(crate) fn as_f32<R: Real>(xs: &[R]) -> Option<&[f32]> {
+    (TypeId::of::<R>() == TypeId::of::<f32>()).then(|| {
+        // SAFETY: R is f32 (same TypeId), so this reinterprets a slice as its own type.
+        unsafe { std::slice::from_raw_parts(xs.as_ptr().cast::<f32>(), xs.len()) }
+    })
+}
+
+/// Mutable `as_f32`.
+pub(crate) fn as_f32_mut<R: Real>(xs: &mut [R]) -> Option<&mut [f32]> {
+    (TypeId::of::<R>() == TypeId::of::<f32>()).then(|| {
+        // SAFETY: R is f32 (same TypeId); the returned borrow replaces `xs` for its lifetime.
+        unsafe { std::slice::from_raw_parts_mut(xs.as_mut_ptr().cast::<f32>(), xs.len()) }
+    })
+}
+
+/// Adds `gh` into `gates` (Elman and LSTM cells given h·W_hhᵀ separately; no-op when empty).
+pub(crate) fn add_gh<R: Real>(gates: &mut [R], gh: &[R]) {
+    gates.iter_mut().zip(gh).for_each(|(g, h)| *g += *h);
 }
 
 pub fn forward_step<R: Real>(cell: CellKind, s: StepForward<'_, R>) {

@@ -1,7 +1,7 @@
 //! Elman cell: h' = act(W_ih x + b_ih + W_hh h + b_hh), act ∈ tanh | relu | sigmoid (PyTorch's
 //! `nn.RNN` nonlinearities plus Elman's original sigmoid). The derivative is read from the output.
 
-use super::{carry_inactive, StepBackward, StepForward};
+use super::{add_gh, carry_inactive, StepBackward, StepForward};
 use crate::real::Real;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,10 +13,8 @@ pub enum Nonlinearity {
 
 pub fn forward_step<R: Real>(act: Nonlinearity, s: StepForward<'_, R>) {
     let n = s.batch * s.hidden;
+    add_gh(&mut s.gates[..n], s.gh);
     let a = &mut s.gates[..n];
-    for (g, gh) in a.iter_mut().zip(&s.gh[..n]) {
-        *g += *gh;
-    }
     match act {
         Nonlinearity::Tanh => R::tanh_slice(a),
         Nonlinearity::Sigmoid => R::sigmoid_slice(a),

@@ -4,8 +4,8 @@
 
 use std::arch::x86_64::*;
 
-use super::gemm::{self, Blocking};
-use super::generic;
+use super::gemm::{self, Blocking, PackedB};
+use super::{cells, generic};
 use super::lanes::Lanes;
 use super::Kernels;
 
@@ -102,6 +102,14 @@ unsafe fn sgemm_12x32(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f
 /// # Safety
 /// As for `sgemm_12x32`.
 #[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn sgemm_12x32_packed(ta: bool, m: usize, j0: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &PackedB, beta: f32, c: &mut [f32], ldc: usize) {
+    gemm::sgemm_packed::<Avx512, MR, NV>(BLOCKING, ta, m, j0, n, k, alpha, a, lda, b, beta, c, ldc)
+}
+
+/// # Safety
+/// As for `sgemm_12x32`.
+#[target_feature(enable = "avx512f")]
 unsafe fn exp_f32(xs: &mut [f32]) { generic::exp::<Avx512>(xs) }
 /// # Safety
 /// As for `sgemm_12x32`.
@@ -120,6 +128,35 @@ unsafe fn axpy_f32(a: f32, x: &[f32], y: &mut [f32]) { generic::axpy::<Avx512>(a
 #[target_feature(enable = "avx512f")]
 unsafe fn dot_f32(x: &[f32], y: &[f32]) -> f32 { generic::dot::<Avx512>(x, y) }
 
+/// # Safety
+/// The CPU must support avx512f (as for the sgemm entry).
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn lstm_forward_f32(b: usize, hd: usize, act: &[bool], g: &mut [f32], cp: &[f32], c: &mut [f32], tc: &mut [f32], hp: &[f32], h: &mut [f32]) {
+    cells::lstm_forward::<Avx512>(b, hd, act, g, cp, c, tc, hp, h)
+}
+/// # Safety
+/// As for `lstm_forward_f32`.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn lstm_backward_f32(b: usize, hd: usize, act: &[bool], g: &[f32], tc: &[f32], cp: &[f32], dh: &[f32], dc: &mut [f32], dgx: &mut [f32], dhp: &mut [f32]) {
+    cells::lstm_backward::<Avx512>(b, hd, act, g, tc, cp, dh, dc, dgx, dhp)
+}
+/// # Safety
+/// As for `lstm_forward_f32`.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gru_forward_f32(b: usize, hd: usize, act: &[bool], g: &mut [f32], gh: &[f32], bhn: &[f32], hp: &[f32], h: &mut [f32], hn: &mut [f32]) {
+    cells::gru_forward::<Avx512>(b, hd, act, g, gh, bhn, hp, h, hn)
+}
+/// # Safety
+/// As for `lstm_forward_f32`.
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn gru_backward_f32(b: usize, hd: usize, act: &[bool], g: &[f32], hn: &[f32], hp: &[f32], dh: &[f32], dgx: &mut [f32], dgh: &mut [f32], dhp: &mut [f32]) {
+    cells::gru_backward::<Avx512>(b, hd, act, g, hn, hp, dh, dgx, dgh, dhp)
+}
+
 /// Overlays the AVX-512 kernels. Call only when `Isa::Avx512.is_supported()`.
 pub(super) fn plug(k: &mut Kernels) {
     debug_assert!(super::Isa::Avx512.is_supported());
@@ -127,6 +164,9 @@ pub(super) fn plug(k: &mut Kernels) {
     // detected avx512f (and avx2 + fma) on this CPU.
     // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
     k.sgemm = |ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc| unsafe { sgemm_12x32(ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc) };
+    // SAFETY: as for sgemm above.
+    k.sgemm_packed = |ta, m, j0, n, kk, alpha, a, lda, b, beta, c, ldc| unsafe { sgemm_12x32_packed(ta, m, j0, n, kk, alpha, a, lda, b, beta, c, ldc) };
+    k.pack_b = |tb, kk, n, b, ldb, out| gemm::pack_b(NV * Avx512::LANES, tb, kk, n, b, ldb, out);
     // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
     k.exp = |xs| unsafe { exp_f32(xs) };
     // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
@@ -137,5 +177,13 @@ pub(super) fn plug(k: &mut Kernels) {
     k.axpy = |a, x, y| unsafe { axpy_f32(a, x, y) };
     // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
     k.dot = |x, y| unsafe { dot_f32(x, y) };
+    // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
+    k.lstm_forward = |b, hd, act, g, cp, c, tc, hp, h| unsafe { lstm_forward_f32(b, hd, act, g, cp, c, tc, hp, h) };
+    // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
+    k.lstm_backward = |b, hd, act, g, tc, cp, dh, dc, dgx, dhp| unsafe { lstm_backward_f32(b, hd, act, g, tc, cp, dh, dc, dgx, dhp) };
+    // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
+    k.gru_forward = |b, hd, act, g, gh, bhn, hp, h, hn| unsafe { gru_forward_f32(b, hd, act, g, gh, bhn, hp, h, hn) };
+    // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
+    k.gru_backward = |b, hd, act, g, hn, hp, dh, dgx, dgh, dhp| unsafe { gru_backward_f32(b, hd, act, g, hn, hp, dh, dgx, dgh, dhp) };
     k.sgemm_name = "avx512_sgemm_12x32";
 }

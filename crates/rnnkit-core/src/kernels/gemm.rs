@@ -1,11 +1,16 @@
 //! Row-major SGEMM `C ← α·op(A)·op(B) + β·C`, shaped like BLIS (and bluss/matrixmultiply): five named
 //! loops cut the problem into blocks that fit the cache levels, pack.rs copies the blocks into
-//! micro-panels, and an MR×NR register-tile micro-kernel written once over `Lanes` does the FLOPs.
-//! Each ISA instantiates `sgemm::<L, MR, NV>` inside its own `#[target_feature]` entry.
+//! micro-panels, and register-tile micro-kernels written once over `Lanes` do the FLOPs. Each ISA
+//! instantiates `sgemm::<L, MR, NV>` / `sgemm_packed::<L, MR, NV>` inside its own `#[target_feature]` entry.
 //!
-//! Every element of C sees the same operation sequence whatever m, n and its tile position (the k sum
-//! runs in order within each KC block, tails go through the same vector code), so a batch row equals
-//! the same row computed alone, bit for bit.
+//! Weights that do not change between calls are packed once into a `PackedB` (NR-column panels over
+//! the whole k), so the recurrent step GEMM never re-packs W_hh; `sgemm_packed` reads it directly.
+//!
+//! Determinism: every element of C sees the same operation sequence whatever m, n, its tile position,
+//! the micro-kernel variant that computed it (full tile, short-row tile, multi-panel tile), and
+//! whether B was pre-packed: within each KC block the k sum is one FMA chain in order starting from 0,
+//! then `C ← α·acc + β·C` (β only for the first block). So a batch row equals the same row computed
+//! alone, and splitting n across threads (at panel boundaries) gives bit-identical results.
 
 use std::cell::Cell;
 
@@ -17,9 +22,10 @@ use super::pack::pack;
 pub(crate) struct Blocking {
     /// LOOP 3 cuts m into MC rows: the packed A block (MC×KC) should sit in L2.
     pub mc: usize,
-    /// LOOP 4 cuts k into KC: one B micro-panel (KC×NR) should sit in L1 while LOOP 1 sweeps A.
+    /// LOOP 4 cuts k into KC. Part of the numerical contract (it fixes where β applies and how the
+    /// k sum is split), so `sgemm` and `sgemm_packed` of one tier must use the same KC.
     pub kc: usize,
-    /// LOOP 5 cuts n into NC columns: the packed B block (KC×NC) should sit in L3.
+    /// LOOP 5 cuts n into NC columns: the B block (KC×NC) should sit in L2/L3.
     pub nc: usize,
 }
 
@@ -30,6 +36,41 @@ thread_local! {
     /// Packing scratch, reused across calls on this thread. Taken out of the cell for the duration
     /// of a call (a nested call would simply allocate its own), so no borrow is held across the loops.
     static PACK: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
+
+/// op(B) (k×n) packed once into ⌈n/NR⌉ panels of k·NR floats: panel q holds, for p = 0..k, the NR
+/// values op(B)[p, q·NR..q·NR + NR] (zero padded past n). The layout depends only on NR, so a
+/// column range starting at a panel boundary is a plain offset. Built by `Kernels::pack_b`, read by
+/// `Kernels::sgemm_packed` of the same tier (the NR is checked).
+#[derive(Clone, Default, Debug)]
+pub struct PackedB {
+    data: Vec<f32>,
+    /// Start of the first panel inside `data` (64-byte alignment).
+    off: usize,
+    k: usize,
+    n: usize,
+    nr: usize,
+}
+
+impl PackedB {
+    pub fn new() -> PackedB {
+        PackedB::default()
+    }
+    /// Rows of op(B) (the shared dimension).
+    pub fn k(&self) -> usize {
+        self.k
+    }
+    /// Columns of op(B).
+    pub fn n(&self) -> usize {
+        self.n
+    }
+    /// Panel width of the tier that packed it; column ranges given to `sgemm_packed` start at multiples of it.
+    pub fn nr(&self) -> usize {
+        self.nr
+    }
+    fn panels(&self) -> &[f32] {
+        &self.data[self.off..self.off + self.n.div_ceil(self.nr.max(1)) * self.k * self.nr]
+    }
 }
 
 /// Checks that a row-major `rows × cols` matrix with row stride `ld` fits in `len` floats.
@@ -44,7 +85,32 @@ fn check_matrix(name: &str, len: usize, rows: usize, cols: usize, ld: usize) {
     assert!(len >= need, "sgemm: {name}: {rows}×{cols} with stride {ld} needs {need} floats, got {len}");
 }
 
-/// The loop nest. `MR` rows × `NV` vectors of `L` (NR = NV·LANES columns) is the register tile.
+/// Packs op(B) (k×n; `tb`: B stored n×k) into `out` with panel width `nr`, reusing its buffer.
+pub(crate) fn pack_b(nr: usize, tb: bool, k: usize, n: usize, b: &[f32], ldb: usize, out: &mut PackedB) {
+    if tb { check_matrix("b (n×k, transposed)", b.len(), n, k, ldb) } else { check_matrix("b (k×n)", b.len(), k, n, ldb) }
+    let len = n.div_ceil(nr) * k * nr;
+    if out.data.len() < len + 16 {
+        out.data = vec![0.0; len + 16];
+    }
+    let off = out.data.as_ptr().align_offset(64);
+    out.off = if off < 16 { off } else { 0 };
+    out.k = k;
+    out.n = n;
+    out.nr = nr;
+    let (b_rs, b_cs) = if tb { (ldb, 1) } else { (1, ldb) };
+    if k > 0 && n > 0 {
+        pack(&mut out.data[out.off..out.off + len], b, b_rs, b_cs, 0, n, 0, k, nr);
+    }
+}
+
+/// Where the micro-kernels find B: panel q, row p at `base + q·panel_stride + p·NR`.
+#[derive(Clone, Copy)]
+struct BView {
+    base: *const f32,
+    panel_stride: usize,
+}
+
+/// The loop nest over unpacked B: packs each KC×NC block of op(B) into scratch.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn sgemm<L: Lanes, const MR: usize, const NV: usize>(
@@ -68,29 +134,14 @@ pub(crate) fn sgemm<L: Lanes, const MR: usize, const NV: usize>(
     if ta { check_matrix("a (k×m, transposed)", a.len(), k, m, lda) } else { check_matrix("a (m×k)", a.len(), m, k, lda) }
     if tb { check_matrix("b (n×k, transposed)", b.len(), n, k, ldb) } else { check_matrix("b (k×n)", b.len(), k, n, ldb) }
     check_matrix("c (m×n)", c.len(), m, n, ldc);
-    if m == 0 || n == 0 {
+    if trivial(m, n, k, beta, c, ldc) {
         return;
     }
-    if k == 0 {
-        // Empty sum: C ← β·C, and β = 0 writes zeros without reading C.
-        for row in c.chunks_mut(ldc).take(m) {
-            for x in &mut row[..n] {
-                *x = if beta == 0.0 { 0.0 } else { beta * *x };
-            }
-        }
-        return;
-    }
-
-    // Strides of op(A) (i, p) and op(B) (j, p), the form pack() takes.
-    let (a_rs, a_cs) = if ta { (1, lda) } else { (lda, 1) };
     let (b_rs, b_cs) = if tb { (ldb, 1) } else { (1, ldb) };
-
     let kc_max = blk.kc.min(k);
-    let a_len = blk.mc.min(m.next_multiple_of(MR)) * kc_max;
     let b_len = blk.nc.min(n.next_multiple_of(nr)) * kc_max;
     let mut scratch = PACK.take();
-    let (apack, bpack) = aligned_split(&mut scratch, a_len, b_len);
-
+    let (apack, bpack) = aligned_split(&mut scratch, blk.mc.min(m.next_multiple_of(MR)) * kc_max, b_len);
     // LOOP 5: split n into NC-column blocks (B, C).
     for jc in (0..n).step_by(blk.nc) {
         let nc = blk.nc.min(n - jc);
@@ -98,26 +149,246 @@ pub(crate) fn sgemm<L: Lanes, const MR: usize, const NV: usize>(
         for pc in (0..k).step_by(blk.kc) {
             let kc = blk.kc.min(k - pc);
             pack(bpack, b, b_rs, b_cs, jc, nc, pc, kc, nr);
-            // β applies once: later k blocks accumulate onto what the first one wrote.
+            let bv = BView { base: bpack.as_ptr(), panel_stride: kc * nr };
             let beta_k = if pc == 0 { beta } else { 1.0 };
-            // LOOP 3: split m into MC-row blocks (A, C); pack the A block.
-            for ic in (0..m).step_by(blk.mc) {
-                let mc = blk.mc.min(m - ic);
-                pack(apack, a, a_rs, a_cs, ic, mc, pc, kc, MR);
-                // LOOP 2: through the NR-column micro-panels of packed B.
-                for (jr, bp) in (0..nc).step_by(nr).zip(bpack.chunks_exact(kc * nr)) {
-                    let cols = nr.min(nc - jr);
-                    // LOOP 1: through the MR-row micro-panels of packed A.
-                    for (ir, ap) in (0..mc).step_by(MR).zip(apack.chunks_exact(kc * MR)) {
-                        let rows = MR.min(mc - ir);
-                        let off = (ic + ir) * ldc + jc + jr;
-                        micro_kernel::<L, MR, NV>(ap, bp, alpha, beta_k, &mut c[off..], ldc, rows, cols);
-                    }
+            block::<L, MR, NV>(blk, ta, m, nc, kc, pc, alpha, a, lda, bv, beta_k, &mut c[jc..], ldc, apack);
+        }
+    }
+    PACK.set(scratch);
+}
+
+/// The loop nest over a pre-packed B: C[:, 0..n] ← α·op(A)·op(B)[:, j0..j0+n] + β·C. `j0` must be a
+/// multiple of `b.nr()` (a panel boundary) and `j0 + n ≤ b.n()`; `c` starts at column j0's element.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sgemm_packed<L: Lanes, const MR: usize, const NV: usize>(
+    blk: Blocking,
+    ta: bool,
+    m: usize,
+    j0: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &PackedB,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    let nr = NV * L::LANES;
+    assert!(b.nr == nr, "sgemm_packed: B was packed with panel width {}, this kernel needs {nr}", b.nr);
+    assert!(b.k == k, "sgemm_packed: B was packed with k = {}, called with k = {k}", b.k);
+    assert!(j0 % nr == 0 && j0 + n <= b.n, "sgemm_packed: columns {j0}..{} of a packed B with {} columns (panels of {nr})", j0 + n, b.n);
+    if ta { check_matrix("a (k×m, transposed)", a.len(), k, m, lda) } else { check_matrix("a (m×k)", a.len(), m, k, lda) }
+    check_matrix("c (m×n)", c.len(), m, n, ldc);
+    if trivial(m, n, k, beta, c, ldc) {
+        return;
+    }
+    let panels = b.panels();
+    let mut scratch = PACK.take();
+    let (apack, _) = aligned_split(&mut scratch, blk.mc.min(m.next_multiple_of(MR)) * blk.kc.min(k), 0);
+    for jc in (0..n).step_by(blk.nc) {
+        let nc = blk.nc.min(n - jc);
+        for pc in (0..k).step_by(blk.kc) {
+            let kc = blk.kc.min(k - pc);
+            let first = ((j0 + jc) / nr) * k * nr + pc * nr;
+            let bv = BView { base: panels[first..].as_ptr(), panel_stride: k * nr };
+            let beta_k = if pc == 0 { beta } else { 1.0 };
+            block::<L, MR, NV>(blk, ta, m, nc, kc, pc, alpha, a, lda, bv, beta_k, &mut c[jc..], ldc, apack);
+        }
+    }
+    PACK.set(scratch);
+}
+
+/// Handles m = 0, n = 0 and k = 0 (C ← β·C; β = 0 writes zeros without reading C). True if done.
+#[inline(always)]
+fn trivial(m: usize, n: usize, k: usize, beta: f32, c: &mut [f32], ldc: usize) -> bool {
+    if m == 0 || n == 0 {
+        return true;
+    }
+    if k == 0 {
+        for row in c.chunks_mut(ldc).take(m) {
+            for x in &mut row[..n] {
+                *x = if beta == 0.0 { 0.0 } else { beta * *x };
+            }
+        }
+        return true;
+    }
+    false
+}
+
+/// LOOPS 3–1 for one (NC, KC) block: `c` starts at the block's first column; B panels cover its
+/// `nc` columns (the last one zero padded), each `kc` rows deep starting at k offset `pc` of A.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn block<L: Lanes, const MR: usize, const NV: usize>(
+    blk: Blocking,
+    ta: bool,
+    m: usize,
+    nc: usize,
+    kc: usize,
+    pc: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: BView,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+    apack: &mut [f32],
+) {
+    let nr = NV * L::LANES;
+    let (a_rs, a_cs) = if ta { (1, lda) } else { (lda, 1) };
+    let npanels = nc.div_ceil(nr);
+    // Every tile write stays inside the m×nc region of c, checked once here for the raw-pointer kernels.
+    assert!(m == 0 || c.len() >= (m - 1) * ldc + nc);
+    // LOOP 3: split m into MC-row blocks (A, C); pack the A block.
+    for ic in (0..m).step_by(blk.mc) {
+        let mc = blk.mc.min(m - ic);
+        pack(apack, a, a_rs, a_cs, ic, mc, pc, kc, MR);
+        let full = mc / MR;
+        // SAFETY (every `tile` call below): a micro-panel of `apack` holds kc·MR packed floats; the B
+        // panels hold kc·NR floats each from `b.base` for every panel < npanels (the packing covered
+        // the block); C writes stay in rows < m and columns < nc of `c` (asserted above), the tile's
+        // `rows`/`cols` bounding every store. Direct calls (no fn pointers) so each kernel inlines
+        // into the caller's `#[target_feature]` entry.
+        unsafe {
+            let c0 = c.as_mut_ptr().add(ic * ldc);
+            let cols = |q: usize, np: usize| (nc - q * nr).min(np * nr);
+            macro_rules! run {
+                ($r:expr, $np:expr, $q:expr, $ir:expr, $rows:expr) => {
+                    tile::<L, { $r }, NV, { $np }>(
+                        kc,
+                        apack.as_ptr().add($ir * kc),
+                        MR,
+                        b.base.add($q * b.panel_stride),
+                        b.panel_stride,
+                        alpha,
+                        beta,
+                        c0.add($ir * ldc + $q * nr),
+                        ldc,
+                        $rows,
+                        cols($q, $np),
+                    )
+                };
+            }
+            let rows = mc - full * MR;
+            let ir = full * MR;
+            if full == 0 && rows <= 2 {
+                // One or two rows (batch-1 steps): four panels per kernel for independent accumulators.
+                let mut q = 0;
+                while q + 4 <= npanels {
+                    if rows == 1 { run!(1, 4, q, ir, 1) } else { run!(2, 4, q, ir, 2) }
+                    q += 4;
+                }
+                for q in q..npanels {
+                    if rows == 1 { run!(1, 1, q, ir, 1) } else { run!(2, 1, q, ir, 2) }
+                }
+                continue;
+            }
+            // LOOP 2: through the NR-column panels of B (one stays in L1 while LOOP 1 sweeps A).
+            for q in 0..npanels {
+                // LOOP 1: through the full MR-row micro-panels of packed A.
+                for ir in (0..full * MR).step_by(MR) {
+                    run!(MR, 1, q, ir, MR);
+                }
+                // The short micro-panel left over (m not a multiple of MR), with the smallest kernel
+                // that covers it, while this B panel is still in L1.
+                match rows {
+                    0 => {}
+                    1 => run!(1, 1, q, ir, 1),
+                    2 => run!(2, 1, q, ir, 2),
+                    3 | 4 if MR > 4 => run!(4, 1, q, ir, rows),
+                    5..=8 if MR > 8 => run!(8, 1, q, ir, rows),
+                    _ => run!(MR, 1, q, ir, rows),
                 }
             }
         }
     }
-    PACK.set(scratch);
+}
+
+/// One R×(NP·NR) tile: acc = Σ_p a[p]·b[p]ᵀ over `kc` steps of the packed micro-panels, then
+/// C ← α·acc + β·C on the `rows × cols` part that exists. A rows sit at `a + p·a_stride + r` (packed
+/// MR wide, R ≤ MR); B panel t's row p at `b + t·b_panel_stride + p·NR`. β = 0 never reads C.
+///
+/// # Safety
+/// `a` must hold kc·a_stride floats, `b` NP panels of kc·NR floats at the given stride, and `c` must
+/// be writable for `rows` rows of `cols` columns at row stride `ldc`; rows ≤ R, cols ≤ NP·NR.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile<L: Lanes, const R: usize, const NV: usize, const NP: usize>(
+    kc: usize,
+    a: *const f32,
+    a_stride: usize,
+    b: *const f32,
+    b_panel_stride: usize,
+    alpha: f32,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+) {
+    let nr = NV * L::LANES;
+    let mut acc = [[[L::splat(0.0); NV]; NP]; R];
+    let (mut ap, mut bp) = (a, b);
+    for _ in 0..kc {
+        let mut bv = [[L::splat(0.0); NV]; NP];
+        for (t, bt) in bv.iter_mut().enumerate() {
+            for (v, x) in bt.iter_mut().enumerate() {
+                *x = L::load_ptr(bp.add(t * b_panel_stride + v * L::LANES));
+            }
+        }
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            let ar = L::splat(*ap.add(r));
+            for t in 0..NP {
+                for v in 0..NV {
+                    acc_r[t][v] = ar.fma(bv[t][v], acc_r[t][v]);
+                }
+            }
+        }
+        ap = ap.add(a_stride);
+        bp = bp.add(nr);
+    }
+
+    let (av, bv) = (L::splat(alpha), L::splat(beta));
+    let beta0 = beta == 0.0;
+    for (r, acc_r) in acc.iter().enumerate().take(rows) {
+        for (t, acc_t) in acc_r.iter().enumerate() {
+            let col0 = t * nr;
+            if col0 >= cols {
+                break;
+            }
+            let row = c.add(r * ldc + col0);
+            let w = (cols - col0).min(nr);
+            if w == nr {
+                for (v, &x) in acc_t.iter().enumerate() {
+                    combine(x, av, bv, beta0, row.add(v * L::LANES));
+                }
+            } else {
+                // Edge: round-trip through a row buffer with the same vector ops.
+                let mut buf = [0.0f32; MAX_NR];
+                if !beta0 {
+                    std::ptr::copy_nonoverlapping(row, buf.as_mut_ptr(), w);
+                }
+                for (v, &x) in acc_t.iter().enumerate() {
+                    combine(x, av, bv, beta0, buf.as_mut_ptr().add(v * L::LANES));
+                }
+                std::ptr::copy_nonoverlapping(buf.as_ptr(), row, w);
+            }
+        }
+    }
+}
+
+/// out ← α·x + β·out for one vector; with β = 0 `out` is not read.
+///
+/// # Safety
+/// `out` must be valid for LANES reads and writes.
+#[inline(always)]
+unsafe fn combine<L: Lanes>(x: L, alpha: L, beta: L, beta_is_zero: bool, out: *mut f32) {
+    let y = if beta_is_zero { x.mul(alpha) } else { L::load_ptr(out).fma(beta, x.mul(alpha)) };
+    y.store_ptr(out);
 }
 
 /// Splits `buf` into two 64-byte aligned regions of `a_len` and `b_len` floats (full-width loads of
@@ -133,64 +404,4 @@ fn aligned_split(buf: &mut Vec<f32>, a_len: usize, b_len: usize) -> (&mut [f32],
     let off = if off < ALIGN_F32 { off } else { 0 };
     let (a, b) = buf[off..].split_at_mut(a_cap);
     (&mut a[..a_len], &mut b[..b_len])
-}
-
-/// One MR×NR tile: acc = Σ_p a[p]·b[p]ᵀ over the packed micro-panels, then C ← α·acc + β·C on the
-/// `rows × cols` part that exists (`c` starts at the tile's top-left, row stride `ldc`).
-/// β = 0 never reads C. Edge tiles round-trip through a row buffer with the same vector ops.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn micro_kernel<L: Lanes, const MR: usize, const NV: usize>(
-    a: &[f32],
-    b: &[f32],
-    alpha: f32,
-    beta: f32,
-    c: &mut [f32],
-    ldc: usize,
-    rows: usize,
-    cols: usize,
-) {
-    let nr = NV * L::LANES;
-    let mut acc = [[L::splat(0.0); NV]; MR];
-    for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(nr)) {
-        let mut bv = [L::splat(0.0); NV];
-        for (v, x) in bv.iter_mut().enumerate() {
-            *x = L::load(&bp[v * L::LANES..]);
-        }
-        for r in 0..MR {
-            let ar = L::splat(ap[r]);
-            for v in 0..NV {
-                acc[r][v] = ar.fma(bv[v], acc[r][v]);
-            }
-        }
-    }
-
-    let (av, bv) = (L::splat(alpha), L::splat(beta));
-    if rows == MR && cols == nr {
-        for (r, acc_r) in acc.iter().enumerate() {
-            let row = &mut c[r * ldc..r * ldc + nr];
-            for (v, &x) in acc_r.iter().enumerate() {
-                combine(x, av, bv, beta == 0.0, &mut row[v * L::LANES..]);
-            }
-        }
-    } else {
-        for (r, acc_r) in acc.iter().enumerate().take(rows) {
-            let row = &mut c[r * ldc..r * ldc + cols];
-            let mut buf = [0.0f32; MAX_NR];
-            if beta != 0.0 {
-                buf[..cols].copy_from_slice(row);
-            }
-            for (v, &x) in acc_r.iter().enumerate() {
-                combine(x, av, bv, beta == 0.0, &mut buf[v * L::LANES..]);
-            }
-            row.copy_from_slice(&buf[..cols]);
-        }
-    }
-}
-
-/// out ← α·x + β·out for one vector; with β = 0 `out` is not read.
-#[inline(always)]
-fn combine<L: Lanes>(x: L, alpha: L, beta: L, beta_is_zero: bool, out: &mut [f32]) {
-    let y = if beta_is_zero { x.mul(alpha) } else { L::load(out).fma(beta, x.mul(alpha)) };
-    y.store(out);
 }

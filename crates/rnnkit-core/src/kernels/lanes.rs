@@ -17,6 +17,24 @@ pub(crate) unsafe trait Lanes: Copy {
     /// Writes `LANES` values to the front of `s`. Panics if `s.len() < LANES`.
     fn store(self, s: &mut [f32]);
     fn splat(x: f32) -> Self;
+    /// `load` from a raw pointer (the GEMM micro-kernels, which address packed panels directly).
+    ///
+    /// # Safety
+    /// `p` must be valid for reading `LANES` floats.
+    #[inline(always)]
+    unsafe fn load_ptr(p: *const f32) -> Self {
+        // SAFETY: the caller guarantees LANES readable floats at p.
+        Self::load(unsafe { std::slice::from_raw_parts(p, Self::LANES) })
+    }
+    /// `store` to a raw pointer.
+    ///
+    /// # Safety
+    /// `p` must be valid for writing `LANES` floats, and not aliased by a live reference.
+    #[inline(always)]
+    unsafe fn store_ptr(self, p: *mut f32) {
+        // SAFETY: the caller guarantees LANES writable, unaliased floats at p.
+        self.store(unsafe { std::slice::from_raw_parts_mut(p, Self::LANES) })
+    }
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
     fn mul(self, o: Self) -> Self;

@@ -8,6 +8,8 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+mod cells;
+mod denormals;
 mod gemm;
 mod generic;
 pub mod isa;
@@ -21,15 +23,37 @@ mod simd128;
 use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
+pub use denormals::FlushDenormals;
+pub use gemm::PackedB;
 pub use isa::Isa;
 
 /// Row-major `C ← α·op(A)·op(B) + β·C` (see `Real::gemm` for the full contract).
 pub type SgemmFn = fn(bool, bool, usize, usize, usize, f32, &[f32], usize, &[f32], usize, f32, &mut [f32], usize);
 
+/// `(ta, m, j0, n, k, α, a, lda, b, β, c, ldc)`: `C[:, 0..n] ← α·op(A)·op(B)[:, j0..j0+n] + β·C` with B
+/// pre-packed by the same table's `pack_b`; `j0` a multiple of `b.nr()`, `c` starting at column j0's
+/// element. Bit-identical to `sgemm` on the same operands.
+pub type SgemmPackedFn = fn(bool, usize, usize, usize, usize, f32, &[f32], usize, &PackedB, f32, &mut [f32], usize);
+
+/// Fused LSTM step `(batch, H, active, gates, c_prev, c, tanh_c, h_prev, h)`: see `cells::lstm_forward`.
+pub type LstmForwardFn = fn(usize, usize, &[bool], &mut [f32], &[f32], &mut [f32], &mut [f32], &[f32], &mut [f32]);
+/// `(batch, H, active, gates, tanh_c, c_prev, dh, dc, dgx, dh_prev)`: see `cells::lstm_backward`.
+pub type LstmBackwardFn = fn(usize, usize, &[bool], &[f32], &[f32], &[f32], &[f32], &mut [f32], &mut [f32], &mut [f32]);
+/// Fused GRU step `(batch, H, active, gates, gh, b_hn, h_prev, h, hn)`: see `cells::gru_forward`.
+pub type GruForwardFn = fn(usize, usize, &[bool], &mut [f32], &[f32], &[f32], &[f32], &mut [f32], &mut [f32]);
+/// `(batch, H, active, gates, hn, h_prev, dh, dgx, dgh, dh_prev)`: see `cells::gru_backward`.
+pub type GruBackwardFn = fn(usize, usize, &[bool], &[f32], &[f32], &[f32], &[f32], &mut [f32], &mut [f32], &mut [f32]);
+
+/// `(tb, k, n, b, ldb, out)`: packs op(B) (k×n; `tb`: B stored n×k) for `sgemm_packed`, reusing `out`'s buffer.
+pub type PackBFn = fn(bool, usize, usize, &[f32], usize, &mut PackedB);
+
 #[derive(Clone, Copy)]
 pub struct Kernels {
     pub isa: Isa,
     pub sgemm: SgemmFn,
+    /// GEMM against a B packed once (weights): no packing of B inside the call.
+    pub sgemm_packed: SgemmPackedFn,
+    pub pack_b: PackBFn,
     /// Which micro-kernel `sgemm` runs, `{isa}_sgemm_{MR}x{NR}`, for logs and failing tests.
     pub sgemm_name: &'static str,
     /// In place: x ← e^x. Inputs are clamped to [−87.3, 88.3], so finite x never gives inf; NaN stays NaN.
@@ -42,6 +66,11 @@ pub struct Kernels {
     pub axpy: fn(f32, &[f32], &mut [f32]),
     /// Σ x_i·y_i (over the first min(|x|, |y|) elements).
     pub dot: fn(&[f32], &[f32]) -> f32,
+    /// The element-wise half of one LSTM / GRU time step over all batch rows, and its BPTT.
+    pub lstm_forward: LstmForwardFn,
+    pub lstm_backward: LstmBackwardFn,
+    pub gru_forward: GruForwardFn,
+    pub gru_backward: GruBackwardFn,
 }
 
 impl Kernels {
@@ -50,12 +79,18 @@ impl Kernels {
         Kernels {
             isa: Isa::Scalar,
             sgemm: scalar::sgemm,
+            sgemm_packed: scalar::sgemm_packed,
+            pack_b: scalar::pack_b,
             sgemm_name: "scalar_sgemm_4x4",
             exp: scalar::exp,
             sigmoid: scalar::sigmoid,
             tanh: scalar::tanh,
             axpy: scalar::axpy,
             dot: scalar::dot,
+            lstm_forward: cells::lstm_forward::<f32>,
+            lstm_backward: cells::lstm_backward::<f32>,
+            gru_forward: cells::gru_forward::<f32>,
+            gru_backward: cells::gru_backward::<f32>,
         }
     }
 

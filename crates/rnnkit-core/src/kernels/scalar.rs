@@ -2,7 +2,7 @@
 //! one-lane vector (unfused mul+add, so it matches SIMD128 bit for bit). Portable; the baseline
 //! every other tier is tested against, and what non-x86, non-SIMD128 builds run.
 
-use super::gemm::{self, Blocking};
+use super::gemm::{self, Blocking, PackedB};
 use super::generic;
 
 /// MR×NR = 4×4 scalar accumulators fit the 16 general FP registers of x86_64 / wasm locals.
@@ -15,6 +15,17 @@ const BLOCKING: Blocking = Blocking { mc: 128, kc: 256, nc: 2048 };
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm_4x4(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &[f32], ldb: usize, beta: f32, c: &mut [f32], ldc: usize) {
     gemm::sgemm::<f32, MR, NV>(BLOCKING, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+/// The scalar GEMM against a pre-packed B (see `SgemmPackedFn`).
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_packed(ta: bool, m: usize, j0: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &PackedB, beta: f32, c: &mut [f32], ldc: usize) {
+    gemm::sgemm_packed::<f32, MR, NV>(BLOCKING, ta, m, j0, n, k, alpha, a, lda, b, beta, c, ldc)
+}
+
+/// Packs op(B) into NR = 4 column panels for `sgemm_packed`.
+pub fn pack_b(tb: bool, k: usize, n: usize, b: &[f32], ldb: usize, out: &mut PackedB) {
+    gemm::pack_b(NV, tb, k, n, b, ldb, out)
 }
 
 /// Table slot alias: the scalar GEMM.

@@ -5,8 +5,8 @@
 
 use std::arch::wasm32::*;
 
-use super::gemm::{self, Blocking};
-use super::generic;
+use super::gemm::{self, Blocking, PackedB};
+use super::{cells, generic};
 use super::lanes::Lanes;
 use super::Kernels;
 
@@ -93,13 +93,25 @@ fn sgemm_4x8(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: &[
     gemm::sgemm::<Simd128, MR, NV>(BLOCKING, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+/// `simd128_sgemm_4x8` against a pre-packed B.
+#[allow(clippy::too_many_arguments)]
+fn sgemm_4x8_packed(ta: bool, m: usize, j0: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &PackedB, beta: f32, c: &mut [f32], ldc: usize) {
+    gemm::sgemm_packed::<Simd128, MR, NV>(BLOCKING, ta, m, j0, n, k, alpha, a, lda, b, beta, c, ldc)
+}
+
 /// Overlays the SIMD128 kernels (safe: the feature is a build-time fact here).
 pub(super) fn plug(k: &mut Kernels) {
     k.sgemm = sgemm_4x8;
+    k.sgemm_packed = sgemm_4x8_packed;
+    k.pack_b = |tb, kk, n, b, ldb, out| gemm::pack_b(NV * Simd128::LANES, tb, kk, n, b, ldb, out);
     k.exp = |xs| generic::exp::<Simd128>(xs);
     k.sigmoid = |xs| generic::sigmoid::<Simd128>(xs);
     k.tanh = |xs| generic::tanh::<Simd128>(xs);
     k.axpy = |a, x, y| generic::axpy::<Simd128>(a, x, y);
     k.dot = |x, y| generic::dot::<Simd128>(x, y);
+    k.lstm_forward = cells::lstm_forward::<Simd128>;
+    k.lstm_backward = cells::lstm_backward::<Simd128>;
+    k.gru_forward = cells::gru_forward::<Simd128>;
+    k.gru_backward = cells::gru_backward::<Simd128>;
     k.sgemm_name = "simd128_sgemm_4x8";
 }

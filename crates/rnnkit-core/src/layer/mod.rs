@@ -17,6 +17,7 @@ mod stack;
 mod workspace;
 
 use crate::error::{Error, Result};
+use crate::kernels::FlushDenormals;
 use crate::params::block_param_count;
 use crate::real::Real;
 use crate::rng::Rng;
@@ -61,11 +62,13 @@ pub struct RecurrentBlock<R: Real> {
     pub spec: RecurrentSpec,
     /// BPTT record of the last forward plus scratch, reused across calls (see `workspace.rs`).
     workspace: Workspace<R>,
+    /// See `set_params_version`.
+    params_version: Option<u64>,
 }
 
 impl<R: Real> RecurrentBlock<R> {
     pub fn new(spec: RecurrentSpec) -> Self {
-        RecurrentBlock { spec, workspace: Workspace::default() }
+        RecurrentBlock { spec, workspace: Workspace::default(), params_version: None }
     }
 
     /// Checks every buffer length and the lengths' range against the spec. `forward` requires
@@ -96,12 +99,21 @@ impl<R: Real> RecurrentBlock<R> {
         Ok(())
     }
 
+    /// Declares that the `params` passed to later calls are unchanged while `version` stays the same,
+    /// so weights packed for the kernels are reused across calls (the model bumps its version on
+    /// every parameter change). `None` (the default) repacks on every forward: always correct.
+    pub fn set_params_version(&mut self, version: Option<u64>) {
+        self.params_version = version;
+    }
+
     /// `keep_cache`: store activations for a following `backward`. Panics on input that fails
     /// `validate` (a caller bug: user input is validated before it gets here).
     pub fn forward(&mut self, params: &[R], input: BlockInput<'_, R>, keep_cache: bool) -> BlockOutput<R> {
         if let Err(e) = self.validate(params.len(), &input) {
             panic!("RecurrentBlock::forward called with unvalidated input: {e}");
         }
+        let _ftz = FlushDenormals::new(); // restored on return: the caller may be Node's JS thread
+        self.workspace.params_version = self.params_version;
         stack::forward(&self.spec, params, input, keep_cache, &mut self.workspace)
     }
 
@@ -128,6 +140,7 @@ impl<R: Real> RecurrentBlock<R> {
             (Some(_), false) => return Err(Error::shape("dc_n", "none (only an LSTM has a cell state)", format!("{} elements", dc_n.map_or(0, <[R]>::len)))),
             (None, _) => {}
         }
+        let _ftz = FlushDenormals::new();
         Ok(stack::backward(spec, params, dy, dh_n, dc_n, grads, ws))
     }
 

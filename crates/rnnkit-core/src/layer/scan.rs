@@ -4,7 +4,8 @@
 //! dh_{t−1} = dGates·W_hh; after the loop dW_ih, dW_hh, db and dX as large GEMMs over all steps.
 
 use super::workspace::{fit, slots, BackScratch, DirState, StepScratch};
-use crate::cell::{self, aux_width, StepBackward, StepForward};
+use crate::cell::{self, as_f32, as_f32_mut, aux_width, StepBackward, StepForward};
+use crate::kernels::{kernels, PackedB};
 use crate::params::CellParams;
 use crate::real::Real;
 use crate::spec::CellKind;
@@ -22,6 +23,9 @@ pub(crate) struct Scan<'a, R> {
     /// The block's parameters and where this layer+direction's tensors sit in them.
     pub params: &'a [R],
     pub cp: CellParams,
+    /// The model's parameter version: packed weights recorded for the same version are reused.
+    /// `None` = unknown (always repack).
+    pub version: Option<u64>,
 }
 
 /// Writes `active[b] = t < len_b`.
@@ -60,6 +64,16 @@ impl<R: Real> Scan<'_, R> {
         offset.map(|o| &self.params[o..o + self.gate_size()])
     }
 
+    /// `out` [batch, G·H] ← h_prev·W_hhᵀ + β·out: the packed-weight kernel for f32 (`packed` holds
+    /// W_hhᵀ), the generic GEMM otherwise.
+    fn step_gemm(&self, packed: &PackedB, h_prev: &[R], beta: R, out: &mut [R]) {
+        let (batch, hd, gs) = (self.batch, self.hidden, self.gate_size());
+        if let (Some(hp), Some(o)) = (as_f32(h_prev), as_f32_mut(&mut *out)) {
+            return (kernels().sgemm_packed)(false, batch, 0, gs, hd, 1.0, hp, hd, packed, beta.to_f32(), o, gs);
+        }
+        R::gemm(false, true, batch, gs, hd, R::ONE, h_prev, hd, self.w_hh(), hd, beta, out, gs);
+    }
+
     /// Runs the recurrence over `x` [seq_len, batch, input_size], recording into `st`. Writes h_t
     /// (zeros past a sequence's end) to `out[(t·batch + b)·out_stride + out_offset ..][..H]`.
     /// The final states are left in `st` (see `final_state`).
@@ -68,7 +82,6 @@ impl<R: Real> Scan<'_, R> {
         let (steps, batch, hd, gs, input) = (self.seq_len, self.batch, self.hidden, self.gate_size(), self.cp.input_size);
         let bh = batch * hd;
         st.fit(self.cell, steps, batch, hd);
-        fit(&mut sc.gh, batch * gs);
         sc.active.resize(batch, true);
 
         // Input projection for every step at once, then the folded biases.
@@ -98,12 +111,24 @@ impl<R: Real> Scan<'_, R> {
             seed(&mut st.cs, c0);
         }
 
+        // W_hhᵀ packed once per weight version (f32 path), not per call or step.
+        if as_f32(self.params).is_some() && (self.version.is_none() || st.packed_version != self.version) {
+            let w = as_f32(self.w_hh()).unwrap_or(&[]);
+            (kernels().pack_b)(true, hd, gs, w, hd, &mut st.w_hh_t);
+            st.packed_version = self.version;
+        }
+        let gru = self.cell == CellKind::Gru;
+        fit(&mut sc.gh, if gru { batch * gs } else { 0 });
         let aux_w = aux_width(self.cell, hd) * batch;
         for k in 0..steps {
             let t = if self.reverse { steps - 1 - k } else { k };
             let (prev, cur) = slots(t, self.reverse);
             mark_active(&mut sc.active, self.lengths, t);
-            R::gemm(false, true, batch, gs, hd, R::ONE, &st.hs[prev * bh..(prev + 1) * bh], hd, self.w_hh(), hd, R::ZERO, &mut sc.gh, gs);
+            // h_{t−1}·W_hhᵀ: accumulated straight into the step's gate block (Elman, LSTM), or into
+            // `gh` for GRU, whose n gate needs it apart. The cell then runs on the block while it is hot.
+            let gates_t = &mut st.gates[t * batch * gs..(t + 1) * batch * gs];
+            let (acc, beta) = if gru { (&mut sc.gh[..], R::ZERO) } else { (gates_t, R::ONE) };
+            self.step_gemm(&st.w_hh_t, &st.hs[prev * bh..(prev + 1) * bh], beta, acc);
             let (h_prev, h) = read_write(&mut st.hs, prev, cur, bh);
             let (c_prev, c) = read_write(&mut st.cs, prev, cur, bh);
             cell::forward_step(
@@ -187,6 +212,9 @@ impl<R: Real> Scan<'_, R> {
 
         let aux_w = aux_width(self.cell, hd) * batch;
         let w_hh = self.w_hh();
+        if let Some(w) = as_f32(w_hh) {
+            (kernels().pack_b)(false, gs, hd, w, hd, &mut sc.w_hh_n);
+        }
         for k in 0..steps {
             // Reverse of the forward's processing order.
             let t = if self.reverse { k } else { steps - 1 - k };
@@ -214,8 +242,12 @@ impl<R: Real> Scan<'_, R> {
                     dh_prev: &mut sc.dh_next,
                 },
             );
+            // dh_{t−1} += dGh_t·W_hh, against W_hh packed once for this backward pass (f32).
             let dgh_t = if gru { &sc.dgh[g] } else { &sc.dgx[g] };
-            R::gemm(false, false, batch, hd, gs, R::ONE, dgh_t, gs, w_hh, hd, R::ONE, &mut sc.dh_next, hd);
+            match (as_f32(dgh_t), as_f32_mut(&mut sc.dh_next)) {
+                (Some(d), Some(dh)) => (kernels().sgemm_packed)(false, batch, 0, hd, gs, 1.0, d, gs, &sc.w_hh_n, 1.0, dh, hd),
+                _ => R::gemm(false, false, batch, hd, gs, R::ONE, dgh_t, gs, w_hh, hd, R::ONE, &mut sc.dh_next, hd),
+            }
             std::mem::swap(&mut sc.dh, &mut sc.dh_next);
         }
         dh0.copy_from_slice(&sc.dh);

@@ -3,6 +3,7 @@
 //! grow (`fit` resizes without freeing), so repeated calls of one shape never touch the allocator.
 
 use crate::cell::aux_width;
+use crate::kernels::PackedB;
 use crate::real::Real;
 use crate::spec::CellKind;
 
@@ -24,6 +25,9 @@ pub(crate) struct DirState<R> {
     pub hs: Vec<R>,
     /// Same layout as `hs`, LSTM only.
     pub cs: Vec<R>,
+    /// W_hhᵀ packed for the step GEMM (f32 only), and the parameter version it was packed from.
+    pub w_hh_t: PackedB,
+    pub packed_version: Option<u64>,
     /// [seq_len, batch, H]: LSTM tanh(c_t), GRU W_hn·h_{t−1} + b_hn; empty for Elman cells.
     pub aux: Vec<R>,
 }
@@ -67,6 +71,8 @@ pub(crate) struct BackScratch<R> {
     /// [batch, H], LSTM only.
     pub dc: Vec<R>,
     pub active: Vec<bool>,
+    /// W_hh packed for the BPTT step GEMM dh += dGh·W_hh (f32 only), once per backward pass.
+    pub w_hh_n: PackedB,
     /// [seq_len, batch, max features]: gradient w.r.t. a layer's output, and w.r.t. its input.
     pub dy_a: Vec<R>,
     pub dy_b: Vec<R>,
@@ -88,6 +94,8 @@ pub(crate) struct Workspace<R> {
     pub dirs: Vec<DirState<R>>,
     pub step: StepScratch<R>,
     pub back: BackScratch<R>,
+    /// The block's `set_params_version`, for the packed weights in `dirs`.
+    pub params_version: Option<u64>,
     /// True after a forward with `keep_cache`: `backward` may run.
     pub cached: bool,
 }

@@ -1,0 +1,122 @@
+/**
+ * rnnkit's own rows: the native addon (1 thread and every core) and the WebAssembly SIMD module,
+ * driven through the same `Backend` interface the facade uses (model handle + flat typed arrays),
+ * with the workload's PyTorch-layout weights loaded by parameter name.
+ */
+
+import { availableParallelism } from 'node:os';
+import { loadNativeBackend } from '../../ts/backend/native.js';
+import { loadWasmBackend } from '../../ts/backend/wasm.js';
+import type { Backend, ModelHandle } from '../../ts/backend/types.js';
+import { LEARNING_RATE, type Workload, type WorkloadData } from '../workloads.js';
+import type { Peer, Prepare } from './types.js';
+
+const CELL_NAME = { lstm: 'lstm', gru: 'gru', rnn: 'rnn_tanh' } as const;
+
+function specOf(w: Workload, threads: number | undefined): Record<string, unknown> {
+  const spec: Record<string, unknown> = {
+    batch_first: true,
+    seed: 1,
+    blocks: [{ cell: CELL_NAME[w.cell], input_size: w.inputSize, hidden_size: w.hiddenSize }],
+  };
+  if (w.kind === 'train') spec.head = { units: w.units, return_sequences: true };
+  if (threads !== undefined) spec.threads = threads;
+  return spec;
+}
+
+/**
+ * Whether this build's spec accepts `threads` (issue 3's option). Until it does, native rows run at
+ * the core's default and the report says so.
+ */
+let threadsSupport: boolean | undefined;
+function supportsThreads(backend: Backend): boolean {
+  if (threadsSupport === undefined) {
+    try {
+      const w = { cell: 'rnn', inputSize: 1, hiddenSize: 1, kind: 'inference' } as Workload;
+      backend.createModel(JSON.stringify(specOf(w, 1))).dispose();
+      threadsSupport = true;
+    } catch {
+      threadsSupport = false;
+    }
+  }
+  return threadsSupport;
+}
+
+function loadWeights(model: ModelHandle, data: WorkloadData): void {
+  const w = data.weights;
+  const byName: Record<string, Float32Array | undefined> = {
+    weight_ih_l0: w.weightIh,
+    weight_hh_l0: w.weightHh,
+    bias_ih_l0: w.biasIh,
+    bias_hh_l0: w.biasHh,
+  };
+  const flat = model.getParams();
+  for (const p of model.paramInfo()) {
+    // Names may carry a Sequential block prefix ("0.weight_ih_l0", "1.weight"); the head's are
+    // plain "weight"/"bias".
+    const bare = p.name.replace(/^\d+\./, '');
+    const src = byName[bare] ?? (bare === 'weight' ? w.headWeight : bare === 'bias' ? w.headBias : undefined);
+    const size = p.shape.reduce((a, b) => a * b, 1);
+    if (!src || src.length !== size) throw new Error(`rnnkit parameter ${p.name} [${p.shape}] has no matching bench weight`);
+    flat.set(src, p.offset);
+  }
+  model.setParams(flat);
+}
+
+function prepareOn(backend: Backend, data: WorkloadData, threads: number | undefined): Prepare {
+  const w = data.workload;
+  const model = backend.createModel(JSON.stringify(specOf(w, threads)));
+  loadWeights(model, data);
+  const xDims: [number, number, number] = [w.batch, w.seqLen, w.inputSize];
+  if (w.kind === 'train') {
+    model.compile(JSON.stringify({ loss: 'mse', optimizer: { type: 'adam', lr: LEARNING_RATE } }));
+    const batch = { x: data.x, xDims, y: data.y! };
+    return { call: () => model.trainStep(batch), dispose: () => model.dispose() };
+  }
+  return {
+    call: () => model.forward(data.x, xDims),
+    output: () => model.forward(data.x, xDims).output,
+    dispose: () => model.dispose(),
+  };
+}
+
+/** rnnkit-native with `threads` threads (0 = every core). */
+export function nativePeer(threads: number): Peer {
+  const all = availableParallelism();
+  const n = threads === 0 ? all : threads;
+  let backend: Backend | undefined;
+  let unavailable: string | undefined;
+  try {
+    backend = loadNativeBackend();
+  } catch (e) {
+    unavailable = `native addon did not load: ${(e as Error).message}`;
+  }
+  const threadsOk = backend ? supportsThreads(backend) : false;
+  return {
+    name: `rnnkit-native ×${threads === 0 ? `${n} (all)` : n}`,
+    threads: n,
+    unavailable,
+    note: threadsOk ? undefined : 'this build has no `threads` option yet: runs at the core\'s default thread count',
+    async prepare(data) {
+      return prepareOn(backend!, data, threadsOk ? n : undefined);
+    },
+  };
+}
+
+export async function wasmPeer(): Promise<Peer> {
+  let backend: Backend | undefined;
+  let unavailable: string | undefined;
+  try {
+    backend = await loadWasmBackend({ simd: true });
+  } catch (e) {
+    unavailable = `wasm SIMD module did not load: ${(e as Error).message}`;
+  }
+  return {
+    name: 'rnnkit-wasm (SIMD)',
+    threads: 1,
+    unavailable,
+    async prepare(data) {
+      return prepareOn(backend!, data, undefined);
+    },
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * The contract every benchmark peer implements: prepare a workload once (build the model, load the
+ * shared weights, convert inputs to the peer's best layout), then expose one call to time. Preparation
+ * is never timed; `call` is.
+ */
+
+import type { WorkloadData } from '../workloads.js';
+
+export interface Prepared {
+  /** One workload call: an inference forward pass, or one full training step. */
+  call(): unknown;
+  /** Inference: the output sequence [B, T, H] (batch-first) from one call, to check peers agree. */
+  output?(): Promise<Float32Array> | Float32Array;
+  dispose(): void | Promise<void>;
+}
+
+export type Prepare = Prepared | { skip: string };
+
+export interface Peer {
+  /** Row label, e.g. "rnnkit-native ×1". */
+  name: string;
+  /** Threads the peer computes with: 1 → compared with the 1-core peak, else with the all-cores one. */
+  threads: number;
+  /** Why this peer cannot run at all on this machine (checked once), or undefined. */
+  unavailable?: string;
+  prepare(data: WorkloadData): Promise<Prepare>;
+  /** Free shared resources after all workloads. */
+  close?(): void | Promise<void>;
+  /** Rough comparison only (different algorithm or API semantics); the report says why. */
+  note?: string;
+}

@@ -1,0 +1,236 @@
+/**
+ * `npm run bench` / `npm run bench:quick`: every workload (bench/workloads.ts) on rnnkit-native
+ * (1 thread and all cores), rnnkit-wasm, onnxruntime-node (1 and 2 threads), tfjs-backend-wasm, tfjs
+ * cpu, brain.js and PyTorch (1 and 2 threads, child process), in one run, on the same inputs. Reports
+ * medians, p25–p75, GFLOP/s, % of the FMA peak measured at the start of the run, and rnnkit's speed-up
+ * over each peer; writes bench/results/latest.{json,md}.
+ *
+ * Flags: --quick (short time boxes; skips the peers that take seconds per call), --only=F1,T1,
+ * --peers=native,ort (substring filter on peer names), --out=DIR.
+ */
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, release, type } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadNativeBackend } from '../ts/backend/native.js';
+import { measurePeak } from './peak.js';
+import { brainPeer } from './peers/brain.js';
+import { ortPeer } from './peers/ort.js';
+import { nativePeer, wasmPeer } from './peers/rnnkit.js';
+import { blasName, runTorch, torchUnavailable, torchVersion } from './peers/torch.js';
+import { tfjsCpuPeer, tfjsWasmPeer } from './peers/tfjs.js';
+import type { Peer } from './peers/types.js';
+import { toMarkdown, type Report, type Row } from './report.js';
+import { sample, type Budget } from './sample.js';
+import { gflops, summarize } from './stats.js';
+import { makeData, WORKLOADS, type WorkloadData } from './workloads.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const quick = args.includes('--quick');
+const only = flag('only')?.split(',');
+const peerFilter = flag('peers')?.split(',');
+const outDir = flag('out') ?? fileURLToPath(new URL('./results', import.meta.url));
+
+const BUDGET: Budget = quick ? { warmupMs: 100, budgetMs: 300, minSamples: 3 } : { warmupMs: 500, budgetMs: 3000, minSamples: 7 };
+/** Peers that need seconds per call at the F1 shape: skipped in quick mode. */
+const SLOW = ['tfjs (cpu)', 'brain.js'];
+const cores = availableParallelism();
+
+function cpuModel(): string {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) return m[1].trim();
+  } catch {
+    /* not Linux: fall through */
+  }
+  return cpus()[0]?.model ?? 'unknown CPU';
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function wanted(name: string): boolean {
+  return !peerFilter || peerFilter.some((f) => name.toLowerCase().includes(f.toLowerCase()));
+}
+
+function rowFrom(data: WorkloadData, peer: { name: string; threads: number }, samplesMs: number[], peaks: Peaks): Row {
+  const s = summarize(samplesMs);
+  const rate = gflops(data.flops, s.medianMs);
+  const peak = peer.threads === 1 ? peaks.one : peaks.all;
+  return {
+    workload: data.workload.id,
+    peer: peer.name,
+    threads: peer.threads,
+    status: 'ok',
+    samples: s.samples,
+    medianMs: s.medianMs,
+    p25Ms: s.p25Ms,
+    p75Ms: s.p75Ms,
+    gflops: rate,
+    pctPeak: peak ? (100 * rate) / peak : undefined,
+  };
+}
+
+interface Peaks {
+  one?: number;
+  all?: number;
+}
+
+async function main(): Promise<void> {
+  const extra = args.filter((a) => a !== '--quick');
+  const command = `npm run ${quick ? 'bench:quick' : 'bench'}${extra.length ? ` -- ${extra.join(' ')}` : ''}`;
+  const notes: string[] = [];
+  const workloads = WORKLOADS.filter((w) => !only || only.includes(w.id));
+
+  console.log(`rnnkit bench (${quick ? 'quick' : 'full'}): ${cpuModel()}, ${cores} cores, Node ${process.version}`);
+  const peaks: Peaks = { one: measurePeak(1), all: measurePeak(cores) };
+  if (peaks.one === undefined) notes.push('the native addon has no peakGflops export (rebuild with `npm run build:native`): no % of peak');
+  console.log(`FMA peak: ${peaks.one?.toFixed(1) ?? '—'} GFLOP/s ×1, ${peaks.all?.toFixed(1) ?? '—'} GFLOP/s ×${cores}`);
+  let rnnkitIsa: string | undefined;
+  try {
+    rnnkitIsa = loadNativeBackend().isa;
+  } catch {
+    /* reported by the native peers' "unavailable" */
+  }
+
+  const peers: Peer[] = [nativePeer(1), nativePeer(0), await wasmPeer(), await ortPeer(1), await ortPeer(2), tfjsWasmPeer(), tfjsCpuPeer(), brainPeer()];
+  const rows: Row[] = [];
+  const datas = workloads.map(makeData);
+  /** rnnkit-native ×1's output per inference workload: every other peer's output is compared with it. */
+  const references = new Map<string, Float32Array>();
+
+  for (const data of datas) {
+    const w = data.workload;
+    console.log(`\n${w.id} ${w.title}: B=${w.batch} T=${w.seqLen} I=${w.inputSize} H=${w.hiddenSize}${w.units ? ` units=${w.units}` : ''} (${(data.flops / 1e9).toFixed(3)} GFLOP)`);
+    for (const peer of peers) {
+      if (!wanted(peer.name)) continue;
+      const skip = (reason: string) => {
+        rows.push({ workload: w.id, peer: peer.name, threads: peer.threads, status: 'skipped', reason });
+        console.log(`  ${peer.name.padEnd(26)} skipped: ${reason}`);
+      };
+      if (peer.unavailable) {
+        skip(peer.unavailable);
+        continue;
+      }
+      if (quick && SLOW.includes(peer.name)) {
+        skip('seconds per call: quick mode skips it (`npm run bench` runs it)');
+        continue;
+      }
+      try {
+        const prepared = await peer.prepare(data);
+        if ('skip' in prepared) {
+          skip(prepared.skip);
+          continue;
+        }
+        try {
+          const row = rowFrom(data, peer, await sample(() => prepared.call(), BUDGET), peaks);
+          if (peer.note) row.note = peer.note;
+          if (prepared.output) {
+            const out = await prepared.output();
+            const reference = references.get(w.id);
+            if (peer.name === 'rnnkit-native ×1') references.set(w.id, out);
+            else if (reference) row.maxAbsDiff = maxAbsDiff(out, reference);
+          }
+          rows.push(row);
+          console.log(
+            `  ${peer.name.padEnd(26)} ${row.medianMs!.toFixed(3).padStart(10)} ms  [${row.p25Ms!.toFixed(3)}–${row.p75Ms!.toFixed(3)}] n=${row.samples}  ${row.gflops!.toFixed(1)} GFLOP/s  ${row.pctPeak?.toFixed(0) ?? '—'}% peak`,
+          );
+        } finally {
+          await prepared.dispose();
+        }
+      } catch (e) {
+        rows.push({ workload: w.id, peer: peer.name, threads: peer.threads, status: 'failed', reason: (e as Error).message.split('\n')[0] });
+        console.log(`  ${peer.name.padEnd(26)} FAILED: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  // PyTorch last, in its own process, while this one sits idle.
+  const torchWhy = torchUnavailable();
+  let torch: string | undefined;
+  let blas: string | undefined;
+  for (const threads of [1, 2]) {
+    const name = `pytorch ×${threads}`;
+    if (!wanted(name)) continue;
+    if (torchWhy) {
+      for (const d of datas) rows.push({ workload: d.workload.id, peer: name, threads, status: 'skipped', reason: torchWhy });
+      console.log(`\n${name} skipped: ${torchWhy}`);
+      continue;
+    }
+    torch ??= torchVersion();
+    blas ??= blasName();
+    console.log(`\n${name} (torch ${torch}, ${blas}) on ${datas.map((d) => d.workload.id).join(', ')} …`);
+    try {
+      const results = runTorch(datas, threads, BUDGET);
+      for (const d of datas) {
+        const r = results.get(d.workload.id);
+        if (!r) continue;
+        const row = rowFrom(d, { name, threads }, r.samplesMs, peaks);
+        const reference = references.get(d.workload.id);
+        if (r.output && reference) row.maxAbsDiff = maxAbsDiff(r.output, reference);
+        rows.push(row);
+        console.log(`  ${d.workload.id.padEnd(4)} ${row.medianMs!.toFixed(3).padStart(10)} ms  [${row.p25Ms!.toFixed(3)}–${row.p75Ms!.toFixed(3)}] n=${row.samples}`);
+      }
+    } catch (e) {
+      for (const d of datas) rows.push({ workload: d.workload.id, peer: name, threads, status: 'failed', reason: (e as Error).message });
+      console.log(`  FAILED: ${(e as Error).message}`);
+    }
+  }
+
+  for (const p of peers) if (p.note && !p.unavailable) notes.push(`${p.name}: ${p.note}`);
+  notes.push(
+    'GFLOP/s use the workload formula (bench/workloads.ts): LSTM forward 2·B·T·4H·(I+H), GRU 3H, RNN 1H; a training step counts 3 × (recurrent + head forward).',
+    '% peak divides by the 1-thread FMA peak for 1-thread rows and by the all-cores peak for multi-thread rows.',
+    'tfjs GRU is the "reset before" variant (tfjs-layers has no reset_after), same FLOPs; its outputs are not compared.',
+    'onnxruntime and PyTorch get time-major / batch-first input as they prefer, converted outside the timed call; rnnkit and tfjs take batch-first.',
+    'A timing on a shared machine means something only as a ratio against rows from the same run.',
+  );
+
+  // Group rows by workload (PyTorch's were appended last), keeping the peer order within each.
+  const order = new Map<string, number>(datas.map((d, i) => [d.workload.id, i]));
+  rows.sort((a, b) => order.get(a.workload)! - order.get(b.workload)!);
+
+  const report: Report = {
+    command,
+    mode: quick ? 'quick' : 'full',
+    machine: {
+      cpu: cpuModel(),
+      cores,
+      node: process.version,
+      os: `${type()} ${release()}`,
+      date: new Date().toISOString(),
+      peak1Gflops: peaks.one,
+      peakAllGflops: peaks.all,
+      rnnkitIsa,
+      torch,
+      blas,
+    },
+    workloads: datas.map((d) => ({
+      id: d.workload.id,
+      title: d.workload.title,
+      shape: `B=${d.workload.batch} T=${d.workload.seqLen} I=${d.workload.inputSize} H=${d.workload.hiddenSize}${d.workload.units ? ` +Dense(${d.workload.hiddenSize}→${d.workload.units}) MSE Adam` : ''}`,
+      gflop: d.flops / 1e9,
+    })),
+    rows,
+    notes,
+  };
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
+  const md = toMarkdown(report);
+  writeFileSync(join(outDir, 'latest.md'), md);
+  console.log(`\n${md}\nwrote ${join(outDir, 'latest.json')} and latest.md`);
+}
+
+main().then(
+  () => process.exit(0), // tfjs / onnxruntime keep handles alive; the report is written
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

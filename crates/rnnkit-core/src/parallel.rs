@@ -1,0 +1,463 @@
+//! Multi-core execution for the native build: one persistent pool of std threads (spawned lazily,
+//! grown on demand up to the largest thread count a model asks for) behind a scoped `run`, and a
+//! deterministic parallel SGEMM. Work is split so every output element is computed by exactly the
+//! operation sequence one thread would use, so results are bit-identical whatever the thread count.
+//! On wasm32 (no threads) everything runs inline.
+
+use std::cell::Cell;
+#[cfg(not(target_arch = "wasm32"))]
+use std::sync::OnceLock;
+use std::sync::{Mutex, PoisonError};
+
+use crate::kernels::{kernels, PackedB};
+
+/// Most threads a model may ask for (`spec.threads` is validated against it): a guard against
+/// absurd specs, far above any core count rnnkit is run on.
+pub const MAX_THREADS: usize = 256;
+
+/// Smallest share of a GEMM (multiply-adds per part) worth a dispatch. A dispatch to spinning
+/// workers costs about a microsecond, to parked ones tens of microseconds; 2^18 MACs take 2–3 µs on
+/// one AVX-512 core, so F2's tiny GEMMs (≤ 2·10^5 MACs) stay inline and T1's per-step recurrent
+/// GEMM (8.4·10^6 MACs) splits.
+const MIN_MACS_PER_PART: usize = 1 << 18;
+
+/// A row split gives each part at least this many rows of C; below it the split goes by columns
+/// (the per-step recurrent GEMM: batch rows × gate columns), so each core keeps its own share of
+/// W_hh hot in its L2 instead of every core streaming all of it.
+const MIN_ROWS_PER_PART: usize = 48;
+
+/// Row parts are multiples of this (a multiple of every tier's MR: 12, 6, 4), so only the last part
+/// has a partial micro-tile.
+const ROW_ALIGN: usize = 12;
+
+/// Column parts are multiples of this (a multiple of every tier's NR: 32, 16, 8).
+const COL_ALIGN: usize = 32;
+
+thread_local! {
+    /// The thread count that GEMMs called on this thread may use; set by `ThreadScope`.
+    static THREADS: Cell<usize> = const { Cell::new(1) };
+}
+
+/// The cores this process may use (`std::thread::available_parallelism`), 1 on wasm32 or if unknown.
+pub fn available_threads() -> usize {
+    #[cfg(target_arch = "wasm32")]
+    {
+        1
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        static AVAILABLE: OnceLock<usize> = OnceLock::new();
+        *AVAILABLE.get_or_init(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+    }
+}
+
+/// The thread count a `threads` setting means: 0 = every available core; capped at `MAX_THREADS`;
+/// always 1 on wasm32.
+pub fn resolve_threads(requested: usize) -> usize {
+    if cfg!(target_arch = "wasm32") {
+        return 1;
+    }
+    match requested {
+        0 => available_threads(),
+        n => n.min(MAX_THREADS),
+    }
+}
+
+/// The thread count GEMMs on the current thread use right now (1 outside any `ThreadScope`).
+pub fn current_threads() -> usize {
+    THREADS.with(Cell::get)
+}
+
+/// Sets the current thread's thread count (see `scope_threads`) until dropped, then restores the
+/// previous one (scopes nest).
+#[must_use = "the thread count applies only while the scope is alive"]
+pub struct ThreadScope {
+    prev: usize,
+}
+
+/// GEMMs called on this thread while the returned scope lives use `resolve_threads(requested)`
+/// threads. A model opens one around each of its computations, with its `spec.threads`.
+pub fn scope_threads(requested: usize) -> ThreadScope {
+    let prev = THREADS.with(|t| t.replace(resolve_threads(requested)));
+    ThreadScope { prev }
+}
+
+impl Drop for ThreadScope {
+    fn drop(&mut self) {
+        THREADS.with(|t| t.set(self.prev));
+    }
+}
+
+/// Runs `f(0), f(1), …, f(parts − 1)`, each exactly once, and returns when all have finished.
+/// `f` may borrow from the caller's stack. The calls run concurrently on the calling thread plus
+/// up to `parts − 1` pool workers when the pool is free; when it is busy (a call nested inside a
+/// part, or another thread's model running at the same time) or on wasm32 they run inline, in
+/// order. Which thread runs which part is unspecified, so each part must depend only on its index.
+/// A panic in any part is re-raised here after every part has finished.
+pub fn run<F: Fn(usize) + Sync>(parts: usize, f: F) {
+    match parts {
+        0 => {}
+        1 => f(0),
+        _ => {
+            #[cfg(not(target_arch = "wasm32"))]
+            if pool::run(parts, &f) {
+                return;
+            }
+            (0..parts).for_each(f);
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod pool {
+    //! The workers. One caller at a time owns them (the `team` mutex, taken with `try_lock`, so a
+    //! second caller never waits: it runs inline). The caller posts a pointer to a stack `Job` into
+    //! each worker's slot, runs its own share, then waits until every worker has reported; only
+    //! then does `run` return or unwind, which is what makes lending stack data to workers sound.
+
+    use std::any::Any;
+    use std::hint::spin_loop;
+    use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+    use std::ptr;
+    use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+    use std::sync::{Mutex, OnceLock, TryLockError};
+    use std::thread::{self, Thread};
+    use std::time::{Duration, Instant};
+
+    use super::{lock, MAX_THREADS};
+
+    /// How long an idle worker spins for the next job before parking. The recurrent loop dispatches
+    /// once per time step with ~10–50 µs of serial work (the gate update) in between, so workers stay
+    /// hot through a whole forward or BPTT; between calls they park and cost nothing. Kept short
+    /// because a spinning worker takes a core from other processes (and from its own caller's serial
+    /// work when cores are oversubscribed).
+    const WORKER_SPIN: Duration = Duration::from_micros(150);
+
+    /// How long the caller spins waiting for workers before it parks (a worker may have been
+    /// preempted on a busy machine: then sleeping beats spinning against it).
+    const CALLER_SPIN: Duration = Duration::from_micros(30);
+
+    /// One job: the caller's closure and how its parts are dealt out. Lives on the caller's stack.
+    struct Job<'a> {
+        f: &'a (dyn Fn(usize) + Sync),
+        parts: usize,
+        participants: usize,
+    }
+
+    impl Job<'_> {
+        /// Participant `w` runs parts w, w + participants, … (a fixed deal, so nothing is shared).
+        fn run_share(&self, w: usize) {
+            (w..self.parts).step_by(self.participants).for_each(self.f);
+        }
+    }
+
+    /// A worker's mailbox.
+    struct Slot {
+        /// The posted job (type-erased lifetime), taken (swapped to null) by the worker.
+        job: AtomicPtr<Job<'static>>,
+        /// Set while the worker is parked or about to park; the poster then unparks it.
+        sleeping: AtomicBool,
+        thread: OnceLock<Thread>,
+    }
+
+    struct Pool {
+        /// The workers' slots; holding the lock means owning the workers.
+        team: Mutex<Vec<&'static Slot>>,
+        /// Workers that have not yet finished the current job.
+        remaining: AtomicUsize,
+        /// The first panic payload of a worker during the current job.
+        panic: Mutex<Option<Box<dyn Any + Send>>>,
+        /// The caller of the current job, and whether it is parked (or about to park) waiting for it.
+        caller: Mutex<Option<Thread>>,
+        caller_sleeping: AtomicBool,
+    }
+
+    fn pool() -> &'static Pool {
+        static POOL: OnceLock<Pool> = OnceLock::new();
+        POOL.get_or_init(|| Pool {
+            team: Mutex::new(Vec::new()),
+            remaining: AtomicUsize::new(0),
+            panic: Mutex::new(None),
+            caller: Mutex::new(None),
+            caller_sleeping: AtomicBool::new(false),
+        })
+    }
+
+    /// Spawns workers until there are `want` (or spawning fails: then fewer are used).
+    fn grow(team: &mut Vec<&'static Slot>, want: usize) {
+        while team.len() < want.min(MAX_THREADS - 1) {
+            let slot: &'static Slot =
+                Box::leak(Box::new(Slot { job: AtomicPtr::new(ptr::null_mut()), sleeping: AtomicBool::new(false), thread: OnceLock::new() }));
+            let w = team.len() + 1; // participant 0 is the caller
+            let spawned = thread::Builder::new().name(format!("rnnkit-worker-{w}")).spawn(move || worker_main(slot, w));
+            match spawned {
+                Ok(handle) => {
+                    let _ = slot.thread.set(handle.thread().clone());
+                    team.push(slot);
+                }
+                Err(_) => return, // out of threads: run with the workers we have
+            }
+        }
+    }
+
+    fn worker_main(slot: &'static Slot, w: usize) {
+        let pool = pool();
+        loop {
+            let job = wait_for_job(slot);
+            // SAFETY: the poster (`run` below) keeps the Job and everything its closure borrows alive
+            // until `remaining` reaches 0, and this worker decrements `remaining` only after its last
+            // use of `job` (the reference is dead once `run_share` returns).
+            let result = catch_unwind(AssertUnwindSafe(|| unsafe { &*job }.run_share(w)));
+            if let Err(payload) = result {
+                lock(&pool.panic).get_or_insert(payload);
+            }
+            // The last worker wakes a parked caller. SeqCst pairs with the caller's store of
+            // `caller_sleeping` and its load of `remaining` (the same handshake as `wait_for_job`).
+            if pool.remaining.fetch_sub(1, Ordering::SeqCst) == 1 && pool.caller_sleeping.load(Ordering::SeqCst) {
+                if let Some(t) = lock(&pool.caller).as_ref() {
+                    t.unpark();
+                }
+            }
+        }
+    }
+
+    /// Spins for the next job, then parks until one is posted.
+    fn wait_for_job(slot: &Slot) -> *const Job<'static> {
+        let mut since = Instant::now();
+        let mut spins = 0u32;
+        loop {
+            if !slot.job.load(Ordering::Relaxed).is_null() {
+                return slot.job.swap(ptr::null_mut(), Ordering::Acquire);
+            }
+            spins = spins.wrapping_add(1);
+            if !spins.is_multiple_of(64) || since.elapsed() < WORKER_SPIN {
+                spin_loop();
+                continue;
+            }
+            // Announce the sleep, then look once more: with both sides SeqCst, either this load sees
+            // a job posted concurrently, or the poster sees `sleeping` and unparks us.
+            slot.sleeping.store(true, Ordering::SeqCst);
+            let job = slot.job.swap(ptr::null_mut(), Ordering::SeqCst);
+            if job.is_null() {
+                thread::park(); // a stale unpark token only causes one extra loop
+            }
+            slot.sleeping.store(false, Ordering::SeqCst);
+            if !job.is_null() {
+                return job;
+            }
+            since = Instant::now();
+        }
+    }
+
+    /// Runs the job on the pool; false (nothing ran) if the pool is owned by another caller.
+    pub(super) fn run(parts: usize, f: &(dyn Fn(usize) + Sync)) -> bool {
+        let pool = pool();
+        let mut team = match pool.team.try_lock() {
+            Ok(team) => team,
+            // Every job completes before its caller releases the lock, so a poisoned team is intact.
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return false,
+        };
+        grow(&mut team, parts - 1);
+        let workers = team.len().min(parts - 1);
+        if workers == 0 {
+            return false;
+        }
+        let job = Job { f, parts, participants: workers + 1 };
+        // SAFETY: only the lifetime is erased. The pointer is dereferenced by workers strictly before
+        // they decrement `remaining`, and this function does not return or unwind before seeing
+        // `remaining == 0` (the caller's own share runs under catch_unwind), so `job` and the data
+        // `f` borrows outlive every use.
+        let erased = unsafe { std::mem::transmute::<*const Job<'_>, *mut Job<'static>>(&job as *const Job<'_>) };
+        *lock(&pool.caller) = Some(thread::current());
+        pool.remaining.store(workers, Ordering::SeqCst);
+        for slot in &team[..workers] {
+            slot.job.store(erased, Ordering::SeqCst);
+            if slot.sleeping.load(Ordering::SeqCst) {
+                if let Some(t) = slot.thread.get() {
+                    t.unpark();
+                }
+            }
+        }
+        let own = catch_unwind(AssertUnwindSafe(|| job.run_share(0)));
+        let start = Instant::now();
+        while pool.remaining.load(Ordering::Acquire) != 0 {
+            if start.elapsed() < CALLER_SPIN {
+                spin_loop();
+                continue;
+            }
+            pool.caller_sleeping.store(true, Ordering::SeqCst);
+            if pool.remaining.load(Ordering::SeqCst) != 0 {
+                thread::park(); // spurious or stale wake-ups just loop
+            }
+            pool.caller_sleeping.store(false, Ordering::SeqCst);
+        }
+        let worker_panic = lock(&pool.panic).take();
+        drop(team);
+        match (own, worker_panic) {
+            (Err(payload), _) | (Ok(()), Some(payload)) => resume_unwind(payload),
+            (Ok(()), None) => true,
+        }
+    }
+}
+
+/// Locks, ignoring poison (every holder leaves the data consistent: it only stores or takes).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A raw pointer that may cross threads. Used only where each thread touches disjoint elements.
+#[derive(Clone, Copy)]
+struct SyncPtr(*mut f32);
+// SAFETY: the pointer is only dereferenced for elements that exactly one part owns (see `sgemm`).
+unsafe impl Send for SyncPtr {}
+// SAFETY: as above.
+unsafe impl Sync for SyncPtr {}
+
+impl SyncPtr {
+    /// Through a method, so closures capture the whole `SyncPtr` (edition-2021 closures would
+    /// otherwise capture the bare, non-`Sync` pointer field).
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+thread_local! {
+    /// Per-thread C block for column-split GEMMs, reused across calls.
+    static COL_SCRATCH: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
+
+/// Row-major `C ← α·op(A)·op(B) + β·C` (the contract of `Real::gemm`) on `current_threads()`
+/// threads through the selected kernel table's single-thread sgemm.
+///
+/// Split: by rows of C (disjoint row blocks, each part a plain sub-GEMM) when there are enough rows,
+/// else by columns (each part computes its column block into its own scratch, then copies it into
+/// C). Either way every element of C goes through the same kernel operation sequence as on one
+/// thread (gemm.rs: the result of an element does not depend on m, n or its tile position), so the
+/// result is bit-identical for every thread count. β = 0 never reads C.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &[f32], ldb: usize, beta: f32, c: &mut [f32], ldc: usize) {
+    let kernel = kernels().sgemm;
+    let whole = |c: &mut [f32]| kernel(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    let plan = Plan::new(m, n, k, c.len(), ldc, COL_ALIGN);
+    match plan {
+        Plan::Inline => whole(c),
+        Plan::Rows { rows } => split_rows(m, rows, c, ldc, |i0, mi, c_part| {
+            // op(A) rows i0.. : A stored m×k → row offset; stored k×m (transposed) → column offset.
+            let a_part = if ta { &a[i0..] } else { &a[i0 * lda..] };
+            kernel(ta, tb, mi, n, k, alpha, a_part, lda, b, ldb, beta, c_part, ldc);
+        }),
+        Plan::Cols { cols } => split_cols(m, n, cols, beta, c, ldc, |j0, nj, c_part, ldc_part| {
+            // op(B) columns j0.. : B stored k×n → column offset; stored n×k (transposed) → row offset.
+            let b_part = if tb { &b[j0 * ldb..] } else { &b[j0..] };
+            kernel(ta, tb, m, nj, k, alpha, a, lda, b_part, ldb, beta, c_part, ldc_part);
+        }),
+    }
+}
+
+/// `C ← α·op(A)·op(B) + β·C` with B pre-packed by the kernel table's `pack_b` (all `b.n()` columns),
+/// split over `current_threads()` like `sgemm`; column parts start at panel boundaries (multiples
+/// of `b.nr()`). Bit-identical to the table's `sgemm_packed` on one thread.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_packed(ta: bool, m: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &PackedB, beta: f32, c: &mut [f32], ldc: usize) {
+    let kernel = kernels().sgemm_packed;
+    let n = b.n();
+    let plan = Plan::new(m, n, k, c.len(), ldc, b.nr().max(1).next_multiple_of(COL_ALIGN));
+    match plan {
+        Plan::Inline => kernel(ta, m, 0, n, k, alpha, a, lda, b, beta, c, ldc),
+        Plan::Rows { rows } => split_rows(m, rows, c, ldc, |i0, mi, c_part| {
+            let a_part = if ta { &a[i0..] } else { &a[i0 * lda..] };
+            kernel(ta, mi, 0, n, k, alpha, a_part, lda, b, beta, c_part, ldc);
+        }),
+        Plan::Cols { cols } => split_cols(m, n, cols, beta, c, ldc, |j0, nj, c_part, ldc_part| {
+            kernel(ta, m, j0, nj, k, alpha, a, lda, b, beta, c_part, ldc_part);
+        }),
+    }
+}
+
+/// How `sgemm` would split an m×n×k GEMM (C with row stride n) on the current thread right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GemmSplit {
+    /// One call on the calling thread (too little work, or one thread).
+    Inline,
+    /// This many row blocks of C.
+    Rows(usize),
+    /// This many column blocks of C.
+    Cols(usize),
+}
+
+/// The split `sgemm` would use for an m×n×k product (for tests and benches that must know whether a
+/// shape really runs in parallel).
+pub fn gemm_split(m: usize, n: usize, k: usize) -> GemmSplit {
+    match Plan::new(m, n, k, m * n, n, COL_ALIGN) {
+        Plan::Inline => GemmSplit::Inline,
+        Plan::Rows { rows } => GemmSplit::Rows(m.div_ceil(rows)),
+        Plan::Cols { cols } => GemmSplit::Cols(n.div_ceil(cols)),
+    }
+}
+
+/// How one GEMM is split.
+enum Plan {
+    Inline,
+    /// Parts of `rows` rows of C (a multiple of ROW_ALIGN; the last part may be shorter).
+    Rows { rows: usize },
+    /// Parts of `cols` columns of C (a multiple of the column alignment; the last may be shorter).
+    Cols { cols: usize },
+}
+
+impl Plan {
+    fn new(m: usize, n: usize, k: usize, c_len: usize, ldc: usize, col_align: usize) -> Plan {
+        let threads = current_threads();
+        let parts = threads.min(m.saturating_mul(n).saturating_mul(k) / MIN_MACS_PER_PART);
+        // Malformed buffers (a caller bug) go to the kernel whole, which reports them as on one thread.
+        let c_fits = m > 0 && n > 0 && ldc >= n && c_len >= (m - 1) * ldc + n;
+        if parts <= 1 || !c_fits {
+            return Plan::Inline;
+        }
+        if m / parts >= MIN_ROWS_PER_PART || n < 2 * col_align {
+            let rows = m.div_ceil(parts).next_multiple_of(ROW_ALIGN);
+            return if rows >= m { Plan::Inline } else { Plan::Rows { rows } };
+        }
+        let cols = n.div_ceil(parts).next_multiple_of(col_align);
+        if cols >= n { Plan::Inline } else { Plan::Cols { cols } }
+    }
+}
+
+/// Runs `part(i0, rows_i, c_rows)` for consecutive row blocks of C (`c_rows` starts at row i0),
+/// one block per part; the blocks are disjoint slices, so this is plain safe splitting.
+fn split_rows(m: usize, rows: usize, c: &mut [f32], ldc: usize, part: impl Fn(usize, usize, &mut [f32]) + Sync) {
+    let blocks: Vec<Mutex<&mut [f32]>> = c.chunks_mut(rows * ldc).map(Mutex::new).collect();
+    run(blocks.len(), |p| {
+        let mut block = lock(&blocks[p]);
+        let i0 = p * rows;
+        part(i0, rows.min(m - i0), &mut block);
+    });
+}
+
+/// Runs `part(j0, n_j, scratch, ldc_scratch)` for consecutive column blocks of C: each part computes
+/// its m × n_j block into its own thread's scratch (holding the block of C first when β ≠ 0), then
+/// copies it into C. Columns of one row belong to different parts, so C is reached through a raw
+/// pointer and each part touches only its own elements.
+fn split_cols(m: usize, n: usize, cols: usize, beta: f32, c: &mut [f32], ldc: usize, part: impl Fn(usize, usize, &mut [f32], usize) + Sync) {
+    let c_ptr = SyncPtr(c.as_mut_ptr());
+    run(n.div_ceil(cols), |p| {
+        let j0 = p * cols;
+        let nj = cols.min(n - j0);
+        let mut scratch = COL_SCRATCH.take();
+        scratch.resize(m * nj, 0.0);
+        if beta != 0.0 {
+            for (i, row) in scratch.chunks_exact_mut(nj).enumerate() {
+                // SAFETY: C[i, j0..j0+nj] is in bounds (Plan checked (m−1)·ldc + n ≤ c.len()) and belongs
+                // to this part alone: other parts touch only their own columns, and the caller's `c`
+                // is not used while `run` executes.
+                unsafe { std::ptr::copy_nonoverlapping(c_ptr.get().add(i * ldc + j0), row.as_mut_ptr(), nj) };
+            }
+        }
+        part(j0, nj, &mut scratch, nj);
+        for (i, row) in scratch.chunks_exact(nj).enumerate() {
+            // SAFETY: as above; `scratch` is this thread's own buffer, so the ranges do not overlap.
+            unsafe { std::ptr::copy_nonoverlapping(row.as_ptr(), c_ptr.get().add(i * ldc + j0), nj) };
+        }
+        COL_SCRATCH.set(scratch);
+    });
+}

@@ -1,0 +1,224 @@
+//! Activation traces for reports: the inside of the network for ONE input sequence — per block, layer
+//! and direction, the hidden state h [T, H], the LSTM cell state c [T, H] and every gate's activation
+//! [T, H] (LSTM i, f, g, o; GRU r, z, n). It steps the cells one time step at a time with plain dot
+//! products and `cell::forward_step`, so it is independent of the layer's GEMM schedule; it is for
+//! plots, where clarity beats speed. Rows are indexed by time position t (also for reverse directions).
+
+use std::ops::Range;
+
+use crate::cell::{self, aux_width, StepForward};
+use crate::json::Json;
+use crate::params::cell_params;
+use crate::real::Real;
+use crate::spec::{CellKind, ModelSpec, RecurrentSpec};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanelKind {
+    Hidden,
+    Cell,
+    Gate,
+}
+
+impl PanelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PanelKind::Hidden => "hidden",
+            PanelKind::Cell => "cell",
+            PanelKind::Gate => "gate",
+        }
+    }
+}
+
+/// One heatmap: `units` rows over `steps` columns, stored step-major [T, units].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TracePanel {
+    /// e.g. "layer 0 hidden state h", "block 1 layer 0 reverse gate f (forget)".
+    pub name: String,
+    pub kind: PanelKind,
+    pub block: usize,
+    pub layer: usize,
+    /// 0 forward, 1 reverse.
+    pub direction: usize,
+    pub units: usize,
+    /// The function that produced the values, so a plot can pick its colour scale: "sigmoid" (0..1),
+    /// "tanh" (−1..1), "relu" (≥ 0) or "none" (a cell state: unbounded).
+    pub activation: &'static str,
+    /// [T, units]
+    pub values: Vec<f32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    pub steps: usize,
+    pub panels: Vec<TracePanel>,
+}
+
+impl Trace {
+    /// `{"steps": T, "panels": [{"name", "kind", "block", "layer", "direction", "units",
+    /// "activation", "offset"}]}`, `offset` indexing `flat_values()`. What the bindings hand to JS.
+    pub fn meta_json(&self) -> String {
+        let mut offset = 0usize;
+        let panels = self
+            .panels
+            .iter()
+            .map(|p| {
+                let o = offset;
+                offset += p.values.len();
+                Json::Obj(vec![
+                    ("name".into(), Json::Str(p.name.clone())),
+                    ("kind".into(), Json::Str(p.kind.name().into())),
+                    ("block".into(), Json::Num(p.block as f64)),
+                    ("layer".into(), Json::Num(p.layer as f64)),
+                    ("direction".into(), Json::Num(p.direction as f64)),
+                    ("units".into(), Json::Num(p.units as f64)),
+                    ("activation".into(), Json::Str(p.activation.into())),
+                    ("offset".into(), Json::Num(o as f64)),
+                ])
+            })
+            .collect();
+        Json::Obj(vec![("steps".into(), Json::Num(self.steps as f64)), ("panels".into(), Json::Arr(panels))]).to_string()
+    }
+
+    /// Every panel's values, concatenated in panel order.
+    pub fn flat_values(&self) -> Vec<f32> {
+        self.panels.iter().flat_map(|p| p.values.iter().copied()).collect()
+    }
+}
+
+/// Names and activations of each gate block, PyTorch's order; none for Elman cells (their single
+/// "gate" is h itself).
+fn gate_names(cell: CellKind) -> &'static [(&'static str, &'static str)] {
+    match cell {
+        CellKind::Lstm => &[("i (input)", "sigmoid"), ("f (forget)", "sigmoid"), ("g (candidate)", "tanh"), ("o (output)", "sigmoid")],
+        CellKind::Gru => &[("r (reset)", "sigmoid"), ("z (update)", "sigmoid"), ("n (candidate)", "tanh")],
+        _ => &[],
+    }
+}
+
+fn hidden_activation(cell: CellKind) -> &'static str {
+    match cell {
+        CellKind::RnnRelu => "relu",
+        CellKind::RnnSigmoid => "sigmoid",
+        // LSTM h = o ⊙ tanh(c) and GRU h (a convex mix of tanh values) both stay in (−1, 1).
+        _ => "tanh",
+    }
+}
+
+/// What one direction of one layer recorded.
+struct DirTrace<R> {
+    h: Vec<R>,
+    c: Vec<R>,
+    gates: Vec<R>,
+}
+
+/// Runs one direction over `x` [T, input] from zero state, one step at a time.
+fn run_direction<R: Real>(spec: &RecurrentSpec, params: &[R], layer: usize, dir: usize, x: &[R], steps: usize) -> DirTrace<R> {
+    let cp = cell_params(spec, layer, dir);
+    let (hd, input) = (spec.hidden_size, cp.input_size);
+    let gs = spec.cell.gates() * hd;
+    let w_ih = &params[cp.w_ih..cp.w_ih + gs * input];
+    let w_hh = &params[cp.w_hh..cp.w_hh + gs * hd];
+    let b_ih = cp.b_ih.map(|o| &params[o..o + gs]);
+    let b_hh = cp.b_hh.map(|o| &params[o..o + gs]);
+    let gru = spec.cell == CellKind::Gru;
+    let lstm = spec.cell.has_cell_state();
+    let dot = |w: &[R], v: &[R]| w.iter().zip(v).fold(R::ZERO, |acc, (a, b)| acc + *a * *b);
+
+    let mut out = DirTrace { h: vec![R::ZERO; steps * hd], c: vec![R::ZERO; if lstm { steps * hd } else { 0 }], gates: vec![R::ZERO; steps * gs] };
+    let mut h = vec![R::ZERO; hd];
+    let mut c = vec![R::ZERO; if lstm { hd } else { 0 }];
+    let mut aux = vec![R::ZERO; aux_width(spec.cell, hd)];
+    for k in 0..steps {
+        let t = if dir == 1 { steps - 1 - k } else { k };
+        let xt = &x[t * input..(t + 1) * input];
+        // x-side pre-activations with the biases folded in, except GRU's b_hn (it sits inside r ⊙ (…)).
+        let mut gates: Vec<R> = (0..gs)
+            .map(|r| {
+                let folded_hh = if gru && r >= 2 * hd { R::ZERO } else { b_hh.map_or(R::ZERO, |b| b[r]) };
+                dot(&w_ih[r * input..(r + 1) * input], xt) + b_ih.map_or(R::ZERO, |b| b[r]) + folded_hh
+            })
+            .collect();
+        let gh: Vec<R> = (0..gs).map(|r| dot(&w_hh[r * hd..(r + 1) * hd], &h)).collect();
+        let mut h_new = vec![R::ZERO; hd];
+        let mut c_new = vec![R::ZERO; c.len()];
+        cell::forward_step(
+            spec.cell,
+            StepForward {
+                batch: 1,
+                hidden: hd,
+                active: &[true],
+                gates: &mut gates,
+                gh: &gh,
+                b_hn: if gru { b_hh.map(|b| &b[2 * hd..]) } else { None },
+                h_prev: &h,
+                h: &mut h_new,
+                c_prev: &c,
+                c: &mut c_new,
+                aux: &mut aux,
+            },
+        );
+        out.h[t * hd..(t + 1) * hd].copy_from_slice(&h_new);
+        if lstm {
+            out.c[t * hd..(t + 1) * hd].copy_from_slice(&c_new);
+        }
+        out.gates[t * gs..(t + 1) * gs].copy_from_slice(&gates);
+        h = h_new;
+        c = c_new;
+    }
+    out
+}
+
+fn to_f32<R: Real>(xs: &[R]) -> Vec<f32> {
+    xs.iter().map(|v| v.to_f32()).collect()
+}
+
+/// Column block `j` (width `w`) of a [T, width·n] buffer, as [T, w].
+fn column_block<R: Real>(xs: &[R], steps: usize, row: usize, j: usize, w: usize) -> Vec<f32> {
+    (0..steps).flat_map(|t| xs[t * row + j * w..t * row + (j + 1) * w].iter().map(|v| v.to_f32())).collect()
+}
+
+/// Traces every block of `spec` on one sequence `x` (time-major [T, 1, input] = [T, input]), in
+/// inference mode (no dropout) from zero initial states. `params` is the model's flat buffer and
+/// `block_ranges` each block's slice of it. Input is validated by the caller (`Model::trace`).
+pub fn trace<R: Real>(spec: &ModelSpec, params: &[R], block_ranges: &[Range<usize>], x: &[R], steps: usize) -> Trace {
+    let mut panels = Vec::new();
+    let many_blocks = spec.blocks.len() > 1;
+    let mut input: Vec<R> = x.to_vec();
+    for (k, (bs, range)) in spec.blocks.iter().zip(block_ranges).enumerate() {
+        let bp = &params[range.clone()];
+        let (hd, dirs) = (bs.hidden_size, bs.directions());
+        for l in 0..bs.num_layers {
+            let width = bs.output_size();
+            let mut layer_out = vec![R::ZERO; steps * width];
+            for d in 0..dirs {
+                let dt = run_direction(bs, bp, l, d, &input, steps);
+                for t in 0..steps {
+                    layer_out[t * width + d * hd..t * width + (d + 1) * hd].copy_from_slice(&dt.h[t * hd..(t + 1) * hd]);
+                }
+                let block = if many_blocks { format!("block {k} ") } else { String::new() };
+                let direction = if bs.bidirectional { if d == 0 { " forward" } else { " reverse" } } else { "" };
+                let prefix = format!("{block}layer {l}{direction}");
+                let panel = |name: String, kind: PanelKind, activation: &'static str, values: Vec<f32>| TracePanel {
+                    name,
+                    kind,
+                    block: k,
+                    layer: l,
+                    direction: d,
+                    units: hd,
+                    activation,
+                    values,
+                };
+                panels.push(panel(format!("{prefix} hidden state h"), PanelKind::Hidden, hidden_activation(bs.cell), to_f32(&dt.h)));
+                if bs.cell.has_cell_state() {
+                    panels.push(panel(format!("{prefix} cell state c"), PanelKind::Cell, "none", to_f32(&dt.c)));
+                }
+                let gs = bs.cell.gates() * hd;
+                for (j, (gate, act)) in gate_names(bs.cell).iter().enumerate() {
+                    panels.push(panel(format!("{prefix} gate {gate}"), PanelKind::Gate, act, column_block(&dt.gates, steps, gs, j, hd)));
+                }
+            }
+            input = layer_out;
+        }
+    }
+    Trace { steps, panels }
+}

@@ -1,0 +1,410 @@
+//! Multi-core execution (`parallel.rs`): the pool's `run` (every part once, borrowed data, panics
+//! propagate, nesting and concurrent callers), the parallel SGEMM bit-identical to one thread on row
+//! and column splits, and whole models — outputs, gradients and training runs — bit-identical for
+//! threads = 1, 2, 3, 4. Timing (not asserted): `cargo test --release -p rnnkit-core --test parallel
+//! -- --ignored --nocapture t1_`.
+
+mod common;
+
+use std::collections::HashSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::uniform_vec;
+use rnnkit_core::kernels::{kernels, PackedB};
+use rnnkit_core::model::{Dataset, EpochOptions, ForwardOptions, Targets};
+use rnnkit_core::parallel::{self, gemm_split, run, scope_threads, GemmSplit};
+use rnnkit_core::real::gemm_reference;
+use rnnkit_core::rng::Rng;
+use rnnkit_core::spec::ModelSpec;
+use rnnkit_core::Model;
+
+/// Asserts two f32 buffers are identical bit for bit (NaN payloads included), naming the first difference.
+fn assert_bits(got: &[f32], want: &[f32], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length {} != {}", got.len(), want.len());
+    if let Some(i) = got.iter().zip(want).position(|(g, w)| g.to_bits() != w.to_bits()) {
+        panic!("{what}[{i}]: got {:e}, want {:e} (not bit-identical)", got[i], want[i]);
+    }
+}
+
+// ---- run -------------------------------------------------------------------------------------
+
+#[test]
+fn run_calls_every_part_exactly_once_with_borrowed_data() {
+    let data: Vec<usize> = (0..64).map(|i| i * 3).collect();
+    for parts in 0..12 {
+        let hits: Vec<AtomicUsize> = (0..parts).map(|_| AtomicUsize::new(0)).collect();
+        let sum = AtomicUsize::new(0);
+        run(parts, |p| {
+            hits[p].fetch_add(1, Ordering::Relaxed);
+            sum.fetch_add(data[p], Ordering::Relaxed);
+        });
+        assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1), "parts {parts}: some part not run exactly once");
+        assert_eq!(sum.into_inner(), (0..parts).map(|p| p * 3).sum::<usize>(), "parts {parts}");
+    }
+}
+
+#[test]
+fn run_uses_pool_workers_when_the_pool_is_free() {
+    // Other tests of this binary use the pool concurrently (then `run` goes inline), so retry
+    // until one call finds it free.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ids = Mutex::new(HashSet::new());
+        run(2, |_| {
+            ids.lock().unwrap().insert(std::thread::current().id());
+            std::thread::sleep(Duration::from_millis(2)); // keep both parts alive at once
+        });
+        if ids.into_inner().unwrap().len() == 2 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "run(2, ..) never ran on two threads");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_panicking_part_propagates_and_the_pool_keeps_working() {
+    for round in 0..20 {
+        // Every part but 0 panics, so whenever a worker takes a part, the panic is a worker's.
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            run(3, |p| {
+                if p != 0 {
+                    panic!("boom in part {p}");
+                }
+            })
+        }));
+        let payload = result.expect_err("a panicking part must make run panic");
+        let msg = payload.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.starts_with("boom in part"), "round {round}: unexpected payload {msg:?}");
+        let count = AtomicUsize::new(0);
+        run(3, |_| {
+            count.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(count.into_inner(), 3, "round {round}: the pool lost parts after a panic");
+    }
+}
+
+#[test]
+fn nested_runs_complete() {
+    let total = AtomicUsize::new(0);
+    run(3, |_| {
+        run(4, |q| {
+            total.fetch_add(q + 1, Ordering::Relaxed);
+        });
+    });
+    assert_eq!(total.into_inner(), 3 * (1 + 2 + 3 + 4));
+}
+
+#[test]
+fn thread_scopes_resolve_nest_and_restore() {
+    assert_eq!(parallel::current_threads(), 1, "outside any scope GEMMs run on one thread");
+    {
+        let _a = scope_threads(3);
+        assert_eq!(parallel::current_threads(), 3);
+        {
+            let _b = scope_threads(0);
+            assert_eq!(parallel::current_threads(), parallel::available_threads());
+        }
+        assert_eq!(parallel::current_threads(), 3);
+    }
+    assert_eq!(parallel::current_threads(), 1);
+    assert_eq!(parallel::resolve_threads(10_000), parallel::MAX_THREADS);
+}
+
+// ---- sgemm -----------------------------------------------------------------------------------
+
+/// One GEMM case: C gets `pad` NaN canary columns past n (ldc = n + pad).
+struct Case {
+    ta: bool,
+    tb: bool,
+    m: usize,
+    n: usize,
+    k: usize,
+    beta: f32,
+}
+
+fn run_case(case: &Case, threads: usize, seed: u64) -> Vec<f32> {
+    let Case { ta, tb, m, n, k, beta } = *case;
+    let mut rng = Rng::new(seed);
+    let (lda, ldb, ldc) = (if ta { m + 1 } else { k + 2 }, if tb { k + 3 } else { n + 1 }, n + 5);
+    let a: Vec<f32> = uniform_vec(&mut rng, if ta { k * lda } else { m * lda }, -1.0, 1.0);
+    let b: Vec<f32> = uniform_vec(&mut rng, if tb { n * ldb } else { k * ldb }, -1.0, 1.0);
+    let mut c_in: Vec<f32> = uniform_vec(&mut rng, m * ldc, -1.0, 1.0);
+    for row in c_in.chunks_mut(ldc) {
+        row[n..].fill(f32::NAN); // canaries: must survive
+        if beta == 0.0 {
+            row[..n].fill(f32::NAN); // β = 0 must not read C
+        }
+    }
+    let mut c = c_in.clone();
+    {
+        let _t = scope_threads(threads);
+        parallel::sgemm(ta, tb, m, n, k, 0.75, &a, lda, &b, ldb, beta, &mut c, ldc);
+    }
+    for (i, row) in c.chunks(ldc).enumerate() {
+        assert!(row[n..].iter().all(|v| v.is_nan()), "threads {threads}: canary past column {n} overwritten in row {i}");
+        assert!(row[..n].iter().all(|v| v.is_finite()), "threads {threads}: non-finite value in row {i}");
+    }
+    if threads == 1 {
+        // Sanity against the triple loop (the bit-identity checks compare thread counts with each other).
+        let mut want = c_in.clone();
+        gemm_reference(ta, tb, m, n, k, 0.75, &a, lda, &b, ldb, beta, &mut want, ldc);
+        for i in 0..m {
+            for j in 0..n {
+                let (g, w) = (c[i * ldc + j], want[i * ldc + j]);
+                // K·ε-scale tolerance for a length-k f32 dot product of values in [−1, 1).
+                assert!((g - w).abs() <= 1e-6 * k as f32 * (1.0 + w.abs()), "C[{i},{j}] = {g}, reference {w}");
+            }
+        }
+    }
+    c
+}
+
+fn cases() -> Vec<Case> {
+    let mut v = Vec::new();
+    for &(ta, tb) in &[(false, false), (false, true), (true, false), (true, true)] {
+        for &beta in &[0.0f32, 1.0, -0.5] {
+            // Row splits (tall C), column splits (short, wide C), and odd sizes around the tiles.
+            v.push(Case { ta, tb, m: 301, n: 77, k: 53, beta });
+            v.push(Case { ta, tb, m: 19, n: 1037, k: 61, beta });
+            v.push(Case { ta, tb, m: 7, n: 389, k: 300, beta });
+        }
+    }
+    v
+}
+
+#[test]
+fn sgemm_is_bit_identical_for_every_thread_count() {
+    for (i, case) in cases().iter().enumerate() {
+        let one = run_case(case, 1, i as u64);
+        for threads in 2..=4 {
+            let what = format!("case {i} (ta {} tb {} m {} n {} k {} β {}) threads {threads}", case.ta, case.tb, case.m, case.n, case.k, case.beta);
+            assert_bits(&run_case(case, threads, i as u64), &one, &what);
+        }
+    }
+}
+
+#[test]
+fn the_test_shapes_really_split() {
+    let _t = scope_threads(2);
+    assert!(matches!(gemm_split(301, 77, 53), GemmSplit::Rows(2)), "{:?}", gemm_split(301, 77, 53));
+    assert!(matches!(gemm_split(19, 1037, 61), GemmSplit::Cols(2)), "{:?}", gemm_split(19, 1037, 61));
+    assert!(matches!(gemm_split(7, 389, 300), GemmSplit::Cols(2)), "{:?}", gemm_split(7, 389, 300));
+    let _t = scope_threads(4);
+    assert!(matches!(gemm_split(301, 77, 53), GemmSplit::Rows(n) if n >= 3), "{:?}", gemm_split(301, 77, 53));
+    // F2's step GEMM (B=1, 4H=256, H=64) is far too small to be worth a dispatch.
+    assert_eq!(gemm_split(1, 256, 64), GemmSplit::Inline);
+    let _t = scope_threads(1);
+    assert_eq!(gemm_split(3200, 1024, 64), GemmSplit::Inline);
+}
+
+#[test]
+fn packed_sgemm_is_bit_identical_for_every_thread_count() {
+    let k_ = kernels();
+    for &(ta, m, n, k) in &[(false, 19usize, 1037usize, 61usize), (true, 33, 524, 131), (false, 250, 70, 90)] {
+        let mut rng = Rng::new(7);
+        let lda = if ta { m } else { k };
+        let a: Vec<f32> = uniform_vec(&mut rng, m * k, -1.0, 1.0);
+        let w: Vec<f32> = uniform_vec(&mut rng, n * k, -1.0, 1.0); // [n, k], used transposed (like W_hh)
+        let mut packed = PackedB::new();
+        (k_.pack_b)(true, k, n, &w, k, &mut packed);
+        let c_in: Vec<f32> = uniform_vec(&mut rng, m * n, -1.0, 1.0);
+        let mut want = c_in.clone();
+        (k_.sgemm)(ta, true, m, n, k, 1.0, &a, lda, &w, k, 1.0, &mut want, n);
+        for threads in 1..=4 {
+            let _t = scope_threads(threads);
+            let mut c = c_in.clone();
+            parallel::sgemm_packed(ta, m, k, 1.0, &a, lda, &packed, 1.0, &mut c, n);
+            assert_bits(&c, &want, &format!("packed m {m} n {n} k {k} threads {threads}"));
+        }
+    }
+}
+
+#[test]
+fn concurrent_callers_get_correct_results() {
+    // Several std threads (like models training on several JS workers) share one pool: whoever finds
+    // it busy runs inline; every result must still equal the one-thread result.
+    let want: Vec<Vec<f32>> = cases().iter().take(6).enumerate().map(|(i, c)| run_case(c, 1, i as u64)).collect();
+    std::thread::scope(|s| {
+        for caller in 0..4 {
+            let want = &want;
+            s.spawn(move || {
+                for round in 0..3 {
+                    for (i, case) in cases().iter().take(6).enumerate() {
+                        let threads = 2 + (caller + round + i) % 3;
+                        assert_bits(&run_case(case, threads, i as u64), &want[i], &format!("caller {caller} round {round} case {i}"));
+                    }
+                }
+            });
+        }
+    });
+}
+
+// ---- models ----------------------------------------------------------------------------------
+
+/// Odd sizes big enough that the input projection splits by rows and the recurrent step by columns.
+const B: usize = 19;
+const T: usize = 9;
+const I: usize = 37;
+const H: usize = 131;
+const UNITS: usize = 5;
+
+fn model_json(cell: &str, threads: usize) -> String {
+    format!(
+        r#"{{"batch_first":true,"seed":11,"threads":{threads},"blocks":[{{"cell":"{cell}","input_size":{I},"hidden_size":{H},"bidirectional":true}},
+            {{"cell":"{cell}","input_size":{},"hidden_size":{H}}}],"head":{{"units":{UNITS}}}}}"#,
+        2 * H
+    )
+}
+
+#[test]
+fn model_shapes_really_split() {
+    let _t = scope_threads(2);
+    for gates in [1, 3, 4] {
+        assert!(matches!(gemm_split(T * B, gates * H, I), GemmSplit::Rows(2)), "input projection, {gates} gates");
+    }
+    for gates in [3, 4] {
+        assert!(matches!(gemm_split(B, gates * H, H), GemmSplit::Cols(2)), "step GEMM, {gates} gates");
+    }
+}
+
+/// (output, h, c, dx, dh0, dc0, grads) of one forward + backward.
+fn forward_backward(cell: &str, threads: usize) -> Vec<Vec<f32>> {
+    let mut m = Model::from_json(&model_json(cell, threads)).unwrap();
+    let mut rng = Rng::new(5);
+    let x: Vec<f32> = uniform_vec(&mut rng, B * T * I, -1.0, 1.0);
+    let lengths: Vec<i32> = (0..B).map(|b| (T - b % 4) as i32).collect();
+    let fwd = m.forward(&x, [B, T, I], &ForwardOptions { lengths: Some(&lengths), training: true, ..Default::default() }).unwrap();
+    let dy: Vec<f32> = uniform_vec(&mut rng, fwd.output.len(), -1.0, 1.0);
+    let dh: Vec<f32> = uniform_vec(&mut rng, fwd.h.len(), -1.0, 1.0);
+    let bwd = m.backward(&dy, Some(&dh), None).unwrap();
+    vec![fwd.output, fwd.h, fwd.c, bwd.dx, bwd.dh0, bwd.dc0, bwd.grads]
+}
+
+#[test]
+fn outputs_and_gradients_are_bit_identical_for_every_thread_count() {
+    const NAMES: [&str; 7] = ["output", "h", "c", "dx", "dh0", "dc0", "grads"];
+    for cell in ["lstm", "gru", "rnn_tanh"] {
+        let one = forward_backward(cell, 1);
+        for threads in 2..=4 {
+            for (k, (got, want)) in forward_backward(cell, threads).iter().zip(&one).enumerate() {
+                assert_bits(got, want, &format!("{cell} threads {threads}: {}", NAMES[k]));
+            }
+        }
+    }
+}
+
+/// Parameters after 3 epochs of Adam on a fixed dataset.
+fn train(cell: &str, threads: usize) -> Vec<f32> {
+    let mut m = Model::from_json(&model_json(cell, threads)).unwrap();
+    m.compile(r#"{"loss":"mse","optimizer":{"type":"adam","lr":0.01},"clip_norm":1.0}"#).unwrap();
+    let mut rng = Rng::new(9);
+    let n = 2 * B + 3;
+    let data = Dataset {
+        x: uniform_vec(&mut rng, n * T * I, -1.0, 1.0),
+        x_dims: [n, T, I],
+        y: Targets::Float(uniform_vec(&mut rng, n * T * UNITS, -1.0, 1.0)),
+        mask: None,
+        lengths: None,
+    };
+    for epoch in 0..3 {
+        m.train_epoch(&data, &EpochOptions { batch_size: B, shuffle: true, seed: epoch, tbptt: None }).unwrap();
+    }
+    m.params().to_vec()
+}
+
+#[test]
+fn training_runs_are_bit_identical_for_every_thread_count() {
+    for cell in ["lstm", "gru", "rnn_tanh"] {
+        let one = train(cell, 1);
+        for threads in 2..=4 {
+            assert_bits(&train(cell, threads), &one, &format!("{cell} params after 3 epochs, threads {threads}"));
+        }
+    }
+}
+
+// ---- spec ------------------------------------------------------------------------------------
+
+#[test]
+fn threads_spec_is_validated_and_round_trips() {
+    let base = r#""blocks":[{"cell":"gru","input_size":2,"hidden_size":3}]"#;
+    for bad in ["-1", "1.5", "1e9", "\"2\"", "true"] {
+        let e = ModelSpec::from_json(&format!("{{{base},\"threads\":{bad}}}")).unwrap_err();
+        assert_eq!(e.arg(), Some("spec.threads"), "threads {bad}: {e}");
+    }
+    assert_eq!(ModelSpec::from_json(&format!("{{{base}}}")).unwrap().threads, 0, "absent means all cores");
+    assert_eq!(ModelSpec::from_json(&format!("{{{base},\"threads\":null}}")).unwrap().threads, 0);
+    let s = ModelSpec::from_json(&format!("{{{base},\"threads\":3}}")).unwrap();
+    assert_eq!(s.threads, 3);
+    assert_eq!(ModelSpec::from_json(&s.to_json()).unwrap(), s);
+    assert!(s.to_json().contains("\"threads\":3"), "{}", s.to_json());
+}
+
+// ---- timing (ignored: prints, asserts nothing about speed) -----------------------------------
+
+/// T1: LSTM B=32 T=100 I=64 H=256 + Dense(256→64) at every step, MSE, Adam; one training step.
+#[test]
+#[ignore]
+fn t1_training_step_timing() {
+    for cell in ["lstm", "gru"] {
+        let (b, t, i, h, u) = (32, 100, 64, 256, 64);
+        let json = |threads: usize| {
+            format!(r#"{{"batch_first":true,"threads":{threads},"blocks":[{{"cell":"{cell}","input_size":{i},"hidden_size":{h}}}],"head":{{"units":{u}}}}}"#)
+        };
+        let mut rng = Rng::new(1);
+        let x: Vec<f32> = uniform_vec(&mut rng, b * t * i, -1.0, 1.0);
+        let y: Vec<f32> = uniform_vec(&mut rng, b * t * u, -1.0, 1.0);
+        let mut models: Vec<Model> = [1, 2]
+            .iter()
+            .map(|&n| {
+                let mut m = Model::from_json(&json(n)).unwrap();
+                m.compile(r#"{"loss":"mse","optimizer":{"type":"adam","lr":0.001}}"#).unwrap();
+                m
+            })
+            .collect();
+        let batch = rnnkit_core::model::Batch { x: &x, x_dims: [b, t, i], y: rnnkit_core::model::TargetsRef::Float(&y), mask: None, lengths: None };
+        let mut samples = [Vec::new(), Vec::new()];
+        for round in 0..14 {
+            for (k, m) in models.iter_mut().enumerate() {
+                let start = Instant::now();
+                m.train_step(&batch).unwrap();
+                if round >= 2 {
+                    samples[k].push(start.elapsed().as_secs_f64() * 1e3);
+                }
+            }
+        }
+        let median = |v: &mut Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (one, two) = (median(&mut samples[0]), median(&mut samples[1]));
+        println!("T1-like {cell} training step: threads=1 {one:.2} ms, threads=2 {two:.2} ms, speedup {:.2}x (isa {:?})", one / two, kernels().isa);
+    }
+    // What two threads buy on this machine right now: F1's FLOPs as one GEMM, (3200×320)·(320×1024).
+    let (m, n, k) = (3200, 1024, 320);
+    let mut rng = Rng::new(2);
+    let a: Vec<f32> = uniform_vec(&mut rng, m * k, -1.0, 1.0);
+    let b: Vec<f32> = uniform_vec(&mut rng, k * n, -1.0, 1.0);
+    let mut c = vec![0f32; m * n];
+    let mut samples = [Vec::new(), Vec::new()];
+    for round in 0..22 {
+        for (idx, threads) in [1, 2].into_iter().enumerate() {
+            let _t = scope_threads(threads);
+            let start = Instant::now();
+            parallel::sgemm(false, false, m, n, k, 1.0, &a, k, &b, n, 0.0, &mut c, n);
+            if round >= 2 {
+                samples[idx].push(start.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (one, two) = (median(&mut samples[0]), median(&mut samples[1]));
+    let gflop = 2.0 * (m * n * k) as f64 / 1e9;
+    println!("GEMM 3200x1024x320: threads=1 {one:.2} ms ({:.0} GFLOP/s), threads=2 {two:.2} ms ({:.0} GFLOP/s), speedup {:.2}x", gflop / one * 1e3, gflop / two * 1e3, one / two);
+}

@@ -1,0 +1,220 @@
+/**
+ * The `rnnkit` command line, end to end: every subcommand spawned as a user would (`node
+ * dist/cli/main.js ...`, so `npm run build` must have run) on small data in a temp directory, and every
+ * user error the CLI promises to explain (message fragment, exit code 1, no stack trace).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { decodeSafetensors, encodeSafetensors } from '../ts/persist.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const main = join(root, 'dist/cli/main.js');
+const built = existsSync(main);
+const dir = mkdtempSync(join(tmpdir(), 'rnnkit-cli-'));
+const at = (name: string) => join(dir, name);
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI; `onStdout` sees output as it arrives (and gets the child, e.g. to send SIGINT). */
+function cli(args: string[], onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [main, ...args], { cwd: dir, env: { ...process.env, RNNKIT_DEBUG: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      onStdout?.(stdout, child);
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A user error: exit 1, one readable message containing every fragment, and no stack trace. */
+function expectUserError(r: Run, ...fragments: string[]): void {
+  expect(r.code, r.stderr).toBe(1);
+  expect(r.stderr).toMatch(/^rnnkit: error: /);
+  for (const f of fragments) expect(r.stderr).toContain(f);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+/** A small two-column series (temperature drives load with a lag), as a CSV. */
+function writeSeriesCsv(name: string, rows: number, columns: 1 | 2): string {
+  const lines = [columns === 2 ? 'temp,load' : 'load'];
+  for (let t = 0; t < rows; t++) {
+    const temp = 20 + 5 * Math.sin(t / 4);
+    const load = 100 + 3 * Math.sin((t - 2) / 4) + 0.5 * Math.cos(t / 1.7);
+    lines.push(columns === 2 ? `${temp.toFixed(3)},${load.toFixed(3)}` : load.toFixed(3));
+  }
+  writeFileSync(at(name), lines.join('\n') + '\n');
+  return at(name);
+}
+
+const SMALL = ['--hidden', '8', '--epochs', '2', '--quiet'];
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe.skipIf(!built)('rnnkit CLI (run `npm run build` first)', () => {
+  it('train on the built-in seasonal series saves a model and a report and prints the validation error', async () => {
+    const r = await cli(['train', '--dataset', 'seasonal', '--size', '300', '--window', '12', ...SMALL, '--out', 'seasonal.safetensors', '--report', 'seasonal.html']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/final validation RMSE \(value\): \d/);
+    expect(r.stdout).toContain(`model:  ${at('seasonal.safetensors')}`);
+    expect(r.stdout).toContain(`report: ${at('seasonal.html')}`);
+    const { metadata } = decodeSafetensors(readFileSync(at('seasonal.safetensors')));
+    const data = JSON.parse(metadata['rnnkit.data']);
+    expect(data).toMatchObject({ task: 'forecast', name: 'seasonal', window: 12, horizon: 1, columns: ['value'] });
+    expect(data.std[0]).toBeGreaterThan(0);
+    const html = readFileSync(at('seasonal.html'), 'utf8');
+    expect(html).toMatch(/^<!doctype html>/i);
+    expect(html).toContain('layer 0 gate f (forget)'); // the activation heatmaps came from trace()
+  });
+
+  it('--json prints one event per line: start, every epoch (with gradient norm), done', async () => {
+    const r = await cli(['train', '--dataset', 'adding', '--size', '64', '--window', '10', '--hidden', '8', '--epochs', '3', '--json', '--out', 'adding.safetensors', '--report', 'adding.html']);
+    expect(r.code, r.stderr).toBe(0);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.map((e) => e.event)).toEqual(['start', 'epoch', 'epoch', 'epoch', 'done']);
+    for (const e of events.slice(1, 4)) {
+      expect(e.loss).toBeGreaterThan(0);
+      expect(e.gradNorm).toBeGreaterThan(0);
+      expect(e.valLoss).toBeGreaterThan(0);
+      expect(e.seqPerSec).toBeGreaterThan(0);
+    }
+    expect(events[4]).toMatchObject({ epochs: 3, stoppedEarly: false, modelPath: at('adding.safetensors') });
+    expect(events[4].metrics.mse).toBeGreaterThan(0);
+  });
+
+  it('a CSV forecaster: --config file, predict within the horizon, eval and info', async () => {
+    const csv = writeSeriesCsv('two.csv', 120, 2);
+    writeFileSync(at('config.json'), JSON.stringify({ cell: 'gru', hidden: 8, epochs: 2, window: 10, batchSize: 16 }));
+    const t = await cli(['train', '--config', 'config.json', '--csv', csv, '--target', 'load', '--horizon', '3', '--quiet', '--out', 'two.safetensors', '--report', 'two.html']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/final validation RMSE \(load\)/);
+
+    const p = await cli(['predict', '--model', 'two.safetensors', '--csv', csv, '--steps', '3']);
+    expect(p.code, p.stderr).toBe(0);
+    const lines = p.stdout.trim().split('\n');
+    expect(lines[0]).toBe('step,load');
+    expect(lines).toHaveLength(4);
+    for (const l of lines.slice(1)) expect(Math.abs(Number(l.split(',')[1]) - 100)).toBeLessThan(30); // in the series' units
+
+    const far = await cli(['predict', '--model', 'two.safetensors', '--csv', csv, '--steps', '5']);
+    expectUserError(far, "more than this model's horizon (3)", 'temp');
+
+    const e = await cli(['eval', '--model', 'two.safetensors', '--csv', csv, '--json']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout).metrics.rmse).toBeGreaterThan(0);
+
+    const i = await cli(['info', 'two.safetensors']);
+    expect(i.code, i.stderr).toBe(0);
+    expect(i.stdout).toContain('GRU(2 → 8)');
+    expect(i.stdout).toMatch(/parameters: \d+/);
+    expect(i.stdout).toMatch(/trained on backend: (native|wasm)/);
+    expect(i.stdout).toContain('normalisation');
+    expect(i.stdout).toMatch(/load: mean 1\d\d/);
+  });
+
+  it('a univariate forecaster rolls forward past its horizon', async () => {
+    const csv = writeSeriesCsv('one.csv', 80, 1);
+    const t = await cli(['train', '--csv', csv, '--window', '8', ...SMALL, '--out', 'one.safetensors', '--report', 'one.html']);
+    expect(t.code, t.stderr).toBe(0);
+    const p = await cli(['predict', '--model', 'one.safetensors', '--csv', csv, '--steps', '6', '--json']);
+    expect(p.code, p.stderr).toBe(0);
+    const out = JSON.parse(p.stdout);
+    expect(out.forecast).toHaveLength(6);
+    expect(out.forecast.every(Number.isFinite)).toBe(true);
+  });
+
+  it('a character model: train on --text, generate reproducibly, reject unknown prompt characters', async () => {
+    writeFileSync(at('tiny.txt'), 'the cat sat on the mat. the dog sat on the log. '.repeat(20));
+    const t = await cli(['train', '--text', 'tiny.txt', '--window', '16', '--hidden', '16', '--epochs', '2', '--quiet', '--out', 'char.safetensors', '--report', 'char.html']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/final validation perplexity: \d/);
+    const args = ['generate', '--model', 'char.safetensors', '--prompt', 'the ', '--length', '30', '--temperature', '0.7', '--seed', '3'];
+    const [a, b] = [await cli(args), await cli(args)];
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stdout).toBe(b.stdout);
+    const text = a.stdout.replace(/\n$/, '');
+    expect(text.startsWith('the ')).toBe(true);
+    expect(Array.from(text)).toHaveLength(34);
+    expect([...text].every((c) => 'the catsondgl.m'.includes(c))).toBe(true);
+    expectUserError(await cli(['generate', '--model', 'char.safetensors', '--prompt', 'Zebra']), '"Z"', "not in the model's vocabulary");
+    const html = readFileSync(at('char.html'), 'utf8');
+    expect(html).toContain('perplexity');
+  });
+
+  it('eval on the built-in Reber grammar reports accuracy', async () => {
+    const t = await cli(['train', '--dataset', 'reber', '--size', '200', ...SMALL, '--out', 'reber.safetensors', '--report', 'reber.html']);
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/final validation accuracy: (0|1)/);
+    const e = await cli(['eval', '--model', 'reber.safetensors']);
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/accuracy: (0|1)/);
+  });
+
+  it('Ctrl-C stops after the current epoch and still saves the model and the report', async () => {
+    let sent = false;
+    const r = await cli(
+      ['train', '--dataset', 'seasonal', '--size', '400', '--window', '16', '--hidden', '8', '--epochs', '500', '--json', '--out', 'int.safetensors', '--report', 'int.html'],
+      (text, child) => {
+        if (!sent && text.includes('"event":"epoch"')) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.some((e) => e.event === 'stopping')).toBe(true);
+    const done = events[events.length - 1];
+    expect(done.event).toBe('done');
+    expect(done.stoppedEarly).toBe(true);
+    expect(done.epochs).toBeGreaterThanOrEqual(1);
+    expect(done.epochs).toBeLessThan(500);
+    expect(existsSync(at('int.safetensors'))).toBe(true);
+    expect(existsSync(at('int.html'))).toBe(true);
+  });
+
+  describe('errors a person can act on', () => {
+    it('a missing file', async () => {
+      expectUserError(await cli(['train', '--csv', 'nope.csv']), 'CSV file not found: nope.csv');
+      expectUserError(await cli(['info', 'missing.safetensors']), 'model file not found: missing.safetensors');
+    });
+
+    it('a CSV with a non-numeric cell names its line and column', async () => {
+      writeFileSync(at('bad.csv'), 'a,b\n1,2\n3,oops\n5,6\n');
+      expectUserError(await cli(['train', '--csv', 'bad.csv']), 'bad.csv:3: column 2 ("b") is not a number: "oops"');
+    });
+
+    it('a window longer than the series', async () => {
+      writeSeriesCsv('short.csv', 20, 1);
+      expectUserError(await cli(['train', '--csv', 'short.csv', '--window', '50']), '--window 50 is longer than the series', 'short.csv has 20 rows');
+    });
+
+    it('an unknown flag, with the closest valid one', async () => {
+      expectUserError(await cli(['train', '--lr8', '0.1']), 'unknown flag --lr8 for rnnkit train, did you mean --lr?');
+      expectUserError(await cli(['train', '--hiden', '4']), 'did you mean --hidden?');
+      expectUserError(await cli(['trian']), 'unknown command "trian", did you mean train?');
+      expectUserError(await cli(['train', '--cell', 'lstn']), 'expects one of rnn, rnn-relu, lstm, gru, got "lstn", did you mean lstm?');
+    });
+
+    it('a model file that is not an rnnkit safetensors file', async () => {
+      writeFileSync(at('junk.safetensors'), 'this is not a model at all');
+      expectUserError(await cli(['info', 'junk.safetensors']), 'junk.safetensors is not an rnnkit safetensors file');
+      const foreign = encodeSafetensors([{ name: 'w', shape: [2], data: new Float32Array([1, 2]) }], { format: 'pt' });
+      writeFileSync(at('foreign.safetensors'), foreign);
+      expectUserError(await cli(['predict', '--model', 'foreign.safetensors']), 'is a safetensors file but not an rnnkit model', 'format "pt"');
+    });
+  });
+});

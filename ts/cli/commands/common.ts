@@ -1,0 +1,112 @@
+/**
+ * Pieces every subcommand shares: picking the backend, turning a data split into tensors, and the
+ * task's metrics (forecast RMSE in the target's own units, perplexity, accuracy and confusion, ...),
+ * computed from real predictions so `train`, `eval` and the report agree.
+ */
+
+import { backendInfo, ready, setBackend, tensor, type BackendName, type Sequential } from '../../index.js';
+import type { Tensor, Tensor3D } from '../../tensor.js';
+import { CliError } from '../args.js';
+import type { DataMeta, Split } from '../datasets/types.js';
+
+/** Loads the backend asked for (or the fastest available) and returns what runs. */
+export async function selectBackend(name: string | undefined): Promise<{ name: string; isa: string }> {
+  try {
+    if (name === undefined) await ready();
+    else await setBackend(name as BackendName);
+  } catch (e) {
+    throw new CliError(`the ${name ?? 'default'} backend does not load: ${(e as Error).message}`);
+  }
+  return backendInfo();
+}
+
+export interface SplitTensors {
+  x: Tensor3D;
+  y: Tensor<'float32'> | Tensor<'int32'>;
+  lengths?: number[];
+}
+
+export function splitTensors(s: Split): SplitTensors {
+  const x = tensor(s.x, s.xDims) as Tensor3D;
+  const y = s.y instanceof Int32Array ? tensor(s.y, s.yDims) : tensor(s.y, s.yDims);
+  return s.lengths ? { x, y, lengths: s.lengths } : { x, y };
+}
+
+export interface TaskMetrics {
+  metrics: Record<string, number>;
+  /** The headline number and its name, printed as "final validation <name>: <value>". */
+  headline: [string, number];
+  classification?: { accuracy: number; classes: string[]; confusion: number[][] };
+}
+
+/** Metrics of `model` on split `s` for the task in `meta`. */
+export function taskMetrics(model: Sequential, meta: DataMeta, s: Split): TaskMetrics {
+  const t = splitTensors(s);
+  const loss = model.evaluate(t.x, t.y as never, t.lengths ? { lengths: t.lengths } : {});
+  const pred = model.predict(t.x, t.lengths ? { lengths: t.lengths } : {}).data as Float32Array;
+  switch (meta.task) {
+    case 'forecast': {
+      const y = s.y as Float32Array;
+      let se = 0;
+      let ae = 0;
+      for (let i = 0; i < y.length; i++) {
+        se += (pred[i] - y[i]) ** 2;
+        ae += Math.abs(pred[i] - y[i]);
+      }
+      const sd = meta.std[meta.targetIndex];
+      const mse = se / y.length;
+      const rmse = Math.sqrt(mse) * sd;
+      return { metrics: { mse_normalised: mse, rmse, mae: (ae / y.length) * sd, loss }, headline: [`RMSE (${meta.target})`, rmse] };
+    }
+    case 'charlm': {
+      const y = s.y as Int32Array;
+      const v = meta.vocab.length;
+      let hit = 0;
+      for (let r = 0; r < y.length; r++) if (argmax(pred, r * v, v) === y[r]) hit++;
+      return {
+        metrics: { cross_entropy: loss, perplexity: Math.exp(loss), accuracy: hit / y.length },
+        headline: ['perplexity', Math.exp(loss)],
+      };
+    }
+    case 'classify': {
+      const y = s.y as Int32Array;
+      const classes = meta.classes ?? [];
+      const k = classes.length;
+      const confusion = classes.map(() => new Array<number>(k).fill(0));
+      let hit = 0;
+      for (let r = 0; r < y.length; r++) {
+        const p = argmax(pred, r * k, k);
+        confusion[y[r]][p]++;
+        if (p === y[r]) hit++;
+      }
+      const accuracy = hit / y.length;
+      return { metrics: { cross_entropy: loss, accuracy }, headline: ['accuracy', accuracy], classification: { accuracy, classes, confusion } };
+    }
+    case 'next-symbol': {
+      // A step is right when the symbols predicted above 0.5 are exactly the legal ones.
+      const y = s.y as Float32Array;
+      const [n, w] = s.xDims;
+      const v = s.yDims[2];
+      let steps = 0;
+      let right = 0;
+      for (let b = 0; b < n; b++) {
+        for (let t = 0; t < (s.lengths?.[b] ?? w); t++) {
+          const o = (b * w + t) * v;
+          let ok = true;
+          for (let j = 0; j < v; j++) if (pred[o + j] > 0.5 !== y[o + j] > 0.5) ok = false;
+          steps++;
+          if (ok) right++;
+        }
+      }
+      return { metrics: { bce: loss, step_accuracy: right / steps }, headline: ['next-symbol accuracy', right / steps] };
+    }
+    case 'regression':
+      return { metrics: { mse: loss, rmse: Math.sqrt(loss) }, headline: ['MSE', loss] };
+  }
+}
+
+export function argmax(xs: ArrayLike<number>, offset: number, n: number): number {
+  let best = 0;
+  for (let j = 1; j < n; j++) if (xs[offset + j] > xs[offset + best]) best = j;
+  return best;
+}

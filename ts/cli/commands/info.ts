@@ -1,0 +1,69 @@
+/**
+ * `rnnkit info model.safetensors`: what a saved model is — architecture and parameter count, the
+ * backend and kernel tier it was trained on, its data (normalisation statistics, vocabulary, window)
+ * and final metrics. Works for models saved with the library API too (without the training details).
+ */
+
+import { CliError, helpText, parseArgs, type FlagSpec } from '../args.js';
+import { loadModelFile } from '../model-file.js';
+import { fmt } from '../progress.js';
+import { selectBackend } from './common.js';
+
+export const INFO_FLAGS: FlagSpec[] = [
+  { name: 'model', type: 'string', help: 'the model file (or give it as the first argument)' },
+  { name: 'backend', type: 'string', choices: ['native', 'wasm'], help: 'backend used to load it', default: 'native, else wasm' },
+  { name: 'json', type: 'boolean', help: 'print everything as one JSON object' },
+  { name: 'help', type: 'boolean', help: 'show this help' },
+];
+
+export const INFO_HELP = helpText('rnnkit info model.safetensors', 'Describes a saved model.', INFO_FLAGS);
+
+export async function infoCommand(argv: string[]): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, INFO_FLAGS, 'info', 1);
+  if (flags.help) {
+    process.stdout.write(INFO_HELP + '\n');
+    return 0;
+  }
+  const path = (flags.model as string | undefined) ?? positionals[0];
+  if (path === undefined) throw new CliError('rnnkit info needs a model file: rnnkit info model.safetensors');
+  await selectBackend(flags.backend as string | undefined);
+  const loaded = loadModelFile(path);
+  try {
+    const { model, metadata, data, train } = loaded;
+    if (flags.json) {
+      process.stdout.write(
+        JSON.stringify({ path, parameters: model.numParameters, spec: model.spec, rnnkitVersion: metadata.rnnkit, savedOnBackend: metadata.backend, train, data }) + '\n',
+      );
+      return 0;
+    }
+    const lines = [`${path}`, model.summary(), `parameters: ${model.numParameters}`, `rnnkit version: ${metadata.rnnkit ?? 'unknown'}`];
+    if (train) {
+      lines.push(
+        `trained on backend: ${train.backend} (${train.isa}), ${train.epochs} epochs in ${train.seconds.toFixed(1)}s${train.stoppedEarly ? ' (stopped early)' : ''}, ${train.trainedAt}`,
+        `command: ${train.command}`,
+        `config: ${Object.entries(train.config).map(([k, v]) => `${k}=${v}`).join(' ')}`,
+        `metrics: ${Object.entries(train.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`,
+      );
+    } else {
+      lines.push(`saved on backend: ${metadata.backend ?? 'unknown'} (saved with the library API: no training details)`);
+    }
+    if (data) {
+      lines.push(`data: ${data.task} on ${data.name} (${data.source}), window ${data.window}`);
+      if (data.task === 'forecast') {
+        lines.push(`  target "${data.target}", horizon ${data.horizon}`);
+        lines.push(`  normalisation (z-score, from the training split):`);
+        data.columns.forEach((c, i) => lines.push(`    ${c}: mean ${fmt(data.mean[i])}, std ${fmt(data.std[i])}`));
+      } else if (data.task === 'charlm') {
+        lines.push(`  vocabulary: ${data.vocab.length} characters ${JSON.stringify(data.vocab.join(''))}`);
+      } else {
+        if (data.symbols) lines.push(`  symbols: ${data.symbols.join(' ')}`);
+        if (data.classes) lines.push(`  classes: ${data.classes.join(', ')}`);
+      }
+      if (data.generator) lines.push(`  generated: seed ${data.generator.seed}, size ${data.generator.size}`);
+    }
+    process.stdout.write(lines.join('\n') + '\n');
+    return 0;
+  } finally {
+    loaded.model.dispose();
+  }
+}

@@ -1,0 +1,366 @@
+/**
+ * `rnnkit train`: builds a model from flags (or `--config file.json`), trains it on a CSV series, a text
+ * file or a built-in dataset (default: the seasonal forecaster) with live progress, saves it with its
+ * data metadata, writes the HTML report and prints the final validation error and both paths.
+ * Ctrl-C stops after the current epoch (fit's `signal`) and still saves and reports; a second Ctrl-C quits.
+ */
+
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+import { Dense, GRU, LSTM, RNN, Sequential, tensor, type Loss, type OptimizerType } from '../../index.js';
+import type { TracePanel } from '../../model.js';
+import type { Tensor3D } from '../../tensor.js';
+import { CliError, helpText, parseArgs, readConfig, type FlagSpec, type FlagValues } from '../args.js';
+import { DATASETS, type DatasetName } from '../datasets/builtin.js';
+import { trainingData, sourceOf } from '../datasets/index.js';
+import { contextWindows, normalise } from '../datasets/series.js';
+import type { PreparedData, Split } from '../datasets/types.js';
+import { modelMetadata, type TrainInfo } from '../model-file.js';
+import { fmt, outputMode, Progress } from '../progress.js';
+import type { ReportData } from '../report-data.js';
+import { renderReport } from '../report.js';
+import { selectBackend, splitTensors, taskMetrics } from './common.js';
+import { sampleText } from './generate.js';
+
+export const TRAIN_FLAGS: FlagSpec[] = [
+  { name: 'config', type: 'string', help: 'JSON file of flag values ({"cell": "gru", "batch-size": 16}); flags override it' },
+  { name: 'csv', type: 'string', help: 'CSV time series: header row, numeric columns' },
+  { name: 'target', type: 'string', help: 'CSV column to forecast (name or 1-based number)', default: 'the last column' },
+  { name: 'horizon', type: 'int', min: 1, help: 'steps ahead to forecast at once (series data)', default: '1' },
+  { name: 'text', type: 'string', help: 'plain-text file for a character-level language model' },
+  { name: 'dataset', type: 'string', choices: DATASETS, help: 'built-in generated dataset', default: 'seasonal' },
+  { name: 'size', type: 'int', min: 1, help: 'generated dataset size (series length, sequences or characters)' },
+  { name: 'window', type: 'int', min: 1, help: 'sequence length in steps', default: '48 (text 64, reber 30, adding 50)' },
+  { name: 'stride', type: 'int', min: 1, help: 'steps between window starts', default: '1 (text: window/2)' },
+  { name: 'val-split', type: 'number', min: 0, max: 0.9, help: 'fraction held out for validation (the end of a series)', default: '0.2' },
+  { name: 'cell', type: 'string', choices: ['rnn', 'rnn-relu', 'lstm', 'gru'], help: 'recurrent cell', default: 'lstm' },
+  { name: 'hidden', type: 'int', min: 1, help: 'hidden units per layer', default: '32 (text 96)' },
+  { name: 'layers', type: 'int', min: 1, max: 16, help: 'stacked recurrent layers', default: '1' },
+  { name: 'bidirectional', type: 'boolean', help: 'run each layer both ways (forecasts then use the last step only)' },
+  { name: 'dropout', type: 'number', min: 0, max: 0.95, help: 'dropout between stacked layers', default: '0' },
+  { name: 'head', type: 'string', choices: ['identity', 'sigmoid', 'tanh', 'softmax'], help: 'dense head activation', default: 'by task' },
+  { name: 'loss', type: 'string', choices: ['mse', 'bce_with_logits', 'cross_entropy'], help: 'loss', default: 'by task' },
+  { name: 'optimizer', type: 'string', choices: ['sgd', 'adam', 'adamw', 'rmsprop'], help: 'optimizer', default: 'adam' },
+  { name: 'lr', type: 'number', min: 0, exclusiveMin: true, help: 'learning rate', default: '0.01 (text 0.005)' },
+  { name: 'epochs', type: 'int', min: 1, help: 'passes over the training data', default: 'by dataset (10-20)' },
+  { name: 'batch-size', type: 'int', min: 1, help: 'sequences per update', default: '32' },
+  { name: 'clip-norm', type: 'number', min: 0, exclusiveMin: true, help: 'clip the global gradient norm', default: '1' },
+  { name: 'tbptt', type: 'int', min: 0, help: 'truncated BPTT chunk in steps (0 = whole sequences)', default: '0' },
+  { name: 'seed', type: 'int', min: 0, max: 0xffffffff, help: 'seeds data generation, initialisation and shuffling', default: '1' },
+  { name: 'backend', type: 'string', choices: ['native', 'wasm'], help: 'compute backend', default: 'native, else wasm' },
+  { name: 'out', type: 'string', help: 'where to save the model', default: 'rnnkit-model.safetensors' },
+  { name: 'report', type: 'string', help: 'where to write the HTML report', default: 'rnnkit-report.html' },
+  { name: 'quiet', type: 'boolean', help: 'no progress output (results still print)' },
+  { name: 'json', type: 'boolean', help: 'JSON-lines events on stdout instead of human output' },
+  { name: 'help', type: 'boolean', help: 'show this help' },
+];
+
+export const TRAIN_HELP = helpText(
+  'rnnkit train [--csv file --target col | --text file.txt | --dataset name] [options]',
+  'Trains a recurrent model, saves it, and writes an HTML report. Without a data flag: the seasonal forecaster.',
+  TRAIN_FLAGS,
+);
+
+const DEFAULT_EPOCHS: Record<string, number> = { csv: 20, text: 10, seasonal: 20, 'mackey-glass': 20, reber: 20, 'reber-next': 10, adding: 20 };
+
+interface Resolved {
+  cell: string;
+  hidden: number;
+  layers: number;
+  bidirectional: boolean;
+  dropout: number;
+  head: string;
+  loss: Loss;
+  optimizer: OptimizerType;
+  lr: number;
+  epochs: number;
+  batchSize: number;
+  clipNorm: number;
+  tbptt: number;
+  seed: number;
+  out: string;
+  report: string;
+}
+
+function buildModel(r: Resolved, data: PreparedData): Sequential {
+  const common = { hiddenSize: r.hidden, numLayers: r.layers, bidirectional: r.bidirectional, dropout: r.dropout };
+  const first = { ...common, inputSize: data.inputSize };
+  const rec = r.cell === 'lstm' ? new LSTM(first) : r.cell === 'gru' ? new GRU(first) : new RNN({ ...first, nonlinearity: r.cell === 'rnn-relu' ? 'relu' : 'tanh' });
+  const head = new Dense({ units: data.outputUnits, activation: r.head as 'identity', returnSequences: data.returnSequences });
+  return new Sequential([rec, head], { seed: r.seed });
+}
+
+/** Colour scale of a trace panel from what produced it. */
+function panelRange(p: TracePanel): [number, number] {
+  if (p.activation === 'sigmoid') return [0, 1];
+  if (p.activation === 'tanh') return [-1, 1];
+  let m = 0;
+  for (const v of p.values) m = Math.max(m, Math.abs(v));
+  m = m > 0 ? m : 1;
+  return p.activation === 'relu' ? [0, m] : [-m, m];
+}
+
+/** The first sequence of a split, cut to its valid length. */
+function firstSequence(s: Split): { x: Float32Array; steps: number } {
+  const [, w, f] = s.xDims;
+  const steps = s.lengths?.[0] ?? w;
+  return { x: s.x.slice(0, steps * f), steps };
+}
+
+function activations(model: Sequential, data: PreparedData, s: Split): ReportData['activations'] {
+  const { x, steps } = firstSequence(s);
+  const f = s.xDims[2];
+  const trace = model.trace(tensor(x, [1, steps, f]) as Tensor3D);
+  const panels = trace.panels.map((p) => ({
+    name: p.name,
+    kind: p.kind,
+    units: p.units,
+    values: Array.from({ length: trace.steps }, (_, t) => Array.from(p.values.subarray(t * p.units, (t + 1) * p.units))),
+    range: panelRange(p),
+  }));
+  const meta = data.meta;
+  const symbols = (ids: string[]) => ids.join('');
+  const decode = (vocab: string[]) => Array.from({ length: steps }, (_, t) => vocab[x.subarray(t * f, (t + 1) * f).indexOf(1)] ?? '?');
+  if (meta.task === 'forecast') {
+    return { steps, panels, input: Array.from({ length: steps }, (_, t) => x[t * f]), inputLabel: `input: ${meta.columns[0]} (normalised), first validation window` };
+  }
+  if (meta.task === 'charlm') return { steps, panels, inputLabel: `input text: ${JSON.stringify(symbols(decode(meta.vocab)))}` };
+  if (meta.symbols) return { steps, panels, inputLabel: `input symbols: ${symbols(decode(meta.symbols))}` };
+  return { steps, panels, input: Array.from({ length: steps }, (_, t) => x[t * f]), inputLabel: 'input: values (the two marked steps carry the answer)' };
+}
+
+/** One-step-ahead forecast over the validation tail (at most 400 points), in the target's units. */
+function forecastPlot(model: Sequential, data: PreparedData): ReportData['forecast'] {
+  const meta = data.meta;
+  if (meta.task !== 'forecast' || !data.series) return undefined;
+  const { target } = data.series;
+  const n = target.length;
+  const from = Math.max(meta.window, data.series.valStart < n ? data.series.valStart : Math.floor(n * 0.8), n - 400);
+  const ends: number[] = [];
+  for (let p = from; p < n; p++) ends.push(p);
+  if (ends.length === 0) return undefined;
+  const norm = normalise(data.series.columns, meta.mean, meta.std);
+  const x = contextWindows(norm, ends, meta.window);
+  const out = model.predict(tensor(x, [ends.length, meta.window, meta.columns.length]) as Tensor3D).data as Float32Array;
+  const h = meta.horizon;
+  const perSeq = data.returnSequences ? meta.window * h : h;
+  const offset = data.returnSequences ? (meta.window - 1) * h : 0;
+  const sd = meta.std[meta.targetIndex];
+  const mu = meta.mean[meta.targetIndex];
+  return {
+    truth: target.slice(from, n),
+    predicted: ends.map((_, k) => out[k * perSeq + offset] * sd + mu),
+    startIndex: from,
+    label: `${meta.target}: 1-step-ahead forecast on the validation split`,
+  };
+}
+
+/** Flags from the command line over the config file. */
+function mergedFlags(argv: string[]): FlagValues {
+  const { flags } = parseArgs(argv, TRAIN_FLAGS, 'train');
+  if (typeof flags.config === 'string') return { ...readConfig(flags.config, TRAIN_FLAGS), ...flags };
+  return flags;
+}
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const flags = mergedFlags(argv);
+  if (flags.help) {
+    process.stdout.write(TRAIN_HELP + '\n');
+    return 0;
+  }
+  const mode = outputMode(flags as { quiet?: boolean; json?: boolean });
+  const str = (k: string) => flags[k] as string | undefined;
+  const num = (k: string) => flags[k] as number | undefined;
+  const seed = num('seed') ?? 1;
+  const source = sourceOf({ csv: str('csv'), text: str('text'), dataset: str('dataset') as DatasetName | undefined });
+  const textTask = source === 'text';
+
+  // Data first: a bad file should fail before any backend loads.
+  const data = trainingData({
+    csv: str('csv'),
+    target: str('target'),
+    text: str('text'),
+    dataset: str('dataset') as DatasetName | undefined,
+    window: num('window'),
+    horizon: num('horizon'),
+    stride: num('stride'),
+    valSplit: num('val-split') ?? 0.2,
+    seed,
+    size: num('size'),
+    bidirectional: flags.bidirectional === true,
+  });
+  const loss = (str('loss') as Loss | undefined) ?? data.loss;
+  const classTargets = data.train.y instanceof Int32Array;
+  if ((loss === 'cross_entropy') !== classTargets) {
+    throw new CliError(
+      `--loss ${loss} does not fit ${data.meta.name}: it has ${classTargets ? 'class targets (use cross_entropy)' : `real-valued targets (use ${data.loss})`}`,
+    );
+  }
+  const r: Resolved = {
+    cell: str('cell') ?? 'lstm',
+    hidden: num('hidden') ?? (textTask ? 96 : 32),
+    layers: num('layers') ?? 1,
+    bidirectional: flags.bidirectional === true,
+    dropout: num('dropout') ?? 0,
+    head: str('head') ?? (loss === data.loss ? data.headActivation : 'identity'),
+    loss,
+    optimizer: (str('optimizer') as OptimizerType | undefined) ?? 'adam',
+    lr: num('lr') ?? (textTask ? 0.005 : 0.01),
+    epochs: num('epochs') ?? DEFAULT_EPOCHS[source] ?? 15,
+    batchSize: num('batch-size') ?? 32,
+    clipNorm: num('clip-norm') ?? 1,
+    tbptt: num('tbptt') ?? 0,
+    seed,
+    out: resolve(str('out') ?? 'rnnkit-model.safetensors'),
+    report: resolve(str('report') ?? 'rnnkit-report.html'),
+  };
+  if (r.tbptt > 0 && !data.returnSequences) {
+    throw new CliError(`--tbptt needs a per-step target; ${data.meta.name} has one target per sequence${r.bidirectional ? ' (and --bidirectional forecasts use the last step only)' : ''}`);
+  }
+
+  const backend = await selectBackend(str('backend'));
+  const model = buildModel(r, data);
+  try {
+    model.compile({ loss: r.loss, optimizer: { type: r.optimizer, lr: r.lr }, clipNorm: r.clipNorm });
+  } catch (e) {
+    model.dispose();
+    throw new CliError(`this configuration cannot train: ${(e as Error).message}`);
+  }
+  const config: Record<string, string | number | boolean> = {
+    data: data.meta.name,
+    task: data.meta.task,
+    cell: r.cell,
+    hidden: r.hidden,
+    layers: r.layers,
+    bidirectional: r.bidirectional,
+    dropout: r.dropout,
+    head: r.head,
+    loss: r.loss,
+    optimizer: r.optimizer,
+    lr: r.lr,
+    epochs: r.epochs,
+    'batch-size': r.batchSize,
+    window: data.meta.window,
+    ...(data.meta.task === 'forecast' ? { horizon: data.meta.horizon, target: data.meta.target } : {}),
+    'clip-norm': r.clipNorm,
+    tbptt: r.tbptt,
+    seed: r.seed,
+    parameters: model.numParameters,
+  };
+  const command = ['rnnkit', 'train', ...argv].join(' ');
+  const train = splitTensors(data.train);
+  const val = data.val ? splitTensors(data.val) : undefined;
+  const nTrain = data.train.xDims[0];
+  const stepsPerEpoch = Math.ceil(nTrain / Math.min(r.batchSize, nTrain));
+  const progress = new Progress(mode, r.epochs, stepsPerEpoch);
+  progress.event('start', { data: data.summary, config, backend, modelPath: r.out, reportPath: r.report });
+  progress.info(`${data.summary}\n${model.summary()}\nbackend ${backend.name} (${backend.isa}); training ${r.epochs} epochs, ${stepsPerEpoch} steps each`);
+  progress.begin();
+
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort(new Error('interrupted (SIGINT)'));
+    progress.info('stopping after the current epoch; the model and report are still written (Ctrl-C again to quit now)');
+    progress.event('stopping', { reason: 'SIGINT' });
+  };
+  process.on('SIGINT', onSigint);
+
+  const history = { loss: [] as number[], valLoss: [] as number[], gradNorm: [] as number[] };
+  const t0 = performance.now();
+  let last = t0;
+  let stoppedEarly = false;
+  try {
+    await model.fit(train.x, train.y as never, {
+      epochs: r.epochs,
+      batchSize: r.batchSize,
+      shuffle: true,
+      seed: r.seed,
+      ...(train.lengths ? { lengths: train.lengths } : {}),
+      ...(r.tbptt > 0 ? { tbptt: r.tbptt } : {}),
+      signal: controller.signal,
+      callbacks: {
+        onEpochEnd: (epoch, logs) => {
+          const now = performance.now();
+          // Validation through evaluate (with lengths for padded data), not fit's validationData.
+          const valLoss = val ? model.evaluate(val.x, val.y as never, val.lengths ? { lengths: val.lengths } : {}) : undefined;
+          history.loss.push(logs.loss);
+          history.gradNorm.push(logs.gradNorm);
+          if (valLoss !== undefined) history.valLoss.push(valLoss);
+          const event = {
+            epoch: epoch + 1,
+            epochs: r.epochs,
+            loss: logs.loss,
+            ...(valLoss !== undefined ? { valLoss } : {}),
+            gradNorm: logs.gradNorm,
+            seqPerSec: nTrain / Math.max(1e-6, (now - last) / 1000),
+            elapsedSec: (now - t0) / 1000,
+          };
+          last = performance.now();
+          progress.epoch(event);
+        },
+      },
+    });
+  } catch (e) {
+    if ((e as Error).name !== 'AbortError') {
+      model.dispose();
+      throw e;
+    }
+    stoppedEarly = true;
+  } finally {
+    process.off('SIGINT', onSigint);
+    progress.stop();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+
+  // Results: metrics, saved model, report.
+  const evalSplit = data.val ?? data.train;
+  const m = taskMetrics(model, data.meta, evalSplit);
+  const info: TrainInfo = {
+    command,
+    config,
+    backend: backend.name,
+    isa: backend.isa,
+    epochs: history.loss.length,
+    trainedAt: new Date().toISOString(),
+    seconds,
+    metrics: m.metrics,
+    stoppedEarly,
+  };
+  await model.save(r.out, modelMetadata(data.meta, info));
+  const report: ReportData = {
+    title: `rnnkit train — ${r.cell} on ${data.meta.name}`,
+    createdAt: info.trainedAt,
+    command,
+    config,
+    backend,
+    modelPath: r.out,
+    history: { loss: history.loss, gradNorm: history.gradNorm, ...(history.valLoss.length > 0 ? { valLoss: history.valLoss } : {}) },
+    metrics: m.metrics,
+  };
+  const forecast = forecastPlot(model, data);
+  if (forecast) report.forecast = forecast;
+  if (data.meta.task === 'charlm') {
+    const prompt = data.meta.prompt;
+    report.sample = { prompt, text: sampleText(model, data.meta, prompt, 300, 0.8, r.seed), temperature: 0.8 };
+  }
+  if (m.classification) report.classification = m.classification;
+  report.activations = activations(model, data, evalSplit);
+  writeFileSync(r.report, renderReport(report));
+  model.dispose();
+
+  const where = data.val ? 'validation' : 'training (no validation split)';
+  if (mode === 'json') {
+    progress.event('done', { epochs: info.epochs, stoppedEarly, seconds, metrics: m.metrics, headline: { name: m.headline[0], value: m.headline[1], split: where }, modelPath: r.out, reportPath: r.report });
+  } else {
+    const extras = Object.entries(m.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
+    process.stdout.write(
+      (stoppedEarly ? `stopped early after ${info.epochs} of ${r.epochs} epochs\n` : '') +
+        `final ${where} ${m.headline[0]}: ${fmt(m.headline[1])}  (${extras})\n` +
+        `trained ${info.epochs} epochs in ${seconds.toFixed(1)}s on ${backend.name} (${backend.isa})\n` +
+        `model:  ${r.out}\nreport: ${r.report}\n`,
+    );
+  }
+  return 0;
+}

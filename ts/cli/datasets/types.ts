@@ -1,0 +1,86 @@
+/**
+ * What every CLI data source produces: tensors ready for `Sequential.fit` plus the metadata a saved
+ * model needs to be used again (`DataMeta`: normalisation statistics, vocabulary, window, generator
+ * seed). `DataMeta` is stored as JSON in the safetensors `__metadata__` under `rnnkit.data`.
+ */
+
+import type { Loss } from '../../model.js';
+
+/** forecast: next values of a series; charlm: next character; classify: one label per sequence;
+ * next-symbol: the set of legal next symbols per step; regression: one value per sequence. */
+export type Task = 'forecast' | 'charlm' | 'classify' | 'next-symbol' | 'regression';
+
+/** One split, batch-first. `y` is float targets or int32 class ids, shaped by `yDims`. */
+export interface Split {
+  x: Float32Array;
+  xDims: [number, number, number];
+  y: Float32Array | Int32Array;
+  yDims: number[];
+  /** Valid steps per sequence (padded sequences only). */
+  lengths?: number[];
+}
+
+/** How to rebuild a generated dataset exactly (predict/eval on a built-in dataset). */
+export interface GeneratorMeta {
+  seed: number;
+  /** Series length, sequence count or corpus size, by dataset. */
+  size: number;
+}
+
+export interface ForecastMeta {
+  task: 'forecast';
+  source: 'csv' | 'dataset';
+  name: string;
+  columns: string[];
+  target: string;
+  targetIndex: number;
+  window: number;
+  horizon: number;
+  /** Per column, computed on the training split only. */
+  mean: number[];
+  std: number[];
+  generator?: GeneratorMeta;
+}
+
+export interface CharMeta {
+  task: 'charlm';
+  source: 'text' | 'dataset';
+  name: string;
+  /** Characters by class index. */
+  vocab: string[];
+  window: number;
+  /** A prompt from the training text, the default for `rnnkit generate`. */
+  prompt: string;
+  generator?: GeneratorMeta;
+}
+
+export interface SequenceMeta {
+  task: 'classify' | 'next-symbol' | 'regression';
+  source: 'dataset';
+  name: string;
+  /** Input symbols (one-hot order) for symbolic datasets. */
+  symbols?: string[];
+  classes?: string[];
+  window: number;
+  generator: GeneratorMeta;
+}
+
+export type DataMeta = ForecastMeta | CharMeta | SequenceMeta;
+
+export interface PreparedData {
+  meta: DataMeta;
+  inputSize: number;
+  outputUnits: number;
+  /** Head at every step (true) or at each sequence's last valid step. */
+  returnSequences: boolean;
+  loss: Loss;
+  headActivation: 'identity' | 'sigmoid' | 'tanh' | 'softmax';
+  train: Split;
+  val?: Split;
+  /** One line for the console: "seasonal series: 1500 steps, 1 column → 1125 training windows ...". */
+  summary: string;
+  /** Forecast tasks: every column and the target in original units, and the row where validation starts. */
+  series?: { columns: number[][]; target: number[]; valStart: number };
+  /** Character tasks: the raw text (for report samples). */
+  text?: string;
+}

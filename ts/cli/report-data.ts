@@ -1,0 +1,47 @@
+/**
+ * The data contract between `rnnkit train` (ts/cli, which fills it in) and the HTML report renderer
+ * (ts/cli/report.ts, which draws it). Kept in its own file, free of runtime code, so both sides can import
+ * it without pulling in the renderer or the training loop.
+ */
+
+/** Everything a training report shows; produced by the CLI (`rnnkit train`), rendered by ts/cli/report.ts. */
+export interface ReportData {
+  /** e.g. "rnnkit train — lstm on seasonal". */
+  title: string;
+  /** ISO date of the run. */
+  createdAt: string;
+  /** The command line that produced the report. */
+  command: string;
+  /** Flat key → value table (cell, hidden, layers, optimizer, lr, ...). */
+  config: Record<string, string | number | boolean>;
+  backend: { name: string; isa: string };
+  modelPath?: string;
+  /** Per epoch; gradNorm = mean global gradient L2 norm before clipping. */
+  history: { loss: number[]; valLoss?: number[]; gradNorm?: number[] };
+  /** Forecast vs truth for one series. */
+  forecast?: { truth: number[]; predicted: number[]; startIndex: number; label: string };
+  /** Sampled text for character models. */
+  sample?: { prompt: string; text: string; temperature: number };
+  classification?: { accuracy: number; classes: string[]; confusion: number[][] };
+  /** The inside of the network for ONE input sequence. */
+  activations?: {
+    /** T. */
+    steps: number;
+    inputLabel?: string;
+    /** The input sequence (first feature), length T, drawn above the heatmaps. */
+    input?: number[];
+    panels: Array<{
+      /** e.g. "layer 0 hidden state h", "layer 0 gate i (input)". */
+      name: string;
+      kind: 'hidden' | 'cell' | 'gate';
+      /** Rows of the heatmap. */
+      units: number;
+      /** [T][units]. */
+      values: number[][];
+      /** Colour scale, e.g. [-1, 1] for h, [0, 1] for gates. */
+      range: [number, number];
+    }>;
+  };
+  /** Final validation MSE, RMSE, accuracy, perplexity, ... */
+  metrics?: Record<string, number>;
+}
