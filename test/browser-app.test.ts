@@ -10,30 +10,18 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalise, persistenceMse, seasonalSeries, SERIES, windows } from '../examples/browser/src/data.js';
+import { haveChromium, launchChromium, ROOT as root, serveStatic, type StaticServer } from './helpers/browser.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const chromium = '/usr/bin/chromium';
 const canRun =
-  existsSync(chromium) &&
+  haveChromium &&
   existsSync(join(root, 'dist/index.browser.js')) &&
   existsSync(join(root, 'dist/worker.js')) &&
   existsSync(join(root, 'build/rnnkit-simd.wasm'));
-const TYPES: Record<string, string> = {
-  '.js': 'text/javascript',
-  '.html': 'text/html; charset=utf-8',
-  '.css': 'text/css',
-  '.wasm': 'application/wasm',
-  '.map': 'application/json',
-  '.json': 'application/json',
-};
 const artifacts = join(root, 'test/artifacts');
 
 /** What examples/browser/src/main.ts exposes as window.rnnkitDemo (the fields the test reads). */
@@ -81,7 +69,7 @@ function heldOutStd(): number {
 const demoState = (page: Page) => page.evaluate(() => (window as unknown as { rnnkitDemo: DemoState }).rnnkitDemo);
 
 describe.skipIf(!canRun)('browser examples (Chromium)', () => {
-  let server: Server;
+  let server: StaticServer | undefined;
   let browser: Browser;
   let base = '';
 
@@ -89,28 +77,14 @@ describe.skipIf(!canRun)('browser examples (Chromium)', () => {
     // Type-checks the app against the package's types and bundles it, exactly as `npm run build:web`.
     await promisify(execFile)('npm', ['run', '--silent', 'build:web'], { cwd: root, timeout: 90_000 });
     mkdirSync(artifacts, { recursive: true });
-    server = createServer((req, res) => {
-      const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
-      let file = join(root, path);
-      if (file.endsWith(sep)) file = join(file, 'index.html');
-      if (!file.startsWith(root) || !existsSync(file)) {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const { chromium: launcher } = await import('playwright-core');
-    browser = await launcher.launch({
-      executablePath: chromium,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    server = await serveStatic(root);
+    base = server.base;
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await server?.close();
   });
 
   /** A fresh page that records console errors, uncaught exceptions and failed requests. */

@@ -4,50 +4,30 @@
  * checks that the WASM backend with SIMD loads, an LSTM forward matches the same model in Node, and a
  * short training run lowers the loss. No console errors are allowed.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { extname, join, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveChromium, launchChromium, ROOT, serveStatic, type StaticServer } from './helpers/browser.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const chromium = '/usr/bin/chromium';
-const canRun = existsSync(chromium) && existsSync(join(root, 'dist/index.browser.js')) && existsSync(join(root, 'build/rnnkit-simd.wasm'));
-const TYPES: Record<string, string> = { '.js': 'text/javascript', '.html': 'text/html', '.wasm': 'application/wasm', '.map': 'application/json' };
+const canRun = haveChromium && existsSync(join(ROOT, 'dist/index.browser.js')) && existsSync(join(ROOT, 'build/rnnkit-simd.wasm'));
 
 describe.skipIf(!canRun)('browser (Chromium, wasm backend)', () => {
-  let server: Server;
-  let base = '';
+  let server: StaticServer;
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
-      const file = join(root, path === '/' ? 'test/browser/smoke.html' : path);
-      if (!file.startsWith(root) || !existsSync(file)) {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await serveStatic();
   });
 
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => server.close());
 
   it('loads the SIMD wasm backend, runs an LSTM and trains', async () => {
-    const { chromium: launcher } = await import('playwright-core');
-    const browser = await launcher.launch({
-      executablePath: chromium,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
       page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto(`${base}/test/browser/smoke.html`);
+      await page.goto(`${server.base}/test/browser/smoke.html`);
       await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 60_000 });
       const result = await page.evaluate(() => (window as unknown as { result: Record<string, unknown> }).result);
       expect(result.error).toBeUndefined();

@@ -83,7 +83,8 @@ describe.skipIf(!built)('rnnkit CLI (run `npm run build` first)', () => {
   it('--json prints one event per line: start, every epoch (with gradient norm), done', async () => {
     const r = await cli(['train', '--dataset', 'adding', '--size', '64', '--window', '10', '--hidden', '8', '--epochs', '3', '--json', '--out', 'adding.safetensors', '--report', 'adding.html']);
     expect(r.code, r.stderr).toBe(0);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    // Throttled mid-epoch `batch` events may appear on a slow machine; the rest is exact.
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event !== 'batch');
     expect(events.map((e) => e.event)).toEqual(['start', 'epoch', 'epoch', 'epoch', 'done']);
     for (const e of events.slice(1, 4)) {
       expect(e.loss).toBeGreaterThan(0);
@@ -163,12 +164,33 @@ describe.skipIf(!built)('rnnkit CLI (run `npm run build` first)', () => {
     expect(e.stdout).toMatch(/accuracy: (0|1)/);
   });
 
-  it('Ctrl-C stops after the current epoch and still saves the model and the report', async () => {
+  it('--json reports progress inside a long epoch: throttled batch events with steps, loss, throughput and ETA', async () => {
+    const r = await cli(['train', '--dataset', 'seasonal', '--size', '3000', '--window', '32', '--hidden', '16', '--batch-size', '1', '--epochs', '1', '--json', '--out', 'long.safetensors', '--report', 'long.html']);
+    expect(r.code, r.stderr).toBe(0);
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const batches = events.filter((e) => e.event === 'batch');
+    // The first chunk (one mini-batch) is always reported, before the epoch ends.
+    expect(batches.length).toBeGreaterThanOrEqual(1);
+    expect(events.indexOf(batches[0])).toBeLessThan(events.findIndex((e) => e.event === 'epoch'));
+    expect(batches[0]).toMatchObject({ epoch: 1, epochs: 1, batch: 1, step: 1 });
+    for (const b of batches) {
+      expect(b.batch).toBeLessThan(b.batches);
+      expect(b.steps).toBe(b.batches);
+      expect(b.loss).toBeGreaterThan(0);
+      expect(b.seqPerSec).toBeGreaterThan(0);
+      expect(b.etaSec).toBeGreaterThanOrEqual(0);
+    }
+    for (let i = 1; i < batches.length; i++) expect(batches[i].step).toBeGreaterThan(batches[i - 1].step);
+  });
+
+  it('Ctrl-C during a long epoch stops after the current step and still saves the model and the report', async () => {
     let sent = false;
     const r = await cli(
-      ['train', '--dataset', 'seasonal', '--size', '400', '--window', '16', '--hidden', '8', '--epochs', '500', '--json', '--out', 'int.safetensors', '--report', 'int.html'],
+      // One epoch of ~12000 steps takes seconds; the first `batch` event comes after one step, and
+      // the stop after the chunk running then (~150 ms), long before the epoch could end.
+      ['train', '--dataset', 'seasonal', '--size', '30000', '--window', '48', '--hidden', '48', '--batch-size', '2', '--epochs', '3', '--json', '--out', 'int.safetensors', '--report', 'int.html'],
       (text, child) => {
-        if (!sent && text.includes('"event":"epoch"')) {
+        if (!sent && text.includes('"event":"batch"')) {
           sent = true;
           child.kill('SIGINT');
         }
@@ -177,13 +199,19 @@ describe.skipIf(!built)('rnnkit CLI (run `npm run build` first)', () => {
     expect(r.code, r.stderr).toBe(0);
     const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(events.some((e) => e.event === 'stopping')).toBe(true);
+    const steps = events.find((e) => e.event === 'batch').batches;
     const done = events[events.length - 1];
     expect(done.event).toBe('done');
     expect(done.stoppedEarly).toBe(true);
-    expect(done.epochs).toBeGreaterThanOrEqual(1);
-    expect(done.epochs).toBeLessThan(500);
+    // Stopped inside the first epoch: no epoch finished, and only part of it was trained.
+    expect(events.some((e) => e.event === 'epoch')).toBe(false);
+    expect(done.epochs).toBe(0);
+    expect(done.partialBatches).toBeGreaterThanOrEqual(1);
+    expect(done.partialBatches).toBeLessThan(steps);
     expect(existsSync(at('int.safetensors'))).toBe(true);
     expect(existsSync(at('int.html'))).toBe(true);
+    const { metadata } = decodeSafetensors(readFileSync(at('int.safetensors')));
+    expect(JSON.parse(metadata['rnnkit.train'] ?? '{}')).toMatchObject({ stoppedEarly: true });
   });
 
   describe('errors a person can act on', () => {

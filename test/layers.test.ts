@@ -5,7 +5,7 @@
  * with fake loaders in fresh module instances, so it needs no build at all.
  */
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -22,39 +22,10 @@ import {
   type BackendName,
   type Tensor,
 } from '../ts/index.js';
-
-type Caught = Error & { code?: string; arg?: string; cause?: unknown };
-
-function thrown(fn: () => unknown): Caught {
-  try {
-    fn();
-  } catch (e) {
-    return e as Caught;
-  }
-  throw new Error('expected an error, none was thrown');
-}
-
-async function rejected(p: Promise<unknown>): Promise<Caught> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Caught;
-  }
-  throw new Error('expected a rejection, the promise resolved');
-}
+import { skipReason } from './helpers/backends.js';
+import { rejected, thrown } from './helpers/errors.js';
 
 const root = (p: string): string => fileURLToPath(new URL(`../${p}`, import.meta.url));
-
-/** Build outputs each backend loads; a missing one skips that backend's suite with this reason. */
-const BUILDS: Record<BackendName, { files: string[]; command: string }> = {
-  native: { files: ['build/rnnkit.node'], command: 'npm run build:native' },
-  wasm: { files: ['build/rnnkit-simd.wasm', 'build/rnnkit.wasm'], command: 'npm run build:wasm' },
-};
-function skipReason(name: BackendName): string | undefined {
-  const { files, command } = BUILDS[name];
-  if (process.env.RNNKIT_NATIVE_PATH && name === 'native') return undefined;
-  return files.some((f) => existsSync(root(f))) ? undefined : `SKIPPED: ${files.join(' / ')} missing, run \`${command}\``;
-}
 
 // ---- option validation (no backend) -------------------------------------------------------------------
 

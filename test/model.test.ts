@@ -4,9 +4,8 @@
  * predict(), state dicts, summary, and the Web Worker protocol (served over a MessageChannel).
  */
 
-import { existsSync, readdirSync } from 'node:fs';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   Dense,
   GRU,
@@ -21,32 +20,14 @@ import {
   type Tensor,
   type Tensor3D,
 } from '../ts/index.js';
-import { WorkerModel, type MessageEndpoint } from '../ts/worker-client.js';
-import { serve } from '../ts/worker.js';
+import { WorkerModel } from '../ts/worker-client.js';
+import { backendsFor } from './helpers/backends.js';
+import { caught, expectCode } from './helpers/errors.js';
+import { inProcessWorker } from './helpers/worker.js';
 
-const BUILD = new URL('../build/', import.meta.url);
-const BACKENDS = [
-  { name: 'native' as const, built: existsSync(new URL('rnnkit.node', BUILD)) },
-  { name: 'wasm' as const, built: existsSync(BUILD) && readdirSync(BUILD).some((f) => f.endsWith('.wasm')) },
-];
-for (const b of BACKENDS) if (!b.built) console.warn(`[model.test] SKIPPING ${b.name}: its build file is missing (run npm run build:${b.name})`);
+const BACKENDS = backendsFor('model.test');
 
 /** Runs `fn` and returns what it threw (sync or async), failing if nothing was thrown. */
-async function caught(fn: () => unknown): Promise<Error & { code?: string; arg?: string }> {
-  try {
-    await fn();
-  } catch (e) {
-    return e as Error & { code?: string; arg?: string };
-  }
-  throw new Error('expected an error, none was thrown');
-}
-
-async function expectCode(fn: () => unknown, code: string, arg?: string): Promise<void> {
-  const e = await caught(fn);
-  expect(e.code, e.message).toBe(code);
-  if (arg !== undefined) expect(e.arg, e.message).toBe(arg);
-}
-
 const forecaster = (seed = 1) =>
   new Sequential([new LSTM({ inputSize: 2, hiddenSize: 8 }), new Dense({ units: 1 })], { seed });
 const classifier = (seed = 1) =>
@@ -349,20 +330,11 @@ describe.each(BACKENDS)('Sequential on $name', ({ name, built }) => {
 
 // ---- the worker protocol -------------------------------------------------------------------------------
 
-/** Node's MessagePort lacks the DOM's Transferable typing but speaks the same protocol. */
-const endpoint = (port: MessagePort) => port as unknown as MessageEndpoint;
-
 describe.each(BACKENDS)('worker protocol on $name', ({ name, built }) => {
-  let ports: MessageChannel | undefined;
-  afterEach(() => {
-    ports?.port1.close();
-    ports?.port2.close();
-  });
+  const connect = inProcessWorker();
   it.skipIf(!built)('create / compile / fit with progress / predict / save-bytes / load-bytes / abort / dispose', async () => {
     await setBackend(name);
-    ports = new MessageChannel();
-    serve(endpoint(ports.port1));
-    const client = endpoint(ports.port2);
+    const client = connect();
     const wm = await WorkerModel.create(client, [
       { type: 'LSTM', options: { inputSize: 2, hiddenSize: 6 } },
       { type: 'Dense', options: { units: 1 } },

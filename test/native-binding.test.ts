@@ -8,14 +8,13 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { loadNativeAddon, loadNativeBackend, nativeAddonPath, type NativeAddon } from '../ts/backend/native.js';
 import type { Backend, ModelHandle } from '../ts/backend/types.js';
-import { isRnnkitError, type RnnkitErrorCode } from '../ts/errors.js';
+import { expectRejects, expectThrows } from './helpers/errors.js';
+import { getGc } from './helpers/gc.js';
 
 const LSTM_SPEC = JSON.stringify({ seed: 7, blocks: [{ cell: 'lstm', input_size: 2, hidden_size: 3 }] });
 /** Sequence head: output [T, B, 1], so MSE targets have T·B elements. */
@@ -28,41 +27,6 @@ const TRAIN = JSON.stringify({ loss: 'mse', optimizer: { type: 'adam', lr: 0.01 
 
 let backend: Backend;
 let addon: NativeAddon;
-
-function getGc(): () => void {
-  const g = (globalThis as { gc?: () => void }).gc;
-  if (typeof g === 'function') return g;
-  setFlagsFromString('--expose-gc');
-  return runInNewContext('gc') as () => void;
-}
-
-/** Runs `f`, expecting it to throw an rnnkit error of `cls` with `code` (and `arg` when given). */
-function expectThrows(f: () => unknown, cls: ErrorConstructor, code: RnnkitErrorCode, arg?: string): Error {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected a throw').toBeInstanceOf(cls);
-  expect(isRnnkitError(caught)).toBe(true);
-  const err = caught as Error & { code: string; arg?: string };
-  expect(err.code).toBe(code);
-  if (arg !== undefined) expect(err.arg).toBe(arg);
-  return err;
-}
-
-async function expectRejects(p: Promise<unknown>, code: RnnkitErrorCode): Promise<Error & { code: string }> {
-  let caught: unknown;
-  try {
-    await p;
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected a rejection').toBeInstanceOf(Error);
-  expect((caught as { code?: string }).code).toBe(code);
-  return caught as Error & { code: string };
-}
 
 /** Deterministic toy data: T=5, B=6, I=2 (time-major), targets [T, B, 1]. */
 function dataset(t = 5, b = 6) {

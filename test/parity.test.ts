@@ -7,9 +7,10 @@
  * other on every case. A backend whose build file is missing is skipped with a warning, never silently.
  */
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendInfo, GRU, LSTM, RNN, setBackend, Tensor, type Tensor3D } from '../ts/index.js';
+import { backendsFor } from './helpers/backends.js';
 
 /** Against PyTorch's float64 reference: rnnkit computes in float32, whose rounding (6e-8) grows over
  * T = 4 steps of gate nonlinearities, 2 layers and BPTT to ~1e-5 on the worst elements. 1e-4 relative is
@@ -24,7 +25,8 @@ const CROSS_RTOL = 1e-5;
 const CROSS_ATOL = 1e-6;
 
 type BackendName = 'native' | 'wasm';
-const BACKENDS: readonly BackendName[] = ['native', 'wasm'];
+const backends = backendsFor('parity');
+const BACKENDS: readonly BackendName[] = backends.map((b) => b.name);
 
 // ---- fixtures -------------------------------------------------------------------------------------
 
@@ -68,15 +70,7 @@ const fixture = JSON.parse(readFileSync(new URL('./fixtures/recurrent.json', imp
 };
 const CASES: [string, RecurrentCase][] = fixture.cases.map((c) => [c.name, c]);
 
-const BUILD_FILES: Record<BackendName, string[]> = { native: ['rnnkit.node'], wasm: ['rnnkit-simd.wasm', 'rnnkit.wasm'] };
-function built(name: BackendName): boolean {
-  return BUILD_FILES[name].some((f) => existsSync(new URL(`../build/${f}`, import.meta.url)));
-}
-for (const name of BACKENDS) {
-  if (!built(name)) {
-    console.warn(`[parity] SKIPPING the ${name} backend: none of build/${BUILD_FILES[name].join(', build/')} exists (npm run build:${name})`);
-  }
-}
+const built = (name: BackendName): boolean => backends.find((b) => b.name === name)!.built;
 
 function t3(t: TensorJson): Tensor3D {
   if (t.dims.length !== 3) throw new Error(`fixture tensor has dims [${t.dims.join(', ')}], expected 3`);

@@ -4,7 +4,7 @@
  * save → load / toBytes → fromBytes on each backend giving identical predictions.
  */
 
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Dense, GRU, LSTM, randn, Sequential, setBackend } from '../ts/index.js';
 import { writeFileAtomic } from '../ts/persist-node.js';
 import { decodeSafetensors, encodeSafetensors, RNNKIT_VERSION, type NamedTensor } from '../ts/persist.js';
+import { backendsFor } from './helpers/backends.js';
+import { thrown } from './helpers/errors.js';
 
 // Failure injection for the atomic-write test: fsync of a tmp file fails while `inject.failSync` is set.
 const inject = vi.hoisted(() => ({ failSync: false }));
@@ -42,15 +44,10 @@ function rawFile(header: unknown, data: Uint8Array = new Uint8Array(0), headerTe
 }
 
 function expectFormatError(fn: () => unknown, pattern: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected an ERR_RNNKIT_FORMAT error').toBeInstanceOf(Error);
-  expect((caught as { code?: string }).code).toBe('ERR_RNNKIT_FORMAT');
-  expect((caught as Error).message).toMatch(pattern);
+  const e = thrown(fn);
+  expect(e, 'expected an ERR_RNNKIT_FORMAT error').toBeInstanceOf(Error);
+  expect(e.code).toBe('ERR_RNNKIT_FORMAT');
+  expect(e.message).toMatch(pattern);
 }
 
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
@@ -227,19 +224,24 @@ describe('writeFileAtomic', () => {
     expect((await readdir(dir)).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
-  it('fails cleanly when the directory does not exist', async () => {
-    await expect(writeFileAtomic(join(dir, 'missing', 'm.safetensors'), new Uint8Array(1))).rejects.toMatchObject({ code: 'ENOENT' });
+  it('creates missing parent directories, like Keras model.save', async () => {
+    const target = join(dir, 'missing', 'deeper', 'm.safetensors');
+    await writeFileAtomic(target, new Uint8Array([7, 8, 9]));
+    expect(Array.from(await readFile(target))).toEqual([7, 8, 9]);
+  });
+
+  it('fails cleanly when a parent path is a file', async () => {
+    const blocker = join(dir, 'blocker');
+    await writeFileAtomic(blocker, new Uint8Array(1));
+    const err = await writeFileAtomic(join(blocker, 'm.safetensors'), new Uint8Array(1)).catch((e: NodeJS.ErrnoException) => e);
+    expect(['EEXIST', 'ENOTDIR']).toContain((err as NodeJS.ErrnoException).code);
+    expect(Array.from(await readFile(blocker))).toEqual([0]); // untouched
   });
 });
 
 // ---- models, per backend ---------------------------------------------------------------------------
 
-const BUILD = new URL('../build/', import.meta.url);
-const BACKENDS = [
-  { name: 'native' as const, built: existsSync(new URL('rnnkit.node', BUILD)) },
-  { name: 'wasm' as const, built: existsSync(BUILD) && readdirSync(BUILD).some((f) => f.endsWith('.wasm')) },
-];
-for (const b of BACKENDS) if (!b.built) console.warn(`[persist.test] SKIPPING ${b.name}: its build file is missing (run npm run build:${b.name})`);
+const BACKENDS = backendsFor('persist.test');
 
 function makeModel(seed = 3): Sequential {
   return new Sequential(

@@ -6,15 +6,14 @@
  * drew (coloured pixels on its canvases, non-empty boxes), that nothing errored, and saves screenshots to
  * test/artifacts/report-*.png for a person to look at.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { renderReport, type ReportData } from '../ts/cli/report.js';
+import { haveChromium, launchChromium, ROOT } from './helpers/browser.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const artifacts = join(root, 'test/artifacts');
-const chromiumPath = '/usr/bin/chromium';
+const artifacts = join(ROOT, 'test/artifacts');
 
 /** Deterministic noise so screenshots are comparable between runs. */
 function rng(seed: number): () => number {
@@ -185,14 +184,10 @@ const CANVAS_PLOTS: Record<string, string[]> = {
   minimal: ['plot-loss'],
 };
 
-describe.skipIf(!existsSync(chromiumPath))('renderReport in Chromium (file://, network blocked)', () => {
+describe.skipIf(!haveChromium)('renderReport in Chromium (file://, network blocked)', () => {
   it('renders every plot without errors and saves screenshots', async () => {
     mkdirSync(artifacts, { recursive: true });
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const browser = await launchChromium();
     try {
       for (const [name, html] of Object.entries(renders)) {
         const file = join(artifacts, `report-${name}.html`);

@@ -6,17 +6,9 @@
 
 import { describe, expect, it, vi } from 'vitest';
 import { expectTensor3D, randn, Tensor, tensor, toLengths, zeros } from '../ts/tensor.js';
+import { thrown } from './helpers/errors.js';
 
 /** Runs `fn` and returns what it threw (fails the test if it did not throw). */
-function thrown(fn: () => unknown): Error & { code?: string; arg?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string; arg?: string };
-  }
-  throw new Error('expected an error, none was thrown');
-}
-
 describe('new Tensor', () => {
   it('infers the dtype from the typed array and freezes the shape', () => {
     const f = new Tensor(new Float32Array(6), [2, 3]);

@@ -5,26 +5,14 @@
  * threads = 1, 2, 3, also when two models train at the same time. Wasm always runs one thread.
  */
 
-import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Dense, GRU, LSTM, randn, RNN, Sequential, setBackend, type Tensor3D } from '../ts/index.js';
+import { backendsFor } from './helpers/backends.js';
+import { thrown } from './helpers/errors.js';
 
-const BUILD = new URL('../build/', import.meta.url);
-const nativeBuilt = existsSync(new URL('rnnkit.node', BUILD));
-const wasmBuilt = existsSync(BUILD) && readdirSync(BUILD).some((f) => f.endsWith('.wasm'));
-if (!nativeBuilt) console.warn('[threads.test] SKIPPING native: build/rnnkit.node is missing (run npm run build:native)');
-if (!wasmBuilt) console.warn('[threads.test] SKIPPING wasm: no build/*.wasm (run npm run build:wasm)');
+const [nativeBuilt, wasmBuilt] = backendsFor('threads.test').map((b) => b.built);
 
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
-
-function caught(fn: () => unknown): Error & { code?: string; arg?: string } {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error & { code?: string; arg?: string };
-  }
-  throw new Error('expected an error, none was thrown');
-}
 
 // Odd sizes large enough that the core splits both the input projection (T·B rows) and the
 // per-step recurrent GEMM (B × gates·H) over threads (see crates/rnnkit-core/tests/parallel.rs).
@@ -51,7 +39,7 @@ describe('threads option: validation', () => {
       ['2', 'ERR_RNNKIT_TYPE'],
       [Number.NaN, 'ERR_RNNKIT_TYPE'],
     ] as const) {
-      const e = caught(() => new Sequential([new GRU({ inputSize: 2, hiddenSize: 3 })], { threads: bad as number }));
+      const e = thrown(() => new Sequential([new GRU({ inputSize: 2, hiddenSize: 3 })], { threads: bad as number }));
       expect(e.code, `${String(bad)}: ${e.message}`).toBe(code);
       expect(e.arg).toBe('options.threads');
     }
@@ -68,7 +56,7 @@ describe('threads option: validation', () => {
       [1000, 'ERR_RNNKIT_VALUE'],
       ['4', 'ERR_RNNKIT_TYPE'],
     ] as const) {
-      const e = caught(() => new RNN({ inputSize: 2, hiddenSize: 3, threads: bad as number }));
+      const e = thrown(() => new RNN({ inputSize: 2, hiddenSize: 3, threads: bad as number }));
       expect(e.code, `${String(bad)}: ${e.message}`).toBe(code);
       expect(e.arg).toBe('threads');
     }

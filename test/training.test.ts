@@ -4,16 +4,11 @@
  * a seed reproduces a loss history bit for bit, and native and wasm histories agree.
  */
 
-import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Dense, GRU, LSTM, randn, Sequential, setBackend, tensor, type Tensor, type Tensor3D } from '../ts/index.js';
+import { backendsFor } from './helpers/backends.js';
 
-const BUILD = new URL('../build/', import.meta.url);
-const BACKENDS = [
-  { name: 'native' as const, built: existsSync(new URL('rnnkit.node', BUILD)) },
-  { name: 'wasm' as const, built: existsSync(BUILD) && readdirSync(BUILD).some((f) => f.endsWith('.wasm')) },
-];
-for (const b of BACKENDS) if (!b.built) console.warn(`[training.test] SKIPPING ${b.name}: its build file is missing (run npm run build:${b.name})`);
+const BACKENDS = backendsFor('training.test');
 
 /**
  * Next-step MSE the LSTM must beat on held-out sequences. Targets carry N(0, 0.05²) noise, so even a

@@ -37,8 +37,10 @@ export {
 } from './layers.js';
 export {
   Sequential,
+  type BatchLogs,
   type CompileOptions,
   type EpochLogs,
+  type FitCallbacks,
   type FitOptions,
   type History,
   type Loss,

@@ -1,12 +1,14 @@
 /**
  * `Sequential`: a Keras-like, batch-first stack of recurrent layers (RNN/LSTM/GRU) with an optional
  * Dense head, living as ONE backend model. JS only validates arguments and moves flat buffers: each
- * training epoch is a single `trainEpoch` call (forward, loss, BPTT, update for every mini-batch in
- * Rust; off the JS thread on the native backend). Also: streaming `step`, state dicts with PyTorch
- * names, and safetensors save/load (bytes anywhere; file paths in Node only).
+ * training epoch runs as a few `trainEpoch` calls over consecutive chunks of mini-batches (forward,
+ * loss, BPTT, update for every mini-batch in Rust; off the JS thread on the native backend), each
+ * chunk sized to take ~150 ms, so progress callbacks and aborts happen within an epoch, and results
+ * equal one whole-epoch call bit for bit. Also: streaming `step`, state dicts with PyTorch names,
+ * and safetensors save/load (bytes anywhere; file paths in Node only).
  */
 
-import type { BackendName, BatchData, ModelHandle, ParamInfo } from './backend/types.js';
+import type { BackendName, BatchData, EpochOptions, EpochResult, ModelHandle, ParamInfo } from './backend/types.js';
 import { getBackend } from './backend/select.js';
 import { describe, rnnkitError, shapeError, typeError, valueError, type RnnkitError } from './errors.js';
 import { Dense, GRU, LSTM, RecurrentLayer, RNN, type BlockSpec, type HeadSpec, type Layer } from './layers.js';
@@ -45,6 +47,31 @@ export interface EpochLogs {
   valLoss?: number;
 }
 
+/** Progress inside an epoch, after each chunk of mini-batches (`callbacks.onBatchEnd`). */
+export interface BatchLogs {
+  /** The epoch (0-based, like onEpochEnd's). */
+  epoch: number;
+  /** Mean batch loss over the epoch's mini-batches so far. */
+  loss: number;
+  /** Mean global gradient L2 norm before clipping over the epoch's updates so far. */
+  gradNorm: number;
+  /** Mini-batches of this epoch trained so far. */
+  batches: number;
+  /** Mini-batches in the epoch. */
+  epochBatches: number;
+  /** Sequences of this epoch trained so far. */
+  samples: number;
+}
+
+export interface FitCallbacks {
+  onEpochEnd?(epoch: number, logs: EpochLogs): void | Promise<void>;
+  /**
+   * After each chunk of mini-batches (several per epoch when an epoch takes more than ~150 ms);
+   * `batch` is the 0-based index in the epoch of the chunk's last mini-batch.
+   */
+  onBatchEnd?(batch: number, logs: BatchLogs): void | Promise<void>;
+}
+
 export interface FitOptions extends Partial<CompileOptions> {
   /** Default 1. */
   epochs?: number;
@@ -61,8 +88,12 @@ export interface FitOptions extends Partial<CompileOptions> {
   lengths?: Lengths;
   /** Truncated BPTT chunk length in steps; 0 or absent = whole sequences. */
   tbptt?: number;
-  callbacks?: { onEpochEnd?(epoch: number, logs: EpochLogs): void | Promise<void> };
-  /** Checked between epochs; an abort rejects fit() with an AbortError (the model stays usable). */
+  callbacks?: FitCallbacks;
+  /**
+   * Checked between chunks of mini-batches (~150 ms apart); an abort stops after the running chunk
+   * and rejects fit() with an AbortError carrying `.history` of the completed epochs (the model
+   * keeps every update made, and stays usable).
+   */
   signal?: AbortSignal;
 }
 
@@ -107,6 +138,15 @@ export interface ModelSpec {
   /** Threads (0 = all available cores). Sent to the backend, not part of `Sequential.spec`. */
   threads?: number;
 }
+
+/**
+ * Wall time one `trainEpoch` chunk aims at: short enough for a live progress bar and a prompt
+ * Ctrl-C, long enough that the per-call cost (argument checks, the native backend's input copy and
+ * thread hop) stays a small fraction.
+ */
+const CHUNK_MS = 150;
+/** Upper bound on a chunk, so one unusually fast measurement cannot make the next chunk huge. */
+const MAX_CHUNK_BATCHES = 1 << 16;
 
 /** Most threads a model may ask for (the core's `parallel::MAX_THREADS`). */
 const MAX_THREADS = 256;
@@ -170,8 +210,11 @@ function firstNonFinite(a: Float32Array): number {
   return -1;
 }
 
-/** A uint32 per (seed, epoch): murmur3's finaliser over both, so nearby seeds give unrelated epochs. */
-function epochSeed(seed: number, epoch: number): number {
+/**
+ * A uint32 per (seed, epoch): murmur3's finaliser over both, so nearby seeds give unrelated epochs.
+ * Exported (not part of the public API in ./api.ts) so tests can replay fit() with raw backend calls.
+ */
+export function epochSeed(seed: number, epoch: number): number {
   let h = (seed >>> 0) ^ Math.imul(Math.floor(seed / 2 ** 32) >>> 0, 0x9e3779b1);
   h = Math.imul(h ^ Math.imul(epoch + 1, 0x85ebca6b), 0xc2b2ae35);
   h ^= h >>> 16;
@@ -181,7 +224,7 @@ function epochSeed(seed: number, epoch: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Lets timers, I/O and messages run between epochs (a wasm epoch is synchronous). */
+/** Lets timers, I/O and messages run between chunks (a wasm chunk is synchronous). */
 function yieldToEventLoop(): Promise<void> {
   if (typeof setImmediate === 'function') return new Promise((r) => setImmediate(r));
   if (typeof MessageChannel === 'function') {
@@ -197,8 +240,9 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((r) => setTimeout(r, 0));
 }
 
-function abortError(signal: AbortSignal, epochsDone: number, history: History): Error {
-  const err = new Error(`fit: aborted after ${epochsDone} epoch(s); the model keeps the weights trained so far`, {
+function abortError(signal: AbortSignal, epochsDone: number, history: History, partial?: { batches: number; of: number }): Error {
+  const within = partial && partial.batches > 0 ? ` and ${partial.batches} of ${partial.of} mini-batches of epoch ${epochsDone + 1}` : '';
+  const err = new Error(`fit: aborted after ${epochsDone} epoch(s)${within}; the model keeps the weights trained so far`, {
     cause: signal.reason,
   });
   err.name = 'AbortError';
@@ -361,9 +405,16 @@ export class Sequential {
     if (typeof shuffle !== 'boolean') throw typeError('options.shuffle', 'a boolean', describe(shuffle));
     const seed = integerIn('options.seed', options.seed ?? this.#spec.seed, 0);
     const tbptt = integerIn('options.tbptt', options.tbptt ?? 0, 0);
-    const onEpochEnd = options.callbacks?.onEpochEnd;
+    const callbacks = options.callbacks;
+    if (callbacks !== undefined && !isPlainObject(callbacks)) throw typeError('options.callbacks', 'an object', describe(callbacks));
+    if (callbacks !== undefined) checkKeys('options.callbacks', callbacks as Record<string, unknown>, ['onEpochEnd', 'onBatchEnd']);
+    const onEpochEnd = callbacks?.onEpochEnd;
     if (onEpochEnd !== undefined && typeof onEpochEnd !== 'function') {
       throw typeError('options.callbacks.onEpochEnd', 'a function', describe(onEpochEnd));
+    }
+    const onBatchEnd = callbacks?.onBatchEnd;
+    if (onBatchEnd !== undefined && typeof onBatchEnd !== 'function') {
+      throw typeError('options.callbacks.onBatchEnd', 'a function', describe(onBatchEnd));
     }
     const signal = options.signal;
     if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.aborted !== 'boolean')) {
@@ -379,13 +430,40 @@ export class Sequential {
       val = this.#batch('validationData[0]', 'validationData[1]', vd[0], vd[1], undefined, undefined, true);
     }
     const history: History = val ? { loss: [], gradNorm: [], valLoss: [] } : { loss: [], gradNorm: [] };
-    const epochOpts = { batchSize: Math.min(batchSizeOpt, data.xDims[0]), shuffle, tbptt, seed: 0 };
+    const batchSize = Math.min(batchSizeOpt, data.xDims[0]);
+    // Chunk sizing: the first chunk is one mini-batch; later ones aim at CHUNK_MS from the time per
+    // mini-batch measured on the previous chunk (kept across epochs).
+    let msPerBatch: number | undefined;
     for (let epoch = 0; epoch < epochs; epoch++) {
       if (signal?.aborted) throw abortError(signal, epoch, history);
       if (this.#disposed) throw disposedError('fit');
-      epochOpts.seed = epochSeed(seed, this.#epochsSeen);
-      const { loss, gradNorm } = await handle.trainEpoch(data, epochOpts);
-      this.#epochsSeen++;
+      const epochOpts: EpochOptions = { batchSize, shuffle, tbptt, seed: epochSeed(seed, this.#epochsSeen) };
+      const epochBatches = Math.ceil(data.xDims[0] / batchSize);
+      let done: EpochResult | undefined;
+      let samples = 0;
+      try {
+        while (done === undefined || done.nextBatch < epochBatches) {
+          const first = done?.nextBatch ?? 0;
+          const size = msPerBatch === undefined ? 1 : Math.max(1, Math.min(MAX_CHUNK_BATCHES, Math.round(CHUNK_MS / msPerBatch)));
+          const t0 = performance.now();
+          const chunk: EpochResult = await handle.trainEpoch(data, { ...epochOpts, firstBatch: first, maxBatches: size, ...(done ? { carry: done } : {}) });
+          if (chunk.batches > 0) msPerBatch = Math.max(1e-3, (performance.now() - t0) / chunk.batches);
+          done = chunk;
+          samples += chunk.samples;
+          const last = chunk.nextBatch >= epochBatches;
+          if (onBatchEnd) {
+            await onBatchEnd(chunk.nextBatch - 1, { epoch, loss: chunk.loss, gradNorm: chunk.gradNorm, batches: chunk.nextBatch, epochBatches, samples });
+          }
+          if (last) break;
+          await yieldToEventLoop();
+          if (signal?.aborted) throw abortError(signal, epoch, history, { batches: chunk.nextBatch, of: epochBatches });
+          if (this.#disposed) throw disposedError('fit');
+        }
+      } finally {
+        // A partly trained epoch still used its seed: the next fit() starts from a fresh one.
+        if (done !== undefined) this.#epochsSeen++;
+      }
+      const { loss, gradNorm } = done;
       history.loss.push(loss);
       history.gradNorm.push(gradNorm);
       const logs: EpochLogs = { loss, gradNorm };

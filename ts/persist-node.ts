@@ -6,7 +6,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Writes `bytes` to `path` atomically (tmp + fsync + rename); on failure the tmp file is removed. */
@@ -16,6 +16,7 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   const tmp = join(dir, `${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   let created = false;
   try {
+    await mkdir(dir, { recursive: true });
     const fh = await open(tmp, 'wx', 0o644);
     created = true;
     try {

@@ -1,7 +1,8 @@
 /**
  * `WorkerModel`: the page-side handle to a `Sequential` hosted in a Web Worker (./worker.ts).
  * Same verbs as Sequential, but every call is a Promise, tensors are copied across, `fit` turns
- * worker progress messages into `onEpochEnd` calls and an AbortSignal into an 'abort' message.
+ * worker progress messages into `onBatchEnd` / `onEpochEnd` calls and an AbortSignal into an 'abort'
+ * message (the worker stops after its running chunk of mini-batches).
  * Errors come back with their rnnkit `code`/`arg` intact.
  *
  *   const worker = new Worker(new URL('rnnkit/worker', import.meta.url), { type: 'module' });
@@ -10,7 +11,7 @@
 
 import type { BackendName } from './backend/types.js';
 import { ERROR_CODES, rnnkitError, type RnnkitErrorCode } from './errors.js';
-import type { CompileOptions, EpochLogs, History, SequentialOptions } from './model.js';
+import type { BatchLogs, CompileOptions, EpochLogs, FitCallbacks, History, SequentialOptions } from './model.js';
 import { Tensor, type DType, type Tensor2D, type Tensor3D } from './tensor.js';
 import type {
   LengthsPayload,
@@ -28,7 +29,7 @@ export type { WorkerLayerSpec, MessageEndpoint } from './worker.js';
 export interface WorkerFitClientOptions extends Omit<WorkerFitOptions, 'validationData' | 'mask'> {
   validationData?: readonly [Tensor3D, Tensor<DType>];
   mask?: Tensor2D;
-  callbacks?: { onEpochEnd?(epoch: number, logs: EpochLogs): void | Promise<void> };
+  callbacks?: FitCallbacks;
   signal?: AbortSignal;
 }
 
@@ -36,6 +37,7 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
   onProgress?(epoch: number, logs: EpochLogs): void;
+  onBatch?(batch: number, logs: BatchLogs): void;
 }
 
 type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -58,6 +60,7 @@ function reviveError(e: SerializedError): Error {
   if (e.code !== undefined && e.code in ERROR_CODES) return rnnkitError(e.code as RnnkitErrorCode, e.message, e.arg);
   const err = new Error(e.message);
   err.name = e.name;
+  if (e.history !== undefined) Object.defineProperty(err, 'history', { value: e.history, enumerable: true });
   return err;
 }
 
@@ -74,6 +77,10 @@ class Channel {
         p.onProgress?.(msg.epoch, msg.logs);
         return;
       }
+      if (msg.type === 'batch') {
+        p.onBatch?.(msg.batch, msg.logs);
+        return;
+      }
       this.#pending.delete(msg.id);
       if (msg.type === 'result') p.resolve(msg.value);
       else p.reject(reviveError(msg.error));
@@ -82,10 +89,13 @@ class Channel {
   }
 
   /** Sends a request; `onSent` gets its id (fit uses it to address an abort). */
-  call<T>(req: Request, opts: { onProgress?: Pending['onProgress']; onSent?(id: number): void; transfer?: Transferable[] } = {}): Promise<T> {
+  call<T>(
+    req: Request,
+    opts: { onProgress?: Pending['onProgress']; onBatch?: Pending['onBatch']; onSent?(id: number): void; transfer?: Transferable[] } = {},
+  ): Promise<T> {
     const id = this.#next++;
     return new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: opts.onProgress });
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: opts.onProgress, onBatch: opts.onBatch });
       this.endpoint.postMessage({ ...req, id }, opts.transfer ?? []);
       opts.onSent?.(id);
     });
@@ -166,13 +176,19 @@ export class WorkerModel {
     // Progress is reported in order; callbacks run on the page and do not hold the worker back.
     let chain = Promise.resolve();
     let callbackError: unknown;
-    const onProgress = (epoch: number, logs: EpochLogs) => {
-      const cb = callbacks?.onEpochEnd;
-      if (!cb) return;
-      chain = chain.then(() => cb(epoch, logs)).catch((e: unknown) => {
+    const queue = (run: () => void | Promise<void>) => {
+      chain = chain.then(run).catch((e: unknown) => {
         callbackError ??= e;
         abort();
       });
+    };
+    const onProgress = (epoch: number, logs: EpochLogs) => {
+      const cb = callbacks?.onEpochEnd;
+      if (cb) queue(() => cb(epoch, logs));
+    };
+    const onBatch = (batch: number, logs: BatchLogs) => {
+      const cb = callbacks?.onBatchEnd;
+      if (cb) queue(() => cb(batch, logs));
     };
     signal?.addEventListener('abort', abort, { once: true });
     try {
@@ -180,6 +196,7 @@ export class WorkerModel {
         { op: 'fit', x: payload(x), y: payload(y), options: wire },
         {
           onProgress,
+          onBatch,
           onSent: (id) => {
             fitId = id;
             if (signal?.aborted) abort();

@@ -2,8 +2,10 @@
  * Web Worker entry: hosts one `Sequential` off the page's main thread, so a wasm training epoch
  * (synchronous inside the module) never freezes the UI. Pages talk to it through
  * `WorkerModel` (./worker-client.ts). Protocol: requests `{id, op, ...}`; replies
- * `{id, type: 'result', value}` or `{id, type: 'error', error}`, and for `fit` one
- * `{id, type: 'progress', epoch, logs}` per epoch before its result. `serve()` also accepts any
+ * `{id, type: 'result', value}` or `{id, type: 'error', error}`, and for `fit`, before its result,
+ * `{id, type: 'batch', batch, logs}` after every chunk of mini-batches (a few per second: a live
+ * progress bar; an 'abort' takes effect after the running chunk) and `{id, type: 'progress', epoch,
+ * logs}` per epoch. `serve()` also accepts any
  * MessagePort-like endpoint (tests drive it over a MessageChannel in Node).
  */
 
@@ -11,7 +13,7 @@ import { getBackend, ready, setBackend } from './backend/select.js';
 import type { BackendName } from './backend/types.js';
 import { describe, isRnnkitError, rnnkitError, typeError, valueError } from './errors.js';
 import { Dense, GRU, LSTM, RNN, type DenseOptions, type Layer, type RecurrentOptions, type RNNOptions } from './layers.js';
-import { Sequential, type CompileOptions, type EpochLogs, type FitOptions, type SequentialOptions } from './model.js';
+import { Sequential, type BatchLogs, type CompileOptions, type EpochLogs, type FitOptions, type History, type SequentialOptions } from './model.js';
 import { Tensor, type DType } from './tensor.js';
 
 /** A layer as plain data (class instances do not survive postMessage). */
@@ -41,7 +43,7 @@ export type WorkerRequest = { id: number } & (
   | { op: 'create'; layers: WorkerLayerSpec[]; options?: SequentialOptions; backend?: BackendName }
   | { op: 'compile'; options: CompileOptions }
   | { op: 'fit'; x: TensorPayload; y: TensorPayload; options?: WorkerFitOptions }
-  /** Aborts the fit whose request id is `target` (between epochs). */
+  /** Aborts the fit whose request id is `target` (after its running chunk of mini-batches). */
   | { op: 'abort'; target: number }
   | { op: 'predict'; x: TensorPayload; lengths?: LengthsPayload }
   | { op: 'evaluate'; x: TensorPayload; y: TensorPayload; mask?: TensorPayload; lengths?: LengthsPayload }
@@ -58,11 +60,14 @@ export interface SerializedError {
   message: string;
   code?: string;
   arg?: string;
+  /** An aborted fit's completed epochs (fit's AbortError carries them as `.history`). */
+  history?: History;
 }
 
 export type WorkerResponse =
   | { id: number; type: 'result'; value: unknown }
   | { id: number; type: 'progress'; epoch: number; logs: EpochLogs }
+  | { id: number; type: 'batch'; batch: number; logs: BatchLogs }
   | { id: number; type: 'error'; error: SerializedError };
 
 /** The part of a Worker / MessagePort / worker global scope that serve() and WorkerModel use. */
@@ -107,6 +112,8 @@ function serializeError(e: unknown): SerializedError {
       out.code = e.code;
       if (e.arg !== undefined) out.arg = e.arg;
     }
+    const history = (e as { history?: unknown }).history;
+    if (e.name === 'AbortError' && typeof history === 'object' && history !== null) out.history = history as History;
     return out;
   }
   return { name: 'Error', message: String(e) };
@@ -155,6 +162,7 @@ export function serve(endpoint: MessageEndpoint): void {
             signal: controller.signal,
             callbacks: {
               onEpochEnd: (epoch, logs) => endpoint.postMessage({ id: msg.id, type: 'progress', epoch, logs } satisfies WorkerResponse),
+              onBatchEnd: (batch, logs) => endpoint.postMessage({ id: msg.id, type: 'batch', batch, logs } satisfies WorkerResponse),
             },
           };
           if (o.validationData === undefined) delete options.validationData;

@@ -12,7 +12,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-import { describe, ERROR_CODES, rnnkitError, typeError, type RnnkitErrorCode } from '../errors.js';
+import { ERROR_CODES, rnnkitError, type RnnkitErrorCode } from '../errors.js';
+import { object, parseTraceMeta, settle } from './checks.js';
 import type {
   Backend,
   BackwardResult,
@@ -24,18 +25,18 @@ import type {
   ModelHandle,
   ParamInfo,
   Targets,
-  TracePanelMeta,
   TraceResult,
 } from './types.js';
 
-/** One native model: the class `Model` the addon exports (crates/rnnkit-node/src/exports.rs). */
-export interface NativeModel {
-  dispose(): void;
-  readonly disposed: boolean;
-  specJson(): string;
-  paramInfo(): ParamInfo[];
-  getParams(): Float32Array;
-  setParams(flat: Float32Array): void;
+/**
+ * One native model: the class `Model` the addon exports (crates/rnnkit-node/src/exports.rs). The
+ * methods it shares with `ModelHandle` take the same arguments; the others take positional ones.
+ */
+export interface NativeModel
+  extends Pick<
+    ModelHandle,
+    'dispose' | 'disposed' | 'specJson' | 'paramInfo' | 'getParams' | 'setParams' | 'backward' | 'compile' | 'step' | 'resetState'
+  > {
   forward(
     x: Float32Array,
     xDims: readonly number[],
@@ -44,8 +45,6 @@ export interface NativeModel {
     lengths: Int32Array | undefined,
     training: boolean,
   ): ForwardResult;
-  backward(dOutput: Float32Array, dh: Float32Array | undefined, dc: Float32Array | undefined): BackwardResult;
-  compile(trainJson: string): void;
   trainStep(x: Float32Array, xDims: readonly number[], y: Targets, mask?: Float32Array, lengths?: Int32Array): number;
   evaluate(x: Float32Array, xDims: readonly number[], y: Targets, mask?: Float32Array, lengths?: Int32Array): number;
   trainEpoch(
@@ -58,9 +57,12 @@ export interface NativeModel {
     shuffle: boolean,
     seed: number,
     tbptt: number,
+    firstBatch?: number,
+    maxBatches?: number,
+    carryUpdates?: number,
+    carryLossSum?: number,
+    carryGradNormSum?: number,
   ): Promise<EpochResult>;
-  step(xT: Float32Array, batch: number): Float32Array;
-  resetState(): void;
   /** `meta` is the core's `Trace::meta_json`. */
   trace(x: Float32Array, xDims: readonly number[]): { meta: string; values: Float32Array };
 }
@@ -103,10 +105,6 @@ function call<T>(f: () => T): T {
   }
 }
 
-function expectObject(value: unknown, name: string): void {
-  if (typeof value !== 'object' || value === null) throw typeError(name, 'an object', describe(value));
-}
-
 class NativeModelHandle implements ModelHandle {
   constructor(private readonly raw: NativeModel) {}
 
@@ -135,7 +133,7 @@ class NativeModelHandle implements ModelHandle {
   }
 
   forward(x: Float32Array, xDims: [number, number, number], opts: ForwardOptions = {}): ForwardResult {
-    expectObject(opts, 'opts');
+    object(opts, 'opts');
     return call(() => this.raw.forward(x, xDims, opts.h0, opts.c0, opts.lengths, opts.training ?? false));
   }
 
@@ -148,29 +146,28 @@ class NativeModelHandle implements ModelHandle {
   }
 
   trainStep(batch: BatchData): number {
-    expectObject(batch, 'batch');
+    object(batch, 'batch');
     return call(() => this.raw.trainStep(batch.x, batch.xDims, batch.y, batch.mask, batch.lengths));
   }
 
   evaluate(batch: BatchData): number {
-    expectObject(batch, 'batch');
+    object(batch, 'batch');
     return call(() => this.raw.evaluate(batch.x, batch.xDims, batch.y, batch.mask, batch.lengths));
   }
 
   /** Argument errors reject (like any async function) instead of throwing synchronously. */
   trainEpoch(data: BatchData, opts: EpochOptions): Promise<EpochResult> {
-    try {
-      expectObject(data, 'data');
-      expectObject(opts, 'opts');
+    return settle(() => {
+      object(data, 'data');
+      object(opts, 'opts');
       const { x, xDims, y, mask, lengths } = data;
-      return this.raw
-        .trainEpoch(x, xDims, y, mask, lengths, opts.batchSize, opts.shuffle, opts.seed, opts.tbptt)
-        .catch((e: unknown) => {
-          throw rebuild(e);
-        });
-    } catch (e) {
-      return Promise.reject(rebuild(e));
-    }
+      const carry = opts.carry;
+      if (carry !== undefined) object(carry, 'carry');
+      return this.raw.trainEpoch(
+        x, xDims, y, mask, lengths, opts.batchSize, opts.shuffle, opts.seed, opts.tbptt,
+        opts.firstBatch, opts.maxBatches, carry?.updates, carry?.lossSum, carry?.gradNormSum,
+      );
+    }, rebuild);
   }
 
   step(xT: Float32Array, batch: number): Float32Array {
@@ -185,11 +182,6 @@ class NativeModelHandle implements ModelHandle {
     const { meta, values } = call(() => this.raw.trace(x, xDims));
     return { ...parseTraceMeta(meta), values };
   }
-}
-
-/** The core's trace meta JSON (`{"steps", "panels"}`, see crates/rnnkit-core/src/trace.rs). */
-function parseTraceMeta(meta: string): { steps: number; panels: TracePanelMeta[] } {
-  return JSON.parse(meta) as { steps: number; panels: TracePanelMeta[] };
 }
 
 let addon: NativeAddon | undefined;

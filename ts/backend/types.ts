@@ -62,14 +62,41 @@ export interface EpochOptions {
   seed: number;
   /** Truncated BPTT chunk length in steps; 0 = whole sequences. */
   tbptt: number;
+  /**
+   * First mini-batch to train, in the epoch's seeded order (default 0). With `maxBatches` and
+   * `carry` this runs an epoch in chunks whose results equal one whole-epoch call bit for bit.
+   */
+  firstBatch?: number;
+  /** Train at most this many mini-batches (>= 1); absent = through the end of the epoch. */
+  maxBatches?: number;
+  /** Running sums of the epoch's batches before `firstBatch` (the previous chunk's result). */
+  carry?: EpochTotals;
 }
 
-/** What one `trainEpoch` measured. */
-export interface EpochResult {
+/** Running sums of one epoch, in update order (what a chunk hands to the next). */
+export interface EpochTotals {
+  /** Optimizer updates so far (one per mini-batch; with TBPTT one per trained window). */
+  updates: number;
+  /** Sum of the updates' losses. */
+  lossSum: number;
+  /** Sum of the updates' global gradient L2 norms before clipping. */
+  gradNormSum: number;
+}
+
+/** What one `trainEpoch` call measured; means cover the epoch so far (carried batches included). */
+export interface EpochResult extends EpochTotals {
   /** Mean batch loss (each taken before its update). */
   loss: number;
   /** Mean over the epoch's updates of the global gradient L2 norm before clipping. */
   gradNorm: number;
+  /** Mini-batches trained by this call. */
+  batches: number;
+  /** Samples in those mini-batches. */
+  samples: number;
+  /** The mini-batch a following chunk starts at. */
+  nextBatch: number;
+  /** Mini-batches in the whole epoch. */
+  epochBatches: number;
 }
 
 /** One heatmap of a trace: `units` rows over `steps` time steps, at `offset` in `TraceResult.values`. */
@@ -114,7 +141,8 @@ export interface ModelHandle {
    * One epoch of mini-batch training entirely in the backend. Native: runs on a libuv worker thread
    * (inputs are copied first, so mutating them afterwards is harmless); other calls on this model
    * throw ERR_RNNKIT_DISPOSED ("busy") until it settles. Wasm: runs synchronously, returns a settled Promise.
-   * Resolves to the mean batch loss and the mean gradient norm before clipping.
+   * Resolves to the mean batch loss and the mean gradient norm before clipping, with the counts and
+   * running sums a following chunk needs (`firstBatch`/`maxBatches`/`carry` select a chunk).
    */
   trainEpoch(data: BatchData, opts: EpochOptions): Promise<EpochResult>;
   evaluate(batch: BatchData): number;

@@ -1,12 +1,16 @@
 /**
  * The WebAssembly backend: instantiates build/rnnkit-simd.wasm (or the scalar build/rnnkit.wasm) and
  * adapts its C-ABI exports (crates/rnnkit-wasm/src/lib.rs) to the `Backend` contract of ./types.ts.
- * JS type-checks arguments, copies inputs into `rnnkit_alloc`ed memory, turns a non-zero status into
- * the same RnnkitError the native backend throws, and copies results out with `.slice()`. A trap
- * (a Rust panic) becomes ERR_RNNKIT_INTERNAL and the instance is replaced by a fresh one on next use.
+ * JS type-checks arguments (./checks.ts), copies inputs into `rnnkit_alloc`ed memory, turns a non-zero
+ * status into the same RnnkitError the native backend throws, and copies results out with `.slice()`.
+ * A trap (a Rust panic) becomes ERR_RNNKIT_INTERNAL and the instance is replaced by a fresh one on
+ * next use.
  */
 
-import { describe, errorFromStatus, isRnnkitError, rnnkitError, shapeError, typeError, valueError } from '../errors.js';
+import { describe, errorFromStatus, isRnnkitError, rnnkitError, typeError, valueError } from '../errors.js';
+import {
+  dims3, f32Array, finite, integer, object, optBool, optF32Array, optI32Array, parseTraceMeta, settle, string, targets, U32_MAX,
+} from './checks.js';
 import type {
   Backend,
   BackwardResult,
@@ -18,7 +22,6 @@ import type {
   ModelHandle,
   ParamInfo,
   Targets,
-  TracePanelMeta,
   TraceResult,
 } from './types.js';
 import { simdSupported } from './wasm-features.js';
@@ -53,14 +56,15 @@ interface Exports {
   rnnkit_model_step(h: number, xT: number, xTLen: number, batch: number): number;
   rnnkit_model_reset_state(h: number): number;
   rnnkit_model_compile(h: number, train: number, trainLen: number): number;
-  rnnkit_model_train_step(h: number, ...batch: BatchArgs): number;
-  rnnkit_model_evaluate(h: number, ...batch: BatchArgs): number;
-  rnnkit_model_train_epoch(h: number, ...args: [...BatchArgs, number, number, number, number]): number;
+  /** `batch`: a `RawBatch` descriptor (see `batchPtr`). */
+  rnnkit_model_train_step(h: number, batch: number): number;
+  rnnkit_model_evaluate(h: number, batch: number): number;
+  rnnkit_model_train_epoch(
+    h: number, batch: number, batchSize: number, shuffle: number, seed: number, tbptt: number,
+    firstBatch: number, maxBatches: number, carryUpdates: number, carryLossSum: number, carryGradNormSum: number,
+  ): number;
   rnnkit_model_trace(h: number, x: number, xLen: number, d0: number, d1: number, d2: number): number;
 }
-
-/** x, xLen, d0, d1, d2, y, yLen, yClass, mask, maskLen, lengths, lengthsLen. */
-type BatchArgs = [number, number, number, number, number, number, number, number, number, number, number, number];
 
 /** Result slots, mirrored from crates/rnnkit-wasm/src/handles.rs `slot`. */
 const SLOT = {
@@ -81,66 +85,8 @@ const REQUIRED_EXPORTS: readonly (keyof Exports)[] = [
   'rnnkit_model_trace',
 ];
 
-const U32_MAX = 0xffff_ffff;
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
-
-// ---- argument checks (the same names, codes and wording as crates/rnnkit-node/src/env.rs) ---------
-
-function f32Array(v: unknown, name: string): Float32Array {
-  if (!(v instanceof Float32Array)) throw typeError(name, 'a Float32Array', describe(v));
-  return v;
-}
-
-function optF32Array(v: unknown, name: string): Float32Array | undefined {
-  return v === undefined || v === null ? undefined : f32Array(v, name);
-}
-
-function optI32Array(v: unknown, name: string): Int32Array | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (!(v instanceof Int32Array)) throw typeError(name, 'an Int32Array', describe(v));
-  return v;
-}
-
-function targets(v: unknown, name: string): Targets {
-  if (v instanceof Float32Array || v instanceof Int32Array) return v;
-  throw typeError(name, 'a Float32Array or Int32Array', describe(v));
-}
-
-function string(v: unknown, name: string): string {
-  if (typeof v !== 'string') throw typeError(name, 'a string', describe(v));
-  return v;
-}
-
-function optBool(v: unknown, name: string, dflt: boolean): boolean {
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== 'boolean') throw typeError(name, 'a boolean', describe(v));
-  return v;
-}
-
-function integer(v: unknown, name: string, min: number, max: number): number {
-  if (typeof v !== 'number') throw typeError(name, 'a number', describe(v));
-  if (!Number.isFinite(v)) throw valueError(name, `expected a finite number, got ${v}`);
-  if (!Number.isInteger(v) || v < min || v > max) throw valueError(name, `expected an integer in ${min}..=${max}, got ${v}`);
-  return v;
-}
-
-function dims3(v: unknown, name: string): [number, number, number] {
-  if (!Array.isArray(v)) throw typeError(name, 'an array of 3 non-negative integers', describe(v));
-  if (v.length !== 3) throw shapeError(name, '3 dims', `${v.length} dims`);
-  for (let k = 0; k < 3; k++) {
-    const d: unknown = v[k];
-    if (!(typeof d === 'number' && Number.isInteger(d) && d >= 0 && d <= U32_MAX)) {
-      throw valueError(`${name}[${k}]`, `expected a non-negative integer, got ${describe(d)}`);
-    }
-  }
-  return [v[0], v[1], v[2]];
-}
-
-function object<T>(v: T, name: string): T {
-  if (typeof v !== 'object' || v === null) throw typeError(name, 'an object', describe(v));
-  return v;
-}
 
 // ---- one instance ----------------------------------------------------------------------------------
 
@@ -457,7 +403,7 @@ class WasmModel implements ModelHandle {
   trainStep(batch: BatchData): number {
     const b = checkBatch(batch, 'batch');
     return this.run('trainStep', (s, ex, h) => {
-      s.rt.check(ex.rnnkit_model_train_step(h, ...batchArgs(s, b)));
+      s.rt.check(ex.rnnkit_model_train_step(h, batchPtr(s, b)));
       return s.f32(h, SLOT.LOSS)[0];
     });
   }
@@ -465,29 +411,40 @@ class WasmModel implements ModelHandle {
   evaluate(batch: BatchData): number {
     const b = checkBatch(batch, 'batch');
     return this.run('evaluate', (s, ex, h) => {
-      s.rt.check(ex.rnnkit_model_evaluate(h, ...batchArgs(s, b)));
+      s.rt.check(ex.rnnkit_model_evaluate(h, batchPtr(s, b)));
       return s.f32(h, SLOT.LOSS)[0];
     });
   }
 
-  /** Runs the whole epoch synchronously (no threads in this build) and returns a settled Promise. */
+  /**
+   * Runs the epoch (or the chunk of it `firstBatch`/`maxBatches` select) synchronously (no threads in
+   * this build) and returns a settled Promise.
+   */
   trainEpoch(data: BatchData, opts: EpochOptions): Promise<EpochResult> {
-    try {
+    return settle(() => {
       const b = checkBatch(data, 'data');
       object(opts, 'opts');
       const batchSize = integer(opts.batchSize, 'batchSize', 1, U32_MAX);
       const shuffle = optBool(opts.shuffle, 'shuffle', false);
       const seed = integer(opts.seed, 'seed', 0, U32_MAX);
       const tbptt = integer(opts.tbptt, 'tbptt', 0, U32_MAX);
-      const stats = this.run('trainEpoch', (s, ex, h) => {
-        s.rt.check(ex.rnnkit_model_train_epoch(h, ...batchArgs(s, b), batchSize, shuffle ? 1 : 0, seed, tbptt));
-        const [loss, gradNorm] = s.f32(h, SLOT.LOSS); // [mean loss, mean gradient norm]
-        return { loss, gradNorm };
+      const firstBatch = opts.firstBatch == null ? 0 : integer(opts.firstBatch, 'firstBatch', 0, U32_MAX);
+      const maxBatches = opts.maxBatches == null ? 0 : integer(opts.maxBatches, 'maxBatches', 1, U32_MAX);
+      const carry = opts.carry == null ? undefined : object(opts.carry, 'carry');
+      const updates = carry?.updates == null ? 0 : integer(carry.updates, 'carryUpdates', 0, Number.MAX_SAFE_INTEGER);
+      const lossSum = carry?.lossSum == null ? 0 : finite(carry.lossSum, 'carryLossSum');
+      const gradNormSum = carry?.gradNormSum == null ? 0 : finite(carry.gradNormSum, 'carryGradNormSum');
+      return this.run('trainEpoch', (s, ex, h) => {
+        s.rt.check(
+          ex.rnnkit_model_train_epoch(
+            h, batchPtr(s, b), batchSize, shuffle ? 1 : 0, seed, tbptt,
+            firstBatch, maxBatches, updates, lossSum, gradNormSum,
+          ),
+        );
+        // Every field, f64-exact (LOSS holds only f32 copies of the two means).
+        return JSON.parse(s.textResult(h)) as EpochResult;
       });
-      return Promise.resolve(stats);
-    } catch (e) {
-      return Promise.reject(e);
-    }
+    });
   }
 
   step(xT: Float32Array, batch: number): Float32Array {
@@ -508,8 +465,7 @@ class WasmModel implements ModelHandle {
     const xs = f32Array(x, 'x');
     return this.run('trace', (s, ex, h) => {
       s.rt.check(ex.rnnkit_model_trace(h, s.array('x', xs), xs.length, dims[0], dims[1], dims[2]));
-      const meta = JSON.parse(s.textResult(h)) as { steps: number; panels: TracePanelMeta[] };
-      return { ...meta, values: s.f32(h, SLOT.OUTPUT) };
+      return { ...parseTraceMeta(s.textResult(h)), values: s.f32(h, SLOT.OUTPUT) };
     });
   }
 }
@@ -534,13 +490,21 @@ function checkBatch(batch: BatchData, name: string): CheckedBatch {
   };
 }
 
-function batchArgs(s: CallScope, b: CheckedBatch): BatchArgs {
-  return [
+/**
+ * Copies the batch in and writes its `RawBatch` descriptor (crates/rnnkit-wasm/src/lib.rs): twelve
+ * 4-byte fields, x, xLen, d0, d1, d2, y, yLen, yClass, mask, maskLen, lengths, lengthsLen (null
+ * pointers for absent ones). Returns the descriptor's address.
+ */
+function batchPtr(s: CallScope, b: CheckedBatch): number {
+  const fields = [
     s.array('x', b.x), b.x.length, b.dims[0], b.dims[1], b.dims[2],
     s.array('y', b.y), b.y.length, b.y instanceof Int32Array ? 1 : 0,
     s.optArray('mask', b.mask), b.mask?.length ?? 0,
     s.optArray('lengths', b.lengths), b.lengths?.length ?? 0,
   ];
+  const ptr = s.alloc(fields.length * 4, 4, 'batch');
+  new Uint32Array(s.rt.ex.memory.buffer, ptr, fields.length).set(fields);
+  return ptr;
 }
 
 // ---- loading ---------------------------------------------------------------------------------------

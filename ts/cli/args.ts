@@ -153,12 +153,7 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], c
  * line win over the file.
  */
 export function readConfig(path: string, specs: readonly FlagSpec[]): FlagValues {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new CliError(fileError(path, e, 'config file'));
-  }
+  const text = readUserFile(path, 'config file', 'utf8');
   let obj: unknown;
   try {
     obj = JSON.parse(text);
@@ -186,6 +181,17 @@ export function fileError(path: string, e: unknown, what = 'file'): string {
   if (code === 'EISDIR') return `${what} ${path} is a directory, not a file`;
   if (code === 'EACCES') return `${what} ${path} cannot be read (permission denied)`;
   return `${what} ${path} cannot be read: ${(e as Error).message}`;
+}
+
+/** A file the user named (`what`: "CSV file", ...), as text or bytes; a failed read is a CliError. */
+export function readUserFile(path: string, what: string, encoding: 'utf8'): string;
+export function readUserFile(path: string, what: string): Uint8Array;
+export function readUserFile(path: string, what: string, encoding?: 'utf8'): string | Uint8Array {
+  try {
+    return encoding === undefined ? readFileSync(path) : readFileSync(path, encoding);
+  } catch (e) {
+    throw new CliError(fileError(path, e, what));
+  }
 }
 
 /** Help text: usage line plus one line per flag. */

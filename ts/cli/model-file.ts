@@ -6,11 +6,9 @@
  * CliError that says what the file is instead.
  */
 
-import { readFileSync } from 'node:fs';
-
 import { Sequential } from '../model.js';
 import { decodeSafetensors } from '../persist.js';
-import { CliError, fileError } from './args.js';
+import { CliError, readUserFile } from './args.js';
 import type { DataMeta } from './datasets/types.js';
 
 export const DATA_KEY = 'rnnkit.data';
@@ -53,12 +51,7 @@ function parseJsonEntry<T>(path: string, metadata: Record<string, string>, key: 
 
 /** Reads and checks the file, then builds the model on the current backend. */
 export function loadModelFile(path: string): LoadedModel {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new CliError(fileError(path, e, 'model file'));
-  }
+  const bytes = readUserFile(path, 'model file');
   let metadata: Record<string, string>;
   try {
     metadata = decodeSafetensors(bytes).metadata;

@@ -1,9 +1,10 @@
 /**
  * Training progress for people and machines. On a terminal: a live bar (npm `cli-progress`) over all
- * training steps, updated after every epoch, with the epoch, losses, gradient norm, throughput in
- * sequences/s and ETA. Piped (no TTY): one plain line per epoch, so logs stay readable. `--quiet`: nothing.
- * `--json`: one JSON object per line on stdout (`start`, `epoch`, `stopping`, `done` events) and no
- * human text at all, so a program can read stdout line by line.
+ * training steps (mini-batches), advanced after every chunk of mini-batches fit() runs (a few times a
+ * second), with the epoch, the loss so far, gradient norm, throughput in sequences/s and ETA. Piped
+ * (no TTY): one plain line per epoch, so logs stay readable. `--quiet`: nothing. `--json`: one JSON
+ * object per line on stdout (`start`, `batch` (at most one per BATCH_EVENT_MS), `epoch`, `stopping`,
+ * `done` events) and no human text at all, so a program can read stdout line by line.
  */
 
 import { createRequire } from 'node:module';
@@ -21,6 +22,25 @@ export interface EpochEvent {
   seqPerSec: number;
   elapsedSec: number;
 }
+
+/** Progress inside an epoch, after a chunk of mini-batches. */
+export interface BatchEvent {
+  /** 1-based, like EpochEvent's. */
+  epoch: number;
+  epochs: number;
+  /** Mini-batches of this epoch done. */
+  batch: number;
+  /** Mini-batches per epoch. */
+  batches: number;
+  /** Mean loss over this epoch's mini-batches so far. */
+  loss: number;
+  /** Sequences per second over this epoch so far. */
+  seqPerSec: number;
+  elapsedSec: number;
+}
+
+/** Least time between two JSON `batch` events: live enough for a dashboard, few lines per epoch. */
+export const BATCH_EVENT_MS = 250;
 
 /** Picks the mode from the flags and whether stderr is a terminal. */
 export function outputMode(flags: { quiet?: boolean; json?: boolean }): OutputMode {
@@ -41,6 +61,10 @@ export class Progress {
   #bar: CliProgress.SingleBar | undefined;
   readonly #stepsPerEpoch: number;
   readonly #epochs: number;
+  #lastBatchEvent = -Infinity;
+  /** Validation loss and gradient norm of the last finished epoch, shown while the next one runs. */
+  #lastVal = '-';
+  #lastGrad = '-';
 
   constructor(mode: OutputMode, epochs: number, stepsPerEpoch: number) {
     this.mode = mode;
@@ -82,7 +106,38 @@ export class Progress {
     }
   }
 
+  /** Mid-epoch progress: advances the bar; a throttled `batch` event in JSON mode; nothing in lines mode. */
+  batch(e: BatchEvent): void {
+    const step = (e.epoch - 1) * this.#stepsPerEpoch + e.batch;
+    const total = this.#epochs * this.#stepsPerEpoch;
+    switch (this.mode) {
+      case 'json': {
+        if (e.batch >= e.batches) break; // the epoch event follows at once
+        const now = performance.now();
+        if (now - this.#lastBatchEvent < BATCH_EVENT_MS) break;
+        this.#lastBatchEvent = now;
+        const etaSec = step > 0 ? (e.elapsedSec / step) * (total - step) : undefined;
+        this.event('batch', { ...e, step, steps: total, ...(etaSec !== undefined ? { etaSec } : {}) });
+        break;
+      }
+      case 'bar':
+        this.#bar?.update(step, {
+          epoch: e.epoch,
+          epochs: e.epochs,
+          loss: fmt(e.loss),
+          val: this.#lastVal,
+          grad: this.#lastGrad,
+          speed: Math.round(e.seqPerSec),
+        });
+        break;
+      default:
+        break;
+    }
+  }
+
   epoch(e: EpochEvent): void {
+    this.#lastVal = fmt(e.valLoss);
+    this.#lastGrad = fmt(e.gradNorm);
     switch (this.mode) {
       case 'json':
         this.event('epoch', { ...e });

@@ -1,18 +1,28 @@
 //! Kernel micro-benchmarks: sgemm GFLOP/s (2·m·n·k / time) on the workload shapes, for every tier this
 //! machine supports, scalar first so each ISA reads as a ratio against it from the same run, plus the
 //! activations in Melem/s. Timings on shared machines are noisy: medians with the p25–p75 spread.
+//! The packed section times `sgemm_packed` against weights packed once, as the recurrent layers call
+//! it: the F1 step (batch 32, and a 16-row block as a two-thread row split issues it), with C rotating
+//! over T = 100 gate blocks like the recurrence (so C is cold, as in a real forward), and the F2 step
+//! (batch 1, hidden 64), whose 64 KiB of packed W_hh per step streams from L2.
 //! Run: `cargo bench -p rnnkit-core --bench kernels` (optional filter argument: a tier name).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use rnnkit_core::kernels::{Isa, Kernels};
+use rnnkit_core::kernels::{Isa, Kernels, PackedB};
 
 /// (label, m, n, k, ta, tb): C[m×n] = A[m×k]·op(B).
 const SHAPES: [(&str, usize, usize, usize, bool, bool); 3] = [
     ("projection B·T×I · (I×4H)ᵀ, 3200×320·320×1024", 3200, 1024, 320, false, true),
     ("recurrent step B×H · (H×4H)ᵀ, 32×256·256×1024", 32, 1024, 256, false, true),
     ("weight grad dWᵀ = Gᵀ·X, 1024×3200ᵀ·3200×320", 1024, 320, 3200, true, false),
+];
+/// (label, m, n, k, steps): C[m×n] (one of `steps` gate blocks, in turn) += A[m×k]·W[n×k]ᵀ, W packed once.
+const PACKED: [(&str, usize, usize, usize, usize); 3] = [
+    ("F1 step 32×256 · packed (1024×256)ᵀ, C over 100 steps", 32, 1024, 256, 100),
+    ("F1 step, 16-row block (two-thread row split)", 16, 1024, 256, 100),
+    ("F2 step 1×64 · packed (256×64)ᵀ, C over 50 steps", 1, 256, 64, 50),
 ];
 /// Time budget per (tier, shape): enough samples for a stable median without hogging the shared CPU.
 const BUDGET: Duration = Duration::from_millis(600);
@@ -61,6 +71,39 @@ fn main() {
                 med * 1e3,
                 p25 * 1e3,
                 p75 * 1e3,
+                base / med
+            );
+        }
+    }
+
+    for (label, m, n, k, steps) in PACKED {
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 1000) as f32 * 1e-3 - 0.5).collect();
+        let w: Vec<f32> = (0..n * k).map(|i| ((i * 104_729) % 1000) as f32 * 1e-3 - 0.5).collect();
+        let mut c = vec![0.0f32; steps * m * n];
+        let flops = 2.0 * (m * n * k) as f64;
+        println!("\nsgemm_packed {label}");
+        let mut scalar_time = None;
+        for kern in &tiers {
+            let mut packed = PackedB::new();
+            (kern.pack_b)(true, k, n, &w, k, &mut packed);
+            let mut t = 0;
+            // One sample = one pass over every step (per-call times are sub-µs for F2).
+            let (med, p25, p75) = time(|| {
+                for _ in 0..steps {
+                    let block = &mut c[t * m * n..(t + 1) * m * n];
+                    (kern.sgemm_packed)(false, m, 0, n, k, 1.0, black_box(&a), k, &packed, 1.0, black_box(block), n);
+                    t = (t + 1) % steps;
+                }
+            });
+            let (med, p25, p75) = (med / steps as f64, p25 / steps as f64, p75 / steps as f64);
+            let base = *scalar_time.get_or_insert(med);
+            println!(
+                "  {:<20} {:>7.2} GFLOP/s  (median {:>8.3} µs per call, p25–p75 {:.3}–{:.3} µs)  {:>5.1}× scalar",
+                kern.sgemm_name,
+                flops / med * 1e-9,
+                med * 1e6,
+                p25 * 1e6,
+                p75 * 1e6,
                 base / med
             );
         }

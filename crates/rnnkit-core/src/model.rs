@@ -95,6 +95,7 @@ impl<R: Real> Dataset<R> {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EpochOptions {
     pub batch_size: usize,
     pub shuffle: bool,
@@ -105,14 +106,59 @@ pub struct EpochOptions {
     pub tbptt: Option<usize>,
 }
 
-/// What one epoch measured.
+/// Which mini-batches of an epoch one `train_batches` call trains, so a caller can run an epoch in
+/// chunks (progress, cancellation) with results identical bit for bit to one `train_epoch` call:
+/// the epoch's sample order and batch `i`'s dropout stream depend only on (`seed`, `i`), and the
+/// running sums continue from `carry` in the same order as one call would add them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BatchRange {
+    /// First mini-batch to train, in the epoch's (seeded) order; at most the epoch's batch count.
+    pub first: usize,
+    /// Train at most this many mini-batches (>= 1); `None`: through the end of the epoch.
+    pub max: Option<usize>,
+    /// The totals the epoch's batches before `first` produced (the previous chunk's
+    /// `EpochStats::totals`; zeros when `first` is 0).
+    pub carry: EpochTotals,
+}
+
+/// Running sums of an epoch, in the order updates happened.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EpochTotals {
+    /// Optimizer updates so far (one per mini-batch; with TBPTT one per trained window).
+    pub updates: usize,
+    /// Sum of the updates' losses (each taken before its update).
+    pub loss_sum: f64,
+    /// Sum of the updates' global gradient L2 norms before clipping.
+    pub grad_norm_sum: f64,
+}
+
+/// What one epoch (or the part of it trained so far) measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EpochStats {
-    /// Mean batch loss (each loss taken before its update).
+    /// Mean batch loss (each loss taken before its update) over the epoch so far, carry included.
     pub loss: f64,
-    /// Mean over the epoch's updates of the global gradient L2 norm, before any clipping: how big
-    /// the gradients really are (vanishing or exploding gradients show here).
+    /// Mean over the epoch's updates so far of the global gradient L2 norm, before any clipping:
+    /// how big the gradients really are (vanishing or exploding gradients show here).
     pub grad_norm: f64,
+    /// The epoch's running sums after this call (pass them as the next chunk's `carry`).
+    pub totals: EpochTotals,
+    /// Mini-batches trained by this call.
+    pub batches: usize,
+    /// Samples in those mini-batches.
+    pub samples: usize,
+    /// The mini-batch the next chunk starts at (`first + batches`).
+    pub next_batch: usize,
+    /// Mini-batches in the whole epoch (`ceil(samples / batch_size)`).
+    pub epoch_batches: usize,
+}
+
+impl EpochTotals {
+    /// (mean loss, mean gradient norm); zeros before any update.
+    fn means<R: Real>(&self) -> (f64, f64) {
+        let n = self.updates.max(1) as f64;
+        // Losses are f32-valued; round the mean the same way the single-step API does.
+        (R::from_f64(self.loss_sum / n).to_f64(), self.grad_norm_sum / n)
+    }
 }
 
 struct Training<R: Real> {
@@ -344,6 +390,13 @@ impl<R: Real> Network<R> {
 
     /// One pass over `data` in mini-batches; returns the mean batch loss and gradient norm.
     pub fn train_epoch(&mut self, data: &Dataset<R>, opts: &EpochOptions) -> Result<EpochStats> {
+        self.train_batches(data, opts, &BatchRange::default())
+    }
+
+    /// Part of an epoch: mini-batches `range.first ..` (at most `range.max` of them) of the epoch
+    /// `opts` describes. Chunks that cover an epoch in order, each given the previous one's
+    /// totals as `carry`, leave the model and the final stats exactly as one `train_epoch` would.
+    pub fn train_batches(&mut self, data: &Dataset<R>, opts: &EpochOptions, range: &BatchRange) -> Result<EpochStats> {
         self.check_compiled()?;
         let whole = data.as_batch();
         let (_, n) = self.check_x(whole.x, whole.x_dims)?;
@@ -353,6 +406,19 @@ impl<R: Real> Network<R> {
         if opts.tbptt == Some(0) {
             return Err(Error::value("tbptt", "expected an integer >= 1, got 0"));
         }
+        let epoch_batches = n.div_ceil(opts.batch_size);
+        if range.first > epoch_batches {
+            return Err(Error::value("firstBatch", format!("expected an integer in 0..={epoch_batches} (the epoch's mini-batches), got {}", range.first)));
+        }
+        if range.max == Some(0) {
+            return Err(Error::value("maxBatches", "expected an integer >= 1, got 0"));
+        }
+        let carry = range.carry;
+        for (name, v) in [("carryLossSum", carry.loss_sum), ("carryGradNormSum", carry.grad_norm_sum)] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(Error::value(name, format!("expected a finite number >= 0, got {v}")));
+            }
+        }
         // Validate everything once so a bad sample fails before any update.
         let checked = self.validate(&whole)?;
         let mut rng = Rng::new(opts.seed);
@@ -360,9 +426,17 @@ impl<R: Real> Network<R> {
         if opts.shuffle {
             rng.shuffle(&mut order);
         }
-        let (mut total, mut total_norm) = (0.0f64, 0.0f64);
-        let mut count = 0usize;
-        for idx in order.chunks(opts.batch_size) {
+        // Batch i trains with the i-th fork of the epoch stream. A fork consumes one draw, so
+        // skipping the first batches' draws gives batch `first` exactly the stream one whole-epoch
+        // call would have given it (and keeps histories identical to before chunking existed).
+        for _ in 0..range.first {
+            rng.next_u64();
+        }
+        let end = range.max.map_or(epoch_batches, |m| range.first.saturating_add(m).min(epoch_batches));
+        let mut totals = carry;
+        let mut samples = 0usize;
+        for i in range.first..end {
+            let idx = &order[i * opts.batch_size..((i + 1) * opts.batch_size).min(n)];
             let p = self.gather(&whole, &checked, idx);
             let mut step_rng = rng.fork();
             let updates = match opts.tbptt {
@@ -370,14 +444,14 @@ impl<R: Real> Network<R> {
                 _ => vec![self.train_prepared_stats(&p, &mut step_rng)?],
             };
             for (loss, norm) in updates {
-                total += loss.to_f64();
-                total_norm += norm;
-                count += 1;
+                totals.loss_sum += loss.to_f64();
+                totals.grad_norm_sum += norm;
+                totals.updates += 1;
             }
+            samples += idx.len();
         }
-        let n = count.max(1) as f64;
-        // Losses are f32-valued; round the mean the same way the single-step API does.
-        Ok(EpochStats { loss: R::from_f64(total / n).to_f64(), grad_norm: total_norm / n })
+        let (loss, grad_norm) = totals.means::<R>();
+        Ok(EpochStats { loss, grad_norm, totals, batches: end - range.first, samples, next_batch: end, epoch_batches })
     }
 
     /// Loss on a batch without updating (uses the compiled loss).

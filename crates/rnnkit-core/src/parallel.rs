@@ -5,6 +5,8 @@
 //! On wasm32 (no threads) everything runs inline.
 
 use std::cell::Cell;
+use std::marker::PhantomData;
+use std::ops::Range;
 #[cfg(not(target_arch = "wasm32"))]
 use std::sync::OnceLock;
 use std::sync::{Mutex, PoisonError};
@@ -15,10 +17,14 @@ use crate::kernels::{kernels, PackedB};
 /// absurd specs, far above any core count rnnkit is run on.
 pub const MAX_THREADS: usize = 256;
 
-/// Smallest share of a GEMM (multiply-adds per part) worth a dispatch. A dispatch to spinning
-/// workers costs about a microsecond, to parked ones tens of microseconds; 2^18 MACs take 2–3 µs on
-/// one AVX-512 core, so F2's tiny GEMMs (≤ 2·10^5 MACs) stay inline and T1's per-step recurrent
-/// GEMM (8.4·10^6 MACs) splits.
+/// Smallest share of a job (multiply-adds per part) worth a dispatch. Measured with
+/// `tests/parallel.rs::step_split_timing` on the project's 2-core EPYC: a dispatch to a spinning
+/// worker costs 0.2–0.3 µs (two 5 µs parts finish in 2.0 µs… 3.4 µs inline: 1.7×; two 10 µs parts
+/// 1.9×); a parked or preempted worker costs nothing extra, as the caller retracts posts nobody
+/// took and runs the parts itself. The step GEMMs run at ~50 G multiply-adds/s on one core, so
+/// 2^18 MACs ≈ 5 µs: a part at the threshold already gains ~1.7×. F2's batch-1 steps cannot split
+/// (one row) and its other GEMMs (≤ 2·10^5 MACs) stay inline; T1's per-step recurrent GEMM
+/// (8.4·10^6 MACs) splits.
 const MIN_MACS_PER_PART: usize = 1 << 18;
 
 /// A row split gives each part at least this many rows of C; below it the split goes by columns
@@ -92,7 +98,9 @@ impl Drop for ThreadScope {
 /// `f` may borrow from the caller's stack. The calls run concurrently on the calling thread plus
 /// up to `parts − 1` pool workers when the pool is free; when it is busy (a call nested inside a
 /// part, or another thread's model running at the same time) or on wasm32 they run inline, in
-/// order. Which thread runs which part is unspecified, so each part must depend only on its index.
+/// order. Parts are claimed dynamically (a worker that is slow to wake or preempted leaves its
+/// share to the others), so which thread runs which part is unspecified: each part must depend
+/// only on its index. Workers run the parts in the caller's MXCSR mode (flush-to-zero or not).
 /// A panic in any part is re-raised here after every part has finished.
 pub fn run<F: Fn(usize) + Sync>(parts: usize, f: F) {
     match parts {
@@ -108,12 +116,69 @@ pub fn run<F: Fn(usize) + Sync>(parts: usize, f: F) {
     }
 }
 
+/// How many parts `run` should split a job of `rows` independent rows and `macs` multiply-adds
+/// (or comparable element operations) in total into: at most `current_threads()`, at most one per
+/// row, and at least `MIN_MACS_PER_PART` each, so small jobs (F2's batch-1 steps) stay inline.
+/// 1 means "call it inline".
+pub fn row_parts(rows: usize, macs: usize) -> usize {
+    current_threads().min(rows).min(macs / MIN_MACS_PER_PART).max(1)
+}
+
+/// The rows of part `p` when `rows` rows are dealt into `parts` contiguous blocks of near-equal
+/// size (sizes differ by at most one; blocks are in order and cover 0..rows exactly).
+pub fn part_rows(rows: usize, parts: usize, p: usize) -> Range<usize> {
+    rows * p / parts..rows * (p + 1) / parts
+}
+
+/// A mutable slice lent to the parts of one `run`, each of which takes a disjoint piece of it
+/// (a row block). It exists because the pieces are cut inside the parts (no allocation per
+/// dispatch), which safe splitting (`chunks_mut`) cannot express across a `Fn` closure.
+pub(crate) struct Disjoint<'a, T> {
+    ptr: *mut T,
+    len: usize,
+    _borrow: PhantomData<&'a mut [T]>,
+}
+
+// SAFETY: a `Disjoint` is only a `&mut [T]` handed out in non-overlapping pieces (the contract of
+// `rows`), so sharing it across threads is sharing disjoint `&mut` pieces: sound for `T: Send`.
+unsafe impl<T: Send> Sync for Disjoint<'_, T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Send for Disjoint<'_, T> {}
+
+impl<'a, T> Disjoint<'a, T> {
+    pub fn new(s: &'a mut [T]) -> Self {
+        Disjoint { ptr: s.as_mut_ptr(), len: s.len(), _borrow: PhantomData }
+    }
+
+    /// Rows `rows` of a row-major matrix with `width` elements per row: elements
+    /// `rows.start·width .. rows.end·width`, the end clipped to the buffer (a strided last row may
+    /// be shorter than `width`). An empty buffer (an operand a cell does not use) gives an empty slice.
+    ///
+    /// # Safety
+    /// While the returned slice lives, no other slice obtained from this `Disjoint` may overlap it.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn rows(&self, rows: Range<usize>, width: usize) -> &mut [T] {
+        if self.len == 0 {
+            return &mut [];
+        }
+        let start = rows.start * width;
+        let end = (rows.end * width).min(self.len);
+        assert!(start <= end, "Disjoint::rows: rows {rows:?} of width {width} outside a buffer of {}", self.len);
+        // SAFETY: start ≤ end ≤ len keeps the piece inside the borrowed slice (alive for 'a); the
+        // caller guarantees no other live piece overlaps it.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), end - start) }
+    }
+}
+
 #[cfg(not(target_arch = "wasm32"))]
 mod pool {
     //! The workers. One caller at a time owns them (the `team` mutex, taken with `try_lock`, so a
     //! second caller never waits: it runs inline). The caller posts a pointer to a stack `Job` into
-    //! each worker's slot, runs its own share, then waits until every worker has reported; only
-    //! then does `run` return or unwind, which is what makes lending stack data to workers sound.
+    //! each worker's slot, then everyone — caller included — claims parts from the job's counter
+    //! until none are left. Posts a worker has not picked up by then are retracted (a worker that is
+    //! parked or preempted on a busy machine then costs the caller nothing: it simply ran those
+    //! parts itself); the caller waits only for workers that did take the job. Only then does `run`
+    //! return or unwind, which is what makes lending stack data to workers sound.
 
     use std::any::Any;
     use std::hint::spin_loop;
@@ -125,10 +190,11 @@ mod pool {
     use std::time::{Duration, Instant};
 
     use super::{lock, MAX_THREADS};
+    use crate::kernels::FlushDenormals;
 
     /// How long an idle worker spins for the next job before parking. The recurrent loop dispatches
-    /// once per time step with ~10–50 µs of serial work (the gate update) in between, so workers stay
-    /// hot through a whole forward or BPTT; between calls they park and cost nothing. Kept short
+    /// once per time step with only a few µs of serial work in between, so workers stay hot through
+    /// a whole forward or BPTT; between calls they park and cost nothing. Kept short
     /// because a spinning worker takes a core from other processes (and from its own caller's serial
     /// work when cores are oversubscribed).
     const WORKER_SPIN: Duration = Duration::from_micros(150);
@@ -137,23 +203,39 @@ mod pool {
     /// preempted on a busy machine: then sleeping beats spinning against it).
     const CALLER_SPIN: Duration = Duration::from_micros(30);
 
-    /// One job: the caller's closure and how its parts are dealt out. Lives on the caller's stack.
+    /// One job: the caller's closure and its parts. Lives on the caller's stack.
     struct Job<'a> {
         f: &'a (dyn Fn(usize) + Sync),
         parts: usize,
-        participants: usize,
+        /// The next unclaimed part. Claims only hand out distinct indices (Relaxed suffices: the
+        /// data a part reads was published by the post of the job, and results by `remaining`).
+        next: AtomicUsize,
+        /// Whether the caller flushes subnormals (MXCSR FTZ+DAZ): workers then do too while they
+        /// run its parts, so every part sees the caller's float mode whichever thread runs it.
+        flush_denormals: bool,
     }
 
     impl Job<'_> {
-        /// Participant `w` runs parts w, w + participants, … (a fixed deal, so nothing is shared).
-        fn run_share(&self, w: usize) {
-            (w..self.parts).step_by(self.participants).for_each(self.f);
+        /// Claims and runs parts until none are left; returns the first panic payload among them
+        /// (a panicking part does not stop the others: every part runs exactly once).
+        fn run_parts(&self) -> Option<Box<dyn Any + Send>> {
+            let mut first = None;
+            loop {
+                let p = self.next.fetch_add(1, Ordering::Relaxed);
+                if p >= self.parts {
+                    return first;
+                }
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| (self.f)(p))) {
+                    first.get_or_insert(payload);
+                }
+            }
         }
     }
 
     /// A worker's mailbox.
     struct Slot {
-        /// The posted job (type-erased lifetime), taken (swapped to null) by the worker.
+        /// The posted job (type-erased lifetime), taken (swapped to null) by the worker, or
+        /// retracted (compare-exchanged back to null) by the caller if the worker has not taken it.
         job: AtomicPtr<Job<'static>>,
         /// Set while the worker is parked or about to park; the poster then unparks it.
         sleeping: AtomicBool,
@@ -189,7 +271,7 @@ mod pool {
             let slot: &'static Slot =
                 Box::leak(Box::new(Slot { job: AtomicPtr::new(ptr::null_mut()), sleeping: AtomicBool::new(false), thread: OnceLock::new() }));
             let w = team.len() + 1; // participant 0 is the caller
-            let spawned = thread::Builder::new().name(format!("rnnkit-worker-{w}")).spawn(move || worker_main(slot, w));
+            let spawned = thread::Builder::new().name(format!("rnnkit-worker-{w}")).spawn(move || worker_main(slot));
             match spawned {
                 Ok(handle) => {
                     let _ = slot.thread.set(handle.thread().clone());
@@ -200,15 +282,21 @@ mod pool {
         }
     }
 
-    fn worker_main(slot: &'static Slot, w: usize) {
+    fn worker_main(slot: &'static Slot) {
         let pool = pool();
         loop {
             let job = wait_for_job(slot);
-            // SAFETY: the poster (`run` below) keeps the Job and everything its closure borrows alive
-            // until `remaining` reaches 0, and this worker decrements `remaining` only after its last
-            // use of `job` (the reference is dead once `run_share` returns).
-            let result = catch_unwind(AssertUnwindSafe(|| unsafe { &*job }.run_share(w)));
-            if let Err(payload) = result {
+            let panicked = {
+                // SAFETY: the poster (`run` below) keeps the Job and everything its closure borrows
+                // alive until `remaining` reaches 0, and this worker decrements `remaining` only after
+                // its last use of `job` (the reference is dead at the end of this block).
+                let job = unsafe { &*job };
+                // The caller's float mode for the job's duration; the guard restores the worker's
+                // own (default) MXCSR afterwards (parts cannot unwind past `run_parts`).
+                let _ftz = job.flush_denormals.then(FlushDenormals::new);
+                job.run_parts()
+            };
+            if let Some(payload) = panicked {
                 lock(&pool.panic).get_or_insert(payload);
             }
             // The last worker wakes a parked caller. SeqCst pairs with the caller's store of
@@ -227,7 +315,11 @@ mod pool {
         let mut spins = 0u32;
         loop {
             if !slot.job.load(Ordering::Relaxed).is_null() {
-                return slot.job.swap(ptr::null_mut(), Ordering::Acquire);
+                let job = slot.job.swap(ptr::null_mut(), Ordering::Acquire);
+                if !job.is_null() {
+                    return job;
+                }
+                continue; // the caller retracted it in between
             }
             spins = spins.wrapping_add(1);
             if !spins.is_multiple_of(64) || since.elapsed() < WORKER_SPIN {
@@ -263,11 +355,12 @@ mod pool {
         if workers == 0 {
             return false;
         }
-        let job = Job { f, parts, participants: workers + 1 };
-        // SAFETY: only the lifetime is erased. The pointer is dereferenced by workers strictly before
-        // they decrement `remaining`, and this function does not return or unwind before seeing
-        // `remaining == 0` (the caller's own share runs under catch_unwind), so `job` and the data
-        // `f` borrows outlive every use.
+        let job = Job { f, parts, next: AtomicUsize::new(0), flush_denormals: FlushDenormals::active() };
+        // SAFETY: only the lifetime is erased. The pointer is dereferenced only by workers that took
+        // it from their slot, strictly before they decrement `remaining`; posts not taken are
+        // retracted below; and this function does not return or unwind before seeing
+        // `remaining == 0` (the caller's parts run under catch_unwind), so `job` and the data `f`
+        // borrows outlive every use.
         let erased = unsafe { std::mem::transmute::<*const Job<'_>, *mut Job<'static>>(&job as *const Job<'_>) };
         *lock(&pool.caller) = Some(thread::current());
         pool.remaining.store(workers, Ordering::SeqCst);
@@ -279,7 +372,14 @@ mod pool {
                 }
             }
         }
-        let own = catch_unwind(AssertUnwindSafe(|| job.run_share(0)));
+        let own = job.run_parts();
+        // No parts are left. A worker that has not taken its post yet (still waking, or preempted)
+        // would find nothing to do: retract the post and count it done ourselves.
+        for slot in &team[..workers] {
+            if slot.job.compare_exchange(erased, ptr::null_mut(), Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                pool.remaining.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
         let start = Instant::now();
         while pool.remaining.load(Ordering::Acquire) != 0 {
             if start.elapsed() < CALLER_SPIN {
@@ -294,9 +394,9 @@ mod pool {
         }
         let worker_panic = lock(&pool.panic).take();
         drop(team);
-        match (own, worker_panic) {
-            (Err(payload), _) | (Ok(()), Some(payload)) => resume_unwind(payload),
-            (Ok(()), None) => true,
+        match own.or(worker_panic) {
+            Some(payload) => resume_unwind(payload),
+            None => true,
         }
     }
 }

@@ -480,6 +480,40 @@ fn sgemm_packed_equals_sgemm_bit_for_bit() {
     }
 }
 
+/// Row blocks of a packed-B GEMM, as a thread pool splits the per-step GEMM by batch rows, equal the
+/// whole product bit for bit: every block size takes a different path through gemm.rs (one or two rows
+/// read A in place, short micro-panels use smaller tiles, full MR tiles), yet each element's sum must be
+/// the same. Also with A transposed (read in place with a row stride of 1).
+#[test]
+fn sgemm_packed_row_blocks_equal_whole() {
+    let mut rng = Rng::new(22);
+    let (m, n, k) = (32, 300, 70);
+    let b = rand_vec(&mut rng, n * k, -1.0, 1.0);
+    let c0 = rand_vec(&mut rng, m * n, -1.0, 1.0);
+    for kern in tiers() {
+        let mut packed = PackedB::new();
+        (kern.pack_b)(true, k, n, &b, k, &mut packed);
+        for ta in [false, true] {
+            let a = rand_vec(&mut rng, m * k, -1.0, 1.0);
+            let lda = if ta { m } else { k };
+            let mut want = c0.clone();
+            (kern.sgemm_packed)(ta, m, 0, n, k, 1.0, &a, lda, &packed, 1.0, &mut want, n);
+            for cuts in [&[1usize, 2, 3, 16][..], &[2, 13], &[16], &[31], &[5, 6, 7, 8]] {
+                let mut got = c0.clone();
+                let mut bounds = vec![0];
+                bounds.extend_from_slice(cuts);
+                bounds.push(m);
+                for w in bounds.windows(2) {
+                    let (i0, rows) = (w[0], w[1] - w[0]);
+                    let a_part = if ta { &a[i0..] } else { &a[i0 * k..] };
+                    (kern.sgemm_packed)(ta, rows, 0, n, k, 1.0, a_part, lda, &packed, 1.0, &mut got[i0 * n..], n);
+                }
+                assert_eq!(got, want, "{} ta={ta} row cuts {cuts:?}", kern.sgemm_name);
+            }
+        }
+    }
+}
+
 /// The denormal guard sets FTZ/DAZ on x86_64 for its lifetime (a subnormal product flushes to 0) and
 /// restores the caller's mode when dropped, nested or not.
 #[test]

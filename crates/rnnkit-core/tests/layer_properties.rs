@@ -1,7 +1,8 @@
 //! Behavioural properties of `RecurrentBlock` forward (and its error paths): agreement with the
 //! PyTorch formulas written out naively, batch-row independence, seq == repeated single steps,
 //! packed-sequence semantics of `lengths`, known outputs for zero weights, reverse direction ==
-//! forward on reversed time, stacking == chaining blocks, seeded dropout, buffer reuse across calls.
+//! forward on reversed time, stacking == chaining blocks, seeded dropout, buffer reuse across calls,
+//! and workspaces kept across training steps (cleared, repacked on a params-version change, released).
 
 mod common;
 
@@ -58,6 +59,15 @@ impl<R: Real> Call<R> {
     }
 
     fn run(&self, block: &mut RecurrentBlock<R>, params: &[R]) -> BlockOutput<R> {
+        self.forward(block, params, false)
+    }
+
+    /// A forward that keeps what `backward` needs.
+    fn run_cached(&self, block: &mut RecurrentBlock<R>, params: &[R]) -> BlockOutput<R> {
+        self.forward(block, params, true)
+    }
+
+    fn forward(&self, block: &mut RecurrentBlock<R>, params: &[R], keep_cache: bool) -> BlockOutput<R> {
         let input = BlockInput {
             x: &self.x,
             seq_len: self.seq_len,
@@ -68,7 +78,7 @@ impl<R: Real> Call<R> {
             dropout_rng: None,
         };
         block.validate(params.len(), &input).expect("valid input");
-        block.forward(params, input, false)
+        block.forward(params, input, keep_cache)
     }
 }
 
@@ -484,4 +494,46 @@ fn backward_accumulates() {
     assert_eq!(g1.dx, g2.dx);
     assert_eq!(g1.dh0, g2.dh0);
     assert_eq!(g1.dc0, g2.dc0);
+}
+
+/// A model clears the cache after every training step but keeps the buffers (and packed weights)
+/// for the next step: results after `clear_cache` equal a fresh block's, packed weights follow a
+/// params-version change, and `release_memory` frees everything without changing results.
+#[test]
+fn cleared_and_released_workspaces_give_fresh_results() {
+    let mut rng = Rng::new(23);
+    for cell in ALL_CELLS {
+        let s = spec(cell, 5, 7, 2, true, true);
+        let n = block_param_count(&s);
+        let p1: Vec<f32> = uniform_vec(&mut rng, n, -0.5, 0.5);
+        let p2: Vec<f32> = uniform_vec(&mut rng, n, -0.5, 0.5);
+        let call = Call::random(&s, 4, 3, &mut rng);
+        let dy: Vec<f32> = uniform_vec(&mut rng, 4 * 3 * s.output_size(), -1.0, 1.0);
+        let train = |block: &mut RecurrentBlock<f32>, params: &[f32]| {
+            let out = call.run_cached(block, params);
+            let mut grads = vec![0.0; n];
+            let g = block.backward(params, &dy, None, None, &mut grads).unwrap();
+            (out.output, out.h_n, g.dx, grads)
+        };
+        let fresh = |params: &[f32]| {
+            let mut b = RecurrentBlock::new(s.clone());
+            b.set_params_version(Some(7));
+            train(&mut b, params)
+        };
+        let (want1, want2) = (fresh(&p1), fresh(&p2));
+        let mut block = RecurrentBlock::new(s.clone());
+        block.set_params_version(Some(1));
+        assert!(train(&mut block, &p1) == want1, "{}: first call differs from a fresh block", cell.name());
+        block.clear_cache();
+        assert!(!block.has_cache(), "{}: cache survived clear_cache", cell.name());
+        assert!(block.backward(&p1, &dy, None, None, &mut vec![0.0; n]).is_err(), "{}: backward after clear_cache", cell.name());
+        assert!(train(&mut block, &p1) == want1, "{}: call after clear_cache differs", cell.name());
+        // New weights under a new version: the kept packed W_hh must be repacked.
+        block.clear_cache();
+        block.set_params_version(Some(2));
+        assert!(train(&mut block, &p2) == want2, "{}: stale packed weights after a version change", cell.name());
+        block.release_memory();
+        assert!(!block.has_cache(), "{}: cache survived release_memory", cell.name());
+        assert!(train(&mut block, &p2) == want2, "{}: call after release_memory differs", cell.name());
+    }
 }

@@ -1,8 +1,9 @@
 //! Multi-core execution (`parallel.rs`): the pool's `run` (every part once, borrowed data, panics
-//! propagate, nesting and concurrent callers), the parallel SGEMM bit-identical to one thread on row
-//! and column splits, and whole models — outputs, gradients and training runs — bit-identical for
-//! threads = 1, 2, 3, 4. Timing (not asserted): `cargo test --release -p rnnkit-core --test parallel
-//! -- --ignored --nocapture t1_`.
+//! propagate, nesting and concurrent callers, the caller's float mode on workers), the row split of
+//! recurrent steps, the parallel SGEMM bit-identical to one thread on row and column splits, and
+//! whole models — outputs, gradients and training runs, batch sizes 1, 19 and 33 — bit-identical
+//! for threads = 1, 2, 3, 4. Timing (not asserted): `cargo test --release -p rnnkit-core --test
+//! parallel -- --ignored --nocapture` (T1/TG1 steps, and the per-step pieces at T1's shape).
 
 mod common;
 
@@ -13,9 +14,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::uniform_vec;
-use rnnkit_core::kernels::{kernels, PackedB};
+use rnnkit_core::kernels::{kernels, FlushDenormals, PackedB};
 use rnnkit_core::model::{Dataset, EpochOptions, ForwardOptions, Targets};
-use rnnkit_core::parallel::{self, gemm_split, run, scope_threads, GemmSplit};
+use rnnkit_core::parallel::{self, gemm_split, part_rows, row_parts, run, scope_threads, GemmSplit};
 use rnnkit_core::real::gemm_reference;
 use rnnkit_core::rng::Rng;
 use rnnkit_core::spec::ModelSpec;
@@ -112,6 +113,77 @@ fn thread_scopes_resolve_nest_and_restore() {
     }
     assert_eq!(parallel::current_threads(), 1);
     assert_eq!(parallel::resolve_threads(10_000), parallel::MAX_THREADS);
+}
+
+#[test]
+fn a_slow_worker_never_blocks_the_caller_from_finishing_the_parts() {
+    // Parts are claimed, not dealt: when the caller is done with the parts and a worker has not
+    // picked up its post yet, the caller runs them itself. Here every part is slow, so the worker
+    // (if it shows up at all) takes some; either way all run exactly once.
+    for _ in 0..50 {
+        let hits: Vec<AtomicUsize> = (0..4).map(|_| AtomicUsize::new(0)).collect();
+        run(4, |p| {
+            hits[p].fetch_add(1, Ordering::Relaxed);
+            std::hint::black_box((0..2000).sum::<u64>());
+        });
+        assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn workers_run_parts_in_the_callers_float_mode() {
+    // MXCSR is per thread: a worker must flush subnormals exactly when its caller does (else a
+    // part's result would depend on which thread ran it), and drop back to its own mode after.
+    assert!(!FlushDenormals::active(), "test threads start without FTZ/DAZ");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for flush in [true, false, true, false] {
+        loop {
+            let _ftz = flush.then(FlushDenormals::new);
+            let seen = Mutex::new(Vec::new());
+            run(2, |_| {
+                std::thread::sleep(Duration::from_millis(2)); // so the worker takes a part
+                seen.lock().unwrap().push((std::thread::current().id(), FlushDenormals::active()));
+            });
+            let seen = seen.into_inner().unwrap();
+            assert!(seen.iter().all(|&(_, on)| on == flush), "flush {flush}: a part ran in another float mode: {seen:?}");
+            if seen[0].0 != seen[1].0 {
+                break; // a worker really ran one of the parts
+            }
+            assert!(Instant::now() < deadline, "run(2, ..) never ran on two threads");
+        }
+    }
+    assert!(!FlushDenormals::active(), "the caller's mode was not restored");
+}
+
+#[test]
+fn part_rows_cover_every_row_once_in_near_equal_blocks() {
+    for rows in 0..40 {
+        for parts in 1..=6 {
+            let blocks: Vec<_> = (0..parts).map(|p| part_rows(rows, parts, p)).collect();
+            assert_eq!(blocks[0].start, 0);
+            assert_eq!(blocks[parts - 1].end, rows);
+            assert!(blocks.windows(2).all(|w| w[0].end == w[1].start), "rows {rows} parts {parts}: {blocks:?}");
+            let (min, max) = (blocks.iter().map(|b| b.len()).min().unwrap(), blocks.iter().map(|b| b.len()).max().unwrap());
+            assert!(max - min <= 1, "rows {rows} parts {parts}: {blocks:?}");
+        }
+    }
+}
+
+#[test]
+fn recurrent_steps_split_by_rows_only_when_worth_it() {
+    let step = |b: usize, gates: usize, h: usize| row_parts(b, b * gates * h * h);
+    assert_eq!(step(32, 4, 256), 1, "one thread: always inline");
+    let _t = scope_threads(2);
+    assert_eq!(step(32, 4, 256), 2, "T1's step (B=32, H=256)");
+    assert_eq!(step(32, 3, 256), 2, "TG1's step");
+    assert_eq!(step(1, 4, 64), 1, "F2's batch-1 step");
+    assert_eq!(step(1, 4, 1024), 1, "one row cannot be split");
+    assert_eq!(step(4, 4, 64), 1, "a tiny step is not worth a dispatch");
+    assert_eq!(step(B, 4, H), 2, "the model tests below do split");
+    let _t = scope_threads(4);
+    assert_eq!(step(32, 4, 256), 4);
+    assert_eq!(step(3, 4, 256), 3, "at most one part per row");
 }
 
 // ---- sgemm -----------------------------------------------------------------------------------
@@ -271,13 +343,13 @@ fn model_shapes_really_split() {
     }
 }
 
-/// (output, h, c, dx, dh0, dc0, grads) of one forward + backward.
-fn forward_backward(cell: &str, threads: usize) -> Vec<Vec<f32>> {
+/// (output, h, c, dx, dh0, dc0, grads) of one forward + backward on a batch of `batch`.
+fn forward_backward(cell: &str, threads: usize, batch: usize) -> Vec<Vec<f32>> {
     let mut m = Model::from_json(&model_json(cell, threads)).unwrap();
     let mut rng = Rng::new(5);
-    let x: Vec<f32> = uniform_vec(&mut rng, B * T * I, -1.0, 1.0);
-    let lengths: Vec<i32> = (0..B).map(|b| (T - b % 4) as i32).collect();
-    let fwd = m.forward(&x, [B, T, I], &ForwardOptions { lengths: Some(&lengths), training: true, ..Default::default() }).unwrap();
+    let x: Vec<f32> = uniform_vec(&mut rng, batch * T * I, -1.0, 1.0);
+    let lengths: Vec<i32> = (0..batch).map(|b| (T - b % 4) as i32).collect();
+    let fwd = m.forward(&x, [batch, T, I], &ForwardOptions { lengths: Some(&lengths), training: true, ..Default::default() }).unwrap();
     let dy: Vec<f32> = uniform_vec(&mut rng, fwd.output.len(), -1.0, 1.0);
     let dh: Vec<f32> = uniform_vec(&mut rng, fwd.h.len(), -1.0, 1.0);
     let bwd = m.backward(&dy, Some(&dh), None).unwrap();
@@ -287,22 +359,21 @@ fn forward_backward(cell: &str, threads: usize) -> Vec<Vec<f32>> {
 #[test]
 fn outputs_and_gradients_are_bit_identical_for_every_thread_count() {
     const NAMES: [&str; 7] = ["output", "h", "c", "dx", "dh0", "dc0", "grads"];
-    for cell in ["lstm", "gru", "rnn_tanh"] {
-        let one = forward_backward(cell, 1);
+    for (cell, batch) in [("lstm", B), ("gru", B), ("rnn_tanh", B), ("lstm", 33), ("gru", 1), ("rnn_relu", 33)] {
+        let one = forward_backward(cell, 1, batch);
         for threads in 2..=4 {
-            for (k, (got, want)) in forward_backward(cell, threads).iter().zip(&one).enumerate() {
-                assert_bits(got, want, &format!("{cell} threads {threads}: {}", NAMES[k]));
+            for (k, (got, want)) in forward_backward(cell, threads, batch).iter().zip(&one).enumerate() {
+                assert_bits(got, want, &format!("{cell} batch {batch} threads {threads}: {}", NAMES[k]));
             }
         }
     }
 }
 
-/// Parameters after 3 epochs of Adam on a fixed dataset.
-fn train(cell: &str, threads: usize) -> Vec<f32> {
+/// Parameters after 3 epochs of Adam on a fixed dataset of `n` sequences in batches of `batch_size`.
+fn train(cell: &str, threads: usize, batch_size: usize, n: usize) -> Vec<f32> {
     let mut m = Model::from_json(&model_json(cell, threads)).unwrap();
     m.compile(r#"{"loss":"mse","optimizer":{"type":"adam","lr":0.01},"clip_norm":1.0}"#).unwrap();
     let mut rng = Rng::new(9);
-    let n = 2 * B + 3;
     let data = Dataset {
         x: uniform_vec(&mut rng, n * T * I, -1.0, 1.0),
         x_dims: [n, T, I],
@@ -311,17 +382,18 @@ fn train(cell: &str, threads: usize) -> Vec<f32> {
         lengths: None,
     };
     for epoch in 0..3 {
-        m.train_epoch(&data, &EpochOptions { batch_size: B, shuffle: true, seed: epoch, tbptt: None }).unwrap();
+        m.train_epoch(&data, &EpochOptions { batch_size, shuffle: true, seed: epoch, tbptt: None }).unwrap();
     }
     m.params().to_vec()
 }
 
 #[test]
 fn training_runs_are_bit_identical_for_every_thread_count() {
-    for cell in ["lstm", "gru", "rnn_tanh"] {
-        let one = train(cell, 1);
+    // Batches of 19 (and a last one of 3), of 33 (and 4), and of 1.
+    for (cell, batch_size, n) in [("lstm", B, 2 * B + 3), ("gru", B, 2 * B + 3), ("rnn_tanh", B, 2 * B + 3), ("lstm", 33, 70), ("gru", 33, 70), ("lstm", 1, 3)] {
+        let one = train(cell, 1, batch_size, n);
         for threads in 2..=4 {
-            assert_bits(&train(cell, threads), &one, &format!("{cell} params after 3 epochs, threads {threads}"));
+            assert_bits(&train(cell, threads, batch_size, n), &one, &format!("{cell} batches of {batch_size}: params after 3 epochs, threads {threads}"));
         }
     }
 }
@@ -407,4 +479,80 @@ fn t1_training_step_timing() {
     let (one, two) = (median(&mut samples[0]), median(&mut samples[1]));
     let gflop = 2.0 * (m * n * k) as f64 / 1e9;
     println!("GEMM 3200x1024x320: threads=1 {one:.2} ms ({:.0} GFLOP/s), threads=2 {two:.2} ms ({:.0} GFLOP/s), speedup {:.2}x", gflop / one * 1e3, gflop / two * 1e3, one / two);
+}
+
+/// The per-step recurrent work at T1's shape on one and two threads: the dispatch cost of `run`,
+/// the step GEMM (B=32, 4H=1024, H=256) whole, split by rows and by columns, and the fused cell.
+#[test]
+#[ignore]
+fn step_split_timing() {
+    let k_ = kernels();
+    let time = |reps: usize, f: &mut dyn FnMut()| -> f64 {
+        let mut s = Vec::new();
+        for _ in 0..21 {
+            let t = Instant::now();
+            for _ in 0..reps {
+                f();
+            }
+            s.push(t.elapsed().as_secs_f64() * 1e6 / reps as f64);
+        }
+        s.sort_by(f64::total_cmp);
+        s[s.len() / 2]
+    };
+    let noop = time(2000, &mut || run(2, |p| {
+        std::hint::black_box(p);
+    }));
+    println!("run(2, noop): {noop:.2} us per dispatch (the caller may run both parts itself)");
+    // Dispatch cost with real parts: two equal parts, inline (2w) vs run(2) (ideally w).
+    let spin = |n: u64| std::hint::black_box((0..n).fold(0u64, |a, i| a.wrapping_mul(31).wrapping_add(std::hint::black_box(i))));
+    for n in [1_000u64, 2_000, 5_000, 10_000, 20_000, 80_000] {
+        let inline = time(200, &mut || {
+            spin(n);
+            spin(n);
+        });
+        let par = time(200, &mut || run(2, |_| {
+            spin(n);
+        }));
+        let w = inline / 2.0;
+        println!("two parts of {w:6.2} us: inline {inline:7.2} us, run(2) {par:7.2} us -> overhead {:5.2} us, speedup {:.2}x", par - w, inline / par);
+    }
+    for &(b, gs, hd) in &[(32usize, 1024usize, 256usize), (32, 768, 256), (32, 256, 1024), (8, 1024, 256), (4, 256, 64), (1, 256, 64)] {
+        let mut rng = Rng::new(1);
+        let a: Vec<f32> = uniform_vec(&mut rng, b * hd, -1.0, 1.0);
+        let w: Vec<f32> = uniform_vec(&mut rng, gs * hd, -1.0, 1.0);
+        let mut packed = PackedB::new();
+        (k_.pack_b)(true, hd, gs, &w, hd, &mut packed);
+        let mut c = vec![0f32; b * gs];
+        let whole = time(50, &mut || (k_.sgemm_packed)(false, b, 0, gs, hd, 1.0, &a, hd, &packed, 1.0, &mut c, gs));
+        let half = b / 2;
+        let top = time(50, &mut || (k_.sgemm_packed)(false, half.max(1), 0, gs, hd, 1.0, &a, hd, &packed, 1.0, &mut c, gs));
+        let left = time(50, &mut || (k_.sgemm_packed)(false, b, 0, gs / 2, hd, 1.0, &a, hd, &packed, 1.0, &mut c, gs));
+        let cs: Vec<Mutex<Vec<f32>>> = (0..2).map(|_| Mutex::new(vec![0f32; b * gs])).collect();
+        let rows2 = time(50, &mut || run(2, |p| {
+            let mut c = cs[p].lock().unwrap();
+            let r0 = p * half;
+            (k_.sgemm_packed)(false, half.max(1), 0, gs, hd, 1.0, &a[r0 * hd..], hd, &packed, 1.0, &mut c[r0 * gs..], gs);
+        }));
+        let cols2 = time(50, &mut || run(2, |p| {
+            let mut c = cs[p].lock().unwrap();
+            let j0 = p * gs / 2;
+            (k_.sgemm_packed)(false, b, j0, gs / 2, hd, 1.0, &a, hd, &packed, 1.0, &mut c[j0..], gs);
+        }));
+        let gflop = |us: f64| 2.0 * (b * gs * hd) as f64 / us * 1e-3;
+        println!(
+            "B={b} n={gs} k={hd}: whole {whole:.1} us ({:.0} GF/s) | 1 thread m={half}: {top:.1} us, n/2: {left:.1} us | 2 threads rows {rows2:.1} us ({:.2}x), cols {cols2:.1} us ({:.2}x)",
+            gflop(whole),
+            whole / rows2,
+            whole / cols2
+        );
+    }
+    let (b, hd) = (32, 256);
+    let mut rng = Rng::new(2);
+    let mut g: Vec<f32> = uniform_vec(&mut rng, b * 4 * hd, -1.0, 1.0);
+    let cp: Vec<f32> = uniform_vec(&mut rng, b * hd, -1.0, 1.0);
+    let hp = cp.clone();
+    let (mut c, mut tc, mut h) = (vec![0f32; b * hd], vec![0f32; b * hd], vec![0f32; b * hd]);
+    let active = vec![true; b];
+    let cell = time(50, &mut || (k_.lstm_forward)(b, hd, &active, &mut g, &cp, &mut c, &mut tc, &hp, &mut h));
+    println!("lstm_forward B={b} H={hd}: {cell:.1} us");
 }

@@ -30,7 +30,7 @@ pub struct CallInfo {
 }
 
 /// No rnnkit export takes more arguments than this; extra ones are ignored like in any JS function.
-pub const MAX_ARGS: usize = 10;
+pub const MAX_ARGS: usize = 16;
 
 impl CallInfo {
     /// # Safety

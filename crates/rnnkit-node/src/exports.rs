@@ -5,7 +5,7 @@
 //! first and typed arrays last, because reading an array element can run user JS (getters,
 //! proxies) that could detach a buffer we had already borrowed.
 
-use rnnkit_core::model::{Batch, Dataset, EpochOptions, ForwardOptions, Targets, TargetsRef};
+use rnnkit_core::model::{Batch, BatchRange, Dataset, EpochOptions, EpochTotals, ForwardOptions, Targets, TargetsRef};
 use rnnkit_core::{Error, Model};
 
 use crate::async_work::spawn;
@@ -199,8 +199,11 @@ pub fn evaluate(cx: &CallInfo) -> NResult<napi_value> {
     cx.env.number_value(loss as f64)
 }
 
-/// `trainEpoch(x, xDims, y, mask?, lengths?, batchSize, shuffle, seed, tbptt): Promise<{loss, gradNorm}>`
-/// (mean batch loss, mean global gradient L2 norm before clipping).
+/// `trainEpoch(x, xDims, y, mask?, lengths?, batchSize, shuffle, seed, tbptt, firstBatch?, maxBatches?,
+/// carryUpdates?, carryLossSum?, carryGradNormSum?): Promise<{loss, gradNorm, batches, samples,
+/// nextBatch, epochBatches, updates, lossSum, gradNormSum}>` — mini-batches `firstBatch..` (at most
+/// `maxBatches`; all when omitted) of one epoch, continuing the running sums of the earlier ones
+/// (`Model::train_batches`); `loss`/`gradNorm` are the means over the epoch so far.
 /// Inputs are copied into an owned `Dataset` before queueing, so the caller may mutate them
 /// afterwards; the model moves to the worker and back (see wrap.rs for busy/dispose rules).
 pub fn train_epoch(cx: &CallInfo) -> NResult<napi_value> {
@@ -209,6 +212,14 @@ pub fn train_epoch(cx: &CallInfo) -> NResult<napi_value> {
     let shuffle = cx.opt_bool(6, "shuffle", false)?;
     let seed = cx.integer(7, "seed", 0, u32::MAX as u64)?;
     let tbptt = cx.integer(8, "tbptt", 0, u32::MAX as u64)? as usize;
+    let present = |i: usize| cx.env.is_nullish(cx.arg(i)).map(|nullish| !nullish);
+    let first = if present(9)? { cx.integer(9, "firstBatch", 0, u32::MAX as u64)? as usize } else { 0 };
+    let max = if present(10)? { Some(cx.integer(10, "maxBatches", 1, u32::MAX as u64)? as usize) } else { None };
+    let carry = EpochTotals {
+        updates: if present(11)? { cx.integer(11, "carryUpdates", 0, 1 << 53)? as usize } else { 0 },
+        loss_sum: if present(12)? { cx.number(12, "carryLossSum")? } else { 0.0 },
+        grad_norm_sum: if present(13)? { cx.number(13, "carryGradNormSum")? } else { 0.0 },
+    };
     let batch = read_batch(cx)?;
     let data = Dataset {
         x: batch.x.to_vec(),
@@ -221,14 +232,15 @@ pub fn train_epoch(cx: &CallInfo) -> NResult<napi_value> {
         lengths: batch.lengths.map(<[i32]>::to_vec),
     };
     let opts = EpochOptions { batch_size, shuffle, seed, tbptt: (tbptt > 0).then_some(tbptt) };
+    let range = BatchRange { first, max, carry };
     let mut model = handle.lend()?;
     spawn(
         cx.env,
         "rnnkit.trainEpoch",
         Some(cx.this),
         move || {
-            let loss = model.train_epoch(&data, &opts);
-            Ok((model, loss))
+            let stats = model.train_batches(&data, &opts, &range);
+            Ok((model, stats))
         },
         move |env, result| match result {
             Ok((model, stats)) => {
@@ -237,8 +249,20 @@ pub fn train_epoch(cx: &CallInfo) -> NResult<napi_value> {
                 }
                 let stats = stats?;
                 let o = env.object()?;
-                env.set(o, "loss", env.number_value(stats.loss)?)?;
-                env.set(o, "gradNorm", env.number_value(stats.grad_norm)?)?;
+                let fields = [
+                    ("loss", stats.loss),
+                    ("gradNorm", stats.grad_norm),
+                    ("batches", stats.batches as f64),
+                    ("samples", stats.samples as f64),
+                    ("nextBatch", stats.next_batch as f64),
+                    ("epochBatches", stats.epoch_batches as f64),
+                    ("updates", stats.totals.updates as f64),
+                    ("lossSum", stats.totals.loss_sum),
+                    ("gradNormSum", stats.totals.grad_norm_sum),
+                ];
+                for (key, value) in fields {
+                    env.set(o, key, env.number_value(value)?)?;
+                }
                 Ok(o)
             }
             Err(e) => {

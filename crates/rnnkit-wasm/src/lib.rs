@@ -1,7 +1,7 @@
 //! rnnkit-wasm: the C-ABI exports of the WebAssembly module (no wasm-bindgen: it cannot be fetched).
-//! Every export is one short fn: a handle and (pointer, length) pairs in, an i32 status out
-//! (0 ok, else `Error::status()`), the message kept in the last-error buffer. Results stay in the
-//! model's result area until JS copies them out. No math lives here; `ts/backend/wasm.ts` is the
+//! Every export is one short fn: a handle and (pointer, length) pairs in (a batch as one `RawBatch`
+//! descriptor), an i32 status out (0 ok, else `Error::status()`), the message kept in the
+//! last-error buffer. Results stay in the model's result area until JS copies them out. No math lives here; `ts/backend/wasm.ts` is the
 //! other half of this file.
 
 // The exports take raw pointers from JS yet are safe fns: `memory` checks every (pointer, length)
@@ -13,9 +13,9 @@ pub mod handles;
 pub mod memory;
 pub mod status;
 
-use handles::{slot, Results};
+use handles::{slot, Entry, Results};
 use rnnkit_core::json::Json;
-use rnnkit_core::model::{Batch, Dataset, EpochOptions, ForwardOptions, Targets, TargetsRef};
+use rnnkit_core::model::{Batch, BatchRange, Dataset, EpochOptions, EpochTotals, ForwardOptions, Targets, TargetsRef};
 use rnnkit_core::{Error, Model, Result};
 
 // ---- memory and errors ---------------------------------------------------------------------------
@@ -118,40 +118,34 @@ pub extern "C" fn rnnkit_result_len(h: u32, slot: u32) -> usize {
 /// Drops the result buffers of `h` once JS has copied them out.
 #[unsafe(no_mangle)]
 pub extern "C" fn rnnkit_result_clear(h: u32) -> i32 {
-    status::run(|| {
-        handles::with(h, |e| {
-            e.results.clear();
-            Ok(())
-        })
+    on_model(h, |e| {
+        e.results.clear();
+        Ok(())
     })
 }
 
 /// Canonical spec JSON → TEXT.
 #[unsafe(no_mangle)]
 pub extern "C" fn rnnkit_model_spec_json(h: u32) -> i32 {
-    status::run(|| {
-        handles::with(h, |e| {
-            e.results.text = e.model.spec_json();
-            Ok(())
-        })
+    on_model(h, |e| {
+        e.results.text = e.model.spec_json();
+        Ok(())
     })
 }
 
 /// `[{"name","shape","offset"}, ...]` → TEXT.
 #[unsafe(no_mangle)]
 pub extern "C" fn rnnkit_model_param_info(h: u32) -> i32 {
-    status::run(|| {
-        handles::with(h, |e| {
-            e.results.text = param_info_json(&e.model);
-            Ok(())
-        })
+    on_model(h, |e| {
+        e.results.text = param_info_json(&e.model);
+        Ok(())
     })
 }
 
 /// Checks the handle; JS then reads the parameters in place through the PARAMS slot.
 #[unsafe(no_mangle)]
 pub extern "C" fn rnnkit_model_params(h: u32) -> i32 {
-    status::run(|| handles::with(h, |_| Ok(())))
+    on_model(h, |_| Ok(()))
 }
 
 #[unsafe(no_mangle)]
@@ -244,11 +238,9 @@ pub extern "C" fn rnnkit_model_step(h: u32, x_t: *const f32, x_t_len: usize, bat
 
 #[unsafe(no_mangle)]
 pub extern "C" fn rnnkit_model_reset_state(h: u32) -> i32 {
-    status::run(|| {
-        handles::with(h, |e| {
-            e.model.reset_state();
-            Ok(())
-        })
+    on_model(h, |e| {
+        e.model.reset_state();
+        Ok(())
     })
 }
 
@@ -263,55 +255,38 @@ pub extern "C" fn rnnkit_model_compile(h: u32, train: *const u8, train_len: usiz
     })
 }
 
-/// One training step on a batch (arguments as in `batch`) → LOSS.
+/// One training step on a batch → LOSS.
 #[unsafe(no_mangle)]
-#[allow(clippy::too_many_arguments)]
-pub extern "C" fn rnnkit_model_train_step(
-    h: u32,
-    x: *const f32, x_len: usize, d0: u32, d1: u32, d2: u32,
-    y: *const f32, y_len: usize, y_class: i32,
-    mask: *const f32, mask_len: usize,
-    lengths: *const i32, lengths_len: usize,
-) -> i32 {
-    status::run(|| {
-        // SAFETY: JS allocated every range with rnnkit_alloc and keeps them alive for this call.
-        let b = unsafe { batch(x, x_len, [d0, d1, d2], y, y_len, y_class, mask, mask_len, lengths, lengths_len) }?;
-        handles::with(h, |e| store_loss(&mut e.results, e.model.train_step(&b)))
-    })
+pub extern "C" fn rnnkit_model_train_step(h: u32, batch: *const RawBatch) -> i32 {
+    with_batch(h, batch, |e, b| store_loss(&mut e.results, e.model.train_step(b)))
 }
 
 /// Loss on a batch without updating → LOSS.
 #[unsafe(no_mangle)]
-#[allow(clippy::too_many_arguments)]
-pub extern "C" fn rnnkit_model_evaluate(
-    h: u32,
-    x: *const f32, x_len: usize, d0: u32, d1: u32, d2: u32,
-    y: *const f32, y_len: usize, y_class: i32,
-    mask: *const f32, mask_len: usize,
-    lengths: *const i32, lengths_len: usize,
-) -> i32 {
-    status::run(|| {
-        // SAFETY: JS allocated every range with rnnkit_alloc and keeps them alive for this call.
-        let b = unsafe { batch(x, x_len, [d0, d1, d2], y, y_len, y_class, mask, mask_len, lengths, lengths_len) }?;
-        handles::with(h, |e| store_loss(&mut e.results, e.model.evaluate(&b)))
-    })
+pub extern "C" fn rnnkit_model_evaluate(h: u32, batch: *const RawBatch) -> i32 {
+    with_batch(h, batch, |e, b| store_loss(&mut e.results, e.model.evaluate(b)))
 }
 
-/// One epoch of mini-batch training, synchronously (wasm has no worker thread here) → LOSS holding
-/// [mean loss, mean gradient norm before clipping]. `tbptt` 0 means whole sequences.
+/// Mini-batches `first_batch..` (at most `max_batches`, 0 = through the end) of one epoch,
+/// synchronously (wasm has no worker thread here), continuing the running sums of the epoch's
+/// earlier batches (`carry_*`; zeros for a whole epoch) → LOSS holding [mean loss, mean gradient
+/// norm before clipping] over the epoch so far, and TEXT holding every `EpochStats` field as JSON
+/// with exact f64 values (`{"loss", "gradNorm", "batches", "samples", "nextBatch", "epochBatches",
+/// "updates", "lossSum", "gradNormSum"}`) so JS can carry the sums into the next chunk bit for bit.
+/// `tbptt` 0 means whole sequences.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn rnnkit_model_train_epoch(
     h: u32,
-    x: *const f32, x_len: usize, d0: u32, d1: u32, d2: u32,
-    y: *const f32, y_len: usize, y_class: i32,
-    mask: *const f32, mask_len: usize,
-    lengths: *const i32, lengths_len: usize,
+    batch: *const RawBatch,
     batch_size: u32, shuffle: i32, seed: u32, tbptt: u32,
+    first_batch: u32, max_batches: u32,
+    carry_updates: f64, carry_loss_sum: f64, carry_grad_norm_sum: f64,
 ) -> i32 {
     status::run(|| {
-        // SAFETY: JS allocated every range with rnnkit_alloc and keeps them alive for this call.
-        let b = unsafe { batch(x, x_len, [d0, d1, d2], y, y_len, y_class, mask, mask_len, lengths, lengths_len) }?;
+        // SAFETY: JS allocated the descriptor and every range in it with rnnkit_alloc and keeps
+        // them alive for this call.
+        let b = unsafe { read_batch(batch) }?;
         // The core's epoch API owns its data (the native backend copies before going off-thread).
         let data = Dataset {
             x: b.x.to_vec(),
@@ -329,9 +304,24 @@ pub extern "C" fn rnnkit_model_train_epoch(
             seed: u64::from(seed),
             tbptt: (tbptt > 0).then_some(tbptt as usize),
         };
+        if !(carry_updates.is_finite() && carry_updates >= 0.0 && carry_updates.fract() == 0.0 && carry_updates <= 9_007_199_254_740_992.0) {
+            return Err(Error::value("carryUpdates", format!("expected a non-negative integer, got {carry_updates}")));
+        }
+        let range = BatchRange {
+            first: first_batch as usize,
+            max: (max_batches > 0).then_some(max_batches as usize),
+            carry: EpochTotals { updates: carry_updates as usize, loss_sum: carry_loss_sum, grad_norm_sum: carry_grad_norm_sum },
+        };
         handles::with(h, |e| {
-            let stats = e.model.train_epoch(&data, &opts)?;
+            let stats = e.model.train_batches(&data, &opts, &range)?;
             e.results.set(slot::LOSS, vec![stats.loss as f32, stats.grad_norm as f32]);
+            // f64 `Display` prints the shortest text that parses back to the same value, and every
+            // value here is finite (the core rejects non-finite losses, gradients and carries).
+            e.results.text = format!(
+                r#"{{"loss":{},"gradNorm":{},"batches":{},"samples":{},"nextBatch":{},"epochBatches":{},"updates":{},"lossSum":{},"gradNormSum":{}}}"#,
+                stats.loss, stats.grad_norm, stats.batches, stats.samples, stats.next_batch, stats.epoch_batches,
+                stats.totals.updates, stats.totals.loss_sum, stats.totals.grad_norm_sum,
+            );
             Ok(())
         })
     })
@@ -373,31 +363,61 @@ fn store_loss(results: &mut Results, loss: Result<f32>) -> Result<()> {
     Ok(())
 }
 
-/// A batch view over JS memory. `y` holds f32 targets, or i32 class indices when `y_class` is 1.
+/// A batch as JS passes it: one `rnnkit_alloc`ed descriptor instead of twelve arguments per export.
+/// On wasm32 every field is 4 bytes (48 bytes, no padding); `ts/backend/wasm.ts` `writeBatch` fills
+/// it in this order. `y` holds f32 targets, or i32 class indices when `y_class` is 1; `mask` and
+/// `lengths` are null when absent.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct RawBatch {
+    pub x: *const f32,
+    pub x_len: usize,
+    pub x_dims: [u32; 3],
+    pub y: *const f32,
+    pub y_len: usize,
+    pub y_class: i32,
+    pub mask: *const f32,
+    pub mask_len: usize,
+    pub lengths: *const i32,
+    pub lengths_len: usize,
+}
+
+/// The batch view the descriptor at `raw` describes, each range checked like any other argument.
 ///
 /// # Safety
-/// As for `memory::slice`: the ranges stay allocated and unaliased for the export call.
-#[allow(clippy::too_many_arguments)]
-unsafe fn batch<'a>(
-    x: *const f32, x_len: usize, x_dims: [u32; 3],
-    y: *const f32, y_len: usize, y_class: i32,
-    mask: *const f32, mask_len: usize,
-    lengths: *const i32, lengths_len: usize,
-) -> Result<Batch<'a>> {
+/// As for `memory::slice`: the descriptor and its ranges stay allocated and unaliased for the
+/// export call.
+unsafe fn read_batch<'a>(raw: *const RawBatch) -> Result<Batch<'a>> {
     // SAFETY: forwarded contract; f32 and i32 have the same size and alignment.
     unsafe {
+        let r = memory::read(raw, "batch")?;
         Ok(Batch {
-            x: memory::slice(x, x_len, "x")?,
-            x_dims: dims(x_dims[0], x_dims[1], x_dims[2]),
-            y: if flag(y_class, "yClass")? {
-                TargetsRef::Class(memory::slice(y as *const i32, y_len, "y")?)
+            x: memory::slice(r.x, r.x_len, "x")?,
+            x_dims: dims(r.x_dims[0], r.x_dims[1], r.x_dims[2]),
+            y: if flag(r.y_class, "yClass")? {
+                TargetsRef::Class(memory::slice(r.y as *const i32, r.y_len, "y")?)
             } else {
-                TargetsRef::Float(memory::slice(y, y_len, "y")?)
+                TargetsRef::Float(memory::slice(r.y, r.y_len, "y")?)
             },
-            mask: memory::opt_slice(mask, mask_len, "mask")?,
-            lengths: memory::opt_slice(lengths, lengths_len, "lengths")?,
+            mask: memory::opt_slice(r.mask, r.mask_len, "mask")?,
+            lengths: memory::opt_slice(r.lengths, r.lengths_len, "lengths")?,
         })
     }
+}
+
+/// The body of every export that takes no input but the handle: run `f` on model `h`.
+fn on_model(h: u32, f: impl FnOnce(&mut Entry) -> Result<()>) -> i32 {
+    status::run(|| handles::with(h, f))
+}
+
+/// The body of every export that takes one batch: decode it, then run `f` on model `h`.
+fn with_batch(h: u32, raw: *const RawBatch, f: impl FnOnce(&mut Entry, &Batch<'_>) -> Result<()>) -> i32 {
+    status::run(|| {
+        // SAFETY: JS allocated the descriptor and every range in it with rnnkit_alloc and keeps
+        // them alive for this call.
+        let b = unsafe { read_batch(raw) }?;
+        handles::with(h, |e| f(e, &b))
+    })
 }
 
 /// `[{"name": "weight_ih_l0", "shape": [12, 4], "offset": 0}, ...]`
@@ -479,6 +499,56 @@ mod tests {
         assert_eq!((status, last().1.as_str()), (1, "training"));
         assert_eq!(rnnkit_model_free(h), 0);
         for p in [spec, out as *mut u8, x as *mut u8] {
+            assert_eq!(rnnkit_free(p), 0);
+        }
+    }
+
+    /// A `RawBatch` in a block of its own, over ranges allocated with `rnnkit_alloc`.
+    fn raw_batch(x: &[f32], x_dims: [u32; 3], y: &[f32], y_class: i32) -> (*mut RawBatch, Vec<*mut u8>) {
+        let copy = |v: &[f32]| {
+            let p = rnnkit_alloc(v.len() * 4, 4) as *mut f32;
+            // SAFETY: the block holds v.len() f32s.
+            unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), p, v.len()) };
+            p
+        };
+        let (xp, yp) = (copy(x), copy(y));
+        let raw = RawBatch {
+            x: xp, x_len: x.len(), x_dims,
+            y: yp, y_len: y.len(), y_class,
+            mask: std::ptr::null(), mask_len: 0,
+            lengths: std::ptr::null(), lengths_len: 0,
+        };
+        let rp = rnnkit_alloc(std::mem::size_of::<RawBatch>(), std::mem::align_of::<RawBatch>()) as *mut RawBatch;
+        // SAFETY: the block holds one RawBatch.
+        unsafe { rp.write(raw) };
+        (rp, vec![xp as *mut u8, yp as *mut u8, rp as *mut u8])
+    }
+
+    #[test]
+    fn batch_exports_read_the_descriptor_and_name_bad_fields() {
+        let (spec, spec_len) = text_in(r#"{"batch_first":true,"blocks":[{"cell":"rnn_tanh","input_size":1,"hidden_size":2}],"head":{"units":1}}"#);
+        let out = rnnkit_alloc(4, 4) as *mut u32;
+        assert_eq!(rnnkit_model_create(spec, spec_len, out), 0, "{:?}", last());
+        // SAFETY: `out` was just written by the export.
+        let h = unsafe { out.read() };
+        let (train, train_len) = text_in(r#"{"loss":"mse","optimizer":{"type":"sgd","lr":0.1}}"#);
+        assert_eq!(rnnkit_model_compile(h, train, train_len), 0, "{:?}", last());
+
+        let (good, good_blocks) = raw_batch(&[0.5, -0.5, 1.0, 0.25], [2, 2, 1], &[1.0, -1.0, 0.5, 0.0], 0);
+        assert_eq!(rnnkit_model_evaluate(h, good), 0, "{:?}", last());
+        let before = rnnkit_result_len(h, slot::LOSS);
+        assert_eq!(before, 1, "evaluate stores one loss");
+        assert_eq!(rnnkit_model_train_step(h, good), 0, "{:?}", last());
+        assert_eq!(rnnkit_model_train_epoch(h, good, 1, 0, 7, 0, 0, 0, 0.0, 0.0, 0.0), 0, "{:?}", last());
+        assert_eq!(rnnkit_result_len(h, slot::LOSS), 2, "train_epoch stores [loss, gradNorm]");
+
+        let (bad_class, bad_blocks) = raw_batch(&[0.5, -0.5, 1.0, 0.25], [2, 2, 1], &[1.0, -1.0], 2);
+        assert_eq!((rnnkit_model_train_step(h, bad_class), last().1.as_str()), (1, "yClass"));
+        assert_eq!((rnnkit_model_evaluate(h, std::ptr::null()), last().1.as_str()), (3, "batch"));
+        assert_eq!((rnnkit_model_evaluate(h, 8 as *const RawBatch), last().1.as_str()), (3, "batch"));
+
+        assert_eq!(rnnkit_model_free(h), 0);
+        for p in good_blocks.into_iter().chain(bad_blocks).chain([spec, train, out as *mut u8]) {
             assert_eq!(rnnkit_free(p), 0);
         }
     }

@@ -116,6 +116,18 @@ pub unsafe fn str<'a>(ptr: *const u8, len: usize, arg: &str) -> Result<&'a str> 
     std::str::from_utf8(bytes).map_err(|e| Error::type_(arg, "UTF-8 text", format!("invalid byte at {}", e.valid_up_to())))
 }
 
+/// Reads one value (a descriptor such as `RawBatch`) that JS wrote into a block it allocated.
+///
+/// # Safety
+/// As for `slice`; `T` must be valid for any bit pattern JS may write (plain integers, floats and
+/// raw pointers, which are checked again before they are dereferenced).
+pub unsafe fn read<T: Copy>(ptr: *const T, arg: &str) -> Result<T> {
+    check(ptr, 1, arg)?;
+    // SAFETY: `check` proved the source is aligned and inside a live block; the caller vouches
+    // that every bit pattern is a valid T.
+    Ok(unsafe { ptr.read() })
+}
+
 /// Writes one value to an out-parameter that JS allocated.
 ///
 /// # Safety

@@ -1,13 +1,24 @@
 /**
- * Pieces every subcommand shares: picking the backend, turning a data split into tensors, and the
- * task's metrics (forecast RMSE in the target's own units, perplexity, accuracy and confusion, ...),
- * computed from real predictions so `train`, `eval` and the report agree.
+ * Pieces every subcommand shares: the --backend and --help flags, picking the backend, turning a data
+ * split into tensors, and the task's metrics (forecast RMSE in the target's own units, perplexity,
+ * accuracy and confusion, ...), computed from real predictions so `train`, `eval` and the report agree.
  */
 
 import { backendInfo, ready, setBackend, tensor, type BackendName, type Sequential } from '../../index.js';
 import type { Tensor, Tensor3D } from '../../tensor.js';
-import { CliError } from '../args.js';
+import { CliError, type FlagSpec } from '../args.js';
 import type { DataMeta, Split } from '../datasets/types.js';
+
+/** `--backend`, as every command that computes offers it. */
+export const BACKEND_FLAG: FlagSpec = {
+  name: 'backend',
+  type: 'string',
+  choices: ['native', 'wasm'],
+  help: 'compute backend',
+  default: 'native, else wasm',
+};
+
+export const HELP_FLAG: FlagSpec = { name: 'help', type: 'boolean', help: 'show this help' };
 
 /** Loads the backend asked for (or the fastest available) and returns what runs. */
 export async function selectBackend(name: string | undefined): Promise<{ name: string; isa: string }> {

@@ -4,35 +4,29 @@
  * flag, a generated dataset is drawn afresh (next seed: same process, unseen samples).
  */
 
-import { CliError, helpText, parseArgs, type FlagSpec } from '../args.js';
+import { helpText, type FlagSpec } from '../args.js';
 import { DATASETS, type DatasetName } from '../datasets/builtin.js';
 import { evaluationData } from '../datasets/index.js';
-import { loadModelFile, requireDataMeta } from '../model-file.js';
+import { requireDataMeta } from '../model-file.js';
 import { fmt } from '../progress.js';
-import { selectBackend, taskMetrics } from './common.js';
+import { runOnSavedModel } from '../saved-model.js';
+import { BACKEND_FLAG, HELP_FLAG, taskMetrics } from './common.js';
 
 export const EVAL_FLAGS: FlagSpec[] = [
   { name: 'model', type: 'string', help: 'a model from `rnnkit train`' },
   { name: 'csv', type: 'string', help: 'CSV series with the columns the model was trained on' },
   { name: 'text', type: 'string', help: 'text file (character models)' },
   { name: 'dataset', type: 'string', choices: DATASETS, help: 'a built-in dataset', default: "a fresh draw of the model's own" },
-  { name: 'backend', type: 'string', choices: ['native', 'wasm'], help: 'compute backend', default: 'native, else wasm' },
+  BACKEND_FLAG,
   { name: 'json', type: 'boolean', help: 'print the metrics as one JSON line' },
-  { name: 'help', type: 'boolean', help: 'show this help' },
+  HELP_FLAG,
 ];
 
 export const EVAL_HELP = helpText('rnnkit eval --model m.safetensors [--csv f | --text f | --dataset d]', "Scores a saved model on data prepared with the model's own statistics.", EVAL_FLAGS);
 
 export async function evalCommand(argv: string[]): Promise<number> {
-  const { flags } = parseArgs(argv, EVAL_FLAGS, 'eval');
-  if (flags.help) {
-    process.stdout.write(EVAL_HELP + '\n');
-    return 0;
-  }
-  if (flags.model === undefined) throw new CliError('rnnkit eval needs --model file.safetensors');
-  await selectBackend(flags.backend as string | undefined);
-  const loaded = loadModelFile(flags.model as string);
-  try {
+  const command = { name: 'eval', flags: EVAL_FLAGS, help: EVAL_HELP, missingModel: 'rnnkit eval needs --model file.safetensors' };
+  return runOnSavedModel(argv, command, (loaded, flags) => {
     const meta = requireDataMeta(loaded, 'eval');
     const returnSequences = loaded.model.spec.head?.return_sequences ?? true;
     const source = { csv: flags.csv as string | undefined, text: flags.text as string | undefined, dataset: flags.dataset as DatasetName | undefined };
@@ -48,7 +42,5 @@ export async function evalCommand(argv: string[]): Promise<number> {
       );
     }
     return 0;
-  } finally {
-    loaded.model.dispose();
-  }
+  });
 }

@@ -6,12 +6,13 @@
 
 import type { Sequential } from '../../index.js';
 import { tensor } from '../../index.js';
-import { CliError, helpText, parseArgs, type FlagSpec } from '../args.js';
+import { CliError, helpText, type FlagSpec } from '../args.js';
 import { Random } from '../datasets/random.js';
 import { encode } from '../datasets/text.js';
 import type { CharMeta } from '../datasets/types.js';
-import { loadModelFile, requireDataMeta } from '../model-file.js';
-import { selectBackend } from './common.js';
+import { requireDataMeta } from '../model-file.js';
+import { runOnSavedModel } from '../saved-model.js';
+import { BACKEND_FLAG, HELP_FLAG } from './common.js';
 
 export const GENERATE_FLAGS: FlagSpec[] = [
   { name: 'model', type: 'string', help: 'a model trained by `rnnkit train` on --text or --dataset text' },
@@ -19,9 +20,9 @@ export const GENERATE_FLAGS: FlagSpec[] = [
   { name: 'length', type: 'int', min: 1, max: 1_000_000, help: 'characters to generate', default: '200' },
   { name: 'temperature', type: 'number', min: 0, help: 'sampling temperature; 0 = always the likeliest character', default: '0.8' },
   { name: 'seed', type: 'int', min: 0, max: 0xffffffff, help: 'seeds the sampling', default: '1' },
-  { name: 'backend', type: 'string', choices: ['native', 'wasm'], help: 'compute backend', default: 'native, else wasm' },
+  BACKEND_FLAG,
   { name: 'json', type: 'boolean', help: 'print {"prompt", "text"} as one JSON line' },
-  { name: 'help', type: 'boolean', help: 'show this help' },
+  HELP_FLAG,
 ];
 
 export const GENERATE_HELP = helpText(
@@ -70,15 +71,13 @@ export function sampleText(model: Sequential, meta: CharMeta, prompt: string, le
 }
 
 export async function generateCommand(argv: string[]): Promise<number> {
-  const { flags } = parseArgs(argv, GENERATE_FLAGS, 'generate');
-  if (flags.help) {
-    process.stdout.write(GENERATE_HELP + '\n');
-    return 0;
-  }
-  if (flags.model === undefined) throw new CliError('rnnkit generate needs --model file.safetensors (a character model from `rnnkit train --text ...`)');
-  await selectBackend(flags.backend as string | undefined);
-  const loaded = loadModelFile(flags.model as string);
-  try {
+  const command = {
+    name: 'generate',
+    flags: GENERATE_FLAGS,
+    help: GENERATE_HELP,
+    missingModel: 'rnnkit generate needs --model file.safetensors (a character model from `rnnkit train --text ...`)',
+  };
+  return runOnSavedModel(argv, command, (loaded, flags) => {
     const meta = requireDataMeta(loaded, 'generate');
     if (meta.task !== 'charlm') throw new CliError(`${loaded.path} is a ${meta.task} model on ${meta.name}; generate needs a character model (train one with --text file.txt)`);
     const prompt = (flags.prompt as string | undefined) ?? meta.prompt;
@@ -88,7 +87,5 @@ export async function generateCommand(argv: string[]): Promise<number> {
     if (flags.json) process.stdout.write(JSON.stringify({ prompt, text, temperature }) + '\n');
     else process.stdout.write(prompt + text + '\n');
     return 0;
-  } finally {
-    loaded.model.dispose();
-  }
+  });
 }

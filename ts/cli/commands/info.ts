@@ -4,32 +4,30 @@
  * and final metrics. Works for models saved with the library API too (without the training details).
  */
 
-import { CliError, helpText, parseArgs, type FlagSpec } from '../args.js';
-import { loadModelFile } from '../model-file.js';
+import { helpText, type FlagSpec } from '../args.js';
 import { fmt } from '../progress.js';
-import { selectBackend } from './common.js';
+import { runOnSavedModel } from '../saved-model.js';
+import { BACKEND_FLAG, HELP_FLAG } from './common.js';
 
 export const INFO_FLAGS: FlagSpec[] = [
   { name: 'model', type: 'string', help: 'the model file (or give it as the first argument)' },
-  { name: 'backend', type: 'string', choices: ['native', 'wasm'], help: 'backend used to load it', default: 'native, else wasm' },
+  { ...BACKEND_FLAG, help: 'backend used to load it' },
   { name: 'json', type: 'boolean', help: 'print everything as one JSON object' },
-  { name: 'help', type: 'boolean', help: 'show this help' },
+  HELP_FLAG,
 ];
 
 export const INFO_HELP = helpText('rnnkit info model.safetensors', 'Describes a saved model.', INFO_FLAGS);
 
 export async function infoCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, INFO_FLAGS, 'info', 1);
-  if (flags.help) {
-    process.stdout.write(INFO_HELP + '\n');
-    return 0;
-  }
-  const path = (flags.model as string | undefined) ?? positionals[0];
-  if (path === undefined) throw new CliError('rnnkit info needs a model file: rnnkit info model.safetensors');
-  await selectBackend(flags.backend as string | undefined);
-  const loaded = loadModelFile(path);
-  try {
-    const { model, metadata, data, train } = loaded;
+  const command = {
+    name: 'info',
+    flags: INFO_FLAGS,
+    help: INFO_HELP,
+    missingModel: 'rnnkit info needs a model file: rnnkit info model.safetensors',
+    modelPositional: true,
+  };
+  return runOnSavedModel(argv, command, (loaded, flags) => {
+    const { path, model, metadata, data, train } = loaded;
     if (flags.json) {
       process.stdout.write(
         JSON.stringify({ path, parameters: model.numParameters, spec: model.spec, rnnkitVersion: metadata.rnnkit, savedOnBackend: metadata.backend, train, data }) + '\n',
@@ -63,7 +61,5 @@ export async function infoCommand(argv: string[]): Promise<number> {
     }
     process.stdout.write(lines.join('\n') + '\n');
     return 0;
-  } finally {
-    loaded.model.dispose();
-  }
+  });
 }

@@ -8,35 +8,34 @@
 
 import { tensor } from '../../index.js';
 import type { Tensor3D } from '../../tensor.js';
-import { CliError, helpText, parseArgs, type FlagSpec } from '../args.js';
+import { CliError, helpText, type FlagSpec } from '../args.js';
 import { evaluationData } from '../datasets/index.js';
 import { normalise } from '../datasets/series.js';
-import { loadModelFile, requireDataMeta } from '../model-file.js';
-import { selectBackend } from './common.js';
+import { requireDataMeta } from '../model-file.js';
+import { runOnSavedModel } from '../saved-model.js';
+import { BACKEND_FLAG, HELP_FLAG } from './common.js';
 
 export const PREDICT_FLAGS: FlagSpec[] = [
   { name: 'model', type: 'string', help: 'a forecasting model from `rnnkit train`' },
   { name: 'csv', type: 'string', help: 'the series to continue (same columns as in training)', default: "the model's generated series" },
   { name: 'dataset', type: 'string', choices: ['seasonal', 'mackey-glass'], help: 'continue a generated series instead' },
   { name: 'steps', type: 'int', min: 1, max: 100_000, help: 'values to forecast', default: 'the horizon' },
-  { name: 'backend', type: 'string', choices: ['native', 'wasm'], help: 'compute backend', default: 'native, else wasm' },
+  BACKEND_FLAG,
   { name: 'json', type: 'boolean', help: 'print {"target", "forecast": [...]} as one JSON line' },
-  { name: 'help', type: 'boolean', help: 'show this help' },
+  HELP_FLAG,
 ];
 
 export const PREDICT_HELP = helpText('rnnkit predict --model m.safetensors [--csv file.csv] --steps N', 'Forecasts the next N values of the target column.', PREDICT_FLAGS);
 
 export async function predictCommand(argv: string[]): Promise<number> {
-  const { flags } = parseArgs(argv, PREDICT_FLAGS, 'predict');
-  if (flags.help) {
-    process.stdout.write(PREDICT_HELP + '\n');
-    return 0;
-  }
-  if (flags.model === undefined) throw new CliError('rnnkit predict needs --model file.safetensors (a forecaster from `rnnkit train`)');
-  await selectBackend(flags.backend as string | undefined);
-  const loaded = loadModelFile(flags.model as string);
-  const model = loaded.model;
-  try {
+  const command = {
+    name: 'predict',
+    flags: PREDICT_FLAGS,
+    help: PREDICT_HELP,
+    missingModel: 'rnnkit predict needs --model file.safetensors (a forecaster from `rnnkit train`)',
+  };
+  return runOnSavedModel(argv, command, (loaded, flags) => {
+    const model = loaded.model;
     const meta = requireDataMeta(loaded, 'predict');
     if (meta.task !== 'forecast') {
       throw new CliError(`${loaded.path} is a ${meta.task} model on ${meta.name}; predict forecasts series (use \`rnnkit ${meta.task === 'charlm' ? 'generate' : 'eval'}\`)`);
@@ -78,7 +77,5 @@ export async function predictCommand(argv: string[]): Promise<number> {
       process.stdout.write(`step,${meta.target}\n` + forecast.map((v, k) => `${k + 1},${Number(v.toPrecision(6))}`).join('\n') + '\n');
     }
     return 0;
-  } finally {
-    model.dispose();
-  }
+  });
 }

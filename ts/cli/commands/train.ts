@@ -2,10 +2,12 @@
  * `rnnkit train`: builds a model from flags (or `--config file.json`), trains it on a CSV series, a text
  * file or a built-in dataset (default: the seasonal forecaster) with live progress, saves it with its
  * data metadata, writes the HTML report and prints the final validation error and both paths.
- * Ctrl-C stops after the current epoch (fit's `signal`) and still saves and reports; a second Ctrl-C quits.
+ * The bar advances after every chunk of mini-batches (fit's `onBatchEnd`, a few times a second). Ctrl-C
+ * stops after the running chunk (fit's `signal`), mid-epoch, and still saves and reports; a second
+ * Ctrl-C quits.
  */
 
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../persist-node.js';
 import { resolve } from 'node:path';
 
 import { Dense, GRU, LSTM, RNN, Sequential, tensor, type Loss, type OptimizerType } from '../../index.js';
@@ -20,7 +22,7 @@ import { modelMetadata, type TrainInfo } from '../model-file.js';
 import { fmt, outputMode, Progress } from '../progress.js';
 import type { ReportData } from '../report-data.js';
 import { renderReport } from '../report.js';
-import { selectBackend, splitTensors, taskMetrics } from './common.js';
+import { BACKEND_FLAG, HELP_FLAG, selectBackend, splitTensors, taskMetrics } from './common.js';
 import { sampleText } from './generate.js';
 
 export const TRAIN_FLAGS: FlagSpec[] = [
@@ -48,12 +50,12 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'clip-norm', type: 'number', min: 0, exclusiveMin: true, help: 'clip the global gradient norm', default: '1' },
   { name: 'tbptt', type: 'int', min: 0, help: 'truncated BPTT chunk in steps (0 = whole sequences)', default: '0' },
   { name: 'seed', type: 'int', min: 0, max: 0xffffffff, help: 'seeds data generation, initialisation and shuffling', default: '1' },
-  { name: 'backend', type: 'string', choices: ['native', 'wasm'], help: 'compute backend', default: 'native, else wasm' },
+  BACKEND_FLAG,
   { name: 'out', type: 'string', help: 'where to save the model', default: 'rnnkit-model.safetensors' },
   { name: 'report', type: 'string', help: 'where to write the HTML report', default: 'rnnkit-report.html' },
   { name: 'quiet', type: 'boolean', help: 'no progress output (results still print)' },
   { name: 'json', type: 'boolean', help: 'JSON-lines events on stdout instead of human output' },
-  { name: 'help', type: 'boolean', help: 'show this help' },
+  HELP_FLAG,
 ];
 
 export const TRAIN_HELP = helpText(
@@ -262,7 +264,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
     controller.abort(new Error('interrupted (SIGINT)'));
-    progress.info('stopping after the current epoch; the model and report are still written (Ctrl-C again to quit now)');
+    progress.info('stopping after the current step; the model and report are still written (Ctrl-C again to quit now)');
     progress.event('stopping', { reason: 'SIGINT' });
   };
   process.on('SIGINT', onSigint);
@@ -271,6 +273,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const t0 = performance.now();
   let last = t0;
   let stoppedEarly = false;
+  /** Mini-batches of the running epoch done so far (what a Ctrl-C mid-epoch leaves trained). */
+  let partialBatches = 0;
   try {
     await model.fit(train.x, train.y as never, {
       epochs: r.epochs,
@@ -281,6 +285,19 @@ export async function trainCommand(argv: string[]): Promise<number> {
       ...(r.tbptt > 0 ? { tbptt: r.tbptt } : {}),
       signal: controller.signal,
       callbacks: {
+        onBatchEnd: (_batch, logs) => {
+          const now = performance.now();
+          partialBatches = logs.batches < logs.epochBatches ? logs.batches : 0;
+          progress.batch({
+            epoch: logs.epoch + 1,
+            epochs: r.epochs,
+            batch: logs.batches,
+            batches: logs.epochBatches,
+            loss: logs.loss,
+            seqPerSec: logs.samples / Math.max(1e-6, (now - last) / 1000),
+            elapsedSec: (now - t0) / 1000,
+          });
+        },
         onEpochEnd: (epoch, logs) => {
           const now = performance.now();
           // Validation through evaluate (with lengths for padded data), not fit's validationData.
@@ -347,16 +364,19 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   if (m.classification) report.classification = m.classification;
   report.activations = activations(model, data, evalSplit);
-  writeFileSync(r.report, renderReport(report));
+  await writeFileAtomic(r.report, new TextEncoder().encode(renderReport(report)));
   model.dispose();
 
   const where = data.val ? 'validation' : 'training (no validation split)';
   if (mode === 'json') {
-    progress.event('done', { epochs: info.epochs, stoppedEarly, seconds, metrics: m.metrics, headline: { name: m.headline[0], value: m.headline[1], split: where }, modelPath: r.out, reportPath: r.report });
+    progress.event('done', { epochs: info.epochs, stoppedEarly, ...(stoppedEarly ? { partialBatches } : {}), seconds, metrics: m.metrics, headline: { name: m.headline[0], value: m.headline[1], split: where }, modelPath: r.out, reportPath: r.report });
   } else {
     const extras = Object.entries(m.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
     process.stdout.write(
-      (stoppedEarly ? `stopped early after ${info.epochs} of ${r.epochs} epochs\n` : '') +
+      (stoppedEarly
+        ? `stopped early after ${info.epochs} of ${r.epochs} epochs` +
+          (partialBatches > 0 ? ` and ${partialBatches} of ${stepsPerEpoch} steps of the next\n` : '\n')
+        : '') +
         `final ${where} ${m.headline[0]}: ${fmt(m.headline[1])}  (${extras})\n` +
         `trained ${info.epochs} epochs in ${seconds.toFixed(1)}s on ${backend.name} (${backend.isa})\n` +
         `model:  ${r.out}\nreport: ${r.report}\n`,

@@ -4,9 +4,7 @@
  * the series in time). Quoted fields are accepted for names; values must be plain numbers.
  */
 
-import { readFileSync } from 'node:fs';
-
-import { CliError, closest, fileError } from '../args.js';
+import { CliError, closest, readUserFile } from '../args.js';
 
 export interface CsvSeries {
   path: string;
@@ -41,12 +39,7 @@ function splitLine(line: string, delimiter: string): string[] {
 
 /** Reads and validates a numeric CSV file. */
 export function readCsv(path: string): CsvSeries {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new CliError(fileError(path, e, 'CSV file'));
-  }
+  const text = readUserFile(path, 'CSV file', 'utf8');
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const headerLine = lines.findIndex((l) => l.trim() !== '');
   if (headerLine < 0) throw new CliError(`CSV file ${path} is empty (expected a header row of column names, then numeric rows)`);

@@ -4,9 +4,7 @@
  * the model, so `rnnkit generate` and `rnnkit eval` encode and decode identically.
  */
 
-import { readFileSync } from 'node:fs';
-
-import { CliError, fileError } from '../args.js';
+import { CliError, readUserFile } from '../args.js';
 import type { CharMeta, GeneratorMeta, PreparedData, Split } from './types.js';
 
 export interface CharOptions {
@@ -16,12 +14,7 @@ export interface CharOptions {
 }
 
 export function readText(path: string): string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new CliError(fileError(path, e, 'text file'));
-  }
+  const text = readUserFile(path, 'text file', 'utf8');
   if (text.length === 0) throw new CliError(`text file ${path} is empty`);
   return text;
 }

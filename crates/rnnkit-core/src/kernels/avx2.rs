@@ -36,6 +36,11 @@ unsafe impl Lanes for Avx2 {
         avx2!(_mm256_storeu_ps(s.as_mut_ptr(), self.0))
     }
     #[inline(always)]
+    fn prefetch(p: *const f32) {
+        // SAFETY: prefetch is SSE (x86_64 baseline) and never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+    }
+    #[inline(always)]
     fn splat(x: f32) -> Self { avx2!(Avx2(_mm256_set1_ps(x))) }
     #[inline(always)]
     fn add(self, o: Self) -> Self { avx2!(Avx2(_mm256_add_ps(self.0, o.0))) }

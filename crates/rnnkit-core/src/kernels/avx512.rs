@@ -36,6 +36,11 @@ unsafe impl Lanes for Avx512 {
         avx512!(_mm512_storeu_ps(s.as_mut_ptr(), self.0))
     }
     #[inline(always)]
+    fn prefetch(p: *const f32) {
+        // SAFETY: prefetch is SSE (x86_64 baseline) and never faults, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p as *const i8) }
+    }
+    #[inline(always)]
     fn splat(x: f32) -> Self { avx512!(Avx512(_mm512_set1_ps(x))) }
     #[inline(always)]
     fn add(self, o: Self) -> Self { avx512!(Avx512(_mm512_add_ps(self.0, o.0))) }
@@ -81,50 +86,56 @@ unsafe impl Lanes for Avx512 {
     fn hsum(self) -> f32 { avx512!(_mm512_reduce_add_ps(self.0)) }
 }
 
-/// 12 rows × 2 zmm: 24 accumulators + 2 B vectors (broadcasts can fold into the FMAs as memory operands)
-/// of the 32 zmm registers; each k step is 2 loads + 12 broadcasts for 24 FMAs.
-const MR: usize = 12;
-const NV: usize = 2;
-/// KC: one 32-column B micro-panel of 256 rows is 32 KiB, streamed against L1-resident A micro-panels
-/// (12×256 = 12 KiB); MC: the 192×256 A block is 192 KiB (L2); NC: the 256×2048 B block is 2 MiB (L3).
-/// benches/kernels.rs on this machine (Zen 4, noisy, medians): 8×32 with KC 128 gave 76 / 55 / 51
-/// GFLOP/s on projection / step / weight-grad; 12×32 with KC 256 gives 81 / 53 / 90. A later issue tunes.
+/// 6 rows × 4 zmm (6×64): 24 accumulators + 4 B vectors + 1 broadcast of the 32 zmm registers; each
+/// k step is 4 loads + 6 broadcasts for 24 FMAs. Measured against 12×32 (the previous kernel), 8×48,
+/// 16×16 and 24×16 on Zen 4 (best-of GFLOP/s, one thread, peak ~116; see gemm.rs's tuning record):
+/// 3200×64·64×1024 (input projection) 6×64 92 vs 12×32 80; 3200×320·320×1024 100 vs 95; the
+/// 32×256·256×1024 recurrent step 103–105 for every shape. The 4 lines per C row a tile writes also
+/// spread its C lines over more L1 sets than 12 rows do when ldc is a multiple of 4 KiB (gate rows).
+/// Also measured: the 256-bit kernels (AVX2 6×16, and 12×16 using AVX-512VL's 32 ymm) run the step
+/// shape at the same speed as 512-bit on this double-pumped core, so the 512-bit tier stays.
+const MR: usize = 6;
+const NV: usize = 4;
+/// KC: A micro-panels of 6×256 floats (6 KiB) stay in L1 while a 64×256 B panel (64 KiB) streams from
+/// L2; MC: the 192×256 A block is 192 KiB (L2); NC: the 256×2048 B block is 2 MiB (L3). KC is part of
+/// the numerics (where the k sum splits) and 256 covers the hidden sizes of the workloads in one
+/// block; MC 96 / 384 and KC 128 measured no better.
 const BLOCKING: Blocking = Blocking { mc: 192, kc: 256, nc: 2048 };
 
 /// # Safety
 /// The CPU must support avx512f (checked by `Isa::Avx512.is_supported()`).
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn sgemm_12x32(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &[f32], ldb: usize, beta: f32, c: &mut [f32], ldc: usize) {
+unsafe fn sgemm_6x64(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &[f32], ldb: usize, beta: f32, c: &mut [f32], ldc: usize) {
     gemm::sgemm::<Avx512, MR, NV>(BLOCKING, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 /// # Safety
-/// As for `sgemm_12x32`.
+/// As for `sgemm_6x64`.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn sgemm_12x32_packed(ta: bool, m: usize, j0: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &PackedB, beta: f32, c: &mut [f32], ldc: usize) {
+unsafe fn sgemm_6x64_packed(ta: bool, m: usize, j0: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &PackedB, beta: f32, c: &mut [f32], ldc: usize) {
     gemm::sgemm_packed::<Avx512, MR, NV>(BLOCKING, ta, m, j0, n, k, alpha, a, lda, b, beta, c, ldc)
 }
 
 /// # Safety
-/// As for `sgemm_12x32`.
+/// As for `sgemm_6x64`.
 #[target_feature(enable = "avx512f")]
 unsafe fn exp_f32(xs: &mut [f32]) { generic::exp::<Avx512>(xs) }
 /// # Safety
-/// As for `sgemm_12x32`.
+/// As for `sgemm_6x64`.
 #[target_feature(enable = "avx512f")]
 unsafe fn sigmoid_f32(xs: &mut [f32]) { generic::sigmoid::<Avx512>(xs) }
 /// # Safety
-/// As for `sgemm_12x32`.
+/// As for `sgemm_6x64`.
 #[target_feature(enable = "avx512f")]
 unsafe fn tanh_f32(xs: &mut [f32]) { generic::tanh::<Avx512>(xs) }
 /// # Safety
-/// As for `sgemm_12x32`.
+/// As for `sgemm_6x64`.
 #[target_feature(enable = "avx512f")]
 unsafe fn axpy_f32(a: f32, x: &[f32], y: &mut [f32]) { generic::axpy::<Avx512>(a, x, y) }
 /// # Safety
-/// As for `sgemm_12x32`.
+/// As for `sgemm_6x64`.
 #[target_feature(enable = "avx512f")]
 unsafe fn dot_f32(x: &[f32], y: &[f32]) -> f32 { generic::dot::<Avx512>(x, y) }
 
@@ -163,9 +174,9 @@ pub(super) fn plug(k: &mut Kernels) {
     // Soundness of every unsafe below: only `Kernels::for_isa` calls plug, after Isa::Avx512.is_supported()
     // detected avx512f (and avx2 + fma) on this CPU.
     // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
-    k.sgemm = |ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc| unsafe { sgemm_12x32(ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc) };
+    k.sgemm = |ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc| unsafe { sgemm_6x64(ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, c, ldc) };
     // SAFETY: as for sgemm above.
-    k.sgemm_packed = |ta, m, j0, n, kk, alpha, a, lda, b, beta, c, ldc| unsafe { sgemm_12x32_packed(ta, m, j0, n, kk, alpha, a, lda, b, beta, c, ldc) };
+    k.sgemm_packed = |ta, m, j0, n, kk, alpha, a, lda, b, beta, c, ldc| unsafe { sgemm_6x64_packed(ta, m, j0, n, kk, alpha, a, lda, b, beta, c, ldc) };
     k.pack_b = |tb, kk, n, b, ldb, out| gemm::pack_b(NV * Avx512::LANES, tb, kk, n, b, ldb, out);
     // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
     k.exp = |xs| unsafe { exp_f32(xs) };
@@ -185,5 +196,5 @@ pub(super) fn plug(k: &mut Kernels) {
     k.gru_forward = |b, hd, act, g, gh, bhn, hp, h, hn| unsafe { gru_forward_f32(b, hd, act, g, gh, bhn, hp, h, hn) };
     // SAFETY: avx512f detected by for_isa's Isa::is_supported probe.
     k.gru_backward = |b, hd, act, g, hn, hp, dh, dgx, dgh, dhp| unsafe { gru_backward_f32(b, hd, act, g, hn, hp, dh, dgx, dgh, dhp) };
-    k.sgemm_name = "avx512_sgemm_12x32";
+    k.sgemm_name = "avx512_sgemm_6x64";
 }

@@ -5,6 +5,18 @@
 //!
 //! Weights that do not change between calls are packed once into a `PackedB` (NR-column panels over
 //! the whole k), so the recurrent step GEMM never re-packs W_hh; `sgemm_packed` reads it directly.
+//! Blocks of one or two rows (batch-1 steps, the F2 latency case) read A in place instead of packing it.
+//!
+//! Tuning record (AMD Zen 4, AVX-512, single thread; lab runs alternating old/new in one process,
+//! best-of GFLOP/s because the shared machine is noisy; FMA peak measured ~116):
+//! - Accumulators spilled to a stack buffer before α/β are applied (see `tile`): 12×32 step shape
+//!   32×256·256×1024 packed 46 → 105, projection 3200×64·64×1024 37 → 81, 1×64·64×256 at 2×.
+//! - C tile prefetched at the start of each tile: step shape with C rotating over 100 gate blocks
+//!   (as in the recurrence) 99 → 103. B prefetch 8/16/32 k-steps ahead: no gain.
+//! - Tile shapes (MR×NV zmm): on the step shape 12×2 ≈ 8×3 ≈ 6×4 ≈ 103, 16×1 ≈ 101, 24×1 ≈ 100; on the
+//!   projection 6×4 wins (92 vs 80 for 12×2), so AVX-512 runs 6×64 (avx512.rs).
+//! - Batch-1 block read in place: 1×64·64×256 0.9 → 0.66 µs (W_hh is 64 KiB, L2 bound from here).
+//! - pack.rs four runs at a time: packing a 32×256 A block 8.6 → 2.9 µs.
 //!
 //! Determinism: every element of C sees the same operation sequence whatever m, n, its tile position,
 //! the micro-kernel variant that computed it (full tile, short-row tile, multi-panel tile), and
@@ -139,9 +151,11 @@ pub(crate) fn sgemm<L: Lanes, const MR: usize, const NV: usize>(
     }
     let (b_rs, b_cs) = if tb { (ldb, 1) } else { (1, ldb) };
     let kc_max = blk.kc.min(k);
-    let b_len = blk.nc.min(n.next_multiple_of(nr)) * kc_max;
+    let b_len = blk.nc.min(n).next_multiple_of(nr) * kc_max;
     let mut scratch = PACK.take();
-    let (apack, bpack) = aligned_split(&mut scratch, blk.mc.min(m.next_multiple_of(MR)) * kc_max, b_len);
+    // Rounded up after the min: an MC that is not a multiple of MR still gets room for its last,
+    // short micro-panel (`pack` asserts the room).
+    let (apack, bpack) = aligned_split(&mut scratch, blk.mc.min(m).next_multiple_of(MR) * kc_max, b_len);
     // LOOP 5: split n into NC-column blocks (B, C).
     for jc in (0..n).step_by(blk.nc) {
         let nc = blk.nc.min(n - jc);
@@ -179,15 +193,18 @@ pub(crate) fn sgemm_packed<L: Lanes, const MR: usize, const NV: usize>(
     let nr = NV * L::LANES;
     assert!(b.nr == nr, "sgemm_packed: B was packed with panel width {}, this kernel needs {nr}", b.nr);
     assert!(b.k == k, "sgemm_packed: B was packed with k = {}, called with k = {k}", b.k);
-    assert!(j0 % nr == 0 && j0 + n <= b.n, "sgemm_packed: columns {j0}..{} of a packed B with {} columns (panels of {nr})", j0 + n, b.n);
+    assert!(j0.is_multiple_of(nr) && j0 + n <= b.n, "sgemm_packed: columns {j0}..{} of a packed B with {} columns (panels of {nr})", j0 + n, b.n);
     if ta { check_matrix("a (k×m, transposed)", a.len(), k, m, lda) } else { check_matrix("a (m×k)", a.len(), m, k, lda) }
     check_matrix("c (m×n)", c.len(), m, n, ldc);
     if trivial(m, n, k, beta, c, ldc) {
         return;
     }
     let panels = b.panels();
-    let mut scratch = PACK.take();
-    let (apack, _) = aligned_split(&mut scratch, blk.mc.min(m.next_multiple_of(MR)) * blk.kc.min(k), 0);
+    // One or two rows never pack A (see `block`): skip the scratch, part of the per-call cost that
+    // a batch-1 recurrent step pays 2·T times.
+    let small = m <= 2;
+    let mut scratch = if small { Vec::new() } else { PACK.take() };
+    let (apack, _) = if small { (&mut [][..], &mut [][..]) } else { aligned_split(&mut scratch, blk.mc.min(m).next_multiple_of(MR) * blk.kc.min(k), 0) };
     for jc in (0..n).step_by(blk.nc) {
         let nc = blk.nc.min(n - jc);
         for pc in (0..k).step_by(blk.kc) {
@@ -198,7 +215,9 @@ pub(crate) fn sgemm_packed<L: Lanes, const MR: usize, const NV: usize>(
             block::<L, MR, NV>(blk, ta, m, nc, kc, pc, alpha, a, lda, bv, beta_k, &mut c[jc..], ldc, apack);
         }
     }
-    PACK.set(scratch);
+    if !small {
+        PACK.set(scratch);
+    }
 }
 
 /// Handles m = 0, n = 0 and k = 0 (C ← β·C; β = 0 writes zeros without reading C). True if done.
@@ -246,81 +265,90 @@ fn block<L: Lanes, const MR: usize, const NV: usize>(
     // LOOP 3: split m into MC-row blocks (A, C); pack the A block.
     for ic in (0..m).step_by(blk.mc) {
         let mc = blk.mc.min(m - ic);
-        pack(apack, a, a_rs, a_cs, ic, mc, pc, kc, MR);
-        let full = mc / MR;
-        // SAFETY (every `tile` call below): a micro-panel of `apack` holds kc·MR packed floats; the B
-        // panels hold kc·NR floats each from `b.base` for every panel < npanels (the packing covered
-        // the block); C writes stay in rows < m and columns < nc of `c` (asserted above), the tile's
-        // `rows`/`cols` bounding every store. Direct calls (no fn pointers) so each kernel inlines
-        // into the caller's `#[target_feature]` entry.
+        // SAFETY (every `tile` call below): a micro-panel of `apack` holds kc·MR packed floats, and the
+        // unpacked A read by the short-block path covers rows ic..ic + mc, columns pc..pc + kc of op(A),
+        // inside `a` (the callers' check_matrix); the B panels hold kc·NR floats each from `b.base` for
+        // every panel < npanels (the packing covered the block); C writes stay in rows < m and columns
+        // < nc of `c` (asserted above), the tile's `rows`/`cols` bounding every store. Direct calls (no
+        // fn pointers) so each kernel inlines into the caller's `#[target_feature]` entry.
         unsafe {
             let c0 = c.as_mut_ptr().add(ic * ldc);
             let cols = |q: usize, np: usize| (nc - q * nr).min(np * nr);
+            if mc <= 2 {
+                // One or two rows (batch-1 steps): A is read in place (packing it would copy a whole
+                // MR-wide micro-panel, mostly zeros, for one row: measured ~0.4 µs of a 0.9 µs
+                // 1×64·64×256 step), several panels per kernel for independent accumulators.
+                let a0 = a.as_ptr().add(ic * a_rs + pc * a_cs);
+                macro_rules! direct {
+                    ($r:expr, $np:expr, $q:expr) => {
+                        tile::<L, { $r }, NV, { $np }, true>(
+                            kc, a0, a_rs, a_cs, b.base.add($q * b.panel_stride), b.panel_stride,
+                            alpha, beta, c0.add($q * nr), ldc, mc, cols($q, $np),
+                        )
+                    };
+                }
+                // Panels per kernel: 4 for one row, 2 for two, so at most 4·NV·2 accumulators (16 of
+                // AVX-512's 32 zmm with NV = 4; 8 of AVX2's 16 ymm).
+                let step = if mc == 1 { 4 } else { 2 };
+                let mut q = 0;
+                while q + step <= npanels {
+                    if mc == 1 { direct!(1, 4, q) } else { direct!(2, 2, q) }
+                    q += step;
+                }
+                for q in q..npanels {
+                    if mc == 1 { direct!(1, 1, q) } else { direct!(2, 1, q) }
+                }
+                continue;
+            }
+            pack(apack, a, a_rs, a_cs, ic, mc, pc, kc, MR);
+            let full = mc / MR;
             macro_rules! run {
-                ($r:expr, $np:expr, $q:expr, $ir:expr, $rows:expr) => {
-                    tile::<L, { $r }, NV, { $np }>(
-                        kc,
-                        apack.as_ptr().add($ir * kc),
-                        MR,
-                        b.base.add($q * b.panel_stride),
-                        b.panel_stride,
-                        alpha,
-                        beta,
-                        c0.add($ir * ldc + $q * nr),
-                        ldc,
-                        $rows,
-                        cols($q, $np),
+                ($r:expr, $q:expr, $ir:expr, $rows:expr) => {
+                    tile::<L, { $r }, NV, 1, false>(
+                        kc, apack.as_ptr().add($ir * kc), 1, MR, b.base.add($q * b.panel_stride), b.panel_stride,
+                        alpha, beta, c0.add($ir * ldc + $q * nr), ldc, $rows, cols($q, 1),
                     )
                 };
             }
             let rows = mc - full * MR;
             let ir = full * MR;
-            if full == 0 && rows <= 2 {
-                // One or two rows (batch-1 steps): four panels per kernel for independent accumulators.
-                let mut q = 0;
-                while q + 4 <= npanels {
-                    if rows == 1 { run!(1, 4, q, ir, 1) } else { run!(2, 4, q, ir, 2) }
-                    q += 4;
-                }
-                for q in q..npanels {
-                    if rows == 1 { run!(1, 1, q, ir, 1) } else { run!(2, 1, q, ir, 2) }
-                }
-                continue;
-            }
             // LOOP 2: through the NR-column panels of B (one stays in L1 while LOOP 1 sweeps A).
             for q in 0..npanels {
                 // LOOP 1: through the full MR-row micro-panels of packed A.
                 for ir in (0..full * MR).step_by(MR) {
-                    run!(MR, 1, q, ir, MR);
+                    run!(MR, q, ir, MR);
                 }
                 // The short micro-panel left over (m not a multiple of MR), with the smallest kernel
                 // that covers it, while this B panel is still in L1.
                 match rows {
                     0 => {}
-                    1 => run!(1, 1, q, ir, 1),
-                    2 => run!(2, 1, q, ir, 2),
-                    3 | 4 if MR > 4 => run!(4, 1, q, ir, rows),
-                    5..=8 if MR > 8 => run!(8, 1, q, ir, rows),
-                    _ => run!(MR, 1, q, ir, rows),
+                    1 => run!(1, q, ir, 1),
+                    2 => run!(2, q, ir, 2),
+                    3 | 4 if MR > 4 => run!(4, q, ir, rows),
+                    5..=8 if MR > 8 => run!(8, q, ir, rows),
+                    _ => run!(MR, q, ir, rows),
                 }
             }
         }
     }
 }
 
-/// One R×(NP·NR) tile: acc = Σ_p a[p]·b[p]ᵀ over `kc` steps of the packed micro-panels, then
-/// C ← α·acc + β·C on the `rows × cols` part that exists. A rows sit at `a + p·a_stride + r` (packed
-/// MR wide, R ≤ MR); B panel t's row p at `b + t·b_panel_stride + p·NR`. β = 0 never reads C.
+/// One R×(NP·NR) tile: acc = Σ_p a[p]·b[p]ᵀ over `kc` steps, then C ← α·acc + β·C on the
+/// `rows × cols` part that exists. A's element (r, p) sits at `a + r·a_rs + p·a_cs`: packed micro-panels
+/// (`DIRECT = false`: a_rs is taken as 1, a_cs = MR) or op(A) read in place (`DIRECT`, any strides).
+/// B panel t's row p at `b + t·b_panel_stride + p·NR`. β = 0 never reads C.
 ///
 /// # Safety
-/// `a` must hold kc·a_stride floats, `b` NP panels of kc·NR floats at the given stride, and `c` must
-/// be writable for `rows` rows of `cols` columns at row stride `ldc`; rows ≤ R, cols ≤ NP·NR.
+/// `a` must be readable at every (r < R, p < kc) offset above, `b` must hold NP panels of kc·NR floats
+/// at the given stride, and `c` must be writable for `rows` rows of `cols` columns at row stride
+/// `ldc`; 1 ≤ rows ≤ R, 1 ≤ cols ≤ NP·NR.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn tile<L: Lanes, const R: usize, const NV: usize, const NP: usize>(
+unsafe fn tile<L: Lanes, const R: usize, const NV: usize, const NP: usize, const DIRECT: bool>(
     kc: usize,
     a: *const f32,
-    a_stride: usize,
+    a_rs: usize,
+    a_cs: usize,
     b: *const f32,
     b_panel_stride: usize,
     alpha: f32,
@@ -331,6 +359,21 @@ unsafe fn tile<L: Lanes, const R: usize, const NV: usize, const NP: usize>(
     cols: usize,
 ) {
     let nr = NV * L::LANES;
+    // Packed A: rows are adjacent (a constant the compiler folds into the broadcasts' addresses).
+    let a_rs = if DIRECT { a_rs } else { 1 };
+    // Ask for the C tile now so its lines arrive during the k loop: in the per-step GEMM each tile
+    // reads a gate block that the input projection wrote long before (L3/DRAM). Measured on the
+    // 32×256·256×1024 step (packed B, C rotating over 100 steps): ~99 → ~103 GFLOP/s best-of.
+    // (Prefetching B ahead as well measured no gain: the hardware prefetcher keeps up with it.)
+    for r in 0..rows {
+        let row = c.add(r * ldc) as *const f32;
+        let mut j = 0;
+        while j < cols {
+            L::prefetch(row.add(j));
+            j += 16; // one 64-byte line
+        }
+        L::prefetch(row.add(cols - 1));
+    }
     let mut acc = [[[L::splat(0.0); NV]; NP]; R];
     let (mut ap, mut bp) = (a, b);
     for _ in 0..kc {
@@ -341,45 +384,58 @@ unsafe fn tile<L: Lanes, const R: usize, const NV: usize, const NP: usize>(
             }
         }
         for (r, acc_r) in acc.iter_mut().enumerate() {
-            let ar = L::splat(*ap.add(r));
+            let ar = L::splat(*ap.add(r * a_rs));
             for t in 0..NP {
                 for v in 0..NV {
                     acc_r[t][v] = ar.fma(bv[t][v], acc_r[t][v]);
                 }
             }
         }
-        ap = ap.add(a_stride);
+        ap = ap.add(a_cs);
         bp = bp.add(nr);
     }
 
-    let (av, bv) = (L::splat(alpha), L::splat(beta));
-    let beta0 = beta == 0.0;
-    for (r, acc_r) in acc.iter().enumerate().take(rows) {
+    // Spill the accumulators with constant indices only (a loop LLVM always unrolls), so `acc`
+    // lives in registers through the k loop. Applying α/β straight from `acc` with the data-dependent
+    // `rows`/`cols` bounds made LLVM keep `acc` in memory and store all of it every k step (seen in
+    // the disassembly: 24 zmm stores per iteration of the 12×32 loop, ~45 GFLOP/s instead of ~90).
+    let w = NP * NV * L::LANES;
+    const { assert!(R * NP * NV * L::LANES <= SPILL, "tile larger than the spill buffer") };
+    let mut spill = std::mem::MaybeUninit::<[f32; SPILL]>::uninit();
+    let sp = spill.as_mut_ptr() as *mut f32;
+    for (r, acc_r) in acc.iter().enumerate() {
         for (t, acc_t) in acc_r.iter().enumerate() {
-            let col0 = t * nr;
-            if col0 >= cols {
-                break;
-            }
-            let row = c.add(r * ldc + col0);
-            let w = (cols - col0).min(nr);
-            if w == nr {
-                for (v, &x) in acc_t.iter().enumerate() {
-                    combine(x, av, bv, beta0, row.add(v * L::LANES));
-                }
-            } else {
-                // Edge: round-trip through a row buffer with the same vector ops.
-                let mut buf = [0.0f32; MAX_NR];
-                if !beta0 {
-                    std::ptr::copy_nonoverlapping(row, buf.as_mut_ptr(), w);
-                }
-                for (v, &x) in acc_t.iter().enumerate() {
-                    combine(x, av, bv, beta0, buf.as_mut_ptr().add(v * L::LANES));
-                }
-                std::ptr::copy_nonoverlapping(buf.as_ptr(), row, w);
+            for (v, x) in acc_t.iter().enumerate() {
+                x.store_ptr(sp.add(r * w + (t * NV + v) * L::LANES));
             }
         }
     }
+    let (av, bv) = (L::splat(alpha), L::splat(beta));
+    let beta0 = beta == 0.0;
+    let full = cols / L::LANES;
+    let tail = cols - full * L::LANES;
+    for r in 0..rows {
+        let (src, dst) = (sp.add(r * w), c.add(r * ldc));
+        for v in 0..full {
+            combine(L::load_ptr(src.add(v * L::LANES)), av, bv, beta0, dst.add(v * L::LANES));
+        }
+        if tail > 0 {
+            // Edge: round-trip through a lane buffer with the same vector ops, so a column's result
+            // does not depend on where the tile ends.
+            let mut buf = [0.0f32; MAX_LANES];
+            let d = dst.add(full * L::LANES);
+            if !beta0 {
+                std::ptr::copy_nonoverlapping(d, buf.as_mut_ptr(), tail);
+            }
+            combine(L::load_ptr(src.add(full * L::LANES)), av, bv, beta0, buf.as_mut_ptr());
+            std::ptr::copy_nonoverlapping(buf.as_ptr(), d, tail);
+        }
+    }
 }
+
+/// Floats in a tile's accumulator spill buffer: R · NP · NR for the largest tile any tier runs
+/// (AVX-512 1×(4·32) = 128, 12×32 = 384).
+const SPILL: usize = 512;
 
 /// out ← α·x + β·out for one vector; with β = 0 `out` is not read.
 ///

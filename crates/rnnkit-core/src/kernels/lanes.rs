@@ -35,6 +35,10 @@ pub(crate) unsafe trait Lanes: Copy {
         // SAFETY: the caller guarantees LANES writable, unaliased floats at p.
         self.store(unsafe { std::slice::from_raw_parts_mut(p, Self::LANES) })
     }
+    /// Hints that the cache line holding `p` will be read soon. Never faults (any address is fine);
+    /// a no-op where the ISA has no prefetch.
+    #[inline(always)]
+    fn prefetch(_p: *const f32) {}
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
     fn mul(self, o: Self) -> Self;

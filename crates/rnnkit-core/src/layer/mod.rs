@@ -144,8 +144,16 @@ impl<R: Real> RecurrentBlock<R> {
         Ok(stack::backward(spec, params, dy, dh_n, dc_n, grads, ws))
     }
 
-    /// Drops the cached activations and scratch (frees memory after a training step).
+    /// Forgets the cached activations: a `backward` now needs a new forward with `keep_cache`. The
+    /// buffers stay allocated for the next call (a model calls this after every training step, and
+    /// re-allocating the tens of MB of a T1-sized record each step cost page faults on every touch);
+    /// packed weights are kept too and repacked only when the params version changes.
     pub fn clear_cache(&mut self) {
+        self.workspace.cached = false;
+    }
+
+    /// Frees the whole workspace (record, scratch, packed weights); the next call re-allocates.
+    pub fn release_memory(&mut self) {
         self.workspace = Workspace::default();
     }
 

@@ -2,10 +2,19 @@
 //! over all seq_len·batch rows, then per step one GEMM h·W_hhᵀ and the cell's fused element-wise pass.
 //! BPTT mirrors it: per step the cell's gate backward into a [seq_len, batch, G·H] buffer and
 //! dh_{t−1} = dGates·W_hh; after the loop dW_ih, dW_hh, db and dX as large GEMMs over all steps.
+//!
+//! Threads: everything a step does is independent per batch row, so each step is one
+//! `parallel::run` over contiguous row blocks, each block running the step GEMM on its rows and the
+//! fused cell on the same rows while they are in its core's cache. A row's arithmetic does not
+//! depend on which block holds it (gemm.rs's determinism contract; the cells are row-wise), so the
+//! result is bit-identical for every thread count. Small steps (`parallel::row_parts`) run inline.
+
+use std::ops::Range;
 
 use super::workspace::{fit, slots, BackScratch, DirState, StepScratch};
 use crate::cell::{self, as_f32, as_f32_mut, aux_width, StepBackward, StepForward};
 use crate::kernels::{kernels, PackedB};
+use crate::parallel::{self, part_rows, row_parts, Disjoint};
 use crate::params::CellParams;
 use crate::real::Real;
 use crate::spec::CellKind;
@@ -26,6 +35,11 @@ pub(crate) struct Scan<'a, R> {
     /// The model's parameter version: packed weights recorded for the same version are reused.
     /// `None` = unknown (always repack).
     pub version: Option<u64>,
+}
+
+/// `v[range]`, or `v` itself when empty (an operand the cell does not use).
+fn sub<R>(v: &[R], range: Range<usize>) -> &[R] {
+    if v.is_empty() { v } else { &v[range] }
 }
 
 /// Writes `active[b] = t < len_b`.
@@ -50,6 +64,31 @@ fn read_write<R>(buf: &mut [R], read: usize, write: usize, n: usize) -> (&[R], &
     }
 }
 
+/// The operands of one forward step for a block of batch rows (see `Scan::forward_rows`): each
+/// slice holds just the block's rows; `out` rows are `out_stride` apart, starting at the block's
+/// first output of the step.
+struct FwdRows<'v, R> {
+    active: &'v [bool],
+    h_prev: &'v [R],
+    c_prev: &'v [R],
+    gates: &'v mut [R],
+    gh: &'v mut [R],
+    h: &'v mut [R],
+    c: &'v mut [R],
+    aux: &'v mut [R],
+    out: &'v mut [R],
+}
+
+/// The read-only operands of one BPTT step for a block of batch rows (see `Scan::backward_rows`).
+struct BackRows<'v, R> {
+    active: &'v [bool],
+    gates: &'v [R],
+    aux: &'v [R],
+    h_prev: &'v [R],
+    c_prev: &'v [R],
+    dy: &'v [R],
+}
+
 impl<R: Real> Scan<'_, R> {
     fn gate_size(&self) -> usize {
         self.cell.gates() * self.hidden
@@ -64,14 +103,42 @@ impl<R: Real> Scan<'_, R> {
         offset.map(|o| &self.params[o..o + self.gate_size()])
     }
 
-    /// `out` [batch, G·H] ← h_prev·W_hhᵀ + β·out: the packed-weight kernel for f32 (`packed` holds
-    /// W_hhᵀ), the generic GEMM otherwise.
-    fn step_gemm(&self, packed: &PackedB, h_prev: &[R], beta: R, out: &mut [R]) {
-        let (batch, hd, gs) = (self.batch, self.hidden, self.gate_size());
+    /// `out` [rows, G·H] ← h_prev·W_hhᵀ + β·out for `rows` batch rows: the packed-weight kernel for
+    /// f32 (`packed` holds W_hhᵀ), the generic GEMM otherwise.
+    fn step_gemm(&self, packed: &PackedB, rows: usize, h_prev: &[R], beta: R, out: &mut [R]) {
+        let (hd, gs) = (self.hidden, self.gate_size());
         if let (Some(hp), Some(o)) = (as_f32(h_prev), as_f32_mut(&mut *out)) {
-            return (kernels().sgemm_packed)(false, batch, 0, gs, hd, 1.0, hp, hd, packed, beta.to_f32(), o, gs);
+            return (kernels().sgemm_packed)(false, rows, 0, gs, hd, 1.0, hp, hd, packed, beta.to_f32(), o, gs);
         }
-        R::gemm(false, true, batch, gs, hd, R::ONE, h_prev, hd, self.w_hh(), hd, beta, out, gs);
+        R::gemm(false, true, rows, gs, hd, R::ONE, h_prev, hd, self.w_hh(), hd, beta, out, gs);
+    }
+
+    /// How many row blocks one step is split into: the step GEMM's multiply-adds decide (the cell's
+    /// element-wise work is proportional and much smaller).
+    fn step_parts(&self) -> usize {
+        row_parts(self.batch, self.batch * self.gate_size() * self.hidden)
+    }
+
+    /// One forward step for a block of batch rows: the step GEMM, the fused cell, the output rows.
+    fn forward_rows(&self, packed: &PackedB, b_hn: Option<&[R]>, v: FwdRows<'_, R>, out_stride: usize) {
+        let FwdRows { active, h_prev, c_prev, gates, gh, h, c, aux, out } = v;
+        let (rows, hd) = (active.len(), self.hidden);
+        // h_{t−1}·W_hhᵀ: accumulated straight into the step's gate block (Elman, LSTM), or into
+        // `gh` for GRU, whose n gate needs it apart. The cell then runs on the block while it is hot.
+        if self.cell == CellKind::Gru {
+            self.step_gemm(packed, rows, h_prev, R::ZERO, gh);
+        } else {
+            self.step_gemm(packed, rows, h_prev, R::ONE, gates);
+        }
+        cell::forward_step(self.cell, StepForward { batch: rows, hidden: hd, active, gates, gh, b_hn, h_prev, h: &mut *h, c_prev, c, aux });
+        for (b, &on) in active.iter().enumerate() {
+            let dst = &mut out[b * out_stride..b * out_stride + hd];
+            if on {
+                dst.copy_from_slice(&h[b * hd..(b + 1) * hd]);
+            } else {
+                dst.fill(R::ZERO);
+            }
+        }
     }
 
     /// Runs the recurrence over `x` [seq_len, batch, input_size], recording into `st`. Writes h_t
@@ -93,9 +160,7 @@ impl<R: Real> Scan<'_, R> {
                 fit(&mut sc.bias, gs);
                 sc.bias.copy_from_slice(b_ih);
                 sc.bias[..folded].iter_mut().zip(b_hh).for_each(|(b, h)| *b += *h);
-                for row in st.gates.chunks_exact_mut(gs) {
-                    row.iter_mut().zip(&sc.bias).for_each(|(g, b)| *g += *b);
-                }
+                add_row_vector(&mut st.gates, &sc.bias);
                 (self.cell == CellKind::Gru).then(|| &b_hh[2 * hd..])
             }
             _ => None,
@@ -117,45 +182,71 @@ impl<R: Real> Scan<'_, R> {
             (kernels().pack_b)(true, hd, gs, w, hd, &mut st.w_hh_t);
             st.packed_version = self.version;
         }
-        let gru = self.cell == CellKind::Gru;
-        fit(&mut sc.gh, if gru { batch * gs } else { 0 });
-        let aux_w = aux_width(self.cell, hd) * batch;
+        fit(&mut sc.gh, if self.cell == CellKind::Gru { batch * gs } else { 0 });
+        let aux_w = aux_width(self.cell, hd);
+        let parts = self.step_parts();
         for k in 0..steps {
             let t = if self.reverse { steps - 1 - k } else { k };
             let (prev, cur) = slots(t, self.reverse);
             mark_active(&mut sc.active, self.lengths, t);
-            // h_{t−1}·W_hhᵀ: accumulated straight into the step's gate block (Elman, LSTM), or into
-            // `gh` for GRU, whose n gate needs it apart. The cell then runs on the block while it is hot.
-            let gates_t = &mut st.gates[t * batch * gs..(t + 1) * batch * gs];
-            let (acc, beta) = if gru { (&mut sc.gh[..], R::ZERO) } else { (gates_t, R::ONE) };
-            self.step_gemm(&st.w_hh_t, &st.hs[prev * bh..(prev + 1) * bh], beta, acc);
             let (h_prev, h) = read_write(&mut st.hs, prev, cur, bh);
             let (c_prev, c) = read_write(&mut st.cs, prev, cur, bh);
-            cell::forward_step(
-                self.cell,
-                StepForward {
-                    batch,
-                    hidden: hd,
-                    active: &sc.active,
-                    gates: &mut st.gates[t * batch * gs..(t + 1) * batch * gs],
-                    gh: &sc.gh,
-                    b_hn,
-                    h_prev,
-                    h: &mut *h,
-                    c_prev,
-                    c,
-                    aux: &mut st.aux[t * aux_w..(t + 1) * aux_w],
-                },
-            );
-            for b in 0..batch {
-                let o = (t * batch + b) * out_stride + out_offset;
-                let dst = &mut out[o..o + hd];
-                if sc.active[b] {
-                    dst.copy_from_slice(&h[b * hd..(b + 1) * hd]);
-                } else {
-                    dst.fill(R::ZERO);
-                }
+            let o = t * batch * out_stride + out_offset;
+            let end = (o + batch * out_stride).min(out.len());
+            let (gates, gh) = (&mut st.gates[t * batch * gs..(t + 1) * batch * gs], &mut sc.gh[..]);
+            let (aux, out_t) = (&mut st.aux[t * batch * aux_w..(t + 1) * batch * aux_w], &mut out[o..end]);
+            let (active, packed) = (&sc.active, &st.w_hh_t);
+            if parts == 1 {
+                // The whole batch as one block, straight on this thread (F2's batch-1 steps).
+                self.forward_rows(packed, b_hn, FwdRows { active, h_prev, c_prev, gates, gh, h, c, aux, out: out_t }, out_stride);
+            } else {
+                let (gates, gh, h, c, aux, out_t) = (Disjoint::new(gates), Disjoint::new(gh), Disjoint::new(h), Disjoint::new(c), Disjoint::new(aux), Disjoint::new(out_t));
+                parallel::run(parts, |p| {
+                    let r = part_rows(batch, parts, p);
+                    let hr = r.start * hd..r.end * hd;
+                    // SAFETY: `part_rows` gives each part its own row range, disjoint from every other
+                    // part's, and each piece is exactly those rows of one buffer, so no two live pieces overlap.
+                    let (gates, gh, h, c, aux, out) =
+                        unsafe { (gates.rows(r.clone(), gs), gh.rows(r.clone(), gs), h.rows(r.clone(), hd), c.rows(r.clone(), hd), aux.rows(r.clone(), aux_w), out_t.rows(r.clone(), out_stride)) };
+                    let v = FwdRows { active: &active[r], h_prev: &h_prev[hr.clone()], c_prev: sub(c_prev, hr), gates, gh, h, c, aux, out };
+                    self.forward_rows(packed, b_hn, v, out_stride);
+                });
             }
+        }
+    }
+
+    /// One BPTT step for a block of batch rows (every slice holds just the block's rows; `in_.dy`
+    /// starts at the block's first row, rows `dy_stride` apart): adds dy into dh, runs the cell's
+    /// backward, then dh_{t−1} += dGh·W_hh against W_hh packed once per backward pass (f32).
+    #[allow(clippy::too_many_arguments)]
+    fn backward_rows(&self, packed: &PackedB, in_: BackRows<'_, R>, dy_stride: usize, dh: &mut [R], dc: &mut [R], dgx: &mut [R], dgh: &mut [R], dh_next: &mut [R]) {
+        let (rows, hd, gs) = (in_.active.len(), self.hidden, self.gate_size());
+        for (b, _) in in_.active.iter().enumerate().filter(|(_, on)| **on) {
+            let y = &in_.dy[b * dy_stride..b * dy_stride + hd];
+            dh[b * hd..(b + 1) * hd].iter_mut().zip(y).for_each(|(d, y)| *d += *y);
+        }
+        let gru = self.cell == CellKind::Gru;
+        cell::backward_step(
+            self.cell,
+            StepBackward {
+                batch: rows,
+                hidden: hd,
+                active: in_.active,
+                gates: in_.gates,
+                aux: in_.aux,
+                h_prev: in_.h_prev,
+                c_prev: in_.c_prev,
+                dh,
+                dc,
+                dgx: &mut *dgx,
+                dgh: &mut *dgh,
+                dh_prev: &mut *dh_next,
+            },
+        );
+        let dgh_rows: &[R] = if gru { dgh } else { dgx };
+        match (as_f32(dgh_rows), as_f32_mut(&mut *dh_next)) {
+            (Some(d), Some(dhn)) => (kernels().sgemm_packed)(false, rows, 0, hd, gs, 1.0, d, gs, packed, 1.0, dhn, hd),
+            _ => R::gemm(false, false, rows, hd, gs, R::ONE, dgh_rows, gs, self.w_hh(), hd, R::ONE, dh_next, hd),
         }
     }
 
@@ -210,43 +301,39 @@ impl<R: Real> Scan<'_, R> {
             }
         }
 
-        let aux_w = aux_width(self.cell, hd) * batch;
-        let w_hh = self.w_hh();
-        if let Some(w) = as_f32(w_hh) {
+        let aux_w = aux_width(self.cell, hd);
+        if let Some(w) = as_f32(self.w_hh()) {
             (kernels().pack_b)(false, gs, hd, w, hd, &mut sc.w_hh_n);
         }
+        let parts = self.step_parts();
         for k in 0..steps {
             // Reverse of the forward's processing order.
             let t = if self.reverse { k } else { steps - 1 - k };
             let (prev, _) = slots(t, self.reverse);
             mark_active(&mut sc.active, self.lengths, t);
-            for b in (0..batch).filter(|&b| sc.active[b]) {
-                let o = (t * batch + b) * dy_stride + dy_offset;
-                sc.dh[b * hd..(b + 1) * hd].iter_mut().zip(&dy[o..o + hd]).for_each(|(d, y)| *d += *y);
-            }
             let g = t * batch * gs..(t + 1) * batch * gs;
-            cell::backward_step(
-                self.cell,
-                StepBackward {
-                    batch,
-                    hidden: hd,
-                    active: &sc.active,
-                    gates: &st.gates[g.clone()],
-                    aux: &st.aux[t * aux_w..(t + 1) * aux_w],
-                    h_prev: &st.hs[prev * bh..(prev + 1) * bh],
-                    c_prev: if lstm { &st.cs[prev * bh..(prev + 1) * bh] } else { &[] },
-                    dh: &sc.dh,
-                    dc: &mut sc.dc,
-                    dgx: &mut sc.dgx[g.clone()],
-                    dgh: if gru { &mut sc.dgh[g.clone()] } else { &mut [] },
-                    dh_prev: &mut sc.dh_next,
-                },
-            );
-            // dh_{t−1} += dGh_t·W_hh, against W_hh packed once for this backward pass (f32).
-            let dgh_t = if gru { &sc.dgh[g] } else { &sc.dgx[g] };
-            match (as_f32(dgh_t), as_f32_mut(&mut sc.dh_next)) {
-                (Some(d), Some(dh)) => (kernels().sgemm_packed)(false, batch, 0, hd, gs, 1.0, d, gs, &sc.w_hh_n, 1.0, dh, hd),
-                _ => R::gemm(false, false, batch, hd, gs, R::ONE, dgh_t, gs, w_hh, hd, R::ONE, &mut sc.dh_next, hd),
+            let (gates, aux) = (&st.gates[g.clone()], &st.aux[t * batch * aux_w..(t + 1) * batch * aux_w]);
+            let h_prev = &st.hs[prev * bh..(prev + 1) * bh];
+            let c_prev: &[R] = if lstm { &st.cs[prev * bh..(prev + 1) * bh] } else { &[] };
+            let (dh, dc, dh_next) = (&mut sc.dh[..], &mut sc.dc[..], &mut sc.dh_next[..]);
+            let (dgx, dgh) = (&mut sc.dgx[g.clone()], if gru { &mut sc.dgh[g] } else { &mut [] });
+            let (active, packed) = (&sc.active, &sc.w_hh_n);
+            // dy of this step, row b at b·dy_stride (the slice may end inside the last row's stride).
+            let dy_t = &dy[t * batch * dy_stride + dy_offset..];
+            if parts == 1 {
+                let rows = BackRows { active, gates, aux, h_prev, c_prev, dy: dy_t };
+                self.backward_rows(packed, rows, dy_stride, dh, dc, dgx, dgh, dh_next);
+            } else {
+                let (dh, dc, dh_next, dgx, dgh) = (Disjoint::new(dh), Disjoint::new(dc), Disjoint::new(dh_next), Disjoint::new(dgx), Disjoint::new(dgh));
+                parallel::run(parts, |p| {
+                    let r = part_rows(batch, parts, p);
+                    let (hr, gr) = (r.start * hd..r.end * hd, r.start * gs..r.end * gs);
+                    // SAFETY: `part_rows` gives each part its own row range, disjoint from every other
+                    // part's, and each piece is exactly those rows of one buffer, so no two live pieces overlap.
+                    let (dh, dc, dh_next, dgx, dgh) = unsafe { (dh.rows(r.clone(), hd), dc.rows(r.clone(), hd), dh_next.rows(r.clone(), hd), dgx.rows(r.clone(), gs), dgh.rows(r.clone(), gs)) };
+                    let rows = BackRows { active: &active[r.clone()], gates: &gates[gr], aux: sub(aux, r.start * aux_w..r.end * aux_w), h_prev: &h_prev[hr.clone()], c_prev: sub(c_prev, hr), dy: &dy_t[r.start * dy_stride..] };
+                    self.backward_rows(packed, rows, dy_stride, dh, dc, dgx, dgh, dh_next);
+                });
             }
             std::mem::swap(&mut sc.dh, &mut sc.dh_next);
         }
@@ -263,16 +350,50 @@ impl<R: Real> Scan<'_, R> {
         let h_prev = if self.reverse { bh } else { 0 };
         R::gemm(true, false, gs, hd, rows, R::ONE, dgh, gs, &st.hs[h_prev..h_prev + rows * hd], hd, R::ONE, &mut grads[self.cp.w_hh..self.cp.w_hh + gs * hd], hd);
         if let (Some(bi), Some(bh_)) = (self.cp.b_ih, self.cp.b_hh) {
-            column_sums(&sc.dgx, gs, &mut grads[bi..bi + gs]);
-            column_sums(dgh, gs, &mut grads[bh_..bh_ + gs]);
+            if gru {
+                column_sums(&sc.dgx, gs, &mut grads[bi..bi + gs], &mut []);
+                column_sums(dgh, gs, &mut grads[bh_..bh_ + gs], &mut []);
+            } else {
+                // dGh = dGx: one pass over it feeds both bias gradients.
+                let (lo, hi) = grads.split_at_mut(bi.max(bh_));
+                let (first, second) = (&mut lo[bi.min(bh_)..bi.min(bh_) + gs], &mut hi[..gs]);
+                column_sums(&sc.dgx, gs, first, second);
+            }
         }
         R::gemm(false, false, rows, input, gs, R::ONE, &sc.dgx, gs, self.w_ih(), input, dx_beta, dx, input);
     }
 }
 
-/// out[j] += Σ_rows m[row, j] for a row-major matrix with `cols` columns.
-fn column_sums<R: Real>(m: &[R], cols: usize, out: &mut [R]) {
-    for row in m.chunks_exact(cols) {
-        out.iter_mut().zip(row).for_each(|(o, v)| *o += *v);
+/// out[j] += Σ_rows m[row, j] for a row-major matrix with `cols` columns, rows added in order; the
+/// same into `out2` unless it is empty. Split by column stripes (each element's sum runs in the same
+/// order on one thread), so it is bit-identical for every thread count.
+fn column_sums<R: Real>(m: &[R], cols: usize, out: &mut [R], out2: &mut [R]) {
+    let parts = row_parts(cols / 16, m.len());
+    let (out, out2) = (Disjoint::new(out), Disjoint::new(out2));
+    parallel::run(parts, |p| {
+        let js = part_rows(cols, parts, p);
+        // SAFETY: `part_rows` gives each part its own column range, disjoint from the others'.
+        let (out, out2) = unsafe { (out.rows(js.clone(), 1), out2.rows(js.clone(), 1)) };
+        for row in m.chunks_exact(cols) {
+            out.iter_mut().zip(&row[js.clone()]).for_each(|(o, v)| *o += *v);
+            out2.iter_mut().zip(&row[js.clone()]).for_each(|(o, v)| *o += *v);
+        }
+    });
+}
+
+/// m[row, :] += v for every row of a row-major matrix with |v| columns, split by row blocks.
+fn add_row_vector<R: Real>(m: &mut [R], v: &[R]) {
+    if v.is_empty() {
+        return;
     }
+    let rows = m.len() / v.len().max(1);
+    let parts = row_parts(rows, m.len());
+    let blocks = Disjoint::new(m);
+    parallel::run(parts, |p| {
+        // SAFETY: `part_rows` gives each part its own row range, disjoint from the others'.
+        let block = unsafe { blocks.rows(part_rows(rows, parts, p), v.len()) };
+        for row in block.chunks_exact_mut(v.len()) {
+            row.iter_mut().zip(v).for_each(|(g, b)| *g += *b);
+        }
+    });
 }
