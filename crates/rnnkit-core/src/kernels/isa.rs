@@ -30,7 +30,8 @@ impl Isa {
 
     pub fn is_supported(self) -> bool {
         match self {
-            Isa::Scalar => true,
+            // A SIMD128 module carries only SIMD kernels; the scalar tier is the separate rnnkit.wasm.
+            Isa::Scalar => !cfg!(all(target_arch = "wasm32", target_feature = "simd128")),
             Isa::Simd128 => cfg!(all(target_arch = "wasm32", target_feature = "simd128")),
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2 => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),

@@ -99,6 +99,17 @@ impl Kernels {
         if !isa.is_supported() {
             return Err(Error::Unsupported { feature: format!("instruction set {} on this CPU or build", isa.name()) });
         }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        return Ok(simd128::table());
+        #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+        {
+            Ok(Kernels::overlaid(isa))
+        }
+    }
+
+    /// Scalar, then each tier's `plug` up to `isa` (x86_64), so every slot is valid.
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    fn overlaid(isa: Isa) -> Kernels {
         let mut k = Kernels::scalar(); // every slot valid before any overlay
         #[cfg(target_arch = "x86_64")]
         {
@@ -109,12 +120,8 @@ impl Kernels {
                 avx512::plug(&mut k);
             }
         }
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        if isa == Isa::Simd128 {
-            simd128::plug(&mut k);
-        }
         k.isa = isa;
-        Ok(k)
+        k
     }
 }
 
@@ -136,11 +143,14 @@ pub fn init_kernels() -> Result<&'static Kernels> {
 }
 
 /// The selected table. If selection failed (a bad `RNNKIT_ISA`), models refuse to construct, so
-/// reaching here then means a direct caller skipped `init_kernels`; scalar is the safe answer.
+/// reaching here then means a direct caller skipped `init_kernels`; scalar serves (the SIMD128
+/// module, which has no scalar tier, serves its own).
 pub fn kernels() -> &'static Kernels {
-    static SCALAR: OnceLock<Kernels> = OnceLock::new();
+    static FALLBACK: OnceLock<Kernels> = OnceLock::new();
     match init_kernels() {
         Ok(k) => k,
-        Err(_) => SCALAR.get_or_init(Kernels::scalar),
+        Err(_) => FALLBACK.get_or_init(|| {
+            Kernels::for_isa(Isa::Scalar).or_else(|_| Kernels::for_isa(Isa::best())).expect("a supported tier always builds")
+        }),
     }
 }

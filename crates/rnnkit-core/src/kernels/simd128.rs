@@ -8,7 +8,7 @@ use std::arch::wasm32::*;
 use super::gemm::{self, Blocking, PackedB};
 use super::{cells, generic};
 use super::lanes::Lanes;
-use super::Kernels;
+use super::{Isa, Kernels};
 
 #[derive(Clone, Copy)]
 pub(crate) struct Simd128(v128);
@@ -103,18 +103,23 @@ fn sgemm_4x8_packed(ta: bool, m: usize, j0: usize, n: usize, k: usize, alpha: f3
 }
 
 /// Overlays the SIMD128 kernels (safe: the feature is a build-time fact here).
-pub(super) fn plug(k: &mut Kernels) {
-    k.sgemm = sgemm_4x8;
-    k.sgemm_packed = sgemm_4x8_packed;
-    k.pack_b = |tb, kk, n, b, ldb, out| gemm::pack_b(NV * Simd128::LANES, tb, kk, n, b, ldb, out);
-    k.exp = |xs| generic::exp::<Simd128>(xs);
-    k.sigmoid = |xs| generic::sigmoid::<Simd128>(xs);
-    k.tanh = |xs| generic::tanh::<Simd128>(xs);
-    k.axpy = |a, x, y| generic::axpy::<Simd128>(a, x, y);
-    k.dot = |x, y| generic::dot::<Simd128>(x, y);
-    k.lstm_forward = cells::lstm_forward::<Simd128>;
-    k.lstm_backward = cells::lstm_backward::<Simd128>;
-    k.gru_forward = cells::gru_forward::<Simd128>;
-    k.gru_backward = cells::gru_backward::<Simd128>;
-    k.sgemm_name = "simd128_sgemm_4x8";
+/// The whole table of a SIMD128 build. It names every slot itself (no scalar base to overlay), so
+/// the scalar kernels are not linked into rnnkit-simd.wasm; engines without SIMD get rnnkit.wasm.
+pub(super) fn table() -> Kernels {
+    Kernels {
+        isa: Isa::Simd128,
+        sgemm: sgemm_4x8,
+        sgemm_packed: sgemm_4x8_packed,
+        pack_b: |tb, kk, n, b, ldb, out| gemm::pack_b(NV * Simd128::LANES, tb, kk, n, b, ldb, out),
+        sgemm_name: "simd128_sgemm_4x8",
+        exp: |xs| generic::exp::<Simd128>(xs),
+        sigmoid: |xs| generic::sigmoid::<Simd128>(xs),
+        tanh: |xs| generic::tanh::<Simd128>(xs),
+        axpy: |a, x, y| generic::axpy::<Simd128>(a, x, y),
+        dot: |x, y| generic::dot::<Simd128>(x, y),
+        lstm_forward: cells::lstm_forward::<Simd128>,
+        lstm_backward: cells::lstm_backward::<Simd128>,
+        gru_forward: cells::gru_forward::<Simd128>,
+        gru_backward: cells::gru_backward::<Simd128>,
+    }
 }
