@@ -7,6 +7,7 @@
 //! States (`h0`, `h`, `c0`, `c`) are the blocks' [num_layers·D, batch, H] tensors concatenated in
 //! block order (for a lone block exactly PyTorch's `h_n`/`c_n`).
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use crate::dense::{activation_backward, dense_backward, dense_forward};
@@ -333,8 +334,8 @@ impl<R: Real> Network<R> {
         let lengths = opts.lengths.map(|l| check_lengths(l, b, t)).transpose()?;
         let x_tm = to_time_major(x, b, t, x_dims[2], self.spec.batch_first);
         let mut rng = if opts.training && self.has_dropout() { Some(self.rng.fork()) } else { None };
-        let pass = self.run(&x_tm, t, b, opts.h0, opts.c0, lengths.as_deref(), rng.as_mut(), opts.training);
-        let output = self.visible_output(&pass, t, b);
+        let mut pass = self.run(&x_tm, t, b, opts.h0, opts.c0, lengths.as_deref(), rng.as_mut(), opts.training);
+        let output = self.visible_output(&mut pass, t, b);
         let output_dims = self.output_dims_for(t, b);
         let result = ForwardResult { output, output_dims, h: pass.h, c: pass.c };
         self.cache = opts.training.then_some(Cache { batch: b, seq_len: t, lengths, head: pass.head });
@@ -358,7 +359,8 @@ impl<R: Real> Network<R> {
         let mut grads = vec![R::ZERO; self.params.len()];
         let (dx_tm, dh0, dc0) = self.run_backward(OutGrad::Output(&d_tm), dh, dc, &mut grads)?;
         let input = self.spec.blocks[0].input_size;
-        let dx = from_time_major(&dx_tm, b, t, input, self.spec.batch_first);
+        // Time-major dx is already in the user's layout: moved, not copied.
+        let dx = if self.spec.batch_first { from_time_major(&dx_tm, b, t, input, true) } else { dx_tm };
         Ok(BackwardResult { dx, dh0, dc0, grads })
     }
 
@@ -477,8 +479,8 @@ impl<R: Real> Network<R> {
             self.stream = Some(Stream { batch, h: vec![R::ZERO; h_len], c: vec![R::ZERO; c_len] });
         }
         let Some(state) = self.stream.take() else { unreachable!("stream state set above") };
-        let pass = self.run(x_t, 1, batch, Some(&state.h), Some(&state.c), None, None, false);
-        let out = self.visible_output(&pass, 1, batch);
+        let mut pass = self.run(x_t, 1, batch, Some(&state.h), Some(&state.c), None, None, false);
+        let out = self.visible_output(&mut pass, 1, batch);
         self.stream = Some(Stream { batch, h: pass.h, c: pass.c });
         Ok(out)
     }
@@ -559,9 +561,13 @@ impl<R: Real> Network<R> {
         }
     }
 
-    /// The visible output (user layout) of a pass.
-    fn visible_output(&self, pass: &Pass<R>, t: usize, b: usize) -> Vec<R> {
+    /// The visible output (user layout) of a pass. A time-major sequence output without a head is
+    /// moved out of `pass` rather than copied (F1: a 3.2 MB copy into freshly faulted pages).
+    fn visible_output(&self, pass: &mut Pass<R>, t: usize, b: usize) -> Vec<R> {
         let f = self.output_features();
+        if pass.head.is_none() && self.sequence_output() && !self.spec.batch_first {
+            return std::mem::take(&mut pass.seq);
+        }
         let core: &[R] = match &pass.head {
             Some(h) => &h.y,
             None => &pass.seq,
@@ -570,8 +576,8 @@ impl<R: Real> Network<R> {
     }
 
     /// A user-layout output-shaped buffer in core layout.
-    fn output_to_core(&self, d: &[R], t: usize, b: usize) -> Vec<R> {
-        if self.sequence_output() { to_time_major(d, b, t, self.output_features(), self.spec.batch_first) } else { d.to_vec() }
+    fn output_to_core<'d>(&self, d: &'d [R], t: usize, b: usize) -> Cow<'d, [R]> {
+        if self.sequence_output() { to_time_major(d, b, t, self.output_features(), self.spec.batch_first) } else { Cow::Borrowed(d) }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -931,10 +937,14 @@ fn check_lengths(lengths: &[i32], batch: usize, seq_len: usize) -> Result<Vec<us
         .collect()
 }
 
-/// [B, T, F] (batch_first) or [T, B, F] → time-major [T, B, F].
-fn to_time_major<T: Copy>(x: &[T], b: usize, t: usize, f: usize, batch_first: bool) -> Vec<T> {
+/// [B, T, F] (batch_first) or [T, B, F] → time-major [T, B, F]; already time-major input is
+/// borrowed, not copied.
+fn to_time_major<T: Copy>(x: &[T], b: usize, t: usize, f: usize, batch_first: bool) -> Cow<'_, [T]> {
+    if !batch_first {
+        return Cow::Borrowed(x);
+    }
     let idx: Vec<usize> = (0..b).collect();
-    gather_time_major(x, b, t, f, batch_first, &idx)
+    Cow::Owned(gather_time_major(x, b, t, f, batch_first, &idx))
 }
 
 /// Time-major [T, B, F] → [B, T, F] (batch_first) or unchanged.

@@ -17,6 +17,8 @@
 //!   projection 6×4 wins (92 vs 80 for 12×2), so AVX-512 runs 6×64 (avx512.rs).
 //! - Batch-1 block read in place: 1×64·64×256 0.9 → 0.66 µs (W_hh is 64 KiB, L2 bound from here).
 //! - pack.rs four runs at a time: packing a 32×256 A block 8.6 → 2.9 µs.
+//! - One-row blocks walk B's panels in alternating directions (`block`): F2 (LSTM B=1 H=64, whole
+//!   call) 51 → 47 µs; one panel per kernel instead of four, same direction every call: no change.
 //!
 //! Determinism: every element of C sees the same operation sequence whatever m, n, its tile position,
 //! the micro-kernel variant that computed it (full tile, short-row tile, multi-panel tile), and
@@ -48,6 +50,8 @@ thread_local! {
     /// Packing scratch, reused across calls on this thread. Taken out of the cell for the duration
     /// of a call (a nested call would simply allocate its own), so no borrow is held across the loops.
     static PACK: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+    /// Flips on every one-row block (see `block`): the direction its panels are walked in.
+    static SERPENTINE: Cell<bool> = const { Cell::new(false) };
 }
 
 /// op(B) (k×n) packed once into ⌈n/NR⌉ panels of k·NR floats: panel q holds, for p = 0..k, the NR
@@ -287,16 +291,35 @@ fn block<L: Lanes, const MR: usize, const NV: usize>(
                         )
                     };
                 }
-                // Panels per kernel: 4 for one row, 2 for two, so at most 4·NV·2 accumulators (16 of
-                // AVX-512's 32 zmm with NV = 4; 8 of AVX2's 16 ymm).
-                let step = if mc == 1 { 4 } else { 2 };
-                let mut q = 0;
-                while q + step <= npanels {
-                    if mc == 1 { direct!(1, 4, q) } else { direct!(2, 2, q) }
-                    q += step;
-                }
-                for q in q..npanels {
-                    if mc == 1 { direct!(1, 1, q) } else { direct!(2, 1, q) }
+                // Panels per kernel: for one row 1 when a panel already gives NV ≥ 4 independent
+                // vector accumulators (AVX-512: 16 KiB panels, fine-grained for the walk below), else 4;
+                // 2 for two rows. At most 4·NV·2 accumulators (8 of AVX2's 16 ymm).
+                let step = match mc {
+                    1 if NV >= 4 && L::LANES >= 8 => 1,
+                    1 => 4,
+                    _ => 2,
+                };
+                // A one-row GEMV against a B larger than L1 (F2's 64 KiB W_hh, 2·T calls) is bound by
+                // L2 bandwidth. Every other call walks the panels backwards, so it starts on the
+                // panels the previous call read last, still in L1. Column order does not change any
+                // element's operation sequence (see Determinism above). Plain loops, not closures:
+                // a closure body is compiled without the entry's target features (10× slower).
+                let backwards = mc == 1 && SERPENTINE.with(|f| f.replace(!f.get()));
+                let groups = npanels / step;
+                for i in 0..npanels - groups * (step - 1) {
+                    // Position i in walking order: `groups` groups of `step` panels, then single panels.
+                    let i = if backwards { npanels - groups * (step - 1) - 1 - i } else { i };
+                    if i < groups {
+                        let q = i * step;
+                        match (mc, step) {
+                            (1, 1) => direct!(1, 1, q),
+                            (1, _) => direct!(1, 4, q),
+                            _ => direct!(2, 2, q),
+                        }
+                    } else {
+                        let q = groups * step + (i - groups);
+                        if mc == 1 { direct!(1, 1, q) } else { direct!(2, 1, q) }
+                    }
                 }
                 continue;
             }

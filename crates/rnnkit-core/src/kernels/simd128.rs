@@ -57,8 +57,10 @@ unsafe impl Lanes for Simd128 {
     fn min(self, o: Self) -> Self { simd!(Simd128(f32x4_min(self.0, o.0))) }
     #[inline(always)]
     fn clamp(self, lo: Self, hi: Self) -> Self {
-        // f32x4.min/max return NaN when either operand is NaN.
-        simd!(Simd128(f32x4_max(lo.0, f32x4_min(hi.0, self.0))))
+        // pmin(a, b) = b < a ? b : a and pmax(a, b) = a < b ? b : a: with `self` first, a NaN lane
+        // fails both compares and stays NaN. One minps/maxps each under V8, where f32x4.min/max
+        // lower to ~8 instructions of NaN and ±0 fix-ups (exp clamps twice per sigmoid/tanh).
+        simd!(Simd128(f32x4_pmax(f32x4_pmin(self.0, hi.0), lo.0)))
     }
     #[inline(always)]
     fn abs(self) -> Self { simd!(Simd128(f32x4_abs(self.0))) }
@@ -72,7 +74,12 @@ unsafe impl Lanes for Simd128 {
     }
     #[inline(always)]
     fn pow2i(n: Self) -> Self {
-        simd!(Simd128(i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(n.0), i32x4_splat(127)), 23)))
+        // n + 1.5·2²³ is exact for integer |n| < 2²², and its bits are then 0x4B40_0000 + n: the
+        // integer without a float→int conversion (i32x4.trunc_sat_f32x4 is ~6 instructions of
+        // saturation fix-ups under V8 on x64). Same result as (n as i32 + 127) << 23 for n ∈ [−126, 127].
+        const MAGIC: f32 = 12_582_912.0;
+        const BIAS: i32 = 127 - 0x4B40_0000;
+        simd!(Simd128(i32x4_shl(i32x4_add(f32x4_add(n.0, f32x4_splat(MAGIC)), i32x4_splat(BIAS)), 23)))
     }
     #[inline(always)]
     fn hsum(self) -> f32 {
@@ -85,6 +92,9 @@ unsafe impl Lanes for Simd128 {
 /// backend, medians of interleaved runs): 6×8 (12 accumulators) and 4×12 run F1 at 95–110 ms against
 /// 70–78 ms for 4×8 — V8 spills the larger tiles — so 4×8 stays. The generic gemm.rs changes of the
 /// same round (accumulator spill, batch-1 rows read in place) took F2 from 0.24 to 0.22 ms.
+/// V8's TurboFan code for this k loop (`node --no-liftoff --print-wasm-code`) is already tight: 2 B
+/// loads, 4 vbroadcastss, 8 vmulps + 8 vaddps, and V8 peels/unrolls it itself; unrolling k by 4 in
+/// gemm.rs made F1 slower (67 → 97 ms, spills). F1's step GEMM runs ~42 GFLOP/s, near mul+add peak.
 const MR: usize = 4;
 const NV: usize = 2;
 /// KC: an 8-column B micro-panel of 256 rows is 8 KiB (L1); MC: the 128×256 A block is 128 KiB (L2).

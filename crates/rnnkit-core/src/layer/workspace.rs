@@ -25,8 +25,10 @@ pub(crate) struct DirState<R> {
     pub hs: Vec<R>,
     /// Same layout as `hs`, LSTM only.
     pub cs: Vec<R>,
-    /// W_hhᵀ packed for the step GEMM (f32 only), and the parameter version it was packed from.
+    /// W_hhᵀ packed for the step GEMM and W_ihᵀ for the input projection (f32 only), and the
+    /// parameter version both were packed from.
     pub w_hh_t: PackedB,
+    pub w_ih_t: PackedB,
     pub packed_version: Option<u64>,
     /// [seq_len, batch, H]: LSTM tanh(c_t), GRU W_hn·h_{t−1} + b_hn; empty for Elman cells.
     pub aux: Vec<R>,

@@ -1,0 +1,54 @@
+// Fills the README's benchmark table and wasm sizes from bench/results/latest.json and build/*.wasm,
+// so the README always quotes one real run. Usage: node scripts/readme-bench.mjs (after npm run bench).
+import { readFileSync, writeFileSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+
+const root = new URL('..', import.meta.url);
+const r = JSON.parse(readFileSync(new URL('bench/results/latest.json', root), 'utf8'));
+const med = (w, peer) => r.rows.find((x) => x.workload === w && x.peer === peer && x.status === 'ok')?.medianMs;
+const fmt = (ms) => (ms === undefined ? '—' : ms < 1 ? ms.toFixed(3) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0));
+const ratio = (a, b) => (a === undefined || b === undefined ? '—' : `${(b / a).toFixed(2)}×`);
+const cols = [
+  ['rnnkit native ×1', 'rnnkit-native ×1'],
+  ['rnnkit native ×2', 'rnnkit-native ×2 (all)'],
+  ['rnnkit wasm', 'rnnkit-wasm (SIMD)'],
+  ['ONNX Runtime ×1', 'onnxruntime ×1'],
+  ['ONNX Runtime ×2', 'onnxruntime ×2'],
+  ['PyTorch ×1', 'pytorch ×1'],
+  ['tfjs-wasm', 'tfjs-wasm (SIMD)'],
+];
+const lines = [
+  `| workload | ${cols.map((c) => c[0]).join(' | ')} | native ×1 vs ORT ×1 | native ×2 vs ORT ×2 | native ×1 vs PyTorch ×1 | wasm vs tfjs-wasm |`,
+  `|---|${cols.map(() => '---|').join('')}---|---|---|---|`,
+];
+for (const w of ['F1', 'F2', 'G1', 'R1', 'T1', 'TG1']) {
+  const m = Object.fromEntries(cols.map(([, peer]) => [peer, med(w, peer)]));
+  lines.push(
+    `| ${w} | ${cols.map(([, p]) => fmt(m[p])).join(' | ')} | ${ratio(m['rnnkit-native ×1'], m['onnxruntime ×1'])} | ` +
+      `${ratio(m['rnnkit-native ×2 (all)'], m['onnxruntime ×2'])} | ${ratio(m['rnnkit-native ×1'], m['pytorch ×1'])} | ` +
+      `${ratio(m['rnnkit-wasm (SIMD)'], m['tfjs-wasm (SIMD)'])} |`,
+  );
+}
+const size = (f) => statSync(new URL(`build/${f}`, root)).size;
+const gz = (f) => gzipSync(readFileSync(new URL(`build/${f}`, root)), { level: 9 }).length;
+const n = (v) => v.toLocaleString('en-US');
+const mc = r.machine;
+const readme = new URL('README.md', root);
+let text = readFileSync(readme, 'utf8');
+const start = text.indexOf('<!-- bench:start -->');
+const end = text.indexOf('<!-- bench:end -->');
+const block = `<!-- bench:start -->
+Median ms (lower is better) from \`npm run bench\` on ${mc.date.slice(0, 10)}: ${mc.cpu}, ${mc.cores} cores, Node ${mc.node},
+PyTorch ${mc.torch} with ${mc.blas.split(' ')[0]}; measured FMA peak ${mc.peak1Gflops.toFixed(0)} GFLOP/s on one core,
+${mc.peakAllGflops.toFixed(0)} on all. Ratios are speed-ups measured in that same run (> 1 = rnnkit faster).
+
+${lines.join('\n')}
+
+| file | bytes | gzipped (level 9) |
+|---|---|---|
+| \`build/rnnkit-simd.wasm\` (SIMD128) | ${n(size('rnnkit-simd.wasm'))} | ${n(gz('rnnkit-simd.wasm'))} |
+| \`build/rnnkit.wasm\` (scalar, for engines without SIMD) | ${n(size('rnnkit.wasm'))} | ${n(gz('rnnkit.wasm'))} |
+<!-- bench:end -->`;
+text = start >= 0 && end > start ? text.slice(0, start) + block + text.slice(end + '<!-- bench:end -->'.length) : text;
+writeFileSync(readme, text);
+console.log(block);
