@@ -5,6 +5,9 @@
 //! pack.rs + gemm.rs (BLIS-shaped SGEMM), then one thin file per tier: scalar, avx2, avx512, simd128.
 
 #[cfg(target_arch = "x86_64")]
+#[macro_use]
+mod x86_tier;
+#[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
