@@ -4,7 +4,8 @@
  * round so a noisy shared machine hits every row alike:
  *   - `isa()`: an empty module function, the floor of any JS → Rust → JS call;
  *   - raw `Model.forward` on T=1, B=1, I=1, H=1 (almost no math: what argument parsing, the model's
- *     own checks and building the result object cost);
+ *     own checks and building the result cost; the raw result is the flat array
+ *     `[output, h, c, ...outputDims]`, which ts/backend/native.ts turns into an object);
  *   - raw `Model.forward` on F2 (B=1 T=50 I=16 H=64) and the same through the TypeScript facade;
  * and reports medians (p25–p75) in µs. The F2 time minus the core's own time for F2 (`cargo bench
  * -p rnnkit-core --bench layers -- F2` uses two threads by default; compare at `threads: 1`) is the

@@ -37,6 +37,7 @@ export interface NativeModel
     ModelHandle,
     'dispose' | 'disposed' | 'specJson' | 'paramInfo' | 'getParams' | 'setParams' | 'backward' | 'compile' | 'step' | 'resetState'
   > {
+  /** `[output, h, c, ...outputDims]`: flat, because building the object in JS is cheaper (exports.rs). */
   forward(
     x: Float32Array,
     xDims: readonly number[],
@@ -44,7 +45,7 @@ export interface NativeModel
     c0: Float32Array | undefined,
     lengths: Int32Array | undefined,
     training: boolean,
-  ): ForwardResult;
+  ): [Float32Array, Float32Array, Float32Array, ...number[]];
   trainStep(x: Float32Array, xDims: readonly number[], y: Targets, mask?: Float32Array, lengths?: Int32Array): number;
   evaluate(x: Float32Array, xDims: readonly number[], y: Targets, mask?: Float32Array, lengths?: Int32Array): number;
   trainEpoch(
@@ -134,7 +135,8 @@ class NativeModelHandle implements ModelHandle {
 
   forward(x: Float32Array, xDims: [number, number, number], opts: ForwardOptions = {}): ForwardResult {
     object(opts, 'opts');
-    return call(() => this.raw.forward(x, xDims, opts.h0, opts.c0, opts.lengths, opts.training ?? false));
+    const r = call(() => this.raw.forward(x, xDims, opts.h0, opts.c0, opts.lengths, opts.training ?? false));
+    return { output: r[0], outputDims: r.slice(3) as number[], h: r[1], c: r[2] };
   }
 
   backward(dOutput: Float32Array, dh?: Float32Array, dc?: Float32Array): BackwardResult {

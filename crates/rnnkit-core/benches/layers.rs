@@ -1,6 +1,6 @@
 //! Whole-layer benchmarks on the workloads, timed directly on `Model` in Rust (no binding
 //! in the way): F1 / G1 / R1 inference at B=32 T=100 I=64 H=256, F2 LSTM latency at B=1 T=50 I=16
-//! H=64, and the T1 / TG1 training steps (F1 + Dense(256→64) at every step, MSE, Adam). Prints the
+//! H=64 (and F0, an LSTM with one unit and one step: the fixed cost of a `Model::forward` call), and the T1 / TG1 training steps (F1 + Dense(256→64) at every step, MSE, Adam). Prints the
 //! median (p25–p75) in ms and GFLOP/s by the FLOP formulas (training ≈ 3× forward), for
 //! 1 thread and for every available core (the `threads` spec option), then the speedup. The two
 //! thread counts run alternately, sample by sample, in one process, so load from other processes
@@ -67,7 +67,8 @@ struct Workload {
     train: bool,
 }
 
-const WORKLOADS: [Workload; 6] = [
+const WORKLOADS: [Workload; 7] = [
+    Workload { name: "F0", cell: "lstm", gates: 4, b: 1, t: 1, i: 1, h: 1, train: false },
     Workload { name: "F1", cell: "lstm", gates: 4, b: 32, t: 100, i: 64, h: 256, train: false },
     Workload { name: "F2", cell: "lstm", gates: 4, b: 1, t: 50, i: 16, h: 64, train: false },
     Workload { name: "G1", cell: "gru", gates: 3, b: 32, t: 100, i: 64, h: 256, train: false },

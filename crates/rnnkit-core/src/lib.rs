@@ -22,6 +22,7 @@ pub mod real;
 pub mod rng;
 pub mod shape;
 pub mod spec;
+mod spare;
 pub mod trace;
 
 pub use error::{Error, Result};

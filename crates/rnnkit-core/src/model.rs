@@ -20,6 +20,7 @@ use crate::params::{model_layout, ParamInfo};
 use crate::real::Real;
 use crate::rng::Rng;
 use crate::shape::{dims_str, expect_len};
+use crate::spare::Spare;
 use crate::spec::{Activation, LossKind, ModelSpec, TrainSpec};
 
 /// The production model: float32 through the SIMD kernels.
@@ -237,6 +238,8 @@ pub struct Network<R: Real> {
     rng: Rng,
     /// Bumped on every parameter change, so blocks reuse weights packed for the kernels until then.
     params_version: u64,
+    /// Large per-step buffers handed back after a training step, for the next one.
+    spare: Spare<R>,
 }
 
 impl<R: Real> Network<R> {
@@ -278,6 +281,7 @@ impl<R: Real> Network<R> {
             stream: None,
             rng,
             params_version: 0,
+            spare: Spare::default(),
             spec,
         })
     }
@@ -357,7 +361,7 @@ impl<R: Real> Network<R> {
         check_state("dc", dc, c_len, c_len > 0)?;
         let d_tm = self.output_to_core(d_output, t, b);
         let mut grads = vec![R::ZERO; self.params.len()];
-        let (dx_tm, dh0, dc0) = self.run_backward(OutGrad::Output(&d_tm), dh, dc, &mut grads)?;
+        let (dx_tm, dh0, dc0) = self.run_backward(OutGrad::Output(&d_tm), dh, dc, &mut grads, true)?;
         let input = self.spec.blocks[0].input_size;
         // Time-major dx is already in the user's layout: moved, not copied.
         let dx = if self.spec.batch_first { from_time_major(&dx_tm, b, t, input, true) } else { dx_tm };
@@ -387,7 +391,9 @@ impl<R: Real> Network<R> {
         self.check_compiled()?;
         let p = self.prepare(batch)?;
         let mut rng = self.rng.fork();
-        self.train_prepared(&p, &mut rng)
+        let loss = self.train_prepared(&p, &mut rng);
+        self.recycle(p);
+        loss
     }
 
     /// One pass over `data` in mini-batches; returns the mean batch loss and gradient norm.
@@ -445,6 +451,7 @@ impl<R: Real> Network<R> {
                 Some(k) if k < p.seq_len => self.train_truncated(&p, k, &mut step_rng)?,
                 _ => vec![self.train_prepared_stats(&p, &mut step_rng)?],
             };
+            self.recycle(p);
             for (loss, norm) in updates {
                 totals.loss_sum += loss.to_f64();
                 totals.grad_norm_sum += norm;
@@ -509,7 +516,9 @@ impl<R: Real> Network<R> {
     }
 
     fn drop_caches(&mut self) {
-        self.cache = None;
+        if let Some(HeadCache { x, z, y, .. }) = self.cache.take().and_then(|c| c.head) {
+            [x, z, y].into_iter().for_each(|v| self.spare.give(v));
+        }
         self.blocks.iter_mut().for_each(RecurrentBlock::clear_cache);
     }
 
@@ -600,12 +609,15 @@ impl<R: Real> Network<R> {
             };
             let input: &[R] = if k == 0 { x } else { &seq };
             self.blocks[k].set_params_version(Some(self.params_version));
-            let out = self.blocks[k].forward(
+            let buf = self.spare.take(t * b * spec.output_size());
+            let out = self.blocks[k].forward_into(
                 &self.params[self.block_ranges[k].clone()],
                 BlockInput { x: input, seq_len: t, batch: b, h0: block_h0, c0: block_c0, lengths, dropout_rng: rng.as_deref_mut() },
                 keep,
+                buf,
             );
-            seq = out.output;
+            let input = std::mem::replace(&mut seq, out.output);
+            self.spare.give(input);
             h.extend_from_slice(&out.h_n);
             c.extend_from_slice(&out.c_n);
         }
@@ -616,8 +628,7 @@ impl<R: Real> Network<R> {
             } else {
                 (gather_last(&seq, t, b, f, lengths), b)
             };
-            let mut z = vec![R::ZERO; rows * hs.units];
-            let mut y = vec![R::ZERO; rows * hs.units];
+            let (mut z, mut y) = (self.spare.take(rows * hs.units), self.spare.take(rows * hs.units));
             dense_forward(&hs, &self.params[self.head_range.clone()], &hx, rows, &mut z, &mut y);
             if let (true, Some(len)) = (hs.return_sequences, lengths) {
                 // Steps past a sequence's end output zeros, like the recurrent layers.
@@ -634,26 +645,30 @@ impl<R: Real> Network<R> {
     }
 
     /// BPTT from the model's output; ADDS parameter gradients into `grads`.
-    /// Returns (dx time-major, dh0, dc0).
-    fn run_backward(&mut self, g: OutGrad<'_, R>, dh: Option<&[R]>, dc: Option<&[R]>, grads: &mut [R]) -> Result<(Vec<R>, Vec<R>, Vec<R>)> {
+    /// Returns (dx time-major, empty unless `want_dx`; dh0; dc0).
+    fn run_backward(&mut self, g: OutGrad<'_, R>, dh: Option<&[R]>, dc: Option<&[R]>, grads: &mut [R], want_dx: bool) -> Result<(Vec<R>, Vec<R>, Vec<R>)> {
         let _threads = crate::parallel::scope_threads(self.spec.threads);
         let Some(cache) = self.cache.take() else {
             return Err(Error::value("backward", "needs a preceding forward with training: true"));
         };
-        let result = self.backward_with(&cache, g, dh, dc, grads);
+        let result = self.backward_with(&cache, g, dh, dc, grads, want_dx);
         self.cache = Some(cache);
         result
     }
 
-    fn backward_with(&mut self, cache: &Cache<R>, g: OutGrad<'_, R>, dh: Option<&[R]>, dc: Option<&[R]>, grads: &mut [R]) -> Result<(Vec<R>, Vec<R>, Vec<R>)> {
+    fn backward_with(&mut self, cache: &Cache<R>, g: OutGrad<'_, R>, dh: Option<&[R]>, dc: Option<&[R]>, grads: &mut [R], want_dx: bool) -> Result<(Vec<R>, Vec<R>, Vec<R>)> {
         let (t, b) = (cache.seq_len, cache.batch);
         let lengths = cache.lengths.as_deref();
         let mut d_seq: Vec<R> = match (&self.spec.head, &cache.head) {
             (Some(hs), Some(hc)) => {
                 let mut dz = match g {
-                    OutGrad::Logits(dz) => dz.to_vec(),
+                    OutGrad::Logits(d) => {
+                        let mut dz = self.spare.take(d.len());
+                        dz.copy_from_slice(d);
+                        dz
+                    }
                     OutGrad::Output(dy) => {
-                        let mut dz = vec![R::ZERO; dy.len()];
+                        let mut dz = self.spare.take(dy.len());
                         activation_backward(hs.activation, &hc.y, dy, hs.units, &mut dz);
                         dz
                     }
@@ -665,9 +680,10 @@ impl<R: Real> Network<R> {
                         }
                     }
                 }
-                let mut dx_head = vec![R::ZERO; hc.rows * hs.in_features];
+                let mut dx_head = self.spare.take(hc.rows * hs.in_features);
                 let range = self.head_range.clone();
                 dense_backward(hs, &self.params[range.clone()], &hc.x, hc.rows, &dz, &mut grads[range], &mut dx_head);
+                self.spare.give(dz);
                 if hs.return_sequences {
                     dx_head
                 } else {
@@ -701,18 +717,19 @@ impl<R: Real> Network<R> {
                 _ => None,
             };
             let range = self.block_ranges[k].clone();
-            let g = self.blocks[k].backward(&self.params[range.clone()], &d_seq, block_dh, block_dc, &mut grads[range])?;
+            let g = self.blocks[k].backward_grads(&self.params[range.clone()], &d_seq, block_dh, block_dc, &mut grads[range], want_dx || k > 0)?;
             dh0[hr].copy_from_slice(&g.dh0);
             if let Some(r) = cr {
                 dc0[r].copy_from_slice(&g.dc0);
             }
-            d_seq = g.dx;
+            let used = std::mem::replace(&mut d_seq, g.dx);
+            self.spare.give(used);
         }
         Ok((d_seq, dh0, dc0))
     }
 
     /// Validates a whole batch and gathers all of it into core layout.
-    fn prepare(&self, batch: &Batch<'_, R>) -> Result<Prepared<R>> {
+    fn prepare(&mut self, batch: &Batch<'_, R>) -> Result<Prepared<R>> {
         let checked = self.validate(batch)?;
         let idx: Vec<usize> = (0..checked.n).collect();
         Ok(self.gather(batch, &checked, &idx))
@@ -760,21 +777,21 @@ impl<R: Real> Network<R> {
     }
 
     /// Samples `idx` of a validated batch, in core layout with per-row loss weights.
-    fn gather(&self, batch: &Batch<'_, R>, checked: &Checked, idx: &[usize]) -> Prepared<R> {
+    fn gather(&mut self, batch: &Batch<'_, R>, checked: &Checked, idx: &[usize]) -> Prepared<R> {
         let Checked { t, n, .. } = *checked;
         let bf = self.spec.batch_first;
         let seq_out = self.sequence_output();
         let f_out = self.output_features();
         let input = batch.x_dims[2];
         let nb = idx.len();
-        let x = gather_time_major(batch.x, n, t, input, bf, idx);
+        let x = gather_time_major(batch.x, n, t, input, bf, idx, self.spare.empty(t * nb * input));
         let (yt, yf) = if seq_out { (t, f_out) } else { (1, f_out) };
         let y = match batch.y {
-            TargetsRef::Float(y) => Targets::Float(gather_time_major(y, n, yt, yf, bf || !seq_out, idx)),
-            TargetsRef::Class(y) => Targets::Class(gather_time_major(y, n, yt, 1, bf || !seq_out, idx)),
+            TargetsRef::Float(y) => Targets::Float(gather_time_major(y, n, yt, yf, bf || !seq_out, idx, self.spare.empty(yt * nb * yf))),
+            TargetsRef::Class(y) => Targets::Class(gather_time_major(y, n, yt, 1, bf || !seq_out, idx, Vec::new())),
         };
         let lengths: Option<Vec<usize>> = checked.lengths.as_ref().map(|l| idx.iter().map(|&i| l[i]).collect());
-        let mask = batch.mask.map(|m| gather_time_major(m, n, t, 1, bf, idx));
+        let mask = batch.mask.map(|m| gather_time_major(m, n, t, 1, bf, idx, Vec::new()));
         let weights = if !seq_out {
             None
         } else {
@@ -794,6 +811,14 @@ impl<R: Real> Network<R> {
             }
         };
         Prepared { x, seq_len: t, batch: nb, lengths, y, weights }
+    }
+
+    /// Hands a finished batch's gathered inputs and targets back to `spare`.
+    fn recycle(&mut self, p: Prepared<R>) {
+        self.spare.give(p.x);
+        if let Targets::Float(y) = p.y {
+            self.spare.give(y);
+        }
     }
 
     /// Loss of a pass and its gradient w.r.t. the loss's input (output or logits, core layout).
@@ -836,11 +861,12 @@ impl<R: Real> Network<R> {
         let (loss, grad) = self.loss_of(&pass, p)?;
         let kind = self.training.as_ref().map(|t| t.spec.loss).unwrap_or(LossKind::Mse);
         self.cache = Some(Cache { batch: p.batch, seq_len: p.seq_len, lengths: p.lengths.clone(), head: pass.head });
-        let mut grads = vec![R::ZERO; self.params.len()];
+        let mut grads = self.spare.zeros(self.params.len());
         let g = if kind == LossKind::Mse { OutGrad::Output(&grad) } else { OutGrad::Logits(&grad) };
-        self.run_backward(g, None, None, &mut grads)?;
+        self.run_backward(g, None, None, &mut grads, false)?;
         self.drop_caches();
         let norm = self.apply_update(&mut grads)?;
+        [grads, grad, pass.seq].into_iter().for_each(|v| self.spare.give(v));
         Ok((loss, norm, pass.h, pass.c))
     }
 
@@ -944,7 +970,7 @@ fn to_time_major<T: Copy>(x: &[T], b: usize, t: usize, f: usize, batch_first: bo
         return Cow::Borrowed(x);
     }
     let idx: Vec<usize> = (0..b).collect();
-    Cow::Owned(gather_time_major(x, b, t, f, batch_first, &idx))
+    Cow::Owned(gather_time_major(x, b, t, f, batch_first, &idx, Vec::new()))
 }
 
 /// Time-major [T, B, F] → [B, T, F] (batch_first) or unchanged.
@@ -961,9 +987,11 @@ fn from_time_major<T: Copy>(x: &[T], b: usize, t: usize, f: usize, batch_first: 
     out
 }
 
-/// Samples `idx` of a [N, T, F] (batch_first) or [T, N, F] buffer, as time-major [T, idx.len(), F].
-fn gather_time_major<T: Copy>(x: &[T], n: usize, t: usize, f: usize, batch_first: bool, idx: &[usize]) -> Vec<T> {
-    let mut out = Vec::with_capacity(t * idx.len() * f);
+/// Samples `idx` of a [N, T, F] (batch_first) or [T, N, F] buffer, as time-major [T, idx.len(), F],
+/// written into `out` (cleared first; its capacity is reused).
+fn gather_time_major<T: Copy>(x: &[T], n: usize, t: usize, f: usize, batch_first: bool, idx: &[usize], mut out: Vec<T>) -> Vec<T> {
+    out.clear();
+    out.reserve(t * idx.len() * f);
     for ti in 0..t {
         for &i in idx {
             let start = if batch_first { (i * t + ti) * f } else { (ti * n + i) * f };

@@ -6,14 +6,14 @@
 //! Lifetimes: typed-array slices borrow from `CallInfo`, so they cannot outlive the JS call that
 //! received them (STYLE §2.3: borrow for the call only, keep no pointer afterwards).
 
-use std::ffi::CString;
+use std::ffi::CStr;
 use std::os::raw::c_void;
 use std::ptr;
 
 use rnnkit_core::Error;
 
 use crate::check;
-use crate::error::NResult;
+use crate::error::{napi_fail, NResult};
 use crate::sys::*;
 
 /// The env of the current callback. Only valid on the JS thread during that callback.
@@ -25,8 +25,7 @@ pub struct CallInfo {
     pub env: Env,
     pub this: napi_value,
     pub args: [napi_value; MAX_ARGS],
-    /// `new.target`: null unless called as a constructor.
-    pub new_target: napi_value,
+    info: napi_callback_info,
 }
 
 /// No rnnkit export takes more arguments than this; extra ones are ignored like in any JS function.
@@ -39,15 +38,21 @@ impl CallInfo {
         let mut argc = MAX_ARGS;
         let mut args = [ptr::null_mut(); MAX_ARGS];
         let mut this = ptr::null_mut();
-        let mut new_target = ptr::null_mut();
         // SAFETY: env/info come from Node for this callback; `args` has room for `argc` values
         // (Node fills missing ones with undefined; extra ones are ignored); the out-pointers are
         // valid, and a null `data` pointer asks for nothing.
-        unsafe {
-            check!(env, napi_get_cb_info(env, info, &mut argc, args.as_mut_ptr(), &mut this, ptr::null_mut()))?;
-            check!(env, napi_get_new_target(env, info, &mut new_target))?;
-        }
-        Ok(CallInfo { env: Env(env), this, args, new_target })
+        unsafe { check!(env, napi_get_cb_info(env, info, &mut argc, args.as_mut_ptr(), &mut this, ptr::null_mut()))? };
+        Ok(CallInfo { env: Env(env), this, args, info })
+    }
+
+    /// `new.target`: null unless called as a constructor. Read on demand: only the constructor
+    /// asks, and every other call would pay for it.
+    pub fn new_target(&self) -> NResult<napi_value> {
+        let mut out = ptr::null_mut();
+        // SAFETY: env/info are this callback's (`read`'s contract), and `self` lives only for the
+        // callback; the out-pointer is valid.
+        unsafe { check!(self.env.0, napi_get_new_target(self.env.0, self.info, &mut out))? };
+        Ok(out)
     }
 
     /// Argument `i` (undefined when not passed).
@@ -109,10 +114,9 @@ impl CallInfo {
     /// A finite number.
     pub fn number(&self, i: usize, name: &str) -> NResult<f64> {
         let v = self.arg(i);
-        if self.env.type_of(v)? != NAPI_NUMBER {
+        let Some(x) = self.env.try_f64(v)? else {
             return Err(Error::type_(name, "a number", self.env.describe(v)).into());
-        }
-        let x = self.env.f64_value(v)?;
+        };
         if !x.is_finite() {
             return Err(Error::value(name, format!("expected a finite number, got {x}")).into());
         }
@@ -131,15 +135,15 @@ impl CallInfo {
     /// A boolean; undefined/null mean `default`.
     pub fn opt_bool(&self, i: usize, name: &str, default: bool) -> NResult<bool> {
         let v = self.arg(i);
-        match self.env.type_of(v)? {
-            NAPI_UNDEFINED | NAPI_NULL => Ok(default),
-            NAPI_BOOLEAN => {
-                let mut out = false;
-                // SAFETY: env is live and `v` is a boolean (checked above).
-                unsafe { check!(self.env.0, napi_get_value_bool(self.env.0, v, &mut out))? };
-                Ok(out)
-            }
-            _ => Err(Error::type_(name, "a boolean", self.env.describe(v)).into()),
+        let mut out = false;
+        // SAFETY: env is live; `v` is a value of this env. A non-boolean gives
+        // napi_boolean_expected (checked below), never a bogus value.
+        match unsafe { napi_get_value_bool(self.env.0, v, &mut out) } {
+            NAPI_OK => Ok(out),
+            NAPI_BOOLEAN_EXPECTED if self.env.is_nullish(v)? => Ok(default),
+            NAPI_BOOLEAN_EXPECTED => Err(Error::type_(name, "a boolean", self.env.describe(v)).into()),
+            // SAFETY: env is live (this callback's).
+            status => Err(unsafe { napi_fail(self.env.0, "napi_get_value_bool", status) }),
         }
     }
 
@@ -147,17 +151,16 @@ impl CallInfo {
     pub fn dims3(&self, i: usize, name: &str) -> NResult<[usize; 3]> {
         let env = self.env;
         let v = self.arg(i);
-        if !env.is_array(v)? {
+        let Some(len) = env.try_array_len(v)? else {
             return Err(Error::type_(name, "an array of 3 non-negative integers", env.describe(v)).into());
-        }
-        let len = env.array_len(v)?;
+        };
         if len != 3 {
             return Err(Error::shape(name, "3 dims", format!("{len} dims")).into());
         }
         let mut dims = [0usize; 3];
         for (k, d) in dims.iter_mut().enumerate() {
             let e = env.element(v, k as u32)?;
-            let x = if env.type_of(e)? == NAPI_NUMBER { env.f64_value(e)? } else { f64::NAN };
+            let x = env.try_f64(e)?.unwrap_or(f64::NAN);
             if !(x >= 0.0 && x.fract() == 0.0 && x <= u32::MAX as f64) {
                 return Err(Error::value(
                     format!("{name}[{k}]"),
@@ -222,6 +225,18 @@ impl Env {
         Ok(out)
     }
 
+    /// `Some(length)` for an array, `None` for any other value (one call instead of two).
+    pub fn try_array_len(self, v: napi_value) -> NResult<Option<u32>> {
+        let mut out = 0;
+        // SAFETY: env is live; `v` is a value of this env. A non-array gives napi_array_expected.
+        match unsafe { napi_get_array_length(self.0, v, &mut out) } {
+            NAPI_OK => Ok(Some(out)),
+            NAPI_ARRAY_EXPECTED => Ok(None),
+            // SAFETY: env is live.
+            status => Err(unsafe { napi_fail(self.0, "napi_get_array_length", status) }),
+        }
+    }
+
     pub fn element(self, v: napi_value, i: u32) -> NResult<napi_value> {
         let mut out = ptr::null_mut();
         // SAFETY: env is live; `v` is an object of this env.
@@ -236,20 +251,34 @@ impl Env {
         Ok(out)
     }
 
+    /// `Some(x)` for a number, `None` for any other value: one call where typeof + read takes two.
+    pub fn try_f64(self, v: napi_value) -> NResult<Option<f64>> {
+        let mut out = 0.0;
+        // SAFETY: env is live; `v` is a value of this env. A non-number gives
+        // napi_number_expected, never a bogus value.
+        match unsafe { napi_get_value_double(self.0, v, &mut out) } {
+            NAPI_OK => Ok(Some(out)),
+            NAPI_NUMBER_EXPECTED => Ok(None),
+            // SAFETY: env is live.
+            status => Err(unsafe { napi_fail(self.0, "napi_get_value_double", status) }),
+        }
+    }
+
     /// `Some(view)` when `v` is a typed array of any element type.
     pub fn typed_array(self, v: napi_value) -> NResult<Option<TypedArrayView>> {
-        let mut is = false;
-        // SAFETY: env is live; `v` is a value of this env.
-        unsafe { check!(self.0, napi_is_typedarray(self.0, v, &mut is))? };
-        if !is {
-            return Ok(None);
-        }
-        let (mut kind, mut len, mut data, mut buffer, mut offset) = (0, 0, ptr::null_mut(), ptr::null_mut(), 0);
-        // SAFETY: env is live; `v` is a typed array (checked); all out-pointers are valid.
-        unsafe {
-            check!(self.0, napi_get_typedarray_info(self.0, v, &mut kind, &mut len, &mut data, &mut buffer, &mut offset))?
+        let (mut kind, mut len, mut data) = (0, 0, ptr::null_mut());
+        // SAFETY: env is live; `v` is a value of this env; the out-pointers are valid (null ones ask
+        // for nothing). Any value that is not a typed array gives napi_invalid_arg (Node checks
+        // `IsTypedArray` first), so one call replaces napi_is_typedarray + info.
+        let status = unsafe {
+            napi_get_typedarray_info(self.0, v, &mut kind, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
         };
-        Ok(Some(TypedArrayView { kind, len, data }))
+        match status {
+            NAPI_OK => Ok(Some(TypedArrayView { kind, len, data })),
+            NAPI_INVALID_ARG => Ok(None),
+            // SAFETY: env is live.
+            status => Err(unsafe { napi_fail(self.0, "napi_get_typedarray_info", status) }),
+        }
     }
 
     pub fn string_value(self, v: napi_value, name: &str) -> NResult<String> {
@@ -336,11 +365,25 @@ impl Env {
         Ok(out)
     }
 
-    pub fn set(self, obj: napi_value, key: &str, value: napi_value) -> NResult<()> {
-        let key = CString::new(key).map_err(|_| Error::Internal { message: "property name with NUL".into() })?;
-        // SAFETY: env is live; `obj` is an object of this env; `key` is NUL-terminated.
-        unsafe { check!(self.0, napi_set_named_property(self.0, obj, key.as_ptr(), value))? };
-        Ok(())
+    /// A plain object `{key: value, ...}`: every property defined in one N-API call, with static
+    /// keys (nothing allocated for them). Properties are writable, enumerable and configurable,
+    /// like an object literal's.
+    pub fn object_with<const N: usize>(self, fields: [(&'static CStr, napi_value); N]) -> NResult<napi_value> {
+        let obj = self.object()?;
+        let props = fields.map(|(key, value)| napi_property_descriptor {
+            utf8name: key.as_ptr(),
+            name: ptr::null_mut(),
+            method: None,
+            getter: None,
+            setter: None,
+            value,
+            attributes: NAPI_WRITABLE | NAPI_ENUMERABLE | NAPI_CONFIGURABLE,
+            data: ptr::null_mut(),
+        });
+        // SAFETY: env is live; `obj` is a fresh object of this env; `props` holds N descriptors
+        // with NUL-terminated static names and values of this env, and outlives the call.
+        unsafe { check!(self.0, napi_define_properties(self.0, obj, N, props.as_ptr()))? };
+        Ok(obj)
     }
 
     /// A JS array of numbers.
@@ -369,24 +412,40 @@ impl Env {
         Ok(())
     }
 
-    /// A new Float32Array of `src.len()` elements, written directly into its fresh ArrayBuffer.
+    /// A new Float32Array of `src.len()` elements, written directly into its own fresh ArrayBuffer.
     pub fn f32_array_from(self, src: &[f32]) -> NResult<napi_value> {
-        let bytes = std::mem::size_of_val(src);
+        let [out] = self.f32_arrays_from([src])?;
+        Ok(out)
+    }
+
+    /// One Float32Array per slice, each exactly that slice's length, all viewing ONE fresh
+    /// ArrayBuffer that holds them back to back. An ArrayBuffer costs three mallocs (backing
+    /// store, its bookkeeping, V8's extension) plus sweeping after GC; sharing one cuts that cost
+    /// and the GC pressure it causes N-fold. Only for arrays a caller treats as one result.
+    pub fn f32_arrays_from<const N: usize>(self, srcs: [&[f32]; N]) -> NResult<[napi_value; N]> {
+        let total: usize = srcs.iter().map(|s| s.len()).sum();
         let mut data: *mut c_void = ptr::null_mut();
         let mut buffer = ptr::null_mut();
-        let mut out = ptr::null_mut();
-        // SAFETY: env is live; out-pointers valid. Node returns a zero-initialised backing store of
-        // `bytes` bytes (V8 allocates ArrayBuffers with at least 8-byte alignment), so writing
-        // `src.len()` f32s there is in bounds and aligned; nothing else can see the buffer yet.
-        unsafe {
-            check!(self.0, napi_create_arraybuffer(self.0, bytes, &mut data, &mut buffer))?;
-            if !src.is_empty() {
-                if data.is_null() || !(data as usize).is_multiple_of(std::mem::align_of::<f32>()) {
-                    return Err(Error::Internal { message: "ArrayBuffer data is null or misaligned".into() }.into());
+        // SAFETY: env is live; out-pointers valid.
+        unsafe { check!(self.0, napi_create_arraybuffer(self.0, total * std::mem::size_of::<f32>(), &mut data, &mut buffer))? };
+        if total > 0 && (data.is_null() || !(data as usize).is_multiple_of(std::mem::align_of::<f32>())) {
+            return Err(Error::Internal { message: "ArrayBuffer data is null or misaligned".into() }.into());
+        }
+        let mut out = [ptr::null_mut(); N];
+        let mut offset = 0; // in elements
+        for (src, view) in srcs.iter().zip(&mut out) {
+            // SAFETY: env is live; out-pointers valid. Node returned a zero-initialised backing
+            // store of `total` f32s (V8 allocates ArrayBuffers with at least 8-byte alignment;
+            // checked above), and `offset + src.len() <= total`, so the copy is in bounds and
+            // aligned; nothing else can see the buffer yet. The view's byte offset is a multiple
+            // of 4, as Float32Array requires.
+            unsafe {
+                if !src.is_empty() {
+                    ptr::copy_nonoverlapping(src.as_ptr(), data.cast::<f32>().add(offset), src.len());
                 }
-                ptr::copy_nonoverlapping(src.as_ptr(), data.cast::<f32>(), src.len());
+                check!(self.0, napi_create_typedarray(self.0, NAPI_FLOAT32_ARRAY, src.len(), buffer, offset * 4, view))?;
             }
-            check!(self.0, napi_create_typedarray(self.0, NAPI_FLOAT32_ARRAY, src.len(), buffer, 0, &mut out))?;
+            offset += src.len();
         }
         Ok(out)
     }

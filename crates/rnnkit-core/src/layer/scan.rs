@@ -268,7 +268,8 @@ impl<R: Real> Scan<'_, R> {
     /// read at `dy[(t·batch + b)·dy_stride + dy_offset ..][..H]` (ignored past a sequence's end);
     /// `dh_n`/`dc_n` [batch, H] are the final-state cotangents. Parameter gradients are added into
     /// `grads` (block layout); dL/dx is written (`dx_beta` = 0) or added (`dx_beta` = 1) into `dx`;
-    /// dL/dh0 and dL/dc0 are written into `dh0`/`dc0` ([batch, H]; `dc0` empty unless LSTM).
+    /// An empty `dx` skips dL/dx. dL/dh0 and dL/dc0 are written into `dh0`/`dc0` ([batch, H]; `dc0`
+    /// empty unless LSTM).
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,
@@ -366,7 +367,9 @@ impl<R: Real> Scan<'_, R> {
                 column_sums(&sc.dgx, gs, first, second);
             }
         }
-        R::gemm(false, false, rows, input, gs, R::ONE, &sc.dgx, gs, self.w_ih(), input, dx_beta, dx, input);
+        if !dx.is_empty() {
+            R::gemm(false, false, rows, input, gs, R::ONE, &sc.dgx, gs, self.w_ih(), input, dx_beta, dx, input);
+        }
     }
 }
 

@@ -40,8 +40,9 @@ fn dropout<R: Real>(rng: &mut Rng, p: f64, xs: &mut [R], mask: &mut Vec<R>) {
     }
 }
 
-/// Forward of every layer and direction. Inputs were validated by the caller.
-pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockInput<'_, R>, keep_cache: bool, ws: &mut Workspace<R>) -> BlockOutput<R> {
+/// Forward of every layer and direction into `output` (resized; every element is written). Inputs
+/// were validated by the caller.
+pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockInput<'_, R>, keep_cache: bool, ws: &mut Workspace<R>, mut output: Vec<R>) -> BlockOutput<R> {
     let (steps, batch, hd) = (input.seq_len, input.batch, spec.hidden_size);
     let (layers, dirs) = (spec.num_layers, spec.directions());
     let (bh, out_w) = (batch * hd, spec.output_size());
@@ -60,7 +61,7 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
         ws.inputs[0].extend_from_slice(input.x);
     }
 
-    let mut output = vec![R::ZERO; steps * batch * out_w];
+    fit(&mut output, steps * batch * out_w);
     let mut h_n = vec![R::ZERO; layers * dirs * bh];
     let mut c_n = if lstm { vec![R::ZERO; layers * dirs * bh] } else { Vec::new() };
     let p = f64::from(spec.dropout);
@@ -97,15 +98,17 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
     BlockOutput { output, h_n, c_n }
 }
 
-/// BPTT through every layer, top to bottom. Lengths were validated by the caller.
-pub(crate) fn backward<R: Real>(spec: &RecurrentSpec, params: &[R], dy: &[R], dh_n: Option<&[R]>, dc_n: Option<&[R]>, grads: &mut [R], ws: &mut Workspace<R>) -> BlockGrads<R> {
+/// BPTT through every layer, top to bottom. Lengths were validated by the caller. The gradient of
+/// the block's input is computed only when `want_dx` (else `dx` comes back empty).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward<R: Real>(spec: &RecurrentSpec, params: &[R], dy: &[R], dh_n: Option<&[R]>, dc_n: Option<&[R]>, grads: &mut [R], ws: &mut Workspace<R>, want_dx: bool) -> BlockGrads<R> {
     let (steps, batch, hd) = (ws.seq_len, ws.batch, spec.hidden_size);
     let (layers, dirs) = (spec.num_layers, spec.directions());
     let (bh, out_w) = (batch * hd, spec.output_size());
     let lstm = spec.cell.has_cell_state();
     let lengths = (!ws.lengths.is_empty()).then_some(&ws.lengths[..]);
 
-    let mut dx = vec![R::ZERO; steps * batch * spec.input_size];
+    let mut dx = if want_dx { vec![R::ZERO; steps * batch * spec.input_size] } else { Vec::new() };
     let mut dh0 = vec![R::ZERO; layers * dirs * bh];
     let mut dc0 = if lstm { vec![R::ZERO; layers * dirs * bh] } else { Vec::new() };
     let back = &mut ws.back;
