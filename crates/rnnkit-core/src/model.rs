@@ -336,10 +336,21 @@ impl<R: Real> Network<R> {
         check_state("h0", opts.h0, h_len, true)?;
         check_state("c0", opts.c0, c_len, c_len > 0)?;
         let lengths = opts.lengths.map(|l| check_lengths(l, b, t)).transpose()?;
-        let x_tm = to_time_major(x, b, t, x_dims[2], self.spec.batch_first);
+        let buf = if self.spec.batch_first { self.spare.empty(x.len()) } else { Vec::new() };
+        let x_tm = to_time_major(x, b, t, x_dims[2], self.spec.batch_first, buf);
         let mut rng = if opts.training && self.has_dropout() { Some(self.rng.fork()) } else { None };
         let mut pass = self.run(&x_tm, t, b, opts.h0, opts.c0, lengths.as_deref(), rng.as_mut(), opts.training);
         let output = self.visible_output(&mut pass, t, b);
+        // What the caller does not get back is kept for the next call (inference keeps no head cache).
+        if let Cow::Owned(v) = x_tm {
+            self.spare.give(v);
+        }
+        self.spare.give(std::mem::take(&mut pass.seq));
+        if !opts.training {
+            if let Some(HeadCache { x, z, y, .. }) = pass.head.take() {
+                [x, z, y].into_iter().for_each(|v| self.spare.give(v));
+            }
+        }
         let output_dims = self.output_dims_for(t, b);
         let result = ForwardResult { output, output_dims, h: pass.h, c: pass.c };
         self.cache = opts.training.then_some(Cache { batch: b, seq_len: t, lengths, head: pass.head });
@@ -586,7 +597,7 @@ impl<R: Real> Network<R> {
 
     /// A user-layout output-shaped buffer in core layout.
     fn output_to_core<'d>(&self, d: &'d [R], t: usize, b: usize) -> Cow<'d, [R]> {
-        if self.sequence_output() { to_time_major(d, b, t, self.output_features(), self.spec.batch_first) } else { Cow::Borrowed(d) }
+        if self.sequence_output() { to_time_major(d, b, t, self.output_features(), self.spec.batch_first, Vec::new()) } else { Cow::Borrowed(d) }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -963,14 +974,14 @@ fn check_lengths(lengths: &[i32], batch: usize, seq_len: usize) -> Result<Vec<us
         .collect()
 }
 
-/// [B, T, F] (batch_first) or [T, B, F] → time-major [T, B, F]; already time-major input is
-/// borrowed, not copied.
-fn to_time_major<T: Copy>(x: &[T], b: usize, t: usize, f: usize, batch_first: bool) -> Cow<'_, [T]> {
+/// [B, T, F] (batch_first) or [T, B, F] → time-major [T, B, F], written into `out`; already
+/// time-major input is borrowed, not copied.
+fn to_time_major<T: Copy>(x: &[T], b: usize, t: usize, f: usize, batch_first: bool, out: Vec<T>) -> Cow<'_, [T]> {
     if !batch_first {
         return Cow::Borrowed(x);
     }
     let idx: Vec<usize> = (0..b).collect();
-    Cow::Owned(gather_time_major(x, b, t, f, batch_first, &idx, Vec::new()))
+    Cow::Owned(gather_time_major(x, b, t, f, batch_first, &idx, out))
 }
 
 /// Time-major [T, B, F] → [B, T, F] (batch_first) or unchanged.
