@@ -1,7 +1,8 @@
 /**
  * `npm run bench` / `npm run bench:quick`: every workload (bench/workloads.ts) on rnnkit-native
  * (1 thread and all cores), rnnkit-wasm, onnxruntime-node (1 and 2 threads), tfjs-backend-wasm, tfjs
- * cpu, brain.js and PyTorch (1 and 2 threads, child process), in one run, on the same inputs. Reports
+ * cpu, brain.js and PyTorch (1 and 2 threads, persistent child processes), in one run, on the same
+ * inputs, every peer timed in the same interleaved rounds per workload. Reports
  * medians, p25–p75, GFLOP/s, % of the FMA peak measured at the start of the run, and rnnkit's speed-up
  * over each peer; writes bench/results/latest.{json,md}.
  *
@@ -18,7 +19,7 @@ import { measurePeak } from './peak.js';
 import { brainPeer } from './peers/brain.js';
 import { ortPeer } from './peers/ort.js';
 import { nativePeer, wasmPeer } from './peers/rnnkit.js';
-import { blasName, runTorch, torchUnavailable, torchVersion } from './peers/torch.js';
+import { blasName, torchPeer, torchVersion } from './peers/torch.js';
 import { tfjsCpuPeer, tfjsWasmPeer } from './peers/tfjs.js';
 import type { Peer, Prepared } from './peers/types.js';
 import { toMarkdown, type Report, type Row } from './report.js';
@@ -34,8 +35,9 @@ const peerFilter = flag('peers')?.split(',');
 const outDir = flag('out') ?? fileURLToPath(new URL('./results', import.meta.url));
 
 const BUDGET: Budget = quick ? { warmupMs: 100, budgetMs: 300, minSamples: 3 } : { warmupMs: 500, budgetMs: 3000, minSamples: 7 };
-/** Interleaved timing rounds per workload (see main). */
+/** Interleaved timing rounds per workload (see main), and the pause after each peer's slice. */
 const ROUNDS = quick ? 2 : 5;
+const SETTLE_MS = 60;
 /** Peers that need seconds per call at the F1 shape: skipped in quick mode. */
 const SLOW = ['tfjs (cpu)', 'brain.js'];
 const cores = availableParallelism();
@@ -101,122 +103,112 @@ async function main(): Promise<void> {
     /* reported by the native peers' "unavailable" */
   }
 
-  const peers: Peer[] = [nativePeer(1), nativePeer(0), await wasmPeer(), await ortPeer(1), await ortPeer(2), tfjsWasmPeer(), tfjsCpuPeer(), brainPeer()];
+  // PyTorch last (its rows sort last within each workload); its peers are only made when wanted, as
+  // making one checks `import torch` in a python3 child.
+  const torchPeers = [1, 2].filter((t) => wanted(`pytorch ×${t}`)).map(torchPeer);
+  const peers: Peer[] = [nativePeer(1), nativePeer(0), await wasmPeer(), await ortPeer(1), await ortPeer(2), tfjsWasmPeer(), tfjsCpuPeer(), brainPeer(), ...torchPeers];
+  let torch: string | undefined;
+  let blas: string | undefined;
+  if (torchPeers.some((p) => !p.unavailable)) {
+    torch = torchVersion();
+    blas = blasName();
+    console.log(`PyTorch ${torch}, ${blas}`);
+  }
   const rows: Row[] = [];
   const datas = workloads.map(makeData);
   /** rnnkit-native ×1's output per inference workload: every other peer's output is compared with it. */
   const references = new Map<string, Float32Array>();
 
-  for (const data of datas) {
-    const w = data.workload;
-    console.log(`\n${w.id} ${w.title}: B=${w.batch} T=${w.seqLen} I=${w.inputSize} H=${w.hiddenSize}${w.units ? ` units=${w.units}` : ''} (${(data.flops / 1e9).toFixed(3)} GFLOP)`);
-    // Prepare every peer, then time them in interleaved rounds: noise from other tenants of a shared
-    // machine comes and goes over seconds, and one peer timed for its whole budget after another
-    // could land in a quiet spell the other missed (F1 against onnxruntime moved 0.87× ↔ 1.14×
-    // between two sequential runs). Each fast peer gets its budget in ROUNDS slices, the starting
-    // peer rotating; a peer whose single call is slow gets its few samples in one go.
-    const live: { peer: Peer; prepared: Prepared; probeMs: number; samples: number[] }[] = [];
-    const fail = (peer: Peer, e: unknown) => {
-      rows.push({ workload: w.id, peer: peer.name, threads: peer.threads, status: 'failed', reason: (e as Error).message.split('\n')[0] });
-      console.log(`  ${peer.name.padEnd(26)} FAILED: ${(e as Error).message}`);
-    };
-    for (const peer of peers) {
-      if (!wanted(peer.name)) continue;
-      const skip = (reason: string) => {
-        rows.push({ workload: w.id, peer: peer.name, threads: peer.threads, status: 'skipped', reason });
-        console.log(`  ${peer.name.padEnd(26)} skipped: ${reason}`);
+  try {
+    for (const data of datas) {
+      const w = data.workload;
+      console.log(`\n${w.id} ${w.title}: B=${w.batch} T=${w.seqLen} I=${w.inputSize} H=${w.hiddenSize}${w.units ? ` units=${w.units}` : ''} (${(data.flops / 1e9).toFixed(3)} GFLOP)`);
+      // Prepare every peer, then time them in interleaved rounds: noise from other tenants of a shared
+      // machine comes and goes over seconds, and one peer timed for its whole budget after another
+      // could land in a quiet spell the other missed (F1 against onnxruntime moved 0.87× ↔ 1.14×
+      // between two sequential runs). Each fast peer gets its budget in ROUNDS slices, the starting
+      // peer rotating; a peer whose single call is slow gets its few samples in one go. PyTorch takes
+      // part like the others: its child process times itself when asked (Prepared.time) and sits
+      // blocked on stdin otherwise.
+      const live: { peer: Peer; prepared: Prepared; probeMs: number; samples: number[] }[] = [];
+      const fail = (peer: Peer, e: unknown) => {
+        rows.push({ workload: w.id, peer: peer.name, threads: peer.threads, status: 'failed', reason: (e as Error).message.split('\n')[0] });
+        console.log(`  ${peer.name.padEnd(26)} FAILED: ${(e as Error).message}`);
       };
-      if (peer.unavailable) {
-        skip(peer.unavailable);
-        continue;
-      }
-      if (quick && SLOW.includes(peer.name)) {
-        skip('seconds per call: quick mode skips it (`npm run bench` runs it)');
-        continue;
-      }
-      try {
-        const prepared = await peer.prepare(data);
-        if ('skip' in prepared) {
-          skip(prepared.skip);
+      for (const peer of peers) {
+        if (!wanted(peer.name)) continue;
+        const skip = (reason: string) => {
+          rows.push({ workload: w.id, peer: peer.name, threads: peer.threads, status: 'skipped', reason });
+          console.log(`  ${peer.name.padEnd(26)} skipped: ${reason}`);
+        };
+        if (peer.unavailable) {
+          skip(peer.unavailable);
           continue;
         }
-        live.push({ peer, prepared, probeMs: await probe(() => prepared.call()), samples: [] });
-      } catch (e) {
-        fail(peer, e);
-      }
-    }
-    try {
-      const perRound: Budget = { ...BUDGET, budgetMs: BUDGET.budgetMs / ROUNDS, warmupMs: BUDGET.warmupMs, minSamples: Math.ceil(BUDGET.minSamples / ROUNDS) };
-      for (let round = 0; round < ROUNDS; round++) {
-        for (let i = 0; i < live.length; i++) {
-          const entry = live[(i + round) % live.length];
-          const slow = isSlow(entry.probeMs, BUDGET);
-          if (slow && round > 0) continue;
-          try {
-            const got = await sample(() => entry.prepared.call(), slow ? BUDGET : perRound, { probeMs: round === 0 ? entry.probeMs : undefined, warmup: round === 0 });
-            entry.samples.push(...got);
-          } catch (e) {
-            fail(entry.peer, e);
-            entry.samples = [];
-            live.splice(live.indexOf(entry), 1);
-            i--;
-          }
+        if (quick && SLOW.includes(peer.name)) {
+          skip('seconds per call: quick mode skips it (`npm run bench` runs it)');
+          continue;
         }
-      }
-      // Rows in peer order; rnnkit-native ×1 (first) is the reference every output is compared with.
-      for (const { peer, prepared, samples } of live) {
         try {
-          const row = rowFrom(data, peer, samples, peaks);
-          if (peer.note) row.note = peer.note;
-          if (prepared.output) {
-            const out = await prepared.output();
-            const reference = references.get(w.id);
-            if (peer.name === 'rnnkit-native ×1') references.set(w.id, out);
-            else if (reference) row.maxAbsDiff = maxAbsDiff(out, reference);
+          const prepared = await peer.prepare(data);
+          if ('skip' in prepared) {
+            skip(prepared.skip);
+            continue;
           }
-          rows.push(row);
-          console.log(
-            `  ${peer.name.padEnd(26)} ${row.medianMs!.toFixed(3).padStart(10)} ms  [${row.p25Ms!.toFixed(3)}–${row.p75Ms!.toFixed(3)}] n=${row.samples}  ${row.gflops!.toFixed(1)} GFLOP/s  ${row.pctPeak?.toFixed(0) ?? '—'}% peak`,
-          );
+          live.push({ peer, prepared, probeMs: prepared.probeMs ?? (await probe(() => prepared.call())), samples: [] });
         } catch (e) {
           fail(peer, e);
         }
       }
-    } finally {
-      for (const { prepared } of live) await prepared.dispose();
-    }
-  }
-
-  // PyTorch last, in its own process, while this one sits idle.
-  const torchWhy = torchUnavailable();
-  let torch: string | undefined;
-  let blas: string | undefined;
-  for (const threads of [1, 2]) {
-    const name = `pytorch ×${threads}`;
-    if (!wanted(name)) continue;
-    if (torchWhy) {
-      for (const d of datas) rows.push({ workload: d.workload.id, peer: name, threads, status: 'skipped', reason: torchWhy });
-      console.log(`\n${name} skipped: ${torchWhy}`);
-      continue;
-    }
-    torch ??= torchVersion();
-    blas ??= blasName();
-    console.log(`\n${name} (torch ${torch}, ${blas}) on ${datas.map((d) => d.workload.id).join(', ')} …`);
-    try {
-      const results = runTorch(datas, threads, BUDGET);
-      for (const d of datas) {
-        const r = results.get(d.workload.id);
-        if (!r) continue;
-        const row = rowFrom(d, { name, threads }, r.samplesMs, peaks);
-        const reference = references.get(d.workload.id);
-        if (r.output && reference) row.maxAbsDiff = maxAbsDiff(r.output, reference);
-        rows.push(row);
-        console.log(`  ${d.workload.id.padEnd(4)} ${row.medianMs!.toFixed(3).padStart(10)} ms  [${row.p25Ms!.toFixed(3)}–${row.p75Ms!.toFixed(3)}] n=${row.samples}`);
+      try {
+        const perRound: Budget = { ...BUDGET, budgetMs: BUDGET.budgetMs / ROUNDS, warmupMs: BUDGET.warmupMs, minSamples: Math.ceil(BUDGET.minSamples / ROUNDS) };
+        for (let round = 0; round < ROUNDS; round++) {
+          for (let i = 0; i < live.length; i++) {
+            const entry = live[(i + round) % live.length];
+            const slow = isSlow(entry.probeMs, BUDGET);
+            if (slow && round > 0) continue;
+            try {
+              const budget = slow ? BUDGET : perRound;
+              const opts = { probeMs: round === 0 ? entry.probeMs : undefined, warmup: round === 0 };
+              const got = entry.prepared.time ? await entry.prepared.time(budget, opts) : await sample(() => entry.prepared.call(), budget, opts);
+              entry.samples.push(...got);
+              // Let thread pools that spin after their work (onnxruntime ×2's kept a core busy for
+              // ~40 ms into the next peer's slice) go idle before the next peer is timed.
+              await new Promise((r) => setTimeout(r, SETTLE_MS));
+            } catch (e) {
+              fail(entry.peer, e);
+              entry.samples = [];
+              live.splice(live.indexOf(entry), 1);
+              i--;
+            }
+          }
+        }
+        // Rows in peer order; rnnkit-native ×1 (first) is the reference every output is compared with.
+        for (const { peer, prepared, samples } of live) {
+          try {
+            const row = rowFrom(data, peer, samples, peaks);
+            if (peer.note) row.note = peer.note;
+            if (prepared.output) {
+              const out = await prepared.output();
+              const reference = references.get(w.id);
+              if (peer.name === 'rnnkit-native ×1') references.set(w.id, out);
+              else if (reference) row.maxAbsDiff = maxAbsDiff(out, reference);
+            }
+            rows.push(row);
+            console.log(
+              `  ${peer.name.padEnd(26)} ${row.medianMs!.toFixed(3).padStart(10)} ms  [${row.p25Ms!.toFixed(3)}–${row.p75Ms!.toFixed(3)}] n=${row.samples}  ${row.gflops!.toFixed(1)} GFLOP/s  ${row.pctPeak?.toFixed(0) ?? '—'}% peak`,
+            );
+          } catch (e) {
+            fail(peer, e);
+          }
+        }
+      } finally {
+        for (const { prepared } of live) await prepared.dispose();
       }
-    } catch (e) {
-      for (const d of datas) rows.push({ workload: d.workload.id, peer: name, threads, status: 'failed', reason: (e as Error).message });
-      console.log(`  FAILED: ${(e as Error).message}`);
     }
+  } finally {
+    // Ends the PyTorch children (else they would keep this process alive).
+    for (const p of peers) await p.close?.();
   }
 
   for (const p of peers) if (p.note && !p.unavailable) notes.push(`${p.name}: ${p.note}`);
@@ -228,7 +220,7 @@ async function main(): Promise<void> {
     'A timing on a shared machine means something only as a ratio against rows from the same run.',
   );
 
-  // Group rows by workload (PyTorch's were appended last), in peer order within each.
+  // Group rows by workload, in peer order within each (PyTorch last).
   const order = new Map<string, number>(datas.map((d, i) => [d.workload.id, i]));
   const peerOrder = (name: string) => {
     const i = peers.findIndex((p) => p.name === name);

@@ -1,17 +1,36 @@
-"""PyTorch child process of `npm run bench` (bench/peers/torch.ts starts it with Debian's
-/usr/bin/python3): runs the same workloads on the same inputs and weights (raw float32 files the
-parent wrote) and prints one JSON line per workload with the timing samples in ms. Its own process so
+"""PyTorch child process of `npm run bench` (bench/peers/torch.ts starts one per thread count with
+Debian's /usr/bin/python3 and keeps it for the whole run): builds the same workloads on the same
+inputs and weights (raw float32 files the parent wrote) and times them when asked, so that the
+PyTorch rows take part in run.ts's interleaved rounds like the in-process peers. Its own process so
 that its thread pools and OpenBLAS settings (set by the parent in this process's env only) cannot
-touch the Node process.
+touch the Node process. While the parent times another peer this process is blocked on stdin and
+uses no CPU.
 
-stdin: {"threads", "warmup_ms", "budget_ms", "min_samples", "dir", "workloads": [...]}
-stdout: {"id", "samples_ms", "output"?} per workload, then {"done": true}.
+Protocol: one JSON object per line on stdin, one JSON reply per line on stdout (nothing else is
+printed there). Every reply is {"ok": true, ...} or {"ok": false, "error": "..."}.
+
+  {"cmd": "prepare", "workload": {...}, "dir": DIR, "lr": LR}
+      builds the module(s) of workload["id"] with the weights in DIR/<id>.*, makes one untimed probe
+      call → {"ok": true, "probe_ms": ms}
+  {"cmd": "time", "id": ID, "budget_ms", "warmup_ms", "min_samples", "warmup": bool, "probe_ms"?: ms}
+      samples like bench/sample.ts (tinybench): without probe_ms an untimed probe call first; a call
+      slower than budget_ms / min_samples takes max(1, min(min_samples, budget_ms // probe_ms))
+      samples; warm-up (at least one call, warmup_ms of call time) only when "warmup" is true and the
+      call is not slow (or its probe fits twice in warmup_ms); then samples until both budget_ms of
+      summed call time and the sample count are met → {"ok": true, "samples_ms": [...]}
+  {"cmd": "output", "id": ID, "path": PATH}
+      inference: writes one call's output [B, T, H] (float32, batch-first) to PATH → {"ok": true, "path": PATH}
+  {"cmd": "dispose", "id": ID} → {"ok": true}
+  {"cmd": "quit"} (or end of stdin) → exits.
+
+The first line, before any command: {"ok": true, "ready": true, "torch": VERSION, "threads": N}.
 """
 
 import json
 import os
 import sys
 import time
+import traceback
 
 import torch
 
@@ -42,63 +61,107 @@ def build(w, d):
     return rnn, head
 
 
-def timed(fn, warmup_ms, budget_ms, min_samples):
-    """Warm up for warmup_ms (at least one call), then sample until budget_ms and min_samples are both met.
-    Same rule as bench/sample.ts: a call slower than budget_ms / min_samples lowers min_samples to what
-    fits the budget (at least 1), so slow rows keep to the time box."""
-    start = time.perf_counter()
+def prepare(w, d, lr):
+    """The workload's call: one inference forward pass or one training step."""
+    B, T = w["batch"], w["seqLen"]
+    x = load(d, w["id"] + ".x", (B, T, w["inputSize"]))
+    rnn, head = build(w, d)
+    if w["kind"] == "inference":
+        rnn.eval()
+
+        def fn():
+            with torch.inference_mode():
+                return rnn(x)[0]
+
+        return fn
+    y = load(d, w["id"] + ".y", (B, T, w["units"]))
+    params = list(rnn.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=lr)
+    loss_fn = torch.nn.MSELoss()
+
+    def fn():
+        opt.zero_grad(set_to_none=True)
+        out, _ = rnn(x)
+        loss = loss_fn(head(out), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return fn
+
+
+def timed_call(fn):
+    t0 = time.perf_counter()
     fn()
-    probe_ms = (time.perf_counter() - start) * 1e3
-    if probe_ms * min_samples > budget_ms:
-        min_samples = max(1, min(min_samples, int(budget_ms // probe_ms)))
-    while (time.perf_counter() - start) * 1e3 < warmup_ms:
-        fn()
+    return (time.perf_counter() - t0) * 1e3
+
+
+def sample(fn, budget_ms, warmup_ms, min_samples, warmup, probe_ms):
+    """bench/sample.ts's rules (tinybench's loops count summed call time, not wall time)."""
+    if probe_ms is None:
+        probe_ms = timed_call(fn)
+    slow = probe_ms * min_samples > budget_ms
+    iterations = max(1, min(min_samples, int(budget_ms // probe_ms))) if slow else min_samples
+    if warmup and (not slow or probe_ms * 2 < warmup_ms):
+        total, n = 0.0, 0
+        while total < warmup_ms or n < 1:
+            total += timed_call(fn)
+            n += 1
     samples = []
-    start = time.perf_counter()
-    while (time.perf_counter() - start) * 1e3 < budget_ms or len(samples) < min_samples:
-        t0 = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t0) * 1e3)
+    total = 0.0
+    while total < budget_ms or len(samples) < iterations:
+        ms = timed_call(fn)
+        samples.append(ms)
+        total += ms
     return samples
 
 
+def reply(msg):
+    sys.stdout.write(json.dumps(msg) + "\n")
+    sys.stdout.flush()
+
+
 def main():
-    cfg = json.loads(sys.stdin.read())
-    torch.set_num_threads(cfg["threads"])
-    d = cfg["dir"]
-    for w in cfg["workloads"]:
-        B, T = w["batch"], w["seqLen"]
-        x = load(d, w["id"] + ".x", (B, T, w["inputSize"]))
-        rnn, head = build(w, d)
-        result = {"id": w["id"]}
-        if w["kind"] == "inference":
-            rnn.eval()
-
-            def fn():
-                with torch.inference_mode():
-                    return rnn(x)[0]
-
-            out_path = os.path.join(d, "%s.torch%d.out" % (w["id"], cfg["threads"]))
-            with open(out_path, "wb") as f:
-                f.write(fn().contiguous().numpy().tobytes())  # numpy ships with python3-torch
-            result["output"] = out_path
-        else:
-            y = load(d, w["id"] + ".y", (B, T, w["units"]))
-            params = list(rnn.parameters()) + list(head.parameters())
-            opt = torch.optim.Adam(params, lr=cfg["lr"])
-            loss_fn = torch.nn.MSELoss()
-
-            def fn():
-                opt.zero_grad(set_to_none=True)
-                out, _ = rnn(x)
-                loss = loss_fn(head(out), y)
-                loss.backward()
-                opt.step()
-                return loss
-
-        result["samples_ms"] = timed(fn, cfg["warmup_ms"], cfg["budget_ms"], cfg["min_samples"])
-        print(json.dumps(result), flush=True)
-    print(json.dumps({"done": True}), flush=True)
+    threads = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("OMP_NUM_THREADS", "1"))
+    torch.set_num_threads(threads)
+    reply({"ok": True, "ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()})
+    calls = {}
+    while True:
+        line = sys.stdin.readline()
+        if not line:  # parent gone
+            break
+        if not line.strip():
+            continue
+        try:
+            msg = json.loads(line)
+            cmd = msg["cmd"]
+            if cmd == "quit":
+                break
+            if cmd == "prepare":
+                w = msg["workload"]
+                calls.pop(w["id"], None)
+                fn = prepare(w, msg["dir"], msg.get("lr", 1e-3))
+                calls[w["id"]] = fn
+                reply({"ok": True, "probe_ms": timed_call(fn)})
+            elif cmd in ("time", "output") and msg["id"] not in calls:
+                reply({"ok": False, "error": "workload %r is not prepared" % msg["id"]})
+            elif cmd == "time":
+                fn = calls[msg["id"]]
+                samples = sample(fn, msg["budget_ms"], msg["warmup_ms"], msg["min_samples"], msg.get("warmup", True), msg.get("probe_ms"))
+                reply({"ok": True, "samples_ms": samples})
+            elif cmd == "output":
+                out = calls[msg["id"]]()
+                with open(msg["path"], "wb") as f:
+                    f.write(out.contiguous().numpy().tobytes())  # numpy ships with python3-torch
+                reply({"ok": True, "path": msg["path"]})
+            elif cmd == "dispose":
+                calls.pop(msg["id"], None)
+                reply({"ok": True})
+            else:
+                reply({"ok": False, "error": "unknown cmd %r" % cmd})
+        except Exception as e:  # report and keep serving: one bad workload must not end the run
+            traceback.print_exc(file=sys.stderr)
+            reply({"ok": False, "error": "%s: %s" % (type(e).__name__, e)})
 
 
 if __name__ == "__main__":

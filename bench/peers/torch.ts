@@ -1,32 +1,52 @@
 /**
- * PyTorch rows: bench/torch_bench.py in a child process of Debian's /usr/bin/python3 (where
- * python3-torch lives), given the same inputs and weights as raw float32 files. It times itself with
- * the same warm-up / time-box rules; this side only summarises its samples. The child's env (only
- * its env) drops OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which this machine image sets and which pin
- * OpenBLAS to its slower Haswell kernels, and pins OPENBLAS_NUM_THREADS=1 so that torch's own
- * intra-op threads are the only parallelism (with 2 threads they would otherwise fight OpenBLAS's).
+ * PyTorch rows (1 and 2 threads): bench/torch_bench.py in a persistent child of Debian's
+ * /usr/bin/python3 (where python3-torch lives), one per thread count, alive for the whole run and
+ * driven with line-delimited JSON (protocol at the top of torch_bench.py). `prepare` hands it the
+ * workload's inputs and weights as raw float32 files and it builds the modules; run.ts then times it
+ * in the same interleaved rounds as the in-process peers through `Prepared.time`, which asks the child
+ * to sample with bench/sample.ts's rules (warm-up, time box, slow-call rule) — so PyTorch's rows meet
+ * the same machine noise as rnnkit's. While another peer is timed the child is blocked on stdin (no
+ * CPU); while the child times itself this process awaits its reply line. The outputs for the
+ * max-abs-diff column come back as files.
+ *
+ * The child's env (only its env) drops OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which this machine image
+ * sets and which pin OpenBLAS to its slower Haswell kernels, and pins OPENBLAS_NUM_THREADS=1 so that
+ * torch's own intra-op threads (OMP_NUM_THREADS = torch.set_num_threads = 1 or 2) are the only
+ * parallelism (with 2 threads they would otherwise fight OpenBLAS's). Children are killed by `close()`
+ * and, failing that, when this process exits; one that dies is respawned at the next `prepare`.
  */
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { Budget } from '../sample.js';
 import { LEARNING_RATE, type WorkloadData } from '../workloads.js';
+import type { Peer, Prepare } from './types.js';
 
 export const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('../torch_bench.py', import.meta.url));
 
+let importCheck: { version?: string; error?: string } | undefined;
+function checkImport(): { version?: string; error?: string } {
+  if (!importCheck) {
+    const r = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+    if (r.error) importCheck = { error: `${PYTHON} not runnable: ${r.error.message}` };
+    else if (r.status !== 0) importCheck = { error: `${PYTHON} -c 'import torch' failed (apt-get install -y python3-torch): ${r.stderr.trim().split('\n').pop()}` };
+    else importCheck = { version: r.stdout.trim() };
+  }
+  return importCheck;
+}
+
 /** undefined when `import torch` works, else the reason. */
 export function torchUnavailable(): string | undefined {
-  const r = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-  if (r.error) return `${PYTHON} not runnable: ${r.error.message}`;
-  if (r.status !== 0) return `${PYTHON} -c 'import torch' failed (apt-get install -y python3-torch): ${r.stderr.trim().split('\n').pop()}`;
-  return undefined;
+  return checkImport().error;
 }
 
 export function torchVersion(): string {
-  return spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' }).stdout.trim();
+  return checkImport().version ?? 'not available';
 }
 
 /** The BLAS library PyTorch's libblas.so.3 resolves to (Debian alternatives): OpenBLAS or reference BLAS. */
@@ -36,59 +56,179 @@ export function blasName(): string {
   return path.includes('openblas') ? `OpenBLAS (${path})` : path ? `reference BLAS?! (${path})` : 'unknown';
 }
 
-export interface TorchResult {
-  id: string;
-  samplesMs: number[];
-  output?: Float32Array;
+interface Reply {
+  ok: boolean;
+  error?: string;
+  probe_ms?: number;
+  samples_ms?: number[];
+  path?: string;
+  torch?: string;
 }
 
-export interface TorchTiming {
-  warmupMs: number;
-  budgetMs: number;
-  minSamples: number;
-}
+/** Every child alive, killed when this process exits (process.exit included) if close() did not. */
+const alive = new Set<TorchChild>();
+process.on('exit', () => {
+  for (const c of alive) c.kill();
+});
 
-/** Runs every workload in one child with `threads` torch threads; throws with the child's stderr on failure. */
-export function runTorch(datas: WorkloadData[], threads: number, timing: TorchTiming): Map<string, TorchResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'rnnkit-bench-torch-'));
-  try {
-    const write = (name: string, a: Float32Array) => writeFileSync(join(dir, name), new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    for (const d of datas) {
-      const id = d.workload.id;
-      write(`${id}.x`, d.x);
-      write(`${id}.weight_ih`, d.weights.weightIh);
-      write(`${id}.weight_hh`, d.weights.weightHh);
-      write(`${id}.bias_ih`, d.weights.biasIh);
-      write(`${id}.bias_hh`, d.weights.biasHh);
-      if (d.y) write(`${id}.y`, d.y);
-      if (d.weights.headWeight) write(`${id}.head_weight`, d.weights.headWeight);
-      if (d.weights.headBias) write(`${id}.head_bias`, d.weights.headBias);
-    }
+/** One torch_bench.py process: requests go out one line each, replies come back in order. */
+class TorchChild {
+  private readonly proc: ChildProcessWithoutNullStreams;
+  private readonly pending: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
+  private readonly stderrTail: string[] = [];
+  private exitReason?: string;
+  readonly ready: Promise<Reply>;
+  /** Scratch directory for the input files and the outputs, removed when the child goes. */
+  readonly dir = mkdtempSync(join(tmpdir(), 'rnnkit-bench-torch-'));
+
+  constructor(readonly threads: number) {
     const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: String(threads) };
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
-    const input = JSON.stringify({
-      threads,
-      dir,
-      lr: LEARNING_RATE,
-      warmup_ms: timing.warmupMs,
-      budget_ms: timing.budgetMs,
-      min_samples: timing.minSamples,
-      workloads: datas.map((d) => d.workload),
+    this.proc = spawn(PYTHON, [SCRIPT, String(threads)], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    alive.add(this);
+    this.ready = new Promise<Reply>((resolve, reject) => this.pending.push({ resolve, reject }));
+    createInterface({ input: this.proc.stdout }).on('line', (line) => {
+      if (!line.trim()) return;
+      const waiter = this.pending.shift();
+      if (!waiter) return;
+      let reply: Reply;
+      try {
+        reply = JSON.parse(line) as Reply;
+      } catch {
+        waiter.reject(new Error(`torch_bench.py ×${this.threads}: not a JSON reply: ${line.slice(0, 200)}`));
+        return;
+      }
+      if (reply.ok) waiter.resolve(reply);
+      else waiter.reject(new Error(`torch_bench.py ×${this.threads}: ${reply.error ?? 'failed'}`));
     });
-    const r = spawnSync(PYTHON, [SCRIPT], { input, env, encoding: 'utf8', maxBuffer: 64 << 20 });
-    if (r.error) throw r.error;
-    if (r.status !== 0) throw new Error(`torch_bench.py exited with ${r.status}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
-    const results = new Map<string, TorchResult>();
-    for (const line of r.stdout.split('\n')) {
-      if (!line.trim()) continue;
-      const msg = JSON.parse(line) as { id?: string; samples_ms?: number[]; output?: string; done?: boolean };
-      if (!msg.id || !msg.samples_ms) continue;
-      const output = msg.output ? new Float32Array(new Uint8Array(readFileSync(msg.output)).buffer) : undefined;
-      results.set(msg.id, { id: msg.id, samplesMs: msg.samples_ms, output });
-    }
-    return results;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    createInterface({ input: this.proc.stderr }).on('line', (line) => {
+      this.stderrTail.push(line);
+      if (this.stderrTail.length > 20) this.stderrTail.shift();
+    });
+    this.proc.stdin.on('error', () => {
+      /* EPIPE after the child died: reported through 'exit' */
+    });
+    this.proc.on('error', (e) => this.gone(`${PYTHON} ${SCRIPT} failed: ${e.message}`));
+    // 'close': after stdout/stderr are drained, so every reply line was handled and the error carries the traceback.
+    this.proc.on('close', (code, signal) => this.gone(`torch_bench.py ×${this.threads} exited with ${signal ?? code}`));
   }
+
+  get dead(): boolean {
+    return this.exitReason !== undefined;
+  }
+
+  private gone(reason: string): void {
+    if (this.exitReason !== undefined) return;
+    this.exitReason = reason;
+    alive.delete(this);
+    const tail = this.stderrTail.slice(-3).join(' | ');
+    const error = new Error(tail ? `${reason}: ${tail}` : reason);
+    for (const w of this.pending.splice(0)) w.reject(error);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  request(msg: Record<string, unknown>): Promise<Reply> {
+    if (this.exitReason !== undefined) return Promise.reject(new Error(this.exitReason));
+    return new Promise<Reply>((resolve, reject) => {
+      this.pending.push({ resolve, reject });
+      this.proc.stdin.write(JSON.stringify(msg) + '\n');
+    });
+  }
+
+  /** Asks the child to quit (EOF), then kills it if it has not gone within `graceMs`. */
+  async close(graceMs = 2000): Promise<void> {
+    if (this.dead) return;
+    const exited = new Promise<void>((resolve) => this.proc.once('close', () => resolve()));
+    this.proc.stdin.end(JSON.stringify({ cmd: 'quit' }) + '\n');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    this.kill();
+  }
+
+  kill(): void {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
+    alive.delete(this);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** PyTorch with `threads` intra-op threads, timed in its own persistent child process. */
+export function torchPeer(threads: number): Peer {
+  let child: TorchChild | undefined;
+  const running = async (): Promise<TorchChild> => {
+    if (!child || child.dead) {
+      child = new TorchChild(threads);
+      await child.ready;
+    }
+    return child;
+  };
+  return {
+    name: `pytorch ×${threads}`,
+    threads,
+    unavailable: torchUnavailable(),
+    async prepare(data: WorkloadData): Promise<Prepare> {
+      const c = await running();
+      const w = data.workload;
+      const id = w.id;
+      const files: string[] = [];
+      const write = (name: string, a: Float32Array) => {
+        const path = join(c.dir, `${id}.${name}`);
+        writeFileSync(path, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+        files.push(path);
+      };
+      write('x', data.x);
+      write('weight_ih', data.weights.weightIh);
+      write('weight_hh', data.weights.weightHh);
+      write('bias_ih', data.weights.biasIh);
+      write('bias_hh', data.weights.biasHh);
+      if (data.y) write('y', data.y);
+      if (data.weights.headWeight) write('head_weight', data.weights.headWeight);
+      if (data.weights.headBias) write('head_bias', data.weights.headBias);
+      let probeMs: number;
+      try {
+        probeMs = (await c.request({ cmd: 'prepare', workload: w, dir: c.dir, lr: LEARNING_RATE })).probe_ms!;
+      } finally {
+        for (const f of files) rmSync(f, { force: true });
+      }
+      const time = async (budget: Budget, opts: { probeMs?: number; warmup?: boolean } = {}): Promise<number[]> => {
+        const r = await c.request({
+          cmd: 'time',
+          id,
+          budget_ms: budget.budgetMs,
+          warmup_ms: budget.warmupMs,
+          min_samples: budget.minSamples,
+          warmup: opts.warmup ?? true,
+          probe_ms: opts.probeMs, // undefined: dropped by JSON.stringify, the child probes first
+        });
+        return r.samples_ms!;
+      };
+      return {
+        probeMs,
+        time,
+        // One call in the child (exactly one timed call, no warm-up): for anything that wants a plain call.
+        call: () => time({ budgetMs: 0, warmupMs: 0, minSamples: 1 }, { probeMs: 0, warmup: false }),
+        output:
+          w.kind === 'inference'
+            ? async () => {
+                const path = (await c.request({ cmd: 'output', id, path: join(c.dir, `${id}.out`) })).path!;
+                try {
+                  return new Float32Array(new Uint8Array(readFileSync(path)).buffer);
+                } finally {
+                  rmSync(path, { force: true });
+                }
+              }
+            : undefined,
+        dispose: async () => {
+          if (c.dead) return;
+          await c.request({ cmd: 'dispose', id }).catch(() => undefined);
+        },
+      };
+    },
+    async close() {
+      await child?.close();
+      child = undefined;
+    },
+  };
 }

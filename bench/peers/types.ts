@@ -4,6 +4,7 @@
  * is never timed; `call` is.
  */
 
+import type { Budget } from '../sample.js';
 import type { WorkloadData } from '../workloads.js';
 
 export interface Prepared {
@@ -12,6 +13,13 @@ export interface Prepared {
   /** Inference: the output sequence [B, T, H] (batch-first) from one call, to check peers agree. */
   output?(): Promise<Float32Array> | Float32Array;
   dispose(): void | Promise<void>;
+  /** The untimed probe call's time when prepare() already made one (else run.ts probes `call`). */
+  probeMs?: number;
+  /**
+   * Times the call itself with bench/sample.ts's rules (same budget and options as `sample`), for a
+   * peer whose call runs elsewhere (PyTorch's child process); run.ts uses it instead of `sample(call, …)`.
+   */
+  time?(budget: Budget, opts: { probeMs?: number; warmup?: boolean }): Promise<number[]>;
 }
 
 export type Prepare = Prepared | { skip: string };
