@@ -170,6 +170,7 @@ async function main(): Promise<void> {
             try {
               const budget = slow ? BUDGET : perRound;
               const opts = { probeMs: round === 0 ? entry.probeMs : undefined, warmup: round === 0 };
+              await entry.prepared.activate?.();
               const got = entry.prepared.time ? await entry.prepared.time(budget, opts) : await sample(() => entry.prepared.call(), budget, opts);
               entry.samples.push(...got);
               // Let thread pools that spin after their work (onnxruntime ×2's kept a core busy for
@@ -189,6 +190,7 @@ async function main(): Promise<void> {
             const row = rowFrom(data, peer, samples, peaks);
             if (peer.note) row.note = peer.note;
             if (prepared.output) {
+              await prepared.activate?.();
               const out = await prepared.output();
               const reference = references.get(w.id);
               if (peer.name === 'rnnkit-native ×1') references.set(w.id, out);

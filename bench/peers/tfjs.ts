@@ -55,6 +55,9 @@ function tfPeer(backend: 'cpu' | 'wasm'): Peer {
       if (backend === 'wasm' && !(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'))) {
         return { skip: 'tfjs-backend-wasm reports no SIMD support in this engine' };
       }
+      const activate = async () => {
+        if (tf.getBackend() !== backend) await tf.setBackend(backend);
+      };
       const w = data.workload;
       // Initialisers are overwritten by setWeights; 'zeros' skips tfjs's slow orthogonal default.
       const common = {
@@ -88,6 +91,7 @@ function tfPeer(backend: 'cpu' | 'wasm'): Peer {
         const y = tf.tensor3d(data.y!, [w.batch, w.seqLen, w.units!]);
         return {
           call: () => model.trainOnBatch(x, y),
+          activate,
           dispose: () => {
             tf.dispose([x, y]);
             model.dispose();
@@ -102,6 +106,7 @@ function tfPeer(backend: 'cpu' | 'wasm'): Peer {
       };
       return {
         call: run,
+        activate,
         output: w.cell === 'gru' ? undefined : run,
         dispose: () => {
           x.dispose();

@@ -13,6 +13,12 @@ export interface Prepared {
   /** Inference: the output sequence [B, T, H] (batch-first) from one call, to check peers agree. */
   output?(): Promise<Float32Array> | Float32Array;
   dispose(): void | Promise<void>;
+  /**
+   * Makes this peer's global state current before each of its timing slices and its output: the
+   * driver interleaves peers, and tfjs's two peers share one global backend (tensors made under one
+   * backend and run under the other are copied across on every op: F1 took 9 s instead of 0.14).
+   */
+  activate?(): void | Promise<void>;
   /** The untimed probe call's time when prepare() already made one (else run.ts probes `call`). */
   probeMs?: number;
   /**
