@@ -98,7 +98,7 @@ const MR: usize = 6;
 const NV: usize = 2;
 /// KC: a 16-column B micro-panel of 256 rows is 16 KiB (half of L1d); MC: the 144×256 A block is
 /// 144 KiB (L2); NC: the 256×2048 B block is 2 MiB (L2/L3). Starting points; a later issue tunes them.
-const BLOCKING: Blocking = Blocking { mc: 144, kc: 256, nc: 2048 };
+const BLOCKING: Blocking = Blocking { mc: 144, kc: 256, nc: 2048, one_panel_in_place: true };
 
 x86_tier! {
     lanes: Avx2,

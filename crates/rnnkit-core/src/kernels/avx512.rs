@@ -100,7 +100,7 @@ const NV: usize = 4;
 /// L2; MC: the 192×256 A block is 192 KiB (L2); NC: the 256×2048 B block is 2 MiB (L3). KC is part of
 /// the numerics (where the k sum splits) and 256 covers the hidden sizes of the workloads in one
 /// block; MC 96 / 384 and KC 128 measured no better.
-const BLOCKING: Blocking = Blocking { mc: 192, kc: 256, nc: 2048 };
+const BLOCKING: Blocking = Blocking { mc: 192, kc: 256, nc: 2048, one_panel_in_place: true };
 
 x86_tier! {
     lanes: Avx512,

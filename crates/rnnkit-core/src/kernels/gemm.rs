@@ -41,6 +41,9 @@ pub(crate) struct Blocking {
     pub kc: usize,
     /// LOOP 5 cuts n into NC columns: the B block (KC×NC) should sit in L2/L3.
     pub nc: usize,
+    /// Read op(A) in place when B is a single panel (see `block`). x86 only: in the SIMD128 module
+    /// the extra inlined tiles made V8's code for the whole loop nest slower (wasm F1 65 → 92 ms).
+    pub one_panel_in_place: bool,
 }
 
 /// Widest micro-tile row any tier uses (AVX-512: 2 vectors of 16); sizes the edge row buffer.
@@ -325,7 +328,7 @@ fn block<L: Lanes, const MR: usize, const NV: usize>(
             }
             let full = mc / MR;
             let (rows, ir) = (mc - full * MR, full * MR);
-            if npanels == 1 && a_cs == 1 {
+            if blk.one_panel_in_place && npanels == 1 && a_cs == 1 {
                 // One B panel: every A element is used by one tile only, so packing A would copy it
                 // once to read it once. Rows of op(A) stored contiguously are read in place instead
                 // (T1's head forward 3200×256·(64×256)ᵀ: 86 → 112 GFLOP/s). A transposed op(A) is
