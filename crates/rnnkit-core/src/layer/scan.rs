@@ -366,21 +366,29 @@ impl<R: Real> Scan<'_, R> {
         let w_ih_len = gs * input;
         let h_prev = if self.reverse { bh } else { 0 };
         let hs = &st.hs[h_prev..h_prev + rows * hd];
-        if !gru && as_f32(x).is_some() {
-            // Elman and LSTM: dW_ih and dW_hh share dGᵀ, so one GEMM against [x | h_{t−1}] packs it
-            // once (T1: 1024×3200ᵀ·3200×320 ~95 GFLOP/s, against ~72 and ~90 for the two apart).
+        if as_f32(x).is_some() {
+            // Gate rows whose x- and h-side gradients are the same (all of them for Elman and LSTM,
+            // GRU's r and z) share dGᵀ between dW_ih and dW_hh: one GEMM against [x | h_{t−1}]
+            // packs it once (T1: 1024×3200ᵀ·3200×320 ~95 GFLOP/s, against ~72 and ~90 for the two
+            // apart). GRU's n rows differ (dGh_n = r ⊙ dGx_n) and keep their own two GEMMs.
+            let shared = if gru { 2 * hd } else { gs };
             let w = input + hd;
             fit(&mut sc.xh, rows * w);
             for ((row, xr), hr) in sc.xh.chunks_exact_mut(w).zip(x.chunks_exact(input)).zip(hs.chunks_exact(hd)) {
                 row[..input].copy_from_slice(xr);
                 row[input..].copy_from_slice(hr);
             }
-            fit(&mut sc.dw, gs * w);
-            R::gemm(true, false, gs, w, rows, R::ONE, &sc.dgx, gs, &sc.xh, w, R::ZERO, &mut sc.dw, w);
+            fit(&mut sc.dw, shared * w);
+            R::gemm(true, false, shared, w, rows, R::ONE, &sc.dgx, gs, &sc.xh, w, R::ZERO, &mut sc.dw, w);
             let (g_ih, g_hh) = (self.cp.w_ih, self.cp.w_hh);
             for (i, d) in sc.dw.chunks_exact(w).enumerate() {
                 grads[g_ih + i * input..g_ih + (i + 1) * input].iter_mut().zip(&d[..input]).for_each(|(g, v)| *g += *v);
                 grads[g_hh + i * hd..g_hh + (i + 1) * hd].iter_mut().zip(&d[input..]).for_each(|(g, v)| *g += *v);
+            }
+            if shared < gs {
+                let n = gs - shared;
+                R::gemm(true, false, n, input, rows, R::ONE, &sc.dgx[shared..], gs, x, input, R::ONE, &mut grads[g_ih + shared * input..g_ih + w_ih_len], input);
+                R::gemm(true, false, n, hd, rows, R::ONE, &dgh[shared..], gs, hs, hd, R::ONE, &mut grads[g_hh + shared * hd..g_hh + gs * hd], hd);
             }
         } else {
             R::gemm(true, false, gs, input, rows, R::ONE, &sc.dgx, gs, x, input, R::ONE, &mut grads[self.cp.w_ih..self.cp.w_ih + w_ih_len], input);

@@ -75,8 +75,8 @@ pub(crate) struct BackScratch<R> {
     pub active: Vec<bool>,
     /// W_hh packed for the BPTT step GEMM dh += dGh·W_hh (f32 only), once per backward pass.
     pub w_hh_n: PackedB,
-    /// f32 Elman and LSTM: [seq_len·batch, input + H] rows [x_t | h_{t−1}], and [G·H, input + H]
-    /// the [dW_ih | dW_hh] their one weight-gradient GEMM writes.
+    /// f32: [seq_len·batch, input + H] rows [x_t | h_{t−1}], and [G·H, input + H] the
+    /// [dW_ih | dW_hh] rows one weight-gradient GEMM writes for the gates they share (scan.rs).
     pub xh: Vec<R>,
     pub dw: Vec<R>,
     /// [seq_len, batch, max features]: gradient w.r.t. a layer's output, and w.r.t. its input.
