@@ -130,7 +130,7 @@ async function main(): Promise<void> {
       // peer rotating; a peer whose single call is slow gets its few samples in one go. PyTorch takes
       // part like the others: its child process times itself when asked (Prepared.time) and sits
       // blocked on stdin otherwise.
-      const live: { peer: Peer; prepared: Prepared; probeMs: number; samples: number[] }[] = [];
+      const live: { peer: Peer; prepared: Prepared; probeMs: number; samples: number[]; failed?: boolean }[] = [];
       const fail = (peer: Peer, e: unknown) => {
         rows.push({ workload: w.id, peer: peer.name, threads: peer.threads, status: 'failed', reason: (e as Error).message.split('\n')[0] });
         console.log(`  ${peer.name.padEnd(26)} FAILED: ${(e as Error).message}`);
@@ -161,12 +161,12 @@ async function main(): Promise<void> {
         }
       }
       try {
-        const perRound: Budget = { ...BUDGET, budgetMs: BUDGET.budgetMs / ROUNDS, warmupMs: BUDGET.warmupMs, minSamples: Math.ceil(BUDGET.minSamples / ROUNDS) };
+        const perRound: Budget = { ...BUDGET, budgetMs: BUDGET.budgetMs / ROUNDS, minSamples: Math.ceil(BUDGET.minSamples / ROUNDS) };
         for (let round = 0; round < ROUNDS; round++) {
           for (let i = 0; i < live.length; i++) {
             const entry = live[(i + round) % live.length];
             const slow = isSlow(entry.probeMs, BUDGET);
-            if (slow && round > 0) continue;
+            if (entry.failed || (slow && round > 0)) continue;
             try {
               const budget = slow ? BUDGET : perRound;
               const opts = { probeMs: round === 0 ? entry.probeMs : undefined, warmup: round === 0 };
@@ -177,15 +177,15 @@ async function main(): Promise<void> {
               // ~40 ms into the next peer's slice) go idle before the next peer is timed.
               await new Promise((r) => setTimeout(r, SETTLE_MS));
             } catch (e) {
+              // Out of the remaining rounds and the rows, but still disposed below.
               fail(entry.peer, e);
-              entry.samples = [];
-              live.splice(live.indexOf(entry), 1);
-              i--;
+              entry.failed = true;
             }
           }
         }
         // Rows in peer order; rnnkit-native ×1 (first) is the reference every output is compared with.
-        for (const { peer, prepared, samples } of live) {
+        for (const { peer, prepared, samples, failed } of live) {
+          if (failed) continue;
           try {
             const row = rowFrom(data, peer, samples, peaks);
             if (peer.note) row.note = peer.note;

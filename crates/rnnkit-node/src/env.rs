@@ -211,20 +211,6 @@ impl Env {
         Ok(matches!(self.type_of(v)?, NAPI_UNDEFINED | NAPI_NULL))
     }
 
-    pub fn is_array(self, v: napi_value) -> NResult<bool> {
-        let mut out = false;
-        // SAFETY: env is live; `v` is a value of this env.
-        unsafe { check!(self.0, napi_is_array(self.0, v, &mut out))? };
-        Ok(out)
-    }
-
-    pub fn array_len(self, v: napi_value) -> NResult<u32> {
-        let mut out = 0;
-        // SAFETY: env is live; `v` is an array (callers check).
-        unsafe { check!(self.0, napi_get_array_length(self.0, v, &mut out))? };
-        Ok(out)
-    }
-
     /// `Some(length)` for an array, `None` for any other value (one call instead of two).
     pub fn try_array_len(self, v: napi_value) -> NResult<Option<u32>> {
         let mut out = 0;
@@ -241,13 +227,6 @@ impl Env {
         let mut out = ptr::null_mut();
         // SAFETY: env is live; `v` is an object of this env.
         unsafe { check!(self.0, napi_get_element(self.0, v, i, &mut out))? };
-        Ok(out)
-    }
-
-    pub fn f64_value(self, v: napi_value) -> NResult<f64> {
-        let mut out = 0.0;
-        // SAFETY: env is live; `v` is a number (callers check).
-        unsafe { check!(self.0, napi_get_value_double(self.0, v, &mut out))? };
         Ok(out)
     }
 
@@ -307,9 +286,9 @@ impl Env {
             NAPI_UNDEFINED => "undefined".into(),
             NAPI_NULL => "null".into(),
             NAPI_BOOLEAN => "a boolean".into(),
-            NAPI_NUMBER => match self.f64_value(v) {
-                Ok(x) => format!("number {x}"),
-                Err(_) => "a number".into(),
+            NAPI_NUMBER => match self.try_f64(v) {
+                Ok(Some(x)) => format!("number {x}"),
+                _ => "a number".into(),
             },
             NAPI_STRING => "a string".into(),
             NAPI_SYMBOL => "a symbol".into(),
@@ -320,8 +299,8 @@ impl Env {
                 if let Ok(Some(view)) = self.typed_array(v) {
                     return format!("{}({})", typed_array_name(view.kind), view.len);
                 }
-                if self.is_array(v).unwrap_or(false) {
-                    return format!("Array({})", self.array_len(v).unwrap_or(0));
+                if let Ok(Some(len)) = self.try_array_len(v) {
+                    return format!("Array({len})");
                 }
                 "an object".into()
             }
