@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   // PyTorch last (its rows sort last within each workload); its peers are only made when wanted, as
   // making one checks `import torch` in a python3 child.
   const torchPeers = [1, 2].filter((t) => wanted(`pytorch ×${t}`)).map(torchPeer);
-  const peers: Peer[] = [nativePeer(1), nativePeer(0), await wasmPeer(), await ortPeer(1), await ortPeer(2), tfjsWasmPeer(), tfjsCpuPeer(), brainPeer(), ...torchPeers];
+  const peers: Peer[] = [nativePeer(1), nativePeer(0), await wasmPeer(1), await wasmPeer(0), await ortPeer(1), await ortPeer(2), tfjsWasmPeer(), tfjsCpuPeer(), brainPeer(), ...torchPeers];
   let torch: string | undefined;
   let blas: string | undefined;
   if (torchPeers.some((p) => !p.unavailable)) {

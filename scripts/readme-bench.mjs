@@ -11,22 +11,23 @@ const ratio = (a, b) => (a === undefined || b === undefined ? '—' : `${(b / a)
 const cols = [
   ['rnnkit native ×1', 'rnnkit-native ×1'],
   ['rnnkit native ×2', 'rnnkit-native ×2 (all)'],
-  ['rnnkit wasm', 'rnnkit-wasm (SIMD)'],
+  ['rnnkit wasm ×1', 'rnnkit-wasm ×1 (SIMD)'],
+  ['rnnkit wasm ×2', 'rnnkit-wasm ×2 (all) (SIMD)'],
   ['ONNX Runtime ×1', 'onnxruntime ×1'],
   ['ONNX Runtime ×2', 'onnxruntime ×2'],
   ['PyTorch ×1', 'pytorch ×1'],
   ['tfjs-wasm', 'tfjs-wasm (SIMD)'],
 ];
 const lines = [
-  `| workload | ${cols.map((c) => c[0]).join(' | ')} | native ×1 vs ORT ×1 | native ×2 vs ORT ×2 | native ×1 vs PyTorch ×1 | wasm vs tfjs-wasm |`,
-  `|---|${cols.map(() => '---|').join('')}---|---|---|---|`,
+  `| workload | ${cols.map((c) => c[0]).join(' | ')} | native ×1 vs ORT ×1 | native ×2 vs ORT ×2 | native ×1 vs PyTorch ×1 | wasm ×1 vs tfjs-wasm | wasm ×2 vs tfjs-wasm |`,
+  `|---|${cols.map(() => '---|').join('')}---|---|---|---|---|`,
 ];
 for (const w of ['F1', 'F2', 'G1', 'R1', 'T1', 'TG1']) {
   const m = Object.fromEntries(cols.map(([, peer]) => [peer, med(w, peer)]));
   lines.push(
     `| ${w} | ${cols.map(([, p]) => fmt(m[p])).join(' | ')} | ${ratio(m['rnnkit-native ×1'], m['onnxruntime ×1'])} | ` +
       `${ratio(m['rnnkit-native ×2 (all)'], m['onnxruntime ×2'])} | ${ratio(m['rnnkit-native ×1'], m['pytorch ×1'])} | ` +
-      `${ratio(m['rnnkit-wasm (SIMD)'], m['tfjs-wasm (SIMD)'])} |`,
+      `${ratio(m['rnnkit-wasm ×1 (SIMD)'], m['tfjs-wasm (SIMD)'])} | ${ratio(m['rnnkit-wasm ×2 (all) (SIMD)'], m['tfjs-wasm (SIMD)'])} |`,
   );
 }
 const size = (f) => statSync(new URL(`build/${f}`, root)).size;
@@ -46,6 +47,7 @@ ${lines.join('\n')}
 
 | file | bytes | gzipped (level 9) |
 |---|---|---|
+| \`build/rnnkit-simd-threads.wasm\` (SIMD128, threads: Node, isolated Web Workers) | ${n(size('rnnkit-simd-threads.wasm'))} | ${n(gz('rnnkit-simd-threads.wasm'))} |
 | \`build/rnnkit-simd.wasm\` (SIMD128) | ${n(size('rnnkit-simd.wasm'))} | ${n(gz('rnnkit-simd.wasm'))} |
 | \`build/rnnkit.wasm\` (scalar, for engines without SIMD) | ${n(size('rnnkit.wasm'))} | ${n(gz('rnnkit.wasm'))} |
 <!-- bench:end -->`;

@@ -10,6 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
@@ -23,11 +24,13 @@ const canRun =
   existsSync(join(root, 'dist/worker.js')) &&
   existsSync(join(root, 'build/rnnkit-simd.wasm'));
 const artifacts = join(root, 'test/artifacts');
+/** Threads the worker's threaded wasm module gets: one per core (Chromium's hardwareConcurrency), at most 16. */
+const CORES = Math.min(availableParallelism(), 16);
 
 /** What examples/browser/src/main.ts exposes as window.rnnkitDemo (the fields the test reads). */
 interface DemoState {
   phase: string;
-  backend?: { name: string; isa: string };
+  backend?: { name: string; isa: string; threads: number };
   losses: number[];
   valLosses: number[];
   baselineMse: number;
@@ -110,13 +113,14 @@ describe.skipIf(!canRun)('browser examples (Chromium)', () => {
       });
       const before = await demoState(page);
       expect(before.error).toBeUndefined();
-      // The worker reports the backend its model runs on; Chromium validates SIMD128, so that module loads.
-      expect(before.backend).toEqual({ name: 'wasm', isa: 'simd128' });
-      await expect.poll(() => page.textContent('#backend')).toBe('wasm · simd128');
-      // The worker fetched the SIMD module that Vite emitted (hashed name), never the scalar fallback.
+      // The worker reports the backend its model runs on. Chromium validates SIMD128, and the page is
+      // cross-origin isolated, so the worker runs the threaded module with a thread per core.
+      expect(before.backend).toEqual({ name: 'wasm', isa: 'simd128', threads: CORES });
+      await expect.poll(() => page.textContent('#backend')).toBe(`wasm · simd128 · ${CORES} thread${CORES === 1 ? '' : 's'}`);
+      // The worker fetched the module that Vite emitted (hashed name), never the scalar fallback.
       const wasmFetched = requests.filter((p) => p.endsWith('.wasm'));
       expect(wasmFetched).toHaveLength(1);
-      expect(wasmFetched[0]).toMatch(/\/assets\/rnnkit-simd-[\w-]+\.wasm$/);
+      expect(wasmFetched[0]).toMatch(CORES > 1 ? /\/assets\/rnnkit-simd-threads-[\w-]+\.wasm$/ : /\/assets\/rnnkit-simd-[\w]+\.wasm$/);
 
       const epochs = 60; // the page's default
       expect(await page.inputValue('#epochs')).toBe(String(epochs));
@@ -144,9 +148,14 @@ describe.skipIf(!canRun)('browser examples (Chromium)', () => {
       // well under the RMSE of forecasting the held-out mean (≈ 0.8), which a drifting network reaches.
       expect(s.freeRunRmse!).toBeLessThan(0.6 * heldOutStd());
 
-      // Off the main thread: the page's one worker fetched the wasm module (seen above); the main
-      // thread itself never did, so no model can have run there.
-      expect(page.workers().map((w) => new URL(w.url()).pathname)).toEqual([expect.stringMatching(/\/assets\/worker-[\w-]+\.js$/)]);
+      // Off the main thread: the page's one worker fetched the wasm module (seen above), and started
+      // the module's pool threads (blob: workers); the main thread itself never fetched it, so no
+      // model can have run there.
+      const workerUrls = page.workers().map((w) => w.url());
+      expect(workerUrls.filter((u) => !u.startsWith('blob:')).map((u) => new URL(u).pathname)).toEqual([
+        expect.stringMatching(/\/assets\/worker-[\w-]+\.js$/),
+      ]);
+      expect(workerUrls.filter((u) => u.startsWith('blob:'))).toHaveLength(CORES - 1);
       const mainThreadWasm = await page.evaluate(() =>
         performance.getEntriesByType('resource').filter((e) => e.name.endsWith('.wasm')).map((e) => e.name),
       );
@@ -200,7 +209,7 @@ describe.skipIf(!canRun)('browser examples (Chromium)', () => {
       const loaded = await demoState(page);
       expect(loaded.loadError).toBeUndefined();
       expect(loaded.loadedValLoss!).toBeCloseTo(s.finalValLoss!, 6);
-      expect(loaded.backend).toEqual({ name: 'wasm', isa: 'simd128' });
+      expect(loaded.backend).toEqual({ name: 'wasm', isa: 'simd128', threads: CORES });
       expect(await page.textContent('#status')).toMatch(/^Loaded .*safetensors: validation MSE/);
       await page.screenshot({ path: join(artifacts, 'browser-app.png'), fullPage: true });
 
@@ -254,7 +263,7 @@ describe.skipIf(!canRun)('browser examples (Chromium)', () => {
       await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 30_000 });
       const r = await page.evaluate(() => (window as unknown as { result: Record<string, unknown> }).result);
       expect(r.error).toBeUndefined();
-      expect(r.backend).toEqual({ name: 'wasm', isa: 'simd128' });
+      expect(r.backend).toEqual({ name: 'wasm', isa: 'simd128', threads: 1 }); // a page's main thread: single-threaded
       expect(r.epochs).toBe(30);
       expect(r.lastLoss as number).toBeLessThan((r.firstLoss as number) / 4);
       expect(r.roundTripMaxDiff).toBe(0);

@@ -118,7 +118,7 @@ describe('backend selection', () => {
   const savedEnv = process.env.RNNKIT_BACKEND;
 
   function fakeBackend(name: BackendName): Backend {
-    return { name, isa: 'fake', liveHandles: () => 0, createModel: () => { throw new Error('fake'); } };
+    return { name, isa: 'fake', threads: () => 3, liveHandles: () => 0, createModel: () => { throw new Error('fake'); } };
   }
   async function freshSelect(native: () => Backend, wasm: () => Backend): Promise<{ sel: SelectModule; calls: Record<BackendName, number> }> {
     vi.resetModules();
@@ -146,7 +146,7 @@ describe('backend selection', () => {
     delete process.env.RNNKIT_BACKEND;
     const { sel, calls } = await freshSelect(fail('no addon'), () => fakeBackend('wasm'));
     expect((await sel.ready()).name).toBe('wasm');
-    expect(sel.backendInfo()).toEqual({ name: 'wasm', isa: 'fake' });
+    expect(sel.backendInfo()).toEqual({ name: 'wasm', isa: 'fake', threads: 3 });
     const e = await rejected(sel.setBackend('native'));
     expect(e.code).toBe('ERR_RNNKIT_UNSUPPORTED');
     expect(e.message).toContain('[native] no addon');

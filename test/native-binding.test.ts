@@ -8,6 +8,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -66,8 +67,10 @@ describe('loading', () => {
   });
 
   it('exposes the raw exports, test hooks included', () => {
-    expect(Object.keys(addon).sort()).toEqual(['Model', '__asyncForTests', '__panicForTests', 'isa', 'liveHandles', 'peakGflops']);
+    expect(Object.keys(addon).sort()).toEqual(['Model', '__asyncForTests', '__panicForTests', 'isa', 'liveHandles', 'peakGflops', 'threads']);
     expect(addon.isa()).toBe(backend.isa);
+    expect(addon.threads()).toBe(availableParallelism()); // the cores a `threads: 0` model uses
+    expect(backend.threads()).toBe(addon.threads());
   });
 
   it('fails with a clear error when the addon file is missing', async () => {

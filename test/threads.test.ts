@@ -112,7 +112,7 @@ describe.skipIf(!nativeBuilt)('threads option: native results are bit-identical 
 });
 
 describe.skipIf(!wasmBuilt)('threads option: wasm', () => {
-  it('accepts any thread count and runs one thread (identical results)', async () => {
+  it('gives identical results for any thread count (the threaded module splits GEMMs across its workers)', async () => {
     await setBackend('wasm');
     const x = randn([3, 4, I], { seed: 1 }) as Tensor3D;
     const preds = [1, 4].map((threads) => {

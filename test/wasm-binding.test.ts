@@ -1,11 +1,12 @@
 /**
- * The wasm binding on its own (crates/rnnkit-wasm + ts/backend/wasm.ts), for both modules (SIMD128
- * and scalar): loading, argument and status → error mapping with code and arg, handle lifecycle and
+ * The wasm binding on its own (crates/rnnkit-wasm + ts/backend/wasm.ts), for all three modules
+ * (threaded SIMD128, SIMD128 and scalar): loading, argument and status → error mapping with code and arg, handle lifecycle and
  * the generation check, freeing of per-call memory, trap recovery, and real model calls checked
  * against a plain-JS reference. Needs `npm run build:wasm` (crates/rnnkit-wasm/build.sh) first.
  */
 
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -15,6 +16,7 @@ import { isRnnkitError, type RnnkitErrorCode } from '../ts/errors.js';
 import type { Backend, ModelHandle } from '../ts/backend/types.js';
 import { loadWasmBackend, loadWasmBackendSync, wasmTesting } from '../ts/backend/wasm.js';
 import { simdSupported } from '../ts/backend/wasm-features.js';
+import { threadsSupported } from '../ts/backend/wasm-threads.js';
 
 /** f32 forward vs a float64 JS reference of a few steps of tanh RNN: a few ulps of tanh/GEMM. */
 const TOL_FORWARD = 1e-5;
@@ -103,31 +105,42 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 const variants = [
-  { label: 'simd128 module', simd: true, isa: 'simd128', file: 'rnnkit-simd.wasm' },
-  { label: 'scalar module', simd: false, isa: 'scalar', file: 'rnnkit.wasm' },
+  { label: 'threaded simd128 module', simd: true, threads: 2, isa: 'simd128', file: 'rnnkit-simd-threads.wasm' },
+  { label: 'simd128 module', simd: true, threads: 1, isa: 'simd128', file: 'rnnkit-simd.wasm' },
+  { label: 'scalar module', simd: false, threads: 1, isa: 'scalar', file: 'rnnkit.wasm' },
 ] as const;
 
 describe('loading', () => {
   afterEach(() => {
     delete process.env.RNNKIT_WASM_SIMD;
+    delete process.env.RNNKIT_WASM_THREADS;
   });
 
-  it('probes SIMD128 (Node 20 has it)', () => {
+  it('probes SIMD128 and threads (Node 20 has both)', () => {
     expect(simdSupported()).toBe(true);
+    expect(threadsSupported()).toBe(true);
   });
 
-  it('loads both modules, each reporting the kernel tier it really runs', async () => {
+  it('loads every module, each reporting the kernel tier it really runs and its threads', async () => {
     for (const v of variants) {
-      const backend = await loadWasmBackend({ simd: v.simd });
+      const backend = await loadWasmBackend({ simd: v.simd, threads: v.threads });
       expect(backend.name).toBe('wasm');
       expect(backend.isa).toBe(v.isa);
       expect(wasmTesting.source(backend).endsWith(v.file)).toBe(true);
-      expect(await loadWasmBackend({ simd: v.simd })).toBe(backend); // initialised once
+      // The async loader resolves once the workers have joined.
+      expect(wasmTesting.threads(backend)).toBe(v.threads);
+      expect(await loadWasmBackend({ simd: v.simd, threads: v.threads })).toBe(backend); // initialised once
     }
   });
 
-  it('defaults to SIMD, RNNKIT_WASM_SIMD=0 forces scalar, and the sync loader shares the instance', async () => {
+  it('defaults to threaded SIMD on every core, RNNKIT_WASM_THREADS=1 / RNNKIT_WASM_SIMD=0 opt out, and the sync loader shares the instance', async () => {
+    const threaded = await loadWasmBackend();
+    expect(wasmTesting.source(threaded).endsWith('rnnkit-simd-threads.wasm')).toBe(true);
+    expect(wasmTesting.threads(threaded)).toBe(Math.min(availableParallelism(), 16));
+    expect(loadWasmBackendSync()).toBe(threaded);
+    process.env.RNNKIT_WASM_THREADS = '1';
     const simd = await loadWasmBackend();
+    expect(wasmTesting.source(simd).endsWith('rnnkit-simd.wasm')).toBe(true);
     expect(simd.isa).toBe('simd128');
     process.env.RNNKIT_WASM_SIMD = '0';
     const scalar = await loadWasmBackend();
@@ -135,17 +148,25 @@ describe('loading', () => {
     expect(loadWasmBackendSync()).toBe(scalar);
     delete process.env.RNNKIT_WASM_SIMD;
     expect(loadWasmBackendSync()).toBe(simd);
+    delete process.env.RNNKIT_WASM_THREADS;
+    expect(loadWasmBackendSync()).toBe(threaded);
   });
 
-  it('the modules import nothing', () => {
+  it('the single-threaded modules import nothing; the threaded one only its memory', () => {
     for (const v of variants) {
       const bytes = readFileSync(new URL(`../build/${v.file}`, import.meta.url));
-      expect(WebAssembly.Module.imports(new WebAssembly.Module(bytes))).toEqual([]);
+      const imports = WebAssembly.Module.imports(new WebAssembly.Module(bytes));
+      expect(imports).toEqual(v.threads > 1 ? [{ module: 'env', name: 'memory', kind: 'memory' }] : []);
     }
   });
 
-  it('rejects a bad option with ERR_RNNKIT_TYPE', async () => {
+  it('rejects bad options, naming them', async () => {
     await expectRejection(loadWasmBackend({ simd: 'yes' as unknown as boolean }), 'ERR_RNNKIT_TYPE', 'simd');
+    await expectRejection(loadWasmBackend({ threads: 0 }), 'ERR_RNNKIT_VALUE', 'threads');
+    await expectRejection(loadWasmBackend({ threads: 1.5 }), 'ERR_RNNKIT_VALUE', 'threads');
+    await expectRejection(loadWasmBackend({ simd: false, threads: 2 }), 'ERR_RNNKIT_VALUE', 'threads');
+    process.env.RNNKIT_WASM_THREADS = 'many';
+    await expectRejection(loadWasmBackend(), 'ERR_RNNKIT_VALUE', 'RNNKIT_WASM_THREADS');
   });
 });
 
@@ -160,7 +181,7 @@ describe.each(variants)('$label', (v) => {
   }
 
   beforeAll(async () => {
-    backend = await loadWasmBackend({ simd: v.simd });
+    backend = await loadWasmBackend({ simd: v.simd, threads: v.threads });
   });
 
   afterEach(() => {
@@ -427,5 +448,54 @@ describe.each(variants)('$label', (v) => {
         b.dispose();
       }
     });
+  });
+});
+
+describe('threaded module', () => {
+  /** Big enough that the recurrent and weight-gradient GEMMs split across threads (≥ 2^18 MACs per part). */
+  const SPLIT_SPEC = (threads: number) =>
+    JSON.stringify({ batch_first: true, seed: 5, threads, blocks: [{ cell: 'lstm', input_size: 32, hidden_size: 128 }], head: { units: 4 } });
+  const DIMS: [number, number, number] = [32, 6, 32];
+
+  function bits(a: Float32Array): Uint32Array {
+    return new Uint32Array(a.buffer, a.byteOffset, a.length);
+  }
+
+  /** Forward, then three Adam steps: outputs, losses and the trained weights, all as bits. */
+  function run(backend: Backend, threads: number) {
+    const m = backend.createModel(SPLIT_SPEC(threads));
+    try {
+      const x = seeded(DIMS[0] * DIMS[1] * DIMS[2], 11);
+      const y = seeded(DIMS[0] * DIMS[1] * 4, 12); // the head runs at every step
+      const out = m.forward(x, DIMS);
+      m.compile(JSON.stringify({ loss: 'mse', optimizer: { type: 'adam', lr: 0.01 } }));
+      const losses = [0, 1, 2].map(() => m.trainStep({ x, xDims: DIMS, y }));
+      return { output: bits(out.output), h: bits(out.h), losses, params: bits(m.getParams()) };
+    } finally {
+      m.dispose();
+    }
+  }
+
+  it('gives bit-identical forward and training results to the single-threaded module', async () => {
+    const threaded = await loadWasmBackend({ threads: 2 });
+    const single = await loadWasmBackend({ threads: 1 });
+    expect(wasmTesting.threads(threaded)).toBe(2);
+    const reference = run(single, 1);
+    expect(run(threaded, 2)).toEqual(reference);
+    expect(run(threaded, 0)).toEqual(reference);
+    expect(run(threaded, 1)).toEqual(reference);
+  });
+
+  it('a panic inside a parallel part fails the call (no hang), and a fresh instance gets its workers back', async () => {
+    const backend = await loadWasmBackend({ threads: 2 });
+    const e = expectError(() => wasmTesting.panic(backend, true), 'ERR_RNNKIT_INTERNAL');
+    // Either the worker trapped (the caller then reports it) or the caller ran the part itself.
+    expect(e.message).toMatch(/worker thread trapped|deliberate panic/);
+    const m = backend.createModel(SPLIT_SPEC(0)); // a fresh instance, started synchronously
+    m.dispose();
+    await wasmTesting.threadsReady(backend);
+    expect(wasmTesting.threads(backend)).toBe(2);
+    expect(run(backend, 2)).toEqual(run(await loadWasmBackend({ threads: 1 }), 1));
+    expect(wasmTesting.liveBlocks(backend)).toBe(0);
   });
 });

@@ -108,6 +108,7 @@ const channels = new WeakMap<MessageEndpoint, Channel>();
 interface ModelInfo {
   backend: BackendName;
   isa: string;
+  threads: number;
   summary: string;
 }
 
@@ -149,9 +150,12 @@ export class WorkerModel {
     return this.#info.backend;
   }
 
-  /** The backend and instruction set running this model inside the worker, e.g. { name: 'wasm', isa: 'simd128' }. */
-  backendInfo(): { name: BackendName; isa: string } {
-    return { name: this.#info.backend, isa: this.#info.isa };
+  /**
+   * The backend, instruction set and threads running this model inside the worker (as of its
+   * creation), e.g. { name: 'wasm', isa: 'simd128', threads: 4 }.
+   */
+  backendInfo(): { name: BackendName; isa: string; threads: number } {
+    return { name: this.#info.backend, isa: this.#info.isa, threads: this.#info.threads };
   }
 
   /** The model's summary table (as of creation/loading). */

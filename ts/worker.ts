@@ -136,8 +136,8 @@ export function serve(endpoint: MessageEndpoint): void {
     model = next;
     return next;
   };
-  // The model was just built on the current backend, so its isa is the current one's.
-  const info = (m: Sequential) => ({ backend: m.backendName, isa: getBackend().isa, summary: m.summary() });
+  // The model was just built on the current backend, so its isa and threads are the current one's.
+  const info = (m: Sequential) => ({ backend: m.backendName, isa: getBackend().isa, threads: getBackend().threads(), summary: m.summary() });
 
   const handle = async (msg: WorkerRequest): Promise<[unknown, Transferable[]]> => {
     switch (msg.op) {

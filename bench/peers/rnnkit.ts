@@ -103,20 +103,25 @@ export function nativePeer(threads: number): Peer {
   };
 }
 
-export async function wasmPeer(): Promise<Peer> {
+/**
+ * rnnkit-wasm's SIMD module with `threads` threads in all: 1 is the single-threaded module, more
+ * the threaded one (`rnnkit-simd-threads.wasm`, worker_threads on a shared memory), 0 every core.
+ */
+export async function wasmPeer(threads: number): Promise<Peer> {
+  const n = threads === 0 ? availableParallelism() : threads;
   let backend: Backend | undefined;
   let unavailable: string | undefined;
   try {
-    backend = await loadWasmBackend({ simd: true });
+    backend = await loadWasmBackend({ simd: true, threads: n });
   } catch (e) {
-    unavailable = `wasm SIMD module did not load: ${(e as Error).message}`;
+    unavailable = `wasm SIMD module (${n} thread${n === 1 ? '' : 's'}) did not load: ${(e as Error).message}`;
   }
   return {
-    name: 'rnnkit-wasm (SIMD)',
-    threads: 1,
+    name: `rnnkit-wasm ×${threads === 0 ? `${n} (all)` : n} (SIMD)`,
+    threads: n,
     unavailable,
     async prepare(data) {
-      return prepareOn(backend!, data, undefined);
+      return prepareOn(backend!, data, n);
     },
   };
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Builds the two WebAssembly modules the facade chooses between (wasm-features.ts probes SIMD):
-#   build/rnnkit-simd.wasm   -C target-feature=+simd128 (std included, via build-std)
-#   build/rnnkit.wasm        scalar, for engines without SIMD128
+# Builds the three WebAssembly modules the facade chooses between (wasm-features.ts probes SIMD
+# and threads):
+#   build/rnnkit-simd-threads.wasm  +simd128 +atomics on an imported shared memory, for workers
+#                                   started by ts/backend/wasm-threads.ts (std rebuilt with atomics)
+#   build/rnnkit-simd.wasm          -C target-feature=+simd128 (std included, via build-std)
+#   build/rnnkit.wasm               scalar, for engines without SIMD128
 # Prefers a rustup wasm32 target; otherwise uses Debian's rustc-web with -Zbuild-std (see
 # TOOLCHAIN.md "WebAssembly"). Each variant has its own CARGO_TARGET_DIR, so the two feature sets,
 # the two compilers and the native build never invalidate each other's artifacts. Idempotent.
@@ -58,10 +61,21 @@ build_variant() {
   mv "$out.tmp" "$out" # atomic: a test reading the file never sees half of it
 }
 
+# The threaded module imports its memory (env.memory, shared, created by JS with the initial size
+# below, which wasm-threads.ts mirrors as THREADED_INITIAL_PAGES) and exports what a worker needs to
+# set up its own stack and TLS block.
+THREADED_INITIAL_BYTES=$((64 * 65536))
+THREADED_FLAGS="-C target-feature=+simd128,+atomics,+bulk-memory,+mutable-globals \
+  -C link-arg=--shared-memory -C link-arg=--import-memory \
+  -C link-arg=--initial-memory=$THREADED_INITIAL_BYTES -C link-arg=--max-memory=4294967296 \
+  -C link-arg=--export=__stack_pointer -C link-arg=--export=__wasm_init_tls \
+  -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align"
+
 # strip=symbols drops the debug-name section (~6 KB gzipped); traps still carry the panic message.
+build_variant wasm-simd-threads "$THREADED_FLAGS -C strip=symbols" rnnkit-simd-threads.wasm
 build_variant wasm-simd "-C target-feature=+simd128 -C strip=symbols" rnnkit-simd.wasm
 build_variant wasm-scalar "-C strip=symbols" rnnkit.wasm
 
-for f in rnnkit-simd.wasm rnnkit.wasm; do
-  printf 'rnnkit-wasm: %-24s %8d bytes\n' "build/$f" "$(stat -c %s "$OUT/$f")"
+for f in rnnkit-simd-threads.wasm rnnkit-simd.wasm rnnkit.wasm; do
+  printf 'rnnkit-wasm: %-32s %8d bytes\n' "build/$f" "$(stat -c %s "$OUT/$f")"
 done

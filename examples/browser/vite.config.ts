@@ -48,8 +48,17 @@ function selfPackage(): Plugin {
   };
 }
 
+/**
+ * Cross-origin isolation: without these headers browsers withhold SharedArrayBuffer, and rnnkit's
+ * worker falls back to the single-threaded wasm module. A site that hosts the built page needs the
+ * same two headers for the threaded one.
+ */
+const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 export default defineConfig({
   root: here,
+  server: { headers: isolation },
+  preview: { headers: isolation },
   // Relative asset URLs: the built page works from any folder of any static server.
   base: './',
   plugins: [selfPackage()],

@@ -2,7 +2,8 @@
  * What the browser tests share: the repository root, Debian's Chromium launched headless through
  * playwright-core (`npx playwright install` cannot download a browser here; see TOOLCHAIN.md), and a
  * static file server on 127.0.0.1 that serves the checkout with the right Content-Types (wasm must be
- * application/wasm for streaming compilation).
+ * application/wasm for streaming compilation) and cross-origin isolated (COOP + COEP headers), as a
+ * site must be for rnnkit's threaded wasm module to run in its Web Workers.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -53,7 +54,13 @@ export async function serveStatic(root: string = ROOT): Promise<StaticServer> {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+    res
+      .writeHead(200, {
+        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-embedder-policy': 'require-corp',
+      })
+      .end(readFileSync(file));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

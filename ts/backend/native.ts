@@ -72,6 +72,8 @@ export interface NativeModel
 export interface NativeAddon {
   /** Selected kernel tier; throws ERR_RNNKIT_UNSUPPORTED when RNNKIT_ISA forces an unavailable one. */
   isa(): string;
+  /** Threads a `threads: 0` model uses (the cores this process may use). */
+  threads(): number;
   liveHandles(): number;
   Model: new (specJson: string) => NativeModel;
   /** Panics inside Rust: must surface as ERR_RNNKIT_INTERNAL. */
@@ -232,6 +234,7 @@ export function loadNativeBackend(): Backend {
   backend = {
     name: 'native',
     isa,
+    threads: () => raw.threads(),
     liveHandles: () => raw.liveHandles(),
     createModel: (specJson: string) => new NativeModelHandle(call(() => new raw.Model(specJson))),
   };

@@ -199,9 +199,10 @@ export function getBackend(): Backend {
   throw noBackend(failures);
 }
 
-export function backendInfo(): { name: BackendName; isa: string } {
+/** The current backend: its name, kernel tier, and the threads a `threads: 0` model uses now. */
+export function backendInfo(): { name: BackendName; isa: string; threads: number } {
   const b = getBackend();
-  return { name: b.name, isa: b.isa };
+  return { name: b.name, isa: b.isa, threads: b.threads() };
 }
 
 /** Models of the current backend not yet freed (disposed or garbage-collected). */

@@ -160,6 +160,11 @@ export interface Backend {
   readonly name: BackendName;
   /** Instruction set the kernels use: 'avx512' | 'avx2' | 'scalar' | 'simd128'. */
   readonly isa: string;
+  /**
+   * Threads a model with `threads: 0` (the default) uses now: the cores the process may use
+   * (native), 1 + the worker threads that have joined (threaded wasm), or 1.
+   */
+  threads(): number;
   /** Number of models not yet freed (disposed or garbage-collected). */
   liveHandles(): number;
   /** Spec JSON: {"batch_first", "seed", "blocks": [{"cell", "input_size", ...}], "head": {...} | null}. */

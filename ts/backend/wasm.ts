@@ -1,6 +1,7 @@
 /**
- * The WebAssembly backend: instantiates build/rnnkit-simd.wasm (or the scalar build/rnnkit.wasm) and
- * adapts its C-ABI exports (crates/rnnkit-wasm/src/lib.rs) to the `Backend` contract of ./types.ts.
+ * The WebAssembly backend: instantiates build/rnnkit-simd-threads.wasm with its worker threads
+ * (./wasm-threads.ts) where threads are available, else build/rnnkit-simd.wasm, or the scalar
+ * build/rnnkit.wasm for engines without SIMD, and adapts its C-ABI exports (crates/rnnkit-wasm/src/lib.rs) to the `Backend` contract of ./types.ts.
  * JS type-checks arguments (./checks.ts), copies inputs into `rnnkit_alloc`ed memory, turns a non-zero
  * status into the same RnnkitError the native backend throws, and copies results out with `.slice()`.
  * A trap (a Rust panic) becomes ERR_RNNKIT_INTERNAL and the instance is replaced by a fresh one on
@@ -25,9 +26,10 @@ import type {
   TraceResult,
 } from './types.js';
 import { simdSupported } from './wasm-features.js';
+import { defaultThreads, threadedMemory, ThreadTeam, threadsSupported, type ThreadExports } from './wasm-threads.js';
 
 /** The raw exports (wasm32: pointers and lengths are i32; read them `>>> 0`). */
-interface Exports {
+interface Exports extends Partial<ThreadExports> {
   memory: WebAssembly.Memory;
   rnnkit_alloc(lenBytes: number, align: number): number;
   rnnkit_free(ptr: number): number;
@@ -38,7 +40,8 @@ interface Exports {
   rnnkit_last_error_arg_len(): number;
   rnnkit_isa(): number;
   rnnkit_live_handles(): number;
-  rnnkit_test_panic(): number;
+  rnnkit_threads(): number;
+  rnnkit_test_panic(inPart: number): number;
   rnnkit_model_create(spec: number, specLen: number, outHandle: number): number;
   rnnkit_model_free(h: number): number;
   rnnkit_result_ptr(h: number, slot: number): number;
@@ -77,7 +80,7 @@ const ISA_NAMES = ['scalar', 'simd128', 'avx2', 'avx512'];
 
 const REQUIRED_EXPORTS: readonly (keyof Exports)[] = [
   'memory', 'rnnkit_alloc', 'rnnkit_free', 'rnnkit_live_blocks', 'rnnkit_last_error_ptr', 'rnnkit_last_error_len',
-  'rnnkit_last_error_arg_ptr', 'rnnkit_last_error_arg_len', 'rnnkit_isa', 'rnnkit_live_handles', 'rnnkit_test_panic',
+  'rnnkit_last_error_arg_ptr', 'rnnkit_last_error_arg_len', 'rnnkit_isa', 'rnnkit_live_handles', 'rnnkit_threads', 'rnnkit_test_panic',
   'rnnkit_model_create', 'rnnkit_model_free', 'rnnkit_result_ptr', 'rnnkit_result_len', 'rnnkit_result_clear',
   'rnnkit_model_spec_json', 'rnnkit_model_param_info', 'rnnkit_model_params', 'rnnkit_model_set_params',
   'rnnkit_model_forward', 'rnnkit_model_backward', 'rnnkit_model_step', 'rnnkit_model_reset_state',
@@ -90,15 +93,17 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
 
 // ---- one instance ----------------------------------------------------------------------------------
 
-/** One instantiation of the module. `id` tells models which instance holds them. */
+/** One instantiation of the module (with its worker threads, if threaded). `id` tells models which instance holds them. */
 class Runtime {
   readonly ex: Exports;
+  /** `imported`: the threaded module's memory (it imports it and, built with Debian's wasm-ld 14, cannot re-export it). */
   constructor(
-    instance: WebAssembly.Instance,
+    { instance, memory: imported }: Instantiated,
     readonly id: number,
     source: string,
+    readonly team?: ThreadTeam,
   ) {
-    const ex = instance.exports as Partial<Record<keyof Exports, unknown>>;
+    const ex: Partial<Record<keyof Exports, unknown>> = imported ? { memory: imported, ...instance.exports } : instance.exports;
     const missing = REQUIRED_EXPORTS.filter((name) => ex[name] === undefined);
     if (missing.length > 0) {
       throw rnnkitError(
@@ -106,11 +111,12 @@ class Runtime {
         `${source} is not this version of rnnkit's wasm module (missing ${missing.join(', ')}); run \`npm run build:wasm\``,
       );
     }
-    this.ex = instance.exports as unknown as Exports;
+    this.ex = ex as unknown as Exports;
   }
 
+  /** A copy: browsers refuse to decode views of the threaded module's shared memory. */
   private bytes(ptr: number, len: number): Uint8Array {
-    return new Uint8Array(this.ex.memory.buffer, ptr >>> 0, len >>> 0);
+    return new Uint8Array(this.ex.memory.buffer, ptr >>> 0, len >>> 0).slice();
   }
 
   /** The last-error message and argument the module recorded (also valid after a trap). */
@@ -181,7 +187,7 @@ class CallScope {
 
   textResult(h: number): string {
     const [ptr, len] = this.slot(h, SLOT.TEXT);
-    return utf8Decoder.decode(new Uint8Array(this.rt.ex.memory.buffer, ptr, len));
+    return utf8Decoder.decode(new Uint8Array(this.rt.ex.memory.buffer, ptr, len).slice()); // not a shared view
   }
 }
 
@@ -200,20 +206,47 @@ class WasmBackend implements Backend {
   /** Frees models that were garbage-collected without dispose(), if their instance still lives. */
   private readonly registry = new FinalizationRegistry<Held>((held) => this.release(held));
 
+  /** `teamSize` > 1: the threaded module, whose instances each get that many threads in all. */
   constructor(
     private readonly module: WebAssembly.Module,
-    first: WebAssembly.Instance,
+    first: Instantiated,
     readonly source: string,
+    private readonly teamSize: number,
   ) {
-    this.rt = new Runtime(first, ++this.instances, source);
+    this.rt = this.runtimeOf(first);
     const isaIndex = this.rt.ex.rnnkit_isa();
     this.isa = ISA_NAMES[isaIndex] ?? `unknown(${isaIndex})`;
   }
 
-  /** The live instance, instantiating a fresh one after a trap (same compiled module, no imports). */
+  private runtimeOf(inst: Instantiated): Runtime {
+    const { instance, memory } = inst;
+    const team = memory && new ThreadTeam(this.module, memory, instance.exports as unknown as ThreadExports, this.teamSize - 1);
+    return new Runtime(inst, ++this.instances, this.source, team);
+  }
+
+  /** The live instance, instantiating a fresh one after a trap (same compiled module). */
   runtime(): Runtime {
-    this.rt ??= new Runtime(new WebAssembly.Instance(this.module, {}), ++this.instances, this.source);
+    if (!this.rt) {
+      const { imports, memory } = importsFor(this.teamSize);
+      this.rt = this.runtimeOf({ instance: new WebAssembly.Instance(this.module, imports), memory });
+    }
     return this.rt;
+  }
+
+  /** Forgets a trapped instance and stops its worker threads. */
+  private drop(rt: Runtime): void {
+    if (this.rt === rt) this.rt = undefined;
+    rt.team?.terminate();
+  }
+
+  /** Resolves once the live instance's worker threads have joined its pool. */
+  async threadsReady(): Promise<void> {
+    await this.rt?.team?.ready();
+  }
+
+  /** 1 + the workers that have joined the live instance's pool. */
+  threads(): number {
+    return this.runtime().ex.rnnkit_threads() >>> 0;
   }
 
   /** The instance `id` if it is still the live one. */
@@ -239,7 +272,7 @@ class WasmBackend implements Backend {
     } catch (e) {
       if (isRnnkitError(e)) throw e;
       healthy = false;
-      if (this.rt === rt) this.rt = undefined;
+      this.drop(rt);
       let recorded = '';
       try {
         recorded = rt.lastError().message;
@@ -289,7 +322,7 @@ class WasmBackend implements Backend {
     try {
       rt.ex.rnnkit_model_free(handle);
     } catch {
-      if (this.rt === rt) this.rt = undefined; // a trap in a finalizer: drop the instance quietly
+      this.drop(rt); // a trap in a finalizer: drop the instance quietly
     }
   }
 }
@@ -515,25 +548,68 @@ export interface WasmLoadOptions {
    * one. Default: SIMD where supported, unless RNNKIT_WASM_SIMD=0 (Node) forces scalar.
    */
   simd?: boolean;
+  /**
+   * Threads in all, the calling one included: > 1 loads the threaded SIMD module with `threads − 1`
+   * workers (ERR_RNNKIT_UNSUPPORTED where threads are unavailable, see `threadsSupported`); 1 the
+   * single-threaded one. Default: every core (at most 16) where threads are available and SIMD is
+   * used, unless RNNKIT_WASM_THREADS (Node) sets a number.
+   */
+  threads?: number;
+}
+
+/** One variant of the module: SIMD or not, and its thread count (> 1 only with SIMD). */
+interface Variant {
+  simd: boolean;
+  threads: number;
 }
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
-const backends = new Map<boolean, WasmBackend>();
+const backends = new Map<string, WasmBackend>();
 
-function chooseSimd(opts: WasmLoadOptions | undefined): boolean {
+function chooseVariant(opts: WasmLoadOptions | undefined): Variant {
   if (opts !== undefined) object(opts, 'opts');
-  const wanted = opts?.simd === undefined ? undefined : optBool(opts.simd, 'simd', true);
-  if (wanted === true && !simdSupported()) {
+  const wantedSimd = opts?.simd === undefined ? undefined : optBool(opts.simd, 'simd', true);
+  if (wantedSimd === true && !simdSupported()) {
     throw rnnkitError('ERR_RNNKIT_UNSUPPORTED', 'this WebAssembly engine lacks SIMD128; load the scalar module ({ simd: false })');
   }
-  if (wanted !== undefined) return wanted;
-  if (isNode && process.env.RNNKIT_WASM_SIMD?.trim() === '0') return false;
-  return simdSupported();
+  const simd = wantedSimd ?? (isNode && process.env.RNNKIT_WASM_SIMD?.trim() === '0' ? false : simdSupported());
+  const envThreads = isNode ? process.env.RNNKIT_WASM_THREADS?.trim() : undefined;
+  let wanted: number | undefined;
+  if (opts?.threads !== undefined) {
+    wanted = integer(opts.threads, 'threads', 1, 256);
+  } else if (envThreads) {
+    wanted = integer(Number(envThreads), 'RNNKIT_WASM_THREADS', 1, 256);
+  }
+  if (wanted !== undefined && wanted > 1) {
+    if (!simd) throw valueError('threads', `expected 1 with the scalar module (threads need SIMD128), got ${wanted}`);
+    if (!threadsSupported()) {
+      throw rnnkitError(
+        'ERR_RNNKIT_UNSUPPORTED',
+        'wasm threads need SharedArrayBuffer and a thread that may block: Node >= 20.16, or a cross-origin isolated Web Worker',
+      );
+    }
+  }
+  const threads = wanted ?? (simd && threadsSupported() ? defaultThreads() : 1);
+  return { simd, threads: simd ? threads : 1 };
 }
 
-/** Literal `new URL(..., import.meta.url)` calls, so bundlers find and emit both files. */
-function moduleUrl(simd: boolean): URL {
+/** Literal `new URL(..., import.meta.url)` calls, so bundlers find and emit every file. */
+function moduleUrl({ simd, threads }: Variant): URL {
+  if (threads > 1) return new URL('../../build/rnnkit-simd-threads.wasm', import.meta.url);
   return simd ? new URL('../../build/rnnkit-simd.wasm', import.meta.url) : new URL('../../build/rnnkit.wasm', import.meta.url);
+}
+
+/** An instance, and the shared memory it runs on if threaded. */
+interface Instantiated {
+  instance: WebAssembly.Instance;
+  memory?: WebAssembly.Memory;
+}
+
+/** What an instance imports: a fresh shared memory for the threaded module, nothing otherwise. */
+function importsFor(threads: number): { imports: WebAssembly.Imports; memory?: WebAssembly.Memory } {
+  if (threads <= 1) return { imports: {} };
+  const memory = threadedMemory();
+  return { imports: { env: { memory } }, memory };
 }
 
 type Fs = typeof import('node:fs');
@@ -593,7 +669,7 @@ async function nodeRead(url: URL): Promise<{ bytes: Bytes; where: string }> {
 }
 
 /** Browsers: streaming compile where the server sends application/wasm, else via an ArrayBuffer. */
-async function browserInstantiate(url: URL): Promise<WebAssembly.WebAssemblyInstantiatedSource> {
+async function browserCompile(url: URL): Promise<WebAssembly.Module> {
   let response: Response;
   try {
     response = await fetch(url);
@@ -601,81 +677,111 @@ async function browserInstantiate(url: URL): Promise<WebAssembly.WebAssemblyInst
     throw missing(url.href, e);
   }
   if (!response.ok) throw missing(url.href, new Error(`HTTP ${response.status} ${response.statusText}`));
-  if (typeof WebAssembly.instantiateStreaming === 'function') {
+  if (typeof WebAssembly.compileStreaming === 'function') {
     try {
-      return await WebAssembly.instantiateStreaming(response.clone(), {});
+      return await WebAssembly.compileStreaming(response.clone());
     } catch {
       // Typically a wrong Content-Type; compile from the bytes instead.
     }
   }
   try {
-    return await WebAssembly.instantiate(await response.arrayBuffer(), {});
+    return await WebAssembly.compile(await response.arrayBuffer());
   } catch (e) {
     throw compileError(url.href, e);
   }
 }
 
-function remember(simd: boolean, make: () => WasmBackend): WasmBackend {
-  let b = backends.get(simd);
+function remember(variant: Variant, make: () => WasmBackend): WasmBackend {
+  const key = `${variant.simd}:${variant.threads}`;
+  let b = backends.get(key);
   if (!b) {
     b = make();
-    backends.set(simd, b);
+    backends.set(key, b);
   }
   return b;
 }
 
 /**
  * The wasm `Backend` (one per module variant, created once). Node reads the file from disk;
- * browsers fetch it next to this module (`new URL('../../build/…', import.meta.url)`).
+ * browsers fetch it next to this module (`new URL('../../build/…', import.meta.url)`). The threaded
+ * variant resolves once its worker threads have joined.
  */
 export async function loadWasmBackend(opts?: WasmLoadOptions): Promise<Backend> {
-  const simd = chooseSimd(opts);
-  const cached = backends.get(simd);
+  const variant = chooseVariant(opts);
+  const cached = backends.get(`${variant.simd}:${variant.threads}`);
   if (cached) return cached;
-  const url = moduleUrl(simd);
+  const url = moduleUrl(variant);
+  let module: WebAssembly.Module;
+  let where: string;
   if (isNode) {
-    const { bytes, where } = await nodeRead(url);
-    let source: WebAssembly.WebAssemblyInstantiatedSource;
+    const read = await nodeRead(url);
+    where = read.where;
     try {
-      source = await WebAssembly.instantiate(bytes, {});
+      module = await WebAssembly.compile(read.bytes);
     } catch (e) {
       throw compileError(where, e);
     }
-    return remember(simd, () => new WasmBackend(source.module, source.instance, where));
+  } else {
+    module = await browserCompile(url);
+    where = url.href;
   }
-  const source = await browserInstantiate(url);
-  return remember(simd, () => new WasmBackend(source.module, source.instance, url.href));
+  const { imports, memory } = importsFor(variant.threads);
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await WebAssembly.instantiate(module, imports);
+  } catch (e) {
+    throw compileError(where, e);
+  }
+  const backend = remember(variant, () => new WasmBackend(module, { instance, memory }, where, variant.threads));
+  await backend.threadsReady();
+  return backend;
 }
 
-/** Node only: the same backend, loaded synchronously (for `getBackend()` without `await ready()`). */
+/**
+ * Node only: the same backend, loaded synchronously (for `getBackend()` without `await ready()`).
+ * The threaded variant's workers join shortly after; until then its GEMMs run on fewer threads
+ * (with the same results).
+ */
 export function loadWasmBackendSync(opts?: WasmLoadOptions): Backend {
   if (!isNode) throw rnnkitError('ERR_RNNKIT_UNSUPPORTED', 'the wasm module loads synchronously only in Node; `await ready()` first');
-  const simd = chooseSimd(opts);
-  return remember(simd, () => {
-    const { bytes, where } = nodeReadSync(moduleUrl(simd));
+  const variant = chooseVariant(opts);
+  return remember(variant, () => {
+    const { bytes, where } = nodeReadSync(moduleUrl(variant));
+    const { imports, memory } = importsFor(variant.threads);
     let module: WebAssembly.Module;
     let instance: WebAssembly.Instance;
     try {
       module = new WebAssembly.Module(bytes);
-      instance = new WebAssembly.Instance(module, {});
+      instance = new WebAssembly.Instance(module, imports);
     } catch (e) {
       throw compileError(where, e);
     }
-    return new WasmBackend(module, instance, where);
+    return new WasmBackend(module, { instance, memory }, where, variant.threads);
   });
 }
 
 /** Test hooks, not part of the Backend contract. */
 export const wasmTesting = {
-  /** Calls the module's deliberate panic export through the normal trap handling. */
-  panic(backend: Backend): void {
+  /**
+   * Calls the module's deliberate panic export through the normal trap handling; `inPart`: inside a
+   * parallel part that a worker thread picks up (threaded module).
+   */
+  panic(backend: Backend, inPart = false): void {
     const b = asWasm(backend);
     const rt = b.runtime();
-    b.call(rt, 'testPanic', () => rt.check(rt.ex.rnnkit_test_panic()));
+    b.call(rt, 'testPanic', () => rt.check(rt.ex.rnnkit_test_panic(inPart ? 1 : 0)));
+  },
+  /** Resolves once the live instance's worker threads have joined (threaded module). */
+  async threadsReady(backend: Backend): Promise<void> {
+    await asWasm(backend).threadsReady();
   },
   /** Live `rnnkit_alloc` blocks in the current instance (0 when every call freed its inputs). */
   liveBlocks(backend: Backend): number {
     return asWasm(backend).runtime().ex.rnnkit_live_blocks() >>> 0;
+  },
+  /** Threads a `threads: 0` model uses in the live instance (1 + the workers that have joined). */
+  threads(backend: Backend): number {
+    return asWasm(backend).threads();
   },
   /** Which file the backend was loaded from. */
   source(backend: Backend): string {

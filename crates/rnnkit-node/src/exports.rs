@@ -23,6 +23,11 @@ pub fn isa(cx: &CallInfo) -> NResult<napi_value> {
     cx.env.string(kernels.isa.name())
 }
 
+/// `threads(): number` — the threads a model with `threads: 0` uses: the cores this process may use.
+pub fn threads(cx: &CallInfo) -> NResult<napi_value> {
+    cx.env.number_value(rnnkit_core::parallel::available_threads() as f64)
+}
+
 /// `liveHandles(): number` — models built and not yet freed (disposed or garbage-collected).
 pub fn live_handles_fn(cx: &CallInfo) -> NResult<napi_value> {
     cx.env.number_value(live_handles() as f64)

@@ -2,7 +2,7 @@
 //! parses arguments, calls `rnnkit-core`, and converts results and errors. No math lives here.
 //!
 //! Exports (see exports.rs for each signature):
-//! `isa()`, `liveHandles()`, `peakGflops(threads, millis?)`, `class Model { constructor(specJson); dispose(); get disposed;
+//! `isa()`, `threads()`, `liveHandles()`, `peakGflops(threads, millis?)`, `class Model { constructor(specJson); dispose(); get disposed;
 //! specJson(); paramInfo(); getParams(); setParams(); forward(); backward(); compile();
 //! trainStep(); trainEpoch() → Promise; evaluate(); step(); resetState(); trace() }`, plus hidden
 //! test-only `__panicForTests()` and `__asyncForTests(ms, panic)`. `ts/backend/native.ts` adapts
@@ -27,6 +27,7 @@ use crate::error::{throw, NResult};
 use crate::sys::*;
 
 export!(js_isa => exports::isa);
+export!(js_threads => exports::threads);
 export!(js_live_handles => exports::live_handles_fn);
 export!(js_peak_gflops => exports::peak_gflops);
 export!(js_panic_for_tests => exports::panic_for_tests);
@@ -53,6 +54,7 @@ type Shim = unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value;
 /// Module-level functions.
 const FUNCTIONS: &[(&CStr, Shim)] = &[
     (c"isa", js_isa),
+    (c"threads", js_threads),
     (c"liveHandles", js_live_handles),
     (c"peakGflops", js_peak_gflops),
     (c"__panicForTests", js_panic_for_tests),

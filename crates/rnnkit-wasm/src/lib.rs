@@ -12,6 +12,8 @@
 pub mod handles;
 pub mod memory;
 pub mod status;
+#[cfg(target_feature = "atomics")]
+pub mod threads;
 
 use handles::{slot, Entry, Results};
 use rnnkit_core::json::Json;
@@ -66,6 +68,13 @@ pub extern "C" fn rnnkit_isa() -> i32 {
     rnnkit_core::kernels::Isa::ALL.iter().position(|&i| i == isa).map_or(-1, |i| i as i32)
 }
 
+/// Threads a model with `threads: 0` uses now: 1, plus the workers that have joined the pool in
+/// the threaded build.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_threads() -> u32 {
+    rnnkit_core::parallel::available_threads() as u32
+}
+
 /// Models created and not yet freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn rnnkit_live_handles() -> u32 {
@@ -73,10 +82,19 @@ pub extern "C" fn rnnkit_live_handles() -> u32 {
 }
 
 /// Test-only: panics, to prove that a trap becomes ERR_RNNKIT_INTERNAL in JS with this message and
-/// that the facade recovers with a fresh instance. Never called by the facade itself.
+/// that the facade recovers with a fresh instance. `in_part` ≠ 0 (threaded build) panics inside a
+/// parallel part that a worker thread picks up, to prove the caller then fails instead of hanging.
+/// Never called by the facade itself.
 #[unsafe(no_mangle)]
-pub extern "C" fn rnnkit_test_panic() -> i32 {
-    status::run(|| panic!("rnnkit_test_panic: deliberate panic for the trap-recovery test"))
+pub extern "C" fn rnnkit_test_panic(in_part: i32) -> i32 {
+    status::run(|| {
+        #[cfg(target_feature = "atomics")]
+        if in_part != 0 {
+            rnnkit_core::parallel::wasm_threads::panic_in_worker();
+        }
+        let _ = in_part;
+        panic!("rnnkit_test_panic: deliberate panic for the trap-recovery test")
+    })
 }
 
 // ---- model lifecycle and introspection -----------------------------------------------------------

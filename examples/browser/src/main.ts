@@ -16,7 +16,7 @@ import './style.css';
 /** Everything the page did, for people poking in devtools and for the browser test. */
 interface DemoState {
   phase: 'starting' | 'ready' | 'training' | 'done' | 'error';
-  backend?: { name: string; isa: string };
+  backend?: { name: string; isa: string; threads: number };
   losses: number[];
   valLosses: number[];
   /** Persistence-forecast MSE on the validation windows: the bar any forecaster must beat. */
@@ -177,7 +177,8 @@ function setBusy(busy: boolean): void {
 
 function showModel(m: WorkerModel): void {
   state.backend = m.backendInfo();
-  ui.backend.textContent = `${state.backend.name} · ${state.backend.isa}`;
+  const { name, isa, threads } = state.backend;
+  ui.backend.textContent = `${name} · ${isa} · ${threads} thread${threads === 1 ? '' : 's'}`;
   ui.summary.textContent = m.summary();
 }
 

@@ -2,7 +2,8 @@
 //! grown on demand up to the largest thread count a model asks for) behind a scoped `run`, and a
 //! deterministic parallel SGEMM. Work is split so every output element is computed by exactly the
 //! operation sequence one thread would use, so results are bit-identical whatever the thread count.
-//! On wasm32 (no threads) everything runs inline.
+//! On wasm32 everything runs inline, except in the threaded build (`+atomics`), where the workers
+//! are threads JS started on the module's shared memory (`pool::serve`).
 
 use std::cell::Cell;
 use std::marker::PhantomData;
@@ -44,9 +45,17 @@ thread_local! {
     static THREADS: Cell<usize> = const { Cell::new(1) };
 }
 
-/// The cores this process may use (`std::thread::available_parallelism`), 1 on wasm32 or if unknown.
+/// Whether this build can run parts on other threads (not the single-threaded wasm modules).
+const THREADED: bool = cfg!(any(not(target_arch = "wasm32"), target_feature = "atomics"));
+
+/// The cores this process may use (`std::thread::available_parallelism`), 1 if unknown. On wasm32:
+/// the calling thread plus the workers that have joined the pool (none without `+atomics`).
 pub fn available_threads() -> usize {
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+    {
+        1 + pool::joined()
+    }
+    #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
     {
         1
     }
@@ -58,9 +67,9 @@ pub fn available_threads() -> usize {
 }
 
 /// The thread count a `threads` setting means: 0 = every available core; capped at `MAX_THREADS`;
-/// always 1 on wasm32.
+/// always 1 in a single-threaded wasm module.
 pub fn resolve_threads(requested: usize) -> usize {
-    if cfg!(target_arch = "wasm32") {
+    if !THREADED {
         return 1;
     }
     match requested {
@@ -97,7 +106,7 @@ impl Drop for ThreadScope {
 /// Runs `f(0), f(1), …, f(parts − 1)`, each exactly once, and returns when all have finished.
 /// `f` may borrow from the caller's stack. The calls run concurrently on the calling thread plus
 /// up to `parts − 1` pool workers when the pool is free; when it is busy (a call nested inside a
-/// part, or another thread's model running at the same time) or on wasm32 they run inline, in
+/// part, or another thread's model running at the same time) or without threads they run inline, in
 /// order. Parts are claimed dynamically (a worker that is slow to wake or preempted leaves its
 /// share to the others), so which thread runs which part is unspecified: each part must depend
 /// only on its index. Workers run the parts in the caller's MXCSR mode (flush-to-zero or not).
@@ -107,7 +116,7 @@ pub fn run<F: Fn(usize) + Sync>(parts: usize, f: F) {
         0 => {}
         1 => f(0),
         _ => {
-            #[cfg(not(target_arch = "wasm32"))]
+            #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
             if pool::run(parts, &f) {
                 return;
             }
@@ -170,234 +179,40 @@ impl<'a, T> Disjoint<'a, T> {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
-mod pool {
-    //! The workers. One caller at a time owns them (the `team` mutex, taken with `try_lock`, so a
-    //! second caller never waits: it runs inline). The caller posts a pointer to a stack `Job` into
-    //! each worker's slot, then everyone — caller included — claims parts from the job's counter
-    //! until none are left. Posts a worker has not picked up by then are retracted (a worker that is
-    //! parked or preempted on a busy machine then costs the caller nothing: it simply ran those
-    //! parts itself); the caller waits only for workers that did take the job. Only then does `run`
-    //! return or unwind, which is what makes lending stack data to workers sound.
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+mod pool;
 
-    use std::any::Any;
-    use std::hint::spin_loop;
-    use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-    use std::ptr;
-    use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
-    use std::sync::{Mutex, OnceLock, TryLockError};
-    use std::thread::{self, Thread};
-    use std::time::{Duration, Instant};
-
-    use super::{lock, MAX_THREADS};
-    use crate::kernels::FlushDenormals;
-
-    /// How long an idle worker spins for the next job before parking. The recurrent loop dispatches
-    /// once per time step with only a few µs of serial work in between, so workers stay hot through
-    /// a whole forward or BPTT; between calls they park and cost nothing. Kept short
-    /// because a spinning worker takes a core from other processes (and from its own caller's serial
-    /// work when cores are oversubscribed).
-    const WORKER_SPIN: Duration = Duration::from_micros(150);
-
-    /// How long the caller spins waiting for workers before it parks (a worker may have been
-    /// preempted on a busy machine: then sleeping beats spinning against it).
-    const CALLER_SPIN: Duration = Duration::from_micros(30);
-
-    /// One job: the caller's closure and its parts. Lives on the caller's stack.
-    struct Job<'a> {
-        f: &'a (dyn Fn(usize) + Sync),
-        parts: usize,
-        /// The next unclaimed part. Claims only hand out distinct indices (Relaxed suffices: the
-        /// data a part reads was published by the post of the job, and results by `remaining`).
-        next: AtomicUsize,
-        /// Whether the caller flushes subnormals (MXCSR FTZ+DAZ): workers then do too while they
-        /// run its parts, so every part sees the caller's float mode whichever thread runs it.
-        flush_denormals: bool,
+/// The threaded wasm build's entry points for worker threads (see `pool::serve`).
+#[cfg(all(target_arch = "wasm32", target_feature = "atomics"))]
+pub mod wasm_threads {
+    /// Joins the pool as a worker and never returns (JS calls it on a worker's own instance).
+    pub fn serve() -> ! {
+        super::pool::serve()
     }
 
-    impl Job<'_> {
-        /// Claims and runs parts until none are left; returns the first panic payload among them
-        /// (a panicking part does not stop the others: every part runs exactly once).
-        fn run_parts(&self) -> Option<Box<dyn Any + Send>> {
-            let mut first = None;
-            loop {
-                let p = self.next.fetch_add(1, Ordering::Relaxed);
-                if p >= self.parts {
-                    return first;
+    /// Marks the pool broken after a worker trapped (JS calls it on that worker's instance).
+    pub fn worker_trapped() {
+        super::pool::worker_trapped()
+    }
+
+    /// Test hook: a two-part job whose second part panics, on a worker if one claims it within
+    /// ~0.1 s (else on the caller). Either way the caller must fail, not hang.
+    pub fn panic_in_worker() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let claimed = AtomicBool::new(false);
+        let _threads = super::scope_threads(2);
+        super::run(2, |p| {
+            if p == 1 {
+                claimed.store(true, Ordering::SeqCst);
+                panic!("rnnkit_test_panic: deliberate panic in a parallel part");
+            }
+            for _ in 0..50_000_000u32 {
+                if claimed.load(Ordering::SeqCst) {
+                    return;
                 }
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| (self.f)(p))) {
-                    first.get_or_insert(payload);
-                }
+                std::hint::spin_loop();
             }
-        }
-    }
-
-    /// A worker's mailbox.
-    struct Slot {
-        /// The posted job (type-erased lifetime), taken (swapped to null) by the worker, or
-        /// retracted (compare-exchanged back to null) by the caller if the worker has not taken it.
-        job: AtomicPtr<Job<'static>>,
-        /// Set while the worker is parked or about to park; the poster then unparks it.
-        sleeping: AtomicBool,
-        thread: OnceLock<Thread>,
-    }
-
-    struct Pool {
-        /// The workers' slots; holding the lock means owning the workers.
-        team: Mutex<Vec<&'static Slot>>,
-        /// Workers that have not yet finished the current job.
-        remaining: AtomicUsize,
-        /// The first panic payload of a worker during the current job.
-        panic: Mutex<Option<Box<dyn Any + Send>>>,
-        /// The caller of the current job, and whether it is parked (or about to park) waiting for it.
-        caller: Mutex<Option<Thread>>,
-        caller_sleeping: AtomicBool,
-    }
-
-    fn pool() -> &'static Pool {
-        static POOL: OnceLock<Pool> = OnceLock::new();
-        POOL.get_or_init(|| Pool {
-            team: Mutex::new(Vec::new()),
-            remaining: AtomicUsize::new(0),
-            panic: Mutex::new(None),
-            caller: Mutex::new(None),
-            caller_sleeping: AtomicBool::new(false),
-        })
-    }
-
-    /// Spawns workers until there are `want` (or spawning fails: then fewer are used).
-    fn grow(team: &mut Vec<&'static Slot>, want: usize) {
-        while team.len() < want.min(MAX_THREADS - 1) {
-            let slot: &'static Slot =
-                Box::leak(Box::new(Slot { job: AtomicPtr::new(ptr::null_mut()), sleeping: AtomicBool::new(false), thread: OnceLock::new() }));
-            let w = team.len() + 1; // participant 0 is the caller
-            let spawned = thread::Builder::new().name(format!("rnnkit-worker-{w}")).spawn(move || worker_main(slot));
-            match spawned {
-                Ok(handle) => {
-                    let _ = slot.thread.set(handle.thread().clone());
-                    team.push(slot);
-                }
-                Err(_) => return, // out of threads: run with the workers we have
-            }
-        }
-    }
-
-    fn worker_main(slot: &'static Slot) {
-        let pool = pool();
-        loop {
-            let job = wait_for_job(slot);
-            let panicked = {
-                // SAFETY: the poster (`run` below) keeps the Job and everything its closure borrows
-                // alive until `remaining` reaches 0, and this worker decrements `remaining` only after
-                // its last use of `job` (the reference is dead at the end of this block).
-                let job = unsafe { &*job };
-                // The caller's float mode for the job's duration; the guard restores the worker's
-                // own (default) MXCSR afterwards (parts cannot unwind past `run_parts`).
-                let _ftz = job.flush_denormals.then(FlushDenormals::new);
-                job.run_parts()
-            };
-            if let Some(payload) = panicked {
-                lock(&pool.panic).get_or_insert(payload);
-            }
-            // The last worker wakes a parked caller. SeqCst pairs with the caller's store of
-            // `caller_sleeping` and its load of `remaining` (the same handshake as `wait_for_job`).
-            if pool.remaining.fetch_sub(1, Ordering::SeqCst) == 1 && pool.caller_sleeping.load(Ordering::SeqCst) {
-                if let Some(t) = lock(&pool.caller).as_ref() {
-                    t.unpark();
-                }
-            }
-        }
-    }
-
-    /// Spins for the next job, then parks until one is posted.
-    fn wait_for_job(slot: &Slot) -> *const Job<'static> {
-        let mut since = Instant::now();
-        let mut spins = 0u32;
-        loop {
-            if !slot.job.load(Ordering::Relaxed).is_null() {
-                let job = slot.job.swap(ptr::null_mut(), Ordering::Acquire);
-                if !job.is_null() {
-                    return job;
-                }
-                continue; // the caller retracted it in between
-            }
-            spins = spins.wrapping_add(1);
-            if !spins.is_multiple_of(64) || since.elapsed() < WORKER_SPIN {
-                spin_loop();
-                continue;
-            }
-            // Announce the sleep, then look once more: with both sides SeqCst, either this load sees
-            // a job posted concurrently, or the poster sees `sleeping` and unparks us.
-            slot.sleeping.store(true, Ordering::SeqCst);
-            let job = slot.job.swap(ptr::null_mut(), Ordering::SeqCst);
-            if job.is_null() {
-                thread::park(); // a stale unpark token only causes one extra loop
-            }
-            slot.sleeping.store(false, Ordering::SeqCst);
-            if !job.is_null() {
-                return job;
-            }
-            since = Instant::now();
-        }
-    }
-
-    /// Runs the job on the pool; false (nothing ran) if the pool is owned by another caller.
-    pub(super) fn run(parts: usize, f: &(dyn Fn(usize) + Sync)) -> bool {
-        let pool = pool();
-        let mut team = match pool.team.try_lock() {
-            Ok(team) => team,
-            // Every job completes before its caller releases the lock, so a poisoned team is intact.
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => return false,
-        };
-        grow(&mut team, parts - 1);
-        let workers = team.len().min(parts - 1);
-        if workers == 0 {
-            return false;
-        }
-        let job = Job { f, parts, next: AtomicUsize::new(0), flush_denormals: FlushDenormals::active() };
-        // SAFETY: only the lifetime is erased. The pointer is dereferenced only by workers that took
-        // it from their slot, strictly before they decrement `remaining`; posts not taken are
-        // retracted below; and this function does not return or unwind before seeing
-        // `remaining == 0` (the caller's parts run under catch_unwind), so `job` and the data `f`
-        // borrows outlive every use.
-        let erased = unsafe { std::mem::transmute::<*const Job<'_>, *mut Job<'static>>(&job as *const Job<'_>) };
-        *lock(&pool.caller) = Some(thread::current());
-        pool.remaining.store(workers, Ordering::SeqCst);
-        for slot in &team[..workers] {
-            slot.job.store(erased, Ordering::SeqCst);
-            if slot.sleeping.load(Ordering::SeqCst) {
-                if let Some(t) = slot.thread.get() {
-                    t.unpark();
-                }
-            }
-        }
-        let own = job.run_parts();
-        // No parts are left. A worker that has not taken its post yet (still waking, or preempted)
-        // would find nothing to do: retract the post and count it done ourselves.
-        for slot in &team[..workers] {
-            if slot.job.compare_exchange(erased, ptr::null_mut(), Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-                pool.remaining.fetch_sub(1, Ordering::SeqCst);
-            }
-        }
-        let start = Instant::now();
-        while pool.remaining.load(Ordering::Acquire) != 0 {
-            if start.elapsed() < CALLER_SPIN {
-                spin_loop();
-                continue;
-            }
-            pool.caller_sleeping.store(true, Ordering::SeqCst);
-            if pool.remaining.load(Ordering::SeqCst) != 0 {
-                thread::park(); // spurious or stale wake-ups just loop
-            }
-            pool.caller_sleeping.store(false, Ordering::SeqCst);
-        }
-        let worker_panic = lock(&pool.panic).take();
-        drop(team);
-        match own.or(worker_panic) {
-            Some(payload) => resume_unwind(payload),
-            None => true,
-        }
+        });
     }
 }
 
