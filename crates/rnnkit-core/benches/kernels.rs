@@ -13,10 +13,13 @@ use std::time::{Duration, Instant};
 use rnnkit_core::kernels::{Isa, Kernels, PackedB};
 
 /// (label, m, n, k, ta, tb): C[m×n] = A[m×k]·op(B).
-const SHAPES: [(&str, usize, usize, usize, bool, bool); 8] = [
+const SHAPES: [(&str, usize, usize, usize, bool, bool); 11] = [
     ("projection B·T×I · (I×4H)ᵀ, 3200×320·320×1024", 3200, 1024, 320, false, true),
     ("recurrent step B×H · (H×4H)ᵀ, 32×256·256×1024", 32, 1024, 256, false, true),
     ("weight grad dWᵀ = Gᵀ·X, 1024×3200ᵀ·3200×320", 1024, 320, 3200, true, false),
+    ("weight grad transposed dW = Xᵀ·G, 320×3200ᵀ·3200×1024", 320, 1024, 3200, true, false),
+    ("TG1 shared dW = dG[r,z]ᵀ·XH, 512×3200ᵀ·3200×320", 512, 320, 3200, true, false),
+    ("TG1 shared dW transposed = XHᵀ·dG[r,z], 320×3200ᵀ·3200×512", 320, 512, 3200, true, false),
     // The T1 training step's other GEMMs (LSTM H=256, I=64, Dense 256→64 at every step).
     ("T1 dW_ih = dGᵀ·X, 1024×3200ᵀ·3200×64", 1024, 64, 3200, true, false),
     ("T1 dW_hh = dGᵀ·H, 1024×3200ᵀ·3200×256", 1024, 256, 3200, true, false),

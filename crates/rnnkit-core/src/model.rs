@@ -331,16 +331,37 @@ impl<R: Real> Network<R> {
     }
 
     pub fn forward(&mut self, x: &[R], x_dims: [usize; 3], opts: &ForwardOptions<'_, R>) -> Result<ForwardResult<R>> {
+        self.forward_impl(x, x_dims, opts, None)
+    }
+
+    /// `forward` that writes the output into `output` (exactly `output_dims(x_dims)` elements) and
+    /// returns the rest with an empty `output`: a binding passes memory its caller will own (a JS
+    /// ArrayBuffer) and saves a copy of the whole output (F1: 3.2 MB).
+    pub fn forward_to(&mut self, x: &[R], x_dims: [usize; 3], opts: &ForwardOptions<'_, R>, output: &mut [R]) -> Result<ForwardResult<R>> {
+        self.forward_impl(x, x_dims, opts, Some(output))
+    }
+
+    fn forward_impl(&mut self, x: &[R], x_dims: [usize; 3], opts: &ForwardOptions<'_, R>, into: Option<&mut [R]>) -> Result<ForwardResult<R>> {
         let (t, b) = self.check_x(x, x_dims)?;
+        let output_dims = self.output_dims_for(t, b);
+        if let Some(out) = &into {
+            expect_len("output", out.len(), &output_dims)?;
+        }
         let (h_len, c_len) = self.state_len(b);
         check_state("h0", opts.h0, h_len, true)?;
         check_state("c0", opts.c0, c_len, c_len > 0)?;
         let lengths = opts.lengths.map(|l| check_lengths(l, b, t)).transpose()?;
-        let buf = if self.spec.batch_first { self.spare.empty(x.len()) } else { Vec::new() };
+        let buf = if self.spec.batch_first && b > 1 { self.spare.empty(x.len()) } else { Vec::new() };
         let x_tm = to_time_major(x, b, t, x_dims[2], self.spec.batch_first, buf);
         let mut rng = if opts.training && self.has_dropout() { Some(self.rng.fork()) } else { None };
         let mut pass = self.run(&x_tm, t, b, opts.h0, opts.c0, lengths.as_deref(), rng.as_mut(), opts.training);
-        let output = self.visible_output(&mut pass, t, b);
+        let output = match into {
+            Some(out) => {
+                self.write_visible_output(&pass, t, b, out);
+                Vec::new()
+            }
+            None => self.visible_output(&mut pass, t, b),
+        };
         // What the caller does not get back is kept for the next call (inference keeps no head cache).
         if let Cow::Owned(v) = x_tm {
             self.spare.give(v);
@@ -351,7 +372,6 @@ impl<R: Real> Network<R> {
                 [x, z, y].into_iter().for_each(|v| self.spare.give(v));
             }
         }
-        let output_dims = self.output_dims_for(t, b);
         let result = ForwardResult { output, output_dims, h: pass.h, c: pass.c };
         self.cache = opts.training.then_some(Cache { batch: b, seq_len: t, lengths, head: pass.head });
         Ok(result)
@@ -584,15 +604,25 @@ impl<R: Real> Network<R> {
     /// The visible output (user layout) of a pass. A time-major sequence output without a head is
     /// moved out of `pass` rather than copied (F1: a 3.2 MB copy into freshly faulted pages).
     fn visible_output(&self, pass: &mut Pass<R>, t: usize, b: usize) -> Vec<R> {
-        let f = self.output_features();
-        if pass.head.is_none() && self.sequence_output() && !self.spec.batch_first {
-            return std::mem::take(&mut pass.seq);
+        if pass.head.is_none() && self.sequence_output() && (!self.spec.batch_first || b == 1) {
+            return std::mem::take(&mut pass.seq); // already in the user's layout
         }
+        let mut out = vec![R::ZERO; self.output_features() * if self.sequence_output() { t * b } else { b }];
+        self.write_visible_output(pass, t, b, &mut out);
+        out
+    }
+
+    /// Writes the visible output (user layout) of a pass into `out`, which has exactly its length.
+    fn write_visible_output(&self, pass: &Pass<R>, t: usize, b: usize, out: &mut [R]) {
         let core: &[R] = match &pass.head {
             Some(h) => &h.y,
             None => &pass.seq,
         };
-        if self.sequence_output() { from_time_major(core, b, t, f, self.spec.batch_first) } else { core.to_vec() }
+        if self.sequence_output() {
+            from_time_major_into(core, b, t, self.output_features(), self.spec.batch_first, out);
+        } else {
+            out.copy_from_slice(core);
+        }
     }
 
     /// A user-layout output-shaped buffer in core layout.
@@ -974,28 +1004,34 @@ fn check_lengths(lengths: &[i32], batch: usize, seq_len: usize) -> Result<Vec<us
         .collect()
 }
 
-/// [B, T, F] (batch_first) or [T, B, F] → time-major [T, B, F], written into `out`; already
-/// time-major input is borrowed, not copied.
+/// [B, T, F] (batch_first) or [T, B, F] → time-major [T, B, F], written into `out`; input that is
+/// already time-major is borrowed, not copied.
 fn to_time_major<T: Copy>(x: &[T], b: usize, t: usize, f: usize, batch_first: bool, out: Vec<T>) -> Cow<'_, [T]> {
-    if !batch_first {
-        return Cow::Borrowed(x);
+    if !batch_first || b == 1 {
+        return Cow::Borrowed(x); // batch 1: [1, T, F] and [T, 1, F] are the same layout
     }
     let idx: Vec<usize> = (0..b).collect();
     Cow::Owned(gather_time_major(x, b, t, f, batch_first, &idx, out))
 }
 
 /// Time-major [T, B, F] → [B, T, F] (batch_first) or unchanged.
-fn from_time_major<T: Copy>(x: &[T], b: usize, t: usize, f: usize, batch_first: bool) -> Vec<T> {
-    if !batch_first {
-        return x.to_vec();
+fn from_time_major<T: Copy + Default>(x: &[T], b: usize, t: usize, f: usize, batch_first: bool) -> Vec<T> {
+    let mut out = vec![T::default(); x.len()];
+    from_time_major_into(x, b, t, f, batch_first, &mut out);
+    out
+}
+
+/// `from_time_major` into `out` (same length as `x`).
+fn from_time_major_into<T: Copy>(x: &[T], b: usize, t: usize, f: usize, batch_first: bool, out: &mut [T]) {
+    if !batch_first || b == 1 {
+        out.copy_from_slice(x); // batch 1: [1, T, F] and [T, 1, F] are the same layout
+        return;
     }
-    let mut out = Vec::with_capacity(x.len());
-    for bi in 0..b {
-        for ti in 0..t {
-            out.extend_from_slice(&x[(ti * b + bi) * f..(ti * b + bi + 1) * f]);
+    for (bi, rows) in out.chunks_exact_mut(t * f).enumerate() {
+        for (ti, row) in rows.chunks_exact_mut(f).enumerate() {
+            row.copy_from_slice(&x[(ti * b + bi) * f..(ti * b + bi + 1) * f]);
         }
     }
-    out
 }
 
 /// Samples `idx` of a [N, T, F] (batch_first) or [T, N, F] buffer, as time-major [T, idx.len(), F],

@@ -159,6 +159,28 @@ fn batch_first_is_a_transpose_of_time_major() {
     assert_eq!(a.h, c.h);
 }
 
+/// `forward_to` (what the N-API binding calls, writing into a JS buffer) gives `forward`'s output for
+/// every output layout: batch- and time-major sequences (batch 1, where the two coincide, too),
+/// with and without a head, and a last-step head; a buffer of the wrong length is an error.
+#[test]
+fn forward_to_writes_what_forward_returns() {
+    let heads = ["null", r#"{"units":2}"#, r#"{"units":2,"return_sequences":false}"#];
+    for (head, batch_first, b) in heads.iter().flat_map(|h| [(h, true, 3), (h, false, 3), (h, true, 1)]) {
+        let mut m = Model::from_json(&spec("lstm", head, batch_first)).unwrap();
+        let dims = if batch_first { [b, 4, 2] } else { [4, b, 2] };
+        let x: Vec<f32> = uniform_vec(&mut Rng::new(2), b * 4 * 2, -1.0, 1.0);
+        let whole = m.forward(&x, dims, &ForwardOptions::default()).unwrap();
+        let mut out = vec![f32::NAN; whole.output.len()];
+        let into = m.forward_to(&x, dims, &ForwardOptions::default(), &mut out).unwrap();
+        assert_eq!(out, whole.output, "head {head}, batch_first {batch_first}, batch {b}");
+        assert!(into.output.is_empty());
+        assert_eq!((into.output_dims, into.h, into.c), (whole.output_dims, whole.h, whole.c));
+        let mut short = vec![0.0; out.len() - 1];
+        let Err(e) = m.forward_to(&x, dims, &ForwardOptions::default(), &mut short) else { panic!("a short output buffer was accepted") };
+        assert_eq!(e.arg(), Some("output"), "{e}");
+    }
+}
+
 #[test]
 fn streaming_steps_equal_one_forward() {
     let json = r#"{"seed":9,"blocks":[{"cell":"lstm","input_size":2,"hidden_size":4,"num_layers":2},{"cell":"gru","input_size":4,"hidden_size":3}],"head":{"units":2,"activation":"tanh"}}"#;

@@ -392,6 +392,34 @@ impl Env {
     }
 
     /// A new Float32Array of `src.len()` elements, written directly into its own fresh ArrayBuffer.
+    /// A fresh ArrayBuffer of `len` f32s (zero-initialised by Node) and its data pointer, checked
+    /// non-null and f32-aligned unless `len` is 0.
+    fn f32_arraybuffer(self, len: usize) -> NResult<(napi_value, *mut f32)> {
+        let mut data: *mut c_void = ptr::null_mut();
+        let mut buffer = ptr::null_mut();
+        // SAFETY: env is live; out-pointers valid.
+        unsafe { check!(self.0, napi_create_arraybuffer(self.0, len * std::mem::size_of::<f32>(), &mut data, &mut buffer))? };
+        if len > 0 && (data.is_null() || !(data as usize).is_multiple_of(std::mem::align_of::<f32>())) {
+            return Err(Error::Internal { message: "ArrayBuffer data is null or misaligned".into() }.into());
+        }
+        Ok((buffer, data.cast()))
+    }
+
+    /// A fresh zero-filled Float32Array of `len` elements on its own ArrayBuffer, and its elements
+    /// for the caller to fill in place (no copy) before returning the array to JS.
+    pub fn new_f32_array<'a>(self, len: usize) -> NResult<(napi_value, &'a mut [f32])> {
+        let (buffer, data) = self.f32_arraybuffer(len)?;
+        let mut view = ptr::null_mut();
+        // SAFETY: env is live; out-pointer valid; the view covers the whole buffer.
+        unsafe { check!(self.0, napi_create_typedarray(self.0, NAPI_FLOAT32_ARRAY, len, buffer, 0, &mut view))? };
+        // SAFETY: `data` is `len` aligned, initialised f32s that only this call can reach until it
+        // returns the array to JS (the caller's `'a` must end by then); the ArrayBuffer is
+        // referenced by `view` in the current handle scope, so V8 keeps its backing store alive
+        // (and backing stores never move).
+        let elements = if len == 0 { &mut [][..] } else { unsafe { std::slice::from_raw_parts_mut(data, len) } };
+        Ok((view, elements))
+    }
+
     pub fn f32_array_from(self, src: &[f32]) -> NResult<napi_value> {
         let [out] = self.f32_arrays_from([src])?;
         Ok(out)
@@ -403,13 +431,7 @@ impl Env {
     /// and the GC pressure it causes N-fold. Only for arrays a caller treats as one result.
     pub fn f32_arrays_from<const N: usize>(self, srcs: [&[f32]; N]) -> NResult<[napi_value; N]> {
         let total: usize = srcs.iter().map(|s| s.len()).sum();
-        let mut data: *mut c_void = ptr::null_mut();
-        let mut buffer = ptr::null_mut();
-        // SAFETY: env is live; out-pointers valid.
-        unsafe { check!(self.0, napi_create_arraybuffer(self.0, total * std::mem::size_of::<f32>(), &mut data, &mut buffer))? };
-        if total > 0 && (data.is_null() || !(data as usize).is_multiple_of(std::mem::align_of::<f32>())) {
-            return Err(Error::Internal { message: "ArrayBuffer data is null or misaligned".into() }.into());
-        }
+        let (buffer, data) = self.f32_arraybuffer(total)?;
         let mut out = [ptr::null_mut(); N];
         let mut offset = 0; // in elements
         for (src, view) in srcs.iter().zip(&mut out) {

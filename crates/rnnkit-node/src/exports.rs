@@ -153,11 +153,13 @@ pub fn forward(cx: &CallInfo) -> NResult<napi_value> {
     let c0 = cx.opt_f32_array(3, "c0")?;
     let lengths = cx.opt_i32_array(4, "lengths")?;
     let opts = ForwardOptions { h0, c0, lengths, training };
-    let r = handle.with(|m| Ok(m.forward(x, x_dims, &opts)?))?;
     let env = cx.env;
-    // `output` keeps an ArrayBuffer of its own (users transfer `tensor.data.buffer`, e.g. the
-    // worker's predict); the two states share one.
-    let output = env.f32_array_from(&r.output)?;
+    // The model writes the output straight into the Float32Array JS gets back, which keeps an
+    // ArrayBuffer of its own (users transfer `tensor.data.buffer`, e.g. the worker's predict); the
+    // two states share one.
+    let out_len = handle.with(|m| Ok(m.output_dims(x_dims)?))?.iter().product();
+    let (output, out_data) = env.new_f32_array(out_len)?;
+    let r = handle.with(|m| Ok(m.forward_to(x, x_dims, &opts, out_data)?))?;
     let [h, c] = env.f32_arrays_from([&r.h, &r.c])?;
     let arr = env.array(3 + r.output_dims.len())?;
     for (i, v) in [output, h, c].into_iter().enumerate() {
