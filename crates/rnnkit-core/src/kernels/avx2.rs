@@ -77,6 +77,10 @@ unsafe impl Lanes for Avx2 {
         avx2!(Avx2(_mm256_blendv_ps(f.0, t.0, _mm256_cmp_ps::<_CMP_LT_OQ>(a.0, b.0))))
     }
     #[inline(always)]
+    fn round_even(self) -> Self {
+        avx2!(Avx2(_mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(self.0)))
+    }
+    #[inline(always)]
     fn pow2i(n: Self) -> Self {
         avx2!({
             let e = _mm256_add_epi32(_mm256_cvtps_epi32(n.0), _mm256_set1_epi32(127));
@@ -105,4 +109,22 @@ x86_tier! {
     features: "avx2,fma",
     isa: super::Isa::Avx2,
     sgemm_name: "avx2_sgemm_6x16",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Avx2;
+
+    #[test]
+    fn rounding_instruction_matches_the_portable_formula() {
+        if !super::super::Isa::Avx2.is_supported() {
+            return;
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn check() {
+            super::super::lanes::check_overrides::<Avx2>();
+        }
+        // SAFETY: the probe above found avx2 and fma.
+        unsafe { check() }
+    }
 }

@@ -83,6 +83,12 @@ unsafe impl Lanes for Avx512 {
         })
     }
     #[inline(always)]
+    fn round_even(self) -> Self {
+        avx512!(Avx512(_mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(self.0)))
+    }
+    #[inline(always)]
+    fn mul_pow2(self, n: Self) -> Self { avx512!(Avx512(_mm512_scalef_ps(self.0, n.0))) }
+    #[inline(always)]
     fn hsum(self) -> f32 { avx512!(_mm512_reduce_add_ps(self.0)) }
 }
 
@@ -107,4 +113,22 @@ x86_tier! {
     features: "avx512f",
     isa: super::Isa::Avx512,
     sgemm_name: "avx512_sgemm_6x64",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Avx512;
+
+    #[test]
+    fn rounding_and_scaling_instructions_match_the_portable_formulas() {
+        if !super::super::Isa::Avx512.is_supported() {
+            return;
+        }
+        #[target_feature(enable = "avx512f")]
+        unsafe fn check() {
+            super::super::lanes::check_overrides::<Avx512>();
+        }
+        // SAFETY: the probe above found avx512f.
+        unsafe { check() }
+    }
 }

@@ -62,6 +62,19 @@ pub(crate) unsafe trait Lanes: Copy {
     fn select_lt(a: Self, b: Self, t: Self, f: Self) -> Self;
     /// 2^n for lanes holding integer values n ∈ [−126, 127] (exact, built from exponent bits).
     fn pow2i(n: Self) -> Self;
+    /// The nearest integer, ties to even, for |self| < 2²²: adding and subtracting 1.5·2²³ (two
+    /// plain adds, exact on every ISA). A tier with a rounding instruction overrides it (same values).
+    #[inline(always)]
+    fn round_even(self) -> Self {
+        const MAGIC: f32 = 12_582_912.0;
+        self.add(Self::splat(MAGIC)).sub(Self::splat(MAGIC))
+    }
+    /// self·2^n for lanes holding integer n ∈ [−126, 127]: one correctly rounded multiplication by
+    /// `pow2i(n)`. AVX-512 overrides it with vscalefps, which rounds the same exact product the same way.
+    #[inline(always)]
+    fn mul_pow2(self, n: Self) -> Self {
+        self.mul(Self::pow2i(n))
+    }
     /// Sum of the lanes, in an order fixed per ISA.
     fn hsum(self) -> f32;
 }
@@ -108,4 +121,33 @@ unsafe impl Lanes for f32 {
     fn pow2i(n: f32) -> f32 { f32::from_bits(((n as i32 + 127) as u32) << 23) }
     #[inline(always)]
     fn hsum(self) -> f32 { self }
+}
+
+/// Test helper for tiers that override `round_even` / `mul_pow2`: both must give what the portable
+/// formulas give over the range `exp` uses them on (n ∈ [−126, 127], mantissas of e^r on [0.7, 1.42],
+/// ties included, results down to subnormal): `mul_pow2` bit for bit; `round_even` as a value (a
+/// rounding instruction gives −0 for t ∈ (−0.5, 0), the adds +0, and exp treats the two alike).
+#[cfg(test)]
+#[inline(always)]
+pub(crate) fn check_overrides<L: Lanes>() {
+    const MAGIC: f32 = 12_582_912.0;
+    let mut t = [0.0f32; MAX_LANES];
+    let mut got = [0.0f32; MAX_LANES];
+    let mut want = [0.0f32; MAX_LANES];
+    for i in 0..40_000 {
+        for (l, v) in t[..L::LANES].iter_mut().enumerate() {
+            *v = -130.0 + (i * L::LANES + l) as f32 * 0.000_43; // crosses every .5 tie on the way
+        }
+        L::load(&t).round_even().store(&mut got);
+        L::load(&t).add(L::splat(MAGIC)).sub(L::splat(MAGIC)).store(&mut want);
+        assert_eq!(got, want, "round_even at {t:?}");
+    }
+    for n in -126..=127 {
+        for i in 0..256 {
+            let m: [f32; MAX_LANES] = std::array::from_fn(|l| 0.7 + (i * MAX_LANES + l) as f32 * (0.72 / 4096.0));
+            L::load(&m).mul_pow2(L::splat(n as f32)).store(&mut got);
+            L::load(&m).mul(L::pow2i(L::splat(n as f32))).store(&mut want);
+            assert_eq!(got.map(f32::to_bits), want.map(f32::to_bits), "mul_pow2 at n = {n}");
+        }
+    }
 }

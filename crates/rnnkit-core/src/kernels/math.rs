@@ -18,9 +18,6 @@ use super::lanes::Lanes;
 pub(crate) const EXP_MIN: f32 = -87.3;
 pub(crate) const EXP_MAX: f32 = 88.3;
 const LOG2E: f32 = std::f32::consts::LOG2_E;
-/// 1.5·2²³: adding and subtracting it rounds any |t| < 2²² to the nearest integer (ties to even)
-/// with two plain adds, identical on every ISA.
-const ROUND_MAGIC: f32 = 12_582_912.0;
 /// ln2 split in two (Cody–Waite): LN2_HI has 9 significant bits, so n·LN2_HI is exact for |n| ≤ 128
 /// and x − n·LN2_HI is exact too, with or without FMA.
 const LN2_HI: f32 = 0.693_359_375;
@@ -37,8 +34,9 @@ const TANH_Q: [f32; 5] = [-5.704_988_7e-3, 2.063_908_9e-2, -5.373_971_6e-2, 1.33
 #[inline(always)]
 pub(crate) fn exp<L: Lanes>(x: L) -> L {
     let x = x.clamp(L::splat(EXP_MIN), L::splat(EXP_MAX));
-    // n = round(x·log2e): a separate mul and add (never fused) so every ISA gets the same n.
-    let n = x.mul(L::splat(LOG2E)).add(L::splat(ROUND_MAGIC)).sub(L::splat(ROUND_MAGIC));
+    // n = round(x·log2e): the product rounded first (never fused into the rounding), so every ISA
+    // gets the same n.
+    let n = x.mul(L::splat(LOG2E)).round_even();
     // r = x − n·ln2 ∈ [−ln2/2, ln2/2]; the LN2_HI step is exact on every ISA.
     let r = n.fma(L::splat(-LN2_HI), x);
     let r = n.fma(L::splat(-LN2_LO), r);
@@ -48,7 +46,7 @@ pub(crate) fn exp<L: Lanes>(x: L) -> L {
     }
     let r2 = r.mul(r);
     let er = p.fma(r2, r).add(L::splat(1.0));
-    er.mul(L::pow2i(n))
+    er.mul_pow2(n)
 }
 
 /// 1 / (1 + e^(−x)); in [0, 1] for every non-NaN input.
