@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { isRnnkitError, type RnnkitErrorCode } from '../ts/errors.js';
 import type { Backend, ModelHandle } from '../ts/backend/types.js';
@@ -150,6 +150,28 @@ describe('loading', () => {
     expect(loadWasmBackendSync()).toBe(simd);
     delete process.env.RNNKIT_WASM_THREADS;
     expect(loadWasmBackendSync()).toBe(threaded);
+  });
+
+  it('falls back to the single-threaded module when the threaded one cannot load, unless threads were asked for', async () => {
+    vi.resetModules(); // a module instance with nothing cached
+    const fresh = await import('../ts/backend/wasm.js');
+    const RealMemory = WebAssembly.Memory;
+    const memory = vi.spyOn(WebAssembly, 'Memory').mockImplementation(function (d: WebAssembly.MemoryDescriptor) {
+      if (d.shared) throw new RangeError('cannot reserve a 4 GiB shared memory here');
+      return new RealMemory(d);
+    } as unknown as () => WebAssembly.Memory);
+    try {
+      const b = await fresh.loadWasmBackend();
+      expect(fresh.wasmTesting.source(b).endsWith('rnnkit-simd.wasm')).toBe(true);
+      expect(fresh.loadWasmBackendSync()).toBe(b);
+      const e = await fresh.loadWasmBackend({ threads: 2 }).catch((err: unknown) => err);
+      expectError(() => {
+        throw e;
+      }, 'ERR_RNNKIT_UNSUPPORTED');
+      expect((e as Error).message).toMatch(/rnnkit-simd-threads.wasm could not be instantiated: cannot reserve/);
+    } finally {
+      memory.mockRestore();
+    }
   });
 
   it('the single-threaded modules import nothing; the threaded one only its memory', () => {

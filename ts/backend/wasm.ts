@@ -561,6 +561,8 @@ export interface WasmLoadOptions {
 interface Variant {
   simd: boolean;
   threads: number;
+  /** What to load instead if this variant fails to load: the single-threaded module, when threads were a default, not asked for. */
+  fallback?: Variant;
 }
 
 const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
@@ -589,8 +591,9 @@ function chooseVariant(opts: WasmLoadOptions | undefined): Variant {
       );
     }
   }
-  const threads = wanted ?? (simd && threadsSupported() ? defaultThreads() : 1);
-  return { simd, threads: simd ? threads : 1 };
+  const threads = simd ? (wanted ?? (threadsSupported() ? defaultThreads() : 1)) : 1;
+  const fallback = wanted === undefined && threads > 1 ? { simd, threads: 1 } : undefined;
+  return { simd, threads, fallback };
 }
 
 /** Literal `new URL(..., import.meta.url)` calls, so bundlers find and emit every file. */
@@ -634,9 +637,11 @@ function missing(where: string, cause: unknown): Error {
   );
 }
 
-function compileError(where: string, cause: unknown): Error {
+/** The module did not compile, or (`instantiating`) its instance or memory could not be created. */
+function compileError(where: string, cause: unknown, instantiating = false): Error {
   const reason = cause instanceof Error ? cause.message : String(cause);
-  return rnnkitError('ERR_RNNKIT_UNSUPPORTED', `${where} is not a loadable wasm module: ${reason}`, undefined, cause);
+  const what = instantiating ? 'could not be instantiated' : 'is not a loadable wasm module';
+  return rnnkitError('ERR_RNNKIT_UNSUPPORTED', `${where} ${what}: ${reason}`, undefined, cause);
 }
 
 /** File bytes; a Buffer from readFile is backed by a plain (never shared) ArrayBuffer. */
@@ -708,6 +713,16 @@ function remember(variant: Variant, make: () => WasmBackend): WasmBackend {
  */
 export async function loadWasmBackend(opts?: WasmLoadOptions): Promise<Backend> {
   const variant = chooseVariant(opts);
+  try {
+    return await loadVariant(variant);
+  } catch (e) {
+    // E.g. an engine that cannot reserve the threaded module's 4 GiB shared memory (32-bit).
+    if (variant.fallback) return loadVariant(variant.fallback);
+    throw e;
+  }
+}
+
+async function loadVariant(variant: Variant): Promise<WasmBackend> {
   const cached = backends.get(`${variant.simd}:${variant.threads}`);
   if (cached) return cached;
   const url = moduleUrl(variant);
@@ -725,14 +740,14 @@ export async function loadWasmBackend(opts?: WasmLoadOptions): Promise<Backend> 
     module = await browserCompile(url);
     where = url.href;
   }
-  const { imports, memory } = importsFor(variant.threads);
-  let instance: WebAssembly.Instance;
+  let first: Instantiated;
   try {
-    instance = await WebAssembly.instantiate(module, imports);
+    const { imports, memory } = importsFor(variant.threads);
+    first = { instance: await WebAssembly.instantiate(module, imports), memory };
   } catch (e) {
-    throw compileError(where, e);
+    throw compileError(where, e, true);
   }
-  const backend = remember(variant, () => new WasmBackend(module, { instance, memory }, where, variant.threads));
+  const backend = remember(variant, () => new WasmBackend(module, first, where, variant.threads));
   await backend.threadsReady();
   return backend;
 }
@@ -745,18 +760,31 @@ export async function loadWasmBackend(opts?: WasmLoadOptions): Promise<Backend> 
 export function loadWasmBackendSync(opts?: WasmLoadOptions): Backend {
   if (!isNode) throw rnnkitError('ERR_RNNKIT_UNSUPPORTED', 'the wasm module loads synchronously only in Node; `await ready()` first');
   const variant = chooseVariant(opts);
+  try {
+    return loadVariantSync(variant);
+  } catch (e) {
+    if (variant.fallback) return loadVariantSync(variant.fallback);
+    throw e;
+  }
+}
+
+function loadVariantSync(variant: Variant): WasmBackend {
   return remember(variant, () => {
     const { bytes, where } = nodeReadSync(moduleUrl(variant));
-    const { imports, memory } = importsFor(variant.threads);
     let module: WebAssembly.Module;
-    let instance: WebAssembly.Instance;
+    let first: Instantiated;
     try {
       module = new WebAssembly.Module(bytes);
-      instance = new WebAssembly.Instance(module, imports);
     } catch (e) {
       throw compileError(where, e);
     }
-    return new WasmBackend(module, { instance, memory }, where, variant.threads);
+    try {
+      const { imports, memory } = importsFor(variant.threads);
+      first = { instance: new WebAssembly.Instance(module, imports), memory };
+    } catch (e) {
+      throw compileError(where, e, true);
+    }
+    return new WasmBackend(module, first, where, variant.threads);
   });
 }
 
