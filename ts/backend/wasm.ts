@@ -1,7 +1,8 @@
 /**
  * The WebAssembly backend: instantiates build/rnnkit-simd-threads.wasm with its worker threads
  * (./wasm-threads.ts) where threads are available, else build/rnnkit-simd.wasm, or the scalar
- * build/rnnkit.wasm for engines without SIMD, and adapts its C-ABI exports (crates/rnnkit-wasm/src/lib.rs) to the `Backend` contract of ./types.ts.
+ * build/rnnkit.wasm for engines without SIMD, and adapts its C-ABI exports
+ * (crates/rnnkit-wasm/src/lib.rs) to the `Backend` contract of ./types.ts.
  * JS type-checks arguments (./checks.ts), copies inputs into `rnnkit_alloc`ed memory, turns a non-zero
  * status into the same RnnkitError the native backend throws, and copies results out with `.slice()`.
  * A trap (a Rust panic) becomes ERR_RNNKIT_INTERNAL and the instance is replaced by a fresh one on
@@ -93,10 +94,13 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
 
 // ---- one instance ----------------------------------------------------------------------------------
 
-/** One instantiation of the module (with its worker threads, if threaded). `id` tells models which instance holds them. */
+/**
+ * One instantiation of the module, with its worker threads if threaded. `id` tells models which
+ * instance holds them.
+ */
 class Runtime {
   readonly ex: Exports;
-  /** `imported`: the threaded module's memory (it imports it and, built with Debian's wasm-ld 14, cannot re-export it). */
+  /** `imported`: the threaded module's memory (it imports it and, linked by Debian's wasm-ld 14, cannot re-export it). */
   constructor(
     { instance, memory: imported }: Instantiated,
     readonly id: number,
@@ -227,8 +231,14 @@ class WasmBackend implements Backend {
   /** The live instance, instantiating a fresh one after a trap (same compiled module). */
   runtime(): Runtime {
     if (!this.rt) {
-      const { imports, memory } = importsFor(this.teamSize);
-      this.rt = this.runtimeOf({ instance: new WebAssembly.Instance(this.module, imports), memory });
+      let fresh: Instantiated;
+      try {
+        const { imports, memory } = importsFor(this.teamSize);
+        fresh = { instance: new WebAssembly.Instance(this.module, imports), memory };
+      } catch (e) {
+        throw compileError(this.source, e, true);
+      }
+      this.rt = this.runtimeOf(fresh);
     }
     return this.rt;
   }
@@ -576,14 +586,15 @@ function chooseVariant(opts: WasmLoadOptions | undefined): Variant {
   }
   const simd = wantedSimd ?? (isNode && process.env.RNNKIT_WASM_SIMD?.trim() === '0' ? false : simdSupported());
   const envThreads = isNode ? process.env.RNNKIT_WASM_THREADS?.trim() : undefined;
+  const threadsArg = opts?.threads !== undefined ? 'threads' : 'RNNKIT_WASM_THREADS';
   let wanted: number | undefined;
   if (opts?.threads !== undefined) {
-    wanted = integer(opts.threads, 'threads', 1, 256);
+    wanted = integer(opts.threads, threadsArg, 1, 256);
   } else if (envThreads) {
-    wanted = integer(Number(envThreads), 'RNNKIT_WASM_THREADS', 1, 256);
+    wanted = integer(Number(envThreads), threadsArg, 1, 256);
   }
   if (wanted !== undefined && wanted > 1) {
-    if (!simd) throw valueError('threads', `expected 1 with the scalar module (threads need SIMD128), got ${wanted}`);
+    if (!simd) throw valueError(threadsArg, `expected 1 with the scalar module (threads need SIMD128), got ${wanted}`);
     if (!threadsSupported()) {
       throw rnnkitError(
         'ERR_RNNKIT_UNSUPPORTED',

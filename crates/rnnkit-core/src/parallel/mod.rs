@@ -1,4 +1,4 @@
-//! Multi-core execution for the native build: one persistent pool of std threads (spawned lazily,
+//! Multi-core execution: one persistent pool of threads (natively std threads, spawned lazily and
 //! grown on demand up to the largest thread count a model asks for) behind a scoped `run`, and a
 //! deterministic parallel SGEMM. Work is split so every output element is computed by exactly the
 //! operation sequence one thread would use, so results are bit-identical whatever the thread count.
