@@ -1,8 +1,9 @@
 /**
  * `npm run bench` / `npm run bench:quick`: every workload (bench/workloads.ts) on rnnkit-native
- * (1 thread and all cores), rnnkit-wasm (1 thread, and the threaded module on all cores), onnxruntime-node (1 and 2 threads), tfjs-backend-wasm, tfjs
- * cpu, brain.js and PyTorch (1 and 2 threads, persistent child processes), in one run, on the same
- * inputs, every peer timed in the same interleaved rounds per workload. Reports
+ * (1 thread and all cores), rnnkit-wasm (1 thread, and the threaded module on all cores),
+ * onnxruntime-node (1 and 2 threads), tfjs-backend-wasm, tfjs cpu, brain.js and PyTorch (1 and 2
+ * threads, persistent child processes), in one run, on the same inputs, every peer timed in the
+ * same interleaved rounds per workload. Reports
  * medians, p25–p75, GFLOP/s, % of the FMA peak measured at the start of the run, and rnnkit's speed-up
  * over each peer; writes bench/results/latest.{json,md}.
  *

@@ -351,8 +351,8 @@ impl<R: Real> Network<R> {
         check_state("h0", opts.h0, h_len, true)?;
         check_state("c0", opts.c0, c_len, c_len > 0)?;
         let lengths = opts.lengths.map(|l| check_lengths(l, b, t)).transpose()?;
-        let buf = if self.spec.batch_first && b > 1 { self.spare.empty(x.len()) } else { Vec::new() };
-        let x_tm = to_time_major(x, b, t, x_dims[2], self.spec.batch_first, buf);
+        let spare = &mut self.spare;
+        let x_tm = to_time_major(x, b, t, x_dims[2], self.spec.batch_first, || spare.empty(x.len()));
         let mut rng = if opts.training && self.has_dropout() { Some(self.rng.fork()) } else { None };
         let mut pass = self.run(&x_tm, t, b, opts.h0, opts.c0, lengths.as_deref(), rng.as_mut(), opts.training);
         let output = match into {
@@ -627,7 +627,7 @@ impl<R: Real> Network<R> {
 
     /// A user-layout output-shaped buffer in core layout.
     fn output_to_core<'d>(&self, d: &'d [R], t: usize, b: usize) -> Cow<'d, [R]> {
-        if self.sequence_output() { to_time_major(d, b, t, self.output_features(), self.spec.batch_first, Vec::new()) } else { Cow::Borrowed(d) }
+        if self.sequence_output() { to_time_major(d, b, t, self.output_features(), self.spec.batch_first, Vec::new) } else { Cow::Borrowed(d) }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1004,14 +1004,14 @@ fn check_lengths(lengths: &[i32], batch: usize, seq_len: usize) -> Result<Vec<us
         .collect()
 }
 
-/// [B, T, F] (batch_first) or [T, B, F] → time-major [T, B, F], written into `out`; input that is
-/// already time-major is borrowed, not copied.
-fn to_time_major<T: Copy>(x: &[T], b: usize, t: usize, f: usize, batch_first: bool, out: Vec<T>) -> Cow<'_, [T]> {
+/// [B, T, F] (batch_first) or [T, B, F] → time-major [T, B, F], written into a buffer from `out`
+/// (asked for only when a copy is needed); input that is already time-major is borrowed.
+fn to_time_major<T: Copy>(x: &[T], b: usize, t: usize, f: usize, batch_first: bool, out: impl FnOnce() -> Vec<T>) -> Cow<'_, [T]> {
     if !batch_first || b == 1 {
         return Cow::Borrowed(x); // batch 1: [1, T, F] and [T, 1, F] are the same layout
     }
     let idx: Vec<usize> = (0..b).collect();
-    Cow::Owned(gather_time_major(x, b, t, f, batch_first, &idx, out))
+    Cow::Owned(gather_time_major(x, b, t, f, batch_first, &idx, out()))
 }
 
 /// Time-major [T, B, F] → [B, T, F] (batch_first) or unchanged.

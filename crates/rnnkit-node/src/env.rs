@@ -137,13 +137,12 @@ impl CallInfo {
         let v = self.arg(i);
         let mut out = false;
         // SAFETY: env is live; `v` is a value of this env. A non-boolean gives
-        // napi_boolean_expected (checked below), never a bogus value.
-        match unsafe { napi_get_value_bool(self.env.0, v, &mut out) } {
-            NAPI_OK => Ok(out),
-            NAPI_BOOLEAN_EXPECTED if self.env.is_nullish(v)? => Ok(default),
-            NAPI_BOOLEAN_EXPECTED => Err(Error::type_(name, "a boolean", self.env.describe(v)).into()),
-            // SAFETY: env is live (this callback's).
-            status => Err(unsafe { napi_fail(self.env.0, "napi_get_value_bool", status) }),
+        // napi_boolean_expected, never a bogus value.
+        let status = unsafe { napi_get_value_bool(self.env.0, v, &mut out) };
+        match self.env.read_status(status, NAPI_BOOLEAN_EXPECTED, "napi_get_value_bool", out)? {
+            Some(b) => Ok(b),
+            None if self.env.is_nullish(v)? => Ok(default),
+            None => Err(Error::type_(name, "a boolean", self.env.describe(v)).into()),
         }
     }
 
@@ -215,12 +214,8 @@ impl Env {
     pub fn try_array_len(self, v: napi_value) -> NResult<Option<u32>> {
         let mut out = 0;
         // SAFETY: env is live; `v` is a value of this env. A non-array gives napi_array_expected.
-        match unsafe { napi_get_array_length(self.0, v, &mut out) } {
-            NAPI_OK => Ok(Some(out)),
-            NAPI_ARRAY_EXPECTED => Ok(None),
-            // SAFETY: env is live.
-            status => Err(unsafe { napi_fail(self.0, "napi_get_array_length", status) }),
-        }
+        let status = unsafe { napi_get_array_length(self.0, v, &mut out) };
+        self.read_status(status, NAPI_ARRAY_EXPECTED, "napi_get_array_length", out)
     }
 
     pub fn element(self, v: napi_value, i: u32) -> NResult<napi_value> {
@@ -235,12 +230,8 @@ impl Env {
         let mut out = 0.0;
         // SAFETY: env is live; `v` is a value of this env. A non-number gives
         // napi_number_expected, never a bogus value.
-        match unsafe { napi_get_value_double(self.0, v, &mut out) } {
-            NAPI_OK => Ok(Some(out)),
-            NAPI_NUMBER_EXPECTED => Ok(None),
-            // SAFETY: env is live.
-            status => Err(unsafe { napi_fail(self.0, "napi_get_value_double", status) }),
-        }
+        let status = unsafe { napi_get_value_double(self.0, v, &mut out) };
+        self.read_status(status, NAPI_NUMBER_EXPECTED, "napi_get_value_double", out)
     }
 
     /// `Some(view)` when `v` is a typed array of any element type.
@@ -252,11 +243,18 @@ impl Env {
         let status = unsafe {
             napi_get_typedarray_info(self.0, v, &mut kind, &mut len, &mut data, ptr::null_mut(), ptr::null_mut())
         };
+        self.read_status(status, NAPI_INVALID_ARG, "napi_get_typedarray_info", TypedArrayView { kind, len, data })
+    }
+
+    /// The outcome of a call that reads a value of one kind: `Some(value)` on success, `None` when
+    /// `status` is `other_kind` (the value is of another kind: one call replaces typeof + read), an
+    /// error for any other status.
+    fn read_status<T>(self, status: napi_status, other_kind: napi_status, call: &'static str, value: T) -> NResult<Option<T>> {
         match status {
-            NAPI_OK => Ok(Some(TypedArrayView { kind, len, data })),
-            NAPI_INVALID_ARG => Ok(None),
-            // SAFETY: env is live.
-            status => Err(unsafe { napi_fail(self.0, "napi_get_typedarray_info", status) }),
+            NAPI_OK => Ok(Some(value)),
+            s if s == other_kind => Ok(None),
+            // SAFETY: env is live (this callback's).
+            s => Err(unsafe { napi_fail(self.0, call, s) }),
         }
     }
 
@@ -391,7 +389,6 @@ impl Env {
         Ok(())
     }
 
-    /// A new Float32Array of `src.len()` elements, written directly into its own fresh ArrayBuffer.
     /// A fresh ArrayBuffer of `len` f32s (zero-initialised by Node) and its data pointer, checked
     /// non-null and f32-aligned unless `len` is 0.
     fn f32_arraybuffer(self, len: usize) -> NResult<(napi_value, *mut f32)> {
@@ -420,6 +417,7 @@ impl Env {
         Ok((view, elements))
     }
 
+    /// A new Float32Array of `src.len()` elements, written directly into its own fresh ArrayBuffer.
     pub fn f32_array_from(self, src: &[f32]) -> NResult<napi_value> {
         let [out] = self.f32_arrays_from([src])?;
         Ok(out)

@@ -157,9 +157,10 @@ pub fn forward(cx: &CallInfo) -> NResult<napi_value> {
     // The model writes the output straight into the Float32Array JS gets back, which keeps an
     // ArrayBuffer of its own (users transfer `tensor.data.buffer`, e.g. the worker's predict); the
     // two states share one.
-    let out_len = handle.with(|m| Ok(m.output_dims(x_dims)?))?.iter().product();
-    let (output, out_data) = env.new_f32_array(out_len)?;
-    let r = handle.with(|m| Ok(m.forward_to(x, x_dims, &opts, out_data)?))?;
+    let (output, r) = handle.with(|m| {
+        let (output, out_data) = env.new_f32_array(m.output_dims(x_dims)?.iter().product())?;
+        Ok((output, m.forward_to(x, x_dims, &opts, out_data)?))
+    })?;
     let [h, c] = env.f32_arrays_from([&r.h, &r.c])?;
     let arr = env.array(3 + r.output_dims.len())?;
     for (i, v) in [output, h, c].into_iter().enumerate() {

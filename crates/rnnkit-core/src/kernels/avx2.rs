@@ -107,24 +107,6 @@ const BLOCKING: Blocking = Blocking { mc: 144, kc: 256, nc: 2048, one_panel_in_p
 x86_tier! {
     lanes: Avx2,
     features: "avx2,fma",
-    isa: super::Isa::Avx2,
+    isa: crate::kernels::Isa::Avx2,
     sgemm_name: "avx2_sgemm_6x16",
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Avx2;
-
-    #[test]
-    fn rounding_instruction_matches_the_portable_formula() {
-        if !super::super::Isa::Avx2.is_supported() {
-            return;
-        }
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn check() {
-            super::super::lanes::check_overrides::<Avx2>();
-        }
-        // SAFETY: the probe above found avx2 and fma.
-        unsafe { check() }
-    }
 }

@@ -111,24 +111,6 @@ const BLOCKING: Blocking = Blocking { mc: 192, kc: 256, nc: 2048, one_panel_in_p
 x86_tier! {
     lanes: Avx512,
     features: "avx512f",
-    isa: super::Isa::Avx512,
+    isa: crate::kernels::Isa::Avx512,
     sgemm_name: "avx512_sgemm_6x64",
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Avx512;
-
-    #[test]
-    fn rounding_and_scaling_instructions_match_the_portable_formulas() {
-        if !super::super::Isa::Avx512.is_supported() {
-            return;
-        }
-        #[target_feature(enable = "avx512f")]
-        unsafe fn check() {
-            super::super::lanes::check_overrides::<Avx512>();
-        }
-        // SAFETY: the probe above found avx512f.
-        unsafe { check() }
-    }
 }

@@ -102,5 +102,24 @@ macro_rules! x86_tier {
             k.gru_backward = |b, hd, act, g, hn, hp, dh, dgx, dgh, dhp| unsafe { gru_backward_f32(b, hd, act, g, hn, hp, dh, dgx, dgh, dhp) };
             k.sgemm_name = $sgemm_name;
         }
+
+        #[cfg(test)]
+        mod tests {
+            use super::*;
+
+            /// The tier's rounding/scaling instructions give what `exp`'s portable formulas give.
+            #[test]
+            fn lanes_overrides_match_the_portable_formulas() {
+                if !$isa.is_supported() {
+                    return;
+                }
+                #[target_feature(enable = $features)]
+                unsafe fn check() {
+                    crate::kernels::lanes::check_overrides::<$lanes>();
+                }
+                // SAFETY: the probe above found the tier's features.
+                unsafe { check() }
+            }
+        }
     };
 }

@@ -201,6 +201,7 @@ impl<R: Real> Scan<'_, R> {
         fit(&mut sc.gh, if self.cell == CellKind::Gru { batch * gs } else { 0 });
         let aux_w = aux_width(self.cell, hd);
         let parts = self.step_parts();
+        let bias = (!sc.bias.is_empty()).then_some(&sc.bias[..]);
         for k in 0..steps {
             let t = if self.reverse { steps - 1 - k } else { k };
             let (prev, cur) = slots(t, self.reverse);
@@ -212,7 +213,6 @@ impl<R: Real> Scan<'_, R> {
             let (gates, gh) = (&mut st.gates[t * batch * gs..(t + 1) * batch * gs], &mut sc.gh[..]);
             let (aux, out_t) = (&mut st.aux[t * batch * aux_w..(t + 1) * batch * aux_w], &mut out[o..end]);
             let (active, packed) = (&sc.active, &st.w_hh_t);
-            let bias = (!sc.bias.is_empty()).then_some(&sc.bias[..]);
             if parts == 1 {
                 // The whole batch as one block, straight on this thread (F2's batch-1 steps).
                 self.forward_rows(packed, bias, b_hn, FwdRows { active, h_prev, c_prev, gates, gh, h, c, aux, out: out_t }, out_stride);
