@@ -1,13 +1,23 @@
-//! One direction of one layer (PyTorch's `pre_compute_input` schedule). Forward: one GEMM X·W_ihᵀ
-//! over all seq_len·batch rows, then per step the bias, one GEMM h·W_hhᵀ and the cell's fused element-wise pass.
-//! BPTT mirrors it: per step the cell's gate backward into a [seq_len, batch, G·H] buffer and
-//! dh_{t−1} = dGates·W_hh; after the loop dW_ih, dW_hh, db and dX as large GEMMs over all steps.
+//! One direction of one layer. The forward runs one of two schedules (`Scan::fuses_projection`):
+//! - split (PyTorch's `pre_compute_input`): one GEMM X·W_ihᵀ over all seq_len·batch rows, then per
+//!   step the folded bias, one GEMM h·W_hhᵀ accumulated into the step's gates, and the cell's fused
+//!   element-wise pass. Batch 1 (a GEMV bound by reading W) and GRU (its n gate needs x·W_in and
+//!   h·W_hn apart) run it.
+//! - fused: per step one GEMM [x_t | h_{t−1} | 1]·[W_ih | W_hh | b]ᵀ writes the gate block, then the
+//!   cell. No projection record streams through memory, and the [x_t | h_{t−1}] rows it builds are
+//!   the operand BPTT's weight-gradient GEMM needs anyway.
 //!
-//! Threads: everything a step does is independent per batch row, so each step is one
-//! `parallel::run` over contiguous row blocks, each block running the step GEMM on its rows and the
-//! fused cell on the same rows while they are in its core's cache. A row's arithmetic does not
-//! depend on which block holds it (gemm.rs's determinism contract; the cells are row-wise), so the
-//! result is bit-identical for every thread count. Small steps (`parallel::row_parts`) run inline.
+//! An inference forward (`record` false) keeps one step slab and two state slots, hot in cache.
+//! BPTT mirrors the split schedule: per step the cell's gate backward into a [seq_len, batch, G·H]
+//! buffer and dh_{t−1} = dGates·W_hh; after the loop dW_ih, dW_hh, db and dX as large GEMMs over
+//! all steps.
+//!
+//! Threads: every step is independent per batch row, so a scan is one `parallel::run` over
+//! contiguous blocks of batch rows, each running every step on its own rows (no barrier per step:
+//! a block waits only for its own previous step, and the rows' data stays in its core's cache). A
+//! row's arithmetic does not depend on which block holds it (gemm.rs's determinism contract; the
+//! cells are row-wise), so the result is bit-identical for every thread count. Small scans
+//! (`parallel::row_parts`) run inline.
 
 use std::ops::Range;
 
@@ -18,6 +28,12 @@ use crate::parallel::{self, part_rows, row_parts, Disjoint};
 use crate::params::CellParams;
 use crate::real::Real;
 use crate::spec::CellKind;
+
+/// Smallest batch that runs the fused step schedule (see `Scan::fuses_projection`). Measured on
+/// LSTM forwards (I=16 H=64 and I=64 H=256, T=50–100): one row is 0–12% slower fused, 2–4 rows
+/// within ±4% either way. 3 puts the PyTorch fixtures (B = 3) in f32 on the fused schedule, while
+/// f64 (always split) and the batch-1 rows of `batch_rows_are_independent` keep the split one tested.
+const FUSED_MIN_BATCH: usize = 3;
 
 /// The fixed arguments of one scan.
 pub(crate) struct Scan<'a, R> {
@@ -35,6 +51,11 @@ pub(crate) struct Scan<'a, R> {
     /// The model's parameter version: packed weights recorded for the same version are reused.
     /// `None` = unknown (always repack).
     pub version: Option<u64>,
+    /// Keep every step's gates, states and aux for BPTT. Without it (inference) the forward reuses
+    /// one step slab and two state slots, which stay in cache instead of streaming a record of
+    /// seq_len·batch·(G+3)·H floats through memory (the split schedule's projection still fills
+    /// every step's gates).
+    pub record: bool,
 }
 
 /// `v[range]`, or `v` itself when empty (an operand the cell does not use).
@@ -47,20 +68,6 @@ fn mark_active(active: &mut [bool], lengths: Option<&[usize]>, t: usize) {
     match lengths {
         Some(lens) => active.iter_mut().zip(lens).for_each(|(a, &len)| *a = t < len),
         None => active.fill(true),
-    }
-}
-
-/// Disjoint views of two slots of a [slots, n] buffer: (`read`, `write`). Empty buffers give empty views.
-fn read_write<R>(buf: &mut [R], read: usize, write: usize, n: usize) -> (&[R], &mut [R]) {
-    if buf.is_empty() {
-        return (&[], &mut []);
-    }
-    if read < write {
-        let (lo, hi) = buf.split_at_mut(write * n);
-        (&lo[read * n..(read + 1) * n], &mut hi[..n])
-    } else {
-        let (lo, hi) = buf.split_at_mut(read * n);
-        (&hi[..n], &mut lo[write * n..(write + 1) * n])
     }
 }
 
@@ -77,6 +84,16 @@ struct FwdRows<'v, R> {
     c: &'v mut [R],
     aux: &'v mut [R],
     out: &'v mut [R],
+}
+
+/// Where a forward step's gate pre-activations come from.
+enum StepInput<'v, R> {
+    /// The gate block already holds x_t·W_ihᵀ (the projection of all steps): add the folded bias,
+    /// then the step GEMM against `packed` (W_hhᵀ).
+    Projected { bias: Option<&'v [R]>, packed: &'v PackedB },
+    /// Fill `xh` (the block's [x_t | h_{t−1} | 1] rows, recorded for BPTT) from `x` (the block's
+    /// x_t rows) and h_{t−1}, then one GEMM against `packed` ([W_ih | W_hh | b]ᵀ) writes the gate block.
+    Fused { x: &'v [R], xh: &'v mut [R], packed: &'v PackedB },
 }
 
 /// The read-only operands of one BPTT step for a block of batch rows (see `Scan::backward_rows`).
@@ -113,29 +130,67 @@ impl<R: Real> Scan<'_, R> {
         R::gemm(false, true, rows, gs, hd, R::ONE, h_prev, hd, self.w_hh(), hd, beta, out, gs);
     }
 
-    /// How many row blocks one step is split into: the step GEMM's multiply-adds decide (the cell's
-    /// element-wise work is proportional and much smaller).
-    fn step_parts(&self) -> usize {
-        row_parts(self.batch, self.batch * self.gate_size() * self.hidden)
+    /// How many blocks of batch rows a scan is split into, each running every step on its own
+    /// rows: the step GEMMs' multiply-adds over the whole scan decide (the cell's element-wise work
+    /// is proportional and much smaller).
+    fn scan_parts(&self) -> usize {
+        row_parts(self.batch, self.seq_len * self.batch * self.gate_size() * self.hidden)
     }
 
-    /// One forward step for a block of batch rows: the folded bias, the step GEMM, the fused cell,
-    /// the output rows.
-    fn forward_rows(&self, packed: &PackedB, bias: Option<&[R]>, b_hn: Option<&[R]>, v: FwdRows<'_, R>, out_stride: usize) {
+    /// Whether the scan runs the fused schedule: each step one GEMM [x_t | h_{t−1} | 1]·[W_ih | W_hh | b]ᵀ
+    /// writing the gate block (f32 Elman and LSTM, batches of at least FUSED_MIN_BATCH rows),
+    /// instead of one projection GEMM for all steps, a bias pass and a step GEMM accumulating into
+    /// the projection's record. Batch-1 steps keep the split schedule: their GEMV is bound by
+    /// reading B, which the fused product makes (I + H)/H times larger.
+    fn fuses_projection(&self) -> bool {
+        as_f32(self.params).is_some() && self.cell != CellKind::Gru && self.batch >= FUSED_MIN_BATCH
+    }
+
+    /// Where state slot `slot` (workspace.rs `slots`) lives: itself in a record, else one of two
+    /// slots used in turn.
+    fn slot(&self, slot: usize) -> usize {
+        if self.record { slot } else { slot % 2 }
+    }
+
+    /// Width of a fused row [x_t | h_{t−1} | 1] (the 1 only with biases).
+    fn xh_width(&self) -> usize {
+        self.cp.input_size + self.hidden + usize::from(self.cp.b_ih.is_some())
+    }
+
+    /// One forward step for a block of batch rows: the gate pre-activations (see `StepInput`), the
+    /// fused cell, the output rows.
+    fn forward_rows(&self, input: StepInput<'_, R>, b_hn: Option<&[R]>, v: FwdRows<'_, R>, out_stride: usize) {
         let FwdRows { active, h_prev, c_prev, gates, gh, h, c, aux, out } = v;
-        let (rows, hd) = (active.len(), self.hidden);
-        // The bias joins the step's projection rows here, just before the step GEMM reads them
-        // (they are in cache from then on), not in a pass over the whole [seq_len, batch, G·H]
-        // record after the projection: that pass streamed it through memory once more (~2% of F1).
-        if let Some(b) = bias {
-            add_bias_rows(gates, b);
-        }
-        // h_{t−1}·W_hhᵀ: accumulated straight into the step's gate block (Elman, LSTM), or into
-        // `gh` for GRU, whose n gate needs it apart. The cell then runs on the block while it is hot.
-        if self.cell == CellKind::Gru {
-            self.step_gemm(packed, rows, h_prev, R::ZERO, gh);
-        } else {
-            self.step_gemm(packed, rows, h_prev, R::ONE, gates);
+        let (rows, hd, gs) = (active.len(), self.hidden, self.gate_size());
+        match input {
+            StepInput::Projected { bias, packed } => {
+                // The bias joins the step's projection rows here, just before the step GEMM reads them
+                // (they are in cache from then on), not in a pass over the whole [seq_len, batch, G·H]
+                // record after the projection: that pass streamed it through memory once more (~2% of F1).
+                if let Some(b) = bias {
+                    add_bias_rows(gates, b);
+                }
+                // h_{t−1}·W_hhᵀ: accumulated straight into the step's gate block (Elman, LSTM), or into
+                // `gh` for GRU, whose n gate needs it apart. The cell then runs on the block while it is hot.
+                if self.cell == CellKind::Gru {
+                    self.step_gemm(packed, rows, h_prev, R::ZERO, gh);
+                } else {
+                    self.step_gemm(packed, rows, h_prev, R::ONE, gates);
+                }
+            }
+            StepInput::Fused { x, xh, packed } => {
+                let (input, w) = (self.cp.input_size, self.xh_width());
+                for ((row, xr), hr) in xh.chunks_exact_mut(w).zip(x.chunks_exact(input)).zip(h_prev.chunks_exact(hd)) {
+                    row[..input].copy_from_slice(xr);
+                    row[input..input + hd].copy_from_slice(hr);
+                    if w > input + hd {
+                        row[w - 1] = R::ONE;
+                    }
+                }
+                if let (Some(a), Some(g)) = (as_f32(xh), as_f32_mut(&mut *gates)) {
+                    (kernels().sgemm_packed)(false, rows, 0, gs, w, 1.0, a, w, packed, 0.0, g, gs);
+                }
+            }
         }
         cell::forward_step(self.cell, StepForward { batch: rows, hidden: hd, active, gates, gh, b_hn, h_prev, h: &mut *h, c_prev, c, aux });
         for (b, &on) in active.iter().enumerate() {
@@ -148,30 +203,64 @@ impl<R: Real> Scan<'_, R> {
         }
     }
 
-    /// Runs the recurrence over `x` [seq_len, batch, input_size], recording into `st`. Writes h_t
-    /// (zeros past a sequence's end) to `out[(t·batch + b)·out_stride + out_offset ..][..H]`.
-    /// The final states are left in `st` (see `final_state`).
+    /// Packs the forward's weights into `st` for the f32 kernels: [W_ih | W_hh | b_ih + b_hh]ᵀ for the
+    /// fused schedule, else W_ihᵀ and W_hhᵀ. Once per weight version, not per call or step
+    /// (re-packing W_ih per call measured ~1 µs of F2's 53 µs).
+    fn pack_weights(&self, st: &mut DirState<R>, fused: bool) {
+        let (hd, gs, input) = (self.hidden, self.gate_size(), self.cp.input_size);
+        let (w_ih, w_hh) = (as_f32(self.w_ih()).unwrap_or(&[]), as_f32(self.w_hh()).unwrap_or(&[]));
+        let k = kernels();
+        if fused {
+            let xw = self.xh_width();
+            st.w_xh.resize(gs * xw, 0.0);
+            let bias = self.bias(self.cp.b_ih).zip(self.bias(self.cp.b_hh));
+            for (g, row) in st.w_xh.chunks_exact_mut(xw).enumerate() {
+                row[..input].copy_from_slice(&w_ih[g * input..(g + 1) * input]);
+                row[input..input + hd].copy_from_slice(&w_hh[g * hd..(g + 1) * hd]);
+                if let Some((b_ih, b_hh)) = bias {
+                    row[xw - 1] = (b_ih[g] + b_hh[g]).to_f32();
+                }
+            }
+            (k.pack_b)(true, xw, gs, &st.w_xh, xw, &mut st.w_xh_t);
+        } else {
+            (k.pack_b)(true, input, gs, w_ih, input, &mut st.w_ih_t);
+            (k.pack_b)(true, hd, gs, w_hh, hd, &mut st.w_hh_t);
+            st.w_xh_t = PackedB::new();
+        }
+        st.packed_version = self.version;
+    }
+
+    /// Runs the recurrence over `x` [seq_len, batch, input_size], recording into `st` (one step's
+    /// worth unless `record`). Writes h_t (zeros past a sequence's end) to
+    /// `out[(t·batch + b)·out_stride + out_offset ..][..H]`. The final states are left in `st`
+    /// (see `final_state`).
     #[allow(clippy::too_many_arguments)]
     pub fn forward(&self, x: &[R], h0: Option<&[R]>, c0: Option<&[R]>, st: &mut DirState<R>, sc: &mut StepScratch<R>, out: &mut [R], out_offset: usize, out_stride: usize) {
         let (steps, batch, hd, gs, input) = (self.seq_len, self.batch, self.hidden, self.gate_size(), self.cp.input_size);
         let bh = batch * hd;
-        st.fit(self.cell, steps, batch, hd);
+        let fused = self.fuses_projection();
+        let xw = self.xh_width();
+        // Step slabs kept of the gates (and xh), and of aux. The split schedule's projection fills
+        // every step's gates even when nothing is recorded.
+        let (gate_steps, steps_kept) = match (self.record, fused) {
+            (true, _) => (steps, steps),
+            (false, true) => (1, 1),
+            (false, false) => (steps, 1),
+        };
+        st.fit(self.cell, gate_steps, steps_kept, batch, hd, if fused { xw } else { 0 });
         sc.active.resize(batch, true);
 
-        // W_ihᵀ and W_hhᵀ packed once per weight version (f32 path), not per call or step
-        // (re-packing W_ih per call measured ~1 µs of F2's 53 µs).
-        if as_f32(self.params).is_some() && (self.version.is_none() || st.packed_version != self.version) {
-            let k = kernels();
-            (k.pack_b)(true, input, gs, as_f32(self.w_ih()).unwrap_or(&[]), input, &mut st.w_ih_t);
-            (k.pack_b)(true, hd, gs, as_f32(self.w_hh()).unwrap_or(&[]), hd, &mut st.w_hh_t);
-            st.packed_version = self.version;
+        if as_f32(self.params).is_some() && (self.version.is_none() || st.packed_version != self.version || st.w_xh_t.n() != usize::from(fused) * gs) {
+            self.pack_weights(st, fused);
         }
 
-        // Input projection for every step at once (bit-identical to the unpacked GEMM); the folded
-        // biases join each step in `forward_rows`.
-        match (as_f32(x), as_f32_mut(&mut st.gates)) {
-            (Some(xf), Some(g)) => parallel::sgemm_packed(false, steps * batch, input, 1.0, xf, input, &st.w_ih_t, 0.0, g, gs),
-            _ => R::gemm(false, true, steps * batch, gs, input, R::ONE, x, input, self.w_ih(), input, R::ZERO, &mut st.gates, gs),
+        // Split schedule: the input projection of every step at once (bit-identical to the unpacked
+        // GEMM); the folded biases join each step in `forward_rows`.
+        if !fused {
+            match (as_f32(x), as_f32_mut(&mut st.gates)) {
+                (Some(xf), Some(g)) => parallel::sgemm_packed(false, steps * batch, input, 1.0, xf, input, &st.w_ih_t, 0.0, g, gs),
+                _ => R::gemm(false, true, steps * batch, gs, input, R::ONE, x, input, self.w_ih(), input, R::ZERO, &mut st.gates, gs),
+            }
         }
         let b_hn = match (self.bias(self.cp.b_ih), self.bias(self.cp.b_hh)) {
             (Some(b_ih), Some(b_hh)) => {
@@ -188,7 +277,7 @@ impl<R: Real> Scan<'_, R> {
             }
         };
 
-        let init = if self.reverse { steps } else { 0 };
+        let init = self.slot(if self.reverse { steps } else { 0 });
         let seed = |buf: &mut [R], s: Option<&[R]>| match s {
             Some(s) => buf[init * bh..(init + 1) * bh].copy_from_slice(s),
             None => buf[init * bh..(init + 1) * bh].fill(R::ZERO),
@@ -200,36 +289,43 @@ impl<R: Real> Scan<'_, R> {
 
         fit(&mut sc.gh, if self.cell == CellKind::Gru { batch * gs } else { 0 });
         let aux_w = aux_width(self.cell, hd);
-        let parts = self.step_parts();
+        let parts = self.scan_parts();
         let bias = (!sc.bias.is_empty()).then_some(&sc.bias[..]);
-        for k in 0..steps {
-            let t = if self.reverse { steps - 1 - k } else { k };
-            let (prev, cur) = slots(t, self.reverse);
-            mark_active(&mut sc.active, self.lengths, t);
-            let (h_prev, h) = read_write(&mut st.hs, prev, cur, bh);
-            let (c_prev, c) = read_write(&mut st.cs, prev, cur, bh);
-            let o = t * batch * out_stride + out_offset;
-            let end = (o + batch * out_stride).min(out.len());
-            let (gates, gh) = (&mut st.gates[t * batch * gs..(t + 1) * batch * gs], &mut sc.gh[..]);
-            let (aux, out_t) = (&mut st.aux[t * batch * aux_w..(t + 1) * batch * aux_w], &mut out[o..end]);
-            let (active, packed) = (&sc.active, &st.w_hh_t);
-            if parts == 1 {
-                // The whole batch as one block, straight on this thread (F2's batch-1 steps).
-                self.forward_rows(packed, bias, b_hn, FwdRows { active, h_prev, c_prev, gates, gh, h, c, aux, out: out_t }, out_stride);
-            } else {
-                let (gates, gh, h, c, aux, out_t) = (Disjoint::new(gates), Disjoint::new(gh), Disjoint::new(h), Disjoint::new(c), Disjoint::new(aux), Disjoint::new(out_t));
-                parallel::run(parts, |p| {
-                    let r = part_rows(batch, parts, p);
-                    let hr = r.start * hd..r.end * hd;
-                    // SAFETY: `part_rows` gives each part its own row range, disjoint from every other
-                    // part's, and each piece is exactly those rows of one buffer, so no two live pieces overlap.
-                    let (gates, gh, h, c, aux, out) =
-                        unsafe { (gates.rows(r.clone(), gs), gh.rows(r.clone(), gs), h.rows(r.clone(), hd), c.rows(r.clone(), hd), aux.rows(r.clone(), aux_w), out_t.rows(r.clone(), out_stride)) };
-                    let v = FwdRows { active: &active[r], h_prev: &h_prev[hr.clone()], c_prev: sub(c_prev, hr), gates, gh, h, c, aux, out };
-                    self.forward_rows(packed, bias, b_hn, v, out_stride);
-                });
+        let (packed_hh, packed_xh) = (&st.w_hh_t, &st.w_xh_t);
+        let xh_all = Disjoint::new(&mut st.xh);
+        let (gates_all, gh_all, active_all) = (Disjoint::new(&mut st.gates), Disjoint::new(&mut sc.gh), Disjoint::new(&mut sc.active));
+        let (hs, cs, aux_all, out_all) = (Disjoint::new(&mut st.hs), Disjoint::new(&mut st.cs), Disjoint::new(&mut st.aux), Disjoint::new(&mut out[out_offset..]));
+        parallel::run(parts, |p| {
+            let r = part_rows(batch, parts, p);
+            // Rows r of the [·, batch, ·] record slab `slab` (a step or a state slot).
+            let at = |slab: usize| slab * batch + r.start..slab * batch + r.end;
+            let lengths = self.lengths.map(|l| &l[r.clone()]);
+            // SAFETY: `part_rows` gives each part its own batch rows, and every piece below is those
+            // rows of one buffer (of one slab), so no two live pieces of different parts overlap;
+            // within the part, `active` and `gh` are taken once and the per-step pieces differ in slab.
+            let (active, gh) = unsafe { (active_all.rows(r.clone(), 1), gh_all.rows(r.clone(), gs)) };
+            for k in 0..steps {
+                let t = if self.reverse { steps - 1 - k } else { k };
+                let (prev, cur) = slots(t, self.reverse);
+                let (prev, cur) = (self.slot(prev), self.slot(cur));
+                // The step's slab of the gates and xh, and of aux.
+                let (tg, ta) = (if gate_steps == steps { t } else { 0 }, if steps_kept == steps { t } else { 0 });
+                mark_active(active, lengths, t);
+                // SAFETY: as above; `prev` ≠ `cur`, so the two pieces of `hs` (and of `cs`) are disjoint.
+                let (gates, h_prev, h, c_prev, c, aux, out) = unsafe {
+                    (gates_all.rows(at(tg), gs), hs.rows(at(prev), hd), hs.rows(at(cur), hd), cs.rows(at(prev), hd), cs.rows(at(cur), hd), aux_all.rows(at(ta), aux_w), out_all.rows(at(t), out_stride))
+                };
+                let step_input = if fused {
+                    // SAFETY: as above.
+                    let xh = unsafe { xh_all.rows(at(tg), xw) };
+                    StepInput::Fused { x: &x[at(t).start * input..at(t).end * input], xh, packed: packed_xh }
+                } else {
+                    StepInput::Projected { bias, packed: packed_hh }
+                };
+                let v = FwdRows { active: &*active, h_prev, c_prev, gates, gh: &mut *gh, h, c, aux, out };
+                self.forward_rows(step_input, b_hn, v, out_stride);
             }
-        }
+        });
     }
 
     /// One BPTT step for a block of batch rows (every slice holds just the block's rows; `in_.dy`
@@ -271,7 +367,7 @@ impl<R: Real> Scan<'_, R> {
     /// (forward) or after step 0 (reverse). `buf` is `st.hs` or `st.cs`.
     pub fn final_state<'b>(&self, buf: &'b [R]) -> &'b [R] {
         let bh = self.batch * self.hidden;
-        let slot = if self.reverse { 0 } else { self.seq_len };
+        let slot = self.slot(if self.reverse { 0 } else { self.seq_len });
         &buf[slot * bh..(slot + 1) * bh]
     }
 
@@ -323,36 +419,44 @@ impl<R: Real> Scan<'_, R> {
         if let Some(w) = as_f32(self.w_hh()) {
             (kernels().pack_b)(false, gs, hd, w, hd, &mut sc.w_hh_n);
         }
-        let parts = self.step_parts();
-        for k in 0..steps {
-            // Reverse of the forward's processing order.
-            let t = if self.reverse { k } else { steps - 1 - k };
-            let (prev, _) = slots(t, self.reverse);
-            mark_active(&mut sc.active, self.lengths, t);
-            let g = t * batch * gs..(t + 1) * batch * gs;
-            let (gates, aux) = (&st.gates[g.clone()], &st.aux[t * batch * aux_w..(t + 1) * batch * aux_w]);
-            let h_prev = &st.hs[prev * bh..(prev + 1) * bh];
-            let c_prev: &[R] = if lstm { &st.cs[prev * bh..(prev + 1) * bh] } else { &[] };
-            let (dh, dc, dh_next) = (&mut sc.dh[..], &mut sc.dc[..], &mut sc.dh_next[..]);
-            let (dgx, dgh) = (&mut sc.dgx[g.clone()], if gru { &mut sc.dgh[g] } else { &mut [] });
-            let (active, packed) = (&sc.active, &sc.w_hh_n);
-            // dy of this step, row b at b·dy_stride (the slice may end inside the last row's stride).
-            let dy_t = &dy[t * batch * dy_stride + dy_offset..];
-            if parts == 1 {
-                let rows = BackRows { active, gates, aux, h_prev, c_prev, dy: dy_t };
-                self.backward_rows(packed, rows, dy_stride, dh, dc, dgx, dgh, dh_next);
-            } else {
-                let (dh, dc, dh_next, dgx, dgh) = (Disjoint::new(dh), Disjoint::new(dc), Disjoint::new(dh_next), Disjoint::new(dgx), Disjoint::new(dgh));
-                parallel::run(parts, |p| {
-                    let r = part_rows(batch, parts, p);
-                    let (hr, gr) = (r.start * hd..r.end * hd, r.start * gs..r.end * gs);
-                    // SAFETY: `part_rows` gives each part its own row range, disjoint from every other
-                    // part's, and each piece is exactly those rows of one buffer, so no two live pieces overlap.
-                    let (dh, dc, dh_next, dgx, dgh) = unsafe { (dh.rows(r.clone(), hd), dc.rows(r.clone(), hd), dh_next.rows(r.clone(), hd), dgx.rows(r.clone(), gs), dgh.rows(r.clone(), gs)) };
-                    let rows = BackRows { active: &active[r.clone()], gates: &gates[gr], aux: sub(aux, r.start * aux_w..r.end * aux_w), h_prev: &h_prev[hr.clone()], c_prev: sub(c_prev, hr), dy: &dy_t[r.start * dy_stride..] };
-                    self.backward_rows(packed, rows, dy_stride, dh, dc, dgx, dgh, dh_next);
-                });
+        let parts = self.scan_parts();
+        let packed = &sc.w_hh_n;
+        let (dh_all, dc_all, dh_next_all) = (Disjoint::new(&mut sc.dh), Disjoint::new(&mut sc.dc), Disjoint::new(&mut sc.dh_next));
+        let (dgx_all, dgh_all, active_all) = (Disjoint::new(&mut sc.dgx), Disjoint::new(&mut sc.dgh), Disjoint::new(&mut sc.active));
+        parallel::run(parts, |p| {
+            let r = part_rows(batch, parts, p);
+            // Rows r of the [·, batch, ·] slab `slab` (a step or a state slot), and that range scaled to `width`.
+            let at = |slab: usize| slab * batch + r.start..slab * batch + r.end;
+            let wide = |slab: usize, width: usize| at(slab).start * width..at(slab).end * width;
+            let lengths = self.lengths.map(|l| &l[r.clone()]);
+            // SAFETY: `part_rows` gives each part its own batch rows, and every piece below is those
+            // rows of one buffer (of one step for dgx/dgh), so no two live pieces of different parts
+            // overlap; within the part each buffer is cut once, or once per step at a different step.
+            let (active, dc) = unsafe { (active_all.rows(r.clone(), 1), dc_all.rows(r.clone(), hd)) };
+            let (mut dh, mut dh_next) = unsafe { (dh_all.rows(r.clone(), hd), dh_next_all.rows(r.clone(), hd)) };
+            for k in 0..steps {
+                // Reverse of the forward's processing order.
+                let t = if self.reverse { k } else { steps - 1 - k };
+                let (prev, _) = slots(t, self.reverse);
+                mark_active(active, lengths, t);
+                // SAFETY: as above.
+                let (dgx, dgh) = unsafe { (dgx_all.rows(at(t), gs), dgh_all.rows(at(t), gs)) };
+                let rows = BackRows {
+                    active: &*active,
+                    gates: &st.gates[wide(t, gs)],
+                    aux: sub(&st.aux, wide(t, aux_w)),
+                    h_prev: &st.hs[wide(prev, hd)],
+                    c_prev: sub(&st.cs, wide(prev, hd)),
+                    // dy of this step's rows, row b at b·dy_stride (the slice may end inside the last row's stride).
+                    dy: &dy[at(t).start * dy_stride + dy_offset..],
+                };
+                self.backward_rows(packed, rows, dy_stride, &mut *dh, &mut *dc, dgx, dgh, &mut *dh_next);
+                std::mem::swap(&mut dh, &mut dh_next);
             }
+        });
+        // Every part swapped its dh and dh_next pieces once per step: the gradient ends in `dh_next`
+        // when the step count is odd.
+        if steps % 2 == 1 {
             std::mem::swap(&mut sc.dh, &mut sc.dh_next);
         }
         dh0.copy_from_slice(&sc.dh);
@@ -372,14 +476,22 @@ impl<R: Real> Scan<'_, R> {
             // packs it once (T1: 1024×3200ᵀ·3200×320 ~95 GFLOP/s, against ~72 and ~90 for the two
             // apart). GRU's n rows differ (dGh_n = r ⊙ dGx_n) and keep their own two GEMMs.
             let shared = if gru { 2 * hd } else { gs };
+            // The fused forward recorded the [x_t | h_{t−1}] rows already (each followed by its
+            // bias column, skipped through the row stride: one more GEMM column would cost a whole
+            // NR-wide panel).
             let w = input + hd;
-            fit(&mut sc.xh, rows * w);
-            for ((row, xr), hr) in sc.xh.chunks_exact_mut(w).zip(x.chunks_exact(input)).zip(hs.chunks_exact(hd)) {
-                row[..input].copy_from_slice(xr);
-                row[input..].copy_from_slice(hr);
-            }
+            let (xh, ld) = if self.fuses_projection() {
+                (&st.xh, self.xh_width())
+            } else {
+                fit(&mut sc.xh, rows * w);
+                for ((row, xr), hr) in sc.xh.chunks_exact_mut(w).zip(x.chunks_exact(input)).zip(hs.chunks_exact(hd)) {
+                    row[..input].copy_from_slice(xr);
+                    row[input..].copy_from_slice(hr);
+                }
+                (&sc.xh, w)
+            };
             fit(&mut sc.dw, shared * w);
-            R::gemm(true, false, shared, w, rows, R::ONE, &sc.dgx, gs, &sc.xh, w, R::ZERO, &mut sc.dw, w);
+            R::gemm(true, false, shared, w, rows, R::ONE, &sc.dgx, gs, xh, ld, R::ZERO, &mut sc.dw, w);
             let (g_ih, g_hh) = (self.cp.w_ih, self.cp.w_hh);
             for (i, d) in sc.dw.chunks_exact(w).enumerate() {
                 grads[g_ih + i * input..g_ih + (i + 1) * input].iter_mut().zip(&d[..input]).for_each(|(g, v)| *g += *v);

@@ -11,7 +11,7 @@ use crate::rng::Rng;
 use crate::spec::RecurrentSpec;
 
 #[allow(clippy::too_many_arguments)]
-fn scan<'a, R: Real>(spec: &RecurrentSpec, ws_lengths: Option<&'a [usize]>, params: &'a [R], seq_len: usize, batch: usize, layer: usize, dir: usize, version: Option<u64>) -> Scan<'a, R> {
+fn scan<'a, R: Real>(spec: &RecurrentSpec, ws_lengths: Option<&'a [usize]>, params: &'a [R], seq_len: usize, batch: usize, layer: usize, dir: usize, version: Option<u64>, record: bool) -> Scan<'a, R> {
     Scan {
         cell: spec.cell,
         seq_len,
@@ -22,6 +22,7 @@ fn scan<'a, R: Real>(spec: &RecurrentSpec, ws_lengths: Option<&'a [usize]>, para
         params,
         cp: cell_params(spec, layer, dir),
         version,
+        record,
     }
 }
 
@@ -79,7 +80,7 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
         };
         for d in 0..dirs {
             let row = l * dirs + d;
-            let s = scan(spec, lengths, params, steps, batch, l, d, ws.params_version);
+            let s = scan(spec, lengths, params, steps, batch, l, d, ws.params_version, keep_cache);
             let st = &mut ws.dirs[row];
             s.forward(x, state_row(input.h0, row, bh), state_row(input.c0, row, bh), st, &mut ws.step, out, d * hd, out_w);
             h_n[row * bh..(row + 1) * bh].copy_from_slice(s.final_state(&st.hs));
@@ -123,7 +124,7 @@ pub(crate) fn backward<R: Real>(spec: &RecurrentSpec, params: &[R], dy: &[R], dh
         let d_in: &mut [R] = if l == 0 { &mut dx } else { &mut dy_b };
         for d in 0..dirs {
             let row = l * dirs + d;
-            let s = scan(spec, lengths, params, steps, batch, l, d, None);
+            let s = scan(spec, lengths, params, steps, batch, l, d, None, true);
             let dc0_row: &mut [R] = if lstm { &mut dc0[row * bh..(row + 1) * bh] } else { &mut [] };
             let beta = if d == 0 { R::ZERO } else { R::ONE };
             s.backward(

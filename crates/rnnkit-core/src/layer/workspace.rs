@@ -14,7 +14,8 @@ pub(crate) fn fit<R: Real>(v: &mut Vec<R>, n: usize) {
     }
 }
 
-/// One layer+direction's forward record.
+/// One layer+direction's forward record. A forward that does not record for BPTT (inference) keeps
+/// one step slab and two state slots instead (scan.rs `Scan::record`).
 #[derive(Default)]
 pub(crate) struct DirState<R> {
     /// [seq_len, batch, G·H]: x·W_ihᵀ + b before the step, gate activations after it.
@@ -29,18 +30,26 @@ pub(crate) struct DirState<R> {
     /// parameter version both were packed from.
     pub w_hh_t: PackedB,
     pub w_ih_t: PackedB,
+    /// Fused schedule (scan.rs `fuses_projection`): [G·H, I + H (+1)] rows [W_ih | W_hh | b_ih + b_hh]
+    /// and their transpose packed, and [seq_len, batch, I + H (+1)] rows [x_t | h_{t−1} | 1].
+    pub w_xh: Vec<f32>,
+    pub w_xh_t: PackedB,
+    pub xh: Vec<R>,
     pub packed_version: Option<u64>,
     /// [seq_len, batch, H]: LSTM tanh(c_t), GRU W_hn·h_{t−1} + b_hn; empty for Elman cells.
     pub aux: Vec<R>,
 }
 
 impl<R: Real> DirState<R> {
-    pub fn fit(&mut self, cell: CellKind, seq_len: usize, batch: usize, hidden: usize) {
+    /// Sizes the buffers for `gate_steps` step slabs of gates (and of `xh` when `xh_width` > 0),
+    /// `steps` slabs of aux and `steps + 1` state slots.
+    pub fn fit(&mut self, cell: CellKind, gate_steps: usize, steps: usize, batch: usize, hidden: usize, xh_width: usize) {
         let bh = batch * hidden;
-        fit(&mut self.gates, seq_len * batch * cell.gates() * hidden);
-        fit(&mut self.hs, (seq_len + 1) * bh);
-        fit(&mut self.cs, if cell.has_cell_state() { (seq_len + 1) * bh } else { 0 });
-        fit(&mut self.aux, seq_len * batch * aux_width(cell, hidden));
+        fit(&mut self.gates, gate_steps * batch * cell.gates() * hidden);
+        fit(&mut self.xh, gate_steps * batch * xh_width);
+        fit(&mut self.hs, (steps + 1) * bh);
+        fit(&mut self.cs, if cell.has_cell_state() { (steps + 1) * bh } else { 0 });
+        fit(&mut self.aux, steps * batch * aux_width(cell, hidden));
     }
 }
 
