@@ -185,7 +185,8 @@ fn history_f64() -> Vec<[u64; 3]> {
 }
 
 /// Recorded by running `history_f64` against the whole-epoch implementation (commit 97844e3, before
-/// `train_batches` existed): chunking must not change what a seed trains.
+/// `train_batches` existed): chunking must not change what a seed trains. (The GRU records follow a
+/// later, deliberate change of GRU BPTT's summation order: see the file's header.)
 const GOLDEN_F64: [[u64; 3]; 6] = include!("epoch_chunks_golden.txt");
 
 #[test]

@@ -1,6 +1,7 @@
 //! GRU cell, PyTorch's gate order r, z, n: r = σ(W_ir x + b_ir + W_hr h + b_hr), z likewise,
 //! n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn)), h' = (1−z)⊙n + z⊙h. Because b_hn sits inside r⊙(…),
-//! the hidden-side gradient of the n block differs from the input-side one, so BPTT writes two dGates.
+//! the hidden-side gradient of the n block differs from the input-side one, so BPTT writes it
+//! apart from dGates (r's and z's hidden-side gradients are their input-side ones).
 
 use super::{as_f32, as_f32_mut, carry_inactive, StepBackward, StepForward};
 use crate::kernels::kernels;
@@ -44,7 +45,7 @@ pub fn backward_step<R: Real>(s: StepBackward<'_, R>) {
     }
     for b in 0..s.batch {
         let rows = b * hd..(b + 1) * hd;
-        let (dgx, dgh) = (&mut s.dgx[b * gs..(b + 1) * gs], &mut s.dgh[b * gs..(b + 1) * gs]);
+        let (dgx, dgh) = (&mut s.dgx[b * gs..(b + 1) * gs], &mut s.dgh[rows.clone()]);
         if !s.active[b] {
             dgx.fill(R::ZERO);
             dgh.fill(R::ZERO);
@@ -62,9 +63,7 @@ pub fn backward_step<R: Real>(s: StepBackward<'_, R>) {
             dgx[j] = dr_pre;
             dgx[hd + j] = dz_pre;
             dgx[2 * hd + j] = dn_pre;
-            dgh[j] = dr_pre;
-            dgh[hd + j] = dz_pre;
-            dgh[2 * hd + j] = dn_pre * r;
+            dgh[j] = dn_pre * r;
             s.dh_prev[k] = dh * z;
         }
     }

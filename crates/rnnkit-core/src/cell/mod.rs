@@ -56,8 +56,9 @@ pub struct StepBackward<'a, R> {
     pub dc: &'a mut [R],
     /// [batch, G·H], written: dL/d(x-side pre-activation); zero rows for inactive steps.
     pub dgx: &'a mut [R],
-    /// [batch, G·H], GRU only (else empty), written: dL/d(h·W_hhᵀ + b_hh). For Elman and LSTM cells
-    /// it equals `dgx`, so the caller reuses `dgx`.
+    /// [batch, H], GRU only (else empty), written: dL/d(W_hn·h + b_hn), the hidden-side gradient of
+    /// the n block. Every other hidden-side gradient (Elman, LSTM, GRU's r and z) equals its `dgx`
+    /// column, so the caller reuses `dgx` for those.
     pub dgh: &'a mut [R],
     /// [batch, H], written: the part of dL/dh_{t−1} that does not flow through W_hh (GRU's z ⊙ dh,
     /// the carried gradient of inactive rows, else 0). The caller then adds dGh·W_hh.

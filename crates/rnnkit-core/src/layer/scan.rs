@@ -332,7 +332,7 @@ impl<R: Real> Scan<'_, R> {
     /// starts at the block's first row, rows `dy_stride` apart): adds dy into dh, runs the cell's
     /// backward, then dh_{t−1} += dGh·W_hh against W_hh packed once per backward pass (f32).
     #[allow(clippy::too_many_arguments)]
-    fn backward_rows(&self, packed: &PackedB, in_: BackRows<'_, R>, dy_stride: usize, dh: &mut [R], dc: &mut [R], dgx: &mut [R], dgh: &mut [R], dh_next: &mut [R]) {
+    fn backward_rows(&self, packed: (&PackedB, &PackedB), in_: BackRows<'_, R>, dy_stride: usize, dh: &mut [R], dc: &mut [R], dgx: &mut [R], dgh: &mut [R], dh_next: &mut [R]) {
         let (rows, hd, gs) = (in_.active.len(), self.hidden, self.gate_size());
         for (b, _) in in_.active.iter().enumerate().filter(|(_, on)| **on) {
             let y = &in_.dy[b * dy_stride..b * dy_stride + hd];
@@ -356,10 +356,24 @@ impl<R: Real> Scan<'_, R> {
                 dh_prev: &mut *dh_next,
             },
         );
-        let dgh_rows: &[R] = if gru { dgh } else { dgx };
-        match (as_f32(dgh_rows), as_f32_mut(&mut *dh_next)) {
-            (Some(d), Some(dhn)) => (kernels().sgemm_packed)(false, rows, 0, hd, gs, 1.0, d, gs, packed, 1.0, dhn, hd),
-            _ => R::gemm(false, false, rows, hd, gs, R::ONE, dgh_rows, gs, self.w_hh(), hd, R::ONE, dh_next, hd),
+        // dh_{t−1} += dGh·W_hh. dGh is dgx, except GRU's n block (`dgh`): its r, z columns of dgx
+        // times W_hh's r, z rows (`packed.0`), then `dgh` times the n rows (`packed.1`).
+        let k = if gru { 2 * hd } else { gs };
+        let w_hh = self.w_hh();
+        match (as_f32(dgx), as_f32(dgh), as_f32_mut(&mut *dh_next)) {
+            (Some(dx), Some(dn), Some(dhn)) => {
+                let gemm = kernels().sgemm_packed;
+                gemm(false, rows, 0, hd, k, 1.0, dx, gs, packed.0, 1.0, dhn, hd);
+                if gru {
+                    gemm(false, rows, 0, hd, hd, 1.0, dn, hd, packed.1, 1.0, dhn, hd);
+                }
+            }
+            _ => {
+                R::gemm(false, false, rows, hd, k, R::ONE, dgx, gs, &w_hh[..k * hd], hd, R::ONE, dh_next, hd);
+                if gru {
+                    R::gemm(false, false, rows, hd, hd, R::ONE, dgh, hd, &w_hh[k * hd..], hd, R::ONE, dh_next, hd);
+                }
+            }
         }
     }
 
@@ -399,7 +413,7 @@ impl<R: Real> Scan<'_, R> {
         let gru = self.cell == CellKind::Gru;
         let lstm = self.cell.has_cell_state();
         fit(&mut sc.dgx, steps * batch * gs);
-        fit(&mut sc.dgh, if gru { steps * batch * gs } else { 0 });
+        fit(&mut sc.dgh, if gru { steps * batch * hd } else { 0 });
         fit(&mut sc.dh_next, bh);
         sc.active.resize(batch, true);
         sc.dh.clear();
@@ -416,11 +430,17 @@ impl<R: Real> Scan<'_, R> {
         }
 
         let aux_w = aux_width(self.cell, hd);
+        // W_hh's rows that multiply dgx (all but GRU's n rows), and GRU's n rows (see `backward_rows`).
+        let k_dgx = if gru { 2 * hd } else { gs };
         if let Some(w) = as_f32(self.w_hh()) {
-            (kernels().pack_b)(false, gs, hd, w, hd, &mut sc.w_hh_n);
+            let pack = kernels().pack_b;
+            pack(false, k_dgx, hd, &w[..k_dgx * hd], hd, &mut sc.w_hh_n);
+            if gru {
+                pack(false, hd, hd, &w[k_dgx * hd..], hd, &mut sc.w_hn_n);
+            }
         }
         let parts = self.scan_parts();
-        let packed = &sc.w_hh_n;
+        let packed = (&sc.w_hh_n, &sc.w_hn_n);
         let (dh_all, dc_all, dh_next_all) = (Disjoint::new(&mut sc.dh), Disjoint::new(&mut sc.dc), Disjoint::new(&mut sc.dh_next));
         let (dgx_all, dgh_all, active_all) = (Disjoint::new(&mut sc.dgx), Disjoint::new(&mut sc.dgh), Disjoint::new(&mut sc.active));
         parallel::run(parts, |p| {
@@ -440,7 +460,7 @@ impl<R: Real> Scan<'_, R> {
                 let (prev, _) = slots(t, self.reverse);
                 mark_active(active, lengths, t);
                 // SAFETY: as above.
-                let (dgx, dgh) = unsafe { (dgx_all.rows(at(t), gs), dgh_all.rows(at(t), gs)) };
+                let (dgx, dgh) = unsafe { (dgx_all.rows(at(t), gs), dgh_all.rows(at(t), hd)) };
                 let rows = BackRows {
                     active: &*active,
                     gates: &st.gates[wide(t, gs)],
@@ -464,18 +484,16 @@ impl<R: Real> Scan<'_, R> {
             dc0.copy_from_slice(&sc.dc);
         }
 
-        // Weight gradients as GEMMs over all seq_len·batch rows at once.
+        // Weight gradients as GEMMs over all seq_len·batch rows at once. W_hh's rows 0..k_dgx take
+        // their gradient from dgx, GRU's n rows from dgh.
         let rows = steps * batch;
-        let dgh = if gru { &sc.dgh } else { &sc.dgx };
         let w_ih_len = gs * input;
+        let (g_ih, g_hh) = (self.cp.w_ih, self.cp.w_hh);
         let h_prev = if self.reverse { bh } else { 0 };
         let hs = &st.hs[h_prev..h_prev + rows * hd];
         if as_f32(x).is_some() {
-            // Gate rows whose x- and h-side gradients are the same (all of them for Elman and LSTM,
-            // GRU's r and z) share dGᵀ between dW_ih and dW_hh: one GEMM against [x | h_{t−1}]
-            // packs it once (T1: 1024×3200ᵀ·3200×320 ~95 GFLOP/s, against ~72 and ~90 for the two
-            // apart). GRU's n rows differ (dGh_n = r ⊙ dGx_n) and keep their own two GEMMs.
-            let shared = if gru { 2 * hd } else { gs };
+            // Those shared rows use one GEMM for dW_ih and dW_hh against [x | h_{t−1}], which packs
+            // dGᵀ once (T1: 1024×3200ᵀ·3200×320 ~95 GFLOP/s, against ~72 and ~90 for the two apart).
             // The fused forward recorded the [x_t | h_{t−1}] rows already (each followed by its
             // bias column, skipped through the row stride: one more GEMM column would cost a whole
             // NR-wide panel).
@@ -490,31 +508,30 @@ impl<R: Real> Scan<'_, R> {
                 }
                 (&sc.xh, w)
             };
-            fit(&mut sc.dw, shared * w);
-            R::gemm(true, false, shared, w, rows, R::ONE, &sc.dgx, gs, xh, ld, R::ZERO, &mut sc.dw, w);
-            let (g_ih, g_hh) = (self.cp.w_ih, self.cp.w_hh);
+            fit(&mut sc.dw, k_dgx * w);
+            R::gemm(true, false, k_dgx, w, rows, R::ONE, &sc.dgx, gs, xh, ld, R::ZERO, &mut sc.dw, w);
             for (i, d) in sc.dw.chunks_exact(w).enumerate() {
                 grads[g_ih + i * input..g_ih + (i + 1) * input].iter_mut().zip(&d[..input]).for_each(|(g, v)| *g += *v);
                 grads[g_hh + i * hd..g_hh + (i + 1) * hd].iter_mut().zip(&d[input..]).for_each(|(g, v)| *g += *v);
             }
-            if shared < gs {
-                let n = gs - shared;
-                R::gemm(true, false, n, input, rows, R::ONE, &sc.dgx[shared..], gs, x, input, R::ONE, &mut grads[g_ih + shared * input..g_ih + w_ih_len], input);
-                R::gemm(true, false, n, hd, rows, R::ONE, &dgh[shared..], gs, hs, hd, R::ONE, &mut grads[g_hh + shared * hd..g_hh + gs * hd], hd);
+            if gru {
+                R::gemm(true, false, hd, input, rows, R::ONE, &sc.dgx[k_dgx..], gs, x, input, R::ONE, &mut grads[g_ih + k_dgx * input..g_ih + w_ih_len], input);
             }
         } else {
-            R::gemm(true, false, gs, input, rows, R::ONE, &sc.dgx, gs, x, input, R::ONE, &mut grads[self.cp.w_ih..self.cp.w_ih + w_ih_len], input);
-            R::gemm(true, false, gs, hd, rows, R::ONE, dgh, gs, hs, hd, R::ONE, &mut grads[self.cp.w_hh..self.cp.w_hh + gs * hd], hd);
+            R::gemm(true, false, gs, input, rows, R::ONE, &sc.dgx, gs, x, input, R::ONE, &mut grads[g_ih..g_ih + w_ih_len], input);
+            R::gemm(true, false, k_dgx, hd, rows, R::ONE, &sc.dgx, gs, hs, hd, R::ONE, &mut grads[g_hh..g_hh + k_dgx * hd], hd);
+        }
+        if gru {
+            R::gemm(true, false, hd, hd, rows, R::ONE, &sc.dgh, hd, hs, hd, R::ONE, &mut grads[g_hh + k_dgx * hd..g_hh + gs * hd], hd);
         }
         if let (Some(bi), Some(bh_)) = (self.cp.b_ih, self.cp.b_hh) {
+            // db_ih sums dgx; db_hh sums the same columns 0..k_dgx (one pass feeds both), then GRU's dgh.
+            let (lo, hi) = grads.split_at_mut(bi.max(bh_));
+            let (first, second) = (&mut lo[bi.min(bh_)..bi.min(bh_) + gs], &mut hi[..gs]);
+            let (b_ih, b_hh) = if bi < bh_ { (first, second) } else { (second, first) };
+            column_sums(&sc.dgx, gs, b_ih, &mut b_hh[..k_dgx]);
             if gru {
-                column_sums(&sc.dgx, gs, &mut grads[bi..bi + gs], &mut []);
-                column_sums(dgh, gs, &mut grads[bh_..bh_ + gs], &mut []);
-            } else {
-                // dGh = dGx: one pass over it feeds both bias gradients.
-                let (lo, hi) = grads.split_at_mut(bi.max(bh_));
-                let (first, second) = (&mut lo[bi.min(bh_)..bi.min(bh_) + gs], &mut hi[..gs]);
-                column_sums(&sc.dgx, gs, first, second);
+                column_sums(&sc.dgh, hd, &mut b_hh[k_dgx..], &mut []);
             }
         }
         if !dx.is_empty() {
@@ -524,18 +541,20 @@ impl<R: Real> Scan<'_, R> {
 }
 
 /// out[j] += Σ_rows m[row, j] for a row-major matrix with `cols` columns, rows added in order; the
-/// same into `out2` unless it is empty. Split by column stripes (each element's sum runs in the same
-/// order on one thread), so it is bit-identical for every thread count.
+/// same into `out2[j]` for its first |out2| ≤ cols columns. Split by column stripes (each element's
+/// sum runs in the same order on one thread), so it is bit-identical for every thread count.
 fn column_sums<R: Real>(m: &[R], cols: usize, out: &mut [R], out2: &mut [R]) {
     let parts = row_parts(cols / 16, m.len());
+    let n2 = out2.len();
     let (out, out2) = (Disjoint::new(out), Disjoint::new(out2));
     parallel::run(parts, |p| {
         let js = part_rows(cols, parts, p);
+        let js2 = js.start.min(n2)..js.end.min(n2);
         // SAFETY: `part_rows` gives each part its own column range, disjoint from the others'.
-        let (out, out2) = unsafe { (out.rows(js.clone(), 1), out2.rows(js.clone(), 1)) };
+        let (out, out2) = unsafe { (out.rows(js.clone(), 1), out2.rows(js2.clone(), 1)) };
         for row in m.chunks_exact(cols) {
             out.iter_mut().zip(&row[js.clone()]).for_each(|(o, v)| *o += *v);
-            out2.iter_mut().zip(&row[js.clone()]).for_each(|(o, v)| *o += *v);
+            out2.iter_mut().zip(&row[js2.clone()]).for_each(|(o, v)| *o += *v);
         }
     });
 }

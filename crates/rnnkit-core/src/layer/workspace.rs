@@ -74,7 +74,7 @@ pub(crate) struct StepScratch<R> {
 pub(crate) struct BackScratch<R> {
     /// [seq_len, batch, G·H]: dL/d(x-side pre-activations) of every step.
     pub dgx: Vec<R>,
-    /// [seq_len, batch, G·H], GRU only: dL/d(hidden-side pre-activations).
+    /// [seq_len, batch, H], GRU only: dL/d(W_hn·h + b_hn) (cell/mod.rs `StepBackward::dgh`).
     pub dgh: Vec<R>,
     /// [batch, H]: dL/dh carried backwards, and the next one being built.
     pub dh: Vec<R>,
@@ -82,8 +82,10 @@ pub(crate) struct BackScratch<R> {
     /// [batch, H], LSTM only.
     pub dc: Vec<R>,
     pub active: Vec<bool>,
-    /// W_hh packed for the BPTT step GEMM dh += dGh·W_hh (f32 only), once per backward pass.
+    /// W_hh packed for the BPTT step GEMM dh += dGh·W_hh (f32 only), once per backward pass; for
+    /// GRU only its r and z rows, and `w_hn_n` its n rows (they multiply `dgh`, the rest `dgx`).
     pub w_hh_n: PackedB,
+    pub w_hn_n: PackedB,
     /// f32: [seq_len·batch, input + H] rows [x_t | h_{t−1}], and [G·H, input + H] the
     /// [dW_ih | dW_hh] rows one weight-gradient GEMM writes for the gates they share (scan.rs).
     pub xh: Vec<R>,
