@@ -13,7 +13,7 @@ use std::ops::Range;
 use crate::dense::{activation_backward, dense_backward, dense_forward};
 use crate::error::{Error, Result};
 use crate::init::{init_block, init_dense};
-use crate::layer::{BlockInput, RecurrentBlock};
+use crate::layer::{BlockInput, BlockOut, RecurrentBlock};
 use crate::loss::{loss_and_grad, Targets as LossTargets};
 use crate::optim::{clip_grad_norm, clip_grad_value, Optimizer};
 use crate::params::{model_layout, ParamInfo};
@@ -186,8 +186,18 @@ struct Cache<R> {
 }
 
 /// One forward pass in core layout (time-major).
+/// Where `run` leaves the last block's output, when the model has no head.
+enum SeqOut<'o, R> {
+    /// Time-major in `Pass::seq` (what losses and heads read).
+    Core,
+    /// In the user's layout (`spec.batch_first`): straight into this slice (of exactly the visible
+    /// output's length; `Pass::seq` is then empty), or into `Pass::seq`.
+    Visible(Option<&'o mut [R]>),
+}
+
 struct Pass<R> {
-    /// Last block's output [T, B, F]; empty when a sequence head took ownership of it.
+    /// Last block's output: [T, B, F], or in the user's layout after `SeqOut::Visible`; empty when
+    /// a sequence head took ownership of it or it went straight into the caller's slice.
     seq: Vec<R>,
     h: Vec<R>,
     c: Vec<R>,
@@ -354,8 +364,13 @@ impl<R: Real> Network<R> {
         let spare = &mut self.spare;
         let x_tm = to_time_major(x, b, t, x_dims[2], self.spec.batch_first, || spare.empty(x.len()));
         let mut rng = if opts.training && self.has_dropout() { Some(self.rng.fork()) } else { None };
-        let mut pass = self.run(&x_tm, t, b, opts.h0, opts.c0, lengths.as_deref(), rng.as_mut(), opts.training);
+        // Without a head the recurrent output is the visible one: the last block writes it in the
+        // user's layout, into `into` when given (F1: no 3.2 MB copy or batch-first reorder after).
+        let direct = self.spec.head.is_none();
+        let (seq_out, into) = if direct { (SeqOut::Visible(into), None) } else { (SeqOut::Core, into) };
+        let mut pass = self.run(&x_tm, t, b, opts.h0, opts.c0, lengths.as_deref(), rng.as_mut(), opts.training, seq_out);
         let output = match into {
+            _ if direct => std::mem::take(&mut pass.seq),
             Some(out) => {
                 self.write_visible_output(&pass, t, b, out);
                 Vec::new()
@@ -498,7 +513,7 @@ impl<R: Real> Network<R> {
     pub fn evaluate(&mut self, batch: &Batch<'_, R>) -> Result<R> {
         self.check_compiled()?;
         let p = self.prepare(batch)?;
-        let pass = self.run(&p.x, p.seq_len, p.batch, None, None, p.lengths.as_deref(), None, false);
+        let pass = self.run(&p.x, p.seq_len, p.batch, None, None, p.lengths.as_deref(), None, false, SeqOut::Core);
         let (loss, _) = self.loss_of(&pass, &p)?;
         Ok(loss)
     }
@@ -517,7 +532,7 @@ impl<R: Real> Network<R> {
             self.stream = Some(Stream { batch, h: vec![R::ZERO; h_len], c: vec![R::ZERO; c_len] });
         }
         let Some(state) = self.stream.take() else { unreachable!("stream state set above") };
-        let mut pass = self.run(x_t, 1, batch, Some(&state.h), Some(&state.c), None, None, false);
+        let mut pass = self.run(x_t, 1, batch, Some(&state.h), Some(&state.c), None, None, false, SeqOut::Core);
         let out = self.visible_output(&mut pass, 1, batch);
         self.stream = Some(Stream { batch, h: pass.h, c: pass.c });
         Ok(out)
@@ -631,12 +646,13 @@ impl<R: Real> Network<R> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn run(&mut self, x: &[R], t: usize, b: usize, h0: Option<&[R]>, c0: Option<&[R]>, lengths: Option<&[usize]>, mut rng: Option<&mut Rng>, keep: bool) -> Pass<R> {
+    fn run(&mut self, x: &[R], t: usize, b: usize, h0: Option<&[R]>, c0: Option<&[R]>, lengths: Option<&[usize]>, mut rng: Option<&mut Rng>, keep: bool, seq_out: SeqOut<'_, R>) -> Pass<R> {
         let _threads = crate::parallel::scope_threads(self.spec.threads);
         let mut h = Vec::with_capacity(self.state_len(b).0);
         let mut c = Vec::new();
         let (mut h_off, mut c_off) = (0, 0);
         let mut seq: Vec<R> = Vec::new();
+        let mut seq_out = seq_out;
         for k in 0..self.blocks.len() {
             let spec = &self.spec.blocks[k];
             let n = spec.state_rows() * b * spec.hidden_size;
@@ -650,14 +666,25 @@ impl<R: Real> Network<R> {
             };
             let input: &[R] = if k == 0 { x } else { &seq };
             self.blocks[k].set_params_version(Some(self.params_version));
-            let buf = self.spare.take(t * b * spec.output_size());
-            let out = self.blocks[k].forward_into(
-                &self.params[self.block_ranges[k].clone()],
-                BlockInput { x: input, seq_len: t, batch: b, h0: block_h0, c0: block_c0, lengths, dropout_rng: rng.as_deref_mut() },
-                keep,
-                buf,
-            );
-            let input = std::mem::replace(&mut seq, out.output);
+            let len = t * b * spec.output_size();
+            let params = &self.params[self.block_ranges[k].clone()];
+            let block_input = BlockInput { x: input, seq_len: t, batch: b, h0: block_h0, c0: block_c0, lengths, dropout_rng: rng.as_deref_mut() };
+            // The last block of a model without a head writes the visible output in its user's layout.
+            let batch_major = self.spec.batch_first && b > 1;
+            let last_visible = k + 1 == self.blocks.len() && self.spec.head.is_none();
+            let (out, output) = match (&mut seq_out, last_visible) {
+                (SeqOut::Visible(Some(into)), true) => (self.blocks[k].forward_into(params, block_input, keep, BlockOut::Slice { out: into, batch_major }), Vec::new()),
+                (SeqOut::Visible(None), true) => {
+                    let mut buf = self.spare.take(len);
+                    (self.blocks[k].forward_into(params, block_input, keep, BlockOut::Slice { out: &mut buf, batch_major }), buf)
+                }
+                _ => {
+                    let mut out = self.blocks[k].forward_into(params, block_input, keep, BlockOut::Buffer(self.spare.take(len)));
+                    let output = std::mem::take(&mut out.output);
+                    (out, output)
+                }
+            };
+            let input = std::mem::replace(&mut seq, output);
             self.spare.give(input);
             h.extend_from_slice(&out.h_n);
             c.extend_from_slice(&out.c_n);
@@ -898,7 +925,7 @@ impl<R: Real> Network<R> {
     /// clipping, h_n, c_n).
     fn train_chunk(&mut self, p: &Prepared<R>, h0: Option<&[R]>, c0: Option<&[R]>, rng: &mut Rng) -> Result<(R, f64, Vec<R>, Vec<R>)> {
         let dropout = self.has_dropout();
-        let pass = self.run(&p.x, p.seq_len, p.batch, h0, c0, p.lengths.as_deref(), if dropout { Some(rng) } else { None }, true);
+        let pass = self.run(&p.x, p.seq_len, p.batch, h0, c0, p.lengths.as_deref(), if dropout { Some(rng) } else { None }, true, SeqOut::Core);
         let (loss, grad) = self.loss_of(&pass, p)?;
         let kind = self.training.as_ref().map(|t| t.spec.loss).unwrap_or(LossKind::Mse);
         self.cache = Some(Cache { batch: p.batch, seq_len: p.seq_len, lengths: p.lengths.clone(), head: pass.head });

@@ -129,34 +129,45 @@ fn backward_matches_finite_differences_of_weighted_outputs_and_states() {
     assert_close(&bwd.dh0, &numeric_h0, ATOL, RTOL, "dh0");
 }
 
+/// Batch-first input and output are the time-major ones transposed, bit for bit: with a head, and
+/// without one (the last block then writes batch-first rows itself), for each cell (LSTM and Elman
+/// on the fused step schedule from 3 rows, GRU on the split one), with sequence lengths.
 #[test]
 fn batch_first_is_a_transpose_of_time_major() {
     let (b, t, i) = (3usize, 4usize, 2usize);
-    let head = r#"{"units":2}"#;
-    let mut tm = Model::from_json(&spec("lstm", head, false)).unwrap();
-    let mut bf = Model::from_json(&spec("lstm", head, true)).unwrap();
-    let mut rng = Rng::new(1);
-    let x_bf: Vec<f32> = uniform_vec(&mut rng, b * t * i, -1.0, 1.0);
-    let mut x_tm = vec![0.0; x_bf.len()];
-    for bi in 0..b {
-        for ti in 0..t {
-            for k in 0..i {
-                x_tm[(ti * b + bi) * i + k] = x_bf[(bi * t + ti) * i + k];
+    // One bidirectional block of two layers: its last layer writes the visible output without a head.
+    let spec = |cell: &str, head: &str, batch_first: bool| {
+        format!(r#"{{"batch_first":{batch_first},"seed":3,"blocks":[{{"cell":"{cell}","input_size":2,"hidden_size":3,"num_layers":2,"bidirectional":true}}],"head":{head}}}"#)
+    };
+    for (cell, head) in ["lstm", "gru", "rnn_tanh"].iter().flat_map(|c| [(c, r#"{"units":2}"#), (c, "null")]) {
+        let mut tm = Model::from_json(&spec(cell, head, false)).unwrap();
+        let mut bf = Model::from_json(&spec(cell, head, true)).unwrap();
+        let f = if head == "null" { 6 } else { 2 }; // the block's 2·3 features, or the head's
+        let mut rng = Rng::new(1);
+        let x_bf: Vec<f32> = uniform_vec(&mut rng, b * t * i, -1.0, 1.0);
+        let mut x_tm = vec![0.0; x_bf.len()];
+        for bi in 0..b {
+            for ti in 0..t {
+                for k in 0..i {
+                    x_tm[(ti * b + bi) * i + k] = x_bf[(bi * t + ti) * i + k];
+                }
             }
         }
-    }
-    let a = bf.forward(&x_bf, [b, t, i], &ForwardOptions::default()).unwrap();
-    let c = tm.forward(&x_tm, [t, b, i], &ForwardOptions::default()).unwrap();
-    assert_eq!(a.output_dims, vec![b, t, 2]);
-    assert_eq!(c.output_dims, vec![t, b, 2]);
-    for bi in 0..b {
-        for ti in 0..t {
-            for k in 0..2 {
-                assert_eq!(a.output[(bi * t + ti) * 2 + k], c.output[(ti * b + bi) * 2 + k]);
+        let opts = ForwardOptions { lengths: Some(&[4, 2, 3]), ..ForwardOptions::default() };
+        let a = bf.forward(&x_bf, [b, t, i], &opts).unwrap();
+        let c = tm.forward(&x_tm, [t, b, i], &opts).unwrap();
+        let what = format!("{cell}, head {head}");
+        assert_eq!(a.output_dims, vec![b, t, f], "{what}");
+        assert_eq!(c.output_dims, vec![t, b, f], "{what}");
+        for bi in 0..b {
+            for ti in 0..t {
+                for k in 0..f {
+                    assert_eq!(a.output[(bi * t + ti) * f + k], c.output[(ti * b + bi) * f + k], "{what}: [{bi}, {ti}, {k}]");
+                }
             }
         }
+        assert_eq!((a.h, a.c), (c.h, c.c), "{what}");
     }
-    assert_eq!(a.h, c.h);
 }
 
 /// `forward_to` (what the N-API binding calls, writing into a JS buffer) gives `forward`'s output for

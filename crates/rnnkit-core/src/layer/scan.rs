@@ -86,6 +86,15 @@ struct FwdRows<'v, R> {
     out: &'v mut [R],
 }
 
+/// Where a layer's output rows go: h_t of sequence b at
+/// `out[offset + (t·batch + b)·width ..][..H]`, or `out[offset + (b·seq_len + t)·width ..][..H]`
+/// when `batch_major` (the user's batch-first layout).
+pub(crate) struct OutRows {
+    pub offset: usize,
+    pub width: usize,
+    pub batch_major: bool,
+}
+
 /// Where a forward step's gate pre-activations come from.
 enum StepInput<'v, R> {
     /// The gate block already holds x_t·W_ihᵀ (the projection of all steps): add the folded bias,
@@ -231,11 +240,10 @@ impl<R: Real> Scan<'_, R> {
     }
 
     /// Runs the recurrence over `x` [seq_len, batch, input_size], recording into `st` (one step's
-    /// worth unless `record`). Writes h_t (zeros past a sequence's end) to
-    /// `out[(t·batch + b)·out_stride + out_offset ..][..H]`. The final states are left in `st`
-    /// (see `final_state`).
+    /// worth unless `record`). Writes h_t (zeros past a sequence's end) to `out` as `rows` says.
+    /// The final states are left in `st` (see `final_state`).
     #[allow(clippy::too_many_arguments)]
-    pub fn forward(&self, x: &[R], h0: Option<&[R]>, c0: Option<&[R]>, st: &mut DirState<R>, sc: &mut StepScratch<R>, out: &mut [R], out_offset: usize, out_stride: usize) {
+    pub fn forward(&self, x: &[R], h0: Option<&[R]>, c0: Option<&[R]>, st: &mut DirState<R>, sc: &mut StepScratch<R>, out: &mut [R], rows: OutRows) {
         let (steps, batch, hd, gs, input) = (self.seq_len, self.batch, self.hidden, self.gate_size(), self.cp.input_size);
         let bh = batch * hd;
         let fused = self.fuses_projection();
@@ -294,7 +302,8 @@ impl<R: Real> Scan<'_, R> {
         let (packed_hh, packed_xh) = (&st.w_hh_t, &st.w_xh_t);
         let xh_all = Disjoint::new(&mut st.xh);
         let (gates_all, gh_all, active_all) = (Disjoint::new(&mut st.gates), Disjoint::new(&mut sc.gh), Disjoint::new(&mut sc.active));
-        let (hs, cs, aux_all, out_all) = (Disjoint::new(&mut st.hs), Disjoint::new(&mut st.cs), Disjoint::new(&mut st.aux), Disjoint::new(&mut out[out_offset..]));
+        let (hs, cs, aux_all, out_all) = (Disjoint::new(&mut st.hs), Disjoint::new(&mut st.cs), Disjoint::new(&mut st.aux), Disjoint::new(&mut out[rows.offset..]));
+        let OutRows { width, batch_major, .. } = rows;
         parallel::run(parts, |p| {
             let r = part_rows(batch, parts, p);
             // Rows r of the [·, batch, ·] record slab `slab` (a step or a state slot).
@@ -304,6 +313,9 @@ impl<R: Real> Scan<'_, R> {
             // rows of one buffer (of one slab), so no two live pieces of different parts overlap;
             // within the part, `active` and `gh` are taken once and the per-step pieces differ in slab.
             let (active, gh) = unsafe { (active_all.rows(r.clone(), 1), gh_all.rows(r.clone(), gs)) };
+            // Batch-major output: the block's rows of every step are one contiguous region.
+            // SAFETY: as above (rows r, as wide as a whole sequence of output rows).
+            let out_block = if batch_major { unsafe { out_all.rows(r.clone(), steps * width) } } else { &mut [] };
             for k in 0..steps {
                 let t = if self.reverse { steps - 1 - k } else { k };
                 let (prev, cur) = slots(t, self.reverse);
@@ -312,8 +324,15 @@ impl<R: Real> Scan<'_, R> {
                 let (tg, ta) = (if gate_steps == steps { t } else { 0 }, if steps_kept == steps { t } else { 0 });
                 mark_active(active, lengths, t);
                 // SAFETY: as above; `prev` ≠ `cur`, so the two pieces of `hs` (and of `cs`) are disjoint.
-                let (gates, h_prev, h, c_prev, c, aux, out) = unsafe {
-                    (gates_all.rows(at(tg), gs), hs.rows(at(prev), hd), hs.rows(at(cur), hd), cs.rows(at(prev), hd), cs.rows(at(cur), hd), aux_all.rows(at(ta), aux_w), out_all.rows(at(t), out_stride))
+                let (gates, h_prev, h, c_prev, c, aux) = unsafe {
+                    (gates_all.rows(at(tg), gs), hs.rows(at(prev), hd), hs.rows(at(cur), hd), cs.rows(at(prev), hd), cs.rows(at(cur), hd), aux_all.rows(at(ta), aux_w))
+                };
+                // The step's output rows and their stride.
+                let (out, out_stride) = if batch_major {
+                    (&mut out_block[t * width..], steps * width)
+                } else {
+                    // SAFETY: as above.
+                    (unsafe { out_all.rows(at(t), width) }, width)
                 };
                 let step_input = if fused {
                     // SAFETY: as above.

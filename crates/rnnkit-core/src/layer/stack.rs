@@ -4,7 +4,8 @@
 
 use super::scan::Scan;
 use super::workspace::{fit, Workspace};
-use super::{BlockGrads, BlockInput, BlockOutput};
+use super::scan::OutRows;
+use super::{BlockGrads, BlockInput, BlockOut, BlockOutput};
 use crate::params::cell_params;
 use crate::real::Real;
 use crate::rng::Rng;
@@ -41,9 +42,9 @@ fn dropout<R: Real>(rng: &mut Rng, p: f64, xs: &mut [R], mask: &mut Vec<R>) {
     }
 }
 
-/// Forward of every layer and direction into `output` (resized; every element is written). Inputs
-/// were validated by the caller.
-pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockInput<'_, R>, keep_cache: bool, ws: &mut Workspace<R>, mut output: Vec<R>) -> BlockOutput<R> {
+/// Forward of every layer and direction, the last layer's output into `output` (every element is
+/// written). Inputs were validated by the caller.
+pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockInput<'_, R>, keep_cache: bool, ws: &mut Workspace<R>, output: BlockOut<'_, R>) -> BlockOutput<R> {
     let (steps, batch, hd) = (input.seq_len, input.batch, spec.hidden_size);
     let (layers, dirs) = (spec.num_layers, spec.directions());
     let (bh, out_w) = (batch * hd, spec.output_size());
@@ -62,7 +63,13 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
         ws.inputs[0].extend_from_slice(input.x);
     }
 
-    fit(&mut output, steps * batch * out_w);
+    let (mut output, mut slice, batch_major) = match output {
+        BlockOut::Buffer(mut v) => {
+            fit(&mut v, steps * batch * out_w);
+            (v, None, false)
+        }
+        BlockOut::Slice { out, batch_major } => (Vec::new(), Some(out), batch_major),
+    };
     let mut h_n = vec![R::ZERO; layers * dirs * bh];
     let mut c_n = if lstm { vec![R::ZERO; layers * dirs * bh] } else { Vec::new() };
     let p = f64::from(spec.dropout);
@@ -72,8 +79,12 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
     for l in 0..layers {
         let (done, next) = ws.inputs.split_at_mut(l + 1);
         let x: &[R] = if l == 0 && !keep_cache { input.x } else { &done[l] };
-        let out: &mut [R] = if l + 1 == layers {
-            &mut output
+        let last = l + 1 == layers;
+        let out: &mut [R] = if last {
+            match slice.as_deref_mut() {
+                Some(s) => s,
+                None => &mut output,
+            }
         } else {
             fit(&mut next[0], steps * batch * out_w);
             &mut next[0]
@@ -82,7 +93,8 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
             let row = l * dirs + d;
             let s = scan(spec, lengths, params, steps, batch, l, d, ws.params_version, keep_cache);
             let st = &mut ws.dirs[row];
-            s.forward(x, state_row(input.h0, row, bh), state_row(input.c0, row, bh), st, &mut ws.step, out, d * hd, out_w);
+            let rows = OutRows { offset: d * hd, width: out_w, batch_major: last && batch_major };
+            s.forward(x, state_row(input.h0, row, bh), state_row(input.c0, row, bh), st, &mut ws.step, out, rows);
             h_n[row * bh..(row + 1) * bh].copy_from_slice(s.final_state(&st.hs));
             if lstm {
                 c_n[row * bh..(row + 1) * bh].copy_from_slice(s.final_state(&st.cs));
