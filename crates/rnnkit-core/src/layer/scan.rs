@@ -1,6 +1,6 @@
 //! One direction of one layer. The forward runs one of two schedules (`Scan::fuses_projection`):
-//! - split (PyTorch's `pre_compute_input`): one GEMM X·W_ihᵀ over all seq_len·batch rows, then per
-//!   step the folded bias, one GEMM h·W_hhᵀ accumulated into the step's gates, and the cell's fused
+//! - split (PyTorch's `pre_compute_input`): one GEMM [X | 1]·[W_ih | b]ᵀ over all seq_len·batch
+//!   rows, then per step one GEMM h·W_hhᵀ accumulated into the step's gates, and the cell's fused
 //!   element-wise pass. Batch 1 (a GEMV bound by reading W) and GRU (its n gate needs x·W_in and
 //!   h·W_hn apart) run it.
 //! - fused: per step one GEMM [x_t | h_{t−1} | 1]·[W_ih | W_hh | b]ᵀ writes the gate block, then the
@@ -97,9 +97,9 @@ pub(crate) struct OutRows {
 
 /// Where a forward step's gate pre-activations come from.
 enum StepInput<'v, R> {
-    /// The gate block already holds x_t·W_ihᵀ (the projection of all steps): add the folded bias,
-    /// then the step GEMM against `packed` (W_hhᵀ).
-    Projected { bias: Option<&'v [R]>, packed: &'v PackedB },
+    /// The gate block already holds [x_t | 1]·[W_ih | b]ᵀ (the projection of all steps): the step
+    /// GEMM against `packed` (W_hhᵀ) adds h_{t−1}·W_hhᵀ.
+    Projected { packed: &'v PackedB },
     /// Fill `xh` (the block's [x_t | h_{t−1} | 1] rows, recorded for BPTT) from `x` (the block's
     /// x_t rows) and h_{t−1}, then one GEMM against `packed` ([W_ih | W_hh | b]ᵀ) writes the gate block.
     Fused { x: &'v [R], xh: &'v mut [R], packed: &'v PackedB },
@@ -148,8 +148,8 @@ impl<R: Real> Scan<'_, R> {
 
     /// Whether the scan runs the fused schedule: each step one GEMM [x_t | h_{t−1} | 1]·[W_ih | W_hh | b]ᵀ
     /// writing the gate block (f32 Elman and LSTM, batches of at least FUSED_MIN_BATCH rows),
-    /// instead of one projection GEMM for all steps, a bias pass and a step GEMM accumulating into
-    /// the projection's record. Batch-1 steps keep the split schedule: their GEMV is bound by
+    /// instead of one projection GEMM for all steps and a step GEMM accumulating into the
+    /// projection's record. Batch-1 steps keep the split schedule: their GEMV is bound by
     /// reading B, which the fused product makes (I + H)/H times larger.
     fn fuses_projection(&self) -> bool {
         as_f32(self.params).is_some() && self.cell != CellKind::Gru && self.batch >= FUSED_MIN_BATCH
@@ -161,9 +161,10 @@ impl<R: Real> Scan<'_, R> {
         if self.record { slot } else { slot % 2 }
     }
 
-    /// Width of a fused row [x_t | h_{t−1} | 1] (the 1 only with biases).
-    fn xh_width(&self) -> usize {
-        self.cp.input_size + self.hidden + usize::from(self.cp.b_ih.is_some())
+    /// Width of the rows the forward's input GEMM reads, recorded in `DirState::xh`: [x_t | h_{t−1} | 1]
+    /// (`fused`) or [x_t | 1], the 1 only with biases (it meets the bias column of `DirState::w_cat`).
+    fn xh_width(&self, fused: bool) -> usize {
+        self.cp.input_size + if fused { self.hidden } else { 0 } + usize::from(self.cp.b_ih.is_some())
     }
 
     /// One forward step for a block of batch rows: the gate pre-activations (see `StepInput`), the
@@ -172,13 +173,7 @@ impl<R: Real> Scan<'_, R> {
         let FwdRows { active, h_prev, c_prev, gates, gh, h, c, aux, out } = v;
         let (rows, hd, gs) = (active.len(), self.hidden, self.gate_size());
         match input {
-            StepInput::Projected { bias, packed } => {
-                // The bias joins the step's projection rows here, just before the step GEMM reads them
-                // (they are in cache from then on), not in a pass over the whole [seq_len, batch, G·H]
-                // record after the projection: that pass streamed it through memory once more (~2% of F1).
-                if let Some(b) = bias {
-                    add_bias_rows(gates, b);
-                }
+            StepInput::Projected { packed } => {
                 // h_{t−1}·W_hhᵀ: accumulated straight into the step's gate block (Elman, LSTM), or into
                 // `gh` for GRU, whose n gate needs it apart. The cell then runs on the block while it is hot.
                 if self.cell == CellKind::Gru {
@@ -188,7 +183,7 @@ impl<R: Real> Scan<'_, R> {
                 }
             }
             StepInput::Fused { x, xh, packed } => {
-                let (input, w) = (self.cp.input_size, self.xh_width());
+                let (input, w) = (self.cp.input_size, self.xh_width(true));
                 for ((row, xr), hr) in xh.chunks_exact_mut(w).zip(x.chunks_exact(input)).zip(h_prev.chunks_exact(hd)) {
                     row[..input].copy_from_slice(xr);
                     row[input..input + hd].copy_from_slice(hr);
@@ -212,31 +207,36 @@ impl<R: Real> Scan<'_, R> {
         }
     }
 
-    /// Packs the forward's weights into `st` for the f32 kernels: [W_ih | W_hh | b_ih + b_hh]ᵀ for the
-    /// fused schedule, else W_ihᵀ and W_hhᵀ. Once per weight version, not per call or step
-    /// (re-packing W_ih per call measured ~1 µs of F2's 53 µs).
-    fn pack_weights(&self, st: &mut DirState<R>, fused: bool) {
+    /// The forward's input weights with the folded biases as one more column, into `st.w_cat`:
+    /// rows [W_ih | W_hh | b] (`fused`) or [W_ih | b], b = b_ih + b_hh (GRU's n gate: b_in alone, as
+    /// b_hn is scaled by r inside the cell); for f32 packed for the kernels with W_hhᵀ (split). Once
+    /// per weight version, not per call or step (re-packing W_ih per call measured ~1 µs of F2's 53 µs).
+    fn prepare_weights(&self, st: &mut DirState<R>, fused: bool) {
         let (hd, gs, input) = (self.hidden, self.gate_size(), self.cp.input_size);
-        let (w_ih, w_hh) = (as_f32(self.w_ih()).unwrap_or(&[]), as_f32(self.w_hh()).unwrap_or(&[]));
-        let k = kernels();
-        if fused {
-            let xw = self.xh_width();
-            st.w_xh.resize(gs * xw, 0.0);
-            let bias = self.bias(self.cp.b_ih).zip(self.bias(self.cp.b_hh));
-            for (g, row) in st.w_xh.chunks_exact_mut(xw).enumerate() {
-                row[..input].copy_from_slice(&w_ih[g * input..(g + 1) * input]);
+        let xw = self.xh_width(fused);
+        let (w_ih, w_hh) = (self.w_ih(), self.w_hh());
+        let folded = if self.cell == CellKind::Gru { 2 * hd } else { gs };
+        let bias = self.bias(self.cp.b_ih).zip(self.bias(self.cp.b_hh));
+        fit(&mut st.w_cat, gs * xw);
+        for (g, row) in st.w_cat.chunks_exact_mut(xw).enumerate() {
+            row[..input].copy_from_slice(&w_ih[g * input..(g + 1) * input]);
+            if fused {
                 row[input..input + hd].copy_from_slice(&w_hh[g * hd..(g + 1) * hd]);
-                if let Some((b_ih, b_hh)) = bias {
-                    row[xw - 1] = (b_ih[g] + b_hh[g]).to_f32();
-                }
             }
-            (k.pack_b)(true, xw, gs, &st.w_xh, xw, &mut st.w_xh_t);
-        } else {
-            (k.pack_b)(true, input, gs, w_ih, input, &mut st.w_ih_t);
-            (k.pack_b)(true, hd, gs, w_hh, hd, &mut st.w_hh_t);
-            st.w_xh_t = PackedB::new();
+            if let Some((b_ih, b_hh)) = bias {
+                row[xw - 1] = if g < folded { b_ih[g] + b_hh[g] } else { b_ih[g] };
+            }
         }
-        st.packed_version = self.version;
+        if let (Some(w_cat), Some(w_hh)) = (as_f32(&st.w_cat), as_f32(w_hh)) {
+            let pack = kernels().pack_b;
+            if fused {
+                pack(true, xw, gs, w_cat, xw, &mut st.w_xh_t);
+            } else {
+                pack(true, xw, gs, w_cat, xw, &mut st.w_ih_t);
+                pack(true, hd, gs, w_hh, hd, &mut st.w_hh_t);
+            }
+        }
+        st.prepared = self.version.map(|v| (v, fused));
     }
 
     /// Runs the recurrence over `x` [seq_len, batch, input_size], recording into `st` (one step's
@@ -247,7 +247,7 @@ impl<R: Real> Scan<'_, R> {
         let (steps, batch, hd, gs, input) = (self.seq_len, self.batch, self.hidden, self.gate_size(), self.cp.input_size);
         let bh = batch * hd;
         let fused = self.fuses_projection();
-        let xw = self.xh_width();
+        let xw = self.xh_width(fused);
         // Step slabs kept of the gates (and xh), and of aux. The split schedule's projection fills
         // every step's gates even when nothing is recorded.
         let (gate_steps, steps_kept) = match (self.record, fused) {
@@ -255,34 +255,35 @@ impl<R: Real> Scan<'_, R> {
             (false, true) => (1, 1),
             (false, false) => (steps, 1),
         };
-        st.fit(self.cell, gate_steps, steps_kept, batch, hd, if fused { xw } else { 0 });
+        st.fit(self.cell, gate_steps, steps_kept, batch, hd, xw);
         sc.active.resize(batch, true);
 
-        if as_f32(self.params).is_some() && (self.version.is_none() || st.packed_version != self.version || st.w_xh_t.n() != usize::from(fused) * gs) {
-            self.pack_weights(st, fused);
+        if self.version.is_none() || st.prepared != self.version.map(|v| (v, fused)) {
+            self.prepare_weights(st, fused);
         }
 
-        // Split schedule: the input projection of every step at once (bit-identical to the unpacked
-        // GEMM); the folded biases join each step in `forward_rows`.
+        // Split schedule: the input projection of every step at once, the biases included through
+        // a column of ones (bit-identical to the unpacked GEMM). Fused: see `forward_rows`.
         if !fused {
-            match (as_f32(x), as_f32_mut(&mut st.gates)) {
-                (Some(xf), Some(g)) => parallel::sgemm_packed(false, steps * batch, input, 1.0, xf, input, &st.w_ih_t, 0.0, g, gs),
-                _ => R::gemm(false, true, steps * batch, gs, input, R::ONE, x, input, self.w_ih(), input, R::ZERO, &mut st.gates, gs),
+            let rows = steps * batch;
+            let xs: &[R] = if xw > input {
+                for (row, xr) in st.xh.chunks_exact_mut(xw).zip(x.chunks_exact(input)) {
+                    row[..input].copy_from_slice(xr);
+                    row[input] = R::ONE;
+                }
+                &st.xh
+            } else {
+                x
+            };
+            match (as_f32(xs), as_f32_mut(&mut st.gates)) {
+                (Some(xf), Some(g)) => parallel::sgemm_packed(false, rows, xw, 1.0, xf, xw, &st.w_ih_t, 0.0, g, gs),
+                _ => R::gemm(false, true, rows, gs, xw, R::ONE, xs, xw, &st.w_cat, xw, R::ZERO, &mut st.gates, gs),
             }
         }
-        let b_hn = match (self.bias(self.cp.b_ih), self.bias(self.cp.b_hh)) {
-            (Some(b_ih), Some(b_hh)) => {
-                // GRU keeps b_hn out: it is scaled by r inside the cell.
-                let folded = if self.cell == CellKind::Gru { 2 * hd } else { gs };
-                fit(&mut sc.bias, gs);
-                sc.bias.copy_from_slice(b_ih);
-                sc.bias[..folded].iter_mut().zip(b_hh).for_each(|(b, h)| *b += *h);
-                (self.cell == CellKind::Gru).then(|| &b_hh[2 * hd..])
-            }
-            _ => {
-                sc.bias.clear();
-                None
-            }
+        // GRU's b_hn stays out of the projection: it is scaled by r inside the cell.
+        let b_hn = match (self.cell, self.bias(self.cp.b_hh)) {
+            (CellKind::Gru, Some(b_hh)) => Some(&b_hh[2 * hd..]),
+            _ => None,
         };
 
         let init = self.slot(if self.reverse { steps } else { 0 });
@@ -298,7 +299,6 @@ impl<R: Real> Scan<'_, R> {
         fit(&mut sc.gh, if self.cell == CellKind::Gru { batch * gs } else { 0 });
         let aux_w = aux_width(self.cell, hd);
         let parts = self.scan_parts();
-        let bias = (!sc.bias.is_empty()).then_some(&sc.bias[..]);
         let (packed_hh, packed_xh) = (&st.w_hh_t, &st.w_xh_t);
         let xh_all = Disjoint::new(&mut st.xh);
         let (gates_all, gh_all, active_all) = (Disjoint::new(&mut st.gates), Disjoint::new(&mut sc.gh), Disjoint::new(&mut sc.active));
@@ -339,7 +339,7 @@ impl<R: Real> Scan<'_, R> {
                     let xh = unsafe { xh_all.rows(at(tg), xw) };
                     StepInput::Fused { x: &x[at(t).start * input..at(t).end * input], xh, packed: packed_xh }
                 } else {
-                    StepInput::Projected { bias, packed: packed_hh }
+                    StepInput::Projected { packed: packed_hh }
                 };
                 let v = FwdRows { active: &*active, h_prev, c_prev, gates, gh: &mut *gh, h, c, aux, out };
                 self.forward_rows(step_input, b_hn, v, out_stride);
@@ -518,7 +518,7 @@ impl<R: Real> Scan<'_, R> {
             // NR-wide panel).
             let w = input + hd;
             let (xh, ld) = if self.fuses_projection() {
-                (&st.xh, self.xh_width())
+                (&st.xh, self.xh_width(true))
             } else {
                 fit(&mut sc.xh, rows * w);
                 for ((row, xr), hr) in sc.xh.chunks_exact_mut(w).zip(x.chunks_exact(input)).zip(hs.chunks_exact(hd)) {
@@ -576,17 +576,4 @@ fn column_sums<R: Real>(m: &[R], cols: usize, out: &mut [R], out2: &mut [R]) {
             out2.iter_mut().zip(&row[js2.clone()]).for_each(|(o, v)| *o += *v);
         }
     });
-}
-
-/// row += bias for every row of a row-major [rows, |bias|] block; f32 through the kernel table's
-/// axpy (1·bias + row rounds exactly like bias + row).
-fn add_bias_rows<R: Real>(m: &mut [R], bias: &[R]) {
-    if let (Some(m), Some(b)) = (as_f32_mut(&mut *m), as_f32(bias)) {
-        let axpy = kernels().axpy;
-        m.chunks_exact_mut(b.len()).for_each(|row| axpy(1.0, b, row));
-        return;
-    }
-    for row in m.chunks_exact_mut(bias.len()) {
-        row.iter_mut().zip(bias).for_each(|(g, b)| *g += *b);
-    }
 }

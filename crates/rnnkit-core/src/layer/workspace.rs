@@ -30,12 +30,15 @@ pub(crate) struct DirState<R> {
     /// parameter version both were packed from.
     pub w_hh_t: PackedB,
     pub w_ih_t: PackedB,
-    /// Fused schedule (scan.rs `fuses_projection`): [G·H, I + H (+1)] rows [W_ih | W_hh | b_ih + b_hh]
-    /// and their transpose packed, and [seq_len, batch, I + H (+1)] rows [x_t | h_{t−1} | 1].
-    pub w_xh: Vec<f32>,
+    /// [G·H, I (+H) (+1)]: the input GEMM's weights, rows [W_ih | W_hh | b] (fused schedule, scan.rs
+    /// `fuses_projection`) or [W_ih | b]; for f32 packed transposed into `w_xh_t` (fused) or
+    /// `w_ih_t` (split). [seq_len, batch, I (+H) (+1)]: the rows that GEMM reads, [x_t | h_{t−1} | 1]
+    /// or [x_t | 1] (recorded for BPTT on the fused schedule).
+    pub w_cat: Vec<R>,
     pub w_xh_t: PackedB,
     pub xh: Vec<R>,
-    pub packed_version: Option<u64>,
+    /// The parameter version and schedule `w_cat` and the packed weights were prepared for.
+    pub prepared: Option<(u64, bool)>,
     /// [seq_len, batch, H]: LSTM tanh(c_t), GRU W_hn·h_{t−1} + b_hn; empty for Elman cells.
     pub aux: Vec<R>,
 }
@@ -63,8 +66,6 @@ pub(crate) fn slots(t: usize, reverse: bool) -> (usize, usize) {
 pub(crate) struct StepScratch<R> {
     /// [batch, G·H]: h_{t−1}·W_hhᵀ.
     pub gh: Vec<R>,
-    /// [G·H]: b_ih + b_hh (GRU: without b_hn).
-    pub bias: Vec<R>,
     /// [batch]
     pub active: Vec<bool>,
 }
