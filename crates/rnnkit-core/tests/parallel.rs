@@ -1,6 +1,6 @@
 //! Multi-core execution (`parallel.rs`): the pool's `run` (every part once, borrowed data, panics
-//! propagate, nesting and concurrent callers, the caller's float mode on workers), the row split of
-//! recurrent steps, the parallel SGEMM bit-identical to one thread on row and column splits, and
+//! propagate, nesting and concurrent callers, the caller's float mode on workers), the batch-row
+//! split of recurrent scans, the parallel SGEMM bit-identical to one thread on row and column splits, and
 //! whole models — outputs, gradients and training runs, batch sizes 1, 19 and 33 — bit-identical
 //! for threads = 1, 2, 3, 4. Timing (not asserted): `cargo test --release -p rnnkit-core --test
 //! parallel -- --ignored --nocapture` (T1/TG1 steps, and the per-step pieces at T1's shape).
@@ -170,20 +170,22 @@ fn part_rows_cover_every_row_once_in_near_equal_blocks() {
     }
 }
 
+/// How scan.rs splits a scan: blocks of batch rows, each running every step, decided by the step
+/// GEMMs' multiply-adds over the whole scan.
 #[test]
-fn recurrent_steps_split_by_rows_only_when_worth_it() {
-    let step = |b: usize, gates: usize, h: usize| row_parts(b, b * gates * h * h);
-    assert_eq!(step(32, 4, 256), 1, "one thread: always inline");
+fn recurrent_scans_split_by_rows_only_when_worth_it() {
+    let scan = |b: usize, gates: usize, h: usize, steps: usize| row_parts(b, steps * b * gates * h * h);
+    assert_eq!(scan(32, 4, 256, 100), 1, "one thread: always inline");
     let _t = scope_threads(2);
-    assert_eq!(step(32, 4, 256), 2, "T1's step (B=32, H=256)");
-    assert_eq!(step(32, 3, 256), 2, "TG1's step");
-    assert_eq!(step(1, 4, 64), 1, "F2's batch-1 step");
-    assert_eq!(step(1, 4, 1024), 1, "one row cannot be split");
-    assert_eq!(step(4, 4, 64), 1, "a tiny step is not worth a dispatch");
-    assert_eq!(step(B, 4, H), 2, "the model tests below do split");
+    assert_eq!(scan(32, 4, 256, 100), 2, "T1's scan (B=32, H=256)");
+    assert_eq!(scan(32, 3, 256, 100), 2, "TG1's scan");
+    assert_eq!(scan(1, 4, 64, 50), 1, "F2's batch-1 scan");
+    assert_eq!(scan(1, 4, 1024, 100), 1, "one row cannot be split");
+    assert_eq!(scan(4, 4, 8, 2), 1, "a tiny scan is not worth a dispatch");
+    assert_eq!(scan(B, 4, H, T), 2, "the model tests below do split");
     let _t = scope_threads(4);
-    assert_eq!(step(32, 4, 256), 4);
-    assert_eq!(step(3, 4, 256), 3, "at most one part per row");
+    assert_eq!(scan(32, 4, 256, 100), 4);
+    assert_eq!(scan(3, 4, 256, 100), 3, "at most one part per row");
 }
 
 // ---- sgemm -----------------------------------------------------------------------------------

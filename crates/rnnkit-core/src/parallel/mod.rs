@@ -23,14 +23,14 @@ pub const MAX_THREADS: usize = 256;
 /// worker costs 0.2–0.3 µs (two 5 µs parts finish in 2.0 µs… 3.4 µs inline: 1.7×; two 10 µs parts
 /// 1.9×); a parked or preempted worker costs nothing extra, as the caller retracts posts nobody
 /// took and runs the parts itself. The step GEMMs run at ~50 G multiply-adds/s on one core, so
-/// 2^18 MACs ≈ 5 µs: a part at the threshold already gains ~1.7×. F2's batch-1 steps cannot split
-/// (one row) and its other GEMMs (≤ 2·10^5 MACs) stay inline; T1's per-step recurrent GEMM
-/// (8.4·10^6 MACs) splits.
+/// 2^18 MACs ≈ 5 µs: a part at the threshold already gains ~1.7×. F2's batch-1 scans cannot split
+/// (one row) and its other GEMMs (≤ 2·10^5 MACs) stay inline; T1's scans (8.4·10^8 MACs of step
+/// GEMMs) split.
 const MIN_MACS_PER_PART: usize = 1 << 18;
 
 /// A row split gives each part at least this many rows of C; below it the split goes by columns
-/// (the per-step recurrent GEMM: batch rows × gate columns), so each core keeps its own share of
-/// W_hh hot in its L2 instead of every core streaming all of it.
+/// (short, wide products), so each core keeps its own share of B hot in its L2 instead of every
+/// core streaming all of it.
 const MIN_ROWS_PER_PART: usize = 48;
 
 /// Row parts are multiples of this (a multiple of every tier's MR: 12, 6, 4), so only the last part

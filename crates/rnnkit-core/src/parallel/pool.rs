@@ -25,9 +25,9 @@ use std::time::Instant;
 use super::{lock, MAX_THREADS};
 use crate::kernels::FlushDenormals;
 
-/// How long an idle worker spins for the next job before parking. The recurrent loop dispatches
-/// once per time step with only a few µs of serial work in between, so workers stay hot through
-/// a whole forward or BPTT; between calls they park and cost nothing. Kept short
+/// How long an idle worker spins for the next job before parking. A forward or BPTT dispatches
+/// its scans and GEMMs one after another with only a few µs of serial work in between, so workers
+/// stay hot through a whole call; between calls they park and cost nothing. Kept short
 /// because a spinning worker takes a core from other processes (and from its own caller's serial
 /// work when cores are oversubscribed).
 const WORKER_SPIN: Duration = Duration::from_micros(150);
