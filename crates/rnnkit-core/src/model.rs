@@ -13,7 +13,7 @@ use std::ops::Range;
 use crate::dense::{activation_backward, dense_backward, dense_forward};
 use crate::error::{Error, Result};
 use crate::init::{init_block, init_dense};
-use crate::layer::{BlockInput, BlockOut, RecurrentBlock};
+use crate::layer::{BlockInput, RecurrentBlock};
 use crate::loss::{loss_and_grad, Targets as LossTargets};
 use crate::optim::{clip_grad_norm, clip_grad_value, Optimizer};
 use crate::params::{model_layout, ParamInfo};
@@ -185,7 +185,6 @@ struct Cache<R> {
     head: Option<HeadCache<R>>,
 }
 
-/// One forward pass in core layout (time-major).
 /// Where `run` leaves the last block's output, when the model has no head.
 enum SeqOut<'o, R> {
     /// Time-major in `Pass::seq` (what losses and heads read).
@@ -195,6 +194,7 @@ enum SeqOut<'o, R> {
     Visible(Option<&'o mut [R]>),
 }
 
+/// One forward pass.
 struct Pass<R> {
     /// Last block's output: [T, B, F], or in the user's layout after `SeqOut::Visible`; empty when
     /// a sequence head took ownership of it or it went straight into the caller's slice.
@@ -646,13 +646,12 @@ impl<R: Real> Network<R> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn run(&mut self, x: &[R], t: usize, b: usize, h0: Option<&[R]>, c0: Option<&[R]>, lengths: Option<&[usize]>, mut rng: Option<&mut Rng>, keep: bool, seq_out: SeqOut<'_, R>) -> Pass<R> {
+    fn run(&mut self, x: &[R], t: usize, b: usize, h0: Option<&[R]>, c0: Option<&[R]>, lengths: Option<&[usize]>, mut rng: Option<&mut Rng>, keep: bool, mut seq_out: SeqOut<'_, R>) -> Pass<R> {
         let _threads = crate::parallel::scope_threads(self.spec.threads);
         let mut h = Vec::with_capacity(self.state_len(b).0);
         let mut c = Vec::new();
         let (mut h_off, mut c_off) = (0, 0);
         let mut seq: Vec<R> = Vec::new();
-        let mut seq_out = seq_out;
         for k in 0..self.blocks.len() {
             let spec = &self.spec.blocks[k];
             let n = spec.state_rows() * b * spec.hidden_size;
@@ -666,28 +665,22 @@ impl<R: Real> Network<R> {
             };
             let input: &[R] = if k == 0 { x } else { &seq };
             self.blocks[k].set_params_version(Some(self.params_version));
-            let len = t * b * spec.output_size();
             let params = &self.params[self.block_ranges[k].clone()];
             let block_input = BlockInput { x: input, seq_len: t, batch: b, h0: block_h0, c0: block_c0, lengths, dropout_rng: rng.as_deref_mut() };
-            // The last block of a model without a head writes the visible output in its user's layout.
-            let batch_major = self.spec.batch_first && b > 1;
-            let last_visible = k + 1 == self.blocks.len() && self.spec.head.is_none();
-            let (out, output) = match (&mut seq_out, last_visible) {
-                (SeqOut::Visible(Some(into)), true) => (self.blocks[k].forward_into(params, block_input, keep, BlockOut::Slice { out: into, batch_major }), Vec::new()),
-                (SeqOut::Visible(None), true) => {
-                    let mut buf = self.spare.take(len);
-                    (self.blocks[k].forward_into(params, block_input, keep, BlockOut::Slice { out: &mut buf, batch_major }), buf)
-                }
-                _ => {
-                    let mut out = self.blocks[k].forward_into(params, block_input, keep, BlockOut::Buffer(self.spare.take(len)));
-                    let output = std::mem::take(&mut out.output);
-                    (out, output)
-                }
+            // The last block of a model without a head writes the visible output in its user's
+            // layout, into the caller's slice when there is one.
+            let visible = match &mut seq_out {
+                SeqOut::Visible(into) if k + 1 == self.blocks.len() && self.spec.head.is_none() => Some(into.as_deref_mut()),
+                _ => None,
             };
-            let input = std::mem::replace(&mut seq, output);
+            let mut buf = if matches!(visible, Some(Some(_))) { Vec::new() } else { self.spare.take(t * b * spec.output_size()) };
+            let batch_major = visible.is_some() && self.spec.batch_first && b > 1;
+            let out = visible.flatten().unwrap_or(&mut buf);
+            let (h_n, c_n) = self.blocks[k].forward_into(params, block_input, keep, out, batch_major);
+            let input = std::mem::replace(&mut seq, buf);
             self.spare.give(input);
-            h.extend_from_slice(&out.h_n);
-            c.extend_from_slice(&out.c_n);
+            h.extend_from_slice(&h_n);
+            c.extend_from_slice(&c_n);
         }
         let head = self.spec.head.clone().map(|hs| {
             let f = hs.in_features;

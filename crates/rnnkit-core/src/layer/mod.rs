@@ -42,17 +42,6 @@ pub struct BlockInput<'a, R: Real> {
     pub dropout_rng: Option<&'a mut Rng>,
 }
 
-/// Where a block's forward writes its output sequence.
-pub(crate) enum BlockOut<'o, R> {
-    /// This buffer, time-major [seq_len, batch, D·H] (resized; its capacity is reused), returned
-    /// as `BlockOutput::output`.
-    Buffer(Vec<R>),
-    /// The caller's slice of exactly seq_len·batch·D·H elements, rows ordered [batch, seq_len] when
-    /// `batch_major` (else time-major): a model's visible output, written in its user's layout with
-    /// no copy afterwards. `BlockOutput::output` is then empty.
-    Slice { out: &'o mut [R], batch_major: bool },
-}
-
 pub struct BlockOutput<R> {
     pub output: Vec<R>,
     pub h_n: Vec<R>,
@@ -120,17 +109,21 @@ impl<R: Real> RecurrentBlock<R> {
     /// `keep_cache`: store activations for a following `backward`. Panics on input that fails
     /// `validate` (a caller bug: user input is validated before it gets here).
     pub fn forward(&mut self, params: &[R], input: BlockInput<'_, R>, keep_cache: bool) -> BlockOutput<R> {
-        self.forward_into(params, input, keep_cache, BlockOut::Buffer(Vec::new()))
+        let mut output = vec![R::ZERO; input.seq_len * input.batch * self.spec.output_size()];
+        let (h_n, c_n) = self.forward_into(params, input, keep_cache, &mut output, false);
+        BlockOutput { output, h_n, c_n }
     }
 
-    /// `forward`, writing the output sequence where `output` says.
-    pub(crate) fn forward_into(&mut self, params: &[R], input: BlockInput<'_, R>, keep_cache: bool, output: BlockOut<'_, R>) -> BlockOutput<R> {
+    /// `forward`, writing the output sequence into `output` (exactly seq_len·batch·D·H elements,
+    /// every one written): time-major, or rows ordered [batch, seq_len] when `batch_major` (a
+    /// model's visible output in its user's layout, with no copy afterwards). Returns (h_n, c_n).
+    pub(crate) fn forward_into(&mut self, params: &[R], input: BlockInput<'_, R>, keep_cache: bool, output: &mut [R], batch_major: bool) -> (Vec<R>, Vec<R>) {
         if let Err(e) = self.validate(params.len(), &input) {
             panic!("RecurrentBlock::forward called with unvalidated input: {e}");
         }
         let _ftz = FlushDenormals::new(); // restored on return: the caller may be Node's JS thread
         self.workspace.params_version = self.params_version;
-        stack::forward(&self.spec, params, input, keep_cache, &mut self.workspace, output)
+        stack::forward(&self.spec, params, input, keep_cache, &mut self.workspace, output, batch_major)
     }
 
     /// BPTT through the last forward run with `keep_cache`. `dy`: [seq_len, batch, D·H];

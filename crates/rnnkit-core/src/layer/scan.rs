@@ -266,7 +266,7 @@ impl<R: Real> Scan<'_, R> {
         // Split schedule: the input projection of every step at once, the biases included through
         // a column of ones (bit-identical to the unpacked GEMM). Fused: see `forward_rows`.
         if !fused {
-            let rows = steps * batch;
+            let all_rows = steps * batch;
             let xs: &[R] = if xw > input {
                 for (row, xr) in st.xh.chunks_exact_mut(xw).zip(x.chunks_exact(input)) {
                     row[..input].copy_from_slice(xr);
@@ -277,8 +277,8 @@ impl<R: Real> Scan<'_, R> {
                 x
             };
             match (as_f32(xs), as_f32_mut(&mut st.gates)) {
-                (Some(xf), Some(g)) => parallel::sgemm_packed(false, rows, xw, 1.0, xf, xw, &st.w_ih_t, 0.0, g, gs),
-                _ => R::gemm(false, true, rows, gs, xw, R::ONE, xs, xw, &st.w_cat, xw, R::ZERO, &mut st.gates, gs),
+                (Some(xf), Some(g)) => parallel::sgemm_packed(false, all_rows, xw, 1.0, xf, xw, &st.w_ih_t, 0.0, g, gs),
+                _ => R::gemm(false, true, all_rows, gs, xw, R::ONE, xs, xw, &st.w_cat, xw, R::ZERO, &mut st.gates, gs),
             }
         }
         // GRU's b_hn stays out of the projection: it is scaled by r inside the cell.

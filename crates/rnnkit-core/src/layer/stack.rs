@@ -2,10 +2,9 @@
 //! (directions concatenated, forward first), with inverted dropout between layers in training.
 //! Bidirectional layers are two `Scan`s writing the two halves of one output's feature axis.
 
-use super::scan::Scan;
+use super::scan::{OutRows, Scan};
 use super::workspace::{fit, Workspace};
-use super::scan::OutRows;
-use super::{BlockGrads, BlockInput, BlockOut, BlockOutput};
+use super::{BlockGrads, BlockInput};
 use crate::params::cell_params;
 use crate::real::Real;
 use crate::rng::Rng;
@@ -42,9 +41,9 @@ fn dropout<R: Real>(rng: &mut Rng, p: f64, xs: &mut [R], mask: &mut Vec<R>) {
     }
 }
 
-/// Forward of every layer and direction, the last layer's output into `output` (every element is
-/// written). Inputs were validated by the caller.
-pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockInput<'_, R>, keep_cache: bool, ws: &mut Workspace<R>, output: BlockOut<'_, R>) -> BlockOutput<R> {
+/// Forward of every layer and direction, the last layer's output into `output` (see
+/// `RecurrentBlock::forward_into`); returns (h_n, c_n). Inputs were validated by the caller.
+pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockInput<'_, R>, keep_cache: bool, ws: &mut Workspace<R>, output: &mut [R], batch_major: bool) -> (Vec<R>, Vec<R>) {
     let (steps, batch, hd) = (input.seq_len, input.batch, spec.hidden_size);
     let (layers, dirs) = (spec.num_layers, spec.directions());
     let (bh, out_w) = (batch * hd, spec.output_size());
@@ -63,13 +62,6 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
         ws.inputs[0].extend_from_slice(input.x);
     }
 
-    let (mut output, mut slice, batch_major) = match output {
-        BlockOut::Buffer(mut v) => {
-            fit(&mut v, steps * batch * out_w);
-            (v, None, false)
-        }
-        BlockOut::Slice { out, batch_major } => (Vec::new(), Some(out), batch_major),
-    };
     let mut h_n = vec![R::ZERO; layers * dirs * bh];
     let mut c_n = if lstm { vec![R::ZERO; layers * dirs * bh] } else { Vec::new() };
     let p = f64::from(spec.dropout);
@@ -81,10 +73,7 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
         let x: &[R] = if l == 0 && !keep_cache { input.x } else { &done[l] };
         let last = l + 1 == layers;
         let out: &mut [R] = if last {
-            match slice.as_deref_mut() {
-                Some(s) => s,
-                None => &mut output,
-            }
+            &mut *output
         } else {
             fit(&mut next[0], steps * batch * out_w);
             &mut next[0]
@@ -108,7 +97,7 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
         }
     }
     ws.cached = keep_cache;
-    BlockOutput { output, h_n, c_n }
+    (h_n, c_n)
 }
 
 /// BPTT through every layer, top to bottom. Lengths were validated by the caller. The gradient of

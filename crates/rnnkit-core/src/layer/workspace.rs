@@ -26,8 +26,8 @@ pub(crate) struct DirState<R> {
     pub hs: Vec<R>,
     /// Same layout as `hs`, LSTM only.
     pub cs: Vec<R>,
-    /// W_hhᵀ packed for the step GEMM and W_ihᵀ for the input projection (f32 only), and the
-    /// parameter version both were packed from.
+    /// W_hhᵀ packed for the split schedule's step GEMM and [W_ih | b]ᵀ for its input projection
+    /// (f32 only; see `prepared`).
     pub w_hh_t: PackedB,
     pub w_ih_t: PackedB,
     /// [G·H, I (+H) (+1)]: the input GEMM's weights, rows [W_ih | W_hh | b] (fused schedule, scan.rs
@@ -64,7 +64,7 @@ pub(crate) fn slots(t: usize, reverse: bool) -> (usize, usize) {
 /// Scratch of one forward scan.
 #[derive(Default)]
 pub(crate) struct StepScratch<R> {
-    /// [batch, G·H]: h_{t−1}·W_hhᵀ.
+    /// [batch, G·H], GRU only: h_{t−1}·W_hhᵀ (the cell needs the n block's apart).
     pub gh: Vec<R>,
     /// [batch]
     pub active: Vec<bool>,
