@@ -180,6 +180,33 @@ fn sgemm_batch_row_equals_row_alone() {
     }
 }
 
+/// op(A) read in place (rows stored contiguously, A as given) and packed (A stored transposed) give
+/// the same C bit for bit on every tier: the two layouts of one matrix take the two A paths of gemm.rs,
+/// across several B panels, ragged row tiles, k > KC and β ≠ 0, with B unpacked and packed.
+#[test]
+fn sgemm_a_in_place_equals_a_packed() {
+    let mut rng = Rng::new(14);
+    for kern in tiers() {
+        for &(m, n, k, beta) in &[(32, 1024, 321, 1.0), (37, 300, 70, 0.0), (200, 130, 400, 0.5), (11, 65, 1000, 1.0)] {
+            let a = rand_vec(&mut rng, m * k, -1.0, 1.0);
+            let at: Vec<f32> = (0..k * m).map(|i| a[(i % m) * k + i / m]).collect();
+            let b = rand_vec(&mut rng, n * k, -1.0, 1.0);
+            let c0 = rand_vec(&mut rng, m * n, -1.0, 1.0);
+            let what = format!("{} m={m} n={n} k={k} β={beta}", kern.sgemm_name);
+            let (mut in_place, mut packed_a) = (c0.clone(), c0.clone());
+            (kern.sgemm)(false, true, m, n, k, 0.75, &a, k, &b, k, beta, &mut in_place, n);
+            (kern.sgemm)(true, true, m, n, k, 0.75, &at, m, &b, k, beta, &mut packed_a, n);
+            assert_eq!(in_place, packed_a, "{what}: sgemm");
+            let mut packed = PackedB::new();
+            (kern.pack_b)(true, k, n, &b, k, &mut packed);
+            let (mut in_place, mut packed_a) = (c0.clone(), c0.clone());
+            (kern.sgemm_packed)(false, m, 0, n, k, 0.75, &a, k, &packed, beta, &mut in_place, n);
+            (kern.sgemm_packed)(true, m, 0, n, k, 0.75, &at, m, &packed, beta, &mut packed_a, n);
+            assert_eq!(in_place, packed_a, "{what}: sgemm_packed");
+        }
+    }
+}
+
 /// k = 0 is an empty sum: C ← β·C, and β = 0 writes zeros over NaN.
 #[test]
 fn sgemm_k_zero_scales_c() {

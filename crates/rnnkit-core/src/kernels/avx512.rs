@@ -108,7 +108,7 @@ const NV: usize = 4;
 /// of the workloads (64 + 256 + 1) in one block: against 256, F1 3.3% faster, T1 2.6%, TG1 1.6%,
 /// G1 / R1 within ±1% (old and new addons interleaved in one process); 512 measured the same as 384.
 /// MC 96 / 384 and KC 128 measured no better.
-const BLOCKING: Blocking = Blocking { mc: 192, kc: 384, nc: 2048, one_panel_in_place: true };
+const BLOCKING: Blocking = Blocking { mc: 192, kc: 384, nc: 2048, a_in_place: true };
 
 x86_tier! {
     lanes: Avx512,

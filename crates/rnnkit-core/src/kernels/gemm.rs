@@ -5,7 +5,8 @@
 //!
 //! Weights that do not change between calls are packed once into a `PackedB` (NR-column panels over
 //! the whole k), so the recurrent step GEMM never re-packs W_hh; `sgemm_packed` reads it directly.
-//! Blocks of one or two rows (batch-1 steps, the F2 latency case) read A in place instead of packing it.
+//! op(A) whose rows are stored contiguously is read in place instead of packed on x86 (see `block`),
+//! and so are blocks of one or two rows (batch-1 steps, the F2 latency case) on every tier.
 //!
 //! Tuning record (AMD Zen 4, AVX-512, single thread; lab runs alternating old/new in one process,
 //! best-of GFLOP/s because the shared machine is noisy; FMA peak measured ~116):
@@ -17,6 +18,8 @@
 //!   projection 6×4 wins (92 vs 80 for 12×2), so AVX-512 runs 6×64 (avx512.rs).
 //! - Batch-1 block read in place: 1×64·64×256 0.9 → 0.66 µs (W_hh is 64 KiB, L2 bound from here).
 //! - pack.rs four runs at a time: packing a 32×256 A block 8.6 → 2.9 µs.
+//! - A read in place when its rows are contiguous, not packed: F1 +2.6–3.3%, T1 +2–3% (whole calls).
+//! - pack.rs requests transposed A's source rows 4 ahead: dW 1024×3200ᵀ·3200×320 ~96 → ~101.
 //! - One-row blocks walk B's panels in alternating directions (`block`): F2 (LSTM B=1 H=64, whole
 //!   call) 51 → 47 µs; one panel per kernel instead of four, same direction every call: no change.
 //!
@@ -41,9 +44,9 @@ pub(crate) struct Blocking {
     pub kc: usize,
     /// LOOP 5 cuts n into NC columns: the B block (KC×NC) should sit in L2/L3.
     pub nc: usize,
-    /// Read op(A) in place when B is a single panel (see `block`). x86 only: in the SIMD128 module
+    /// Read op(A) in place when its rows are contiguous (see `block`). x86 only: in the SIMD128 module
     /// the extra inlined tiles made V8's code for the whole loop nest slower (wasm F1 65 → 92 ms).
-    pub one_panel_in_place: bool,
+    pub a_in_place: bool,
 }
 
 /// Widest micro-tile row any tier uses (AVX-512: 2 vectors of 16); sizes the edge row buffer.
@@ -118,7 +121,7 @@ pub(crate) fn pack_b(nr: usize, tb: bool, k: usize, n: usize, b: &[f32], ldb: us
     out.nr = nr;
     let (b_rs, b_cs) = if tb { (ldb, 1) } else { (1, ldb) };
     if k > 0 && n > 0 {
-        pack(&mut out.data[out.off..out.off + len], b, b_rs, b_cs, 0, n, 0, k, nr);
+        pack::<f32>(&mut out.data[out.off..out.off + len], b, b_rs, b_cs, 0, n, 0, k, nr);
     }
 }
 
@@ -169,7 +172,7 @@ pub(crate) fn sgemm<L: Lanes, const MR: usize, const NV: usize>(
         // LOOP 4: split k into KC-deep blocks (A, B); pack the B block once per (jc, pc).
         for pc in (0..k).step_by(blk.kc) {
             let kc = blk.kc.min(k - pc);
-            pack(bpack, b, b_rs, b_cs, jc, nc, pc, kc, nr);
+            pack::<L>(bpack, b, b_rs, b_cs, jc, nc, pc, kc, nr);
             let bv = BView { base: bpack.as_ptr(), panel_stride: kc * nr };
             let beta_k = if pc == 0 { beta } else { 1.0 };
             block::<L, MR, NV>(blk, ta, m, nc, kc, pc, alpha, a, lda, bv, beta_k, &mut c[jc..], ldc, apack);
@@ -328,37 +331,42 @@ fn block<L: Lanes, const MR: usize, const NV: usize>(
             }
             let full = mc / MR;
             let (rows, ir) = (mc - full * MR, full * MR);
-            if blk.one_panel_in_place && npanels == 1 && a_cs == 1 {
-                // One B panel: every A element is used by one tile only, so packing A would copy it
-                // once to read it once. Rows of op(A) stored contiguously are read in place instead
-                // (T1's head forward 3200×256·(64×256)ᵀ: 86 → 112 GFLOP/s). A transposed op(A) is
-                // still packed: read in place, each k step touched a new cache line (dW_ih =
-                // dGᵀ·X, 1024×3200ᵀ·3200×64: 71 → 61 GFLOP/s).
+            if blk.a_in_place && a_cs == 1 {
+                // Rows of op(A) stored contiguously are read in place: a tile's broadcasts read MR rows
+                // as easily as one packed micro-panel, and packing would copy every element once more.
+                // Measured against packing (old and new addons interleaved): F1 +2.6–3.3%, T1 +2–3%
+                // (the per-step GEMMs on [x_t | h_{t−1} | 1] and dG_t rows); with one B panel each
+                // element is read once, so packing doubled the traffic (T1's head forward
+                // 3200×256·(64×256)ᵀ: 86 → 112 GFLOP/s). A transposed op(A) is still packed: read in
+                // place, each k step touched a new cache line (dW_ih = dGᵀ·X: 71 → 61 GFLOP/s).
                 let a0 = a.as_ptr().add(ic * a_rs + pc * a_cs);
-                macro_rules! direct {
-                    ($r:expr, $ir:expr, $rows:expr) => {
-                        tile::<L, { $r }, NV, 1, true>(
-                            kc, a0.add($ir * a_rs), a_rs, a_cs, b.base, b.panel_stride,
-                            alpha, beta, c0.add($ir * ldc), ldc, $rows, cols(0, 1),
-                        )
-                    };
-                }
-                for ir in (0..full * MR).step_by(MR) {
-                    direct!(MR, ir, MR);
-                }
-                // In place there is no zero padding: the last tile has exactly the rows left.
-                match rows {
-                    0 => {}
-                    1 => direct!(1, ir, 1),
-                    2 => direct!(2, ir, 2),
-                    3 => direct!(3, ir, 3),
-                    4 => direct!(4, ir, 4),
-                    5 => direct!(5, ir, 5),
-                    _ => unreachable!("micro-tiles have at most 6 rows"),
+                // LOOP 2 and LOOP 1 as below, over A in place.
+                for q in 0..npanels {
+                    macro_rules! direct {
+                        ($r:expr, $ir:expr, $rows:expr) => {
+                            tile::<L, { $r }, NV, 1, true>(
+                                kc, a0.add($ir * a_rs), a_rs, a_cs, b.base.add(q * b.panel_stride), b.panel_stride,
+                                alpha, beta, c0.add($ir * ldc + q * nr), ldc, $rows, cols(q, 1),
+                            )
+                        };
+                    }
+                    for ir in (0..full * MR).step_by(MR) {
+                        direct!(MR, ir, MR);
+                    }
+                    // In place there is no zero padding: the last tile has exactly the rows left.
+                    match rows {
+                        0 => {}
+                        1 => direct!(1, ir, 1),
+                        2 => direct!(2, ir, 2),
+                        3 => direct!(3, ir, 3),
+                        4 => direct!(4, ir, 4),
+                        5 => direct!(5, ir, 5),
+                        _ => unreachable!("micro-tiles have at most 6 rows"),
+                    }
                 }
                 continue;
             }
-            pack(apack, a, a_rs, a_cs, ic, mc, pc, kc, MR);
+            pack::<L>(apack, a, a_rs, a_cs, ic, mc, pc, kc, MR);
             macro_rules! run {
                 ($r:expr, $q:expr, $ir:expr, $rows:expr) => {
                     tile::<L, { $r }, NV, 1, false>(

@@ -9,7 +9,7 @@ use super::generic;
 const MR: usize = 4;
 const NV: usize = 4;
 /// KC: a 4-column B micro-panel of 256 rows is 4 KiB (L1); MC: the 128×256 A block is 128 KiB (L2).
-const BLOCKING: Blocking = Blocking { mc: 128, kc: 256, nc: 2048, one_panel_in_place: false };
+const BLOCKING: Blocking = Blocking { mc: 128, kc: 256, nc: 2048, a_in_place: false };
 
 /// `scalar_sgemm_4x4`: the BLIS nest of gemm.rs around a 4×4 scalar tile.
 #[allow(clippy::too_many_arguments)]

@@ -98,7 +98,7 @@ unsafe impl Lanes for Simd128 {
 const MR: usize = 4;
 const NV: usize = 2;
 /// KC: an 8-column B micro-panel of 256 rows is 8 KiB (L1); MC: the 128×256 A block is 128 KiB (L2).
-const BLOCKING: Blocking = Blocking { mc: 128, kc: 256, nc: 2048, one_panel_in_place: false };
+const BLOCKING: Blocking = Blocking { mc: 128, kc: 256, nc: 2048, a_in_place: false };
 
 /// `simd128_sgemm_4x8`.
 #[allow(clippy::too_many_arguments)]
