@@ -215,7 +215,7 @@ fn sine_dataset(n: usize, t: usize, seed: u64) -> Dataset<f32> {
     let mut x = Vec::with_capacity(n * t);
     let mut y = Vec::with_capacity(n * t);
     for _ in 0..n {
-        let phase = rng.uniform(0.0, 6.28);
+        let phase = rng.uniform(0.0, std::f64::consts::TAU);
         for k in 0..t {
             x.push(((phase + 0.3 * k as f64).sin()) as f32);
             y.push(((phase + 0.3 * (k + 1) as f64).sin()) as f32);
@@ -297,17 +297,17 @@ fn bad_input_names_the_argument() {
     assert_eq!(fwd(&mut m, &x, [2, 3, 1], o).map(arg), Some(Some("h0".into())));
     assert!(matches!(m.backward(&[0.0; 6], None, None), Err(Error::Value { .. })));
     let batch = Batch { x: &x, x_dims: [2, 3, 1], y: TargetsRef::Float(&[0.0; 6]), mask: None, lengths: None };
-    assert_eq!(m.train_step(&batch).err().and_then(|e| arg(e)), Some("model".into()));
+    assert_eq!(m.train_step(&batch).err().and_then(arg), Some("model".into()));
     m.compile(r#"{"loss":"mse"}"#).unwrap();
     let bad_y = Batch { y: TargetsRef::Float(&[0.0; 5]), ..batch };
-    assert_eq!(m.train_step(&bad_y).err().and_then(|e| arg(e)), Some("y".into()));
+    assert_eq!(m.train_step(&bad_y).err().and_then(arg), Some("y".into()));
     let class_y = Batch { y: TargetsRef::Class(&[0; 6]), ..batch };
     assert!(matches!(m.train_step(&class_y), Err(Error::Type { .. })));
     let bad_mask = Batch { mask: Some(&[1.0, -1.0, 1.0, 1.0, 1.0, 1.0]), ..batch };
-    assert_eq!(m.train_step(&bad_mask).err().and_then(|e| arg(e)), Some("mask".into()));
+    assert_eq!(m.train_step(&bad_mask).err().and_then(arg), Some("mask".into()));
     assert!(m.compile(r#"{"loss":"cross_entropy"}"#).is_ok(), "an identity head gives logits");
     let mut tanh_head = Model::from_json(r#"{"blocks":[{"cell":"gru","input_size":1,"hidden_size":2}],"head":{"units":2,"activation":"tanh"}}"#).unwrap();
-    assert_eq!(tanh_head.compile(r#"{"loss":"bce_with_logits"}"#).err().and_then(|e| arg(e)), Some("train.loss".into()));
+    assert_eq!(tanh_head.compile(r#"{"loss":"bce_with_logits"}"#).err().and_then(arg), Some("train.loss".into()));
     let mut bi = Model::from_json(r#"{"blocks":[{"cell":"gru","input_size":1,"hidden_size":2,"bidirectional":true}]}"#).unwrap();
-    assert_eq!(bi.step(&[0.0], 1).err().and_then(|e| arg(e)), Some("step".into()));
+    assert_eq!(bi.step(&[0.0], 1).err().and_then(arg), Some("step".into()));
 }

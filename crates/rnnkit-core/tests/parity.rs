@@ -294,7 +294,7 @@ fn check_optimizer<R: Real>(case: &Json) {
     let (atol, rtol) = tol::<R>();
     // The generator rounded every hyperparameter to f32, as OptimSpec stores them, so torch and the
     // f64 run use identical values.
-    let train = format!(r#"{{"optimizer":{}}}"#, field(case, "optimizer").to_string());
+    let train = format!(r#"{{"optimizer":{}}}"#, field(case, "optimizer"));
     let spec = TrainSpec::from_json(&train).expect("fixture optimizer is a valid train spec").optimizer;
     let mut params: Vec<R> = input(&nums(field(case, "params")));
     let grads = field(case, "grads").as_arr().expect("grads");
