@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 
-use rnnkit_core::kernels::{init_kernels, kernels, FlushDenormals, Isa, Kernels, PackedB};
+use rnnkit_core::kernels::{init_kernels, kernels, pack_lstm_rows, FlushDenormals, Isa, Kernels, LstmRows, PackedB};
 use rnnkit_core::real::gemm_reference;
 use rnnkit_core::rng::Rng;
 use rnnkit_core::Error;
@@ -536,6 +536,37 @@ fn sgemm_packed_row_blocks_equal_whole() {
                     (kern.sgemm_packed)(ta, rows, 0, n, k, 1.0, a_part, lda, &packed, 1.0, &mut got[i0 * n..], n);
                 }
                 assert_eq!(got, want, "{} ta={ta} row cuts {cuts:?}", kern.sgemm_name);
+            }
+        }
+    }
+}
+
+/// The fused one-row LSTM step equals the step GEMM (`sgemm_packed`, one row, β = 1) followed by
+/// `lstm_forward`, bit for bit, on every tier: both group orders, an inactive row, one group, and
+/// H = 400 past every tier's KC (two k blocks).
+#[test]
+fn lstm_row_step_equals_gemm_then_cell() {
+    let mut rng = Rng::new(23);
+    for kern in tiers() {
+        for hd in [kern.lanes, 64, 400] {
+            let gs = 4 * hd;
+            let w_hh = rand_vec(&mut rng, gs * hd, -0.5, 0.5);
+            let proj = rand_vec(&mut rng, gs, -2.0, 2.0);
+            let (h_prev, c_prev) = (rand_vec(&mut rng, hd, -1.0, 1.0), rand_vec(&mut rng, hd, -3.0, 3.0));
+            let mut packed = PackedB::new();
+            (kern.pack_b)(true, hd, gs, &w_hh, hd, &mut packed);
+            let mut rows = LstmRows::default();
+            pack_lstm_rows(kern.lanes, hd, &w_hh, &mut rows);
+            let rows = rows.as_slice();
+            for active in [true, false] {
+                let mut want = (proj.clone(), vec![0.0; hd], vec![0.0; hd], vec![0.0; hd]);
+                (kern.sgemm_packed)(false, 1, 0, gs, hd, 1.0, &h_prev, hd, &packed, 1.0, &mut want.0, gs);
+                (kern.lstm_forward)(1, hd, &[active], &mut want.0, &c_prev, &mut want.1, &mut want.2, &h_prev, &mut want.3);
+                for reverse in [false, true] {
+                    let mut got = (proj.clone(), vec![0.0; hd], vec![0.0; hd], vec![0.0; hd]);
+                    (kern.lstm_row_step)(hd, active, reverse, rows, &mut got.0, &c_prev, &mut got.1, &mut got.2, &h_prev, &mut got.3);
+                    assert_eq!(got, want, "{} H={hd} active={active} reverse={reverse}: (gates, c, tanh c, h)", kern.sgemm_name);
+                }
             }
         }
     }

@@ -66,14 +66,120 @@ pub(crate) fn lstm_forward<L: Lanes>(
             let e = (j + L::LANES).min(hd);
             let (i, f): (L, L) = (ld(&g[j..e]), ld(&g[hd + j..hd + e]));
             let (gg, o): (L, L) = (ld(&g[2 * hd + j..2 * hd + e]), ld(&g[3 * hd + j..3 * hd + e]));
-            let cpv: L = ld(&cp[j..e]);
-            let cn = if on { f.mul(cpv).add(i.mul(gg)) } else { cpv };
+            let (cn, t, hn) = lstm_state(on, [i, f, gg, o], ld(&cp[j..e]), ld(&hp[j..e]));
             st(cn, &mut cr[j..e]);
-            let t = tanh(cn);
             st(t, &mut tc[j..e]);
-            let hn = if on { o.mul(t) } else { ld(&hp[j..e]) };
             st(hn, &mut hr[j..e]);
         }
+    }
+}
+
+/// The LSTM state update of LANES units from their activated gates i, f, g, o: (c, tanh(c), h) with
+/// c = f⊙c_prev + i⊙g and h = o⊙tanh(c); an inactive row keeps c_prev and h_prev.
+#[inline(always)]
+fn lstm_state<L: Lanes>(on: bool, [i, f, g, o]: [L; 4], c_prev: L, h_prev: L) -> (L, L, L) {
+    let c = if on { f.mul(c_prev).add(i.mul(g)) } else { c_prev };
+    let t = tanh(c);
+    (c, t, if on { o.mul(t) } else { h_prev })
+}
+
+/// W_hh packed for `lstm_row_step` by `pack_lstm_rows`, starting on a 64-byte boundary like
+/// `PackedB`: the step is bound by these loads, and a vector load straddling two cache lines costs
+/// two (F2 measured 0.040 or 0.047 ms per call depending on where the allocator put the buffer).
+#[derive(Clone, Default, Debug)]
+pub struct LstmRows {
+    data: Vec<f32>,
+    off: usize,
+}
+
+impl LstmRows {
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data[self.off..]
+    }
+}
+
+/// W_hh [4H, H] (gate-major rows, PyTorch's i, f, g, o) packed for `lstm_row_step` with `lanes`
+/// units per group: group q holds, for k = 0..H, the four gates' weights of units q·lanes.. as
+/// [k][gate][lane], so one group's recurrent product reads one contiguous 16·H·lanes-byte run.
+/// H must be a multiple of `lanes`.
+pub fn pack_lstm_rows(lanes: usize, hd: usize, w_hh: &[f32], out: &mut LstmRows) {
+    assert!(hd % lanes == 0 && w_hh.len() == 4 * hd * hd, "pack_lstm_rows: H = {hd} with {lanes} lanes, {} weights", w_hh.len());
+    const ALIGN_F32: usize = 16; // 64 bytes
+    let len = 4 * hd * hd;
+    if out.data.len() != len + ALIGN_F32 {
+        out.data = vec![0.0; len + ALIGN_F32];
+    }
+    let off = out.data.as_ptr().align_offset(64);
+    out.off = if off < ALIGN_F32 { off } else { 0 };
+    let mut dst = out.data[out.off..out.off + len].iter_mut();
+    for q in (0..hd).step_by(lanes) {
+        for k in 0..hd {
+            for g in 0..4 {
+                for u in q..q + lanes {
+                    *dst.next().expect("sized above") = w_hh[(g * hd + u) * hd + k];
+                }
+            }
+        }
+    }
+}
+
+/// One batch row's LSTM step with its recurrent product fused in (batch-1 steps: F2's latency
+/// case). `gates` holds the row's projection [x_t | 1]·[W_ih | b]ᵀ; `w` is W_hh from
+/// `pack_lstm_rows`. Per group of LANES units, h_{t−1}·W_hhᵀ's i, f, g, o columns accumulate in four
+/// registers and the cell update runs on them at once, so its transcendental chains overlap the
+/// next group's weight loads instead of waiting for the whole GEMV. Bit-identical to the step GEMM
+/// (`sgemm_packed`, one row) followed by `lstm_forward`: each sum is one FMA chain from 0 per
+/// `kc`-deep block of k, added to the gate as gemm.rs's C ← 1·acc + 1·C does, then the same
+/// element-wise formulas. `reverse` walks the groups from the last (see gemm.rs's serpentine walk:
+/// the weights read last are still in L1).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lstm_row_step<L: Lanes>(
+    kc: usize,
+    hd: usize,
+    active: bool,
+    reverse: bool,
+    w: &[f32],
+    gates: &mut [f32],
+    c_prev: &[f32],
+    c: &mut [f32],
+    tanh_c: &mut [f32],
+    h_prev: &[f32],
+    h: &mut [f32],
+) {
+    let n = L::LANES;
+    assert!(hd % n == 0 && kc > 0 && w.len() >= 4 * hd * hd && gates.len() >= 4 * hd, "lstm_row_step: H = {hd}, {} weights, {} gates", w.len(), gates.len());
+    assert!(c_prev.len() >= hd && c.len() >= hd && tanh_c.len() >= hd && h_prev.len() >= hd && h.len() >= hd);
+    let groups = hd / n;
+    for i in 0..groups {
+        let u = if reverse { (groups - 1 - i) * n } else { i * n };
+        let wq = w[4 * u * hd..4 * (u + n) * hd].as_ptr();
+        let at = |gate: usize| gate * hd + u;
+        let mut pre = [0, 1, 2, 3].map(|gate| L::load(&gates[at(gate)..]));
+        for k0 in (0..hd).step_by(kc) {
+            let mut acc = [L::splat(0.0); 4];
+            for (k, &hk) in h_prev.iter().enumerate().take((k0 + kc).min(hd)).skip(k0) {
+                let hk = L::splat(hk);
+                for (gate, a) in acc.iter_mut().enumerate() {
+                    // SAFETY: (k·4 + gate)·n + n ≤ 4·n·hd, inside this group's run of `w` (asserted).
+                    *a = hk.fma(unsafe { L::load_ptr(wq.add((k * 4 + gate) * n)) }, *a);
+                }
+            }
+            // C ← 1·acc + 1·C is one rounding of C + acc.
+            for (p, a) in pre.iter_mut().zip(acc) {
+                *p = p.add(a);
+            }
+        }
+        let [i_, f, gg, o] = pre;
+        let (i_, f, gg, o) = (sigmoid(i_), sigmoid(f), tanh(gg), sigmoid(o));
+        for (gate, v) in [i_, f, gg, o].into_iter().enumerate() {
+            v.store(&mut gates[at(gate)..]);
+        }
+        let r = u..u + n;
+        let (cn, t, hn) = lstm_state(active, [i_, f, gg, o], L::load(&c_prev[r.clone()]), L::load(&h_prev[r.clone()]));
+        cn.store(&mut c[r.clone()]);
+        t.store(&mut tanh_c[r.clone()]);
+        hn.store(&mut h[r]);
     }
 }
 

@@ -28,6 +28,7 @@ use std::sync::OnceLock;
 use crate::error::{Error, Result};
 pub use denormals::FlushDenormals;
 pub use gemm::PackedB;
+pub use cells::{pack_lstm_rows, LstmRows};
 pub use isa::Isa;
 
 /// Row-major `C ← α·op(A)·op(B) + β·C` (see `Real::gemm` for the full contract).
@@ -40,6 +41,10 @@ pub type SgemmPackedFn = fn(bool, usize, usize, usize, usize, f32, &[f32], usize
 
 /// Fused LSTM step `(batch, H, active, gates, c_prev, c, tanh_c, h_prev, h)`: see `cells::lstm_forward`.
 pub type LstmForwardFn = fn(usize, usize, &[bool], &mut [f32], &[f32], &mut [f32], &mut [f32], &[f32], &mut [f32]);
+/// One row's LSTM step with the recurrent product fused in, `(H, active, reverse, w, gates, c_prev,
+/// c, tanh_c, h_prev, h)`, `w` packed by `cells::pack_lstm_rows` for the table's `lanes`: see
+/// `cells::lstm_row_step`.
+pub type LstmRowStepFn = fn(usize, bool, bool, &[f32], &mut [f32], &[f32], &mut [f32], &mut [f32], &[f32], &mut [f32]);
 /// `(batch, H, active, gates, tanh_c, c_prev, dh, dc, dgx, dh_prev)`: see `cells::lstm_backward`.
 pub type LstmBackwardFn = fn(usize, usize, &[bool], &[f32], &[f32], &[f32], &[f32], &mut [f32], &mut [f32], &mut [f32]);
 /// Fused GRU step `(batch, H, active, gates, gh, b_hn, h_prev, h, hn)`: see `cells::gru_forward`.
@@ -53,6 +58,8 @@ pub type PackBFn = fn(bool, usize, usize, &[f32], usize, &mut PackedB);
 #[derive(Clone, Copy)]
 pub struct Kernels {
     pub isa: Isa,
+    /// f32 lanes of the tier's vectors (1 for scalar).
+    pub lanes: usize,
     pub sgemm: SgemmFn,
     /// GEMM against a B packed once (weights): no packing of B inside the call.
     pub sgemm_packed: SgemmPackedFn,
@@ -71,6 +78,7 @@ pub struct Kernels {
     pub dot: fn(&[f32], &[f32]) -> f32,
     /// The element-wise half of one LSTM / GRU time step over all batch rows, and its BPTT.
     pub lstm_forward: LstmForwardFn,
+    pub lstm_row_step: LstmRowStepFn,
     pub lstm_backward: LstmBackwardFn,
     pub gru_forward: GruForwardFn,
     pub gru_backward: GruBackwardFn,
@@ -81,6 +89,7 @@ impl Kernels {
     pub fn scalar() -> Kernels {
         Kernels {
             isa: Isa::Scalar,
+            lanes: 1,
             sgemm: scalar::sgemm,
             sgemm_packed: scalar::sgemm_packed,
             pack_b: scalar::pack_b,
@@ -91,6 +100,7 @@ impl Kernels {
             axpy: scalar::axpy,
             dot: scalar::dot,
             lstm_forward: cells::lstm_forward::<f32>,
+            lstm_row_step: scalar::lstm_row_step,
             lstm_backward: cells::lstm_backward::<f32>,
             gru_forward: cells::gru_forward::<f32>,
             gru_backward: cells::gru_backward::<f32>,

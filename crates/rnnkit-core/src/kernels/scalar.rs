@@ -28,6 +28,12 @@ pub fn pack_b(tb: bool, k: usize, n: usize, b: &[f32], ldb: usize, out: &mut Pac
     gemm::pack_b(NV, tb, k, n, b, ldb, out)
 }
 
+/// The fused one-row LSTM step (`cells::lstm_row_step`), its k blocks cut at this tier's KC.
+#[allow(clippy::too_many_arguments)]
+pub fn lstm_row_step(hd: usize, on: bool, rev: bool, w: &[f32], g: &mut [f32], cp: &[f32], c: &mut [f32], tc: &mut [f32], hp: &[f32], h: &mut [f32]) {
+    super::cells::lstm_row_step::<f32>(BLOCKING.kc, hd, on, rev, w, g, cp, c, tc, hp, h)
+}
+
 /// Table slot alias: the scalar GEMM.
 #[allow(clippy::too_many_arguments)]
 pub fn sgemm(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &[f32], ldb: usize, beta: f32, c: &mut [f32], ldc: usize) {

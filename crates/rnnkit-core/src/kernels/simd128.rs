@@ -118,6 +118,7 @@ fn sgemm_4x8_packed(ta: bool, m: usize, j0: usize, n: usize, k: usize, alpha: f3
 pub(super) fn table() -> Kernels {
     Kernels {
         isa: Isa::Simd128,
+        lanes: Simd128::LANES,
         sgemm: sgemm_4x8,
         sgemm_packed: sgemm_4x8_packed,
         pack_b: |tb, kk, n, b, ldb, out| gemm::pack_b(NV * Simd128::LANES, tb, kk, n, b, ldb, out),
@@ -128,6 +129,7 @@ pub(super) fn table() -> Kernels {
         axpy: |a, x, y| generic::axpy::<Simd128>(a, x, y),
         dot: |x, y| generic::dot::<Simd128>(x, y),
         lstm_forward: cells::lstm_forward::<Simd128>,
+        lstm_row_step: |hd, on, rev, w, g, cp, c, tc, hp, h| cells::lstm_row_step::<Simd128>(BLOCKING.kc, hd, on, rev, w, g, cp, c, tc, hp, h),
         lstm_backward: cells::lstm_backward::<Simd128>,
         gru_forward: cells::gru_forward::<Simd128>,
         gru_backward: cells::gru_backward::<Simd128>,

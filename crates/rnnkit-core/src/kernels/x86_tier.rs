@@ -54,6 +54,13 @@ macro_rules! x86_tier {
         /// As for `lstm_forward_f32`.
         #[target_feature(enable = $features)]
         #[allow(clippy::too_many_arguments)]
+        unsafe fn lstm_row_step_f32(hd: usize, on: bool, rev: bool, w: &[f32], g: &mut [f32], cp: &[f32], c: &mut [f32], tc: &mut [f32], hp: &[f32], h: &mut [f32]) {
+            cells::lstm_row_step::<$lanes>(BLOCKING.kc, hd, on, rev, w, g, cp, c, tc, hp, h)
+        }
+        /// # Safety
+        /// As for `lstm_forward_f32`.
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
         unsafe fn lstm_backward_f32(b: usize, hd: usize, act: &[bool], g: &[f32], tc: &[f32], cp: &[f32], dh: &[f32], dc: &mut [f32], dgx: &mut [f32], dhp: &mut [f32]) {
             cells::lstm_backward::<$lanes>(b, hd, act, g, tc, cp, dh, dc, dgx, dhp)
         }
@@ -95,12 +102,15 @@ macro_rules! x86_tier {
             // SAFETY: the tier's features were detected by for_isa's Isa::is_supported probe.
             k.lstm_forward = |b, hd, act, g, cp, c, tc, hp, h| unsafe { lstm_forward_f32(b, hd, act, g, cp, c, tc, hp, h) };
             // SAFETY: the tier's features were detected by for_isa's Isa::is_supported probe.
+            k.lstm_row_step = |hd, on, rev, w, g, cp, c, tc, hp, h| unsafe { lstm_row_step_f32(hd, on, rev, w, g, cp, c, tc, hp, h) };
+            // SAFETY: the tier's features were detected by for_isa's Isa::is_supported probe.
             k.lstm_backward = |b, hd, act, g, tc, cp, dh, dc, dgx, dhp| unsafe { lstm_backward_f32(b, hd, act, g, tc, cp, dh, dc, dgx, dhp) };
             // SAFETY: the tier's features were detected by for_isa's Isa::is_supported probe.
             k.gru_forward = |b, hd, act, g, gh, bhn, hp, h, hn| unsafe { gru_forward_f32(b, hd, act, g, gh, bhn, hp, h, hn) };
             // SAFETY: the tier's features were detected by for_isa's Isa::is_supported probe.
             k.gru_backward = |b, hd, act, g, hn, hp, dh, dgx, dgh, dhp| unsafe { gru_backward_f32(b, hd, act, g, hn, hp, dh, dgx, dgh, dhp) };
             k.sgemm_name = $sgemm_name;
+            k.lanes = <$lanes>::LANES;
         }
 
         #[cfg(test)]

@@ -2,7 +2,8 @@
 //! - split (PyTorch's `pre_compute_input`): one GEMM [X | 1]·[W_ih | b]ᵀ over all seq_len·batch
 //!   rows, then per step one GEMM h·W_hhᵀ accumulated into the step's gates, and the cell's fused
 //!   element-wise pass. Batch 1 (a GEMV bound by reading W) and GRU (its n gate needs x·W_in and
-//!   h·W_hn apart) run it.
+//!   h·W_hn apart) run it; a batch-1 LSTM step runs its GEMV and cell fused, group by group of
+//!   hidden units (`Kernels::lstm_row_step`).
 //! - fused: per step one GEMM [x_t | h_{t−1} | 1]·[W_ih | W_hh | b]ᵀ writes the gate block, then the
 //!   cell. No projection record streams through memory, and the [x_t | h_{t−1}] rows it builds are
 //!   the operand BPTT's weight-gradient GEMM needs anyway.
@@ -23,7 +24,7 @@ use std::ops::Range;
 
 use super::workspace::{fit, slots, BackScratch, DirState, StepScratch};
 use crate::cell::{self, as_f32, as_f32_mut, aux_width, StepBackward, StepForward};
-use crate::kernels::{kernels, PackedB};
+use crate::kernels::{kernels, pack_lstm_rows, PackedB};
 use crate::parallel::{self, part_rows, row_parts, Disjoint};
 use crate::params::CellParams;
 use crate::real::Real;
@@ -103,6 +104,9 @@ enum StepInput<'v, R> {
     /// Fill `xh` (the block's [x_t | h_{t−1} | 1] rows, recorded for BPTT) from `x` (the block's
     /// x_t rows) and h_{t−1}, then one GEMM against `packed` ([W_ih | W_hh | b]ᵀ) writes the gate block.
     Fused { x: &'v [R], xh: &'v mut [R], packed: &'v PackedB },
+    /// As `Projected`, for one LSTM row: the step product and the cell run fused, group by group
+    /// of hidden units, against W_hh packed by `pack_lstm_rows` (`reverse`: groups from the last).
+    Row { w: &'v [f32], reverse: bool },
 }
 
 /// The read-only operands of one BPTT step for a block of batch rows (see `Scan::backward_rows`).
@@ -155,6 +159,14 @@ impl<R: Real> Scan<'_, R> {
         as_f32(self.params).is_some() && self.cell != CellKind::Gru && self.batch >= FUSED_MIN_BATCH
     }
 
+    /// Whether a split-schedule step runs `Kernels::lstm_row_step` (f32 LSTM, batch 1, H a multiple
+    /// of the vector width): the cell's transcendental chains then overlap the GEMV's weight
+    /// loads, which stream W_hh from L2 (F2: 0.048 → 0.041 ms per call, old and new addons
+    /// interleaved). Its sums are the step GEMM's, so the results are bit-identical.
+    fn fuses_row_step(&self) -> bool {
+        as_f32(self.params).is_some() && self.cell == CellKind::Lstm && self.batch == 1 && self.hidden % kernels().lanes == 0
+    }
+
     /// Where state slot `slot` (workspace.rs `slots`) lives: itself in a record, else one of two
     /// slots used in turn.
     fn slot(&self, slot: usize) -> usize {
@@ -172,6 +184,7 @@ impl<R: Real> Scan<'_, R> {
     fn forward_rows(&self, input: StepInput<'_, R>, b_hn: Option<&[R]>, v: FwdRows<'_, R>, out_stride: usize) {
         let FwdRows { active, h_prev, c_prev, gates, gh, h, c, aux, out } = v;
         let (rows, hd, gs) = (active.len(), self.hidden, self.gate_size());
+        let mut cell_done = false;
         match input {
             StepInput::Projected { packed } => {
                 // h_{t−1}·W_hhᵀ: accumulated straight into the step's gate block (Elman, LSTM), or into
@@ -196,8 +209,19 @@ impl<R: Real> Scan<'_, R> {
                 };
                 (kernels().sgemm_packed)(false, rows, 0, gs, w, 1.0, a, w, packed, 0.0, g, gs);
             }
+            StepInput::Row { w, reverse } => {
+                let (Some(g), Some(cp), Some(cn), Some(tc), Some(hp), Some(hn)) =
+                    (as_f32_mut(&mut *gates), as_f32(c_prev), as_f32_mut(&mut *c), as_f32_mut(&mut *aux), as_f32(h_prev), as_f32_mut(&mut *h))
+                else {
+                    unreachable!("the fused row step runs in f32 only (`fuses_row_step`)");
+                };
+                (kernels().lstm_row_step)(hd, active[0], reverse, w, g, cp, cn, tc, hp, hn);
+                cell_done = true;
+            }
         }
-        cell::forward_step(self.cell, StepForward { batch: rows, hidden: hd, active, gates, gh, b_hn, h_prev, h: &mut *h, c_prev, c, aux });
+        if !cell_done {
+            cell::forward_step(self.cell, StepForward { batch: rows, hidden: hd, active, gates, gh, b_hn, h_prev, h: &mut *h, c_prev, c, aux });
+        }
         for (b, &on) in active.iter().enumerate() {
             let dst = &mut out[b * out_stride..b * out_stride + hd];
             if on {
@@ -234,10 +258,14 @@ impl<R: Real> Scan<'_, R> {
                 pack(true, xw, gs, w_cat, xw, &mut st.w_xh_t);
             } else {
                 pack(true, xw, gs, w_cat, xw, &mut st.w_ih_t);
-                pack(true, hd, gs, w_hh, hd, &mut st.w_hh_t);
+                if self.fuses_row_step() {
+                    pack_lstm_rows(kernels().lanes, hd, w_hh, &mut st.w_hh_rows);
+                } else {
+                    pack(true, hd, gs, w_hh, hd, &mut st.w_hh_t);
+                }
             }
         }
-        st.prepared = self.version.map(|v| (v, fused));
+        st.prepared = self.version.map(|v| (v, fused, self.fuses_row_step()));
     }
 
     /// Runs the recurrence over `x` [seq_len, batch, input_size], recording into `st` (one step's
@@ -259,7 +287,8 @@ impl<R: Real> Scan<'_, R> {
         st.fit(self.cell, gate_steps, steps_kept, batch, hd, xw);
         sc.active.resize(batch, true);
 
-        if self.version.is_none() || st.prepared != self.version.map(|v| (v, fused)) {
+        let row_step = self.fuses_row_step();
+        if self.version.is_none() || st.prepared != self.version.map(|v| (v, fused, row_step)) {
             self.prepare_weights(st, fused);
         }
 
@@ -300,7 +329,7 @@ impl<R: Real> Scan<'_, R> {
         fit(&mut sc.gh, if self.cell == CellKind::Gru { batch * gs } else { 0 });
         let aux_w = aux_width(self.cell, hd);
         let parts = self.scan_parts();
-        let (packed_hh, packed_xh) = (&st.w_hh_t, &st.w_xh_t);
+        let (packed_hh, packed_xh, w_rows) = (&st.w_hh_t, &st.w_xh_t, st.w_hh_rows.as_slice());
         let xh_all = Disjoint::new(&mut st.xh);
         let (gates_all, gh_all, active_all) = (Disjoint::new(&mut st.gates), Disjoint::new(&mut sc.gh), Disjoint::new(&mut sc.active));
         let (hs, cs, aux_all, out_all) = (Disjoint::new(&mut st.hs), Disjoint::new(&mut st.cs), Disjoint::new(&mut st.aux), Disjoint::new(&mut out[rows.offset..]));
@@ -339,6 +368,8 @@ impl<R: Real> Scan<'_, R> {
                     // SAFETY: as above.
                     let xh = unsafe { xh_all.rows(at(tg), xw) };
                     StepInput::Fused { x: &x[at(t).start * input..at(t).end * input], xh, packed: packed_xh }
+                } else if row_step {
+                    StepInput::Row { w: w_rows, reverse: k % 2 == 1 }
                 } else {
                     StepInput::Projected { packed: packed_hh }
                 };
