@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 
-use rnnkit_core::kernels::{init_kernels, kernels, pack_lstm_rows, FlushDenormals, Isa, Kernels, LstmRows, PackedB};
+use rnnkit_core::kernels::{init_kernels, kernels, pack_row_weights, FlushDenormals, Isa, Kernels, PackedB, RowWeights};
 use rnnkit_core::real::gemm_reference;
 use rnnkit_core::rng::Rng;
 use rnnkit_core::Error;
@@ -555,8 +555,8 @@ fn lstm_row_step_equals_gemm_then_cell() {
             let (h_prev, c_prev) = (rand_vec(&mut rng, hd, -1.0, 1.0), rand_vec(&mut rng, hd, -3.0, 3.0));
             let mut packed = PackedB::new();
             (kern.pack_b)(true, hd, gs, &w_hh, hd, &mut packed);
-            let mut rows = LstmRows::default();
-            pack_lstm_rows(kern.lanes, hd, &w_hh, &mut rows);
+            let mut rows = RowWeights::default();
+            pack_row_weights(4, kern.lanes, hd, &w_hh, &mut rows);
             let rows = rows.as_slice();
             for active in [true, false] {
                 let mut want = (proj.clone(), vec![0.0; hd], vec![0.0; hd], vec![0.0; hd]);
@@ -566,6 +566,40 @@ fn lstm_row_step_equals_gemm_then_cell() {
                     let mut got = (proj.clone(), vec![0.0; hd], vec![0.0; hd], vec![0.0; hd]);
                     (kern.lstm_row_step)(hd, active, reverse, rows, &mut got.0, &c_prev, &mut got.1, &mut got.2, &h_prev, &mut got.3);
                     assert_eq!(got, want, "{} H={hd} active={active} reverse={reverse}: (gates, c, tanh c, h)", kern.sgemm_name);
+                }
+            }
+        }
+    }
+}
+
+/// The fused one-row GRU step equals the step GEMM into `gh` (β = 0) followed by `gru_forward`, bit
+/// for bit, on every tier: with and without b_hn, both group orders, an inactive row, H past KC.
+#[test]
+fn gru_row_step_equals_gemm_then_cell() {
+    let mut rng = Rng::new(24);
+    for kern in tiers() {
+        for hd in [kern.lanes, 64, 400] {
+            let gs = 3 * hd;
+            let w_hh = rand_vec(&mut rng, gs * hd, -0.5, 0.5);
+            let proj = rand_vec(&mut rng, gs, -2.0, 2.0);
+            let h_prev = rand_vec(&mut rng, hd, -1.0, 1.0);
+            let mut packed = PackedB::new();
+            (kern.pack_b)(true, hd, gs, &w_hh, hd, &mut packed);
+            let mut rows = RowWeights::default();
+            pack_row_weights(3, kern.lanes, hd, &w_hh, &mut rows);
+            let rows = rows.as_slice();
+            let mut gh = vec![f32::NAN; gs];
+            (kern.sgemm_packed)(false, 1, 0, gs, hd, 1.0, &h_prev, hd, &packed, 0.0, &mut gh, gs);
+            for b_hn in [rand_vec(&mut rng, hd, -1.0, 1.0), Vec::new()] {
+                for active in [true, false] {
+                    let mut want = (proj.clone(), vec![0.0; hd], vec![0.0; hd]);
+                    (kern.gru_forward)(1, hd, &[active], &mut want.0, &gh, &b_hn, &h_prev, &mut want.1, &mut want.2);
+                    for reverse in [false, true] {
+                        let mut got = (proj.clone(), vec![0.0; hd], vec![0.0; hd]);
+                        (kern.gru_row_step)(hd, active, reverse, rows, &b_hn, &mut got.0, &h_prev, &mut got.1, &mut got.2);
+                        let what = format!("{} H={hd} b_hn={} active={active} reverse={reverse}", kern.sgemm_name, !b_hn.is_empty());
+                        assert_eq!(got, want, "{what}: (gates, h, W_hn·h + b_hn)");
+                    }
                 }
             }
         }

@@ -83,29 +83,30 @@ fn lstm_state<L: Lanes>(on: bool, [i, f, g, o]: [L; 4], c_prev: L, h_prev: L) ->
     (c, t, if on { o.mul(t) } else { h_prev })
 }
 
-/// W_hh packed for `lstm_row_step` by `pack_lstm_rows`, starting on a 64-byte boundary like
-/// `PackedB`: the step is bound by these loads, and a vector load straddling two cache lines costs
-/// two (F2 measured 0.040 or 0.047 ms per call depending on where the allocator put the buffer).
+/// W_hh packed for the one-row steps (`lstm_row_step`, `gru_row_step`) by `pack_row_weights`,
+/// starting on a 64-byte boundary like `PackedB`: the steps are bound by these loads, and a vector
+/// load straddling two cache lines costs two (F2 measured 0.040 or 0.047 ms per call depending on
+/// where the allocator put the buffer).
 #[derive(Clone, Default, Debug)]
-pub struct LstmRows {
+pub struct RowWeights {
     data: Vec<f32>,
     off: usize,
 }
 
-impl LstmRows {
+impl RowWeights {
     pub fn as_slice(&self) -> &[f32] {
         &self.data[self.off..]
     }
 }
 
-/// W_hh [4H, H] (gate-major rows, PyTorch's i, f, g, o) packed for `lstm_row_step` with `lanes`
-/// units per group: group q holds, for k = 0..H, the four gates' weights of units q·lanes.. as
-/// [k][gate][lane], so one group's recurrent product reads one contiguous 16·H·lanes-byte run.
+/// W_hh [G·H, H] (gate-major rows in PyTorch's order: LSTM i, f, g, o; GRU r, z, n) packed for the
+/// one-row steps with `lanes` units per group: group q holds, for k = 0..H, the G gates' weights of
+/// units q·lanes.. as [k][gate][lane], so one group's recurrent product reads one contiguous run.
 /// H must be a multiple of `lanes`.
-pub fn pack_lstm_rows(lanes: usize, hd: usize, w_hh: &[f32], out: &mut LstmRows) {
-    assert!(hd % lanes == 0 && w_hh.len() == 4 * hd * hd, "pack_lstm_rows: H = {hd} with {lanes} lanes, {} weights", w_hh.len());
+pub fn pack_row_weights(gates: usize, lanes: usize, hd: usize, w_hh: &[f32], out: &mut RowWeights) {
+    assert!(hd.is_multiple_of(lanes) && w_hh.len() == gates * hd * hd, "pack_row_weights: H = {hd} with {lanes} lanes, {} weights for {gates} gates", w_hh.len());
     const ALIGN_F32: usize = 16; // 64 bytes
-    let len = 4 * hd * hd;
+    let len = gates * hd * hd;
     if out.data.len() != len + ALIGN_F32 {
         out.data = vec![0.0; len + ALIGN_F32];
     }
@@ -114,7 +115,7 @@ pub fn pack_lstm_rows(lanes: usize, hd: usize, w_hh: &[f32], out: &mut LstmRows)
     let mut dst = out.data[out.off..out.off + len].iter_mut();
     for q in (0..hd).step_by(lanes) {
         for k in 0..hd {
-            for g in 0..4 {
+            for g in 0..gates {
                 for u in q..q + lanes {
                     *dst.next().expect("sized above") = w_hh[(g * hd + u) * hd + k];
                 }
@@ -123,54 +124,55 @@ pub fn pack_lstm_rows(lanes: usize, hd: usize, w_hh: &[f32], out: &mut LstmRows)
     }
 }
 
+/// h_{t−1}·W_hhᵀ for the G gates of LANES units `u..` (`w` from `pack_row_weights`), as gemm.rs's
+/// one-row step GEMM computes them: per `kc`-deep block of k one FMA chain from 0, combined as its
+/// C ← 1·acc + β·C does (β = 0 for the first block, so C = acc, then 1: one rounding of C + acc).
+/// Starting from `init` (Some: β = 1 into those values, the split schedule's projected gates).
+#[inline(always)]
+fn row_product<L: Lanes, const G: usize>(kc: usize, hd: usize, u: usize, w: &[f32], h_prev: &[f32], init: Option<[L; G]>) -> [L; G] {
+    let n = L::LANES;
+    let wq = w[G * u * hd..G * (u + n) * hd].as_ptr();
+    let mut sum = init;
+    for k0 in (0..hd).step_by(kc) {
+        let mut acc = [L::splat(0.0); G];
+        for (k, &hk) in h_prev.iter().enumerate().take((k0 + kc).min(hd)).skip(k0) {
+            let hk = L::splat(hk);
+            for (gate, a) in acc.iter_mut().enumerate() {
+                // SAFETY: (k·G + gate)·n + n ≤ G·n·hd, inside this group's run of `w` (sliced above).
+                *a = hk.fma(unsafe { L::load_ptr(wq.add((k * G + gate) * n)) }, *a);
+            }
+        }
+        sum = Some(match sum {
+            Some(mut c) => {
+                c.iter_mut().zip(acc).for_each(|(c, a)| *c = c.add(a));
+                c
+            }
+            None => acc,
+        });
+    }
+    sum.expect("H ≥ 1")
+}
+
 /// One batch row's LSTM step with its recurrent product fused in (batch-1 steps: F2's latency
 /// case). `gates` holds the row's projection [x_t | 1]·[W_ih | b]ᵀ; `w` is W_hh from
-/// `pack_lstm_rows`. Per group of LANES units, h_{t−1}·W_hhᵀ's i, f, g, o columns accumulate in four
-/// registers and the cell update runs on them at once, so its transcendental chains overlap the
-/// next group's weight loads instead of waiting for the whole GEMV. Bit-identical to the step GEMM
-/// (`sgemm_packed`, one row) followed by `lstm_forward`: each sum is one FMA chain from 0 per
-/// `kc`-deep block of k, added to the gate as gemm.rs's C ← 1·acc + 1·C does, then the same
-/// element-wise formulas. `reverse` walks the groups from the last (see gemm.rs's serpentine walk:
-/// the weights read last are still in L1).
+/// `pack_row_weights`. Per group of LANES units, h_{t−1}·W_hhᵀ's i, f, g, o columns accumulate in
+/// four registers and the cell update runs on them at once, so its transcendental chains overlap
+/// the next group's weight loads instead of waiting for the whole GEMV. Bit-identical to the step
+/// GEMM (`sgemm_packed`, one row, β = 1) followed by `lstm_forward`: the same sums (`row_product`)
+/// and element-wise formulas. `reverse` walks the groups from the last (as gemm.rs's serpentine
+/// walk: the weights read last are still in L1).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn lstm_row_step<L: Lanes>(
-    kc: usize,
-    hd: usize,
-    active: bool,
-    reverse: bool,
-    w: &[f32],
-    gates: &mut [f32],
-    c_prev: &[f32],
-    c: &mut [f32],
-    tanh_c: &mut [f32],
-    h_prev: &[f32],
-    h: &mut [f32],
-) {
+pub(crate) fn lstm_row_step<L: Lanes>(kc: usize, hd: usize, active: bool, reverse: bool, w: &[f32], gates: &mut [f32], c_prev: &[f32], c: &mut [f32], tanh_c: &mut [f32], h_prev: &[f32], h: &mut [f32]) {
     let n = L::LANES;
-    assert!(hd % n == 0 && kc > 0 && w.len() >= 4 * hd * hd && gates.len() >= 4 * hd, "lstm_row_step: H = {hd}, {} weights, {} gates", w.len(), gates.len());
+    assert!(hd.is_multiple_of(n) && kc > 0 && w.len() >= 4 * hd * hd && gates.len() >= 4 * hd, "lstm_row_step: H = {hd}, {} weights, {} gates", w.len(), gates.len());
     assert!(c_prev.len() >= hd && c.len() >= hd && tanh_c.len() >= hd && h_prev.len() >= hd && h.len() >= hd);
     let groups = hd / n;
     for i in 0..groups {
         let u = if reverse { (groups - 1 - i) * n } else { i * n };
-        let wq = w[4 * u * hd..4 * (u + n) * hd].as_ptr();
         let at = |gate: usize| gate * hd + u;
-        let mut pre = [0, 1, 2, 3].map(|gate| L::load(&gates[at(gate)..]));
-        for k0 in (0..hd).step_by(kc) {
-            let mut acc = [L::splat(0.0); 4];
-            for (k, &hk) in h_prev.iter().enumerate().take((k0 + kc).min(hd)).skip(k0) {
-                let hk = L::splat(hk);
-                for (gate, a) in acc.iter_mut().enumerate() {
-                    // SAFETY: (k·4 + gate)·n + n ≤ 4·n·hd, inside this group's run of `w` (asserted).
-                    *a = hk.fma(unsafe { L::load_ptr(wq.add((k * 4 + gate) * n)) }, *a);
-                }
-            }
-            // C ← 1·acc + 1·C is one rounding of C + acc.
-            for (p, a) in pre.iter_mut().zip(acc) {
-                *p = p.add(a);
-            }
-        }
-        let [i_, f, gg, o] = pre;
+        let projected = [0, 1, 2, 3].map(|gate| L::load(&gates[at(gate)..]));
+        let [i_, f, gg, o] = row_product::<L, 4>(kc, hd, u, w, h_prev, Some(projected));
         let (i_, f, gg, o) = (sigmoid(i_), sigmoid(f), tanh(gg), sigmoid(o));
         for (gate, v) in [i_, f, gg, o].into_iter().enumerate() {
             v.store(&mut gates[at(gate)..]);
@@ -181,6 +183,47 @@ pub(crate) fn lstm_row_step<L: Lanes>(
         t.store(&mut tanh_c[r.clone()]);
         hn.store(&mut h[r]);
     }
+}
+
+/// One batch row's GRU step with its recurrent product fused in, as `lstm_row_step`: `gates` holds
+/// the row's projection, and per group the r, z, n columns of h_{t−1}·W_hhᵀ (the step GEMM's `gh`,
+/// β = 0) feed `gru_forward`'s formulas at once. Bit-identical to that GEMM followed by `gru_forward`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gru_row_step<L: Lanes>(kc: usize, hd: usize, active: bool, reverse: bool, w: &[f32], b_hn: &[f32], gates: &mut [f32], h_prev: &[f32], h: &mut [f32], hn: &mut [f32]) {
+    let n = L::LANES;
+    assert!(hd.is_multiple_of(n) && kc > 0 && w.len() >= 3 * hd * hd && gates.len() >= 3 * hd, "gru_row_step: H = {hd}, {} weights, {} gates", w.len(), gates.len());
+    assert!((b_hn.is_empty() || b_hn.len() >= hd) && h_prev.len() >= hd && h.len() >= hd && hn.len() >= hd);
+    let groups = hd / n;
+    for i in 0..groups {
+        let u = if reverse { (groups - 1 - i) * n } else { i * n };
+        let at = |gate: usize| gate * hd + u;
+        let [gh_r, gh_z, gh_n] = row_product::<L, 3>(kc, hd, u, w, h_prev, None);
+        let r = u..u + n;
+        let rg = sigmoid(L::load(&gates[at(0)..]).add(gh_r));
+        let z = sigmoid(L::load(&gates[at(1)..]).add(gh_z));
+        let bias = (!b_hn.is_empty()).then(|| L::load(&b_hn[r.clone()]));
+        let (nv, hv, out) = gru_state(active, rg, z, L::load(&gates[at(2)..]), gh_n, bias, L::load(&h_prev[r.clone()]));
+        rg.store(&mut gates[at(0)..]);
+        z.store(&mut gates[at(1)..]);
+        nv.store(&mut gates[at(2)..]);
+        hv.store(&mut hn[r.clone()]);
+        out.store(&mut h[r]);
+    }
+}
+
+/// The GRU update of LANES units from activated r and z, the x-side n pre-activation `g_n` and the
+/// hidden side W_hn·h_{t−1} (`gh_n`, plus b_hn when given): (n, W_hn·h + b_hn, h) with
+/// n = tanh(g_n + r⊙(W_hn·h + b_hn)) and h = (1−z)⊙n + z⊙h_prev; an inactive row keeps h_prev.
+#[inline(always)]
+fn gru_state<L: Lanes>(on: bool, r: L, z: L, g_n: L, gh_n: L, b_hn: Option<L>, h_prev: L) -> (L, L, L) {
+    let hv = match b_hn {
+        Some(b) => gh_n.add(b),
+        None => gh_n,
+    };
+    let n = tanh(g_n.add(r.mul(hv)));
+    let out = if on { L::splat(1.0).sub(z).mul(n).add(z.mul(h_prev)) } else { h_prev };
+    (n, hv, out)
 }
 
 /// x ← tanh(x) (`TANH`) or sigmoid(x) over a slice, LANES at a time. (A const parameter, not a
@@ -253,7 +296,6 @@ pub(crate) fn gru_forward<L: Lanes>(
     hn: &mut [f32],
 ) {
     let gs = 3 * hd;
-    let one = L::splat(1.0);
     for b in 0..batch {
         let g = &mut gates[b * gs..(b + 1) * gs];
         let ghr = &gh[b * gs..(b + 1) * gs];
@@ -267,15 +309,10 @@ pub(crate) fn gru_forward<L: Lanes>(
         for j in (0..hd).step_by(L::LANES) {
             let e = (j + L::LANES).min(hd);
             let (rg, z): (L, L) = (ld(&g[j..e]), ld(&g[hd + j..hd + e]));
-            let mut hv: L = ld(&ghr[2 * hd + j..2 * hd + e]);
-            if !b_hn.is_empty() {
-                hv = hv.add(ld(&b_hn[j..e]));
-            }
-            let n: L = tanh(ld::<L>(&g[2 * hd + j..2 * hd + e]).add(rg.mul(hv)));
+            let bias = (!b_hn.is_empty()).then(|| ld(&b_hn[j..e]));
+            let (n, hv, out) = gru_state(on, rg, z, ld(&g[2 * hd + j..2 * hd + e]), ld(&ghr[2 * hd + j..2 * hd + e]), bias, ld(&hp[j..e]));
             st(n, &mut g[2 * hd + j..2 * hd + e]);
             st(hv, &mut hnr[j..e]);
-            let hpv: L = ld(&hp[j..e]);
-            let out = if on { one.sub(z).mul(n).add(z.mul(hpv)) } else { hpv };
             st(out, &mut hr[j..e]);
         }
     }

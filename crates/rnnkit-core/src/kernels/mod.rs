@@ -28,7 +28,7 @@ use std::sync::OnceLock;
 use crate::error::{Error, Result};
 pub use denormals::FlushDenormals;
 pub use gemm::PackedB;
-pub use cells::{pack_lstm_rows, LstmRows};
+pub use cells::{pack_row_weights, RowWeights};
 pub use isa::Isa;
 
 /// Row-major `C ← α·op(A)·op(B) + β·C` (see `Real::gemm` for the full contract).
@@ -42,9 +42,11 @@ pub type SgemmPackedFn = fn(bool, usize, usize, usize, usize, f32, &[f32], usize
 /// Fused LSTM step `(batch, H, active, gates, c_prev, c, tanh_c, h_prev, h)`: see `cells::lstm_forward`.
 pub type LstmForwardFn = fn(usize, usize, &[bool], &mut [f32], &[f32], &mut [f32], &mut [f32], &[f32], &mut [f32]);
 /// One row's LSTM step with the recurrent product fused in, `(H, active, reverse, w, gates, c_prev,
-/// c, tanh_c, h_prev, h)`, `w` packed by `cells::pack_lstm_rows` for the table's `lanes`: see
+/// c, tanh_c, h_prev, h)`, `w` packed by `cells::pack_row_weights` for the table's `lanes`: see
 /// `cells::lstm_row_step`.
 pub type LstmRowStepFn = fn(usize, bool, bool, &[f32], &mut [f32], &[f32], &mut [f32], &mut [f32], &[f32], &mut [f32]);
+/// The GRU one, `(H, active, reverse, w, b_hn, gates, h_prev, h, hn)`: see `cells::gru_row_step`.
+pub type GruRowStepFn = fn(usize, bool, bool, &[f32], &[f32], &mut [f32], &[f32], &mut [f32], &mut [f32]);
 /// `(batch, H, active, gates, tanh_c, c_prev, dh, dc, dgx, dh_prev)`: see `cells::lstm_backward`.
 pub type LstmBackwardFn = fn(usize, usize, &[bool], &[f32], &[f32], &[f32], &[f32], &mut [f32], &mut [f32], &mut [f32]);
 /// Fused GRU step `(batch, H, active, gates, gh, b_hn, h_prev, h, hn)`: see `cells::gru_forward`.
@@ -81,6 +83,7 @@ pub struct Kernels {
     pub lstm_row_step: LstmRowStepFn,
     pub lstm_backward: LstmBackwardFn,
     pub gru_forward: GruForwardFn,
+    pub gru_row_step: GruRowStepFn,
     pub gru_backward: GruBackwardFn,
 }
 
@@ -103,6 +106,7 @@ impl Kernels {
             lstm_row_step: scalar::lstm_row_step,
             lstm_backward: cells::lstm_backward::<f32>,
             gru_forward: cells::gru_forward::<f32>,
+            gru_row_step: scalar::gru_row_step,
             gru_backward: cells::gru_backward::<f32>,
         }
     }

@@ -28,10 +28,14 @@ pub fn pack_b(tb: bool, k: usize, n: usize, b: &[f32], ldb: usize, out: &mut Pac
     gemm::pack_b(NV, tb, k, n, b, ldb, out)
 }
 
-/// The fused one-row LSTM step (`cells::lstm_row_step`), its k blocks cut at this tier's KC.
+/// The fused one-row LSTM and GRU steps (`cells::lstm_row_step`), k blocks cut at this tier's KC.
 #[allow(clippy::too_many_arguments)]
 pub fn lstm_row_step(hd: usize, on: bool, rev: bool, w: &[f32], g: &mut [f32], cp: &[f32], c: &mut [f32], tc: &mut [f32], hp: &[f32], h: &mut [f32]) {
     super::cells::lstm_row_step::<f32>(BLOCKING.kc, hd, on, rev, w, g, cp, c, tc, hp, h)
+}
+#[allow(clippy::too_many_arguments)]
+pub fn gru_row_step(hd: usize, on: bool, rev: bool, w: &[f32], bhn: &[f32], g: &mut [f32], hp: &[f32], h: &mut [f32], hn: &mut [f32]) {
+    super::cells::gru_row_step::<f32>(BLOCKING.kc, hd, on, rev, w, bhn, g, hp, h, hn)
 }
 
 /// Table slot alias: the scalar GEMM.

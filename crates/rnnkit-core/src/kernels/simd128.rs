@@ -132,6 +132,7 @@ pub(super) fn table() -> Kernels {
         lstm_row_step: |hd, on, rev, w, g, cp, c, tc, hp, h| cells::lstm_row_step::<Simd128>(BLOCKING.kc, hd, on, rev, w, g, cp, c, tc, hp, h),
         lstm_backward: cells::lstm_backward::<Simd128>,
         gru_forward: cells::gru_forward::<Simd128>,
+        gru_row_step: |hd, on, rev, w, bhn, g, hp, h, hn| cells::gru_row_step::<Simd128>(BLOCKING.kc, hd, on, rev, w, bhn, g, hp, h, hn),
         gru_backward: cells::gru_backward::<Simd128>,
     }
 }

@@ -75,6 +75,13 @@ macro_rules! x86_tier {
         /// As for `lstm_forward_f32`.
         #[target_feature(enable = $features)]
         #[allow(clippy::too_many_arguments)]
+        unsafe fn gru_row_step_f32(hd: usize, on: bool, rev: bool, w: &[f32], bhn: &[f32], g: &mut [f32], hp: &[f32], h: &mut [f32], hn: &mut [f32]) {
+            cells::gru_row_step::<$lanes>(BLOCKING.kc, hd, on, rev, w, bhn, g, hp, h, hn)
+        }
+        /// # Safety
+        /// As for `lstm_forward_f32`.
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
         unsafe fn gru_backward_f32(b: usize, hd: usize, act: &[bool], g: &[f32], hn: &[f32], hp: &[f32], dh: &[f32], dgx: &mut [f32], dgh: &mut [f32], dhp: &mut [f32]) {
             cells::gru_backward::<$lanes>(b, hd, act, g, hn, hp, dh, dgx, dgh, dhp)
         }
@@ -107,6 +114,8 @@ macro_rules! x86_tier {
             k.lstm_backward = |b, hd, act, g, tc, cp, dh, dc, dgx, dhp| unsafe { lstm_backward_f32(b, hd, act, g, tc, cp, dh, dc, dgx, dhp) };
             // SAFETY: the tier's features were detected by for_isa's Isa::is_supported probe.
             k.gru_forward = |b, hd, act, g, gh, bhn, hp, h, hn| unsafe { gru_forward_f32(b, hd, act, g, gh, bhn, hp, h, hn) };
+            // SAFETY: the tier's features were detected by for_isa's Isa::is_supported probe.
+            k.gru_row_step = |hd, on, rev, w, bhn, g, hp, h, hn| unsafe { gru_row_step_f32(hd, on, rev, w, bhn, g, hp, h, hn) };
             // SAFETY: the tier's features were detected by for_isa's Isa::is_supported probe.
             k.gru_backward = |b, hd, act, g, hn, hp, dh, dgx, dgh, dhp| unsafe { gru_backward_f32(b, hd, act, g, hn, hp, dh, dgx, dgh, dhp) };
             k.sgemm_name = $sgemm_name;

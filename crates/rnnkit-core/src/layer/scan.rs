@@ -2,8 +2,8 @@
 //! - split (PyTorch's `pre_compute_input`): one GEMM [X | 1]·[W_ih | b]ᵀ over all seq_len·batch
 //!   rows, then per step one GEMM h·W_hhᵀ accumulated into the step's gates, and the cell's fused
 //!   element-wise pass. Batch 1 (a GEMV bound by reading W) and GRU (its n gate needs x·W_in and
-//!   h·W_hn apart) run it; a batch-1 LSTM step runs its GEMV and cell fused, group by group of
-//!   hidden units (`Kernels::lstm_row_step`).
+//!   h·W_hn apart) run it; a batch-1 LSTM or GRU step runs its GEMV and cell fused, group by group
+//!   of hidden units (`Kernels::lstm_row_step`, `gru_row_step`).
 //! - fused: per step one GEMM [x_t | h_{t−1} | 1]·[W_ih | W_hh | b]ᵀ writes the gate block, then the
 //!   cell. No projection record streams through memory, and the [x_t | h_{t−1}] rows it builds are
 //!   the operand BPTT's weight-gradient GEMM needs anyway.
@@ -24,7 +24,7 @@ use std::ops::Range;
 
 use super::workspace::{fit, slots, BackScratch, DirState, StepScratch};
 use crate::cell::{self, as_f32, as_f32_mut, aux_width, StepBackward, StepForward};
-use crate::kernels::{kernels, pack_lstm_rows, PackedB};
+use crate::kernels::{kernels, pack_row_weights, PackedB};
 use crate::parallel::{self, part_rows, row_parts, Disjoint};
 use crate::params::CellParams;
 use crate::real::Real;
@@ -104,8 +104,9 @@ enum StepInput<'v, R> {
     /// Fill `xh` (the block's [x_t | h_{t−1} | 1] rows, recorded for BPTT) from `x` (the block's
     /// x_t rows) and h_{t−1}, then one GEMM against `packed` ([W_ih | W_hh | b]ᵀ) writes the gate block.
     Fused { x: &'v [R], xh: &'v mut [R], packed: &'v PackedB },
-    /// As `Projected`, for one LSTM row: the step product and the cell run fused, group by group
-    /// of hidden units, against W_hh packed by `pack_lstm_rows` (`reverse`: groups from the last).
+    /// As `Projected`, for one LSTM or GRU row: the step product and the cell run fused, group by
+    /// group of hidden units, against W_hh packed by `pack_row_weights` (`reverse`: groups from
+    /// the last).
     Row { w: &'v [f32], reverse: bool },
 }
 
@@ -159,12 +160,14 @@ impl<R: Real> Scan<'_, R> {
         as_f32(self.params).is_some() && self.cell != CellKind::Gru && self.batch >= FUSED_MIN_BATCH
     }
 
-    /// Whether a split-schedule step runs `Kernels::lstm_row_step` (f32 LSTM, batch 1, H a multiple
-    /// of the vector width): the cell's transcendental chains then overlap the GEMV's weight
-    /// loads, which stream W_hh from L2 (F2: 0.048 → 0.041 ms per call, old and new addons
-    /// interleaved). Its sums are the step GEMM's, so the results are bit-identical.
+    /// Whether a split-schedule step runs `Kernels::lstm_row_step` / `gru_row_step` (f32 LSTM or
+    /// GRU, batch 1, H a multiple of the vector width): the cell's transcendental chains then
+    /// overlap the GEMV's weight loads, which stream W_hh from L2 (F2: 0.048 → 0.041 ms per call,
+    /// old and new addons interleaved). Its sums are the step GEMM's, so the results are
+    /// bit-identical. (An Elman cell has one tanh per unit: nothing to overlap.)
     fn fuses_row_step(&self) -> bool {
-        as_f32(self.params).is_some() && self.cell == CellKind::Lstm && self.batch == 1 && self.hidden % kernels().lanes == 0
+        let cell = matches!(self.cell, CellKind::Lstm | CellKind::Gru);
+        as_f32(self.params).is_some() && cell && self.batch == 1 && self.hidden.is_multiple_of(kernels().lanes)
     }
 
     /// Where state slot `slot` (workspace.rs `slots`) lives: itself in a record, else one of two
@@ -210,12 +213,16 @@ impl<R: Real> Scan<'_, R> {
                 (kernels().sgemm_packed)(false, rows, 0, gs, w, 1.0, a, w, packed, 0.0, g, gs);
             }
             StepInput::Row { w, reverse } => {
-                let (Some(g), Some(cp), Some(cn), Some(tc), Some(hp), Some(hn)) =
-                    (as_f32_mut(&mut *gates), as_f32(c_prev), as_f32_mut(&mut *c), as_f32_mut(&mut *aux), as_f32(h_prev), as_f32_mut(&mut *h))
-                else {
+                let (Some(g), Some(hp), Some(hn), Some(ax)) = (as_f32_mut(&mut *gates), as_f32(h_prev), as_f32_mut(&mut *h), as_f32_mut(&mut *aux)) else {
                     unreachable!("the fused row step runs in f32 only (`fuses_row_step`)");
                 };
-                (kernels().lstm_row_step)(hd, active[0], reverse, w, g, cp, cn, tc, hp, hn);
+                if self.cell == CellKind::Gru {
+                    let b_hn = b_hn.and_then(as_f32).unwrap_or(&[]);
+                    (kernels().gru_row_step)(hd, active[0], reverse, w, b_hn, g, hp, hn, ax);
+                } else {
+                    let (Some(cp), Some(cn)) = (as_f32(c_prev), as_f32_mut(&mut *c)) else { unreachable!("as above") };
+                    (kernels().lstm_row_step)(hd, active[0], reverse, w, g, cp, cn, ax, hp, hn);
+                }
                 cell_done = true;
             }
         }
@@ -259,7 +266,7 @@ impl<R: Real> Scan<'_, R> {
             } else {
                 pack(true, xw, gs, w_cat, xw, &mut st.w_ih_t);
                 if self.fuses_row_step() {
-                    pack_lstm_rows(kernels().lanes, hd, w_hh, &mut st.w_hh_rows);
+                    pack_row_weights(self.cell.gates(), kernels().lanes, hd, w_hh, &mut st.w_hh_rows);
                 } else {
                     pack(true, hd, gs, w_hh, hd, &mut st.w_hh_t);
                 }

@@ -3,7 +3,7 @@
 //! grow (`fit` resizes without freeing), so repeated calls of one shape never touch the allocator.
 
 use crate::cell::aux_width;
-use crate::kernels::{LstmRows, PackedB};
+use crate::kernels::{PackedB, RowWeights};
 use crate::real::Real;
 use crate::spec::CellKind;
 
@@ -37,8 +37,8 @@ pub(crate) struct DirState<R> {
     pub w_cat: Vec<R>,
     pub w_xh_t: PackedB,
     pub xh: Vec<R>,
-    /// W_hh packed for the fused one-row LSTM step instead of `w_hh_t` (scan.rs `fuses_row_step`).
-    pub w_hh_rows: LstmRows,
+    /// W_hh packed for the fused one-row LSTM / GRU step instead of `w_hh_t` (scan.rs `fuses_row_step`).
+    pub w_hh_rows: RowWeights,
     /// The parameter version and schedule (fused projection, fused row step) `w_cat` and the packed
     /// weights were prepared for.
     pub prepared: Option<(u64, bool, bool)>,
