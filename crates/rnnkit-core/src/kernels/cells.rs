@@ -170,12 +170,12 @@ pub(crate) fn lstm_row_step<L: Lanes>(kc: usize, hd: usize, active: bool, revers
     let groups = hd / n;
     for i in 0..groups {
         let u = if reverse { (groups - 1 - i) * n } else { i * n };
-        let at = |gate: usize| gate * hd + u;
-        let projected = [0, 1, 2, 3].map(|gate| L::load(&gates[at(gate)..]));
+        // (Plain expressions, no closures, in kernel bodies: see `activate_in_place`.)
+        let projected = [L::load(&gates[u..]), L::load(&gates[hd + u..]), L::load(&gates[2 * hd + u..]), L::load(&gates[3 * hd + u..])];
         let [i_, f, gg, o] = row_product::<L, 4>(kc, hd, u, w, h_prev, Some(projected));
         let (i_, f, gg, o) = (sigmoid(i_), sigmoid(f), tanh(gg), sigmoid(o));
         for (gate, v) in [i_, f, gg, o].into_iter().enumerate() {
-            v.store(&mut gates[at(gate)..]);
+            v.store(&mut gates[gate * hd + u..]);
         }
         let r = u..u + n;
         let (cn, t, hn) = lstm_state(active, [i_, f, gg, o], L::load(&c_prev[r.clone()]), L::load(&h_prev[r.clone()]));
@@ -197,16 +197,16 @@ pub(crate) fn gru_row_step<L: Lanes>(kc: usize, hd: usize, active: bool, reverse
     let groups = hd / n;
     for i in 0..groups {
         let u = if reverse { (groups - 1 - i) * n } else { i * n };
-        let at = |gate: usize| gate * hd + u;
         let [gh_r, gh_z, gh_n] = row_product::<L, 3>(kc, hd, u, w, h_prev, None);
         let r = u..u + n;
-        let rg = sigmoid(L::load(&gates[at(0)..]).add(gh_r));
-        let z = sigmoid(L::load(&gates[at(1)..]).add(gh_z));
-        let bias = (!b_hn.is_empty()).then(|| L::load(&b_hn[r.clone()]));
-        let (nv, hv, out) = gru_state(active, rg, z, L::load(&gates[at(2)..]), gh_n, bias, L::load(&h_prev[r.clone()]));
-        rg.store(&mut gates[at(0)..]);
-        z.store(&mut gates[at(1)..]);
-        nv.store(&mut gates[at(2)..]);
+        let (gr, gz, gn) = (u, hd + u, 2 * hd + u);
+        let rg = sigmoid(L::load(&gates[gr..]).add(gh_r));
+        let z = sigmoid(L::load(&gates[gz..]).add(gh_z));
+        let bias = if b_hn.is_empty() { None } else { Some(L::load(&b_hn[r.clone()])) };
+        let (nv, hv, out) = gru_state(active, rg, z, L::load(&gates[gn..]), gh_n, bias, L::load(&h_prev[r.clone()]));
+        rg.store(&mut gates[gr..]);
+        z.store(&mut gates[gz..]);
+        nv.store(&mut gates[gn..]);
         hv.store(&mut hn[r.clone()]);
         out.store(&mut h[r]);
     }
@@ -309,7 +309,7 @@ pub(crate) fn gru_forward<L: Lanes>(
         for j in (0..hd).step_by(L::LANES) {
             let e = (j + L::LANES).min(hd);
             let (rg, z): (L, L) = (ld(&g[j..e]), ld(&g[hd + j..hd + e]));
-            let bias = (!b_hn.is_empty()).then(|| ld(&b_hn[j..e]));
+            let bias = if b_hn.is_empty() { None } else { Some(ld(&b_hn[j..e])) };
             let (n, hv, out) = gru_state(on, rg, z, ld(&g[2 * hd + j..2 * hd + e]), ld(&ghr[2 * hd + j..2 * hd + e]), bias, ld(&hp[j..e]));
             st(n, &mut g[2 * hd + j..2 * hd + e]);
             st(hv, &mut hnr[j..e]);
