@@ -189,21 +189,22 @@ const F32_VS_F64_TOL: f64 = 2e-6;
 
 /// The f32 forward runs two schedules (scan.rs): batch 1 (and every GRU) projects all steps in one
 /// GEMM and adds h·W_hhᵀ per step; from 3 rows Elman and LSTM run one [x_t | h_{t−1} | 1] GEMM per
-/// step. Both must follow the formulas, with and without biases.
+/// step. Both must follow the formulas, with and without biases. H = 16 (a multiple of every tier's
+/// vector width) puts batch-1 LSTM and GRU steps on the fused row step, H = 5 on the GEMM and cell.
 #[test]
 fn f32_schedules_match_pytorch_formulas() {
     let mut rng = Rng::new(31);
-    for cell in ALL_CELLS {
+    for (cell, hidden) in ALL_CELLS.into_iter().flat_map(|c| [(c, 5), (c, 16)]) {
         for bias in [true, false] {
             for batch in [1, 2, 3, 6] {
-                let s = spec(cell, 3, 5, 1, false, bias);
+                let s = spec(cell, 3, hidden, 1, false, bias);
                 let params: Vec<f32> = uniform_vec(&mut rng, block_param_count(&s), -0.7, 0.7);
                 let call: Call<f32> = Call::random(&s, 4, batch, &mut rng);
                 let got = run(&s, &params, &call);
                 let wide = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
                 let call64 = Call { seq_len: call.seq_len, batch, x: wide(&call.x), h0: call.h0.as_deref().map(wide), c0: call.c0.as_deref().map(wide), lengths: None };
                 let (out, h_n, c_n) = reference(&s, &wide(&params), &call64);
-                let what = format!("{} bias={bias} batch={batch}", cell.name());
+                let what = format!("{} H={hidden} bias={bias} batch={batch}", cell.name());
                 assert_close(&wide(&got.output), &out, F32_VS_F64_TOL, F32_VS_F64_TOL, &format!("{what}: output"));
                 assert_close(&wide(&got.h_n), &h_n, F32_VS_F64_TOL, F32_VS_F64_TOL, &format!("{what}: h_n"));
                 assert_close(&wide(&got.c_n), &c_n, F32_VS_F64_TOL, F32_VS_F64_TOL, &format!("{what}: c_n"));
@@ -214,13 +215,14 @@ fn f32_schedules_match_pytorch_formulas() {
 
 /// An inference forward keeps one step of gates and two state slots instead of the whole record
 /// (scan.rs `Scan::record`): outputs and final states must be bit-identical to a recording forward,
-/// on both schedules, both directions, with lengths, and when one block alternates between the two.
+/// on both schedules, both directions, with lengths, and when one block alternates between the two;
+/// H = 16 runs batch-1 LSTM and GRU steps on the fused row step.
 #[test]
 fn inference_forward_equals_recording_forward() {
     let mut rng = Rng::new(32);
-    for cell in ALL_CELLS {
+    for (cell, hidden) in ALL_CELLS.into_iter().flat_map(|c| [(c, 6), (c, 16)]) {
         for batch in [1, 5] {
-            let s = spec(cell, 3, 6, 2, true, true);
+            let s = spec(cell, 3, hidden, 2, true, true);
             let params: Vec<f32> = uniform_vec(&mut rng, block_param_count(&s), -0.5, 0.5);
             let mut call: Call<f32> = Call::random(&s, 5, batch, &mut rng);
             call.lengths = Some([5, 2, 4, 1, 3][..batch].to_vec());
@@ -228,7 +230,7 @@ fn inference_forward_equals_recording_forward() {
             let recorded = call.run_cached(&mut block, &params);
             for _ in 0..2 {
                 let inferred = call.run(&mut block, &params);
-                let what = format!("{} batch={batch}", cell.name());
+                let what = format!("{} H={hidden} batch={batch}", cell.name());
                 assert_eq!(inferred.output, recorded.output, "{what}: output");
                 assert_eq!(inferred.h_n, recorded.h_n, "{what}: h_n");
                 assert_eq!(inferred.c_n, recorded.c_n, "{what}: c_n");
