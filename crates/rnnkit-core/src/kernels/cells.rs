@@ -1,6 +1,8 @@
 //! Fused element-wise halves of the LSTM and GRU time steps, written once over `Lanes`: one call per
 //! step covers every batch row (gate activations, state update, tanh(c), the new h), reading each
 //! gate value once while the step's gate block is still in cache. The matching BPTT steps too.
+//! For one batch row (latency), `lstm_row_step` / `gru_row_step` also take over the step's
+//! recurrent GEMV, so the cell overlaps its weight loads.
 //! Formulas are cell/lstm.rs and cell/gru.rs's (PyTorch gate orders); those files hold the generic
 //! (f64 reference) versions, and tests/layer_properties.rs checks these against them.
 //! Row layouts: gates [batch, G·H] gate-major per row; states [batch, H]. Inactive rows (a step past

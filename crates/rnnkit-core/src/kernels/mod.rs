@@ -2,7 +2,8 @@
 //! scalar kernels and then overlaid tier by tier with the best the CPU supports (tract's `plug`).
 //! Cells, layers and optimizers call through `kernels()` and never name an instruction set.
 //! Layout: lanes.rs (the SIMD trait), math.rs (the one exp/sigmoid/tanh), generic.rs (slice bodies),
-//! pack.rs + gemm.rs (BLIS-shaped SGEMM), then one thin file per tier: scalar, avx2, avx512, simd128.
+//! pack.rs + gemm.rs (BLIS-shaped SGEMM), cells.rs (the fused cell steps), then one thin file per
+//! tier: scalar, avx2, avx512, simd128.
 
 #[cfg(target_arch = "x86_64")]
 #[macro_use]
