@@ -146,7 +146,9 @@ fn row_product<L: Lanes, const G: usize>(kc: usize, hd: usize, u: usize, w: &[f3
         }
         sum = Some(match sum {
             Some(mut c) => {
-                c.iter_mut().zip(acc).for_each(|(c, a)| *c = c.add(a));
+                for (c, a) in c.iter_mut().zip(acc) {
+                    *c = c.add(a);
+                }
                 c
             }
             None => acc,
