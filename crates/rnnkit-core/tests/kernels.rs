@@ -541,6 +541,27 @@ fn sgemm_packed_row_blocks_equal_whole() {
     }
 }
 
+/// A random one-row step for `gates` gates of `hd` units: W_hh packed for `sgemm_packed` and for
+/// the row steps, the row's projected gates and h_{t−1}.
+struct RowCase {
+    packed: PackedB,
+    rows: RowWeights,
+    proj: Vec<f32>,
+    h_prev: Vec<f32>,
+}
+
+fn row_case(kern: &Kernels, rng: &mut Rng, gates: usize, hd: usize) -> RowCase {
+    let gs = gates * hd;
+    let w_hh = rand_vec(rng, gs * hd, -0.5, 0.5);
+    let proj = rand_vec(rng, gs, -2.0, 2.0);
+    let h_prev = rand_vec(rng, hd, -1.0, 1.0);
+    let mut packed = PackedB::new();
+    (kern.pack_b)(true, hd, gs, &w_hh, hd, &mut packed);
+    let mut rows = RowWeights::default();
+    pack_row_weights(gates, kern.lanes, hd, &w_hh, &mut rows);
+    RowCase { packed, rows, proj, h_prev }
+}
+
 /// The fused one-row LSTM step equals the step GEMM (`sgemm_packed`, one row, β = 1) followed by
 /// `lstm_forward`, bit for bit, on every tier: both group orders, an inactive row, one group, and
 /// H = 400 past every tier's KC (two k blocks).
@@ -550,13 +571,8 @@ fn lstm_row_step_equals_gemm_then_cell() {
     for kern in tiers() {
         for hd in [kern.lanes, 64, 400] {
             let gs = 4 * hd;
-            let w_hh = rand_vec(&mut rng, gs * hd, -0.5, 0.5);
-            let proj = rand_vec(&mut rng, gs, -2.0, 2.0);
-            let (h_prev, c_prev) = (rand_vec(&mut rng, hd, -1.0, 1.0), rand_vec(&mut rng, hd, -3.0, 3.0));
-            let mut packed = PackedB::new();
-            (kern.pack_b)(true, hd, gs, &w_hh, hd, &mut packed);
-            let mut rows = RowWeights::default();
-            pack_row_weights(4, kern.lanes, hd, &w_hh, &mut rows);
+            let RowCase { packed, rows, proj, h_prev } = row_case(&kern, &mut rng, 4, hd);
+            let c_prev = rand_vec(&mut rng, hd, -3.0, 3.0);
             let rows = rows.as_slice();
             for active in [true, false] {
                 let mut want = (proj.clone(), vec![0.0; hd], vec![0.0; hd], vec![0.0; hd]);
@@ -580,13 +596,7 @@ fn gru_row_step_equals_gemm_then_cell() {
     for kern in tiers() {
         for hd in [kern.lanes, 64, 400] {
             let gs = 3 * hd;
-            let w_hh = rand_vec(&mut rng, gs * hd, -0.5, 0.5);
-            let proj = rand_vec(&mut rng, gs, -2.0, 2.0);
-            let h_prev = rand_vec(&mut rng, hd, -1.0, 1.0);
-            let mut packed = PackedB::new();
-            (kern.pack_b)(true, hd, gs, &w_hh, hd, &mut packed);
-            let mut rows = RowWeights::default();
-            pack_row_weights(3, kern.lanes, hd, &w_hh, &mut rows);
+            let RowCase { packed, rows, proj, h_prev } = row_case(&kern, &mut rng, 3, hd);
             let rows = rows.as_slice();
             let mut gh = vec![f32::NAN; gs];
             (kern.sgemm_packed)(false, 1, 0, gs, hd, 1.0, &h_prev, hd, &packed, 0.0, &mut gh, gs);

@@ -1,4 +1,4 @@
-//! One direction of one layer. The forward runs one of two schedules (`Scan::fuses_projection`):
+//! One direction of one layer. The forward runs one of two schedules (`Schedule`):
 //! - split (PyTorch's `pre_compute_input`): one GEMM [X | 1]·[W_ih | b]ᵀ over all seq_len·batch
 //!   rows, then per step one GEMM h·W_hhᵀ accumulated into the step's gates, and the cell's fused
 //!   element-wise pass. Batch 1 (a GEMV bound by reading W) and GRU (its n gate needs x·W_in and
@@ -35,6 +35,18 @@ use crate::spec::CellKind;
 /// within ±4% either way. 3 puts the PyTorch fixtures (B = 3) in f32 on the fused schedule, while
 /// f64 (always split) and the batch-1 rows of `batch_rows_are_independent` keep the split one tested.
 const FUSED_MIN_BATCH: usize = 3;
+
+/// How a forward computes each step's gate pre-activations (the module docs), and so which
+/// weights `Scan::prepare_weights` lays out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Schedule {
+    /// One projection GEMM for all steps, then per step h_{t−1}·W_hhᵀ and the cell.
+    Split,
+    /// `Split` with each one-row step's GEMV and cell fused (`Kernels::lstm_row_step`, `gru_row_step`).
+    SplitRows,
+    /// Per step one GEMM [x_t | h_{t−1} | 1]·[W_ih | W_hh | b]ᵀ, then the cell.
+    Fused,
+}
 
 /// The fixed arguments of one scan.
 pub(crate) struct Scan<'a, R> {
@@ -160,14 +172,20 @@ impl<R: Real> Scan<'_, R> {
         as_f32(self.params).is_some() && self.cell != CellKind::Gru && self.batch >= FUSED_MIN_BATCH
     }
 
-    /// Whether a split-schedule step runs `Kernels::lstm_row_step` / `gru_row_step` (f32 LSTM or
-    /// GRU, batch 1, H a multiple of the vector width): the cell's transcendental chains then
-    /// overlap the GEMV's weight loads, which stream W_hh from L2 (F2: 0.048 → 0.041 ms per call,
-    /// old and new addons interleaved). Its sums are the step GEMM's, so the results are
-    /// bit-identical. (An Elman cell has one tanh per unit: nothing to overlap.)
-    fn fuses_row_step(&self) -> bool {
-        let cell = matches!(self.cell, CellKind::Lstm | CellKind::Gru);
-        as_f32(self.params).is_some() && cell && self.batch == 1 && self.hidden.is_multiple_of(kernels().lanes)
+    /// The forward's schedule. Split steps run `SplitRows` for f32 LSTM or GRU with batch 1 and H a
+    /// multiple of the vector width: the cell's transcendental chains then overlap the GEMV's weight
+    /// loads, which stream W_hh from L2 (F2: 0.048 → 0.041 ms per call, old and new addons
+    /// interleaved). Its sums are the step GEMM's, so the results are bit-identical. (An Elman cell
+    /// has one tanh per unit: nothing to overlap.)
+    fn schedule(&self) -> Schedule {
+        let row_cell = matches!(self.cell, CellKind::Lstm | CellKind::Gru);
+        if self.fuses_projection() {
+            Schedule::Fused
+        } else if as_f32(self.params).is_some() && row_cell && self.batch == 1 && self.hidden.is_multiple_of(kernels().lanes) {
+            Schedule::SplitRows
+        } else {
+            Schedule::Split
+        }
     }
 
     /// Where state slot `slot` (workspace.rs `slots`) lives: itself in a record, else one of two
@@ -187,7 +205,8 @@ impl<R: Real> Scan<'_, R> {
     fn forward_rows(&self, input: StepInput<'_, R>, b_hn: Option<&[R]>, v: FwdRows<'_, R>, out_stride: usize) {
         let FwdRows { active, h_prev, c_prev, gates, gh, h, c, aux, out } = v;
         let (rows, hd, gs) = (active.len(), self.hidden, self.gate_size());
-        let mut cell_done = false;
+        // The row step runs the cell itself.
+        let cell_done = matches!(input, StepInput::Row { .. });
         match input {
             StepInput::Projected { packed } => {
                 // h_{t−1}·W_hhᵀ: accumulated straight into the step's gate block (Elman, LSTM), or into
@@ -214,7 +233,7 @@ impl<R: Real> Scan<'_, R> {
             }
             StepInput::Row { w, reverse } => {
                 let (Some(g), Some(hp), Some(hn), Some(ax)) = (as_f32_mut(&mut *gates), as_f32(h_prev), as_f32_mut(&mut *h), as_f32_mut(&mut *aux)) else {
-                    unreachable!("the fused row step runs in f32 only (`fuses_row_step`)");
+                    unreachable!("the fused row step runs in f32 only (`Scan::schedule`)");
                 };
                 if self.cell == CellKind::Gru {
                     let b_hn = b_hn.and_then(as_f32).unwrap_or(&[]);
@@ -223,7 +242,6 @@ impl<R: Real> Scan<'_, R> {
                     let (Some(cp), Some(cn)) = (as_f32(c_prev), as_f32_mut(&mut *c)) else { unreachable!("as above") };
                     (kernels().lstm_row_step)(hd, active[0], reverse, w, g, cp, cn, ax, hp, hn);
                 }
-                cell_done = true;
             }
         }
         if !cell_done {
@@ -243,7 +261,8 @@ impl<R: Real> Scan<'_, R> {
     /// rows [W_ih | W_hh | b] (`fused`) or [W_ih | b], b = b_ih + b_hh (GRU's n gate: b_in alone, as
     /// b_hn is scaled by r inside the cell); for f32 packed for the kernels with W_hhᵀ (split). Once
     /// per weight version, not per call or step (re-packing W_ih per call measured ~1 µs of F2's 53 µs).
-    fn prepare_weights(&self, st: &mut DirState<R>, fused: bool) {
+    fn prepare_weights(&self, st: &mut DirState<R>, schedule: Schedule) {
+        let fused = schedule == Schedule::Fused;
         let (hd, gs, input) = (self.hidden, self.gate_size(), self.cp.input_size);
         let xw = self.xh_width(fused);
         let (w_ih, w_hh) = (self.w_ih(), self.w_hh());
@@ -265,14 +284,14 @@ impl<R: Real> Scan<'_, R> {
                 pack(true, xw, gs, w_cat, xw, &mut st.w_xh_t);
             } else {
                 pack(true, xw, gs, w_cat, xw, &mut st.w_ih_t);
-                if self.fuses_row_step() {
+                if schedule == Schedule::SplitRows {
                     pack_row_weights(self.cell.gates(), kernels().lanes, hd, w_hh, &mut st.w_hh_rows);
                 } else {
                     pack(true, hd, gs, w_hh, hd, &mut st.w_hh_t);
                 }
             }
         }
-        st.prepared = self.version.map(|v| (v, fused, self.fuses_row_step()));
+        st.prepared = self.version.map(|v| (v, schedule));
     }
 
     /// Runs the recurrence over `x` [seq_len, batch, input_size], recording into `st` (one step's
@@ -282,7 +301,8 @@ impl<R: Real> Scan<'_, R> {
     pub fn forward(&self, x: &[R], h0: Option<&[R]>, c0: Option<&[R]>, st: &mut DirState<R>, sc: &mut StepScratch<R>, out: &mut [R], rows: OutRows) {
         let (steps, batch, hd, gs, input) = (self.seq_len, self.batch, self.hidden, self.gate_size(), self.cp.input_size);
         let bh = batch * hd;
-        let fused = self.fuses_projection();
+        let schedule = self.schedule();
+        let fused = schedule == Schedule::Fused;
         let xw = self.xh_width(fused);
         // Step slabs kept of the gates (and xh), and of aux. The split schedule's projection fills
         // every step's gates even when nothing is recorded.
@@ -294,9 +314,8 @@ impl<R: Real> Scan<'_, R> {
         st.fit(self.cell, gate_steps, steps_kept, batch, hd, xw);
         sc.active.resize(batch, true);
 
-        let row_step = self.fuses_row_step();
-        if self.version.is_none() || st.prepared != self.version.map(|v| (v, fused, row_step)) {
-            self.prepare_weights(st, fused);
+        if self.version.is_none() || st.prepared != self.version.map(|v| (v, schedule)) {
+            self.prepare_weights(st, schedule);
         }
 
         // Split schedule: the input projection of every step at once, the biases included through
@@ -371,14 +390,14 @@ impl<R: Real> Scan<'_, R> {
                     // SAFETY: as above.
                     (unsafe { out_all.rows(at(t), width) }, width)
                 };
-                let step_input = if fused {
-                    // SAFETY: as above.
-                    let xh = unsafe { xh_all.rows(at(tg), xw) };
-                    StepInput::Fused { x: &x[at(t).start * input..at(t).end * input], xh, packed: packed_xh }
-                } else if row_step {
-                    StepInput::Row { w: w_rows, reverse: k % 2 == 1 }
-                } else {
-                    StepInput::Projected { packed: packed_hh }
+                let step_input = match schedule {
+                    Schedule::Fused => {
+                        // SAFETY: as above.
+                        let xh = unsafe { xh_all.rows(at(tg), xw) };
+                        StepInput::Fused { x: &x[at(t).start * input..at(t).end * input], xh, packed: packed_xh }
+                    }
+                    Schedule::SplitRows => StepInput::Row { w: w_rows, reverse: k % 2 == 1 },
+                    Schedule::Split => StepInput::Projected { packed: packed_hh },
                 };
                 let v = FwdRows { active: &*active, h_prev, c_prev, gates, gh: &mut *gh, h, c, aux, out };
                 self.forward_rows(step_input, b_hn, v, out_stride);

@@ -3,6 +3,7 @@
 //! grow (`fit` resizes without freeing), so repeated calls of one shape never touch the allocator.
 
 use crate::cell::aux_width;
+use super::scan::Schedule;
 use crate::kernels::{PackedB, RowWeights};
 use crate::real::Real;
 use crate::spec::CellKind;
@@ -37,11 +38,10 @@ pub(crate) struct DirState<R> {
     pub w_cat: Vec<R>,
     pub w_xh_t: PackedB,
     pub xh: Vec<R>,
-    /// W_hh packed for the fused one-row LSTM / GRU step instead of `w_hh_t` (scan.rs `fuses_row_step`).
+    /// W_hh packed for the fused one-row LSTM / GRU step instead of `w_hh_t` (`Schedule::SplitRows`).
     pub w_hh_rows: RowWeights,
-    /// The parameter version and schedule (fused projection, fused row step) `w_cat` and the packed
-    /// weights were prepared for.
-    pub prepared: Option<(u64, bool, bool)>,
+    /// The parameter version and schedule `w_cat` and the packed weights were prepared for.
+    pub prepared: Option<(u64, Schedule)>,
     /// [seq_len, batch, H]: LSTM tanh(c_t), GRU W_hn·h_{t−1} + b_hn; empty for Elman cells.
     pub aux: Vec<R>,
 }
