@@ -15,7 +15,9 @@
 //! - Whole tiles combined with C from the registers, only edge tiles through the spill buffer: the
 //!   k = 64 GEMM 3200×64·64×256 107 → 112, the step shapes +1–2%, F1 / T1 whole calls +1%.
 //! - C tile prefetched at the start of each tile: step shape with C rotating over 100 gate blocks
-//!   (as in the recurrence) 99 → 103. B prefetch 8/16/32 k-steps ahead: no gain.
+//!   (as in the recurrence) 99 → 103; requested 32 k steps before the end of the tile instead (the
+//!   B panel no longer evicts it): ~110 → ~112, split-schedule F1 calls +2.4–2.8%. B prefetch
+//!   8/16/32 k-steps ahead: no gain.
 //! - Tile shapes (MR×NV zmm): on the step shape 12×2 ≈ 8×3 ≈ 6×4 ≈ 103, 16×1 ≈ 101, 24×1 ≈ 100; on the
 //!   projection 6×4 wins (92 vs 80 for 12×2), so AVX-512 runs 6×64 (avx512.rs).
 //! - Batch-1 block read in place: 1×64·64×256 0.9 → 0.66 µs (W_hh is 64 KiB, L2 bound from here).
@@ -426,38 +428,38 @@ unsafe fn tile<L: Lanes, const R: usize, const NV: usize, const NP: usize, const
     let nr = NV * L::LANES;
     // Packed A: rows are adjacent (a constant the compiler folds into the broadcasts' addresses).
     let a_rs = if DIRECT { a_rs } else { 1 };
-    // Ask for the C tile now so its lines arrive during the k loop: in the per-step GEMM each tile
-    // reads a gate block that the input projection wrote long before (L3/DRAM). Measured on the
-    // 32×256·256×1024 step (packed B, C rotating over 100 steps): ~99 → ~103 GFLOP/s best-of.
-    // (Prefetching B ahead as well measured no gain: the hardware prefetcher keeps up with it.)
-    for r in 0..rows {
-        let row = c.add(r * ldc) as *const f32;
-        let mut j = 0;
-        while j < cols {
-            L::prefetch(row.add(j));
-            j += 16; // one 64-byte line
-        }
-        L::prefetch(row.add(cols - 1));
-    }
     let mut acc = [[[L::splat(0.0); NV]; NP]; R];
     let (mut ap, mut bp) = (a, b);
-    for _ in 0..kc {
-        let mut bv = [[L::splat(0.0); NV]; NP];
-        for (t, bt) in bv.iter_mut().enumerate() {
-            for (v, x) in bt.iter_mut().enumerate() {
-                *x = L::load_ptr(bp.add(t * b_panel_stride + v * L::LANES));
-            }
+    // The k loop in two runs, with the C tile requested between them, C_AHEAD steps before the
+    // end: in the per-step GEMM each tile reads a gate block that the input projection wrote long
+    // before (L3). Requested at the start instead, the lines were evicted again by the B panel
+    // streaming through L1 (64 KiB at kc = 256). Measured on the F1 step shape with C rotating over
+    // 100 gate blocks: nothing ~99, at the start ~103–110, C_AHEAD before the end ~112 GFLOP/s;
+    // whole F1 calls on the split schedule +2.4–2.8%, T1 +1.5%. (Prefetching B ahead measured no
+    // gain: the hardware prefetcher keeps up with it.)
+    let lead = kc.saturating_sub(C_AHEAD);
+    for (run, steps) in [lead, kc - lead].into_iter().enumerate() {
+        if run == 1 {
+            prefetch_tile::<L>(c, ldc, rows, cols);
         }
-        for (r, acc_r) in acc.iter_mut().enumerate() {
-            let ar = L::splat(*ap.add(r * a_rs));
-            for t in 0..NP {
-                for v in 0..NV {
-                    acc_r[t][v] = ar.fma(bv[t][v], acc_r[t][v]);
+        for _ in 0..steps {
+            let mut bv = [[L::splat(0.0); NV]; NP];
+            for (t, bt) in bv.iter_mut().enumerate() {
+                for (v, x) in bt.iter_mut().enumerate() {
+                    *x = L::load_ptr(bp.add(t * b_panel_stride + v * L::LANES));
                 }
             }
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let ar = L::splat(*ap.add(r * a_rs));
+                for t in 0..NP {
+                    for v in 0..NV {
+                        acc_r[t][v] = ar.fma(bv[t][v], acc_r[t][v]);
+                    }
+                }
+            }
+            ap = ap.add(a_cs);
+            bp = bp.add(nr);
         }
-        ap = ap.add(a_cs);
-        bp = bp.add(nr);
     }
 
     // Every index into `acc` below is a constant (loops LLVM always unrolls), so `acc` lives in
@@ -512,6 +514,26 @@ unsafe fn tile<L: Lanes, const R: usize, const NV: usize, const NP: usize, const
 /// Floats in a tile's accumulator spill buffer: R · NP · NR for the largest tile any tier runs
 /// (AVX-512 1×(4·32) = 128, 12×32 = 384).
 const SPILL: usize = 512;
+
+/// k steps before the end of a tile's k loop at which its C lines are requested (see `tile`):
+/// ~800 cycles of AVX-512 FMAs, enough for an L3 or DRAM miss. On the split F1 call 64 measured the same, 16 2.6% slower.
+const C_AHEAD: usize = 32;
+
+/// Hints the `rows × cols` tile of C at `c` (row stride `ldc`) into L1, one request per 64-byte line.
+#[inline(always)]
+unsafe fn prefetch_tile<L: Lanes>(c: *mut f32, ldc: usize, rows: usize, cols: usize) {
+    for r in 0..rows {
+        // SAFETY: address arithmetic within the tile the caller may write (`tile`'s contract);
+        // prefetches never fault anyway.
+        let row = unsafe { c.add(r * ldc) } as *const f32;
+        let mut j = 0;
+        while j < cols {
+            L::prefetch(row.wrapping_add(j));
+            j += 16;
+        }
+        L::prefetch(row.wrapping_add(cols - 1));
+    }
+}
 
 /// out ← α·x + β·out for one vector; with β = 0 `out` is not read.
 ///
