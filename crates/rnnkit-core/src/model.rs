@@ -992,10 +992,13 @@ impl<R: Real> Network<R> {
 }
 
 fn expect_finite_r<R: Real>(arg: &str, xs: &[R]) -> Result<()> {
-    match xs.iter().position(|v| !v.is_finite()) {
-        None => Ok(()),
-        Some(i) => Err(Error::value(arg, format!("expected finite numbers, got {:?} at index {i}", xs[i]))),
+    // Chunks checked without an early exit inside, so the test vectorizes (a scan that stops at the
+    // first hit compiles to a scalar loop: ~1% of an F2 call); the index is looked up only on failure.
+    if xs.chunks(256).all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite())) {
+        return Ok(());
     }
+    let i = xs.iter().position(|v| !v.is_finite()).unwrap_or_default();
+    Err(Error::value(arg, format!("expected finite numbers, got {:?} at index {i}", xs[i])))
 }
 
 fn check_state<R>(arg: &str, s: Option<&[R]>, len: usize, allowed: bool) -> Result<()> {
