@@ -516,7 +516,8 @@ unsafe fn tile<L: Lanes, const R: usize, const NV: usize, const NP: usize, const
 const SPILL: usize = 512;
 
 /// k steps before the end of a tile's k loop at which its C lines are requested (see `tile`):
-/// ~800 cycles of AVX-512 FMAs, enough for an L3 or DRAM miss. On the split F1 call 64 measured the same, 16 2.6% slower.
+/// ~800 cycles of AVX-512 FMAs, enough for an L3 or DRAM miss. On split-schedule F1 calls 64
+/// measured the same, 16 2.6% slower.
 const C_AHEAD: usize = 32;
 
 /// Hints the `rows × cols` tile of C at `c` (row stride `ldc`) into L1, one request per 64-byte line.
