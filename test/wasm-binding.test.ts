@@ -475,23 +475,26 @@ describe.each(variants)('$label', (v) => {
 
 describe('threaded module', () => {
   /** Big enough that the recurrent and weight-gradient GEMMs split across threads (≥ 2^18 MACs per part). */
-  const SPLIT_SPEC = (threads: number) =>
-    JSON.stringify({ batch_first: true, seed: 5, threads, blocks: [{ cell: 'lstm', input_size: 32, hidden_size: 128 }], head: { units: 4 } });
+  const SPLIT_SPEC = (threads: number, bidirectional = false) =>
+    JSON.stringify({ batch_first: true, seed: 5, threads, blocks: [{ cell: 'lstm', input_size: 32, hidden_size: 128, bidirectional }], head: { units: 4 } });
   const DIMS: [number, number, number] = [32, 6, 32];
+  /** One sequence long enough that the two directions' forwards run at once (scan.rs `direction_parts`). */
+  const BI_DIMS: [number, number, number] = [1, 40, 32];
 
   function bits(a: Float32Array): Uint32Array {
     return new Uint32Array(a.buffer, a.byteOffset, a.length);
   }
 
   /** Forward, then three Adam steps: outputs, losses and the trained weights, all as bits. */
-  function run(backend: Backend, threads: number) {
-    const m = backend.createModel(SPLIT_SPEC(threads));
+  function run(backend: Backend, threads: number, bidirectional = false) {
+    const m = backend.createModel(SPLIT_SPEC(threads, bidirectional));
+    const dims = bidirectional ? BI_DIMS : DIMS;
     try {
-      const x = seeded(DIMS[0] * DIMS[1] * DIMS[2], 11);
-      const y = seeded(DIMS[0] * DIMS[1] * 4, 12); // the head runs at every step
-      const out = m.forward(x, DIMS);
+      const x = seeded(dims[0] * dims[1] * dims[2], 11);
+      const y = seeded(dims[0] * dims[1] * 4, 12); // the head runs at every step
+      const out = m.forward(x, dims);
       m.compile(JSON.stringify({ loss: 'mse', optimizer: { type: 'adam', lr: 0.01 } }));
-      const losses = [0, 1, 2].map(() => m.trainStep({ x, xDims: DIMS, y }));
+      const losses = [0, 1, 2].map(() => m.trainStep({ x, xDims: dims, y }));
       return { output: bits(out.output), h: bits(out.h), losses, params: bits(m.getParams()) };
     } finally {
       m.dispose();
@@ -506,6 +509,8 @@ describe('threaded module', () => {
     expect(run(threaded, 2)).toEqual(reference);
     expect(run(threaded, 0)).toEqual(reference);
     expect(run(threaded, 1)).toEqual(reference);
+    // A bidirectional layer whose two directions run on two threads at once.
+    expect(run(threaded, 2, true)).toEqual(run(single, 1, true));
   });
 
   it('a panic inside a parallel part fails the call (no hang), and a fresh instance gets its workers back', async () => {

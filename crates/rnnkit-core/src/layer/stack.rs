@@ -1,10 +1,14 @@
 //! A whole block: `num_layers` layers of one or two directions. Layer l > 0 reads layer l−1's output
 //! (directions concatenated, forward first), with inverted dropout between layers in training.
-//! Bidirectional layers are two `Scan`s writing the two halves of one output's feature axis.
+//! Bidirectional layers are two `Scan`s writing the two halves of one output's feature axis; their
+//! forwards run at once, one per core, when a direction's own row split would leave cores idle
+//! (`Scan::direction_parts`: batch-1 latency, small batches on two cores). BPTT runs them in turn
+//! (both add into the same dL/dx).
 
 use super::scan::{OutRows, Scan};
 use super::workspace::{fit, Workspace};
 use super::{BlockGrads, BlockInput};
+use crate::parallel::{self, part_rows, Disjoint};
 use crate::params::cell_params;
 use crate::real::Real;
 use crate::rng::Rng;
@@ -78,17 +82,27 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
             fit(&mut next[0], steps * batch * out_w);
             &mut next[0]
         };
-        for d in 0..dirs {
-            let row = l * dirs + d;
-            let s = scan(spec, lengths, params, steps, batch, l, d, ws.params_version, keep_cache);
-            let st = &mut ws.dirs[row];
-            let rows = OutRows { offset: d * hd, width: out_w, batch_major: last && batch_major };
-            s.forward(x, state_row(input.h0, row, bh), state_row(input.c0, row, bh), st, &mut ws.step, out, rows);
-            h_n[row * bh..(row + 1) * bh].copy_from_slice(s.final_state(&st.hs));
-            if lstm {
-                c_n[row * bh..(row + 1) * bh].copy_from_slice(s.final_state(&st.cs));
+        let version = ws.params_version;
+        let dir_parts = scan(spec, lengths, params, steps, batch, l, 0, version, keep_cache).direction_parts(dirs);
+        let layer_rows = l * dirs..(l + 1) * dirs;
+        let (states, scratch) = (Disjoint::new(&mut ws.dirs[layer_rows.clone()]), Disjoint::new(&mut ws.steps[..dirs]));
+        let (h_all, c_all) = (Disjoint::new(&mut h_n), Disjoint::new(&mut c_n));
+        let out_all = Disjoint::new(&mut *out);
+        parallel::run(dir_parts, |p| {
+            for d in part_rows(dirs, dir_parts, p) {
+                let row = l * dirs + d;
+                let s = scan(spec, lengths, params, steps, batch, l, d, version, keep_cache);
+                // SAFETY: each direction takes its own state, scratch, h_n and c_n rows (c_n is
+                // empty unless LSTM), and its own columns of the output (`OutRows`).
+                let (st, sc, h_row, c_row) = unsafe { (&mut states.rows(d..d + 1, 1)[0], &mut scratch.rows(d..d + 1, 1)[0], h_all.rows(row..row + 1, bh), c_all.rows(row..row + 1, bh)) };
+                let rows = OutRows { out: &out_all, offset: d * hd, width: out_w, batch_major: last && batch_major };
+                s.forward(x, state_row(input.h0, row, bh), state_row(input.c0, row, bh), st, sc, rows);
+                h_row.copy_from_slice(s.final_state(&st.hs));
+                if lstm {
+                    c_row.copy_from_slice(s.final_state(&st.cs));
+                }
             }
-        }
+        });
         if l + 1 < layers {
             match rng.as_deref_mut() {
                 Some(rng) if p > 0.0 => dropout(rng, p, out, &mut ws.masks[l + 1]),
@@ -156,4 +170,32 @@ pub(crate) fn backward<R: Real>(spec: &RecurrentSpec, params: &[R], dy: &[R], dh
     ws.back.dy_a = dy_a;
     ws.back.dy_b = dy_b;
     BlockGrads { dx, dh0, dc0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::block_param_count;
+    use crate::parallel::scope_threads;
+    use crate::spec::ModelSpec;
+
+    /// How many directions of a bidirectional LSTM layer (input 16, hidden `h`) run at once.
+    fn direction_parts(threads: usize, batch: usize, steps: usize, h: usize) -> usize {
+        let json = format!(r#"{{"blocks":[{{"cell":"lstm","input_size":16,"hidden_size":{h},"bidirectional":true}}]}}"#);
+        let spec = ModelSpec::from_json(&json).unwrap().blocks.remove(0);
+        let params = vec![0.0f32; block_param_count(&spec)];
+        let _t = scope_threads(threads);
+        scan(&spec, None, &params, steps, batch, 0, 0, None, false).direction_parts(2)
+    }
+
+    #[test]
+    fn directions_run_at_once_when_rows_leave_cores_idle_and_the_work_is_worth_it() {
+        assert_eq!(direction_parts(1, 1, 100, 256), 1, "one thread");
+        assert_eq!(direction_parts(2, 1, 100, 256), 2, "batch 1, 6.5·10⁶ MACs per direction");
+        assert_eq!(direction_parts(2, 1, 50, 64), 1, "F2-sized directions: below MIN_DIRECTION_MACS");
+        assert_eq!(direction_parts(2, 32, 100, 256), 2, "two threads: the row split uses no more cores");
+        assert_eq!(direction_parts(4, 32, 100, 256), 1, "four threads: the row split uses them all");
+        assert_eq!(direction_parts(4, 2, 100, 256), 2, "four threads, two rows");
+        assert_eq!(direction_parts(2, 19, 9, 131), 2, "tests/parallel.rs's models (bit-identity at 2 threads)");
+    }
 }

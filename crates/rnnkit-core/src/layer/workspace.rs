@@ -113,7 +113,8 @@ pub(crate) struct Workspace<R> {
     pub masks: Vec<Vec<R>>,
     /// [num_layers·directions]
     pub dirs: Vec<DirState<R>>,
-    pub step: StepScratch<R>,
+    /// One per direction: the two directions of a layer may run at once (stack.rs).
+    pub steps: [StepScratch<R>; 2],
     pub back: BackScratch<R>,
     /// The block's `set_params_version`, for the packed weights in `dirs`.
     pub params_version: Option<u64>,

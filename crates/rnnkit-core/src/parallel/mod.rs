@@ -177,6 +177,17 @@ impl<'a, T> Disjoint<'a, T> {
         // caller guarantees no other live piece overlaps it.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), end - start) }
     }
+
+    /// Elements `start .. start + len` (pieces narrower than a row, e.g. one direction's columns).
+    ///
+    /// # Safety
+    /// As for `rows`.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn piece(&self, start: usize, len: usize) -> &mut [T] {
+        assert!(start + len <= self.len, "Disjoint::piece: {start}..{} outside a buffer of {}", start + len, self.len);
+        // SAFETY: inside the borrowed slice (asserted); the caller guarantees no overlap.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(start), len) }
+    }
 }
 
 #[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
