@@ -195,7 +195,8 @@ impl<R: Real> Scan<'_, R> {
     /// streams only its direction's weights, and a batch-1 model (latency) gets a second core at
     /// all. Measured with both cores (bidirectional LSTM, old and new addons interleaved): batch 1
     /// H = 256 T = 100 1.79× faster, batch 2 H = 128 two layers 1.21×, batch 4 1.11×, batch 32 the
-    /// same as the row split.
+    /// same as the row split; a training step (BPTT split the same way) at batch 1 1.41×, GRU batch 4
+    /// 1.14×.
     pub fn direction_parts(&self, dirs: usize) -> usize {
         let parts = row_parts(dirs, dirs * self.step_macs());
         if parts == dirs && self.step_macs() >= MIN_DIRECTION_MACS && self.scan_parts() <= dirs { dirs } else { 1 }
@@ -495,7 +496,7 @@ impl<R: Real> Scan<'_, R> {
     /// BPTT through the last `forward` recorded in `st`. `dy` is the gradient of the layer output,
     /// read at `dy[(t·batch + b)·dy_stride + dy_offset ..][..H]` (ignored past a sequence's end);
     /// `dh_n`/`dc_n` [batch, H] are the final-state cotangents. Parameter gradients are added into
-    /// `grads` (block layout); dL/dx is written (`dx_beta` = 0) or added (`dx_beta` = 1) into `dx`;
+    /// `grads`, this layer+direction's block (`param_len` values from its W_ih); dL/dx is written (`dx_beta` = 0) or added (`dx_beta` = 1) into `dx`;
     /// An empty `dx` skips dL/dx. dL/dh0 and dL/dc0 are written into `dh0`/`dc0` ([batch, H]; `dc0`
     /// empty unless LSTM).
     #[allow(clippy::too_many_arguments)]
@@ -595,7 +596,8 @@ impl<R: Real> Scan<'_, R> {
         // their gradient from dgx, GRU's n rows from dgh.
         let rows = steps * batch;
         let w_ih_len = gs * input;
-        let (g_ih, g_hh) = (self.cp.w_ih, self.cp.w_hh);
+        // `grads` starts at this layer+direction's W_ih (params.rs: [W_ih | W_hh | b_ih | b_hh]).
+        let (g_ih, g_hh) = (0, self.cp.w_hh - self.cp.w_ih);
         let h_prev = if self.reverse { bh } else { 0 };
         let hs = &st.hs[h_prev..h_prev + rows * hd];
         if as_f32(x).is_some() {
@@ -631,7 +633,7 @@ impl<R: Real> Scan<'_, R> {
         if gru {
             R::gemm(true, false, hd, hd, rows, R::ONE, &sc.dgh, hd, hs, hd, R::ONE, &mut grads[g_hh + k_dgx * hd..g_hh + gs * hd], hd);
         }
-        if let (Some(bi), Some(bh_)) = (self.cp.b_ih, self.cp.b_hh) {
+        if let (Some(bi), Some(bh_)) = (self.cp.b_ih.map(|o| o - self.cp.w_ih), self.cp.b_hh.map(|o| o - self.cp.w_ih)) {
             // db_ih sums dgx; db_hh sums the same columns 0..k_dgx (one pass feeds both), then GRU's dgh.
             let (lo, hi) = grads.split_at_mut(bi.max(bh_));
             let (first, second) = (&mut lo[bi.min(bh_)..bi.min(bh_) + gs], &mut hi[..gs]);
@@ -642,8 +644,21 @@ impl<R: Real> Scan<'_, R> {
             }
         }
         if !dx.is_empty() {
-            R::gemm(false, false, rows, input, gs, R::ONE, &sc.dgx, gs, self.w_ih(), input, dx_beta, dx, input);
+            self.input_gradient(sc, dx, dx_beta);
         }
+    }
+
+    /// dL/dx = dG·W_ih over all steps from the `dgx` a `backward` left in `sc`, written (`beta` = 0)
+    /// or added (`beta` = 1) into `dx` [seq_len, batch, input].
+    pub fn input_gradient(&self, sc: &BackScratch<R>, dx: &mut [R], beta: R) {
+        let (rows, input) = (self.seq_len * self.batch, self.cp.input_size);
+        R::gemm(false, false, rows, input, self.gate_size(), R::ONE, &sc.dgx, self.gate_size(), self.w_ih(), input, beta, dx, input);
+    }
+
+    /// Length of this layer+direction's parameter block [W_ih | W_hh | b_ih | b_hh] (params.rs).
+    pub fn param_len(&self) -> usize {
+        let gs = self.gate_size();
+        gs * (self.cp.input_size + self.hidden) + if self.cp.b_ih.is_some() { 2 * gs } else { 0 }
     }
 }
 

@@ -2,8 +2,8 @@
 //! (directions concatenated, forward first), with inverted dropout between layers in training.
 //! Bidirectional layers are two `Scan`s writing the two halves of one output's feature axis; their
 //! forwards run at once, one per core, when a direction's own row split would leave cores idle
-//! (`Scan::direction_parts`: batch-1 latency, small batches on two cores). BPTT runs them in turn
-//! (both add into the same dL/dx).
+//! (`Scan::direction_parts`: batch-1 latency, small batches on two cores), and so do their BPTT
+//! scans (then dL/dx, which both add into, follows them).
 
 use super::scan::{OutRows, Scan};
 use super::workspace::{fit, Workspace};
@@ -127,36 +127,41 @@ pub(crate) fn backward<R: Real>(spec: &RecurrentSpec, params: &[R], dy: &[R], dh
     let mut dx = if want_dx { vec![R::ZERO; steps * batch * spec.input_size] } else { Vec::new() };
     let mut dh0 = vec![R::ZERO; layers * dirs * bh];
     let mut dc0 = if lstm { vec![R::ZERO; layers * dirs * bh] } else { Vec::new() };
-    let back = &mut ws.back;
     // dy_a: gradient of the current layer's output (below the top); dy_b: of its input.
-    fit(&mut back.dy_a, if layers > 1 { steps * batch * out_w } else { 0 });
-    fit(&mut back.dy_b, if layers > 1 { steps * batch * out_w } else { 0 });
-    let mut dy_a = std::mem::take(&mut back.dy_a);
-    let mut dy_b = std::mem::take(&mut back.dy_b);
+    fit(&mut ws.dy_a, if layers > 1 { steps * batch * out_w } else { 0 });
+    fit(&mut ws.dy_b, if layers > 1 { steps * batch * out_w } else { 0 });
+    let mut dy_a = std::mem::take(&mut ws.dy_a);
+    let mut dy_b = std::mem::take(&mut ws.dy_b);
 
     for l in (0..layers).rev() {
         let d_out: &[R] = if l + 1 == layers { dy } else { &dy_a };
         let d_in: &mut [R] = if l == 0 { &mut dx } else { &mut dy_b };
-        for d in 0..dirs {
-            let row = l * dirs + d;
-            let s = scan(spec, lengths, params, steps, batch, l, d, None, true);
-            let dc0_row: &mut [R] = if lstm { &mut dc0[row * bh..(row + 1) * bh] } else { &mut [] };
-            let beta = if d == 0 { R::ZERO } else { R::ONE };
-            s.backward(
-                &ws.inputs[l],
-                d_out,
-                d * hd,
-                out_w,
-                state_row(dh_n, row, bh),
-                state_row(dc_n, row, bh),
-                &ws.dirs[row],
-                back,
-                grads,
-                d_in,
-                beta,
-                &mut dh0[row * bh..(row + 1) * bh],
-                dc0_row,
-            );
+        // The directions run at once as in the forward, each with its own scratch; both add into
+        // dL/dx, so then each direction's share of it is computed after both have run.
+        let dir_parts = scan(spec, lengths, params, steps, batch, l, 0, None, true).direction_parts(dirs);
+        let together = dir_parts > 1;
+        let beta = |d: usize| if d == 0 { R::ZERO } else { R::ONE };
+        let (x, d_in_len) = (&ws.inputs[l], d_in.len());
+        {
+            let (scratch, grads_all) = (Disjoint::new(&mut ws.back[..]), Disjoint::new(&mut *grads));
+            let (dh0_all, dc0_all, d_in_all) = (Disjoint::new(&mut dh0), Disjoint::new(&mut dc0), Disjoint::new(&mut *d_in));
+            parallel::run(dir_parts, |p| {
+                for d in part_rows(dirs, dir_parts, p) {
+                    let row = l * dirs + d;
+                    let s = scan(spec, lengths, params, steps, batch, l, d, None, true);
+                    // SAFETY: part p alone uses scratch p; direction d alone its parameter block and
+                    // its dh0 / dc0 rows (dc0 is empty unless LSTM); dL/dx is taken only when one
+                    // part runs the directions in turn, once per direction.
+                    let (sc, g, dh0_row, dc0_row) = unsafe { (&mut scratch.rows(p..p + 1, 1)[0], grads_all.piece(s.cp.w_ih, s.param_len()), dh0_all.rows(row..row + 1, bh), dc0_all.rows(row..row + 1, bh)) };
+                    let dx_part: &mut [R] = if together { &mut [] } else { unsafe { d_in_all.piece(0, d_in_len) } };
+                    s.backward(x, d_out, d * hd, out_w, state_row(dh_n, row, bh), state_row(dc_n, row, bh), &ws.dirs[row], sc, g, dx_part, beta(d), dh0_row, dc0_row);
+                }
+            });
+        }
+        if together && !d_in.is_empty() {
+            for (d, sc) in ws.back.iter().enumerate().take(dirs) {
+                scan(spec, lengths, params, steps, batch, l, d, None, true).input_gradient(sc, d_in, beta(d));
+            }
         }
         if l > 0 {
             // Through the dropout that produced this layer's input.
@@ -167,8 +172,8 @@ pub(crate) fn backward<R: Real>(spec: &RecurrentSpec, params: &[R], dy: &[R], dh
             std::mem::swap(&mut dy_a, &mut dy_b);
         }
     }
-    ws.back.dy_a = dy_a;
-    ws.back.dy_b = dy_b;
+    ws.dy_a = dy_a;
+    ws.dy_b = dy_b;
     BlockGrads { dx, dh0, dc0 }
 }
 

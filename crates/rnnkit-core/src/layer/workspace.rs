@@ -73,7 +73,7 @@ pub(crate) struct StepScratch<R> {
     pub active: Vec<bool>,
 }
 
-/// Scratch of one backward scan (shared by all layers and directions of a call).
+/// Scratch of one backward scan (shared by the layers of a call; one per direction running at once).
 #[derive(Default)]
 pub(crate) struct BackScratch<R> {
     /// [seq_len, batch, G·H]: dL/d(x-side pre-activations) of every step.
@@ -94,9 +94,6 @@ pub(crate) struct BackScratch<R> {
     /// [dW_ih | dW_hh] rows one weight-gradient GEMM writes for the gates they share (scan.rs).
     pub xh: Vec<R>,
     pub dw: Vec<R>,
-    /// [seq_len, batch, max features]: gradient w.r.t. a layer's output, and w.r.t. its input.
-    pub dy_a: Vec<R>,
-    pub dy_b: Vec<R>,
 }
 
 /// Everything a block remembers between `forward` and `backward`.
@@ -115,7 +112,11 @@ pub(crate) struct Workspace<R> {
     pub dirs: Vec<DirState<R>>,
     /// One per direction: the two directions of a layer may run at once (stack.rs).
     pub steps: [StepScratch<R>; 2],
-    pub back: BackScratch<R>,
+    /// One per direction, as `steps` (the second only grows when the directions run at once).
+    pub back: [BackScratch<R>; 2],
+    /// [seq_len, batch, max features]: gradient w.r.t. a layer's output, and w.r.t. its input.
+    pub dy_a: Vec<R>,
+    pub dy_b: Vec<R>,
     /// The block's `set_params_version`, for the packed weights in `dirs`.
     pub params_version: Option<u64>,
     /// True after a forward with `keep_cache`: `backward` may run.
