@@ -35,6 +35,8 @@ pub struct CellParams {
     /// [gates·H], `None` when the block has no bias.
     pub b_ih: Option<usize>,
     pub b_hh: Option<usize>,
+    /// Values in this layer+direction's block [W_ih | W_hh | b_ih | b_hh], which starts at `w_ih`.
+    pub len: usize,
 }
 
 /// Offsets (relative to the block's first parameter) for layer `layer`, direction `dir` (1 = reverse).
@@ -51,7 +53,7 @@ pub fn cell_params(spec: &RecurrentSpec, layer: usize, dir: usize) -> CellParams
                 let w_hh = w_ih + g * input;
                 let b_ih = spec.bias.then_some(w_hh + g * h);
                 let b_hh = b_ih.map(|b| b + g);
-                return CellParams { input_size: input, w_ih, w_hh, b_ih, b_hh };
+                return CellParams { input_size: input, w_ih, w_hh, b_ih, b_hh, len: per_cell(input) };
             }
             offset += per_cell(input);
         }

@@ -8,6 +8,7 @@
 //! Row layouts: gates [batch, G·H] gate-major per row; states [batch, H]. Inactive rows (a step past
 //! the sequence's end) carry c and h unchanged and get zero gate gradients.
 
+use super::gemm::aligned_start;
 use super::lanes::{Lanes, MAX_LANES};
 use super::math::{sigmoid, tanh};
 
@@ -93,11 +94,12 @@ fn lstm_state<L: Lanes>(on: bool, [i, f, g, o]: [L; 4], c_prev: L, h_prev: L) ->
 pub struct RowWeights {
     data: Vec<f32>,
     off: usize,
+    len: usize,
 }
 
 impl RowWeights {
     pub fn as_slice(&self) -> &[f32] {
-        &self.data[self.off..]
+        &self.data[self.off..self.off + self.len]
     }
 }
 
@@ -107,13 +109,9 @@ impl RowWeights {
 /// H must be a multiple of `lanes`.
 pub fn pack_row_weights(gates: usize, lanes: usize, hd: usize, w_hh: &[f32], out: &mut RowWeights) {
     assert!(hd.is_multiple_of(lanes) && w_hh.len() == gates * hd * hd, "pack_row_weights: H = {hd} with {lanes} lanes, {} weights for {gates} gates", w_hh.len());
-    const ALIGN_F32: usize = 16; // 64 bytes
     let len = gates * hd * hd;
-    if out.data.len() != len + ALIGN_F32 {
-        out.data = vec![0.0; len + ALIGN_F32];
-    }
-    let off = out.data.as_ptr().align_offset(64);
-    out.off = if off < ALIGN_F32 { off } else { 0 };
+    out.off = aligned_start(&mut out.data, len);
+    out.len = len;
     let mut dst = out.data[out.off..out.off + len].iter_mut();
     for q in (0..hd).step_by(lanes) {
         for k in 0..hd {

@@ -115,11 +115,7 @@ fn check_matrix(name: &str, len: usize, rows: usize, cols: usize, ld: usize) {
 pub(crate) fn pack_b(nr: usize, tb: bool, k: usize, n: usize, b: &[f32], ldb: usize, out: &mut PackedB) {
     if tb { check_matrix("b (n×k, transposed)", b.len(), n, k, ldb) } else { check_matrix("b (k×n)", b.len(), k, n, ldb) }
     let len = n.div_ceil(nr) * k * nr;
-    if out.data.len() < len + 16 {
-        out.data = vec![0.0; len + 16];
-    }
-    let off = out.data.as_ptr().align_offset(64);
-    out.off = if off < 16 { off } else { 0 };
+    out.off = aligned_start(&mut out.data, len);
     out.k = k;
     out.n = n;
     out.nr = nr;
@@ -546,17 +542,23 @@ unsafe fn combine<L: Lanes>(x: L, alpha: L, beta: L, beta_is_zero: bool, out: *m
     y.store_ptr(out);
 }
 
-/// Splits `buf` into two 64-byte aligned regions of `a_len` and `b_len` floats (full-width loads of
-/// packed panels then never straddle a cache line), growing it if needed.
-fn aligned_split(buf: &mut Vec<f32>, a_len: usize, b_len: usize) -> (&mut [f32], &mut [f32]) {
-    const ALIGN_F32: usize = 16; // 64 bytes
-    let a_cap = a_len.next_multiple_of(ALIGN_F32);
-    let need = a_cap + b_len + ALIGN_F32;
-    if buf.len() < need {
-        *buf = vec![0.0; need];
+/// Floats in 64 bytes, a cache line.
+const ALIGN_F32: usize = 16;
+
+/// Grows `buf` (if needed) so that `len` floats fit from a 64-byte boundary, and returns that
+/// boundary's index: full-width loads of the packed data then never straddle a cache line.
+pub(crate) fn aligned_start(buf: &mut Vec<f32>, len: usize) -> usize {
+    if buf.len() < len + ALIGN_F32 {
+        *buf = vec![0.0; len + ALIGN_F32];
     }
     let off = buf.as_ptr().align_offset(64);
-    let off = if off < ALIGN_F32 { off } else { 0 };
+    if off < ALIGN_F32 { off } else { 0 }
+}
+
+/// Splits `buf` into two 64-byte aligned regions of `a_len` and `b_len` floats, growing it if needed.
+fn aligned_split(buf: &mut Vec<f32>, a_len: usize, b_len: usize) -> (&mut [f32], &mut [f32]) {
+    let a_cap = a_len.next_multiple_of(ALIGN_F32);
+    let off = aligned_start(buf, a_cap + b_len);
     let (a, b) = buf[off..].split_at_mut(a_cap);
     (&mut a[..a_len], &mut b[..b_len])
 }

@@ -496,8 +496,8 @@ impl<R: Real> Scan<'_, R> {
     /// BPTT through the last `forward` recorded in `st`. `dy` is the gradient of the layer output,
     /// read at `dy[(t·batch + b)·dy_stride + dy_offset ..][..H]` (ignored past a sequence's end);
     /// `dh_n`/`dc_n` [batch, H] are the final-state cotangents. Parameter gradients are added into
-    /// `grads`, this layer+direction's block (`param_len` values from its W_ih); dL/dx is written (`dx_beta` = 0) or added (`dx_beta` = 1) into `dx`;
-    /// An empty `dx` skips dL/dx. dL/dh0 and dL/dc0 are written into `dh0`/`dc0` ([batch, H]; `dc0`
+    /// `grads`, this layer+direction's block (`cp.len` values from its W_ih); dL/dx is written
+    /// (`dx_beta` = 0) or added (`dx_beta` = 1) into `dx`; an empty `dx` skips dL/dx. dL/dh0 and dL/dc0 are written into `dh0`/`dc0` ([batch, H]; `dc0`
     /// empty unless LSTM).
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
@@ -653,12 +653,6 @@ impl<R: Real> Scan<'_, R> {
     pub fn input_gradient(&self, sc: &BackScratch<R>, dx: &mut [R], beta: R) {
         let (rows, input) = (self.seq_len * self.batch, self.cp.input_size);
         R::gemm(false, false, rows, input, self.gate_size(), R::ONE, &sc.dgx, self.gate_size(), self.w_ih(), input, beta, dx, input);
-    }
-
-    /// Length of this layer+direction's parameter block [W_ih | W_hh | b_ih | b_hh] (params.rs).
-    pub fn param_len(&self) -> usize {
-        let gs = self.gate_size();
-        gs * (self.cp.input_size + self.hidden) + if self.cp.b_ih.is_some() { 2 * gs } else { 0 }
     }
 }
 

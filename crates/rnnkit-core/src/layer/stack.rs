@@ -1,7 +1,7 @@
 //! A whole block: `num_layers` layers of one or two directions. Layer l > 0 reads layer l−1's output
 //! (directions concatenated, forward first), with inverted dropout between layers in training.
 //! Bidirectional layers are two `Scan`s writing the two halves of one output's feature axis; their
-//! forwards run at once, one per core, when a direction's own row split would leave cores idle
+//! forwards run at once, one per core, when a direction's own row split would use no more threads
 //! (`Scan::direction_parts`: batch-1 latency, small batches on two cores), and so do their BPTT
 //! scans (then dL/dx, which both add into, follows them).
 
@@ -152,7 +152,7 @@ pub(crate) fn backward<R: Real>(spec: &RecurrentSpec, params: &[R], dy: &[R], dh
                     // SAFETY: part p alone uses scratch p; direction d alone its parameter block and
                     // its dh0 / dc0 rows (dc0 is empty unless LSTM); dL/dx is taken only when one
                     // part runs the directions in turn, once per direction.
-                    let (sc, g, dh0_row, dc0_row) = unsafe { (&mut scratch.rows(p..p + 1, 1)[0], grads_all.piece(s.cp.w_ih, s.param_len()), dh0_all.rows(row..row + 1, bh), dc0_all.rows(row..row + 1, bh)) };
+                    let (sc, g, dh0_row, dc0_row) = unsafe { (&mut scratch.rows(p..p + 1, 1)[0], grads_all.piece(s.cp.w_ih, s.cp.len), dh0_all.rows(row..row + 1, bh), dc0_all.rows(row..row + 1, bh)) };
                     let dx_part: &mut [R] = if together { &mut [] } else { unsafe { d_in_all.piece(0, d_in_len) } };
                     s.backward(x, d_out, d * hd, out_w, state_row(dh_n, row, bh), state_row(dc_n, row, bh), &ws.dirs[row], sc, g, dx_part, beta(d), dh0_row, dc0_row);
                 }
