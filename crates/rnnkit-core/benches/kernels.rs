@@ -2,7 +2,7 @@
 //! machine supports, scalar first so each ISA reads as a ratio against it from the same run, plus the
 //! activations in Melem/s. Timings on shared machines are noisy: medians with the p25–p75 spread.
 //! The packed section times `sgemm_packed` against weights packed once, as the recurrent layers call
-//! it: the F1 step (batch 32, and a 16-row block as a two-thread row split issues it), with C rotating
+//! it: F1's input projection (every step's [x_t | 1] rows at once, C written), the F1 step (batch 32, and a 16-row block as a two-thread row split issues it), with C rotating
 //! over T = 100 gate blocks like the recurrence (so C is cold, as in a real forward), and the F2 step
 //! (batch 1, hidden 64), whose 64 KiB of packed W_hh per step streams from L2.
 //! Run: `cargo bench -p rnnkit-core --bench kernels` (optional filter argument: a tier name).
@@ -27,11 +27,13 @@ const SHAPES: [(&str, usize, usize, usize, bool, bool); 11] = [
     ("T1 head dW = dZᵀ·H, 64×3200ᵀ·3200×256", 64, 256, 3200, true, false),
     ("T1 head dH = dZ·W, 3200×64·64×256", 3200, 256, 64, false, false),
 ];
-/// (label, m, n, k, steps): C[m×n] (one of `steps` gate blocks, in turn) += A[m×k]·W[n×k]ᵀ, W packed once.
-const PACKED: [(&str, usize, usize, usize, usize); 3] = [
-    ("F1 step 32×256 · packed (1024×256)ᵀ, C over 100 steps", 32, 1024, 256, 100),
-    ("F1 step, 16-row block (two-thread row split)", 16, 1024, 256, 100),
-    ("F2 step 1×64 · packed (256×64)ᵀ, C over 50 steps", 1, 256, 64, 50),
+/// (label, m, n, k, steps, β): C[m×n] (one of `steps` gate blocks, in turn) ← A[m×k]·W[n×k]ᵀ + β·C,
+/// W packed once.
+const PACKED: [(&str, usize, usize, usize, usize, f32); 4] = [
+    ("F1 input projection [X | 1] · packed [W_ih | b]ᵀ, 3200×65 · (1024×65)ᵀ", 3200, 1024, 65, 1, 0.0),
+    ("F1 step 32×256 · packed (1024×256)ᵀ, C over 100 steps", 32, 1024, 256, 100, 1.0),
+    ("F1 step, 16-row block (two-thread row split)", 16, 1024, 256, 100, 1.0),
+    ("F2 step 1×64 · packed (256×64)ᵀ, C over 50 steps", 1, 256, 64, 50, 1.0),
 ];
 /// Time budget per (tier, shape): enough samples for a stable median without hogging the shared CPU.
 const BUDGET: Duration = Duration::from_millis(600);
@@ -85,7 +87,7 @@ fn main() {
         }
     }
 
-    for (label, m, n, k, steps) in PACKED {
+    for (label, m, n, k, steps, beta) in PACKED {
         let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 1000) as f32 * 1e-3 - 0.5).collect();
         let w: Vec<f32> = (0..n * k).map(|i| ((i * 104_729) % 1000) as f32 * 1e-3 - 0.5).collect();
         let mut c = vec![0.0f32; steps * m * n];
@@ -100,7 +102,7 @@ fn main() {
             let (med, p25, p75) = time(|| {
                 for _ in 0..steps {
                     let block = &mut c[t * m * n..(t + 1) * m * n];
-                    (kern.sgemm_packed)(false, m, 0, n, k, 1.0, black_box(&a), k, &packed, 1.0, black_box(block), n);
+                    (kern.sgemm_packed)(false, m, 0, n, k, 1.0, black_box(&a), k, &packed, beta, black_box(block), n);
                     t = (t + 1) % steps;
                 }
             });

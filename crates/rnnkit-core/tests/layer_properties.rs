@@ -187,10 +187,10 @@ fn matches_pytorch_formulas() {
 /// f32 against the f64 formulas: one rounding per operation over T = 4 steps of O(1) values.
 const F32_VS_F64_TOL: f64 = 2e-6;
 
-/// The f32 forward runs two schedules (scan.rs): batch 1 (and every GRU) projects all steps in one
-/// GEMM and adds h·W_hhᵀ per step; from 3 rows Elman and LSTM run one [x_t | h_{t−1} | 1] GEMM per
-/// step. Both must follow the formulas, with and without biases. H = 16 (a multiple of every tier's
-/// vector width) puts batch-1 LSTM and GRU steps on the fused row step, H = 5 on the GEMM and cell.
+/// The f32 forward projects all steps in one GEMM (projection.rs) and adds h·W_hhᵀ per step, by a
+/// step GEMM then the cell, or for batch-1 LSTM and GRU steps with H a multiple of every tier's vector
+/// width (H = 16 here) by the fused row step (scan.rs `StepKernel`). Both must follow the formulas,
+/// with and without biases, for every batch size.
 #[test]
 fn f32_schedules_match_pytorch_formulas() {
     let mut rng = Rng::new(31);

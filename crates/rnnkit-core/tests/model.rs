@@ -130,8 +130,8 @@ fn backward_matches_finite_differences_of_weighted_outputs_and_states() {
 }
 
 /// Batch-first input and output are the time-major ones transposed, bit for bit: with a head, and
-/// without one (the last block then writes batch-first rows itself), for each cell (LSTM and Elman
-/// on the fused step schedule from 3 rows, GRU on the split one), with sequence lengths.
+/// without one (the last block then writes batch-first rows itself), for each cell, with sequence
+/// lengths.
 #[test]
 fn batch_first_is_a_transpose_of_time_major() {
     let (b, t, i) = (3usize, 4usize, 2usize);

@@ -101,8 +101,9 @@ unsafe impl Lanes for Avx2 {
 const MR: usize = 6;
 const NV: usize = 2;
 /// KC: a 16-column B micro-panel of 384 rows is 24 KiB (3/4 of L1d); MC: the 144×384 A block is
-/// 216 KiB (L2); NC: the 384×2048 B block is 3 MiB (L2/L3). KC 384 as on AVX-512 (a fused F1 step in
-/// one block): F1 1.7% / 3.4% faster at 1 / 2 threads than 256, G1 within ±1.5%.
+/// 216 KiB (L2); NC: the 384×2048 B block is 3 MiB (L2/L3). KC 384 as on AVX-512 (measured when an
+/// F1 step GEMM read [x_t | h_{t−1} | 1], k = 321: F1 1.7% / 3.4% faster at 1 / 2 threads than 256,
+/// G1 within ±1.5%).
 const BLOCKING: Blocking = Blocking { mc: 144, kc: 384, nc: 2048, a_in_place: true };
 
 x86_tier! {

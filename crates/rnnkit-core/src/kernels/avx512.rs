@@ -104,10 +104,11 @@ const MR: usize = 6;
 const NV: usize = 4;
 /// KC: A micro-panels of 6×384 floats (9 KiB) stay in L1 while a 64×384 B panel (96 KiB) streams from
 /// L2; MC: the 192×384 A block is 288 KiB (L2); NC: the 384×2048 B block is 3 MiB (L3). KC is part of
-/// the numerics (where the k sum splits) and 384 covers a fused recurrent step [x_t | h_{t−1} | 1]
-/// of the workloads (64 + 256 + 1) in one block: against 256, F1 3.3% faster, T1 2.6%, TG1 1.6%,
-/// G1 / R1 within ±1% (old and new addons interleaved in one process); 512 measured the same as 384.
-/// MC 96 / 384 and KC 128 measured no better.
+/// the numerics (where the k sum splits). 384 was measured when the forward's step GEMM read
+/// [x_t | h_{t−1} | 1] rows (k = 64 + 256 + 1, one block): against 256, F1 3.3% faster, T1 2.6%,
+/// TG1 1.6%, G1 / R1 within ±1% (old and new addons interleaved in one process); 512 the same as
+/// 384. Since the steps multiply h_{t−1} alone (k = H), F1 fits one block either way and T1 measured
+/// the same (256 0.5% slower, within noise). MC 96 / 384 and KC 128 measured no better.
 const BLOCKING: Blocking = Blocking { mc: 192, kc: 384, nc: 2048, a_in_place: true };
 
 x86_tier! {

@@ -127,7 +127,7 @@ pub fn pack_row_weights(gates: usize, lanes: usize, hd: usize, w_hh: &[f32], out
 /// h_{t−1}·W_hhᵀ for the G gates of LANES units `u..` (`w` from `pack_row_weights`), as gemm.rs's
 /// one-row step GEMM computes them: per `kc`-deep block of k one FMA chain from 0, combined as its
 /// C ← 1·acc + β·C does (β = 0 for the first block, so C = acc, then 1: one rounding of C + acc).
-/// Starting from `init` (Some: β = 1 into those values, the split schedule's projected gates).
+/// Starting from `init` (Some: β = 1 into those values, the input projection's gates).
 #[inline(always)]
 fn row_product<L: Lanes, const G: usize>(kc: usize, hd: usize, u: usize, w: &[f32], h_prev: &[f32], init: Option<[L; G]>) -> [L; G] {
     let n = L::LANES;

@@ -16,8 +16,8 @@
 //!   k = 64 GEMM 3200×64·64×256 107 → 112, the step shapes +1–2%, F1 / T1 whole calls +1%.
 //! - C tile prefetched at the start of each tile: step shape with C rotating over 100 gate blocks
 //!   (as in the recurrence) 99 → 103; requested 32 k steps before the end of the tile instead (the
-//!   B panel no longer evicts it): ~110 → ~112, split-schedule F1 calls +2.4–2.8%. B prefetch
-//!   8/16/32 k-steps ahead: no gain.
+//!   B panel no longer evicts it): ~110 → ~112, F1 calls (step GEMM into the projected gates)
+//!   +2.4–2.8%. B prefetch 8/16/32 k-steps ahead: no gain.
 //! - Tile shapes (MR×NV zmm): on the step shape 12×2 ≈ 8×3 ≈ 6×4 ≈ 103, 16×1 ≈ 101, 24×1 ≈ 100; on the
 //!   projection 6×4 wins (92 vs 80 for 12×2), so AVX-512 runs 6×64 (avx512.rs).
 //! - Batch-1 block read in place: 1×64·64×256 0.9 → 0.66 µs (W_hh is 64 KiB, L2 bound from here).
@@ -53,8 +53,9 @@ pub(crate) struct Blocking {
     pub a_in_place: bool,
 }
 
-/// Widest micro-tile row any tier uses (AVX-512: 2 vectors of 16); sizes the edge row buffer.
-const MAX_NR: usize = 4 * MAX_LANES;
+/// Widest panel any tier packs (AVX-512: 4 vectors of 16); every tier's NR divides it, so a column
+/// offset that is a multiple of it is a panel boundary on every tier.
+pub(crate) const MAX_NR: usize = 4 * MAX_LANES;
 
 thread_local! {
     /// Packing scratch, reused across calls on this thread. Taken out of the cell for the duration
@@ -335,7 +336,7 @@ fn block<L: Lanes, const MR: usize, const NV: usize>(
                 // Rows of op(A) stored contiguously are read in place: a tile's broadcasts read MR rows
                 // as easily as one packed micro-panel, and packing would copy every element once more.
                 // Measured against packing (old and new addons interleaved): F1 +2.6–3.3%, T1 +2–3%
-                // (the per-step GEMMs on [x_t | h_{t−1} | 1] and dG_t rows); with one B panel each
+                // (the per-step GEMMs' A rows, then [x_t | h_{t−1} | 1] and dG_t); with one B panel each
                 // element is read once, so packing doubled the traffic (T1's head forward
                 // 3200×256·(64×256)ᵀ: 86 → 112 GFLOP/s). A transposed op(A) is still packed: read in
                 // place, each k step touched a new cache line (dW_ih = dGᵀ·X: 71 → 61 GFLOP/s).
@@ -431,7 +432,7 @@ unsafe fn tile<L: Lanes, const R: usize, const NV: usize, const NP: usize, const
     // before (L3). Requested at the start instead, the lines were evicted again by the B panel
     // streaming through L1 (64 KiB at kc = 256). Measured on the F1 step shape with C rotating over
     // 100 gate blocks: nothing ~99, at the start ~103–110, C_AHEAD before the end ~112 GFLOP/s;
-    // whole F1 calls on the split schedule +2.4–2.8%, T1 +1.5%. (Prefetching B ahead measured no
+    // whole F1 calls (step GEMM into the projected gates) +2.4–2.8%, T1 +1.5%. (Prefetching B ahead measured no
     // gain: the hardware prefetcher keeps up with it.)
     let lead = kc.saturating_sub(C_AHEAD);
     for (run, steps) in [lead, kc - lead].into_iter().enumerate() {
@@ -512,8 +513,8 @@ unsafe fn tile<L: Lanes, const R: usize, const NV: usize, const NP: usize, const
 const SPILL: usize = 512;
 
 /// k steps before the end of a tile's k loop at which its C lines are requested (see `tile`):
-/// ~800 cycles of AVX-512 FMAs, enough for an L3 or DRAM miss. On split-schedule F1 calls 64
-/// measured the same, 16 2.6% slower.
+/// ~800 cycles of AVX-512 FMAs, enough for an L3 or DRAM miss. On F1 calls 64 measured the same,
+/// 16 2.6% slower.
 const C_AHEAD: usize = 32;
 
 /// Hints the `rows × cols` tile of C at `c` (row stride `ldc`) into L1, one request per 64-byte line.

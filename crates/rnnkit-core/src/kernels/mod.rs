@@ -29,6 +29,7 @@ use std::sync::OnceLock;
 use crate::error::{Error, Result};
 pub use denormals::FlushDenormals;
 pub use gemm::PackedB;
+pub(crate) use gemm::MAX_NR;
 pub use cells::{pack_row_weights, RowWeights};
 pub use isa::Isa;
 

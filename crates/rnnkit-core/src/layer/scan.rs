@@ -1,17 +1,13 @@
-//! One direction of one layer. The forward runs one of two schedules (`Schedule`):
-//! - split (PyTorch's `pre_compute_input`): one GEMM [X | 1]·[W_ih | b]ᵀ over all seq_len·batch
-//!   rows, then per step one GEMM h·W_hhᵀ accumulated into the step's gates, and the cell's fused
-//!   element-wise pass. Batch 1 (a GEMV bound by reading W) and GRU (its n gate needs x·W_in and
-//!   h·W_hn apart) run it; a batch-1 LSTM or GRU step runs its GEMV and cell fused, group by group
-//!   of hidden units (`Kernels::lstm_row_step`, `gru_row_step`).
-//! - fused: per step one GEMM [x_t | h_{t−1} | 1]·[W_ih | W_hh | b]ᵀ writes the gate block, then the
-//!   cell. No projection record streams through memory, and the [x_t | h_{t−1}] rows it builds are
-//!   the operand BPTT's weight-gradient GEMM needs anyway.
+//! One direction of one layer. Its gate record arrives holding the input projection of every step,
+//! [x_t | 1]·[W_ih | b]ᵀ with the biases, computed for the whole layer by one GEMM (projection.rs,
+//! PyTorch's `pre_compute_input`). The forward then runs per step one GEMM h_{t−1}·W_hhᵀ accumulated
+//! into the step's gate block, and the cell's fused element-wise pass (gate activations, state
+//! update; GRU's b_hn, which r scales) while that block is in cache. A batch-1 LSTM or GRU step runs
+//! its GEMV and cell fused, group by group of hidden units (`Kernels::lstm_row_step`, `gru_row_step`).
+//! An inference forward (`record` false) keeps two state slots and one aux slab, hot in cache.
 //!
-//! An inference forward (`record` false) keeps one step slab and two state slots, hot in cache.
-//! BPTT mirrors the split schedule: per step the cell's gate backward into a [seq_len, batch, G·H]
-//! buffer and dh_{t−1} = dGates·W_hh; after the loop dW_ih, dW_hh, db and dX as large GEMMs over
-//! all steps.
+//! BPTT mirrors it: per step the cell's gate backward into a [seq_len, batch, G·H] buffer and
+//! dh_{t−1} += dGates·W_hh; after the loop dW_ih, dW_hh, db and dX as large GEMMs over all steps.
 //!
 //! Threads: every step is independent per batch row, so a scan is one `parallel::run` over
 //! contiguous blocks of batch rows, each running every step on its own rows (no barrier per step:
@@ -30,12 +26,6 @@ use crate::params::CellParams;
 use crate::real::Real;
 use crate::spec::CellKind;
 
-/// Smallest batch that runs the fused step schedule (see `Scan::fuses_projection`). Measured on
-/// LSTM forwards (I=16 H=64 and I=64 H=256, T=50–100): one row is 0–12% slower fused, 2–4 rows
-/// within ±4% either way. 3 puts the PyTorch fixtures (B = 3) in f32 on the fused schedule, while
-/// f64 (always split) and the batch-1 rows of `batch_rows_are_independent` keep the split one tested.
-const FUSED_MIN_BATCH: usize = 3;
-
 /// Smallest direction (step GEMM multiply-adds over the scan) that runs beside the other direction
 /// of its layer (`Scan::direction_parts`). The other direction usually goes to a parked worker,
 /// whose wake-up took ~40–60 µs here: with batch 1, T = 50, I = 16 the directions of H = 64
@@ -43,16 +33,13 @@ const FUSED_MIN_BATCH: usize = 3;
 /// the worker parked between calls; H = 128 (3.3·10⁶, ~140 µs) 1.6× faster either way.
 const MIN_DIRECTION_MACS: usize = 1 << 21;
 
-/// How a forward computes each step's gate pre-activations (the module docs), and so which
-/// weights `Scan::prepare_weights` lays out.
+/// How a forward step multiplies h_{t−1} by W_hh, and so how `Scan::pack_recurrent` lays W_hh out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Schedule {
-    /// One projection GEMM for all steps, then per step h_{t−1}·W_hhᵀ and the cell.
-    Split,
-    /// `Split` with each one-row step's GEMV and cell fused (`Kernels::lstm_row_step`, `gru_row_step`).
-    SplitRows,
-    /// Per step one GEMM [x_t | h_{t−1} | 1]·[W_ih | W_hh | b]ᵀ, then the cell.
-    Fused,
+pub(crate) enum StepKernel {
+    /// One GEMM h_{t−1}·W_hhᵀ into the gate block, then the cell.
+    Gemm,
+    /// A one-row step's GEMV and cell fused (`Kernels::lstm_row_step`, `gru_row_step`).
+    Row,
 }
 
 /// The fixed arguments of one scan.
@@ -71,10 +58,9 @@ pub(crate) struct Scan<'a, R> {
     /// The model's parameter version: packed weights recorded for the same version are reused.
     /// `None` = unknown (always repack).
     pub version: Option<u64>,
-    /// Keep every step's gates, states and aux for BPTT. Without it (inference) the forward reuses
-    /// one step slab and two state slots, which stay in cache instead of streaming a record of
-    /// seq_len·batch·(G+3)·H floats through memory (the split schedule's projection still fills
-    /// every step's gates).
+    /// Keep every step's states and aux for BPTT. Without it (inference) the forward reuses two
+    /// state slots and one aux slab, which stay in cache (the gates always hold every step: the
+    /// input projection fills them).
     pub record: bool,
 }
 
@@ -128,17 +114,12 @@ impl<R> OutRows<'_, '_, R> {
     }
 }
 
-/// Where a forward step's gate pre-activations come from.
-enum StepInput<'v, R> {
-    /// The gate block already holds [x_t | 1]·[W_ih | b]ᵀ (the projection of all steps): the step
-    /// GEMM against `packed` (W_hhᵀ) adds h_{t−1}·W_hhᵀ.
-    Projected { packed: &'v PackedB },
-    /// Fill `xh` (the block's [x_t | h_{t−1} | 1] rows, recorded for BPTT) from `x` (the block's
-    /// x_t rows) and h_{t−1}, then one GEMM against `packed` ([W_ih | W_hh | b]ᵀ) writes the gate block.
-    Fused { x: &'v [R], xh: &'v mut [R], packed: &'v PackedB },
-    /// As `Projected`, for one LSTM or GRU row: the step product and the cell run fused, group by
-    /// group of hidden units, against W_hh packed by `pack_row_weights` (`reverse`: groups from
-    /// the last).
+/// How a forward step adds h_{t−1}·W_hhᵀ to the gate block, which holds the step's input projection.
+enum StepInput<'v> {
+    /// The step GEMM against `packed` (W_hhᵀ).
+    Gemm { packed: &'v PackedB },
+    /// For one LSTM or GRU row: the step product and the cell run fused, group by group of hidden
+    /// units, against W_hh packed by `pack_row_weights` (`reverse`: groups from the last).
     Row { w: &'v [f32], reverse: bool },
 }
 
@@ -153,16 +134,16 @@ struct BackRows<'v, R> {
 }
 
 impl<R: Real> Scan<'_, R> {
-    fn gate_size(&self) -> usize {
+    pub(super) fn gate_size(&self) -> usize {
         self.cell.gates() * self.hidden
     }
-    fn w_ih(&self) -> &[R] {
+    pub(super) fn w_ih(&self) -> &[R] {
         &self.params[self.cp.w_ih..self.cp.w_ih + self.gate_size() * self.cp.input_size]
     }
     fn w_hh(&self) -> &[R] {
         &self.params[self.cp.w_hh..self.cp.w_hh + self.gate_size() * self.hidden]
     }
-    fn bias(&self, offset: Option<usize>) -> Option<&[R]> {
+    pub(super) fn bias(&self, offset: Option<usize>) -> Option<&[R]> {
         offset.map(|o| &self.params[o..o + self.gate_size()])
     }
 
@@ -202,28 +183,17 @@ impl<R: Real> Scan<'_, R> {
         if parts == dirs && self.step_macs() >= MIN_DIRECTION_MACS && self.scan_parts() <= dirs { dirs } else { 1 }
     }
 
-    /// Whether the scan runs the fused schedule: each step one GEMM [x_t | h_{t−1} | 1]·[W_ih | W_hh | b]ᵀ
-    /// writing the gate block (f32 Elman and LSTM, batches of at least FUSED_MIN_BATCH rows),
-    /// instead of one projection GEMM for all steps and a step GEMM accumulating into the
-    /// projection's record. Batch-1 steps keep the split schedule: their GEMV is bound by
-    /// reading B, which the fused product makes (I + H)/H times larger.
-    fn fuses_projection(&self) -> bool {
-        as_f32(self.params).is_some() && self.cell != CellKind::Gru && self.batch >= FUSED_MIN_BATCH
-    }
-
-    /// The forward's schedule. Split steps run `SplitRows` for f32 LSTM or GRU with batch 1 and H a
-    /// multiple of the vector width: the cell's transcendental chains then overlap the GEMV's weight
-    /// loads, which stream W_hh from L2 (F2: 0.048 → 0.041 ms per call, old and new addons
-    /// interleaved). Its sums are the step GEMM's, so the results are bit-identical. (An Elman cell
-    /// has one tanh per unit: nothing to overlap.)
-    fn schedule(&self) -> Schedule {
+    /// The forward's step kernel: `Row` for f32 LSTM or GRU with batch 1 and H a multiple of the
+    /// vector width: the cell's transcendental chains then overlap the GEMV's weight loads, which
+    /// stream W_hh from L2 (F2: 0.048 → 0.041 ms per call, old and new addons interleaved). Its sums
+    /// are the step GEMM's, so the results are bit-identical. (An Elman cell has one tanh per unit:
+    /// nothing to overlap.)
+    fn step_kernel(&self) -> StepKernel {
         let row_cell = matches!(self.cell, CellKind::Lstm | CellKind::Gru);
-        if self.fuses_projection() {
-            Schedule::Fused
-        } else if as_f32(self.params).is_some() && row_cell && self.batch == 1 && self.hidden.is_multiple_of(kernels().lanes) {
-            Schedule::SplitRows
+        if as_f32(self.params).is_some() && row_cell && self.batch == 1 && self.hidden.is_multiple_of(kernels().lanes) {
+            StepKernel::Row
         } else {
-            Schedule::Split
+            StepKernel::Gemm
         }
     }
 
@@ -233,21 +203,15 @@ impl<R: Real> Scan<'_, R> {
         if self.record { slot } else { slot % 2 }
     }
 
-    /// Width of the rows the forward's input GEMM reads, recorded in `DirState::xh`: [x_t | h_{t−1} | 1]
-    /// (`fused`) or [x_t | 1], the 1 only with biases (it meets the bias column of `DirState::w_cat`).
-    fn xh_width(&self, fused: bool) -> usize {
-        self.cp.input_size + if fused { self.hidden } else { 0 } + usize::from(self.cp.b_ih.is_some())
-    }
-
-    /// One forward step for a block of batch rows: the gate pre-activations (see `StepInput`), the
+    /// One forward step for a block of batch rows: the recurrent product (see `StepInput`), the
     /// fused cell, the output rows (the block's first at `out_at.0` of `out`, `out_at.1` apart).
-    fn forward_rows(&self, input: StepInput<'_, R>, b_hn: Option<&[R]>, v: FwdRows<'_, R>, out: &Disjoint<'_, R>, out_at: (usize, usize)) {
+    fn forward_rows(&self, input: StepInput<'_>, b_hn: Option<&[R]>, v: FwdRows<'_, R>, out: &Disjoint<'_, R>, out_at: (usize, usize)) {
         let FwdRows { active, h_prev, c_prev, gates, gh, h, c, aux } = v;
-        let (rows, hd, gs) = (active.len(), self.hidden, self.gate_size());
+        let (rows, hd) = (active.len(), self.hidden);
         // The row step runs the cell itself.
         let cell_done = matches!(input, StepInput::Row { .. });
         match input {
-            StepInput::Projected { packed } => {
+            StepInput::Gemm { packed } => {
                 // h_{t−1}·W_hhᵀ: accumulated straight into the step's gate block (Elman, LSTM), or into
                 // `gh` for GRU, whose n gate needs it apart. The cell then runs on the block while it is hot.
                 if self.cell == CellKind::Gru {
@@ -256,23 +220,9 @@ impl<R: Real> Scan<'_, R> {
                     self.step_gemm(packed, rows, h_prev, R::ONE, gates);
                 }
             }
-            StepInput::Fused { x, xh, packed } => {
-                let (input, w) = (self.cp.input_size, self.xh_width(true));
-                for ((row, xr), hr) in xh.chunks_exact_mut(w).zip(x.chunks_exact(input)).zip(h_prev.chunks_exact(hd)) {
-                    row[..input].copy_from_slice(xr);
-                    row[input..input + hd].copy_from_slice(hr);
-                    if w > input + hd {
-                        row[w - 1] = R::ONE;
-                    }
-                }
-                let (Some(a), Some(g)) = (as_f32(xh), as_f32_mut(&mut *gates)) else {
-                    unreachable!("the fused schedule runs in f32 only (`fuses_projection`)");
-                };
-                (kernels().sgemm_packed)(false, rows, 0, gs, w, 1.0, a, w, packed, 0.0, g, gs);
-            }
             StepInput::Row { w, reverse } => {
                 let (Some(g), Some(hp), Some(hn), Some(ax)) = (as_f32_mut(&mut *gates), as_f32(h_prev), as_f32_mut(&mut *h), as_f32_mut(&mut *aux)) else {
-                    unreachable!("the fused row step runs in f32 only (`Scan::schedule`)");
+                    unreachable!("the fused row step runs in f32 only (`Scan::step_kernel`)");
                 };
                 if self.cell == CellKind::Gru {
                     let b_hn = b_hn.and_then(as_f32).unwrap_or(&[]);
@@ -298,85 +248,34 @@ impl<R: Real> Scan<'_, R> {
         }
     }
 
-    /// The forward's input weights with the folded biases as one more column, into `st.w_cat`:
-    /// rows [W_ih | W_hh | b] (`fused`) or [W_ih | b], b = b_ih + b_hh (GRU's n gate: b_in alone, as
-    /// b_hn is scaled by r inside the cell); for f32 packed for the kernels with W_hhᵀ (split). Once
-    /// per weight version, not per call or step (re-packing W_ih per call measured ~1 µs of F2's 53 µs).
-    fn prepare_weights(&self, st: &mut DirState<R>, schedule: Schedule) {
-        let fused = schedule == Schedule::Fused;
-        let (hd, gs, input) = (self.hidden, self.gate_size(), self.cp.input_size);
-        let xw = self.xh_width(fused);
-        let (w_ih, w_hh) = (self.w_ih(), self.w_hh());
-        let folded = if self.cell == CellKind::Gru { 2 * hd } else { gs };
-        let bias = self.bias(self.cp.b_ih).zip(self.bias(self.cp.b_hh));
-        fit(&mut st.w_cat, gs * xw);
-        for (g, row) in st.w_cat.chunks_exact_mut(xw).enumerate() {
-            row[..input].copy_from_slice(&w_ih[g * input..(g + 1) * input]);
-            if fused {
-                row[input..input + hd].copy_from_slice(&w_hh[g * hd..(g + 1) * hd]);
-            }
-            if let Some((b_ih, b_hh)) = bias {
-                row[xw - 1] = if g < folded { b_ih[g] + b_hh[g] } else { b_ih[g] };
+    /// W_hh packed for the forward's step kernel (f32), into `st`: once per weight version, not per
+    /// call or step.
+    fn pack_recurrent(&self, st: &mut DirState<R>, step: StepKernel) {
+        if let Some(w_hh) = as_f32(self.w_hh()) {
+            match step {
+                StepKernel::Row => pack_row_weights(self.cell.gates(), kernels().lanes, self.hidden, w_hh, &mut st.w_hh_rows),
+                StepKernel::Gemm => (kernels().pack_b)(true, self.hidden, self.gate_size(), w_hh, self.hidden, &mut st.w_hh_t),
             }
         }
-        if let (Some(w_cat), Some(w_hh)) = (as_f32(&st.w_cat), as_f32(w_hh)) {
-            let pack = kernels().pack_b;
-            if fused {
-                pack(true, xw, gs, w_cat, xw, &mut st.w_xh_t);
-            } else {
-                pack(true, xw, gs, w_cat, xw, &mut st.w_ih_t);
-                if schedule == Schedule::SplitRows {
-                    pack_row_weights(self.cell.gates(), kernels().lanes, hd, w_hh, &mut st.w_hh_rows);
-                } else {
-                    pack(true, hd, gs, w_hh, hd, &mut st.w_hh_t);
-                }
-            }
-        }
-        st.prepared = self.version.map(|v| (v, schedule));
+        st.prepared = self.version.map(|v| (v, step));
     }
 
-    /// Runs the recurrence over `x` [seq_len, batch, input_size], recording into `st` (one step's
-    /// worth unless `record`). Writes h_t (zeros past a sequence's end) where `out` says.
-    /// The final states are left in `st` (see `final_state`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn forward(&self, x: &[R], h0: Option<&[R]>, c0: Option<&[R]>, st: &mut DirState<R>, sc: &mut StepScratch<R>, out: OutRows<'_, '_, R>) {
-        let (steps, batch, hd, gs, input) = (self.seq_len, self.batch, self.hidden, self.gate_size(), self.cp.input_size);
+    /// Runs the recurrence, recording into `st` (two state slots and one aux slab unless `record`),
+    /// whose gate record holds the input projection of every step (projection.rs). Writes h_t (zeros
+    /// past a sequence's end) where `out` says. The final states are left in `st` (see `final_state`).
+    pub fn forward(&self, h0: Option<&[R]>, c0: Option<&[R]>, st: &mut DirState<R>, sc: &mut StepScratch<R>, out: OutRows<'_, '_, R>) {
+        let (steps, batch, hd, gs) = (self.seq_len, self.batch, self.hidden, self.gate_size());
         let bh = batch * hd;
-        let schedule = self.schedule();
-        let fused = schedule == Schedule::Fused;
-        let xw = self.xh_width(fused);
-        // Step slabs kept of the gates (and xh), and of aux. The split schedule's projection fills
-        // every step's gates even when nothing is recorded.
-        let (gate_steps, steps_kept) = match (self.record, fused) {
-            (true, _) => (steps, steps),
-            (false, true) => (1, 1),
-            (false, false) => (steps, 1),
-        };
-        st.fit(self.cell, gate_steps, steps_kept, batch, hd, xw);
+        let step = self.step_kernel();
+        // Slabs kept of aux (the states keep `steps + 1` slots or two, `slot`).
+        let steps_kept = if self.record { steps } else { 1 };
+        st.fit(self.cell, steps_kept, batch, hd);
+        debug_assert_eq!(st.gates.len(), steps * batch * gs, "the input projection fills every step's gates");
         sc.active.resize(batch, true);
-
-        if self.version.is_none() || st.prepared != self.version.map(|v| (v, schedule)) {
-            self.prepare_weights(st, schedule);
+        if self.version.is_none() || st.prepared != self.version.map(|v| (v, step)) {
+            self.pack_recurrent(st, step);
         }
 
-        // Split schedule: the input projection of every step at once, the biases included through
-        // a column of ones (bit-identical to the unpacked GEMM). Fused: see `forward_rows`.
-        if !fused {
-            let all_rows = steps * batch;
-            let xs: &[R] = if xw > input {
-                for (row, xr) in st.xh.chunks_exact_mut(xw).zip(x.chunks_exact(input)) {
-                    row[..input].copy_from_slice(xr);
-                    row[input] = R::ONE;
-                }
-                &st.xh
-            } else {
-                x
-            };
-            match (as_f32(xs), as_f32_mut(&mut st.gates)) {
-                (Some(xf), Some(g)) => parallel::sgemm_packed(false, all_rows, xw, 1.0, xf, xw, &st.w_ih_t, 0.0, g, gs),
-                _ => R::gemm(false, true, all_rows, gs, xw, R::ONE, xs, xw, &st.w_cat, xw, R::ZERO, &mut st.gates, gs),
-            }
-        }
         // GRU's b_hn stays out of the projection: it is scaled by r inside the cell.
         let b_hn = match (self.cell, self.bias(self.cp.b_hh)) {
             (CellKind::Gru, Some(b_hh)) => Some(&b_hh[2 * hd..]),
@@ -396,8 +295,7 @@ impl<R: Real> Scan<'_, R> {
         fit(&mut sc.gh, if self.cell == CellKind::Gru { batch * gs } else { 0 });
         let aux_w = aux_width(self.cell, hd);
         let parts = self.scan_parts();
-        let (packed_hh, packed_xh, w_rows) = (&st.w_hh_t, &st.w_xh_t, st.w_hh_rows.as_slice());
-        let xh_all = Disjoint::new(&mut st.xh);
+        let (packed_hh, w_rows) = (&st.w_hh_t, st.w_hh_rows.as_slice());
         let (gates_all, gh_all, active_all) = (Disjoint::new(&mut st.gates), Disjoint::new(&mut sc.gh), Disjoint::new(&mut sc.active));
         let (hs, cs, aux_all) = (Disjoint::new(&mut st.hs), Disjoint::new(&mut st.cs), Disjoint::new(&mut st.aux));
         parallel::run(parts, |p| {
@@ -413,21 +311,16 @@ impl<R: Real> Scan<'_, R> {
                 let t = if self.reverse { steps - 1 - k } else { k };
                 let (prev, cur) = slots(t, self.reverse);
                 let (prev, cur) = (self.slot(prev), self.slot(cur));
-                // The step's slab of the gates and xh, and of aux.
-                let (tg, ta) = (if gate_steps == steps { t } else { 0 }, if steps_kept == steps { t } else { 0 });
+                // The step's slab of aux.
+                let ta = if steps_kept == steps { t } else { 0 };
                 mark_active(active, lengths, t);
                 // SAFETY: as above; `prev` ≠ `cur`, so the two pieces of `hs` (and of `cs`) are disjoint.
                 let (gates, h_prev, h, c_prev, c, aux) = unsafe {
-                    (gates_all.rows(at(tg), gs), hs.rows(at(prev), hd), hs.rows(at(cur), hd), cs.rows(at(prev), hd), cs.rows(at(cur), hd), aux_all.rows(at(ta), aux_w))
+                    (gates_all.rows(at(t), gs), hs.rows(at(prev), hd), hs.rows(at(cur), hd), cs.rows(at(prev), hd), cs.rows(at(cur), hd), aux_all.rows(at(ta), aux_w))
                 };
-                let step_input = match schedule {
-                    Schedule::Fused => {
-                        // SAFETY: as above.
-                        let xh = unsafe { xh_all.rows(at(tg), xw) };
-                        StepInput::Fused { x: &x[at(t).start * input..at(t).end * input], xh, packed: packed_xh }
-                    }
-                    Schedule::SplitRows => StepInput::Row { w: w_rows, reverse: k % 2 == 1 },
-                    Schedule::Split => StepInput::Projected { packed: packed_hh },
+                let step_input = match step {
+                    StepKernel::Row => StepInput::Row { w: w_rows, reverse: k % 2 == 1 },
+                    StepKernel::Gemm => StepInput::Gemm { packed: packed_hh },
                 };
                 let v = FwdRows { active: &*active, h_prev, c_prev, gates, gh: &mut *gh, h, c, aux };
                 // Each part writes the output pieces of its own rows, each direction its own columns.
@@ -603,22 +496,14 @@ impl<R: Real> Scan<'_, R> {
         if as_f32(x).is_some() {
             // Those shared rows use one GEMM for dW_ih and dW_hh against [x | h_{t−1}], which packs
             // dGᵀ once (T1: 1024×3200ᵀ·3200×320 ~95 GFLOP/s, against ~72 and ~90 for the two apart).
-            // The fused forward recorded the [x_t | h_{t−1}] rows already (each followed by its
-            // bias column, skipped through the row stride: one more GEMM column would cost a whole
-            // NR-wide panel).
             let w = input + hd;
-            let (xh, ld) = if self.fuses_projection() {
-                (&st.xh, self.xh_width(true))
-            } else {
-                fit(&mut sc.xh, rows * w);
-                for ((row, xr), hr) in sc.xh.chunks_exact_mut(w).zip(x.chunks_exact(input)).zip(hs.chunks_exact(hd)) {
-                    row[..input].copy_from_slice(xr);
-                    row[input..].copy_from_slice(hr);
-                }
-                (&sc.xh, w)
-            };
+            fit(&mut sc.xh, rows * w);
+            for ((row, xr), hr) in sc.xh.chunks_exact_mut(w).zip(x.chunks_exact(input)).zip(hs.chunks_exact(hd)) {
+                row[..input].copy_from_slice(xr);
+                row[input..].copy_from_slice(hr);
+            }
             fit(&mut sc.dw, k_dgx * w);
-            R::gemm(true, false, k_dgx, w, rows, R::ONE, &sc.dgx, gs, xh, ld, R::ZERO, &mut sc.dw, w);
+            R::gemm(true, false, k_dgx, w, rows, R::ONE, &sc.dgx, gs, &sc.xh, w, R::ZERO, &mut sc.dw, w);
             for (i, d) in sc.dw.chunks_exact(w).enumerate() {
                 grads[g_ih + i * input..g_ih + (i + 1) * input].iter_mut().zip(&d[..input]).for_each(|(g, v)| *g += *v);
                 grads[g_hh + i * hd..g_hh + (i + 1) * hd].iter_mut().zip(&d[input..]).for_each(|(g, v)| *g += *v);

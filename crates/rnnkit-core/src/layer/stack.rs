@@ -1,10 +1,12 @@
 //! A whole block: `num_layers` layers of one or two directions. Layer l > 0 reads layer l−1's output
 //! (directions concatenated, forward first), with inverted dropout between layers in training.
-//! Bidirectional layers are two `Scan`s writing the two halves of one output's feature axis; their
-//! forwards run at once, one per core, when a direction's own row split would use no more threads
+//! Each layer's forward is its input projection, one GEMM over all steps and directions
+//! (projection.rs), then the recurrences. Bidirectional layers are two `Scan`s writing the two
+//! halves of one output's feature axis; their recurrences run at once, one per core, when a direction's own row split would use no more threads
 //! (`Scan::direction_parts`: batch-1 latency, small batches on two cores), and so do their BPTT
 //! scans (then dL/dx, which both add into, follows them).
 
+use super::projection::project;
 use super::scan::{OutRows, Scan};
 use super::workspace::{fit, Workspace};
 use super::{BlockGrads, BlockInput};
@@ -15,7 +17,7 @@ use crate::rng::Rng;
 use crate::spec::RecurrentSpec;
 
 #[allow(clippy::too_many_arguments)]
-fn scan<'a, R: Real>(spec: &RecurrentSpec, ws_lengths: Option<&'a [usize]>, params: &'a [R], seq_len: usize, batch: usize, layer: usize, dir: usize, version: Option<u64>, record: bool) -> Scan<'a, R> {
+pub(super) fn scan<'a, R: Real>(spec: &RecurrentSpec, ws_lengths: Option<&'a [usize]>, params: &'a [R], seq_len: usize, batch: usize, layer: usize, dir: usize, version: Option<u64>, record: bool) -> Scan<'a, R> {
     Scan {
         cell: spec.cell,
         seq_len,
@@ -61,6 +63,7 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
     ws.inputs.resize_with(layers, Vec::new);
     ws.masks.resize_with(layers, Vec::new);
     ws.dirs.resize_with(layers * dirs, Default::default);
+    ws.projections.resize_with(layers, Default::default);
     if keep_cache {
         ws.inputs[0].clear();
         ws.inputs[0].extend_from_slice(input.x);
@@ -83,20 +86,21 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
             &mut next[0]
         };
         let version = ws.params_version;
-        let dir_parts = scan(spec, lengths, params, steps, batch, l, 0, version, keep_cache).direction_parts(dirs);
-        let layer_rows = l * dirs..(l + 1) * dirs;
-        let (states, scratch) = (Disjoint::new(&mut ws.dirs[layer_rows.clone()]), Disjoint::new(&mut ws.steps[..dirs]));
+        let scans: Vec<Scan<'_, R>> = (0..dirs).map(|d| scan(spec, lengths, params, steps, batch, l, d, version, keep_cache)).collect();
+        let layer_states = &mut ws.dirs[l * dirs..(l + 1) * dirs];
+        project(&scans, x, &mut ws.projections[l], layer_states);
+        let dir_parts = scans[0].direction_parts(dirs);
+        let (states, scratch) = (Disjoint::new(layer_states), Disjoint::new(&mut ws.steps[..dirs]));
         let (h_all, c_all) = (Disjoint::new(&mut h_n), Disjoint::new(&mut c_n));
         let out_all = Disjoint::new(&mut *out);
         parallel::run(dir_parts, |p| {
             for d in part_rows(dirs, dir_parts, p) {
-                let row = l * dirs + d;
-                let s = scan(spec, lengths, params, steps, batch, l, d, version, keep_cache);
+                let (row, s) = (l * dirs + d, &scans[d]);
                 // SAFETY: each direction takes its own state, scratch, h_n and c_n rows (c_n is
                 // empty unless LSTM), and its own columns of the output (`OutRows`).
                 let (st, sc, h_row, c_row) = unsafe { (&mut states.rows(d..d + 1, 1)[0], &mut scratch.rows(d..d + 1, 1)[0], h_all.rows(row..row + 1, bh), c_all.rows(row..row + 1, bh)) };
                 let rows = OutRows { out: &out_all, offset: d * hd, width: out_w, batch_major: last && batch_major };
-                s.forward(x, state_row(input.h0, row, bh), state_row(input.c0, row, bh), st, sc, rows);
+                s.forward(state_row(input.h0, row, bh), state_row(input.c0, row, bh), st, sc, rows);
                 h_row.copy_from_slice(s.final_state(&st.hs));
                 if lstm {
                     c_row.copy_from_slice(s.final_state(&st.cs));

@@ -3,7 +3,7 @@
 //! grow (`fit` resizes without freeing), so repeated calls of one shape never touch the allocator.
 
 use crate::cell::aux_width;
-use super::scan::Schedule;
+use super::scan::StepKernel;
 use crate::kernels::{PackedB, RowWeights};
 use crate::real::Real;
 use crate::spec::CellKind;
@@ -16,10 +16,11 @@ pub(crate) fn fit<R: Real>(v: &mut Vec<R>, n: usize) {
 }
 
 /// One layer+direction's forward record. A forward that does not record for BPTT (inference) keeps
-/// one step slab and two state slots instead (scan.rs `Scan::record`).
+/// two state slots and one aux slab instead (scan.rs `Scan::record`); the gates hold every step
+/// either way, as the input projection fills them.
 #[derive(Default)]
 pub(crate) struct DirState<R> {
-    /// [seq_len, batch, G·H]: x·W_ihᵀ + b before the step, gate activations after it.
+    /// [seq_len, batch, G·H]: x·W_ihᵀ + b (projection.rs) before the step, gate activations after it.
     pub gates: Vec<R>,
     /// [seq_len + 1, batch, H]: the state after each step, indexed so that the previous states of
     /// all steps form one contiguous [seq_len·batch, H] matrix (the operand of dW_hh's GEMM).
@@ -27,36 +28,40 @@ pub(crate) struct DirState<R> {
     pub hs: Vec<R>,
     /// Same layout as `hs`, LSTM only.
     pub cs: Vec<R>,
-    /// W_hhᵀ packed for the split schedule's step GEMM and [W_ih | b]ᵀ for its input projection
-    /// (f32 only; see `prepared`).
+    /// W_hhᵀ packed for the step GEMM (f32 only; see `prepared`).
     pub w_hh_t: PackedB,
-    pub w_ih_t: PackedB,
-    /// [G·H, I (+H) (+1)]: the input GEMM's weights, rows [W_ih | W_hh | b] (fused schedule, scan.rs
-    /// `fuses_projection`) or [W_ih | b]; for f32 packed transposed into `w_xh_t` (fused) or
-    /// `w_ih_t` (split). [seq_len, batch, I (+H) (+1)]: the rows that GEMM reads, [x_t | h_{t−1} | 1]
-    /// or [x_t | 1] (recorded for BPTT on the fused schedule).
-    pub w_cat: Vec<R>,
-    pub w_xh_t: PackedB,
-    pub xh: Vec<R>,
-    /// W_hh packed for the fused one-row LSTM / GRU step instead of `w_hh_t` (`Schedule::SplitRows`).
+    /// W_hh packed for the fused one-row LSTM / GRU step instead of `w_hh_t` (`StepKernel::Row`).
     pub w_hh_rows: RowWeights,
-    /// The parameter version and schedule `w_cat` and the packed weights were prepared for.
-    pub prepared: Option<(u64, Schedule)>,
+    /// The parameter version and step kernel the packed W_hh was prepared for.
+    pub prepared: Option<(u64, StepKernel)>,
     /// [seq_len, batch, H]: LSTM tanh(c_t), GRU W_hn·h_{t−1} + b_hn; empty for Elman cells.
     pub aux: Vec<R>,
 }
 
 impl<R: Real> DirState<R> {
-    /// Sizes the buffers for `gate_steps` step slabs of gates (and of `xh` when `xh_width` > 0),
-    /// `steps` slabs of aux and `steps + 1` state slots.
-    pub fn fit(&mut self, cell: CellKind, gate_steps: usize, steps: usize, batch: usize, hidden: usize, xh_width: usize) {
+    /// Sizes the buffers for `steps` slabs of aux and `steps + 1` state slots (the gates are sized by
+    /// the input projection, projection.rs, which fills them).
+    pub fn fit(&mut self, cell: CellKind, steps: usize, batch: usize, hidden: usize) {
         let bh = batch * hidden;
-        fit(&mut self.gates, gate_steps * batch * cell.gates() * hidden);
-        fit(&mut self.xh, gate_steps * batch * xh_width);
         fit(&mut self.hs, (steps + 1) * bh);
         fit(&mut self.cs, if cell.has_cell_state() { (steps + 1) * bh } else { 0 });
         fit(&mut self.aux, steps * batch * aux_width(cell, hidden));
     }
+}
+
+/// One layer's input projection (projection.rs): the weights of all its directions stacked, and
+/// the input rows with their bias column.
+#[derive(Default)]
+pub(crate) struct Projection<R> {
+    /// [directions · block rows, I (+1)]: each direction's rows [W_ih | b], b = b_ih + b_hh (GRU's n
+    /// gate: b_in alone), its block padded with zero rows to a panel boundary; for f32 packed
+    /// transposed into `packed`.
+    pub w_cat: Vec<R>,
+    pub packed: PackedB,
+    /// [seq_len·batch, I + 1]: the layer's input rows [x | 1] (only with biases).
+    pub xs: Vec<R>,
+    /// The parameter version `w_cat` and `packed` were prepared for.
+    pub prepared: Option<u64>,
 }
 
 /// Slot of `hs`/`cs` holding the state after step `t` and the slot holding the state before it.
@@ -110,6 +115,8 @@ pub(crate) struct Workspace<R> {
     pub masks: Vec<Vec<R>>,
     /// [num_layers·directions]
     pub dirs: Vec<DirState<R>>,
+    /// [num_layers]
+    pub projections: Vec<Projection<R>>,
     /// One per direction: the two directions of a layer may run at once (stack.rs).
     pub steps: [StepScratch<R>; 2],
     /// One per direction, as `steps` (the second only grows when the directions run at once).
