@@ -2,9 +2,10 @@
 //! (directions concatenated, forward first), with inverted dropout between layers in training.
 //! Each layer's forward is its input projection, one GEMM over all steps and directions
 //! (projection.rs), then the recurrences. Bidirectional layers are two `Scan`s writing the two
-//! halves of one output's feature axis; their recurrences run at once, one per core, when a direction's own row split would use no more threads
-//! (`Scan::direction_parts`: batch-1 latency, small batches on two cores), and so do their BPTT
-//! scans (then dL/dx, which both add into, follows them).
+//! halves of one output's feature axis; their recurrences run at once, one per core, when a
+//! direction's own row split would use no more threads (`Scan::direction_parts`: batch-1 latency,
+//! small batches on two cores), and so do their BPTT scans (then dL/dx, which both add into,
+//! follows them).
 
 use super::projection::project;
 use super::scan::{OutRows, Scan};
