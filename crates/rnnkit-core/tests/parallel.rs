@@ -276,28 +276,6 @@ fn the_test_shapes_really_split() {
 }
 
 #[test]
-fn packed_sgemm_is_bit_identical_for_every_thread_count() {
-    let k_ = kernels();
-    for &(ta, m, n, k) in &[(false, 19usize, 1037usize, 61usize), (true, 33, 524, 131), (false, 250, 70, 90)] {
-        let mut rng = Rng::new(7);
-        let lda = if ta { m } else { k };
-        let a: Vec<f32> = uniform_vec(&mut rng, m * k, -1.0, 1.0);
-        let w: Vec<f32> = uniform_vec(&mut rng, n * k, -1.0, 1.0); // [n, k], used transposed (like W_hh)
-        let mut packed = PackedB::new();
-        (k_.pack_b)(true, k, n, &w, k, &mut packed);
-        let c_in: Vec<f32> = uniform_vec(&mut rng, m * n, -1.0, 1.0);
-        let mut want = c_in.clone();
-        (k_.sgemm)(ta, true, m, n, k, 1.0, &a, lda, &w, k, 1.0, &mut want, n);
-        for threads in 1..=4 {
-            let _t = scope_threads(threads);
-            let mut c = c_in.clone();
-            parallel::sgemm_packed(ta, m, k, 1.0, &a, lda, &packed, 1.0, &mut c, n);
-            assert_bits(&c, &want, &format!("packed m {m} n {n} k {k} threads {threads}"));
-        }
-    }
-}
-
-#[test]
 fn concurrent_callers_get_correct_results() {
     // Several std threads (like models training on several JS workers) share one pool: whoever finds
     // it busy runs inline; every result must still equal the one-thread result.

@@ -10,7 +10,8 @@
 //! Parameters: one flat slice laid out by `params::block_layout`.
 //!
 //! Files: `stack.rs` (layers, directions, dropout), `projection.rs` (a layer's input projection, one
-//! GEMM over all steps and directions), `scan.rs` (one direction's recurrence and BPTT), `workspace.rs` (what forward records for backward, reused across calls); cells in `crate::cell`.
+//! GEMM over all steps and directions), `scan.rs` (one direction's recurrence and BPTT),
+//! `workspace.rs` (what forward records for backward, reused across calls); cells in `crate::cell`.
 
 mod projection;
 mod scan;

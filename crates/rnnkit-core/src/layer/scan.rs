@@ -390,8 +390,8 @@ impl<R: Real> Scan<'_, R> {
     /// read at `dy[(t·batch + b)·dy_stride + dy_offset ..][..H]` (ignored past a sequence's end);
     /// `dh_n`/`dc_n` [batch, H] are the final-state cotangents. Parameter gradients are added into
     /// `grads`, this layer+direction's block (`cp.len` values from its W_ih); dL/dx is written
-    /// (`dx_beta` = 0) or added (`dx_beta` = 1) into `dx`; an empty `dx` skips dL/dx. dL/dh0 and dL/dc0 are written into `dh0`/`dc0` ([batch, H]; `dc0`
-    /// empty unless LSTM).
+    /// (`dx_beta` = 0) or added (`dx_beta` = 1) into `dx`; an empty `dx` skips dL/dx. dL/dh0 and
+    /// dL/dc0 are written into `dh0`/`dc0` ([batch, H]; `dc0` empty unless LSTM).
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,

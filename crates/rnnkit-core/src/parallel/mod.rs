@@ -12,7 +12,7 @@ use std::ops::Range;
 use std::sync::OnceLock;
 use std::sync::{Mutex, PoisonError};
 
-use crate::kernels::{kernels, PackedB};
+use crate::kernels::kernels;
 
 /// Most threads a model may ask for (`spec.threads` is validated against it): a guard against
 /// absurd specs, far above any core count rnnkit is run on.
@@ -37,7 +37,9 @@ const MIN_ROWS_PER_PART: usize = 48;
 /// has a partial micro-tile.
 const ROW_ALIGN: usize = 12;
 
-/// Column parts are multiples of this (a multiple of every tier's NR: 32, 16, 8).
+/// Column parts are multiples of this: whole panels of the AVX2 / SIMD128 / scalar kernels (NR 16, 8,
+/// 4), half of an AVX-512 panel (64). Alignment is for speed only: an element's result does not
+/// depend on its tile (gemm.rs's determinism contract).
 const COL_ALIGN: usize = 32;
 
 thread_local! {
@@ -265,7 +267,7 @@ thread_local! {
 pub fn sgemm(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &[f32], ldb: usize, beta: f32, c: &mut [f32], ldc: usize) {
     let kernel = kernels().sgemm;
     let whole = |c: &mut [f32]| kernel(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-    let plan = Plan::new(m, n, k, c.len(), ldc, COL_ALIGN);
+    let plan = Plan::new(m, n, k, c.len(), ldc);
     match plan {
         Plan::Inline => whole(c),
         Plan::Rows { rows } => split_rows(m, rows, c, ldc, |i0, mi, c_part| {
@@ -277,26 +279,6 @@ pub fn sgemm(ta: bool, tb: bool, m: usize, n: usize, k: usize, alpha: f32, a: &[
             // op(B) columns j0.. : B stored k×n → column offset; stored n×k (transposed) → row offset.
             let b_part = if tb { &b[j0 * ldb..] } else { &b[j0..] };
             kernel(ta, tb, m, nj, k, alpha, a, lda, b_part, ldb, beta, c_part, ldc_part);
-        }),
-    }
-}
-
-/// `C ← α·op(A)·op(B) + β·C` with B pre-packed by the kernel table's `pack_b` (all `b.n()` columns),
-/// split over `current_threads()` like `sgemm`; column parts start at panel boundaries (multiples
-/// of `b.nr()`). Bit-identical to the table's `sgemm_packed` on one thread.
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm_packed(ta: bool, m: usize, k: usize, alpha: f32, a: &[f32], lda: usize, b: &PackedB, beta: f32, c: &mut [f32], ldc: usize) {
-    let kernel = kernels().sgemm_packed;
-    let n = b.n();
-    let plan = Plan::new(m, n, k, c.len(), ldc, b.nr().max(1).next_multiple_of(COL_ALIGN));
-    match plan {
-        Plan::Inline => kernel(ta, m, 0, n, k, alpha, a, lda, b, beta, c, ldc),
-        Plan::Rows { rows } => split_rows(m, rows, c, ldc, |i0, mi, c_part| {
-            let a_part = if ta { &a[i0..] } else { &a[i0 * lda..] };
-            kernel(ta, mi, 0, n, k, alpha, a_part, lda, b, beta, c_part, ldc);
-        }),
-        Plan::Cols { cols } => split_cols(m, n, cols, beta, c, ldc, |j0, nj, c_part, ldc_part| {
-            kernel(ta, m, j0, nj, k, alpha, a, lda, b, beta, c_part, ldc_part);
         }),
     }
 }
@@ -315,7 +297,7 @@ pub enum GemmSplit {
 /// The split `sgemm` would use for an m×n×k product (for tests and benches that must know whether a
 /// shape really runs in parallel).
 pub fn gemm_split(m: usize, n: usize, k: usize) -> GemmSplit {
-    match Plan::new(m, n, k, m * n, n, COL_ALIGN) {
+    match Plan::new(m, n, k, m * n, n) {
         Plan::Inline => GemmSplit::Inline,
         Plan::Rows { rows } => GemmSplit::Rows(m.div_ceil(rows)),
         Plan::Cols { cols } => GemmSplit::Cols(n.div_ceil(cols)),
@@ -332,7 +314,7 @@ enum Plan {
 }
 
 impl Plan {
-    fn new(m: usize, n: usize, k: usize, c_len: usize, ldc: usize, col_align: usize) -> Plan {
+    fn new(m: usize, n: usize, k: usize, c_len: usize, ldc: usize) -> Plan {
         let threads = current_threads();
         let parts = threads.min(m.saturating_mul(n).saturating_mul(k) / MIN_MACS_PER_PART);
         // Malformed buffers (a caller bug) go to the kernel whole, which reports them as on one thread.
@@ -340,11 +322,11 @@ impl Plan {
         if parts <= 1 || !c_fits {
             return Plan::Inline;
         }
-        if m / parts >= MIN_ROWS_PER_PART || n < 2 * col_align {
+        if m / parts >= MIN_ROWS_PER_PART || n < 2 * COL_ALIGN {
             let rows = m.div_ceil(parts).next_multiple_of(ROW_ALIGN);
             return if rows >= m { Plan::Inline } else { Plan::Rows { rows } };
         }
-        let cols = n.div_ceil(parts).next_multiple_of(col_align);
+        let cols = n.div_ceil(parts).next_multiple_of(COL_ALIGN);
         if cols >= n { Plan::Inline } else { Plan::Cols { cols } }
     }
 }
