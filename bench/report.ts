@@ -6,13 +6,17 @@
 
 import { speedup } from './stats.js';
 
-export interface Row {
+/** What every benchmark row has (this file's Row, bench/fit/report.ts's FitRow). */
+export interface PeerRow {
   workload: string;
   peer: string;
   threads: number;
   status: 'ok' | 'skipped' | 'failed';
   reason?: string;
   note?: string;
+}
+
+export interface Row extends PeerRow {
   samples?: number;
   medianMs?: number;
   p25Ms?: number;

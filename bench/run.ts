@@ -11,11 +11,12 @@
  * --peers=native,ort (substring filter on peer names), --out=DIR.
  */
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, release, type } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, release, type } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadNativeBackend } from '../ts/backend/native.js';
+import { cpuModel } from './machine.js';
 import { measurePeak } from './peak.js';
 import { brainPeer } from './peers/brain.js';
 import { ortPeer } from './peers/ort.js';
@@ -42,16 +43,6 @@ const SETTLE_MS = 60;
 /** Peers that need seconds per call at the F1 shape: skipped in quick mode. */
 const SLOW = ['tfjs (cpu)', 'brain.js'];
 const cores = availableParallelism();
-
-function cpuModel(): string {
-  try {
-    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-    if (m) return m[1].trim();
-  } catch {
-    /* not Linux: fall through */
-  }
-  return cpus()[0]?.model ?? 'unknown CPU';
-}
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) return Infinity;

@@ -26,13 +26,13 @@ printed there). Every reply is {"ok": true, ...} or {"ok": false, "error": "..."
 The first line, before any command: {"ok": true, "ready": true, "torch": VERSION, "threads": N}.
 """
 
-import json
 import os
 import sys
 import time
-import traceback
 
 import torch
+
+from json_lines import serve
 
 
 def load(directory, name, shape):
@@ -116,52 +116,35 @@ def sample(fn, budget_ms, warmup_ms, min_samples, warmup, probe_ms):
     return samples
 
 
-def reply(msg):
-    sys.stdout.write(json.dumps(msg) + "\n")
-    sys.stdout.flush()
-
-
 def main():
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("OMP_NUM_THREADS", "1"))
     torch.set_num_threads(threads)
-    reply({"ok": True, "ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()})
     calls = {}
-    while True:
-        line = sys.stdin.readline()
-        if not line:  # parent gone
-            break
-        if not line.strip():
-            continue
-        try:
-            msg = json.loads(line)
-            cmd = msg["cmd"]
-            if cmd == "quit":
-                break
-            if cmd == "prepare":
-                w = msg["workload"]
-                calls.pop(w["id"], None)
-                fn = prepare(w, msg["dir"], msg.get("lr", 1e-3))
-                calls[w["id"]] = fn
-                reply({"ok": True, "probe_ms": timed_call(fn)})
-            elif cmd in ("time", "output") and msg["id"] not in calls:
-                reply({"ok": False, "error": "workload %r is not prepared" % msg["id"]})
-            elif cmd == "time":
-                fn = calls[msg["id"]]
-                samples = sample(fn, msg["budget_ms"], msg["warmup_ms"], msg["min_samples"], msg.get("warmup", True), msg.get("probe_ms"))
-                reply({"ok": True, "samples_ms": samples})
-            elif cmd == "output":
-                out = calls[msg["id"]]()
-                with open(msg["path"], "wb") as f:
-                    f.write(out.contiguous().numpy().tobytes())  # numpy ships with python3-torch
-                reply({"ok": True, "path": msg["path"]})
-            elif cmd == "dispose":
-                calls.pop(msg["id"], None)
-                reply({"ok": True})
-            else:
-                reply({"ok": False, "error": "unknown cmd %r" % cmd})
-        except Exception as e:  # report and keep serving: one bad workload must not end the run
-            traceback.print_exc(file=sys.stderr)
-            reply({"ok": False, "error": "%s: %s" % (type(e).__name__, e)})
+
+    def handle(msg):
+        cmd = msg["cmd"]
+        if cmd == "prepare":
+            w = msg["workload"]
+            calls.pop(w["id"], None)
+            fn = prepare(w, msg["dir"], msg.get("lr", 1e-3))
+            calls[w["id"]] = fn
+            return {"probe_ms": timed_call(fn)}
+        if cmd in ("time", "output") and msg["id"] not in calls:
+            raise RuntimeError("workload %r is not prepared" % msg["id"])
+        if cmd == "time":
+            fn = calls[msg["id"]]
+            return {"samples_ms": sample(fn, msg["budget_ms"], msg["warmup_ms"], msg["min_samples"], msg.get("warmup", True), msg.get("probe_ms"))}
+        if cmd == "output":
+            out = calls[msg["id"]]()
+            with open(msg["path"], "wb") as f:
+                f.write(out.contiguous().numpy().tobytes())  # numpy ships with python3-torch
+            return {"path": msg["path"]}
+        if cmd == "dispose":
+            calls.pop(msg["id"], None)
+            return {}
+        raise ValueError("unknown cmd %r" % cmd)
+
+    serve({"torch": torch.__version__, "threads": torch.get_num_threads()}, handle)
 
 
 if __name__ == "__main__":

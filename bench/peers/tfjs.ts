@@ -28,7 +28,7 @@ function sum(a: Float32Array, b: Float32Array): Float32Array {
 }
 
 /** Keras weights [kernel [I, G·H], recurrentKernel [H, G·H], bias [G·H]] from PyTorch's layout. */
-function kerasWeights(tf: Tf, data: WorkloadData): TF.Tensor[] {
+export function kerasWeights(tf: Tf, data: WorkloadData): TF.Tensor[] {
   const w = data.workload;
   const { weightIh, weightHh, biasIh, biasHh } = data.weights;
   // Keras gate orders: LSTM i,f,c,o (= PyTorch i,f,g,o); GRU z,r,h (PyTorch r,z,n → [1, 0, 2]).

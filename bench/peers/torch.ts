@@ -16,12 +16,11 @@
  * and, failing that, when this process exits; one that dies is respawned at the next `prepare`.
  */
 
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { JsonChild } from '../child.js';
 import type { Budget } from '../sample.js';
 import { LEARNING_RATE, type WorkloadData } from '../workloads.js';
 import type { Peer, Prepare } from './types.js';
@@ -56,110 +55,23 @@ export function blasName(): string {
   return path.includes('openblas') ? `OpenBLAS (${path})` : path ? `reference BLAS?! (${path})` : 'unknown';
 }
 
-interface Reply {
-  ok: boolean;
-  error?: string;
-  probe_ms?: number;
-  samples_ms?: number[];
-  path?: string;
-  torch?: string;
-}
-
-/** Every child alive, killed when this process exits (process.exit included) if close() did not. */
-const alive = new Set<TorchChild>();
-process.on('exit', () => {
-  for (const c of alive) c.kill();
-});
-
-/** One torch_bench.py process: requests go out one line each, replies come back in order. */
-class TorchChild {
-  private readonly proc: ChildProcessWithoutNullStreams;
-  private readonly pending: { resolve: (r: Reply) => void; reject: (e: Error) => void }[] = [];
-  private readonly stderrTail: string[] = [];
-  private exitReason?: string;
-  readonly ready: Promise<Reply>;
-  /** Scratch directory for the input files and the outputs, removed when the child goes. */
-  readonly dir = mkdtempSync(join(tmpdir(), 'rnnkit-bench-torch-'));
-
-  constructor(readonly threads: number) {
-    const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: String(threads) };
-    delete env.OPENBLAS_CORETYPE;
-    delete env.OPENBLAS_L2_SIZE;
-    this.proc = spawn(PYTHON, [SCRIPT, String(threads)], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    alive.add(this);
-    this.ready = new Promise<Reply>((resolve, reject) => this.pending.push({ resolve, reject }));
-    createInterface({ input: this.proc.stdout }).on('line', (line) => {
-      if (!line.trim()) return;
-      const waiter = this.pending.shift();
-      if (!waiter) return;
-      let reply: Reply;
-      try {
-        reply = JSON.parse(line) as Reply;
-      } catch {
-        waiter.reject(new Error(`torch_bench.py ×${this.threads}: not a JSON reply: ${line.slice(0, 200)}`));
-        return;
-      }
-      if (reply.ok) waiter.resolve(reply);
-      else waiter.reject(new Error(`torch_bench.py ×${this.threads}: ${reply.error ?? 'failed'}`));
-    });
-    createInterface({ input: this.proc.stderr }).on('line', (line) => {
-      this.stderrTail.push(line);
-      if (this.stderrTail.length > 20) this.stderrTail.shift();
-    });
-    this.proc.stdin.on('error', () => {
-      /* EPIPE after the child died: reported through 'exit' */
-    });
-    this.proc.on('error', (e) => this.gone(`${PYTHON} ${SCRIPT} failed: ${e.message}`));
-    // 'close': after stdout/stderr are drained, so every reply line was handled and the error carries the traceback.
-    this.proc.on('close', (code, signal) => this.gone(`torch_bench.py ×${this.threads} exited with ${signal ?? code}`));
-  }
-
-  get dead(): boolean {
-    return this.exitReason !== undefined;
-  }
-
-  private gone(reason: string): void {
-    if (this.exitReason !== undefined) return;
-    this.exitReason = reason;
-    alive.delete(this);
-    const tail = this.stderrTail.slice(-3).join(' | ');
-    const error = new Error(tail ? `${reason}: ${tail}` : reason);
-    for (const w of this.pending.splice(0)) w.reject(error);
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  request(msg: Record<string, unknown>): Promise<Reply> {
-    if (this.exitReason !== undefined) return Promise.reject(new Error(this.exitReason));
-    return new Promise<Reply>((resolve, reject) => {
-      this.pending.push({ resolve, reject });
-      this.proc.stdin.write(JSON.stringify(msg) + '\n');
-    });
-  }
-
-  /** Asks the child to quit (EOF), then kills it if it has not gone within `graceMs`. */
-  async close(graceMs = 2000): Promise<void> {
-    if (this.dead) return;
-    const exited = new Promise<void>((resolve) => this.proc.once('close', () => resolve()));
-    this.proc.stdin.end(JSON.stringify({ cmd: 'quit' }) + '\n');
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-    clearTimeout(timer);
-    this.kill();
-  }
-
-  kill(): void {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
-    alive.delete(this);
-    rmSync(this.dir, { recursive: true, force: true });
-  }
+/**
+ * The PyTorch child's env (only its env): OpenBLAS single-threaded so torch's intra-op threads are
+ * the only parallelism, and without the image's OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (slower kernels).
+ */
+export function torchEnv(threads: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: String(threads) };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  return env;
 }
 
 /** PyTorch with `threads` intra-op threads, timed in its own persistent child process. */
 export function torchPeer(threads: number): Peer {
-  let child: TorchChild | undefined;
-  const running = async (): Promise<TorchChild> => {
+  let child: JsonChild | undefined;
+  const running = async (): Promise<JsonChild> => {
     if (!child || child.dead) {
-      child = new TorchChild(threads);
+      child = new JsonChild(`torch_bench.py ×${threads}`, PYTHON, [SCRIPT, String(threads)], torchEnv(threads));
       await child.ready;
     }
     return child;
@@ -188,7 +100,7 @@ export function torchPeer(threads: number): Peer {
       if (data.weights.headBias) write('head_bias', data.weights.headBias);
       let probeMs: number;
       try {
-        probeMs = (await c.request({ cmd: 'prepare', workload: w, dir: c.dir, lr: LEARNING_RATE })).probe_ms!;
+        probeMs = (await c.request({ cmd: 'prepare', workload: w, dir: c.dir, lr: LEARNING_RATE })).probe_ms as number;
       } finally {
         for (const f of files) rmSync(f, { force: true });
       }
@@ -202,7 +114,7 @@ export function torchPeer(threads: number): Peer {
           warmup: opts.warmup ?? true,
           probe_ms: opts.probeMs, // undefined: dropped by JSON.stringify, the child probes first
         });
-        return r.samples_ms!;
+        return r.samples_ms as number[];
       };
       return {
         probeMs,
@@ -212,7 +124,7 @@ export function torchPeer(threads: number): Peer {
         output:
           w.kind === 'inference'
             ? async () => {
-                const path = (await c.request({ cmd: 'output', id, path: join(c.dir, `${id}.out`) })).path!;
+                const path = (await c.request({ cmd: 'output', id, path: join(c.dir, `${id}.out`) })).path as string;
                 try {
                   return new Float32Array(new Uint8Array(readFileSync(path)).buffer);
                 } finally {
