@@ -18,12 +18,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, release, tmpdir, type } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Dense, LSTM, Sequential } from '../../ts/index.js';
 import { JsonChild } from '../child.js';
 import { cpuFamily, cpuModel } from '../machine.js';
 import { blasName, PYTHON, torchEnv, torchUnavailable, torchVersion } from '../peers/torch.js';
 import { summarize } from '../stats.js';
-import { writeFitFiles, type StateDict } from './files.js';
+import { writeFitFiles } from './files.js';
+import { initialWeights } from './rnnkit.js';
 import { fitMarkdown, rssDelta, type FitReport, type FitRow, type ScaleRow } from './report.js';
 import { datasetBytes, makeFitData, parameterCount, workspaceBytes, type FitData } from './workloads.js';
 
@@ -79,17 +79,6 @@ function peers(): FitPeer[] {
 
 function wanted(name: string): boolean {
   return !peerFilter || peerFilter.some((f) => name.toLowerCase().includes(f.toLowerCase()));
-}
-
-/** The shared initial weights: rnnkit's own initialisation (seed 1), by PyTorch name. */
-function initialWeights(data: FitData): StateDict {
-  const w = data.workload;
-  const model = new Sequential([new LSTM({ inputSize: w.inputSize, hiddenSize: w.hiddenSize }), new Dense({ units: w.units })], { seed: 1 });
-  try {
-    return Object.fromEntries(Object.entries(model.stateDict()).map(([name, t]) => [name, { shape: [...t.shape], data: Array.from(t.data) }]));
-  } finally {
-    model.dispose();
-  }
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -217,7 +206,7 @@ async function main(): Promise<void> {
   const datas = (['C1', 'S1'] as const).filter((id) => !only || only.includes(id)).map(makeFitData);
   try {
     for (const data of datas) {
-      writeFitFiles(dir, data, initialWeights(data));
+      writeFitFiles(dir, data, initialWeights(data.workload));
       await runWorkload(data, dir, list, rows);
     }
     if (!only || only.includes('scale')) await runScaling(scaling);

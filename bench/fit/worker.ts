@@ -20,115 +20,19 @@
  */
 
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type * as TF from '@tensorflow/tfjs';
-import { backendInfo, Dense, LSTM, ready, Sequential, Tensor } from '../../ts/index.js';
-import { kerasWeights } from '../peers/tfjs.js';
-import { readFitData, readWeights, type StateDict } from './files.js';
-import { datasetBytes, makeS1, tileSequences, workspaceBytes, type FitData, type FitWorkload } from './workloads.js';
+import { backendInfo, ready } from '../../ts/index.js';
+import { readFitData, readWeights } from './files.js';
+import { rnnkitModel, rnnkitTrainer, SHUFFLE_SEED, trainingSet, type Trainer } from './rnnkit.js';
+import { tfjsTrainer } from './tfjs.js';
+import { datasetBytes, makeS1, tileSequences, workspaceBytes, type FitWorkload } from './workloads.js';
 
 type PeerKind = 'native' | 'wasm' | 'tfjs-wasm' | 'tfjs-cpu';
 const kind = process.argv[2] as PeerKind;
 const threads = Number(process.argv[3] ?? 1);
-/** Seeds rnnkit's per-epoch shuffles (tfjs shuffles with Math.random and cannot be seeded). */
-const SHUFFLE_SEED = 7;
-
-interface Trainer {
-  epoch(): Promise<{ ms: number; loss: number }>;
-}
 
 function reply(msg: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(msg) + '\n');
-}
-
-/** One-hot floats [N, T, V] from ids [N, T]. */
-function oneHot(ids: Int32Array, width: number): Float32Array {
-  const out = new Float32Array(ids.length * width);
-  for (let i = 0; i < ids.length; i++) out[i * width + ids[i]] = 1;
-  return out;
-}
-
-/**
- * The (x, y) rnnkit's fit() takes. Text: one-hot floats [N, T, V] built here (the API without int32
- * token ids); series: the values as [N, T, 1].
- */
-function trainingSet(data: FitData): { x: Tensor<'float32'>; y: Tensor<'float32'> | Tensor<'int32'> } {
-  const w = data.workload;
-  const N = data.sequences;
-  const T = w.seqLen;
-  if (w.tokens) {
-    return { x: new Tensor(oneHot(data.x as Int32Array, w.inputSize), [N, T, w.inputSize]), y: new Tensor(data.y as Int32Array, [N, T]) };
-  }
-  return { x: new Tensor(data.x as Float32Array, [N, T, 1]), y: new Tensor(data.y as Float32Array, [N, T, 1]) };
-}
-
-function rnnkitModel(w: FitWorkload, weights?: StateDict): Sequential {
-  const model = new Sequential([new LSTM({ inputSize: w.inputSize, hiddenSize: w.hiddenSize }), new Dense({ units: w.units })], { seed: 1, threads });
-  if (weights) {
-    model.loadStateDict(Object.fromEntries(Object.entries(weights).map(([name, t]) => [name, new Tensor(Float32Array.from(t.data), t.shape)])));
-  }
-  model.compile({ loss: w.loss, optimizer: { type: 'adam', lr: w.lr } });
-  return model;
-}
-
-function rnnkitTrainer(data: FitData, weights: StateDict): Trainer {
-  const w = data.workload;
-  const model = rnnkitModel(w, weights);
-  const { x, y } = trainingSet(data);
-  return {
-    async epoch() {
-      const t0 = performance.now();
-      const h = await model.fit(x as never, y, { epochs: 1, batchSize: w.batchSize, shuffle: true, seed: SHUFFLE_SEED });
-      return { ms: performance.now() - t0, loss: h.loss[0] };
-    },
-  };
-}
-
-async function tfjsTrainer(data: FitData, weights: StateDict): Promise<Trainer> {
-  const tf = (await import('@tensorflow/tfjs')) as unknown as typeof TF;
-  await import('@tensorflow/tfjs-backend-wasm');
-  const backend = kind === 'tfjs-wasm' ? 'wasm' : 'cpu';
-  if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend "${backend}" did not initialise`);
-  await tf.ready();
-  const w = data.workload;
-  const N = data.sequences;
-  const T = w.seqLen;
-  // Initialisers are overwritten by setWeights; 'zeros' skips tfjs's slow orthogonal default.
-  const lstm = tf.layers.lstm({
-    units: w.hiddenSize,
-    returnSequences: true,
-    inputShape: [T, w.inputSize],
-    recurrentActivation: 'sigmoid',
-    kernelInitializer: 'zeros',
-    recurrentInitializer: 'zeros',
-  });
-  // Text: softmax + categorical cross-entropy on one-hot targets = cross-entropy on logits and ids.
-  const dense = tf.layers.dense({ units: w.units, activation: w.tokens ? 'softmax' : 'linear' });
-  const model = tf.sequential({ layers: [lstm, dense] });
-  const f32 = (name: string) => Float32Array.from(weights[name].data);
-  const keras = kerasWeights(tf, {
-    workload: { cell: 'lstm', hiddenSize: w.hiddenSize, inputSize: w.inputSize },
-    weights: { weightIh: f32('0.weight_ih_l0'), weightHh: f32('0.weight_hh_l0'), biasIh: f32('0.bias_ih_l0'), biasHh: f32('0.bias_hh_l0') },
-  } as never);
-  lstm.setWeights(keras);
-  const hw = tf.tensor2d(f32('1.weight'), [w.units, w.hiddenSize]).transpose();
-  const hb = tf.tensor1d(f32('1.bias'));
-  dense.setWeights([hw, hb]);
-  tf.dispose([...keras, hw, hb]);
-  model.compile({ optimizer: tf.train.adam(w.lr), loss: w.tokens ? 'categoricalCrossentropy' : 'meanSquaredError' });
-  const [x, y] = tf.tidy(() =>
-    w.tokens
-      ? [tf.oneHot(tf.tensor2d(data.x as Int32Array, [N, T], 'int32'), w.inputSize).toFloat(), tf.oneHot(tf.tensor2d(data.y as Int32Array, [N, T], 'int32'), w.units).toFloat()]
-      : [tf.tensor3d(data.x as Float32Array, [N, T, 1]), tf.tensor3d(data.y as Float32Array, [N, T, 1])],
-  );
-  return {
-    async epoch() {
-      const t0 = performance.now();
-      const h = await model.fit(x, y, { epochs: 1, batchSize: w.batchSize, shuffle: true, verbose: 0 });
-      return { ms: performance.now() - t0, loss: h.history.loss[0] as number };
-    },
-  };
 }
 
 /** A field of /proc/self/status in kB (Linux), or NaN. */
@@ -154,7 +58,7 @@ function resetPeak(): boolean {
 async function scale(sequences: number, epochs: number): Promise<Record<string, unknown>> {
   const base = makeS1();
   const w = base.workload;
-  const model = rnnkitModel(w);
+  const model = rnnkitModel(w, threads);
   global.gc?.();
   const baselineKb = statusKb('VmRSS');
   const peakReset = resetPeak();
@@ -165,7 +69,7 @@ async function scale(sequences: number, epochs: number): Promise<Record<string, 
     const data = tileSequences(base, sequences);
     const { x, y } = trainingSet(data);
     const t0 = performance.now();
-    const h = await model.fit(x as never, y, { epochs, batchSize: w.batchSize, shuffle: true, seed: SHUFFLE_SEED });
+    const h = await model.fit(x, y, { epochs, batchSize: w.batchSize, shuffle: true, seed: SHUFFLE_SEED });
     const ms = performance.now() - t0;
     sampledKb = Math.max(sampledKb, statusKb('VmRSS'));
     return {
@@ -202,7 +106,7 @@ async function main(): Promise<void> {
         const dir = msg.dir as string;
         const data = readFitData(w, dir, msg.sequences as number, msg.cap as number | undefined);
         const weights = readWeights(w, dir);
-        trainer = kind === 'native' || kind === 'wasm' ? rnnkitTrainer(data, weights) : await tfjsTrainer(data, weights);
+        trainer = kind === 'native' || kind === 'wasm' ? rnnkitTrainer(data, weights, threads) : await tfjsTrainer(data, weights, kind === 'tfjs-wasm' ? 'wasm' : 'cpu');
         reply({ ok: true, prepare_ms: performance.now() - t0, sequences: data.sequences });
       } else if (msg.cmd === 'epoch') {
         if (!trainer) throw new Error('epoch before prepare');
