@@ -1,6 +1,7 @@
 // Fills the README's benchmark table and wasm sizes from bench/results/latest.json and build/*.wasm,
-// so the README always quotes one real run. Usage: node scripts/readme-bench.mjs (after npm run bench).
-import { readFileSync, writeFileSync, statSync } from 'node:fs';
+// and the training table from bench/results/fit.json when it exists, so the README always quotes
+// real runs. Usage: node scripts/readme-bench.mjs (after npm run bench or npm run bench:fit).
+import { existsSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
 const root = new URL('..', import.meta.url);
@@ -34,6 +35,51 @@ const size = (f) => statSync(new URL(`build/${f}`, root)).size;
 const gz = (f) => gzipSync(readFileSync(new URL(`build/${f}`, root)), { level: 9 }).length;
 const n = (v) => v.toLocaleString('en-US');
 const mc = r.machine;
+
+// Training end to end (bench/fit/run.ts): seconds per whole epoch, speed-ups as sequences/s ratios.
+function fitSection() {
+  const url = new URL('bench/results/fit.json', root);
+  if (!existsSync(url)) return '';
+  const f = JSON.parse(readFileSync(url, 'utf8'));
+  const row = (w, peer) => f.rows.find((x) => x.workload === w && x.peer === peer && x.status === 'ok');
+  const s = (x) => (x === undefined ? '—' : x.fullEpochS < 10 ? x.fullEpochS.toFixed(2) : x.fullEpochS.toFixed(1));
+  const x = (a, b) => (a && b ? `${(a.seqPerS / b.seqPerS).toFixed(2)}×` : '—');
+  const peers = [
+    ['native ×1', 'rnnkit-native ×1'],
+    ['native ×2', 'rnnkit-native ×2'],
+    ['wasm ×1', 'rnnkit-wasm ×1 (SIMD)'],
+    ['wasm ×2', 'rnnkit-wasm ×2 (SIMD)'],
+    ['PyTorch ×1', 'pytorch ×1'],
+    ['PyTorch ×2', 'pytorch ×2'],
+    ['tfjs-wasm*', 'tfjs-wasm (SIMD)'],
+  ];
+  const out = [
+    `Training end to end, \`${f.command}\` on ${f.machine.date.slice(0, 10)} (${f.machine.cpu}, CPU family ${f.machine.cpuFamily}, load average ${f.machine.loadavg?.map((v) => v.toFixed(1)).join(' → ') ?? '?'}):`,
+    `seconds per epoch over the whole data set (median of ${f.epochsPerPeer}), every peer from the same initial weights; speed-ups in sequences/s at equal threads.`,
+    '',
+    `| workload | ${peers.map((p) => p[0]).join(' | ')} | native ×1 vs PyTorch ×1 | native ×2 vs PyTorch ×2 | final loss rnnkit ×1 / PyTorch ×1 |`,
+    `|---|${peers.map(() => '---|').join('')}---|---|---|`,
+  ];
+  for (const w of f.workloads) {
+    const r = Object.fromEntries(peers.map(([, p]) => [p, row(w.id, p)]));
+    const loss = (v) => (v === undefined ? '—' : v.finalLoss.toFixed(3));
+    out.push(
+      `| ${w.id} ${w.title} (${w.sequences.toLocaleString('en-US')} seq) | ${peers.map(([, p]) => s(r[p])).join(' | ')} | ` +
+        `${x(r['rnnkit-native ×1'], r['pytorch ×1'])} | ${x(r['rnnkit-native ×2'], r['pytorch ×2'])} | ${loss(r['rnnkit-native ×1'])} / ${loss(r['pytorch ×1'])} |`,
+    );
+  }
+  out.push('', '\\* tfjs trains on a capped subset; its epoch time is scaled from its sequences/s.');
+  const sc = f.scaling.filter((r) => r.msPerBatch !== undefined);
+  if (sc.length) {
+    out.push('', '| fit() scaling (S1 model, 1 thread) | sequences | ms per mini-batch | peak RSS − baseline | dataset + 2× workspace |', '|---|---|---|---|---|');
+    const mib = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+    for (const r of sc) {
+      out.push(`| ${r.peer} | ${r.sequences.toLocaleString('en-US')} | ${r.msPerBatch.toFixed(2)} | ${mib((r.peakKb - r.baselineKb) * 1024)} | ${mib(r.datasetBytes + 2 * r.workspaceBytes)} |`);
+    }
+  }
+  return `\n\n${out.join('\n')}`;
+}
+
 const readme = new URL('README.md', root);
 let text = readFileSync(readme, 'utf8');
 const start = text.indexOf('<!-- bench:start -->');
@@ -49,7 +95,7 @@ ${lines.join('\n')}
 |---|---|---|
 | \`build/rnnkit-simd-threads.wasm\` (SIMD128, threads: Node, isolated Web Workers) | ${n(size('rnnkit-simd-threads.wasm'))} | ${n(gz('rnnkit-simd-threads.wasm'))} |
 | \`build/rnnkit-simd.wasm\` (SIMD128) | ${n(size('rnnkit-simd.wasm'))} | ${n(gz('rnnkit-simd.wasm'))} |
-| \`build/rnnkit.wasm\` (scalar, for engines without SIMD) | ${n(size('rnnkit.wasm'))} | ${n(gz('rnnkit.wasm'))} |
+| \`build/rnnkit.wasm\` (scalar, for engines without SIMD) | ${n(size('rnnkit.wasm'))} | ${n(gz('rnnkit.wasm'))} |${fitSection()}
 <!-- bench:end -->`;
 text = start >= 0 && end > start ? text.slice(0, start) + block + text.slice(end + '<!-- bench:end -->'.length) : text;
 writeFileSync(readme, text);

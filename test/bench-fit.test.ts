@@ -54,8 +54,9 @@ describe('C1: character windows of Moby Dick', () => {
     expect([...vocab].sort()).toEqual(vocab);
     expect(c1.workload.inputSize).toBe(vocab.length);
     expect(c1.workload.units).toBe(vocab.length);
-    expect(c1.x.reduce((a, b) => Math.max(a, b), 0)).toBe(vocab.length - 1);
-    expect(c1.x.reduce((a, b) => Math.min(a, b), Infinity)).toBe(0);
+    const ids = c1.x as Int32Array;
+    expect(ids.reduce((a, b) => Math.max(a, b), 0)).toBe(vocab.length - 1);
+    expect(ids.reduce((a, b) => Math.min(a, b), Infinity)).toBe(0);
     // Chapter 1 opens the text.
     const text = Array.from(c1.x.subarray(0, 64), (id) => vocab[id]).join('');
     expect(text.startsWith('CHAPTER 1. Loomings.')).toBe(true);

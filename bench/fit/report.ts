@@ -39,7 +39,7 @@ export interface ScaleRow {
 export interface FitReport {
   command: string;
   mode: 'quick' | 'full';
-  machine: { cpu: string; cpuFamily?: number; cores: number; node: string; os: string; date: string; torch?: string; blas?: string };
+  machine: { cpu: string; cpuFamily?: number; cores: number; node: string; os: string; date: string; loadavg?: [number, number]; torch?: string; blas?: string };
   workloads: {
     id: string;
     title: string;
@@ -51,7 +51,7 @@ export interface FitReport {
     workspaceBytes: number;
     textBytes?: number;
     vocab?: number;
-    tfjsCap: number;
+    tfjsCap: { wasm: number; cpu: number };
   }[];
   epochsPerPeer: number;
   rows: FitRow[];
@@ -94,6 +94,7 @@ export function fitMarkdown(r: FitReport): string {
   out.push(
     `- Machine: ${m.cpu} (CPU family ${m.cpuFamily ?? '?'}: 23 = Zen 2, 25 = Zen 4, 26 = Zen 5), ${m.cores} cores, ${m.os}; Node ${m.node}; ${m.date}`,
     `- PyTorch: ${m.torch ?? 'not available'}${m.blas ? `, BLAS: ${m.blas}` : ''}`,
+    `- 1-minute load average at the start and the end of the run: ${m.loadavg ? m.loadavg.map((v) => v.toFixed(1)).join(' → ') : '—'} (above ${m.cores}, other processes shared the cores: 2-thread rows suffer most)`,
     `- ${r.epochsPerPeer} timed epoch(s) per peer, interleaved in rounds (round k: one epoch of every peer); medians and p25–p75 over those epochs.`,
     '',
   );
@@ -156,7 +157,7 @@ export function fitMarkdown(r: FitReport): string {
     '- Every peer starts from the same initial weights (rnnkit\'s seed-1 initialisation, copied by PyTorch name) and trains on the same windows; each shuffles every epoch with its own seeded generator (tfjs: Math.random), mini-batches are consecutive slices of the permutation, the last one partial.',
     '- rnnkit: `new Sequential([LSTM, Dense])`, `fit(x, y, { epochs: 1, batchSize, shuffle: true })` once per round (the timed call includes whatever fit() does with the dataset each call). Text x is float one-hot [N, T, V] built once before timing.',
     '- PyTorch (bench/torch_fit.py): nn.LSTM(batch_first) + nn.Linear, Adam, a loop over a seeded torch.randperm with whole-tensor indexing (no DataLoader); text input one-hot per batch with F.one_hot(ids, V).float(), F.cross_entropy on the logits; torch.set_num_threads(n), OPENBLAS_NUM_THREADS=1, OPENBLAS_CORETYPE/L2_SIZE unset in its process only.',
-    `- tfjs: \`model.fit\` with a softmax Dense and categorical cross-entropy on one-hot targets (the same function as cross-entropy on logits) or MSE, on the first ${r.workloads.map((w) => `${w.tfjsCap} (${w.id})`).join(' / ')} sequences only: its whole epoch is scaled from its sequences/s, and its loss is over that subset, not comparable.`,
+    `- tfjs: \`model.fit\` with a softmax Dense and categorical cross-entropy on one-hot targets (the same function as cross-entropy on logits) or MSE, on the first ${r.workloads.map((w) => `${w.tfjsCap.wasm} / ${w.tfjsCap.cpu} (${w.id}, wasm / cpu)`).join(', ')} sequences only: its whole epoch is scaled from its sequences/s, and its loss is over that subset, not comparable.`,
     '- Workspace estimate (bench/fit/workloads.ts `workspaceBytes`), float32: 4·[T·B·6H (forward cache: 4 gates, c, h) + T·B·4H (gate gradients) + T·B·I (mini-batch input) + 2·T·B·U (head outputs and gradients) + 4·P (parameters, gradients, Adam m and v)].',
     '- A timing on a shared machine means something only as a ratio against rows from the same run.',
   );

@@ -15,7 +15,7 @@
  */
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, release, tmpdir, type } from 'node:os';
+import { availableParallelism, loadavg, release, tmpdir, type } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JsonChild } from '../child.js';
@@ -25,7 +25,7 @@ import { summarize } from '../stats.js';
 import { writeFitFiles } from './files.js';
 import { initialWeights } from './rnnkit.js';
 import { fitMarkdown, rssDelta, type FitReport, type FitRow, type ScaleRow } from './report.js';
-import { datasetBytes, makeFitData, parameterCount, workspaceBytes, type FitData } from './workloads.js';
+import { datasetBytes, makeFitData, parameterCount, workspaceBytes, type FitData, type FitWorkload } from './workloads.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -39,8 +39,14 @@ const TORCH_FIT = fileURLToPath(new URL('../torch_fit.py', import.meta.url));
 /** Timed epochs per peer (= interleaved rounds). */
 const EPOCHS = quick ? 1 : 3;
 const SETTLE_MS = 60;
-/** tfjs trains on the first CAP sequences only (its epoch over the whole set would take minutes); its time is scaled up. */
-const TFJS_CAP: Record<string, number> = { C1: quick ? 64 : 256, S1: quick ? 640 : 2560 };
+/**
+ * tfjs trains on the first `cap` sequences only (its epoch over the whole set would take minutes: C1
+ * on tfjs-wasm ~25 sequences/s); its time per whole epoch is scaled from its sequences/s.
+ */
+const TFJS_CAP = {
+  wasm: { C1: quick ? 64 : 256, S1: quick ? 640 : 2560 },
+  cpu: { C1: 64, S1: 640 },
+};
 const SCALE_SIZES = quick ? [1_000, 10_000, 100_000] : [1_000, 10_000, 100_000, 200_000];
 /** Epochs per scaling size, so that small sizes still time a few hundred mini-batches. */
 const scaleEpochs = (n: number) => Math.max(1, Math.round(20_000 / n));
@@ -49,11 +55,10 @@ interface FitPeer {
   name: string;
   threads: number;
   /** tfjs: sequences it trains on. */
-  cap?: (id: string) => number;
+  cap?: (id: FitWorkload['id']) => number;
   unavailable?: string;
   spawn(): JsonChild;
   skipQuick?: boolean;
-  note?: string;
 }
 
 function nodeChild(label: string, kind: string, threads: number, env: NodeJS.ProcessEnv = {}): JsonChild {
@@ -71,9 +76,8 @@ function peers(): FitPeer[] {
   for (const t of [1, 2]) {
     list.push({ name: `pytorch ×${t}`, threads: t, unavailable: torchMissing, spawn: () => new JsonChild(`torch_fit.py ×${t}`, PYTHON, [TORCH_FIT, String(t)], torchEnv(t)) });
   }
-  const tfCap = (id: string) => TFJS_CAP[id];
-  list.push({ name: 'tfjs-wasm (SIMD)', threads: 1, cap: tfCap, spawn: () => nodeChild('tfjs-wasm', 'tfjs-wasm', 1), note: 'single-threaded under Node' });
-  list.push({ name: 'tfjs (cpu)', threads: 1, cap: tfCap, skipQuick: true, spawn: () => nodeChild('tfjs-cpu', 'tfjs-cpu', 1) });
+  list.push({ name: 'tfjs-wasm (SIMD)', threads: 1, cap: (id) => TFJS_CAP.wasm[id], spawn: () => nodeChild('tfjs-wasm', 'tfjs-wasm', 1) });
+  list.push({ name: 'tfjs (cpu)', threads: 1, cap: (id) => TFJS_CAP.cpu[id], skipQuick: true, spawn: () => nodeChild('tfjs-cpu', 'tfjs-cpu', 1) });
   return list;
 }
 
@@ -151,7 +155,6 @@ async function runWorkload(data: FitData, dir: string, list: FitPeer[], rows: Fi
       finalLoss: e.losses[e.losses.length - 1],
       prepareMs: e.prepareMs,
       capped: e.sequences < data.sequences,
-      note: e.peer.note,
     });
   }
 }
@@ -200,6 +203,7 @@ async function main(): Promise<void> {
   console.log(`rnnkit fit bench (${quick ? 'quick' : 'full'}): ${cpuModel()} (family ${cpuFamily() ?? '?'}), ${cores} cores, Node ${process.version}`);
   const list = peers();
   const torch = torchUnavailable() ? undefined : torchVersion();
+  const loadStart = loadavg()[0];
   const dir = mkdtempSync(join(tmpdir(), 'rnnkit-bench-fit-'));
   const rows: FitRow[] = [];
   const scaling: ScaleRow[] = [];
@@ -223,6 +227,7 @@ async function main(): Promise<void> {
       node: process.version,
       os: `${type()} ${release()}`,
       date: new Date().toISOString(),
+      loadavg: [loadStart, loadavg()[0]],
       torch,
       blas: torch ? blasName() : undefined,
     },
@@ -237,7 +242,7 @@ async function main(): Promise<void> {
       workspaceBytes: workspaceBytes(d.workload),
       textBytes: d.textBytes,
       vocab: d.vocab === undefined ? undefined : [...d.vocab].length,
-      tfjsCap: TFJS_CAP[d.workload.id],
+      tfjsCap: { wasm: TFJS_CAP.wasm[d.workload.id], cpu: TFJS_CAP.cpu[d.workload.id] },
     })),
     epochsPerPeer: EPOCHS,
     rows,
