@@ -1,81 +1,299 @@
 /**
- * CSV time series: a header row of column names, then one row per time step of numeric cells. Strict on
- * purpose: a non-numeric cell is an error naming its line and column (a silently skipped row would shift
- * the series in time). Quoted fields are accepted for names; values must be plain numbers.
+ * CSV time series as real files come: parsed by `csv-parse` (quoted fields, BOM, CRLF; `,` `;` or tab,
+ * detected from the header), a date/time column found automatically or named with --date, text columns
+ * ignored with a notice, numeric columns chosen with --columns / --exclude, and missing values (empty or
+ * NA cells, rows missing from the date grid) handled by an explicit --missing policy (missing.ts). Every
+ * automatic choice becomes a line in `notices`, which the commands print and put in their JSON output.
+ * Strict where guessing would shift the series in time: a ragged row, a stray word in a numeric column,
+ * or dates out of order are errors naming the line.
  */
 
+import { parse } from 'csv-parse/sync';
+
 import { CliError, closest, readUserFile } from '../args.js';
+import { addSteps, dateFormatter, inferFrequency, isYearName, parseDateColumn, stepsBetween, type DateColumn, type Frequency } from './calendar.js';
+import { applyMissingPolicy, assertFinite, type GappyTable, type MissingPolicy } from './missing.js';
+
+export interface CsvOptions {
+  /** Column to forecast: a name or a 1-based column number of the file; default the last numeric column used. */
+  target?: string;
+  /** The date/time column by name (default: detected). */
+  date?: string;
+  /** No date column, even if one is detected. */
+  noDate?: boolean;
+  /** Keep only these numeric columns (the target is added if missing). */
+  columns?: readonly string[];
+  /** Drop these numeric columns. */
+  exclude?: readonly string[];
+  missing?: MissingPolicy;
+  /** Who named `columns`, `target` and `date`, for error messages: the user's flags (default) or a saved model. */
+  namedBy?: 'flags' | 'model';
+}
 
 export interface CsvSeries {
   path: string;
+  /** The numeric columns used, in file order. */
   columns: string[];
-  /** Column-major [column][row]. */
+  /** Column-major [column][row], every value finite. */
   values: number[][];
+  /** Index into `columns` of the target. */
+  targetIndex: number;
+  /** Epoch ms (UTC) per row, when the file has a date column. */
+  dates?: number[];
+  dateColumn?: string;
+  frequency?: Frequency;
+  /** One line per automatic choice (date column, ignored columns, missing values, ...). */
+  notices: string[];
 }
 
-function splitLine(line: string, delimiter: string): string[] {
-  const out: string[] = [];
-  let cur = '';
+/** Cells that mean "no value". */
+const MISSING = new Set(['', 'na', 'n/a', 'nan', 'null', '?']);
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const DECIMAL_COMMA = /^[+-]?\d+,\d+$/;
+/** A date grid may at most add this many rows per row of the file (a 1-second series with a day-long gap would add 86 400). */
+const MAX_GRID_FILL = 10;
+
+/** The delimiter with the most occurrences outside quotes in the header line (comma on a tie or none). */
+function detectDelimiter(text: string): string {
+  const line = text.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
+  const counts: Record<string, number> = { ',': 0, ';': 0, '\t': 0 };
   let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"' && cur.trim() === '') {
-      quoted = true;
-      cur = '';
-    } else if (ch === delimiter) {
-      out.push(cur.trim());
-      cur = '';
-    } else cur += ch;
+  for (const ch of line) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && ch in counts) counts[ch]++;
   }
-  out.push(cur.trim());
-  return out;
+  return [',', ';', '\t'].reduce((best, d) => (counts[d] > counts[best] ? d : best), ',');
 }
 
-/** Reads and validates a numeric CSV file. */
-export function readCsv(path: string): CsvSeries {
-  const text = readUserFile(path, 'CSV file', 'utf8');
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  const headerLine = lines.findIndex((l) => l.trim() !== '');
-  if (headerLine < 0) throw new CliError(`CSV file ${path} is empty (expected a header row of column names, then numeric rows)`);
-  const delimiter = lines[headerLine].includes(',') ? ',' : lines[headerLine].includes(';') ? ';' : lines[headerLine].includes('\t') ? '\t' : ',';
-  const columns = splitLine(lines[headerLine], delimiter).map((c, i) => c || `column${i + 1}`);
-  const values: number[][] = columns.map(() => []);
-  for (let i = headerLine + 1; i < lines.length; i++) {
-    if (lines[i].trim() === '') continue;
-    const cells = splitLine(lines[i], delimiter);
-    if (cells.length !== columns.length) {
-      throw new CliError(`${path}:${i + 1}: expected ${columns.length} cells (${columns.join(', ')}), got ${cells.length}`);
+/** Rows of cells with the file line where each ends; csv-parse's errors become CliErrors naming the file. */
+function records(path: string, text: string, delimiter: string): Array<{ cells: string[]; line: number }> {
+  let parsed: Array<{ record: string[]; info: { lines: number } }>;
+  try {
+    parsed = parse(text, { delimiter, bom: true, info: true, relax_column_count: true, skip_empty_lines: true, trim: true }) as never;
+  } catch (e) {
+    throw new CliError(`${path}: not a readable CSV file: ${(e as Error).message}`);
+  }
+  return parsed.map((p) => ({ cells: p.record, line: p.info.lines }));
+}
+
+/** A column the user named (`flag` says which flag): exact, then case-insensitive, then a 1-based number; else an error with the closest name. */
+function columnByName(path: string, header: string[], name: string, flag: string, allowNumber: boolean): number {
+  let i = header.indexOf(name);
+  if (i < 0) i = header.findIndex((h) => h.toLowerCase() === name.toLowerCase());
+  const n = Number(name);
+  if (i < 0 && allowNumber && Number.isInteger(n) && n >= 1 && n <= header.length) i = n - 1;
+  if (i >= 0) return i;
+  const hint = closest(name, header);
+  throw new CliError(`${flag} "${name}" is not a column of ${path}; its columns are ${header.join(', ')}` + (hint ? ` (did you mean ${hint}?)` : ''));
+}
+
+type Kind = { kind: 'numeric'; values: number[] } | { kind: 'text'; example: string } | { kind: 'empty' };
+
+/**
+ * What a column holds: numeric (every present cell a number), text (mostly words: ignored), or empty.
+ * A column of numbers with a few words in it is an error naming the first word's line: a typo there
+ * would otherwise drop a whole column or shift values.
+ */
+function classify(path: string, name: string, c: number, cells: string[], lines: number[], decimalComma: boolean): Kind {
+  const values: number[] = [];
+  let firstWord = -1;
+  let words = 0;
+  let numbers = 0;
+  cells.forEach((cell, r) => {
+    if (MISSING.has(cell.toLowerCase())) return void values.push(NaN);
+    const s = decimalComma && DECIMAL_COMMA.test(cell) ? cell.replace(',', '.') : cell;
+    if (NUMBER.test(s)) {
+      numbers++;
+      values.push(Number(s));
+    } else {
+      words++;
+      if (firstWord < 0) firstWord = r;
+      values.push(NaN);
     }
-    cells.forEach((cell, c) => {
-      const v = cell === '' ? NaN : Number(cell);
-      if (!Number.isFinite(v)) {
-        throw new CliError(
-          `${path}:${i + 1}: column ${c + 1} ("${columns[c]}") is not a number: ${JSON.stringify(cell)} ` +
-            '(every cell after the header must be numeric; drop or convert text columns such as dates)',
-        );
-      }
-      values[c].push(v);
+  });
+  if (words === 0) return numbers > 0 ? { kind: 'numeric', values } : { kind: 'empty' };
+  if (words > numbers) return { kind: 'text', example: cells[firstWord] };
+  throw new CliError(
+    `${path}:${lines[firstWord]}: column ${c + 1} ("${name}") is not a number: ${JSON.stringify(cells[firstWord])} ` +
+      `(the column's other cells are numbers; fix the cell, or leave it empty or NA to mark it missing)`,
+  );
+}
+
+/** The date column: the one named by --date, else the first column whose cells all read as dates; undefined with --no-date or none. */
+function findDateColumn(path: string, header: string[], columns: string[][], lines: number[], o: CsvOptions, notices: string[]): { index: number; col: DateColumn } | undefined {
+  if (o.noDate && o.date !== undefined) throw new CliError('--date and --no-date contradict each other; give one');
+  if (o.noDate) return undefined;
+  if (o.date !== undefined) {
+    const index = columnByName(path, header, o.date, o.namedBy === 'model' ? "the model's date column" : '--date', false);
+    const col = parseDateColumn(columns[index], true);
+    if ('firstBad' in col) {
+      const cells = columns[index];
+      throw new CliError(
+        `${o.namedBy === 'model' ? "the model's date column" : '--date'} ${header[index]}: ${path}:${lines[col.firstBad]}: ${JSON.stringify(cells[col.firstBad] ?? '')} is not a date in this column's format ` +
+          '(expected one layout throughout, e.g. 2012-01-31, 2012-01-31T10:00, 1958-03, 01/31/2012, Jan 31 2012, 2012Q1, or a year like 1880)',
+      );
+    }
+    return { index, col };
+  }
+  for (let index = 0; index < header.length; index++) {
+    const col = parseDateColumn(columns[index], isYearName(header[index]));
+    if (!('firstBad' in col)) {
+      notices.push(`date column "${header[index]}" detected (${col.layout === 'year' ? 'years' : `${col.layout} dates`}; --date <column> names another, --no-date turns this off)`);
+      return { index, col };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Rows in time order: dates strictly increasing, or strictly decreasing throughout (then reversed with a
+ * notice). Returns the row order; a repeated or backward date is an error naming its line.
+ */
+function timeOrder(path: string, name: string, ms: number[], lines: number[], notices: string[]): number[] {
+  const order = ms.map((_, r) => r);
+  const empty = ms.findIndex((v) => Number.isNaN(v));
+  if (empty >= 0) throw new CliError(`${path}:${lines[empty]}: the date column "${name}" is empty; every row needs its date (or pass --no-date)`);
+  const fmt = dateFormatter(ms);
+  const bad = ms.findIndex((v, r) => r > 0 && v <= ms[r - 1]);
+  if (bad < 0) return order;
+  const dup = ms.findIndex((v, r) => r > 0 && v === ms[r - 1]);
+  if (dup >= 0 && dup <= bad) {
+    throw new CliError(
+      `${path}:${lines[dup]}: date ${fmt(ms[dup])} repeats the date on line ${lines[dup - 1]} (column "${name}"); ` +
+        'each row must be one time step (a file with several series stacked, one per group, must be split first)',
+    );
+  }
+  if (ms.every((v, r) => r === 0 || v < ms[r - 1])) {
+    notices.push(`dates in "${name}" are sorted descending; rows reversed to oldest first`);
+    return order.reverse();
+  }
+  throw new CliError(
+    `${path}:${lines[bad]}: date ${fmt(ms[bad])} comes before the previous row's ${fmt(ms[bad - 1])} (column "${name}"); ` +
+      'sort the file by date (a file with several series stacked, one per group, must be split first)',
+  );
+}
+
+/** Reads a CSV time series: the used numeric columns, the target, dates and frequency, and the notices. */
+export function readCsv(path: string, o: CsvOptions = {}): CsvSeries {
+  const text = readUserFile(path, 'CSV file', 'utf8');
+  const delimiter = detectDelimiter(text);
+  const all = records(path, text, delimiter);
+  if (all.length === 0) throw new CliError(`CSV file ${path} is empty (expected a header row of column names, then one row per time step)`);
+  const header = all[0].cells.map((c, i) => c || `column${i + 1}`);
+  const dupName = header.find((h, i) => header.indexOf(h) !== i);
+  if (dupName !== undefined) throw new CliError(`${path}:${all[0].line}: column name "${dupName}" appears twice in the header`);
+  const notices: string[] = [];
+  const rows = all.slice(1).filter((r) => r.cells.some((c) => c !== ''));
+  if (rows.length < all.length - 1) notices.push(`skipped ${all.length - 1 - rows.length} row(s) with every cell empty`);
+  for (const r of rows) {
+    if (r.cells.length !== header.length) {
+      throw new CliError(`${path}:${r.line}: expected ${header.length} cells (${header.join(', ')}), got ${r.cells.length}`);
+    }
+  }
+  if (rows.length === 0) throw new CliError(`CSV file ${path} has a header but no data rows`);
+  const lines = rows.map((r) => r.line);
+  const cellsByColumn = header.map((_, c) => rows.map((r) => r.cells[c]));
+
+  const date = findDateColumn(path, header, cellsByColumn, lines, o, notices);
+  const decimalComma = delimiter === ';';
+  const kinds = header.map((name, c) => (c === date?.index ? undefined : classify(path, name, c, cellsByColumn[c], lines, decimalComma)));
+  const numeric = header.filter((_, c) => kinds[c]?.kind === 'numeric');
+
+  // Which columns: --columns / --exclude, then the target (added to --columns when left out).
+  const pick = (name: string, flag: string): string => {
+    const c = columnByName(path, header, name, flag, false);
+    const k = kinds[c];
+    if (c === date?.index) throw new CliError(`${flag} "${header[c]}" is the date column of ${path}, not a value to forecast from`);
+    if (k?.kind === 'text') throw new CliError(`${flag} "${header[c]}": column ${header[c]} of ${path} is text (e.g. ${JSON.stringify(k.example)}), not numeric`);
+    if (k?.kind === 'empty') throw new CliError(`${flag} "${header[c]}": column ${header[c]} of ${path} has no values`);
+    return header[c];
+  };
+  const byModel = o.namedBy === 'model';
+  let used = o.columns ? o.columns.map((n) => pick(n, byModel ? "the model's column" : '--columns')) : numeric;
+  const excluded = (o.exclude ?? []).map((n) => pick(n, '--exclude'));
+  used = used.filter((n) => !excluded.includes(n));
+  let target: string;
+  if (o.target !== undefined) {
+    const flag = byModel ? "the model's target" : '--target';
+    target = pick(header[columnByName(path, header, o.target, flag, !byModel)], flag);
+    if (excluded.includes(target)) throw new CliError(`--exclude "${target}" removes the --target column`);
+    if (!used.includes(target)) {
+      if (o.columns && !byModel) notices.push(`target "${target}" added to the --columns list`);
+      used = header.filter((h) => used.includes(h) || h === target);
+    }
+  } else {
+    if (used.length === 0) throw new CliError(`${path} has no numeric column to forecast (columns: ${header.join(', ')})`);
+    target = used[used.length - 1];
+  }
+  if (!o.columns) {
+    header.forEach((name, c) => {
+      if (kinds[c]?.kind === 'text') notices.push(`ignoring non-numeric column ${name} (text)`);
+      if (kinds[c]?.kind === 'empty') notices.push(`ignoring column ${name} (no values)`);
     });
   }
-  if (values[0].length === 0) throw new CliError(`CSV file ${path} has a header but no data rows`);
-  return { path, columns, values };
+  used = header.filter((h) => used.includes(h)); // file order
+
+  let table: GappyTable = {
+    path,
+    columns: used,
+    values: used.map((n) => (kinds[header.indexOf(n)] as { values: number[] }).values),
+    origin: lines,
+    targetIndex: used.indexOf(target),
+    insertedRows: 0,
+  };
+  let frequency: Frequency | undefined;
+  if (date) {
+    const order = timeOrder(path, header[date.index], date.col.ms, lines, notices);
+    table = { ...table, values: table.values.map((col) => order.map((r) => col[r])), origin: order.map((r) => lines[r]), dates: order.map((r) => date.col.ms[r]) };
+    if (table.dates!.length >= 2) {
+      frequency = inferFrequency(table.dates!);
+      table = frequency.regular ? fillGrid(table, frequency) : table;
+      const fmt = dateFormatter(table.dates!, frequency);
+      notices.push(
+        `dates: ${fmt(table.dates![0])} to ${fmt(table.dates![table.dates!.length - 1])}, ${frequency.label}` +
+          (frequency.regular ? '' : ' (no calendar grid: rows are steps, gaps are not filled)'),
+      );
+    }
+  }
+  table = applyMissingPolicy(table, o.missing ?? 'interpolate', notices);
+  assertFinite(table);
+  return {
+    path,
+    columns: table.columns,
+    values: table.values,
+    targetIndex: table.targetIndex,
+    ...(date ? { dates: table.dates, dateColumn: header[date.index] } : {}),
+    ...(frequency ? { frequency } : {}),
+    notices,
+  };
 }
 
-/** Index of `target` (a column name or 1-based number); default the last column. */
-export function targetColumn(csv: CsvSeries, target: string | undefined): number {
-  if (target === undefined) return csv.columns.length - 1;
-  const byName = csv.columns.indexOf(target);
-  if (byName >= 0) return byName;
-  const n = Number(target);
-  if (Number.isInteger(n) && n >= 1 && n <= csv.columns.length) return n - 1;
-  const hint = closest(target, csv.columns);
-  throw new CliError(
-    `--target "${target}" is not a column of ${csv.path}; its columns are ${csv.columns.join(', ')}` + (hint ? ` (did you mean ${hint}?)` : ''),
-  );
+/** Rows for the steps a regular date grid lacks (all values missing), so a gap is a gap, not a shorter series. */
+function fillGrid(t: GappyTable, f: Frequency): GappyTable {
+  const dates = t.dates!;
+  const gaps = dates.slice(1).map((d, i) => stepsBetween(dates[i], d, f) - 1);
+  const inserted = gaps.reduce((a, b) => a + b, 0);
+  if (inserted === 0) return t;
+  if (inserted > MAX_GRID_FILL * dates.length) {
+    throw new CliError(
+      `${t.path}: the dates are ${f.label} but leave ${inserted} steps of the grid empty (more than ${MAX_GRID_FILL}× the ${dates.length} rows); ` +
+        'check the date column, or pass --no-date to treat rows as steps',
+    );
+  }
+  const fmt = dateFormatter(dates, f);
+  const out: GappyTable = { ...t, values: t.values.map(() => []), origin: [], dates: [], insertedRows: inserted };
+  dates.forEach((d, r) => {
+    if (r > 0) {
+      for (let k = 1; k <= gaps[r - 1]; k++) {
+        const at = addSteps(dates[r - 1], f, k);
+        out.dates!.push(at);
+        out.origin.push(`no row for ${fmt(at)} (between lines ${t.origin[r - 1]} and ${t.origin[r]})`);
+        out.values.forEach((col) => col.push(NaN));
+      }
+    }
+    out.dates!.push(d);
+    out.origin.push(t.origin[r]);
+    out.values.forEach((col, c) => col.push(t.values[c][r]));
+  });
+  return out;
 }
