@@ -3,10 +3,10 @@
  * column detection and the --date / --no-date flags, time order, frequency and the date grid, season
  * detection, text columns, --columns / --exclude, the --missing policies; on small fixtures written
  * here and on public series shipped by the vega-datasets package. Then dates on the report's forecast
- * axis (payload, and drawn in Chromium) and one CLI run (train + predict) through dist/cli/main.js.
+ * axis (payload, and drawn in Chromium: test/artifacts/report-dated-forecast.png) and one CLI run (train + predict) through dist/cli/main.js.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -265,6 +265,8 @@ describe('dates on the report\'s forecast axis', () => {
       await page.mouse.move(box.x + 2, box.y + box.height / 2); // the first point: 2017-01-01
       const legend = page.locator('#plot-forecast .u-legend .u-series').first().locator('.u-value');
       await expect.poll(() => legend.textContent()).toBe('2017-01-01');
+      mkdirSync(join(ROOT, 'test/artifacts'), { recursive: true });
+      await page.locator('#plot-forecast').screenshot({ path: join(ROOT, 'test/artifacts/report-dated-forecast.png') }); // for a person to look at
       expect(errors).toEqual([]);
     } finally {
       await browser.close();

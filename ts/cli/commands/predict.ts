@@ -82,7 +82,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     } else {
       printNotices(data.notices);
       const label = (k: number) => (dates ? dates[k] : String(k + 1));
-      process.stdout.write(`${dates ? (meta.dateColumn ?? 'date') : 'step'},${meta.target}\n` + forecast.map((v, k) => `${label(k)},${Number(v.toPrecision(6))}`).join('\n') + '\n');
+      process.stdout.write(`${dates ? (data.meta.task === 'forecast' && data.meta.dateColumn) || 'date' : 'step'},${meta.target}\n` + forecast.map((v, k) => `${label(k)},${Number(v.toPrecision(6))}`).join('\n') + '\n');
     }
     return 0;
   });

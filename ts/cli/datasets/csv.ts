@@ -26,8 +26,10 @@ export interface CsvOptions {
   /** Drop these numeric columns. */
   exclude?: readonly string[];
   missing?: MissingPolicy;
-  /** Who named `columns`, `target` and `date`, for error messages: the user's flags (default) or a saved model. */
+  /** Who named `columns` and `target`, for error messages: the user's flags (default) or a saved model. */
   namedBy?: 'flags' | 'model';
+  /** The date column a saved model was trained with: used when `date` is not given and `noDate` is not set. */
+  modelDate?: string;
 }
 
 export interface CsvSeries {
@@ -123,13 +125,20 @@ function classify(path: string, name: string, c: number, cells: string[], lines:
 function findDateColumn(path: string, header: string[], columns: string[][], lines: number[], o: CsvOptions, notices: string[]): { index: number; col: DateColumn } | undefined {
   if (o.noDate && o.date !== undefined) throw new CliError('--date and --no-date contradict each other; give one');
   if (o.noDate) return undefined;
-  if (o.date !== undefined) {
-    const index = columnByName(path, header, o.date, o.namedBy === 'model' ? "the model's date column" : '--date', false);
+  const named = o.date ?? o.modelDate;
+  if (named !== undefined) {
+    const who = o.date !== undefined ? '--date' : "the model's date column";
+    let index: number;
+    try {
+      index = columnByName(path, header, named, who, false);
+    } catch (e) {
+      throw o.date !== undefined ? e : new CliError(`${(e as Error).message}; give --date <column> to name this file's date column, or --no-date`);
+    }
     const col = parseDateColumn(columns[index], true);
     if ('firstBad' in col) {
       const cells = columns[index];
       throw new CliError(
-        `${o.namedBy === 'model' ? "the model's date column" : '--date'} ${header[index]}: ${path}:${lines[col.firstBad]}: ${JSON.stringify(cells[col.firstBad] ?? '')} is not a date in this column's format ` +
+        `${who} ${header[index]}: ${path}:${lines[col.firstBad]}: ${JSON.stringify(cells[col.firstBad] ?? '')} is not a date in this column's format ` +
           '(expected one layout throughout, e.g. 2012-01-31, 2012-01-31T10:00, 1958-03, 01/31/2012, Jan 31 2012, 2012Q1, or a year like 1880)',
       );
     }
@@ -149,7 +158,7 @@ function findDateColumn(path: string, header: string[], columns: string[][], lin
  * Rows in time order: dates strictly increasing, or strictly decreasing throughout (then reversed with a
  * notice). Returns the row order; a repeated or backward date is an error naming its line.
  */
-function timeOrder(path: string, name: string, ms: number[], lines: number[], notices: string[]): number[] {
+function timeOrder(path: string, name: string, ms: number[], lines: number[], notices: string[], groups: (r: number) => string): number[] {
   const order = ms.map((_, r) => r);
   const empty = ms.findIndex((v) => Number.isNaN(v));
   if (empty >= 0) throw new CliError(`${path}:${lines[empty]}: the date column "${name}" is empty; every row needs its date (or pass --no-date)`);
@@ -159,8 +168,7 @@ function timeOrder(path: string, name: string, ms: number[], lines: number[], no
   const dup = ms.findIndex((v, r) => r > 0 && v === ms[r - 1]);
   if (dup >= 0 && dup <= bad) {
     throw new CliError(
-      `${path}:${lines[dup]}: date ${fmt(ms[dup])} repeats the date on line ${lines[dup - 1]} (column "${name}"); ` +
-        'each row must be one time step (a file with several series stacked, one per group, must be split first)',
+      `${path}:${lines[dup]}: date ${fmt(ms[dup])} repeats the date on line ${lines[dup - 1]} (column "${name}"); each row must be one time step` + groups(dup),
     );
   }
   if (ms.every((v, r) => r === 0 || v < ms[r - 1])) {
@@ -169,8 +177,18 @@ function timeOrder(path: string, name: string, ms: number[], lines: number[], no
   }
   throw new CliError(
     `${path}:${lines[bad]}: date ${fmt(ms[bad])} comes before the previous row's ${fmt(ms[bad - 1])} (column "${name}"); ` +
-      'sort the file by date (a file with several series stacked, one per group, must be split first)',
+      'sort the file by date' + groups(bad),
   );
+}
+
+/** For an out-of-order row r: the text column that changes value there, as a hint that the file stacks several series. */
+function stackHint(header: string[], cells: string[][], textColumns: number[]): (r: number) => string {
+  return (r) => {
+    const c = textColumns.find((k) => cells[k][r] !== cells[k][r - 1]);
+    return c === undefined
+      ? ' (a file with several series stacked, one per group, must be split first)'
+      : `; the file looks like several series stacked: column "${header[c]}" changes from ${JSON.stringify(cells[c][r - 1])} to ${JSON.stringify(cells[c][r])} here (split it, one file per series)`;
+  };
 }
 
 /** Reads a CSV time series: the used numeric columns, the target, dates and frequency, and the notices. */
@@ -243,7 +261,8 @@ export function readCsv(path: string, o: CsvOptions = {}): CsvSeries {
   };
   let frequency: Frequency | undefined;
   if (date) {
-    const order = timeOrder(path, header[date.index], date.col.ms, lines, notices);
+    const textColumns = header.map((_, c) => c).filter((c) => kinds[c]?.kind === 'text');
+    const order = timeOrder(path, header[date.index], date.col.ms, lines, notices, stackHint(header, cellsByColumn, textColumns));
     table = { ...table, values: table.values.map((col) => order.map((r) => col[r])), origin: order.map((r) => lines[r]), dates: order.map((r) => date.col.ms[r]) };
     if (table.dates!.length >= 2) {
       frequency = inferFrequency(table.dates!);

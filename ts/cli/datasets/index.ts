@@ -163,9 +163,16 @@ export function evaluationData(
   if (meta.task === 'forecast') {
     let src: SeriesSource;
     if (o.csv !== undefined) {
-      // The model's columns, target and date column, read the way training read them (flags may rename the date column or turn it off).
-      const date = o.noDate ? undefined : (o.date ?? meta.dateColumn);
-      const csv = readCsv(o.csv, { columns: meta.columns, target: meta.target, date, noDate: date === undefined, missing: o.missing, namedBy: 'model' });
+      // The model's columns, target and date column, read the way training read them (--date names another date column, --no-date none).
+      const csv = readCsv(o.csv, {
+        columns: meta.columns,
+        target: meta.target,
+        date: o.date,
+        modelDate: meta.dateColumn,
+        noDate: o.noDate || (o.date === undefined && meta.dateColumn === undefined),
+        missing: o.missing,
+        namedBy: 'model',
+      });
       // Training's column order (the stored statistics are per column), whatever the file's order.
       const order = meta.columns.map((c) => csv.columns.findIndex((k) => k.toLowerCase() === c.toLowerCase()));
       src = { ...csvSource(o.csv, csv), columns: meta.columns, values: order.map((i) => csv.values[i]), targetIndex: meta.targetIndex };
