@@ -130,6 +130,12 @@ describe('readCsv on fixtures', () => {
     expect(() => read('d,value\n2020-01-01,1\nsoon,2\n', { date: 'd' })).toThrow('f.csv:3: "soon" is not a date');
     expect(() => read(text, { date: 't', noDate: true })).toThrow('--date and --no-date contradict each other');
   });
+  it('keeps irregular timestamps as they are: rows are steps, no grid, no season candidates', () => {
+    const csv = read('t,v\n2020-01-01T00:00Z,1\n2020-01-01T01:00Z,2\n2020-01-01T01:25Z,3\n2020-01-01T03:00Z,4\n', { date: 't' });
+    expect([csv.values[0], csv.frequency?.regular]).toEqual([[1, 2, 3, 4], false]);
+    expect(csv.notices).toContain('dates: 2020-01-01T00:00Z to 2020-01-01T03:00Z, irregular (median gap 1 hour) (no calendar grid: rows are steps, gaps are not filled)');
+    expect(calendarSeasons(csv.frequency!)).toEqual([]);
+  });
   it('reverses a file sorted newest first, and rejects repeated or shuffled dates naming the line', () => {
     const desc = read('date,v\n2020-03-01,3\n2020-02-01,2\n2020-01-01,1\n');
     expect(desc.values[0]).toEqual([1, 2, 3]);
@@ -167,6 +173,7 @@ describe('missing values', () => {
     const csv = read(text, { target: 'load' });
     expect(csv.dates!.map((d) => iso(d).slice(0, 10))).toEqual(['2020-01-02', '2020-01-03', '2020-01-04', '2020-01-05', '2020-01-06']);
     expect(csv.values).toEqual([[2, 3, 4, 5, 6], [20, 30, 40, 50, 60]]);
+    expect(csv.notices).toContain('dates: 2020-01-02 to 2020-01-06, daily'); // the range used, after trimming
     expect(csv.notices).toContain(
       'missing values: temp 2, load 3, incl. 1 row missing from the date grid; filled by linear interpolation (--missing interpolate); ' +
         'trimmed 1 leading and 1 trailing row(s) where the target "load" is missing',

@@ -191,6 +191,48 @@ function stackHint(header: string[], cells: string[][], textColumns: number[]): 
   };
 }
 
+type Kinds = Array<Kind | undefined>;
+
+/**
+ * Which numeric columns are used (file order) and which is the target: --columns / --exclude, then the
+ * target (added to --columns when left out; default the last used column). Text and empty columns are
+ * ignored with a notice unless the user listed the columns.
+ */
+function chooseColumns(path: string, header: string[], kinds: Kinds, dateIndex: number | undefined, o: CsvOptions, notices: string[]): { used: string[]; target: string } {
+  const pick = (name: string, flag: string): string => {
+    const c = columnByName(path, header, name, flag, false);
+    const k = kinds[c];
+    if (c === dateIndex) throw new CliError(`${flag} "${header[c]}" is the date column of ${path}, not a value to forecast from`);
+    if (k?.kind === 'text') throw new CliError(`${flag} "${header[c]}": column ${header[c]} of ${path} is text (e.g. ${JSON.stringify(k.example)}), not numeric`);
+    if (k?.kind === 'empty') throw new CliError(`${flag} "${header[c]}": column ${header[c]} of ${path} has no values`);
+    return header[c];
+  };
+  const byModel = o.namedBy === 'model';
+  let used = o.columns ? o.columns.map((n) => pick(n, byModel ? "the model's column" : '--columns')) : header.filter((_, c) => kinds[c]?.kind === 'numeric');
+  const excluded = (o.exclude ?? []).map((n) => pick(n, '--exclude'));
+  used = used.filter((n) => !excluded.includes(n));
+  let target: string;
+  if (o.target !== undefined) {
+    const flag = byModel ? "the model's target" : '--target';
+    target = pick(header[columnByName(path, header, o.target, flag, !byModel)], flag);
+    if (excluded.includes(target)) throw new CliError(`--exclude "${target}" removes the --target column`);
+    if (!used.includes(target)) {
+      if (o.columns && !byModel) notices.push(`target "${target}" added to the --columns list`);
+      used = [...used, target];
+    }
+  } else {
+    if (used.length === 0) throw new CliError(`${path} has no numeric column to forecast (columns: ${header.join(', ')})`);
+    target = used[used.length - 1];
+  }
+  if (!o.columns) {
+    header.forEach((name, c) => {
+      if (kinds[c]?.kind === 'text') notices.push(`ignoring non-numeric column ${name} (text)`);
+      if (kinds[c]?.kind === 'empty') notices.push(`ignoring column ${name} (no values)`);
+    });
+  }
+  return { used: header.filter((h) => used.includes(h)), target };
+}
+
 /** Reads a CSV time series: the used numeric columns, the target, dates and frequency, and the notices. */
 export function readCsv(path: string, o: CsvOptions = {}): CsvSeries {
   const text = readUserFile(path, 'CSV file', 'utf8');
@@ -214,43 +256,9 @@ export function readCsv(path: string, o: CsvOptions = {}): CsvSeries {
 
   const date = findDateColumn(path, header, cellsByColumn, lines, o, notices);
   const decimalComma = delimiter === ';';
-  const kinds = header.map((name, c) => (c === date?.index ? undefined : classify(path, name, c, cellsByColumn[c], lines, decimalComma)));
-  const numeric = header.filter((_, c) => kinds[c]?.kind === 'numeric');
+  const kinds: Kinds = header.map((name, c) => (c === date?.index ? undefined : classify(path, name, c, cellsByColumn[c], lines, decimalComma)));
 
-  // Which columns: --columns / --exclude, then the target (added to --columns when left out).
-  const pick = (name: string, flag: string): string => {
-    const c = columnByName(path, header, name, flag, false);
-    const k = kinds[c];
-    if (c === date?.index) throw new CliError(`${flag} "${header[c]}" is the date column of ${path}, not a value to forecast from`);
-    if (k?.kind === 'text') throw new CliError(`${flag} "${header[c]}": column ${header[c]} of ${path} is text (e.g. ${JSON.stringify(k.example)}), not numeric`);
-    if (k?.kind === 'empty') throw new CliError(`${flag} "${header[c]}": column ${header[c]} of ${path} has no values`);
-    return header[c];
-  };
-  const byModel = o.namedBy === 'model';
-  let used = o.columns ? o.columns.map((n) => pick(n, byModel ? "the model's column" : '--columns')) : numeric;
-  const excluded = (o.exclude ?? []).map((n) => pick(n, '--exclude'));
-  used = used.filter((n) => !excluded.includes(n));
-  let target: string;
-  if (o.target !== undefined) {
-    const flag = byModel ? "the model's target" : '--target';
-    target = pick(header[columnByName(path, header, o.target, flag, !byModel)], flag);
-    if (excluded.includes(target)) throw new CliError(`--exclude "${target}" removes the --target column`);
-    if (!used.includes(target)) {
-      if (o.columns && !byModel) notices.push(`target "${target}" added to the --columns list`);
-      used = header.filter((h) => used.includes(h) || h === target);
-    }
-  } else {
-    if (used.length === 0) throw new CliError(`${path} has no numeric column to forecast (columns: ${header.join(', ')})`);
-    target = used[used.length - 1];
-  }
-  if (!o.columns) {
-    header.forEach((name, c) => {
-      if (kinds[c]?.kind === 'text') notices.push(`ignoring non-numeric column ${name} (text)`);
-      if (kinds[c]?.kind === 'empty') notices.push(`ignoring column ${name} (no values)`);
-    });
-  }
-  used = header.filter((h) => used.includes(h)); // file order
-
+  const { used, target } = chooseColumns(path, header, kinds, date?.index, o, notices);
   let table: GappyTable = {
     path,
     columns: used,
@@ -267,15 +275,17 @@ export function readCsv(path: string, o: CsvOptions = {}): CsvSeries {
     if (table.dates!.length >= 2) {
       frequency = inferFrequency(table.dates!);
       table = frequency.regular ? fillGrid(table, frequency) : table;
-      const fmt = dateFormatter(table.dates!, frequency);
-      notices.push(
-        `dates: ${fmt(table.dates![0])} to ${fmt(table.dates![table.dates!.length - 1])}, ${frequency.label}` +
-          (frequency.regular ? '' : ' (no calendar grid: rows are steps, gaps are not filled)'),
-      );
     }
   }
+  const datesNotice = notices.length;
   table = applyMissingPolicy(table, o.missing ?? 'interpolate', notices);
   assertFinite(table);
+  if (frequency) {
+    // Stated after the policy, so the range is the one used (trimmed or dropped rows excluded).
+    const [d, fmt] = [table.dates!, dateFormatter(table.dates!, frequency)];
+    const grid = frequency.regular ? '' : ' (no calendar grid: rows are steps, gaps are not filled)';
+    notices.splice(datesNotice, 0, `dates: ${fmt(d[0])} to ${fmt(d[d.length - 1])}, ${frequency.label}${grid}`);
+  }
   return {
     path,
     columns: table.columns,
