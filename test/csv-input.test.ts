@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 
 import { addSteps, autocorrelation, calendarSeasons, dateFormatter, detectSeason, inferFrequency, parseDateColumn } from '../ts/cli/datasets/calendar.js';
 import { readCsv, type CsvOptions } from '../ts/cli/datasets/csv.js';
+import { evaluationData, trainingData } from '../ts/cli/datasets/index.js';
 import { renderReport, type ReportData } from '../ts/cli/report.js';
 import { haveChromium, launchChromium, ROOT } from './helpers/browser.js';
 
@@ -146,6 +147,10 @@ describe('readCsv on fixtures', () => {
   it('reads ; and tab files, decimal commas, quoted fields, a BOM and CRLF line ends', () => {
     const semi = read('\uFEFF"Datum";"Wert"\r\n2020-01-01;1,5\r\n2020-01-02;2,25\r\n');
     expect([semi.dateColumn, semi.columns, semi.values]).toEqual(['Datum', ['Wert'], [[1.5, 2.25]]]);
+    // A spreadsheet's "sep=;" line names the delimiter; line numbers still count it.
+    const excel = 'sep=;\r\nday;v\r\n2020-01-01;1,5\r\n2020-01-02;2\r\n2020-01-03;3\r\n';
+    expect(read(excel).values).toEqual([[1.5, 2, 3]]);
+    expect(() => read(excel.replace(';2\r', ';x\r'))).toThrow('f.csv:4: column 2 ("v") is not a number: "x"');
     const tab = read('when\tload\tnote\n2020-01-01\t10\t"a, b"\n2020-01-02\t11\t"c ""d"""\n');
     expect([tab.columns, tab.values, tab.notices[1]]).toEqual([['load'], [[10, 11]], 'ignoring non-numeric column note (text)']);
   });
@@ -197,6 +202,28 @@ describe('missing values', () => {
   it('a column with no value at all is an error, not a column of NaN', () => {
     expect(() => read('a,b\n1,\n2,NaN\n', { columns: ['a', 'b'] })).toThrow('--columns "b": column b of');
     expect(read('a,b\n1,\n2,NaN\n').notices).toEqual(['ignoring column b (no values)']);
+  });
+});
+
+describe('flags through trainingData / evaluationData', () => {
+  const base = { valSplit: 0.2, seed: 1, bidirectional: false };
+  it('CSV-reading flags without --csv are errors', () => {
+    expect(() => trainingData({ ...base, dataset: 'seasonal', date: 'd', missing: 'drop' })).toThrow('--date, --missing apply to --csv data only');
+    expect(() => trainingData({ ...base, dataset: 'seasonal', noDate: true })).toThrow('--no-date applies to --csv data only');
+  });
+  it('eval reads the model\'s columns and date column in training\'s order, whatever the file\'s order', () => {
+    const rows = Array.from({ length: 30 }, (_, k) => [new Date(Date.UTC(2020, 0, k + 1)).toISOString().slice(0, 10), k, 100 + k]);
+    const train = fixture('ab.csv', 'day,a,b,note\n' + rows.map((r) => `${r.join(',')},x`).join('\n'));
+    const data = trainingData({ ...base, csv: train, target: 'b', window: 5 });
+    expect(data.meta).toMatchObject({ columns: ['a', 'b'], dateColumn: 'day', lastDate: '2020-01-30', frequency: { label: 'daily' } });
+    expect(data.notices).toContain('ignoring non-numeric column note (text)');
+    const swapped = fixture('ba.csv', 'b,day,a\n' + rows.map((r) => `${r[2]},${r[0]},${r[1]}`).join('\n'));
+    const again = evaluationData(data.meta, { csv: swapped }, true, true);
+    expect(again.series!.columns).toEqual([rows.map((r) => r[1]), rows.map((r) => r[2])]);
+    expect(again.series!.dates![0]).toBe(Date.UTC(2020, 0, 1));
+    expect(() => evaluationData(data.meta, { csv: fixture('nodate.csv', 'a,b\n1,2\n') }, true, true)).toThrow(
+      'the model\'s date column "day" is not a column of',
+    );
   });
 });
 

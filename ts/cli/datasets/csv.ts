@@ -1,6 +1,6 @@
 /**
  * CSV time series as real files come: parsed by `csv-parse` (quoted fields, BOM, CRLF; `,` `;` or tab,
- * detected from the header), a date/time column found automatically or named with --date, text columns
+ * detected from the header or a spreadsheet's `sep=` line), a date/time column found automatically or named with --date, text columns
  * ignored with a notice, numeric columns chosen with --columns / --exclude, and missing values (empty or
  * NA cells, rows missing from the date grid) handled by an explicit --missing policy (missing.ts). Every
  * automatic choice becomes a line in `notices`, which the commands print and put in their JSON output.
@@ -55,20 +55,26 @@ const DECIMAL_COMMA = /^[+-]?\d+,\d+$/;
 /** A date grid may at most add this many rows per row of the file (a 1-second series with a day-long gap would add 86 400). */
 const MAX_GRID_FILL = 10;
 
-/** The delimiter with the most occurrences outside quotes in the header line (comma on a tie or none). */
-function detectDelimiter(text: string): string {
-  const line = text.replace(/^\uFEFF/, '').split(/\r?\n/).find((l) => l.trim() !== '') ?? '';
+/**
+ * The delimiter: the one a spreadsheet's `sep=;` first line names (that line is then skipped), else the
+ * one with the most occurrences outside quotes in the header line (comma on a tie or none).
+ */
+function detectDelimiter(text: string): { delimiter: string; fromLine: number } {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const sep = /^sep=(.)$/.exec(lines[0] ?? '');
+  if (sep) return { delimiter: sep[1], fromLine: 2 };
+  const line = lines.find((l) => l.trim() !== '') ?? '';
   const counts: Record<string, number> = { ',': 0, ';': 0, '\t': 0 };
   let quoted = false;
   for (const ch of line) {
     if (ch === '"') quoted = !quoted;
     else if (!quoted && ch in counts) counts[ch]++;
   }
-  return [',', ';', '\t'].reduce((best, d) => (counts[d] > counts[best] ? d : best), ',');
+  return { delimiter: [',', ';', '\t'].reduce((best, d) => (counts[d] > counts[best] ? d : best), ','), fromLine: 1 };
 }
 
 /** Rows of cells with the file line where each ends; csv-parse's errors become CliErrors naming the file. */
-function records(path: string, text: string, delimiter: string): Array<{ cells: string[]; line: number }> {
+function records(path: string, text: string, { delimiter, fromLine }: { delimiter: string; fromLine: number }): Array<{ cells: string[]; line: number }> {
   const lines: number[] = [];
   let cells: string[][];
   try {
@@ -77,7 +83,7 @@ function records(path: string, text: string, delimiter: string): Array<{ cells: 
       lines.push(context.lines);
       return record;
     };
-    cells = parse(text, { delimiter, bom: true, relax_column_count: true, skip_empty_lines: true, trim: true, on_record: onRecord });
+    cells = parse(text, { delimiter, from_line: fromLine, bom: true, relax_column_count: true, skip_empty_lines: true, trim: true, on_record: onRecord });
   } catch (e) {
     throw new CliError(`${path}: not a readable CSV file: ${(e as Error).message}`);
   }
@@ -242,8 +248,8 @@ function chooseColumns(path: string, header: string[], kinds: Kinds, dateIndex: 
 /** Reads a CSV time series: the used numeric columns, the target, dates and frequency, and the notices. */
 export function readCsv(path: string, o: CsvOptions = {}): CsvSeries {
   const text = readUserFile(path, 'CSV file', 'utf8');
-  const delimiter = detectDelimiter(text);
-  const all = records(path, text, delimiter);
+  const format = detectDelimiter(text);
+  const all = records(path, text, format);
   if (all.length === 0) throw new CliError(`CSV file ${path} is empty (expected a header row of column names, then one row per time step)`);
   const header = all[0].cells.map((c, i) => c || `column${i + 1}`);
   const dupName = header.find((h, i) => header.indexOf(h) !== i);
@@ -261,7 +267,7 @@ export function readCsv(path: string, o: CsvOptions = {}): CsvSeries {
   const cellsByColumn = header.map((_, c) => rows.map((r) => r.cells[c]));
 
   const date = findDateColumn(path, header, cellsByColumn, lines, o, notices);
-  const decimalComma = delimiter === ';';
+  const decimalComma = format.delimiter === ';';
   const kinds: Kinds = header.map((name, c) => (c === date?.index ? undefined : classify(path, name, c, cellsByColumn[c], lines, decimalComma)));
 
   const { used, target } = chooseColumns(path, header, kinds, date?.index, o, notices);
