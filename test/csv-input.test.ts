@@ -142,6 +142,8 @@ describe('readCsv on fixtures', () => {
     expect(desc.values[0]).toEqual([1, 2, 3]);
     expect(desc.notices).toContain('dates in "date" are sorted descending; rows reversed to oldest first');
     expect(() => read('date,v\n2020-01-01,1\n2020-01-02,2\n2020-01-02,3\n')).toThrow('f.csv:4: date 2020-01-02 repeats the date on line 3');
+    expect(() => read('t,v\n2020-10-25T01:00,1\n2020-10-25T02:00,2\n2020-10-25T02:00,3\n')).toThrow('daylight saving time ends?');
+    expect(() => read('date,v\n2020-01-03,1\n2020-01-02,2\n2020-01-02,3\n')).toThrow('f.csv:4: date 2020-01-02 repeats the date on line 3');
     expect(() => read('date,v\n2020-01-01,1\n2020-01-03,2\n2020-01-02,3\n')).toThrow('f.csv:4: date 2020-01-02 comes before the previous row\'s 2020-01-03');
   });
   it('reads ; and tab files, decimal commas, quoted fields, a BOM and CRLF line ends', () => {
@@ -214,13 +216,17 @@ describe('flags through trainingData / evaluationData', () => {
   it('eval reads the model\'s columns and date column in training\'s order, whatever the file\'s order', () => {
     const rows = Array.from({ length: 30 }, (_, k) => [new Date(Date.UTC(2020, 0, k + 1)).toISOString().slice(0, 10), k, 100 + k]);
     const train = fixture('ab.csv', 'day,a,b,note\n' + rows.map((r) => `${r.join(',')},x`).join('\n'));
-    const data = trainingData({ ...base, csv: train, target: 'b', window: 5 });
-    expect(data.meta).toMatchObject({ columns: ['a', 'b'], dateColumn: 'day', lastDate: '2020-01-30', frequency: { label: 'daily' } });
+    const data = trainingData({ ...base, csv: train, target: 'b', window: 5, missing: 'drop' });
+    expect(data.meta).toMatchObject({ columns: ['a', 'b'], dateColumn: 'day', lastDate: '2020-01-30', frequency: { label: 'daily' }, missing: 'drop' });
     expect(data.notices).toContain('ignoring non-numeric column note (text)');
     const swapped = fixture('ba.csv', 'b,day,a\n' + rows.map((r) => `${r[2]},${r[0]},${r[1]}`).join('\n'));
     const again = evaluationData(data.meta, { csv: swapped }, true, true);
     expect(again.series!.columns).toEqual([rows.map((r) => r[1]), rows.map((r) => r[2])]);
     expect(again.series!.dates![0]).toBe(Date.UTC(2020, 0, 1));
+    // The model's --missing drop applies to the new file too, unless a flag says otherwise.
+    const gappy = fixture('gappy.csv', 'day,a,b\n' + rows.map((r, k) => (k === 3 ? `${r[0]},,${r[2]}` : r.join(','))).join('\n'));
+    expect(evaluationData(data.meta, { csv: gappy }, true, true).series!.target).toHaveLength(29);
+    expect(evaluationData(data.meta, { csv: gappy, missing: 'interpolate' }, true, true).series!.target).toHaveLength(30);
     expect(() => evaluationData(data.meta, { csv: fixture('nodate.csv', 'a,b\n1,2\n') }, true, true)).toThrow(
       'the model\'s date column "day" is not a column of',
     );

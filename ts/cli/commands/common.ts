@@ -24,7 +24,7 @@ export const BACKEND_FLAG: FlagSpec = {
 export const CSV_READ_FLAGS: FlagSpec[] = [
   { name: 'date', type: 'string', help: 'CSV date/time column (x axis, frequency, season)', default: 'detected' },
   { name: 'no-date', type: 'boolean', help: 'no date column: rows are steps' },
-  { name: 'missing', type: 'string', choices: MISSING_POLICIES, help: 'missing CSV values: interpolate linearly, drop rows, or fail', default: 'interpolate' },
+  { name: 'missing', type: 'string', choices: MISSING_POLICIES, help: 'missing CSV values: interpolate linearly, drop rows, or fail', default: "interpolate (eval/predict: the model's)" },
 ];
 
 /** The CSV-reading flags' values (see CSV_READ_FLAGS; train adds --columns and --exclude). */

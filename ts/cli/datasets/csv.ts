@@ -178,10 +178,11 @@ function timeOrder(path: string, name: string, ms: number[], lines: number[], no
   const bad = ms.findIndex((v, r) => r > 0 && v <= ms[r - 1]);
   if (bad < 0) return order;
   const dup = ms.findIndex((v, r) => r > 0 && v === ms[r - 1]);
-  if (dup >= 0 && dup <= bad) {
-    throw new CliError(
-      `${path}:${lines[dup]}: date ${fmt(ms[dup])} repeats the date on line ${lines[dup - 1]} (column "${name}"); each row must be one time step` + groups(dup),
-    );
+  if (dup >= 0) {
+    const stacked = groups(dup);
+    // A repeated clock time in a file without groups is typically local time where daylight saving ends.
+    const dst = stacked === NO_GROUP && ms[dup] % 86_400_000 !== 0 ? ' (local clock times repeating where daylight saving time ends? give times in UTC or with an offset such as +01:00)' : stacked;
+    throw new CliError(`${path}:${lines[dup]}: date ${fmt(ms[dup])} repeats the date on line ${lines[dup - 1]} (column "${name}"); each row must be one time step` + dst);
   }
   if (ms.every((v, r) => r === 0 || v < ms[r - 1])) {
     notices.push(`dates in "${name}" are sorted descending; rows reversed to oldest first`);
@@ -193,12 +194,14 @@ function timeOrder(path: string, name: string, ms: number[], lines: number[], no
   );
 }
 
+const NO_GROUP = ' (a file with several series stacked, one per group, must be split first)';
+
 /** For an out-of-order row r: the text column that changes value there, as a hint that the file stacks several series. */
 function stackHint(header: string[], cells: string[][], textColumns: number[]): (r: number) => string {
   return (r) => {
     const c = textColumns.find((k) => cells[k][r] !== cells[k][r - 1]);
     return c === undefined
-      ? ' (a file with several series stacked, one per group, must be split first)'
+      ? NO_GROUP
       : `; the file looks like several series stacked: column "${header[c]}" changes from ${JSON.stringify(cells[c][r - 1])} to ${JSON.stringify(cells[c][r])} here (split it, one file per series)`;
   };
 }

@@ -85,10 +85,14 @@ function csvSource(path: string, csv: CsvSeries): SeriesSource {
   };
 }
 
-/** The CSV's dates and notices on prepared data: per row in `series`, the date column, frequency and last date in the model's metadata. */
-function withCalendar(data: PreparedData, src: SeriesSource): PreparedData {
+/**
+ * The CSV's dates and notices on prepared data: per row in `series`; the date column, frequency, last
+ * date and missing-value policy in the model's metadata (so eval/predict read new files the same way).
+ */
+function withCalendar(data: PreparedData, src: SeriesSource, missing: MissingPolicy | undefined): PreparedData {
   if (data.meta.task !== 'forecast') return data;
   const meta = { ...data.meta };
+  if (src.source === 'csv') meta.missing = missing ?? 'interpolate';
   if (src.dates && src.dateColumn) {
     meta.dateColumn = src.dateColumn;
     if (src.frequency) meta.frequency = src.frequency;
@@ -124,7 +128,7 @@ export function trainingData(o: DataOptions): PreparedData {
     } else {
       src = seriesFor(source, { seed: o.seed, size: o.size ?? DEFAULT_SIZE[source] });
     }
-    return withCalendar(forecastData(src, { window, horizon, stride, valSplit: o.valSplit, returnSequences: !o.bidirectional }), src);
+    return withCalendar(forecastData(src, { window, horizon, stride, valSplit: o.valSplit, returnSequences: !o.bidirectional }), src, o.missing);
   }
   if (o.horizon !== undefined) throw new CliError('--horizon applies to forecasting data (--csv, --dataset seasonal|mackey-glass) only');
   if (source === 'text') {
@@ -170,7 +174,7 @@ export function evaluationData(
         date: o.date,
         modelDate: meta.dateColumn,
         noDate: o.noDate || (o.date === undefined && meta.dateColumn === undefined),
-        missing: o.missing,
+        missing: o.missing ?? meta.missing,
         namedBy: 'model',
       });
       // Training's column order (the stored statistics are per column), whatever the file's order.
@@ -184,7 +188,7 @@ export function evaluationData(
     } else {
       throw new CliError(`this model forecasts a series (${meta.columns.join(', ')}); give --csv file (or --dataset seasonal|mackey-glass)`);
     }
-    data = withCalendar(forecastData(src, { window: meta.window, horizon: meta.horizon, stride: 1, valSplit: 0, returnSequences }, meta), src);
+    data = withCalendar(forecastData(src, { window: meta.window, horizon: meta.horizon, stride: 1, valSplit: 0, returnSequences }, meta), src, o.missing ?? meta.missing);
   } else if (meta.task === 'charlm') {
     let text: string;
     let name: string;

@@ -6,6 +6,7 @@
 
 import type { Loss } from '../../model.js';
 import type { Frequency } from './calendar.js';
+import type { MissingPolicy } from './missing.js';
 
 /** forecast: next values of a series; charlm: next character; classify: one label per sequence;
  * next-symbol: the set of legal next symbols per step; regression: one value per sequence. */
@@ -47,6 +48,8 @@ export interface ForecastMeta {
   frequency?: Frequency;
   /** Date of the last row of the training series, formatted like the file's dates. */
   lastDate?: string;
+  /** The CSV missing-value policy training used; eval/predict default to it. */
+  missing?: MissingPolicy;
 }
 
 export interface CharMeta {
