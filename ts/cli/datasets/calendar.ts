@@ -312,6 +312,9 @@ export interface Season {
   basis?: 'differences' | 'levels';
 }
 
+/** The longest lag scanned: the ACF costs N × lags, and a longer season needs several times as many rows anyway. */
+const MAX_LAG = 2000;
+
 /** How close (absolute ACF) a calendar candidate must come to the strongest peak to win. */
 const CALENDAR_SLACK = 0.1;
 
@@ -338,8 +341,8 @@ function detrended(values: readonly number[]): number[] {
  * series of fewer than 8 values never have one.
  *
  * 1. First differences (a trend would make every lag look alike). Their autocorrelation r(k) over lags
- *    2..floor(N/3), capped at 1.5 × the longest calendar candidate (400 lags without one) so the scan
- *    stays linear in N. A peak is a local maximum of r above the noise level max(0.1, 2/√N) (≈ the 95 %
+ *    2..floor(N/3), capped at 1.5 × the longest calendar candidate (400 lags without one, 2000 at most)
+ *    so the scan stays linear in N. A peak is a local maximum of r above the noise level max(0.1, 2/√N) (≈ the 95 %
  *    band of white noise). The highest peak is the answer (source 'acf'), except that a calendar
  *    candidate (monthly 12, quarterly 4, weekly 52, daily 7 and 365, hourly 24 and 168: see
  *    {@link calendarSeasons}) whose r is above the noise level and within 0.1 of that peak wins (source
@@ -355,7 +358,7 @@ export function detectSeason(values: readonly number[], frequency: Pick<Frequenc
   if (values.length < 8) return none;
   const diff = values.slice(1).map((v, i) => v - values[i]);
   const candidates = frequency ? calendarSeasons(frequency) : [];
-  const cap = candidates.length > 0 ? Math.ceil(1.5 * Math.max(...candidates)) : 400;
+  const cap = Math.min(MAX_LAG, candidates.length > 0 ? Math.ceil(1.5 * Math.max(...candidates)) : 400);
   const maxLag = Math.min(Math.floor(values.length / 3), cap);
   if (maxLag < 2) return none;
   const r = autocorrelation(diff, maxLag + 1);
