@@ -212,6 +212,8 @@ describe('flags through trainingData / evaluationData', () => {
   it('CSV-reading flags without --csv are errors', () => {
     expect(() => trainingData({ ...base, dataset: 'seasonal', date: 'd', missing: 'drop' })).toThrow('--date, --missing apply to --csv data only');
     expect(() => trainingData({ ...base, dataset: 'seasonal', noDate: true })).toThrow('--no-date applies to --csv data only');
+    const seasonal = trainingData({ ...base, dataset: 'seasonal' }).meta;
+    expect(() => evaluationData(seasonal, { missing: 'error' }, true, true)).toThrow('--missing applies to --csv data only');
   });
   it('eval reads the model\'s columns and date column in training\'s order, whatever the file\'s order', () => {
     const rows = Array.from({ length: 30 }, (_, k) => [new Date(Date.UTC(2020, 0, k + 1)).toISOString().slice(0, 10), k, 100 + k]);

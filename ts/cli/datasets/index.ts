@@ -106,6 +106,13 @@ function withCalendar(data: PreparedData, src: SeriesSource, missing: MissingPol
   };
 }
 
+/** CSV-reading flags given without --csv are errors, not silently ignored. */
+function refuseCsvFlags(o: CsvFlags & { target?: string }): void {
+  const given = (['target', 'date', 'columns', 'exclude', 'missing'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k}`);
+  if (o.noDate) given.push('--no-date');
+  if (given.length > 0) throw new CliError(`${given.join(', ')} appl${given.length === 1 ? 'ies' : 'y'} to --csv data only`);
+}
+
 function seriesFor(name: 'seasonal' | 'mackey-glass', g: GeneratorMeta): SeriesSource {
   return name === 'seasonal' ? seasonalSeries(g) : mackeyGlassSeries(g);
 }
@@ -116,11 +123,7 @@ export function trainingData(o: DataOptions): PreparedData {
   const window = o.window ?? defaultWindow(o);
   const horizon = o.horizon ?? 1;
   const stride = o.stride ?? 1;
-  if (source !== 'csv') {
-    const csvOnly = (['target', 'date', 'columns', 'exclude', 'missing'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k}`);
-    if (o.noDate) csvOnly.push('--no-date');
-    if (csvOnly.length > 0) throw new CliError(`${csvOnly.join(', ')} appl${csvOnly.length === 1 ? 'ies' : 'y'} to --csv data only`);
-  }
+  if (source !== 'csv') refuseCsvFlags(o);
   if (source === 'csv' || source === 'seasonal' || source === 'mackey-glass') {
     let src: SeriesSource;
     if (source === 'csv') {
@@ -162,6 +165,7 @@ export function evaluationData(
   fresh: boolean,
 ): PreparedData {
   const given = sourceOf(o);
+  if (o.csv === undefined) refuseCsvFlags({ date: o.date, noDate: o.noDate, missing: o.missing });
   const explicit = o.csv !== undefined || o.text !== undefined || o.dataset !== undefined;
   let data: PreparedData;
   if (meta.task === 'forecast') {
