@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-import { addSteps, autocorrelation, calendarSeasons, dateFormatter, detectSeason, inferFrequency, parseDateColumn } from '../ts/cli/datasets/calendar.js';
+import { addSteps, autocorrelation, calendarSeasons, dateFormatter, detectSeason, inferFrequency, parseDateColumn, stepsBetween } from '../ts/cli/datasets/calendar.js';
 import { readCsv, type CsvOptions } from '../ts/cli/datasets/csv.js';
 import { evaluationData, trainingData } from '../ts/cli/datasets/index.js';
 import { renderReport, type ReportData } from '../ts/cli/report.js';
@@ -68,10 +68,16 @@ describe('frequency, calendar steps and season candidates', () => {
   it('names each common frequency from the median gap', () => {
     expect(inferFrequency(days('2000-01-01', '2000-02-01', '2000-03-01', '2000-04-01')).label).toBe('monthly');
     expect(inferFrequency(days('2000-01-31', '2000-02-29', '2000-03-31')).label).toBe('monthly'); // month ends
+    expect(inferFrequency(days('2000-01-31', '2000-02-29', '2000-03-31', '2000-04-28', '2000-05-31')).regular).toBe(true); // last trading days
     expect(inferFrequency(days('2000-01-01', '2000-04-01', '2000-07-01')).label).toBe('quarterly');
     expect(inferFrequency(days('1880-01-01', '1881-01-01', '1882-01-01')).label).toBe('yearly');
     expect(inferFrequency(days('2000-01-03', '2000-01-10', '2000-01-17')).label).toBe('weekly');
     expect(inferFrequency(days('2000-01-01', '2000-01-02', '2000-01-04')).label).toBe('daily'); // a gap of 2 days is a missing row
+    // Fri, Mon, Tue, Wed, Fri: trading days; the weekend is not missing, the Thursday is.
+    const trading = days('2000-01-07', '2000-01-10', '2000-01-11', '2000-01-12', '2000-01-14');
+    expect(inferFrequency(trading)).toEqual({ label: 'business days (Mon-Fri)', unit: 'weekday', step: 1, regular: true });
+    expect(trading.slice(1).map((d, i) => stepsBetween(trading[i], d, { unit: 'weekday', step: 1 }))).toEqual([1, 1, 1, 2]);
+    expect(iso(addSteps(Date.parse('2000-01-07'), { unit: 'weekday', step: 1 }, 6))).toBe('2000-01-17T00:00:00.000Z');
     expect(inferFrequency(days('2000-01-01T00:00Z', '2000-01-01T01:00Z', '2000-01-01T02:00Z')).label).toBe('hourly');
     expect(inferFrequency(days('2000-01-01', '2000-01-03', '2000-01-05')).label).toBe('every 2 days');
     const irregular = inferFrequency(days('2000-01-01', '2000-01-02', '2000-01-03T07:00Z', '2000-01-05'));
@@ -259,6 +265,15 @@ describe('real series (vega-datasets)', () => {
     const season = detectSeason(train, csv.frequency);
     expect(season).toMatchObject({ period: 365, source: 'calendar', basis: 'levels' });
     expect(season.acf).toBeGreaterThan(0.4);
+  });
+  it('sp500-2000.csv: trading days, so weekends are not missing rows (only holidays are)', () => {
+    const csv = readCsv(join(VEGA, 'sp500-2000.csv'), { target: 'close', columns: ['close'] });
+    expect(csv.frequency?.label).toBe('business days (Mon-Fri)');
+    const missing = csv.notices.find((n) => n.startsWith('missing values'))!;
+    const holidays = Number(/close (\d+)/.exec(missing)![1]);
+    // About 9 NYSE holidays a year over 20 years (plus the 2001 and 2012 closures), not ~104 weekend days a year.
+    expect(holidays).toBeGreaterThan(150);
+    expect(holidays).toBeLessThan(250);
   });
   it('sp500.csv: "Jan 1 2000" dates, monthly, no season in a stock index', () => {
     const csv = readCsv(join(VEGA, 'sp500.csv'));

@@ -144,8 +144,8 @@ export function isYearName(name: string): boolean {
 
 // ---------------------------------------------------------------------------------------------- frequency
 
-/** Calendar unit of a sampling step: month-based steps follow the calendar, the others are fixed lengths. */
-export type FrequencyUnit = 'second' | 'minute' | 'hour' | 'day' | 'week' | 'month';
+/** Calendar unit of a sampling step: month-based steps follow the calendar, weekdays skip Saturdays and Sundays, the others are fixed lengths. */
+export type FrequencyUnit = 'second' | 'minute' | 'hour' | 'day' | 'weekday' | 'week' | 'month';
 
 /**
  * How often a series is sampled. `regular`: every gap between rows is a whole number of steps (gaps of
@@ -164,20 +164,17 @@ const FIXED: Array<[FrequencyUnit, number]> = [['week', WEEK], ['day', DAY], ['h
 const FIXED_MS: Record<string, number> = Object.fromEntries(FIXED);
 const NAMED: Record<string, string> = { 'month 1': 'monthly', 'month 3': 'quarterly', 'month 12': 'yearly', 'week 1': 'weekly', 'day 1': 'daily', 'hour 1': 'hourly', 'minute 1': 'every minute', 'second 1': 'every second' };
 
-function monthNumber(ms: number): number {
-  const d = new Date(ms);
-  return d.getUTCFullYear() * 12 + d.getUTCMonth();
-}
+/** The mean Gregorian month. */
+const MONTH = YEAR / 12;
 
-/** Calendar months from a to b when both sit at the same place in their month (the same day, or both month-ends), else NaN. */
+/**
+ * Calendar months from a to b, or NaN when b is not about a whole number of months after a. "About":
+ * within 6 days, so month ends (Jan 31 → Feb 29) and business-day dates (the last trading day of each
+ * month, Mar 31 → Apr 28) count as one month.
+ */
 function wholeMonths(a: number, b: number): number {
-  const da = new Date(a);
-  const db = new Date(b);
-  const endA = da.getUTCDate() === daysInMonth(da.getUTCFullYear(), da.getUTCMonth() + 1);
-  const endB = db.getUTCDate() === daysInMonth(db.getUTCFullYear(), db.getUTCMonth() + 1);
-  const sameDay = da.getUTCDate() === db.getUTCDate() || (endA && endB) || (da.getUTCDate() > 28 && endB);
-  const sameTime = a % DAY === b % DAY;
-  return sameDay && sameTime ? monthNumber(b) - monthNumber(a) : NaN;
+  const k = Math.round((b - a) / MONTH);
+  return Math.abs(b - a - k * MONTH) <= 6 * DAY ? k : NaN;
 }
 
 /** The lower median: always one of the gaps itself (the mean of two gaps, 1.5 days, would fit no grid). */
@@ -219,6 +216,10 @@ export function inferFrequency(dates: readonly number[]): Frequency {
       }
     }
     regular = unit !== undefined && gaps.every((d) => d % g === 0);
+    // Trading days: daily, never on a weekend, with weekends skipped. Weekends are then not missing rows.
+    if (unit === 'day' && step === 1 && regular && !dates.some(isWeekend) && gaps.some((d) => d > DAY)) {
+      return { label: 'business days (Mon-Fri)', unit: 'weekday', step: 1, regular: true };
+    }
   }
   if (!unit || !regular) return { label: `irregular (median gap ${gapText(g)})`, unit: unit ?? 'second', step: step || g / 1000, regular: false };
   const label = NAMED[`${unit} ${step}`] ?? `every ${plural(step, unit)}`;
@@ -227,6 +228,14 @@ export function inferFrequency(dates: readonly number[]): Frequency {
 
 /** `ms` moved by `steps` sampling steps: calendar months for month units (Jan 31 + 1 month = Feb 28/29), fixed lengths otherwise. */
 export function addSteps(ms: number, f: Pick<Frequency, 'unit' | 'step'>, steps: number): number {
+  if (f.unit === 'weekday') {
+    let t = ms;
+    for (let left = Math.abs(steps * f.step); left > 0; ) {
+      t += Math.sign(steps) * DAY;
+      if (!isWeekend(t)) left--;
+    }
+    return t;
+  }
   if (f.unit !== 'month') return ms + steps * f.step * FIXED_MS[f.unit];
   const d = new Date(ms);
   const day = d.getUTCDate();
@@ -240,8 +249,21 @@ export function addSteps(ms: number, f: Pick<Frequency, 'unit' | 'step'>, steps:
 
 /** Whole steps from a to b on a regular frequency's grid (NaN when b is off the grid). */
 export function stepsBetween(a: number, b: number, f: Pick<Frequency, 'unit' | 'step'>): number {
-  const k = f.unit === 'month' ? wholeMonths(a, b) / f.step : (b - a) / (f.step * FIXED_MS[f.unit]);
+  const k = f.unit === 'month' ? wholeMonths(a, b) / f.step : f.unit === 'weekday' ? weekdaysBetween(a, b) / f.step : (b - a) / (f.step * FIXED_MS[f.unit]);
   return Number.isInteger(k) ? k : NaN;
+}
+
+function isWeekend(ms: number): boolean {
+  const day = new Date(ms).getUTCDay();
+  return day === 0 || day === 6;
+}
+
+/** Weekdays in (a, b], for b a whole number of days after a and not on a weekend; else NaN. */
+function weekdaysBetween(a: number, b: number): number {
+  if (isWeekend(b) || (b - a) % DAY !== 0 || b < a) return NaN;
+  let n = 0;
+  for (let t = a + DAY; t <= b; t += DAY) if (!isWeekend(t)) n++;
+  return n;
 }
 
 /**
@@ -262,7 +284,7 @@ export function dateFormatter(dates: readonly number[], f?: Pick<Frequency, 'uni
 
 /**
  * Season lengths a frequency suggests, in steps, shortest first: monthly → 12, quarterly → 4, weekly → 52,
- * daily → 7 and 365, hourly → 24 and 168 (a year of hours, 8766, is left out: too long for an ACF
+ * daily → 7 and 365, business days → 5 and 261, hourly → 24 and 168 (a year of hours, 8766, is left out: too long for an ACF
  * scan); sub-hourly steps → an hour and a day. Only whole numbers of steps ≥ 2 count, so "every 5 months"
  * or an irregular series proposes none.
  */
@@ -273,6 +295,7 @@ export function calendarSeasons(f: Pick<Frequency, 'unit' | 'step' | 'regular'>)
     if (12 % f.step === 0 && 12 / f.step >= 2) out.push(12 / f.step);
     return out;
   }
+  if (f.unit === 'weekday') return f.step === 1 ? [5, Math.round((YEAR / WEEK) * 5)] : []; // a week, a year (261) of weekdays
   const stepMs = f.step * FIXED_MS[f.unit];
   const cycles = stepMs < HOUR ? [HOUR, DAY] : stepMs < DAY ? [DAY, WEEK] : [WEEK, YEAR];
   for (const c of cycles) {
