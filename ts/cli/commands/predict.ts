@@ -9,12 +9,12 @@
 import { tensor } from '../../index.js';
 import type { Tensor3D } from '../../tensor.js';
 import { CliError, helpText, type FlagSpec } from '../args.js';
+import { addSteps, dateFormatter } from '../datasets/calendar.js';
 import { evaluationData } from '../datasets/index.js';
 import { normalise } from '../datasets/series.js';
 import type { PreparedData } from '../datasets/types.js';
 import { requireDataMeta } from '../model-file.js';
 import { runOnSavedModel } from '../saved-model.js';
-import { addSteps, dateFormatter } from '../datasets/calendar.js';
 import { BACKEND_FLAG, CSV_READ_FLAGS, csvFlags, HELP_FLAG, printNotices } from './common.js';
 
 export const PREDICT_FLAGS: FlagSpec[] = [
@@ -81,8 +81,10 @@ export async function predictCommand(argv: string[]): Promise<number> {
       );
     } else {
       printNotices(data.notices);
+      // The file's own date column name, so the output reads like the input's continuation.
+      const first = dates ? (data.meta.task === 'forecast' ? data.meta.dateColumn : undefined) ?? 'date' : 'step';
       const label = (k: number) => (dates ? dates[k] : String(k + 1));
-      process.stdout.write(`${dates ? (data.meta.task === 'forecast' && data.meta.dateColumn) || 'date' : 'step'},${meta.target}\n` + forecast.map((v, k) => `${label(k)},${Number(v.toPrecision(6))}`).join('\n') + '\n');
+      process.stdout.write(`${first},${meta.target}\n` + forecast.map((v, k) => `${label(k)},${Number(v.toPrecision(6))}`).join('\n') + '\n');
     }
     return 0;
   });
