@@ -71,10 +71,10 @@ function fitSection() {
   out.push('', '\\* tfjs trains on a capped subset; its epoch time is scaled from its sequences/s.');
   const sc = f.scaling.filter((r) => r.msPerBatch !== undefined);
   if (sc.length) {
-    out.push('', '| fit() scaling (S1 model, 1 thread) | sequences | ms per mini-batch | peak RSS − baseline | dataset + 2× workspace |', '|---|---|---|---|---|');
+    out.push('', '| fit() scaling (S1 model, 1 thread) | sequences | ms per mini-batch | peak RSS − baseline during fit | dataset + 2× workspace |', '|---|---|---|---|---|');
     const mib = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`;
     for (const r of sc) {
-      out.push(`| ${r.peer} | ${r.sequences.toLocaleString('en-US')} | ${r.msPerBatch.toFixed(2)} | ${mib((r.peakKb - r.baselineKb) * 1024)} | ${mib(r.datasetBytes + 2 * r.workspaceBytes)} |`);
+      out.push(`| ${r.peer} | ${r.sequences.toLocaleString('en-US')}${r.released ? ' (x, y released)' : ''} | ${r.msPerBatch.toFixed(2)} | ${mib((r.peakKb - r.baselineKb) * 1024)} | ${mib(r.datasetBytes + 2 * r.workspaceBytes)} |`);
     }
   }
   return `\n\n${out.join('\n')}`;

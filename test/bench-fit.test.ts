@@ -2,9 +2,9 @@
  * The fit benchmark's harness (bench/fit/): the workload builders make the data the README states
  * (C1 ≥ 200 KiB of text in 64-character windows with next-character targets, S1 ≥ 20k windows of a
  * real hourly series), the memory model's arithmetic, the report's derived columns, and — when
- * Debian's python3-torch is installed — that PyTorch's training loop (bench/torch_fit.py) computes the
- * same loss as rnnkit's fit() on the same tiny batch, so the two peers train the same function. Never
- * timings.
+ * Debian's python3-torch is installed — that PyTorch's training loop (bench/torch_fit.py: F.one_hot,
+ * cross-entropy / MSE) computes the same loss as rnnkit on the same tiny dataset (token ids one-hot
+ * inside the core), so the two peers train the same function. Never timings.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { JsonChild } from '../bench/child.js';
 import { writeFitFiles } from '../bench/fit/files.js';
 import { flatness, fitSpeedup, memoryTarget, rssDelta, type FitRow, type ScaleRow } from '../bench/fit/report.js';
-import { initialWeights, oneHot, rnnkitModel, trainingSet } from '../bench/fit/rnnkit.js';
+import { initialWeights, rnnkitModel, tensors, trainingSet } from '../bench/fit/rnnkit.js';
 import {
   datasetBytes,
   makeC1,
@@ -123,13 +123,15 @@ describe('fit bench: model size, memory model, report', () => {
     expect(fitSpeedup(mine, { seqPerS: 100 } as FitRow)).toBe(3);
     expect(fitSpeedup(mine, undefined)).toBeUndefined();
   });
-  it('trainingSet gives fit() one-hot x [N, T, V] and id targets [N, T] for text', () => {
+  it('rnnkit gets text as int32 token ids [N, T] with id targets [N, T], series as floats [N, T, 1], without a copy', () => {
     const small: FitData = { ...c1, sequences: 2, x: c1.x.slice(0, 128), y: c1.y.slice(0, 128) };
-    const { x, y } = trainingSet(small);
-    expect(x.shape).toEqual([2, 64, c1.workload.inputSize]);
-    expect(y.shape).toEqual([2, 64]);
-    expect(y.dtype).toBe('int32');
-    expect(oneHot(Int32Array.of(2, 0), 3)).toEqual(Float32Array.of(0, 0, 1, 1, 0, 0));
+    const text = tensors(small);
+    expect([text.x.dtype, text.x.shape]).toEqual(['int32', [2, 64]]);
+    expect([text.y.dtype, text.y.shape]).toEqual(['int32', [2, 64]]);
+    expect(text.x.data).toBe(small.x);
+    const series = tensors(s1);
+    expect([series.x.dtype, series.x.shape]).toEqual(['float32', [s1.sequences, 48, 1]]);
+    expect(series.y.data).toBe(s1.y);
   });
 });
 
@@ -154,8 +156,9 @@ describe.skipIf(torchMissing !== undefined)('PyTorch\'s loop computes rnnkit\'s 
       await child.ready;
       const theirs = (await child.request({ cmd: 'check', workload: w, dir, sequences: n, n })).loss as number;
       const model = rnnkitModel(w, 1, weights);
-      const { x, y } = trainingSet(tiny);
-      const ours = model.evaluate(x, y);
+      const ds = trainingSet(tiny);
+      const ours = model.evaluate(ds);
+      ds.dispose();
       model.dispose();
       expect(Number.isFinite(ours)).toBe(true);
       expect(Math.abs(ours - theirs)).toBeLessThan(1e-5 * Math.max(1, Math.abs(theirs)));

@@ -25,14 +25,25 @@ export interface FitRow extends PeerRow {
 export interface ScaleRow {
   peer: string;
   sequences: number;
+  /** The user's x and y were dropped (and collected) after dataset(), before fit(). */
+  released?: boolean;
   failed?: string;
   epochs?: number;
   batches?: number;
   msPerBatch?: number;
+  /** Time of dataset(x, y). */
+  datasetMs?: number;
+  /** VmRSS once the backend and the model exist, before the data. */
   baselineKb?: number;
+  /** Peak while the arrays and dataset() were made. */
+  buildPeakKb?: number;
+  /** Peak during fit(). */
   peakKb?: number;
   peakSource?: string;
+  /** The user's typed arrays x and y. */
   datasetBytes?: number;
+  /** The backend's copy (Dataset.byteLength). */
+  backendBytes?: number;
   workspaceBytes?: number;
 }
 
@@ -63,7 +74,7 @@ const MiB = 2 ** 20;
 const fmt = (v: number | undefined, digits = 2): string => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits));
 const secs = (ms: number | undefined): string => (ms === undefined ? '—' : fmt(ms / 1e3, ms < 10_000 ? 2 : 1));
 
-/** Peak RSS above the baseline, bytes. */
+/** Peak RSS during fit() above the baseline, bytes. */
 export function rssDelta(r: ScaleRow): number | undefined {
   return r.peakKb === undefined || r.baselineKb === undefined ? undefined : (r.peakKb - r.baselineKb) * 1024;
 }
@@ -75,7 +86,7 @@ export function memoryTarget(r: ScaleRow): number | undefined {
 
 /** Per-batch time at the largest size ÷ at the smallest, per peer (1.00 = flat). */
 export function flatness(rows: readonly ScaleRow[], peer: string): { small: number; large: number; ratio: number } | undefined {
-  const ok = rows.filter((r) => r.peer === peer && r.msPerBatch !== undefined).sort((a, b) => a.sequences - b.sequences);
+  const ok = rows.filter((r) => r.peer === peer && r.msPerBatch !== undefined && !r.released).sort((a, b) => a.sequences - b.sequences);
   if (ok.length < 2) return undefined;
   const a = ok[0];
   const b = ok[ok.length - 1];
@@ -129,20 +140,23 @@ export function fitMarkdown(r: FitReport): string {
     }
   }
   if (r.scaling.length) {
-    out.push('', '## Scaling: per-batch time and peak RSS of rnnkit fit() (S1\'s model, S1 windows repeated, 1 thread, a fresh process per size)', '');
+    out.push('', "## Scaling: per-batch time and peak RSS of rnnkit fit() (S1's model, S1 windows repeated, 1 thread, a fresh process per size)", '');
     out.push(
-      '| peer | sequences | epochs | mini-batches | ms/batch | dataset MiB | workspace MiB | peak RSS − baseline MiB | dataset + 2×workspace MiB | within? |',
-      '|---|---|---|---|---|---|---|---|---|---|',
+      '| peer | sequences | epochs | mini-batches | ms/batch | dataset() ms | x + y MiB | backend copy MiB | workspace MiB | peak RSS − baseline during fit MiB | dataset + 2×workspace MiB | within? | peak while building MiB |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     );
+    const mib = (b: number | undefined) => fmt(b === undefined ? undefined : b / MiB, 1);
     for (const s of r.scaling) {
+      const label = `${s.sequences.toLocaleString('en-US')}${s.released ? ' (x, y released)' : ''}`;
       if (s.failed) {
-        out.push(`| ${s.peer} | ${s.sequences} | failed: ${s.failed} | | | | | | | |`);
+        out.push(`| ${s.peer} | ${label} | failed: ${s.failed} | | | | | | | | | | |`);
         continue;
       }
       const delta = rssDelta(s)!;
       const target = memoryTarget(s)!;
+      const build = s.buildPeakKb === undefined ? undefined : (s.buildPeakKb - s.baselineKb!) * 1024;
       out.push(
-        `| ${s.peer} | ${s.sequences.toLocaleString('en-US')} | ${s.epochs} | ${s.batches} | ${fmt(s.msPerBatch, 3)} | ${fmt(s.datasetBytes! / MiB, 1)} | ${fmt(s.workspaceBytes! / MiB, 1)} | ${fmt(delta / MiB, 1)} | ${fmt(target / MiB, 1)} | ${delta <= target ? 'yes' : `no (${fmt(delta / target, 2)}×)`} |`,
+        `| ${s.peer} | ${label} | ${s.epochs} | ${s.batches} | ${fmt(s.msPerBatch, 3)} | ${fmt(s.datasetMs, 1)} | ${mib(s.datasetBytes)} | ${mib(s.backendBytes)} | ${mib(s.workspaceBytes)} | ${mib(delta)} | ${mib(target)} | ${delta <= target ? 'yes' : `no (${fmt(delta / target, 2)}×)`} | ${mib(build)} |`,
       );
     }
     out.push('');
@@ -150,12 +164,15 @@ export function fitMarkdown(r: FitReport): string {
       const f = flatness(r.scaling, peer);
       if (f) out.push(`- ${peer}: per-batch time at ${f.large.toLocaleString('en-US')} ÷ at ${f.small.toLocaleString('en-US')} sequences = **${f.ratio.toFixed(2)}** (1.00 = flat).`);
     }
-    out.push(`- ${r.scaleEpochsRule}. Peak: ${r.scaling.find((s) => s.peakSource)?.peakSource ?? '—'}; baseline: VmRSS after the backend and the model exist, before the dataset's typed arrays are made.`);
+    out.push(
+      `- ${r.scaleEpochsRule}. Peak: ${r.scaling.find((s) => s.peakSource)?.peakSource ?? '—'}. Baseline: VmRSS once the backend and the model exist, before the data. ` +
+        '"During fit" restarts the peak window after `dataset(x, y)`; the rows keep the user\'s x and y alive through fit() (as code that holds them does), except "(x, y released)", which drops them and runs the GC before fit().',
+    );
   }
   out.push('', '## Notes', '');
   out.push(
     '- Every peer starts from the same initial weights (rnnkit\'s seed-1 initialisation, copied by PyTorch name) and trains on the same windows; each shuffles every epoch with its own seeded generator (tfjs: Math.random), mini-batches are consecutive slices of the permutation, the last one partial.',
-    '- rnnkit: `new Sequential([LSTM, Dense])`, `fit(x, y, { epochs: 1, batchSize, shuffle: true })` once per round (the timed call includes whatever fit() does with the dataset each call). Text x is float one-hot [N, T, V] built once before timing.',
+    '- rnnkit: `new Sequential([LSTM, Dense])`; `dataset(x, y)` built once per peer before timing (text x: int32 token ids [N, T], one-hot inside the core); each timed epoch is one `fit(ds, { epochs: 1, batchSize, shuffle: true })` call.',
     '- PyTorch (bench/torch_fit.py): nn.LSTM(batch_first) + nn.Linear, Adam, a loop over a seeded torch.randperm with whole-tensor indexing (no DataLoader); text input one-hot per batch with F.one_hot(ids, V).float(), F.cross_entropy on the logits; torch.set_num_threads(n), OPENBLAS_NUM_THREADS=1, OPENBLAS_CORETYPE/L2_SIZE unset in its process only.',
     `- tfjs: \`model.fit\` with a softmax Dense and categorical cross-entropy on one-hot targets (the same function as cross-entropy on logits) or MSE, on the first ${r.workloads.map((w) => `${w.tfjsCap.wasm} / ${w.tfjsCap.cpu} (${w.id}, wasm / cpu)`).join(', ')} sequences only: its whole epoch is scaled from its sequences/s, and its loss is over that subset, not comparable.`,
     '- Workspace estimate (bench/fit/workloads.ts `workspaceBytes`), float32: 4·[T·B·6H (forward cache: 4 gates, c, h) + T·B·4H (gate gradients) + T·B·I (mini-batch input) + 2·T·B·U (head outputs and gradients) + 4·P (parameters, gradients, Adam m and v)].',

@@ -1,11 +1,11 @@
 /**
- * rnnkit's side of the fit benchmark, through the public API (Sequential + fit) as a user writes it:
- * the model from a workload and the shared initial weights, the (x, y) fit() takes, and one timed
- * epoch. Used by the worker process (bench/fit/worker.ts) and by the harness test, which checks that
+ * rnnkit's side of the fit benchmark, through the public API (Sequential, dataset, fit) as a user
+ * writes it: the model from a workload and the shared initial weights, the dataset fit() takes, and
+ * one timed epoch. Used by the worker process (bench/fit/worker.ts) and by the harness test, which checks that
  * PyTorch's loop computes the same loss on the same data.
  */
 
-import { Dense, LSTM, Sequential, Tensor, type Tensor3D } from '../../ts/index.js';
+import { dataset, Dense, LSTM, Sequential, Tensor, type Dataset, type SequenceInput } from '../../ts/index.js';
 import type { StateDict } from './files.js';
 import type { FitData, FitWorkload } from './workloads.js';
 
@@ -36,35 +36,34 @@ export function initialWeights(w: FitWorkload): StateDict {
   }
 }
 
-/** One-hot floats [N, T, V] from ids [N, T]. */
-export function oneHot(ids: Int32Array, width: number): Float32Array {
-  const out = new Float32Array(ids.length * width);
-  for (let i = 0; i < ids.length; i++) out[i * width + ids[i]] = 1;
-  return out;
-}
-
 /**
- * The (x, y) rnnkit's fit() takes, wrapping the user's typed arrays (no copy). Text: one-hot floats
- * [N, T, V] built here (the API without int32 token ids); series: the values as [N, T, 1].
+ * The user's typed arrays as the tensors rnnkit takes, without a copy: text x as int32 token ids
+ * [N, T] (the first layer sees each id as a one-hot row, built inside the core) and y as next-id
+ * class targets [N, T]; series x and y as floats [N, T, 1].
  */
-export function trainingSet(data: FitData): { x: Tensor3D; y: Tensor<'float32'> | Tensor<'int32'> } {
+export function tensors(data: FitData): { x: SequenceInput; y: Tensor<'float32'> | Tensor<'int32'> } {
   const w = data.workload;
   const N = data.sequences;
   const T = w.seqLen;
-  if (w.tokens) {
-    return { x: new Tensor(oneHot(data.x as Int32Array, w.inputSize), [N, T, w.inputSize]), y: new Tensor(data.y as Int32Array, [N, T]) };
-  }
+  if (w.tokens) return { x: new Tensor(data.x as Int32Array, [N, T]), y: new Tensor(data.y as Int32Array, [N, T]) };
   return { x: new Tensor(data.x as Float32Array, [N, T, 1]), y: new Tensor(data.y as Float32Array, [N, T, 1]) };
 }
 
+/** `dataset(x, y)`: the training set copied into the backend once, reused by every fit() call. */
+export function trainingSet(data: FitData): Dataset {
+  const { x, y } = tensors(data);
+  return dataset(x, y);
+}
+
+/** Builds the dataset once (untimed, reported as `prepare`), then times one `fit(ds)` epoch per call. */
 export function rnnkitTrainer(data: FitData, weights: StateDict, threads: number): Trainer {
   const w = data.workload;
   const model = rnnkitModel(w, threads, weights);
-  const { x, y } = trainingSet(data);
+  const ds = trainingSet(data);
   return {
     async epoch() {
       const t0 = performance.now();
-      const h = await model.fit(x, y, { epochs: 1, batchSize: w.batchSize, shuffle: true, seed: SHUFFLE_SEED });
+      const h = await model.fit(ds, { epochs: 1, batchSize: w.batchSize, shuffle: true, seed: SHUFFLE_SEED });
       return { ms: performance.now() - t0, loss: h.loss[0] };
     },
   };

@@ -161,33 +161,41 @@ async function runWorkload(data: FitData, dir: string, list: FitPeer[], rows: Fi
 
 async function runScaling(rows: ScaleRow[]): Promise<void> {
   console.log(`\nscaling: S1's model on S1 windows repeated to ${SCALE_SIZES.join(', ')} sequences, 1 thread, a fresh child per size`);
+  const largest = SCALE_SIZES[SCALE_SIZES.length - 1];
   for (const backend of ['native', 'wasm'] as const) {
     const name = backend === 'native' ? 'rnnkit-native ×1' : 'rnnkit-wasm ×1 (SIMD)';
     if (!wanted(name)) continue;
-    for (const n of SCALE_SIZES) {
+    // Every size with the user's arrays kept through fit(), then the largest with them released after dataset().
+    const runs = [...SCALE_SIZES.map((n) => ({ n, release: false })), { n: largest, release: true }];
+    for (const { n, release } of runs) {
       const child = nodeChild(`scale ${backend} ${n}`, backend, 1, rnnkitEnv(backend, 1));
       try {
         await child.ready;
         const epochs = scaleEpochs(n);
-        const r = await child.request({ cmd: 'scale', sequences: n, epochs });
+        const r = await child.request({ cmd: 'scale', sequences: n, epochs, release });
         const row: ScaleRow = {
           peer: name,
           sequences: n,
+          released: release,
           epochs,
           batches: r.batches as number,
           msPerBatch: (r.ms as number) / (r.batches as number),
+          datasetMs: r.dataset_ms as number,
           baselineKb: r.baseline_kb as number,
+          buildPeakKb: r.build_peak_kb as number,
           peakKb: r.peak_kb as number,
           peakSource: r.peak_source as string,
           datasetBytes: r.dataset_bytes as number,
+          backendBytes: r.backend_bytes as number,
           workspaceBytes: r.workspace_bytes as number,
         };
         rows.push(row);
         console.log(
-          `  ${name.padEnd(22)} ${String(n).padStart(7)} seq: ${row.msPerBatch!.toFixed(3)} ms/batch (${row.batches} batches)  RSS +${(rssDelta(row)! / 2 ** 20).toFixed(1)} MiB, dataset ${(row.datasetBytes! / 2 ** 20).toFixed(1)} MiB`,
+          `  ${name.padEnd(22)} ${String(n).padStart(7)} seq${release ? ' (released)' : ''}: ${row.msPerBatch!.toFixed(3)} ms/batch (${row.batches} batches)  ` +
+            `RSS during fit +${(rssDelta(row)! / 2 ** 20).toFixed(1)} MiB, dataset ${(row.datasetBytes! / 2 ** 20).toFixed(1)} MiB`,
         );
       } catch (e) {
-        rows.push({ peer: name, sequences: n, failed: (e as Error).message.split('\n')[0] });
+        rows.push({ peer: name, sequences: n, released: release, failed: (e as Error).message.split('\n')[0] });
         console.log(`  ${name} ${n}: FAILED ${(e as Error).message}`);
       } finally {
         await child.close();

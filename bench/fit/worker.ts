@@ -10,22 +10,21 @@
  *       reads DIR/<id>.x, DIR/<id>.y (raw int32 or float32) and DIR/<id>.weights.json, keeps the first
  *       `cap` sequences when given (tfjs), builds and compiles the model → {"ok": true, "prepare_ms", "sequences"}
  *   {"cmd": "epoch"} → one shuffled epoch, timed → {"ok": true, "ms", "loss"}
- *   {"cmd": "scale", "sequences": N, "epochs": E}   (rnnkit only; a fresh child per size)
- *       S1's model on N tiled S1 windows: VmRSS before the dataset exists, then the dataset, then
- *       fit(E epochs) with VmHWM reset first and VmRSS sampled every 20 ms
- *       → {"ok": true, "ms", "batches", "baseline_kb", "peak_kb", "dataset_bytes", "workspace_bytes", "loss"}
+ *   {"cmd": "scale", "sequences": N, "epochs": E, "release"?: bool}   (rnnkit only; a fresh child per size)
+ *       S1's model on N tiled S1 windows (see `scale`) → {"ok": true, "ms", "batches", "baseline_kb",
+ *       "build_peak_kb", "peak_kb", "dataset_bytes", "backend_bytes", "dataset_ms", "workspace_bytes", "loss"}
  *   {"cmd": "quit"} (or end of stdin) → exits.
  *
  * RNNKIT_BACKEND (native | wasm) and RNNKIT_WASM_THREADS are set by the driver in this process's env.
  */
 
-import { readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { backendInfo, ready } from '../../ts/index.js';
 import { readFitData, readWeights } from './files.js';
 import { rnnkitModel, rnnkitTrainer, SHUFFLE_SEED, trainingSet, type Trainer } from './rnnkit.js';
 import { tfjsTrainer } from './tfjs.js';
-import { datasetBytes, makeS1, tileSequences, workspaceBytes, type FitWorkload } from './workloads.js';
+import { peakProbe, statusKb } from './rss.js';
+import { datasetBytes, makeS1, tileSequences, workspaceBytes, type FitData, type FitWorkload } from './workloads.js';
 
 type PeerKind = 'native' | 'wasm' | 'tfjs-wasm' | 'tfjs-cpu';
 const kind = process.argv[2] as PeerKind;
@@ -35,55 +34,54 @@ function reply(msg: Record<string, unknown>): void {
   process.stdout.write(JSON.stringify(msg) + '\n');
 }
 
-/** A field of /proc/self/status in kB (Linux), or NaN. */
-function statusKb(field: 'VmRSS' | 'VmHWM'): number {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
-    return m ? Number(m[1]) : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-/** Resets VmHWM to the current RSS (Linux ≥ 4.0: write 5 to clear_refs); false where not allowed. */
-function resetPeak(): boolean {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function scale(sequences: number, epochs: number): Promise<Record<string, unknown>> {
+/**
+ * S1's model on `sequences` tiled S1 windows. Baseline: VmRSS once the backend and the model exist.
+ * Then the user's typed arrays and `dataset()` (peak of that phase: `build_peak_kb`); with `release`,
+ * the arrays are dropped and collected before fit() as a user who no longer needs them would; then the
+ * peak window restarts and fit() runs `epochs` epochs (`peak_kb`: the peak during fit).
+ */
+async function scale(sequences: number, epochs: number, release: boolean): Promise<Record<string, unknown>> {
   const base = makeS1();
   const w = base.workload;
   const model = rnnkitModel(w, threads);
   global.gc?.();
   const baselineKb = statusKb('VmRSS');
-  const peakReset = resetPeak();
-  let sampledKb = baselineKb;
-  const timer = setInterval(() => (sampledKb = Math.max(sampledKb, statusKb('VmRSS'))), 20);
+  const probe = peakProbe();
   try {
-    // The user's typed arrays: made after the baseline, so they count in the peak.
-    const data = tileSequences(base, sequences);
-    const { x, y } = trainingSet(data);
+    let data: FitData | undefined = tileSequences(base, sequences);
+    const bytes = datasetBytes(data);
     const t0 = performance.now();
-    const h = await model.fit(x, y, { epochs, batchSize: w.batchSize, shuffle: true, seed: SHUFFLE_SEED });
-    const ms = performance.now() - t0;
-    sampledKb = Math.max(sampledKb, statusKb('VmRSS'));
+    const ds = trainingSet(data);
+    const datasetMs = performance.now() - t0;
+    if (release) {
+      data = undefined;
+      global.gc?.();
+    }
+    const buildPeakKb = probe.peakKb();
+    probe.reset();
+    const t1 = performance.now();
+    const h = await model.fit(ds, { epochs, batchSize: w.batchSize, shuffle: true, seed: SHUFFLE_SEED });
+    const ms = performance.now() - t1;
+    const peakKb = probe.peakKb();
+    // Keeps the user's arrays alive through fit() unless released (as code holding x and y would).
+    const kept = data === undefined ? 0 : datasetBytes(data);
+    ds.dispose();
     return {
       ms,
       batches: epochs * Math.ceil(sequences / w.batchSize),
       baseline_kb: baselineKb,
-      peak_kb: peakReset ? Math.max(statusKb('VmHWM'), sampledKb) : sampledKb,
-      peak_source: peakReset ? 'VmHWM (reset at the baseline) and VmRSS sampled every 20 ms' : 'VmRSS sampled every 20 ms (clear_refs not writable)',
-      dataset_bytes: datasetBytes(data),
+      build_peak_kb: buildPeakKb,
+      peak_kb: peakKb,
+      peak_source: probe.source,
+      dataset_bytes: bytes,
+      backend_bytes: ds.byteLength,
+      kept_bytes: kept,
+      dataset_ms: datasetMs,
       workspace_bytes: workspaceBytes(w),
       loss: h.loss[h.loss.length - 1],
     };
   } finally {
-    clearInterval(timer);
+    probe.stop();
   }
 }
 
@@ -112,7 +110,7 @@ async function main(): Promise<void> {
         if (!trainer) throw new Error('epoch before prepare');
         reply({ ok: true, ...(await trainer.epoch()) });
       } else if (msg.cmd === 'scale') {
-        reply({ ok: true, ...(await scale(msg.sequences as number, msg.epochs as number)) });
+        reply({ ok: true, ...(await scale(msg.sequences as number, msg.epochs as number, msg.release === true)) });
       } else {
         reply({ ok: false, error: `unknown cmd ${JSON.stringify(msg.cmd)}` });
       }
