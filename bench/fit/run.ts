@@ -10,7 +10,7 @@
  * time and peak RSS of rnnkit fit() at 1k…200k sequences, each size in a fresh child.
  * Writes bench/results/fit.{json,md}.
  *
- * Flags: --quick (1 epoch per peer, tfjs cpu skipped, scaling up to 100k), --only=C1,S1,scale,
+ * Flags: --quick (1 epoch per peer, tfjs cpu skipped, scaling up to 50k), --only=C1,S1,scale,
  * --peers=native,pytorch (substring filter on peer names; applies to the scaling backends too), --out=DIR.
  */
 
@@ -37,7 +37,7 @@ const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 const TORCH_FIT = fileURLToPath(new URL('../torch_fit.py', import.meta.url));
 
 /** Timed epochs per peer (= interleaved rounds). */
-const EPOCHS = quick ? 1 : 3;
+const EPOCHS = quick ? 1 : 2;
 const SETTLE_MS = 60;
 /**
  * tfjs trains on the first `cap` sequences only (its epoch over the whole set would take minutes: C1
@@ -47,7 +47,7 @@ const TFJS_CAP = {
   wasm: { C1: quick ? 64 : 256, S1: quick ? 640 : 2560 },
   cpu: { C1: 64, S1: 640 },
 };
-const SCALE_SIZES = quick ? [1_000, 10_000, 100_000] : [1_000, 10_000, 100_000, 200_000];
+const SCALE_SIZES = quick ? [1_000, 10_000, 50_000] : [1_000, 10_000, 100_000, 200_000];
 /** Epochs per scaling size, so that small sizes still time a few hundred mini-batches. */
 const scaleEpochs = (n: number) => Math.max(1, Math.round(20_000 / n));
 
