@@ -69,6 +69,12 @@ function fitSection() {
     );
   }
   out.push('', '\\* tfjs trains on a capped subset; its epoch time is scaled from its sequences/s.');
+  if (Math.max(...(f.machine.loadavg ?? [0])) > f.machine.cores) {
+    out.push(
+      `The machine was shared during this run (load average above its ${f.machine.cores} cores): 2-thread rows lose most, PyTorch ×2 ` +
+        "(OpenMP threads spin-waiting for a busy core) by far the most, so the ×2 ratios overstate rnnkit's lead; the ×1 columns are the comparison to quote.",
+    );
+  }
   const sc = f.scaling.filter((r) => r.msPerBatch !== undefined);
   if (sc.length) {
     out.push('', '| fit() scaling (S1 model, 1 thread) | sequences | ms per mini-batch | peak RSS − baseline during fit | dataset + 2× workspace |', '|---|---|---|---|---|');
