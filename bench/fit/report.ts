@@ -105,7 +105,10 @@ export function fitMarkdown(r: FitReport): string {
   out.push(
     `- Machine: ${m.cpu} (CPU family ${m.cpuFamily ?? '?'}: 23 = Zen 2, 25 = Zen 4, 26 = Zen 5), ${m.cores} cores, ${m.os}; Node ${m.node}; ${m.date}`,
     `- PyTorch: ${m.torch ?? 'not available'}${m.blas ? `, BLAS: ${m.blas}` : ''}`,
-    `- 1-minute load average at the start and the end of the run: ${m.loadavg ? m.loadavg.map((v) => v.toFixed(1)).join(' → ') : '—'} (above ${m.cores}, other processes shared the cores: 2-thread rows suffer most)`,
+    `- 1-minute load average at the start and the end of the run: ${m.loadavg ? m.loadavg.map((v) => v.toFixed(1)).join(' → ') : '—'}` +
+      (m.loadavg && Math.max(...m.loadavg) > m.cores
+        ? ` — above the ${m.cores} cores: other processes shared them, and 2-thread rows lose most (PyTorch ×2's OpenMP threads spin-wait for a busy core), so the ×2 ratios overstate rnnkit's lead`
+        : ''),
     `- ${r.epochsPerPeer} timed epoch(s) per peer, interleaved in rounds (round k: one epoch of every peer); medians and p25–p75 over those epochs.`,
     '',
   );
