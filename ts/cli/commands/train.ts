@@ -16,8 +16,13 @@ import type { Tensor3D } from '../../tensor.js';
 import { CliError, helpText, parseArgs, readConfig, type FlagSpec, type FlagValues } from '../args.js';
 import { DATASETS, type DatasetName } from '../datasets/builtin.js';
 import { trainingData, sourceOf } from '../datasets/index.js';
-import { contextWindows, normalise } from '../datasets/series.js';
-import type { PreparedData, Split } from '../datasets/types.js';
+import { originsIn } from '../datasets/series.js';
+import type { ForecastMeta, PreparedData, Split } from '../datasets/types.js';
+import { intervalsFrom } from '../forecast/intervals.js';
+import { scoreForecasts, scoreMetrics, trainingMaseScale, type ForecastScore } from '../forecast/metrics.js';
+import { forecastPanel } from '../forecast/report-panel.js';
+import { scoreJson, scoreText } from '../forecast/summary.js';
+import { TRANSFORMS, type TransformChoice } from '../forecast/transforms.js';
 import { modelMetadata, type TrainInfo } from '../model-file.js';
 import { fmt, outputMode, Progress } from '../progress.js';
 import type { ReportData } from '../report-data.js';
@@ -29,7 +34,10 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'config', type: 'string', help: 'JSON file of flag values ({"cell": "gru", "batch-size": 16}); flags override it' },
   { name: 'csv', type: 'string', help: 'CSV time series: header row, numeric columns' },
   { name: 'target', type: 'string', help: 'CSV column to forecast (name or 1-based number)', default: 'the last column' },
-  { name: 'horizon', type: 'int', min: 1, help: 'steps ahead to forecast at once (series data)', default: '1' },
+  { name: 'horizon', type: 'int', min: 1, help: 'steps ahead to forecast at once (a direct multi-step head; series data)', default: '1' },
+  { name: 'covariates', type: 'string', help: 'other CSV columns to feed as inputs, comma-separated (never needs their future values)', default: "none: the target's own history" },
+  { name: 'transform', type: 'string', choices: TRANSFORMS, help: 'target encoding: none (levels), diff, seasonal-diff, diff+seasonal, window-norm (minus the window\'s last value)', default: 'auto: chosen on the training rows' },
+  { name: 'season', type: 'int', min: 2, help: 'season length in rows (seasonal naive, seasonal differencing)', default: 'detected from the training rows' },
   { name: 'text', type: 'string', help: 'plain-text file for a character-level language model' },
   { name: 'dataset', type: 'string', choices: DATASETS, help: 'built-in generated dataset', default: 'seasonal' },
   { name: 'size', type: 'int', min: 1, help: 'generated dataset size (series length, sequences or characters)' },
@@ -132,30 +140,17 @@ function activations(model: Sequential, data: PreparedData, s: Split): ReportDat
   return { steps, panels, input: Array.from({ length: steps }, (_, t) => x[t * f]), inputLabel: 'input: values (the two marked steps carry the answer)' };
 }
 
-/** One-step-ahead forecast over the validation tail (at most 400 points), in the target's units. */
-function forecastPlot(model: Sequential, data: PreparedData): ReportData['forecast'] {
+/** Held-out scores of a forecaster (the one metric: forecast/metrics.ts), with its intervals and MASE scale stored in `meta`. */
+function heldOutScore(model: Sequential, data: PreparedData): ForecastScore | undefined {
   const meta = data.meta;
   if (meta.task !== 'forecast' || !data.series) return undefined;
-  const { target } = data.series;
-  const n = target.length;
-  const from = Math.max(meta.window, data.series.valStart < n ? data.series.valStart : Math.floor(n * 0.8), n - 400);
-  const ends: number[] = [];
-  for (let p = from; p < n; p++) ends.push(p);
-  if (ends.length === 0) return undefined;
-  const norm = normalise(data.series.columns, meta.mean, meta.std);
-  const x = contextWindows(norm, ends, meta.window);
-  const out = model.predict(tensor(x, [ends.length, meta.window, meta.columns.length]) as Tensor3D).data as Float32Array;
-  const h = meta.horizon;
-  const perSeq = data.returnSequences ? meta.window * h : h;
-  const offset = data.returnSequences ? (meta.window - 1) * h : 0;
-  const sd = meta.std[meta.targetIndex];
-  const mu = meta.mean[meta.targetIndex];
-  return {
-    truth: target.slice(from, n),
-    predicted: ends.map((_, k) => out[k * perSeq + offset] * sd + mu),
-    startIndex: from,
-    label: `${meta.target}: 1-step-ahead forecast on the validation split`,
-  };
+  const { columns, target, valStart } = data.series;
+  const origins = originsIn(meta, valStart, target.length);
+  if (origins.length === 0) return undefined;
+  (meta as ForecastMeta).maseScale = trainingMaseScale(meta, target);
+  const score = scoreForecasts(model, meta, columns, origins, data.returnSequences);
+  (meta as ForecastMeta).intervals = intervalsFrom(score.residuals);
+  return score;
 }
 
 /** Flags from the command line over the config file. */
@@ -186,6 +181,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
     dataset: str('dataset') as DatasetName | undefined,
     window: num('window'),
     horizon: num('horizon'),
+    covariates: str('covariates')?.split(',').map((c) => c.trim()).filter(Boolean),
+    transform: str('transform') as TransformChoice | undefined,
+    season: num('season'),
     stride: num('stride'),
     valSplit: num('val-split') ?? 0.2,
     seed,
@@ -256,8 +254,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const nTrain = data.train.xDims[0];
   const stepsPerEpoch = Math.ceil(nTrain / Math.min(r.batchSize, nTrain));
   const progress = new Progress(mode, r.epochs, stepsPerEpoch);
-  progress.event('start', { data: data.summary, config, backend, modelPath: r.out, reportPath: r.report });
-  progress.info(`${data.summary}\n${model.summary()}\nbackend ${backend.name} (${backend.isa}); training ${r.epochs} epochs, ${stepsPerEpoch} steps each`);
+  const notes = data.notes ?? [];
+  progress.event('start', { data: data.summary, notes, config, backend, modelPath: r.out, reportPath: r.report });
+  progress.info(`${data.summary}\n${notes.map((n) => `  ${n}\n`).join('')}${model.summary()}\nbackend ${backend.name} (${backend.isa}); training ${r.epochs} epochs, ${stepsPerEpoch} steps each`);
   progress.begin();
 
   const controller = new AbortController();
@@ -333,7 +332,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   // Results: metrics, saved model, report.
   const evalSplit = data.val ?? data.train;
-  const m = taskMetrics(model, data.meta, evalSplit);
+  const score = heldOutScore(model, data);
+  const m = score
+    ? { metrics: scoreMetrics(score), headline: [`RMSE (${(data.meta as ForecastMeta).target})`, score.model.rmse] as [string, number] }
+    : taskMetrics(model, data.meta, evalSplit);
   const info: TrainInfo = {
     command,
     config,
@@ -356,8 +358,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     history: { loss: history.loss, gradNorm: history.gradNorm, ...(history.valLoss.length > 0 ? { valLoss: history.valLoss } : {}) },
     metrics: m.metrics,
   };
-  const forecast = forecastPlot(model, data);
-  if (forecast) report.forecast = forecast;
+  if (score && data.meta.task === 'forecast') report.forecast = forecastPanel(data.meta, score);
   if (data.meta.task === 'charlm') {
     const prompt = data.meta.prompt;
     report.sample = { prompt, text: sampleText(model, data.meta, prompt, 300, 0.8, r.seed), temperature: 0.8 };
@@ -369,7 +370,17 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   const where = data.val ? 'validation' : 'training (no validation split)';
   if (mode === 'json') {
-    progress.event('done', { epochs: info.epochs, stoppedEarly, ...(stoppedEarly ? { partialBatches } : {}), seconds, metrics: m.metrics, headline: { name: m.headline[0], value: m.headline[1], split: where }, modelPath: r.out, reportPath: r.report });
+    progress.event('done', {
+      epochs: info.epochs,
+      stoppedEarly,
+      ...(stoppedEarly ? { partialBatches } : {}),
+      seconds,
+      metrics: m.metrics,
+      headline: { name: m.headline[0], value: m.headline[1], split: where },
+      ...(score ? { forecast: scoreJson(score) } : {}),
+      modelPath: r.out,
+      reportPath: r.report,
+    });
   } else {
     const extras = Object.entries(m.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
     process.stdout.write(
@@ -377,6 +388,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         ? `stopped early after ${info.epochs} of ${r.epochs} epochs` +
           (partialBatches > 0 ? ` and ${partialBatches} of ${stepsPerEpoch} steps of the next\n` : '\n')
         : '') +
+        (score ? scoreText(score, (data.meta as ForecastMeta).target, 'held-out tail') + '\n' : '') +
         `final ${where} ${m.headline[0]}: ${fmt(m.headline[1])}  (${extras})\n` +
         `trained ${info.epochs} epochs in ${seconds.toFixed(1)}s on ${backend.name} (${backend.isa})\n` +
         `model:  ${r.out}\nreport: ${r.report}\n`,

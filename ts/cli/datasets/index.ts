@@ -11,7 +11,8 @@ import { addingProblem, DEFAULT_SIZE, mackeyGlassSeries, reberClassify, reberNex
 import { readCsv, targetColumn } from './csv.js';
 import { forecastData, type SeriesSource } from './series.js';
 import { charData, readText } from './text.js';
-import type { DataMeta, GeneratorMeta, PreparedData } from './types.js';
+import type { TransformChoice } from '../forecast/transforms.js';
+import type { DataMeta, ForecastMeta, GeneratorMeta, PreparedData } from './types.js';
 
 export interface DataOptions {
   csv?: string;
@@ -20,6 +21,10 @@ export interface DataOptions {
   dataset?: DatasetName;
   window?: number;
   horizon?: number;
+  /** Forecasting only: other columns as inputs, target transform, season length (series.ts). */
+  covariates?: string[];
+  transform?: TransformChoice;
+  season?: number;
   stride?: number;
   valSplit: number;
   seed: number;
@@ -56,10 +61,10 @@ function seriesFor(name: 'seasonal' | 'mackey-glass', g: GeneratorMeta): SeriesS
 /** Training data from the flags. */
 export function trainingData(o: DataOptions): PreparedData {
   const source = sourceOf(o);
-  const window = o.window ?? defaultWindow(o);
   const horizon = o.horizon ?? 1;
   const stride = o.stride ?? 1;
   if (source !== 'csv' && o.target !== undefined) throw new CliError('--target applies to --csv data only');
+  if (source !== 'csv' && o.covariates !== undefined) throw new CliError('--covariates applies to --csv data only');
   if (source === 'csv' || source === 'seasonal' || source === 'mackey-glass') {
     let src: SeriesSource;
     if (source === 'csv') {
@@ -68,9 +73,21 @@ export function trainingData(o: DataOptions): PreparedData {
     } else {
       src = seriesFor(source, { seed: o.seed, size: o.size ?? DEFAULT_SIZE[source] });
     }
-    return forecastData(src, { window, horizon, stride, valSplit: o.valSplit, returnSequences: !o.bidirectional });
+    return forecastData(src, {
+      window: o.window,
+      horizon,
+      stride,
+      valSplit: o.valSplit,
+      returnSequences: !o.bidirectional,
+      transform: o.transform,
+      season: o.season,
+      covariates: o.covariates,
+    });
   }
-  if (o.horizon !== undefined) throw new CliError('--horizon applies to forecasting data (--csv, --dataset seasonal|mackey-glass) only');
+  for (const [flag, v] of [['--horizon', o.horizon], ['--transform', o.transform], ['--season', o.season]] as const) {
+    if (v !== undefined) throw new CliError(`${flag} applies to forecasting data (--csv, --dataset seasonal|mackey-glass) only`);
+  }
+  const window = o.window ?? defaultWindow(o);
   if (source === 'text') {
     if (o.bidirectional) {
       throw new CliError('a character model predicts the next character, which a bidirectional layer would already see; drop --bidirectional');
@@ -89,6 +106,46 @@ export function trainingData(o: DataOptions): PreparedData {
   return addingProblem(g, window, o.valSplit);
 }
 
+/** A forecaster's input columns (meta.columns order, original units) from a series source. */
+export interface ForecastSeries {
+  name: string;
+  /** meta.columns' values, column-major. */
+  columns: number[][];
+  /** The model's own training series (so its stored split applies), not new data. */
+  ownSeries: boolean;
+}
+
+/** meta.columns' values from a CSV file, or a CliError naming the missing ones. */
+export function forecastCsv(meta: ForecastMeta, path: string, flag: string): ForecastSeries {
+  const csv = readCsv(path);
+  const missing = meta.columns.filter((c) => !csv.columns.includes(c));
+  if (missing.length > 0) {
+    throw new CliError(`${flag} ${path} lacks column(s) ${missing.join(', ')} that the model was trained on (model inputs: ${meta.columns.join(', ')}; file: ${csv.columns.join(', ')})`);
+  }
+  return { name: basename(path), columns: meta.columns.map((c) => csv.values[csv.columns.indexOf(c)]), ownSeries: false };
+}
+
+/**
+ * The series a forecaster works on: `--csv` (taken to be its training series, possibly extended), a
+ * generated `--dataset` (a fresh draw with the next seed when `fresh`), or, with neither, its own
+ * generated training series.
+ */
+export function forecastSeries(meta: ForecastMeta, o: { csv?: string; dataset?: DatasetName }, fresh: boolean): ForecastSeries {
+  if (o.csv !== undefined && o.dataset !== undefined) throw new CliError('choose one data source, got --csv and --dataset');
+  if (o.csv !== undefined) return { ...forecastCsv(meta, o.csv, '--csv'), ownSeries: true };
+  if (o.dataset !== undefined) {
+    if (o.dataset !== 'seasonal' && o.dataset !== 'mackey-glass') throw new CliError(`--dataset ${o.dataset} is not a series; this model forecasts ${meta.target}`);
+    if (meta.columns.length !== 1) throw new CliError(`this model reads ${meta.columns.length} columns; --dataset ${o.dataset} has one`);
+    const own = meta.generator !== undefined && meta.name === o.dataset && !fresh;
+    const g = meta.generator ?? { seed: 0, size: DEFAULT_SIZE[o.dataset] };
+    return { name: o.dataset, columns: seriesFor(o.dataset, fresh ? { ...g, seed: g.seed + 1 } : g).values, ownSeries: own };
+  }
+  if (meta.generator && (meta.name === 'seasonal' || meta.name === 'mackey-glass')) {
+    return { name: meta.name, columns: seriesFor(meta.name, meta.generator).values, ownSeries: true };
+  }
+  throw new CliError(`this model forecasts a series (${meta.columns.join(', ')}); give --csv file (its training series, or a longer version of it)`);
+}
+
 /**
  * The data to evaluate a saved model on: a CSV / text file given now, or (without one) the model's own
  * generated dataset — a fresh draw (seed + 1: same process, unseen samples) when `fresh`, else exactly the
@@ -105,30 +162,7 @@ export function evaluationData(
   const explicit = o.csv !== undefined || o.text !== undefined || o.dataset !== undefined;
   let data: PreparedData;
   if (meta.task === 'forecast') {
-    let src: SeriesSource;
-    if (o.csv !== undefined) {
-      const csv = readCsv(o.csv);
-      const missing = meta.columns.filter((c) => !csv.columns.includes(c));
-      if (missing.length > 0) {
-        throw new CliError(`${o.csv} lacks column(s) ${missing.join(', ')} that the model was trained on (columns: ${meta.columns.join(', ')})`);
-      }
-      src = {
-        source: 'csv',
-        name: basename(o.csv),
-        columns: meta.columns,
-        values: meta.columns.map((c) => csv.values[csv.columns.indexOf(c)]),
-        targetIndex: meta.targetIndex,
-      };
-    } else if (!explicit && meta.generator && (meta.name === 'seasonal' || meta.name === 'mackey-glass')) {
-      src = seriesFor(meta.name, fresh ? { ...meta.generator, seed: meta.generator.seed + 1 } : meta.generator);
-    } else if (given === 'seasonal' || given === 'mackey-glass') {
-      if (meta.columns.length !== 1) throw new CliError(`this model reads ${meta.columns.length} columns; --dataset ${given} has one`);
-      src = seriesFor(given, { seed: meta.generator?.seed ?? 0, size: DEFAULT_SIZE[given] });
-    } else {
-      throw new CliError(`this model forecasts a series (${meta.columns.join(', ')}); give --csv file (or --dataset seasonal|mackey-glass)`);
-    }
-    data = forecastData(src, { window: meta.window, horizon: meta.horizon, stride: 1, valSplit: 0, returnSequences }, meta);
-  } else if (meta.task === 'charlm') {
+    throw new RangeError('evaluationData: forecasters are scored through forecastSeries and forecast/metrics.ts');  } else if (meta.task === 'charlm') {
     let text: string;
     let name: string;
     if (o.text !== undefined) [text, name] = [readText(o.text), basename(o.text)];

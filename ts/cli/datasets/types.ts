@@ -5,6 +5,8 @@
  */
 
 import type { Loss } from '../../model.js';
+import type { Season } from '../forecast/season.js';
+import type { TargetTransform } from '../forecast/transforms.js';
 
 /** forecast: next values of a series; charlm: next character; classify: one label per sequence;
  * next-symbol: the set of legal next symbols per step; regression: one value per sequence. */
@@ -31,14 +33,27 @@ export interface ForecastMeta {
   task: 'forecast';
   source: 'csv' | 'dataset';
   name: string;
+  /** Input columns: the target, then any covariates (--covariates). */
   columns: string[];
   target: string;
   targetIndex: number;
   window: number;
   horizon: number;
-  /** Per column, computed on the training split only. */
+  /** Per column, computed on the training split only (covariates are z-scored with them). */
   mean: number[];
   std: number[];
+  /** How the target is encoded (absent in older models: z-scored levels). */
+  transform?: TargetTransform;
+  /** Season length used by the seasonal-naive baseline and covariate roll-forward. */
+  season?: Season;
+  /** Held-out tail: rows [row, rows) of the training series were never trained on. */
+  split?: { row: number; rows: number };
+  /** Last rows of every input column of the training series: the default context of `eval --held-out`. */
+  tail?: number[][];
+  /** Empirical quantiles of held-out errors (truth − forecast) per horizon, added to a forecast. */
+  intervals?: { level: number; lower: number[]; upper: number[] };
+  /** MASE denominator: mean absolute one-step (seasonal) naive error on the training rows. */
+  maseScale?: number;
   generator?: GeneratorMeta;
 }
 
@@ -79,6 +94,8 @@ export interface PreparedData {
   val?: Split;
   /** One line for the console: "seasonal series: 1500 steps, 1 column → 1125 training windows ...". */
   summary: string;
+  /** Automatic choices (window, season, transform, inputs), one line each, printed and in the JSON output. */
+  notes?: string[];
   /** Forecast tasks: every column and the target in original units, and the row where validation starts. */
   series?: { columns: number[][]; target: number[]; valStart: number };
   /** Character tasks: the raw text (for report samples). */

@@ -86,6 +86,7 @@ export const CLIENT_JS = String.raw`(function () {
             points: { show: !s.dash && spec.x.length <= 40, size: spec.x.length <= 2 ? 10 : 6, fill: s.stroke }, value: function (_, v) { return fmt(v); } };
         })),
         cursor: { drag: { x: true, y: false } },
+        bands: spec.bands,
       }, data, el);
     }
     build();
@@ -127,10 +128,23 @@ export const CLIENT_JS = String.raw`(function () {
   plot('plot-forecast', function (el) {
     var F = D.forecast, n = Math.max(F.truth.length, F.predicted.length), x = [];
     for (var i = 0; i < n; i++) x.push(F.startIndex + i);
-    lineChart(el, { x: x, xLabel: 'time step', yLabel: 'value', integerX: true, height: 300, series: [
+    var series = [
       { label: 'truth', values: pad(F.truth, n), stroke: '#333' },
-      { label: 'predicted', values: pad(F.predicted, n), stroke: '#d62728' },
-    ] });
+      { label: 'model', values: pad(F.predicted, n), stroke: '#d62728' },
+    ];
+    var colours = ['#1f77b4', '#2ca02c'];
+    (F.baselines || []).forEach(function (b, k) {
+      series.push({ label: b.name, values: pad(b.values, n), stroke: colours[k % 2], width: 1, dash: [5, 3] });
+    });
+    var bands;
+    if (F.band) {
+      // uPlot fills between two series (indices count the x column as 0): upper, then lower.
+      var up = series.length + 1;
+      series.push({ label: F.band.label + ' upper', values: pad(F.band.upper, n), stroke: 'rgba(214,39,40,0.35)', width: 1 });
+      series.push({ label: F.band.label + ' lower', values: pad(F.band.lower, n), stroke: 'rgba(214,39,40,0.35)', width: 1 });
+      bands = [{ series: [up, up + 1], fill: 'rgba(214,39,40,0.12)' }];
+    }
+    lineChart(el, { x: x, xLabel: 'time step', yLabel: 'value', integerX: true, height: 300, series: series, bands: bands });
   });
 
   // ---------------------------------------------------------------- activation heatmaps (canvas)

@@ -1,0 +1,72 @@
+/**
+ * Which rows `eval` and `backtest` score, from their flags: by default the held-out tail of the model's own
+ * training series (rows from the stored split on; `--csv` names that series, possibly extended); with
+ * `--held-out file.csv`, every row of that file, its context being `--context file.csv` or the end of the
+ * training series stored in the model; with `--dataset`, a fresh draw whose rows are all unseen.
+ */
+
+import { CliError } from '../args.js';
+import type { DatasetName } from '../datasets/builtin.js';
+import { forecastCsv, forecastSeries } from '../datasets/index.js';
+import { contextRows, originsIn } from '../datasets/series.js';
+import type { ForecastMeta } from '../datasets/types.js';
+
+export interface ScoredSeries {
+  /** meta.columns' values: context rows, then the scored rows. */
+  columns: number[][];
+  /** Forecast origins: every first forecast row whose targets are all scored rows. */
+  origins: number[];
+  /** One line saying which rows are scored and where the context comes from. */
+  description: string;
+}
+
+export interface HeldOutFlags {
+  csv?: string;
+  dataset?: DatasetName;
+  heldOut?: string;
+  context?: string;
+}
+
+export function scoredSeries(meta: ForecastMeta, f: HeldOutFlags): ScoredSeries {
+  const need = contextRows(meta);
+  if (f.heldOut !== undefined) {
+    if (f.csv !== undefined || f.dataset !== undefined) throw new CliError('--held-out names the data to score; drop --csv/--dataset (use --context for the rows before it)');
+    const held = forecastCsv(meta, f.heldOut, '--held-out');
+    let context: number[][];
+    let from: string;
+    if (f.context !== undefined) {
+      context = forecastCsv(meta, f.context, '--context').columns;
+      from = `the ${context[0].length} rows of ${f.context}`;
+    } else if (meta.tail) {
+      context = meta.tail;
+      from = `the last ${context[0].length} rows of the training series (stored in the model)`;
+    } else {
+      throw new CliError('this model stores no end of its training series; give the rows before the held-out file with --context file.csv');
+    }
+    if (context[0].length < need) {
+      throw new CliError(`--context has ${context[0].length} rows; this model needs at least ${need} before the held-out rows (window ${meta.window} plus the transform's lookback)`);
+    }
+    const columns = context.map((col, c) => [...col, ...held.columns[c]]);
+    const origins = originsIn(meta, context[0].length, columns[0].length);
+    if (origins.length === 0) throw new CliError(`--held-out ${f.heldOut} has ${held.columns[0].length} rows; a forecast of horizon ${meta.horizon} needs at least ${meta.horizon}`);
+    return { columns, origins, description: `all ${held.columns[0].length} rows of ${held.name} (held out), context from ${from}` };
+  }
+  if (f.context !== undefined) throw new CliError('--context goes with --held-out file.csv (the rows before the held-out ones)');
+  const series = forecastSeries(meta, { csv: f.csv, dataset: f.dataset }, true);
+  const rows = series.columns[0].length;
+  if (!series.ownSeries) {
+    const origins = originsIn(meta, 0, rows);
+    if (origins.length === 0) throw new CliError(`${series.name} has ${rows} rows; this model needs more than ${need + meta.horizon - 1}`);
+    return { columns: series.columns, origins, description: `${series.name}, a fresh draw (next seed): every row is unseen; rows ${origins[0]}–${rows - 1} scored after ${need} rows of context` };
+  }
+  const split = meta.split?.row;
+  if (split === undefined) throw new CliError('this model stores no train/held-out split; name the rows to score with --held-out file.csv');
+  const origins = originsIn(meta, split, rows);
+  if (origins.length === 0) {
+    throw new CliError(
+      `${series.name} has ${rows} rows and the model trained on rows 0–${split - 1}, so no held-out rows remain to score; ` +
+        'give new rows with --held-out file.csv (or a longer --csv)',
+    );
+  }
+  return { columns: series.columns, origins, description: `${series.name}: held-out rows ${split}–${rows - 1} (the model trained on rows 0–${split - 1}; earlier rows are context only)` };
+}
