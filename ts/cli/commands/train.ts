@@ -18,6 +18,7 @@ import { DATASETS, type DatasetName } from '../datasets/builtin.js';
 import { trainingData, sourceOf } from '../datasets/index.js';
 import { originsIn } from '../datasets/series.js';
 import type { ForecastMeta, PreparedData, Split } from '../datasets/types.js';
+import { BestEpoch } from '../forecast/best-epoch.js';
 import { intervalsFrom } from '../forecast/intervals.js';
 import { scoreForecasts, scoreMetrics, trainingMaseScale, type ForecastScore } from '../forecast/metrics.js';
 import { forecastPanel } from '../forecast/report-panel.js';
@@ -269,6 +270,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
 
   const history = { loss: [] as number[], valLoss: [] as number[], gradNorm: [] as number[] };
+  const bestEpoch = data.tune ? new BestEpoch(model, data.tune, data.returnSequences) : undefined;
   const t0 = performance.now();
   let last = t0;
   let stoppedEarly = false;
@@ -299,6 +301,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         },
         onEpochEnd: (epoch, logs) => {
           const now = performance.now();
+          bestEpoch?.observe(epoch);
           // Validation through evaluate (with lengths for padded data), not fit's validationData.
           const valLoss = val ? model.evaluate(val.x, val.y as never, val.lengths ? { lengths: val.lengths } : {}) : undefined;
           history.loss.push(logs.loss);
@@ -329,6 +332,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     progress.stop();
   }
   const seconds = (performance.now() - t0) / 1000;
+  const kept = bestEpoch?.restore();
+  if (kept) progress.info(kept);
 
   // Results: metrics, saved model, report.
   const evalSplit = data.val ?? data.train;

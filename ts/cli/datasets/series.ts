@@ -197,9 +197,16 @@ export function forecastData(src: SeriesSource, o: SeriesOptions): PreparedData 
     tail: values.map((col) => col.slice(Math.max(0, rows - (window + lookback(transform) + Math.max(season.period, 1))))),
     ...(src.generator ? { generator: src.generator } : {}),
   };
-  const trainEnds = originsIn(meta, 0, split, o.stride);
+  // The last 15% of the training rows tune the number of epochs (train keeps the epoch that forecasts
+  // them best) and are not trained on; skipped when that would leave fewer than 4 windows per weight row.
+  const tuneRows = Math.max(h, Math.round(0.15 * split));
+  const tuneStart = split - tuneRows;
+  const tuneEnds = originsIn(meta, tuneStart, split);
+  const useTune = tuneEnds.length >= 4 && originsIn(meta, 0, tuneStart).length >= 4 * window;
+  const trainEnds = originsIn(meta, 0, useTune ? tuneStart : split, o.stride);
   const heldEnds = split < rows ? originsIn(meta, split, rows) : [];
   const train = forecastWindows(meta, values, trainEnds, { perStep: o.returnSequences });
+  if (useTune) notes.push(`epochs: the model kept is the epoch with the lowest error on training rows ${tuneStart}–${split - 1}, which it does not train on`);
   const val = heldEnds.length > 0 ? forecastWindows(meta, values, heldEnds, { perStep: o.returnSequences }) : undefined;
   const cols = columns.length === 1 ? '1 input column' : `${columns.length} input columns`;
   const valText = val
@@ -216,6 +223,7 @@ export function forecastData(src: SeriesSource, o: SeriesOptions): PreparedData 
     headActivation: 'identity',
     train,
     val,
+    ...(useTune ? { tune: forecastWindows(meta, values, tuneEnds, { perStep: false }) } : {}),
     summary: `${src.name}: ${rows} rows, ${cols}, target "${targetName}", horizon ${h} → ${trainEnds.length} training windows of ${window} steps, ${valText}`,
     notes,
     series: { columns: values, target, valStart: split },

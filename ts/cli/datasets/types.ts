@@ -92,6 +92,8 @@ export interface PreparedData {
   headActivation: 'identity' | 'sigmoid' | 'tanh' | 'softmax';
   train: Split;
   val?: Split;
+  /** Forecasting: windows whose last step forecasts the end of the training rows (not trained on), to pick the epoch. */
+  tune?: Split;
   /** One line for the console: "seasonal series: 1500 steps, 1 column → 1125 training windows ...". */
   summary: string;
   /** Automatic choices (window, season, transform, inputs), one line each, printed and in the JSON output. */
