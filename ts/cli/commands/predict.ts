@@ -58,7 +58,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     const mode = forecastMode(meta, steps);
     const ivNote = !iv
       ? 'no interval (the model had no held-out tail)'
-      : `${Math.round(iv.level * 100)}% interval from held-out errors` + (steps > iv.lower.length ? `, widened by √(step/${iv.lower.length}) beyond the horizon` : '');
+      : `${Math.round(iv.level * 100)}% interval from held-out errors` + (steps > iv.lower.length ? `, measured for ${iv.lower.length} steps and widened by √(step/${iv.lower.length}) beyond` : '');
     if (flags.json) {
       process.stdout.write(
         JSON.stringify({

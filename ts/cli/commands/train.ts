@@ -141,7 +141,11 @@ function activations(model: Sequential, data: PreparedData, s: Split): ReportDat
   return { steps, panels, input: Array.from({ length: steps }, (_, t) => x[t * f]), inputLabel: 'input: values (the two marked steps carry the answer)' };
 }
 
-/** Held-out scores of a forecaster (the one metric: forecast/metrics.ts), with its intervals and MASE scale stored in `meta`. */
+/**
+ * Held-out scores of a forecaster (the one metric: forecast/metrics.ts). Also stores in `meta` the MASE
+ * scale and the prediction intervals: error quantiles of forecasts up to 24 steps ahead (recursive beyond
+ * the horizon) over the held-out tail, so `predict --steps N` has measured intervals for those steps.
+ */
 function heldOutScore(model: Sequential, data: PreparedData): ForecastScore | undefined {
   const meta = data.meta;
   if (meta.task !== 'forecast' || !data.series) return undefined;
@@ -150,7 +154,10 @@ function heldOutScore(model: Sequential, data: PreparedData): ForecastScore | un
   if (origins.length === 0) return undefined;
   (meta as ForecastMeta).maseScale = trainingMaseScale(meta, target);
   const score = scoreForecasts(model, meta, columns, origins, data.returnSequences);
-  (meta as ForecastMeta).intervals = intervalsFrom(score.residuals);
+  const steps = Math.max(meta.horizon, Math.min(24, Math.floor((target.length - valStart) / 2)));
+  const longer = steps > meta.horizon ? originsIn(meta, valStart, target.length, 1, steps) : [];
+  const residuals = longer.length >= 10 ? scoreForecasts(model, meta, columns, longer, data.returnSequences, steps).residuals : score.residuals;
+  (meta as ForecastMeta).intervals = intervalsFrom(residuals);
   return score;
 }
 

@@ -103,10 +103,10 @@ export function forecastWindows(meta: ForecastMeta, columns: readonly (readonly 
   return { x, xDims: [n, w, f], y, yDims: targets?.perStep ? [n, w, h] : [n, h] };
 }
 
-/** Forecast origins (first forecast row) whose `horizon` targets all lie in [from, to), with full context. */
-export function originsIn(meta: ForecastMeta, from: number, to: number, stride = 1): number[] {
+/** Forecast origins (first forecast row) whose `steps` targets all lie in [from, to), with full context. */
+export function originsIn(meta: ForecastMeta, from: number, to: number, stride = 1, steps = meta.horizon): number[] {
   const out: number[] = [];
-  for (let e = Math.max(from, contextRows(meta)); e + meta.horizon <= to; e += stride) out.push(e);
+  for (let e = Math.max(from, contextRows(meta)); e + steps <= to; e += stride) out.push(e);
   return out;
 }
 

@@ -1,8 +1,8 @@
 /**
- * Prediction intervals from held-out errors: at each horizon, the empirical 10% and 90% quantiles of
- * (truth − forecast) over the held-out tail, added to a new forecast (an 80% interval). Beyond the model's
- * horizon (recursive steps) the last horizon's quantiles are widened by √(step / horizon), the growth of
- * a random walk's error, and the CLI says so.
+ * Prediction intervals from held-out errors: at each step ahead, the empirical 10% and 90% quantiles of
+ * (truth − forecast) over the held-out tail, added to a new forecast (an 80% interval). `train` measures
+ * them up to 24 steps ahead (recursive beyond the model's horizon); further out, the last measured step's
+ * quantiles are widened by √(step / measured steps), the growth of a random walk's error, and the CLI says so.
  */
 
 export const INTERVAL_LEVEL = 0.8;
