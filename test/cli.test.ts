@@ -96,22 +96,30 @@ describe.skipIf(!built)('rnnkit CLI (run `npm run build` first)', () => {
     expect(events[4].metrics.mse).toBeGreaterThan(0);
   });
 
-  it('a CSV forecaster: --config file, predict within the horizon, eval and info', async () => {
+  it('a CSV forecaster with a covariate: --config file, predict within and past the horizon, eval and info', async () => {
     const csv = writeSeriesCsv('two.csv', 120, 2);
     writeFileSync(at('config.json'), JSON.stringify({ cell: 'gru', hidden: 8, epochs: 2, window: 10, batchSize: 16 }));
-    const t = await cli(['train', '--config', 'config.json', '--csv', csv, '--target', 'load', '--horizon', '3', '--quiet', '--out', 'two.safetensors', '--report', 'two.html']);
+    const t = await cli(['train', '--config', 'config.json', '--csv', csv, '--target', 'load', '--covariates', 'temp', '--horizon', '3', '--quiet', '--out', 'two.safetensors', '--report', 'two.html']);
     expect(t.code, t.stderr).toBe(0);
     expect(t.stdout).toMatch(/final validation RMSE \(load\)/);
 
     const p = await cli(['predict', '--model', 'two.safetensors', '--csv', csv, '--steps', '3']);
     expect(p.code, p.stderr).toBe(0);
+    expect(p.stderr).toContain('direct 3-step forecast');
     const lines = p.stdout.trim().split('\n');
-    expect(lines[0]).toBe('step,load');
+    expect(lines[0]).toBe('step,load,lower,upper');
     expect(lines).toHaveLength(4);
-    for (const l of lines.slice(1)) expect(Math.abs(Number(l.split(',')[1]) - 100)).toBeLessThan(30); // in the series' units
+    for (const l of lines.slice(1)) {
+      const [, v, lo, hi] = l.split(',').map(Number);
+      expect(Math.abs(v - 100)).toBeLessThan(30); // in the series' units
+      expect(lo).toBeLessThanOrEqual(hi);
+    }
 
+    // Past the horizon the covariate is rolled forward by seasonal naive: never refused.
     const far = await cli(['predict', '--model', 'two.safetensors', '--csv', csv, '--steps', '5']);
-    expectUserError(far, "more than this model's horizon (3)", 'temp');
+    expect(far.code, far.stderr).toBe(0);
+    expect(far.stderr).toContain('rolled 2 times; covariates rolled forward by seasonal naive');
+    expect(far.stdout.trim().split('\n')).toHaveLength(6);
 
     const e = await cli(['eval', '--model', 'two.safetensors', '--csv', csv, '--json']);
     expect(e.code, e.stderr).toBe(0);
