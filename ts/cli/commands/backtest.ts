@@ -10,7 +10,7 @@ import { CliError, helpText, type FlagSpec } from '../args.js';
 import { DATASETS, type DatasetName } from '../datasets/builtin.js';
 import { originsIn } from '../datasets/series.js';
 import { forecastMode } from '../forecast/forecaster.js';
-import { scoredSeries } from '../forecast/held-out.js';
+import { HELD_OUT_FLAGS, scoredSeries } from '../forecast/held-out.js';
 import { scoreForecasts } from '../forecast/metrics.js';
 import { scoreJson, scoreText } from '../forecast/summary.js';
 import { requireDataMeta } from '../model-file.js';
@@ -20,8 +20,7 @@ import { BACKEND_FLAG, HELP_FLAG } from './common.js';
 export const BACKTEST_FLAGS: FlagSpec[] = [
   { name: 'model', type: 'string', help: 'a forecasting model from `rnnkit train`' },
   { name: 'csv', type: 'string', help: "the training series (or a longer version); origins lie in rows after the model's split" },
-  { name: 'held-out', type: 'string', help: 'a CSV of new rows; origins lie in it' },
-  { name: 'context', type: 'string', help: 'with --held-out: a CSV of the rows just before it', default: 'the end of the training series, stored in the model' },
+  ...HELD_OUT_FLAGS,
   { name: 'dataset', type: 'string', choices: DATASETS, help: 'a fresh draw of a built-in series (every row unseen)' },
   { name: 'origins', type: 'int', min: 1, help: 'forecast origins, spread evenly over the held-out rows', default: '10' },
   { name: 'steps', type: 'int', min: 1, max: 10_000, help: 'steps ahead from each origin', default: 'the horizon' },

@@ -10,7 +10,7 @@ import { CliError, helpText, type FlagSpec } from '../args.js';
 import { DATASETS, type DatasetName } from '../datasets/builtin.js';
 import { evaluationData } from '../datasets/index.js';
 import { coverage } from '../forecast/intervals.js';
-import { scoredSeries } from '../forecast/held-out.js';
+import { HELD_OUT_FLAGS, scoredSeries } from '../forecast/held-out.js';
 import { scoreForecasts, scoreMetrics } from '../forecast/metrics.js';
 import { scoreJson, scoreText } from '../forecast/summary.js';
 import { requireDataMeta } from '../model-file.js';
@@ -21,8 +21,7 @@ import { BACKEND_FLAG, HELP_FLAG, taskMetrics } from './common.js';
 export const EVAL_FLAGS: FlagSpec[] = [
   { name: 'model', type: 'string', help: 'a model from `rnnkit train`' },
   { name: 'csv', type: 'string', help: "forecasters: the training series (or a longer version); only rows after the model's split are scored" },
-  { name: 'held-out', type: 'string', help: 'forecasters: a CSV whose every row is scored (rows after the training series)' },
-  { name: 'context', type: 'string', help: 'with --held-out: a CSV of the rows just before it', default: 'the end of the training series, stored in the model' },
+  ...HELD_OUT_FLAGS,
   { name: 'text', type: 'string', help: 'text file (character models)' },
   { name: 'dataset', type: 'string', choices: DATASETS, help: 'a built-in dataset (a fresh draw: every row unseen)', default: "forecasters: the model's own series; others: a fresh draw" },
   BACKEND_FLAG,

@@ -5,11 +5,17 @@
  * training series stored in the model; with `--dataset`, a fresh draw whose rows are all unseen.
  */
 
-import { CliError } from '../args.js';
+import { CliError, type FlagSpec } from '../args.js';
 import type { DatasetName } from '../datasets/builtin.js';
 import { forecastCsv, forecastSeries } from '../datasets/index.js';
 import { contextRows, originsIn } from '../datasets/series.js';
 import type { ForecastMeta } from '../datasets/types.js';
+
+/** `--held-out` and `--context`, as `eval` and `backtest` offer them. */
+export const HELD_OUT_FLAGS: FlagSpec[] = [
+  { name: 'held-out', type: 'string', help: 'forecasters: a CSV of new rows (after the training series), every one scored' },
+  { name: 'context', type: 'string', help: 'with --held-out: a CSV of the rows just before it', default: 'the end of the training series, stored in the model' },
+];
 
 export interface ScoredSeries {
   /** meta.columns' values: context rows, then the scored rows. */
