@@ -3,50 +3,17 @@
  * dist/cli/main.js ...`, so `npm run build` must have run) on small data in a temp directory, and every
  * user error the CLI promises to explain (message fragment, exit code 1, no stack trace).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { decodeSafetensors, encodeSafetensors } from '../ts/persist.js';
+import { CLI_BUILT as built, expectUserError, runCli, type Run } from './helpers/cli.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const main = join(root, 'dist/cli/main.js');
-const built = existsSync(main);
 const dir = mkdtempSync(join(tmpdir(), 'rnnkit-cli-'));
 const at = (name: string) => join(dir, name);
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI; `onStdout` sees output as it arrives (and gets the child, e.g. to send SIGINT). */
-function cli(args: string[], onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], { cwd: dir, env: { ...process.env, RNNKIT_DEBUG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      onStdout?.(stdout, child);
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** A user error: exit 1, one readable message containing every fragment, and no stack trace. */
-function expectUserError(r: Run, ...fragments: string[]): void {
-  expect(r.code, r.stderr).toBe(1);
-  expect(r.stderr).toMatch(/^rnnkit: error: /);
-  for (const f of fragments) expect(r.stderr).toContain(f);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
+const cli = (args: string[], onStdout?: Parameters<typeof runCli>[2]): Promise<Run> => runCli(args, dir, onStdout);
 
 /** A small two-column series (temperature drives load with a lag), as a CSV. */
 function writeSeriesCsv(name: string, rows: number, columns: 1 | 2): string {

@@ -82,19 +82,19 @@ export function fitTransform(name: TransformName, y: readonly number[], split: n
 }
 
 /** Encoded per-row series for targets: for rows ≥ lookback; `target(t, u)` reads it (or y for window-norm). */
-export function encodedSeries(tr: TargetTransform, y: readonly number[]): Float32Array {
-  if (tr.name === 'window-norm') return Float32Array.from(y);
+export function encodedSeries(tr: TargetTransform, y: readonly number[]): Float64Array {
+  if (tr.name === 'window-norm') return Float64Array.from(y);
   const d = difference(y, tr.lags);
-  return Float32Array.from(d, (v) => (v - tr.center) / tr.scale);
+  return Float64Array.from(d, (v) => (v - tr.center) / tr.scale);
 }
 
 /** input(t) of a window ending before row `end`, from `encodedSeries`. */
-export function encodedInput(tr: TargetTransform, enc: Float32Array, t: number, end: number): number {
+export function encodedInput(tr: TargetTransform, enc: Float64Array, t: number, end: number): number {
   return tr.name === 'window-norm' ? (enc[t] - enc[end - 1]) / tr.scale : enc[t];
 }
 
 /** target(t, u): what the output at row t predicts for row t + u, from `encodedSeries`. */
-export function encodedTarget(tr: TargetTransform, enc: Float32Array, t: number, u: number): number {
+export function encodedTarget(tr: TargetTransform, enc: Float64Array, t: number, u: number): number {
   return tr.name === 'window-norm' ? (enc[t + u] - enc[t]) / tr.scale : enc[t + u];
 }
 
