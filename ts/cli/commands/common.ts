@@ -1,7 +1,7 @@
 /**
  * Pieces every subcommand shares: the --backend and --help flags, picking the backend, turning a data
- * split into tensors, and the task's metrics (forecast RMSE in the target's own units, perplexity,
- * accuracy and confusion, ...), computed from real predictions so `train`, `eval` and the report agree.
+ * split into tensors, and the task's metrics (perplexity, accuracy and confusion, ...), computed from real
+ * predictions so `train`, `eval` and the report agree. Forecast scores live in forecast/metrics.ts.
  */
 
 import { backendInfo, ready, setBackend, tensor, type BackendName, type Sequential } from '../../index.js';
@@ -57,17 +57,9 @@ export function taskMetrics(model: Sequential, meta: DataMeta, s: Split): TaskMe
   const pred = model.predict(t.x, t.lengths ? { lengths: t.lengths } : {}).data as Float32Array;
   switch (meta.task) {
     case 'forecast': {
-      const y = s.y as Float32Array;
-      let se = 0;
-      let ae = 0;
-      for (let i = 0; i < y.length; i++) {
-        se += (pred[i] - y[i]) ** 2;
-        ae += Math.abs(pred[i] - y[i]);
-      }
-      const sd = meta.std[meta.targetIndex];
-      const mse = se / y.length;
-      const rmse = Math.sqrt(mse) * sd;
-      return { metrics: { mse_normalised: mse, rmse, mae: (ae / y.length) * sd, loss }, headline: [`RMSE (${meta.target})`, rmse] };
+      // Forecasters are scored on their held-out tail by forecast/metrics.ts; without one (e.g. --val-split 0)
+      // only the training loss on the encoded target is left, and it is named so.
+      return { metrics: { loss_encoded_target: loss }, headline: ['MSE of the encoded target', loss] };
     }
     case 'charlm': {
       const y = s.y as Int32Array;

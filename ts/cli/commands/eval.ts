@@ -42,6 +42,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     const returnSequences = loaded.model.spec.head?.return_sequences ?? true;
     const dataset = flags.dataset as DatasetName | undefined;
     if (meta.task === 'forecast') {
+      if (flags.text !== undefined) throw new CliError(`--text is for character models; ${loaded.path} forecasts ${meta.target} (give --csv or --held-out)`);
       const scored = scoredSeries(meta, { csv: flags.csv as string | undefined, dataset, heldOut: flags['held-out'] as string | undefined, context: flags.context as string | undefined });
       const s = scoreForecasts(loaded.model, meta, scored.columns, scored.origins, returnSequences);
       const cov = meta.intervals ? coverage(meta.intervals, s.residuals) : undefined;

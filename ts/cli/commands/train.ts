@@ -16,14 +16,14 @@ import type { Tensor3D } from '../../tensor.js';
 import { CliError, helpText, parseArgs, readConfig, type FlagSpec, type FlagValues } from '../args.js';
 import { DATASETS, type DatasetName } from '../datasets/builtin.js';
 import { trainingData, sourceOf } from '../datasets/index.js';
-import { originsIn } from '../datasets/series.js';
+import { originsIn, transformOf } from '../datasets/series.js';
 import type { ForecastMeta, PreparedData, Split } from '../datasets/types.js';
 import { BestEpoch } from '../forecast/best-epoch.js';
 import { intervalsFrom } from '../forecast/intervals.js';
 import { scoreForecasts, scoreMetrics, trainingMaseScale, type ForecastScore } from '../forecast/metrics.js';
 import { forecastPanel } from '../forecast/report-panel.js';
 import { scoreJson, scoreText } from '../forecast/summary.js';
-import { TRANSFORMS, type TransformChoice } from '../forecast/transforms.js';
+import { TRANSFORM_TEXT, TRANSFORMS, type TransformChoice } from '../forecast/transforms.js';
 import { modelMetadata, type TrainInfo } from '../model-file.js';
 import { fmt, outputMode, Progress } from '../progress.js';
 import type { ReportData } from '../report-data.js';
@@ -134,7 +134,7 @@ function activations(model: Sequential, data: PreparedData, s: Split): ReportDat
   const symbols = (ids: string[]) => ids.join('');
   const decode = (vocab: string[]) => Array.from({ length: steps }, (_, t) => vocab[x.subarray(t * f, (t + 1) * f).indexOf(1)] ?? '?');
   if (meta.task === 'forecast') {
-    return { steps, panels, input: Array.from({ length: steps }, (_, t) => x[t * f]), inputLabel: `input: ${meta.columns[0]} (normalised), first validation window` };
+    return { steps, panels, input: Array.from({ length: steps }, (_, t) => x[t * f]), inputLabel: `input: ${meta.columns[0]} as the network sees it (${TRANSFORM_TEXT[transformOf(meta).name]}), first held-out window` };
   }
   if (meta.task === 'charlm') return { steps, panels, inputLabel: `input text: ${JSON.stringify(symbols(decode(meta.vocab)))}` };
   if (meta.symbols) return { steps, panels, inputLabel: `input symbols: ${symbols(decode(meta.symbols))}` };
@@ -250,7 +250,15 @@ export async function trainCommand(argv: string[]): Promise<number> {
     epochs: r.epochs,
     'batch-size': r.batchSize,
     window: data.meta.window,
-    ...(data.meta.task === 'forecast' ? { horizon: data.meta.horizon, target: data.meta.target } : {}),
+    ...(data.meta.task === 'forecast'
+      ? {
+          horizon: data.meta.horizon,
+          target: data.meta.target,
+          ...(data.meta.columns.length > 1 ? { covariates: data.meta.columns.slice(1).join(', ') } : {}),
+          transform: transformOf(data.meta).name,
+          season: data.meta.season?.period ?? 0,
+        }
+      : {}),
     'clip-norm': r.clipNorm,
     tbptt: r.tbptt,
     seed: r.seed,
@@ -340,7 +348,10 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   const seconds = (performance.now() - t0) / 1000;
   const kept = bestEpoch?.restore();
-  if (kept) progress.info(kept);
+  if (kept) {
+    progress.info(kept.note);
+    config['kept epoch'] = kept.epoch;
+  }
 
   // Results: metrics, saved model, report.
   const evalSplit = data.val ?? data.train;
@@ -387,6 +398,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       stoppedEarly,
       ...(stoppedEarly ? { partialBatches } : {}),
       seconds,
+      ...(kept ? { keptEpoch: kept.epoch } : {}),
       metrics: m.metrics,
       headline: { name: m.headline[0], value: m.headline[1], split: where },
       ...(score ? { forecast: scoreJson(score) } : {}),

@@ -47,10 +47,10 @@ export class BestEpoch {
     return mse;
   }
 
-  /** Restores the best epoch's weights; returns a one-line note (undefined when nothing was observed). */
-  restore(): string | undefined {
+  /** Restores the best epoch's weights: its 1-based number and a one-line note (undefined when nothing was observed). */
+  restore(): { epoch: number; note: string } | undefined {
     if (!this.#weights) return undefined;
     if (this.#bestEpoch < this.#epochs - 1) this.#model.loadStateDict(this.#weights);
-    return `kept epoch ${this.#bestEpoch + 1} of ${this.#epochs} (lowest error on the tuning rows)`;
+    return { epoch: this.#bestEpoch + 1, note: `kept epoch ${this.#bestEpoch + 1} of ${this.#epochs} (lowest error on the tuning rows)` };
   }
 }
