@@ -149,20 +149,21 @@ export function forecastSeries(meta: ForecastMeta, o: { csv?: string; dataset?: 
 /**
  * The data to evaluate a saved model on: a CSV / text file given now, or (without one) the model's own
  * generated dataset — a fresh draw (seed + 1: same process, unseen samples) when `fresh`, else exactly the
- * training series (predict continues it). Normalisation and vocabulary come from the model; everything is
- * used (no split), and the returned `val` holds it.
+ * training series. Vocabulary comes from the model; everything is used (no split), and the returned `val`
+ * holds it. Not for forecasters: their data is `forecastSeries` and they are scored on held-out rows only.
  */
 export function evaluationData(
   meta: DataMeta,
   o: { csv?: string; text?: string; dataset?: DatasetName },
-  returnSequences: boolean,
+  _returnSequences: boolean,
   fresh: boolean,
 ): PreparedData {
-  const given = sourceOf(o);
+  sourceOf(o); // rejects two data flags at once
   const explicit = o.csv !== undefined || o.text !== undefined || o.dataset !== undefined;
   let data: PreparedData;
   if (meta.task === 'forecast') {
-    throw new RangeError('evaluationData: forecasters are scored through forecastSeries and forecast/metrics.ts');  } else if (meta.task === 'charlm') {
+    throw new RangeError('evaluationData: forecasters are scored through forecastSeries and forecast/metrics.ts');
+  } else if (meta.task === 'charlm') {
     let text: string;
     let name: string;
     if (o.text !== undefined) [text, name] = [readText(o.text), basename(o.text)];
