@@ -19,7 +19,7 @@ import { trainingData, sourceOf } from '../datasets/index.js';
 import { originsIn, transformOf } from '../datasets/series.js';
 import type { ForecastMeta, PreparedData, Split } from '../datasets/types.js';
 import { BestEpoch } from '../forecast/best-epoch.js';
-import { intervalsFrom } from '../forecast/intervals.js';
+import { intervalNote, intervalsFrom } from '../forecast/intervals.js';
 import { scoreForecasts, scoreMetrics, trainingMaseScale, type ForecastScore } from '../forecast/metrics.js';
 import { forecastPanel } from '../forecast/report-panel.js';
 import { scoreJson, scoreText } from '../forecast/summary.js';
@@ -401,7 +401,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       ...(kept ? { keptEpoch: kept.epoch } : {}),
       metrics: m.metrics,
       headline: { name: m.headline[0], value: m.headline[1], split: where },
-      ...(score ? { forecast: scoreJson(score) } : {}),
+      ...(score ? { forecast: scoreJson(score), intervals: intervalNote((data.meta as ForecastMeta).intervals) } : {}),
       modelPath: r.out,
       reportPath: r.report,
     });
@@ -412,7 +412,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         ? `stopped early after ${info.epochs} of ${r.epochs} epochs` +
           (partialBatches > 0 ? ` and ${partialBatches} of ${stepsPerEpoch} steps of the next\n` : '\n')
         : '') +
-        (score ? scoreText(score, (data.meta as ForecastMeta).target, 'held-out tail') + '\n' : '') +
+        (score ? scoreText(score, (data.meta as ForecastMeta).target, 'held-out tail') + '\n' + intervalNote((data.meta as ForecastMeta).intervals) + '\n' : '') +
         `final ${where} ${m.headline[0]}: ${fmt(m.headline[1])}  (${extras})\n` +
         `trained ${info.epochs} epochs in ${seconds.toFixed(1)}s on ${backend.name} (${backend.isa})\n` +
         `model:  ${r.out}\nreport: ${r.report}\n`,

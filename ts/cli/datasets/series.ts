@@ -11,7 +11,7 @@
 
 import { CliError } from '../args.js';
 import { chooseTransform } from '../forecast/choose.js';
-import { detectSeason, type Season } from '../forecast/season.js';
+import { detectSeason } from '../forecast/season.js';
 import { encodedInput, encodedSeries, encodedTarget, fitTransform, lookback, TRANSFORM_TEXT, type TargetTransform, type TransformChoice } from '../forecast/transforms.js';
 import type { ForecastMeta, GeneratorMeta, PreparedData, Split } from './types.js';
 
@@ -153,10 +153,10 @@ export function forecastData(src: SeriesSource, o: SeriesOptions): PreparedData 
   );
 
   const trainY = target.slice(0, split);
-  let season: Season;
+  let season: NonNullable<ForecastMeta['season']>;
   if (o.season !== undefined) {
     if (o.season >= split) throw new CliError(`--season ${o.season} needs more than ${o.season} training rows; ${src.name} has ${split}`);
-    season = { period: o.season, source: 'calendar', acf: 0 };
+    season = { period: o.season, source: 'flag', acf: 0 };
     notes.push(`season ${o.season} rows (--season)`);
   } else {
     season = detectSeason(trainY);

@@ -44,8 +44,8 @@ export interface ForecastMeta {
   std: number[];
   /** How the target is encoded (absent in older models: z-scored levels). */
   transform?: TargetTransform;
-  /** Season length used by the seasonal-naive baseline and covariate roll-forward. */
-  season?: Season;
+  /** Season length used by the seasonal-naive baseline and covariate roll-forward ('flag': --season). */
+  season?: Omit<Season, 'source'> & { source: Season['source'] | 'flag' };
   /** Held-out tail: rows [row, rows) of the training series were never trained on. */
   split?: { row: number; rows: number };
   /** Last rows of every input column of the training series: the default context of `eval --held-out`. */

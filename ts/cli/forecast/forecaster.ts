@@ -3,7 +3,7 @@
  * outputs first, then, for more steps, the same model rolled forward on its own forecasts (recursive).
  * Covariates' future values are never needed: within the horizon the head already forecasts every step
  * from the context, and beyond it the covariates are rolled forward by seasonal naive (persistence when
- * there is no season). One function for train's headline, eval, backtest and predict, so they agree.
+ * there is no season), as `forecastMode` says. One function for train's headline, eval, backtest and predict, so they agree.
  */
 
 import { tensor, type Sequential } from '../../index.js';
@@ -15,7 +15,8 @@ import { decode } from './transforms.js';
 /** How `steps` values come out of a model of this horizon, as one line. */
 export function forecastMode(meta: ForecastMeta, steps: number): string {
   const h = meta.horizon;
-  const cov = meta.columns.length > 1 ? '; covariates rolled forward by seasonal naive' : '';
+  const m = meta.season?.period ?? 0;
+  const cov = meta.columns.length <= 1 ? '' : m > 1 ? `; covariates rolled forward by seasonal naive (season ${m})` : '; covariates rolled forward by persistence (no season)';
   if (steps <= h) return `direct ${h}-step forecast${steps < h ? ` (first ${steps} steps)` : ''}`;
   if (h === 1) return `recursive: 1-step model rolled ${steps} times${cov}`;
   return `direct ${h}-step forecasts rolled ${Math.ceil(steps / h)} times${cov}`;

@@ -14,6 +14,13 @@ export interface Intervals {
   upper: number[];
 }
 
+/** One line: how the stored intervals were made (train's summary). */
+export function intervalNote(iv: Intervals | undefined): string {
+  if (!iv) return 'no prediction intervals (no held-out tail)';
+  const n = iv.lower.length;
+  return `${Math.round(iv.level * 100)}% prediction intervals: empirical quantiles of held-out errors, measured 1–${n} step${n > 1 ? 's' : ''} ahead, stored for predict`;
+}
+
 /** The q-quantile (linear interpolation) of `xs`. */
 export function quantile(xs: readonly number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
