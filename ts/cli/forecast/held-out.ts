@@ -61,9 +61,10 @@ export function scoredSeries(meta: ForecastMeta, f: HeldOutFlags): ScoredSeries 
   const series = forecastSeries(meta, { csv: f.csv, dataset: f.dataset }, true);
   const rows = series.columns[0].length;
   if (!series.ownSeries) {
-    const origins = originsIn(meta, 0, rows);
+    // From the first row with a full context and a season of history (the seasonal-naive baseline needs it).
+    const origins = originsIn(meta, meta.season?.period ?? 0, rows);
     if (origins.length === 0) throw new CliError(`${series.name} has ${rows} rows; this model needs more than ${need + meta.horizon - 1}`);
-    return { columns: series.columns, origins, description: `${series.name}, a fresh draw (next seed): every row is unseen; rows ${origins[0]}–${rows - 1} scored after ${need} rows of context` };
+    return { columns: series.columns, origins, description: `${series.name}, a fresh draw (next seed): every row is unseen; rows ${origins[0]}–${rows - 1} scored, the rows before them are context` };
   }
   const split = meta.split?.row;
   if (split === undefined) throw new CliError('this model stores no train/held-out split; name the rows to score with --held-out file.csv');
