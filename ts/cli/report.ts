@@ -261,7 +261,7 @@ function forecastSection(f: NonNullable<ReportData['forecast']>): string {
   // With a score table (rnnkit train), the numbers come from it; the RMSE of the drawn line is then the h = 1 row.
   const err = f.table ? '' : m > 0 ? ` · RMSE ${formatNumber(Math.sqrt(se / m))} · MAE ${formatNumber(ae / m)} over ${m} steps shown` : ' · no overlapping steps';
   const table = f.table
-    ? `<table class="kv plot" id="forecast-table" style="width:auto"><tr><th>held-out RMSE</th>${f.table.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>` +
+    ? `<table class="scores plot" id="forecast-table"><tr><th>held-out RMSE</th>${f.table.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>` +
       f.table.rows.map((r) => `<tr><td>${escapeHtml(r.label)}</td>${r.values.map((v) => `<td>${escapeHtml(formatNumber(v))}</td>`).join('')}</tr>`).join('') +
       '</table>'
     : '';
