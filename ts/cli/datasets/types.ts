@@ -98,7 +98,7 @@ export interface PreparedData {
   summary: string;
   /** Automatic choices (window, season, transform, inputs), one line each, printed and in the JSON output. */
   notes?: string[];
-  /** Forecast tasks: every column and the target in original units, and the row where validation starts. */
+  /** Forecast tasks: the input columns (target first) and the target in original units, and the first held-out row. */
   series?: { columns: number[][]; target: number[]; valStart: number };
   /** Character tasks: the raw text (for report samples). */
   text?: string;
