@@ -6,7 +6,8 @@
  * next `horizon` values (encoded), so a model forecasts `horizon` steps at once and longer forecasts roll
  * forward. The split is chronological: the last `valSplit` of the rows are held out; a training window's
  * targets all lie before the split, a held-out window's last step forecasts rows in the tail (its context
- * may reach back into training rows).
+ * may reach back into training rows). The last 15% of the training rows are kept out of training too, as
+ * tuning rows on which `train` picks the epoch (forecast/best-epoch.ts).
  */
 
 import { CliError } from '../args.js';
