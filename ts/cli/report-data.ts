@@ -24,6 +24,8 @@ export interface ReportData {
     predicted: number[];
     startIndex: number;
     label: string;
+    /** Epoch ms (UTC), one per point: dates on the x axis instead of row numbers. */
+    dates?: number[];
     /** Baseline forecasts of the same rows (drawn as lines). */
     baselines?: Array<{ name: string; values: number[] }>;
     /** A prediction interval around `predicted` (drawn as a band). */

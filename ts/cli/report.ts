@@ -112,6 +112,10 @@ function validate(data: ReportData): void {
       checkNumbers('data.forecast.band.lower', f.band.lower);
       checkNumbers('data.forecast.band.upper', f.band.upper);
     }
+    if (f.dates !== undefined) {
+      checkNumbers('data.forecast.dates', f.dates);
+      if (f.dates.length !== f.truth.length) throw typeError('data.forecast.dates', `one date per truth value (${f.truth.length})`, `${f.dates.length} dates`);
+    }
   }
   const s = data.sample;
   if (s !== undefined) {
@@ -346,6 +350,8 @@ export function renderReport(data: ReportData): string {
           band: data.forecast.band
             ? { lower: finiteOrNull(data.forecast.band.lower), upper: finiteOrNull(data.forecast.band.upper), label: `${Math.round(data.forecast.band.level * 100)}% interval` }
             : undefined,
+          // uPlot's time scale counts seconds.
+          ...(data.forecast.dates ? { dates: data.forecast.dates.map((ms) => ms / 1000) } : {}),
         }
       : undefined,
     activations: data.activations

@@ -10,17 +10,18 @@ import { CliError, helpText, type FlagSpec } from '../args.js';
 import { DATASETS, type DatasetName } from '../datasets/builtin.js';
 import { originsIn } from '../datasets/series.js';
 import { forecastMode } from '../forecast/forecaster.js';
-import { HELD_OUT_FLAGS, scoredSeries } from '../forecast/held-out.js';
+import { HELD_OUT_FLAGS, heldOutFlags, scoredSeries } from '../forecast/held-out.js';
 import { scoreForecasts } from '../forecast/metrics.js';
 import { scoreJson, scoreText } from '../forecast/summary.js';
 import { requireDataMeta } from '../model-file.js';
 import { runOnSavedModel } from '../saved-model.js';
-import { BACKEND_FLAG, HELP_FLAG } from './common.js';
+import { BACKEND_FLAG, CSV_READ_FLAGS, HELP_FLAG, printNotices } from './common.js';
 
 export const BACKTEST_FLAGS: FlagSpec[] = [
   { name: 'model', type: 'string', help: 'a forecasting model from `rnnkit train`' },
   { name: 'csv', type: 'string', help: "the training series (or a longer version); origins lie in rows after the model's split" },
   ...HELD_OUT_FLAGS,
+  ...CSV_READ_FLAGS,
   { name: 'dataset', type: 'string', choices: DATASETS, help: 'a fresh draw of a built-in series (every row unseen)' },
   { name: 'origins', type: 'int', min: 1, help: 'forecast origins, spread evenly over the held-out rows', default: '10' },
   { name: 'steps', type: 'int', min: 1, max: 10_000, help: 'steps ahead from each origin', default: 'the horizon' },
@@ -50,12 +51,7 @@ export async function backtestCommand(argv: string[]): Promise<number> {
     const returnSequences = loaded.model.spec.head?.return_sequences ?? true;
     const steps = (flags.steps as number | undefined) ?? meta.horizon;
     const k = (flags.origins as number | undefined) ?? 10;
-    const scored = scoredSeries(meta, {
-      csv: flags.csv as string | undefined,
-      dataset: flags.dataset as DatasetName | undefined,
-      heldOut: flags['held-out'] as string | undefined,
-      context: flags.context as string | undefined,
-    });
+    const scored = scoredSeries(meta, { ...heldOutFlags(flags), dataset: flags.dataset as DatasetName | undefined });
     const rows = scored.columns[0].length;
     const candidates = originsIn(meta, scored.origins[0], rows, 1, steps);
     if (candidates.length === 0) {
@@ -66,8 +62,9 @@ export async function backtestCommand(argv: string[]): Promise<number> {
     const mode = forecastMode(meta, steps);
     const refit = 'the model is not refitted at each origin: it was trained once, on rows before the held-out ones';
     if (flags.json) {
-      process.stdout.write(JSON.stringify({ data: scored.description, mode, refit: false, originRows: origins, ...scoreJson(s) }) + '\n');
+      process.stdout.write(JSON.stringify({ data: scored.description, notices: scored.notices, mode, refit: false, originRows: origins, ...scoreJson(s) }) + '\n');
     } else {
+      printNotices(scored.notices);
       process.stdout.write(
         `${scored.description}\nrolling origin: ${origins.length} origins (rows ${origins[0]}…${origins[origins.length - 1]}), ${steps} steps ahead each; ${mode}\n${refit}\n` +
           scoreText(s, meta.target, 'backtest') + '\n',

@@ -51,6 +51,7 @@ export async function infoCommand(argv: string[]): Promise<number> {
       lines.push(`data: ${data.task} on ${data.name} (${data.source}), window ${data.window}`);
       if (data.task === 'forecast') {
         lines.push(`  target "${data.target}", horizon ${data.horizon}` + (data.columns.length > 1 ? `, covariates ${data.columns.slice(1).join(', ')}` : ''));
+        if (data.dateColumn) lines.push(`  dates: column "${data.dateColumn}", ${data.frequency?.label ?? 'frequency unknown'}, last ${data.lastDate ?? '?'}`);
         const tr = transformOf(data);
         lines.push(`  transform: ${tr.name} (${TRANSFORM_TEXT[tr.name]}), center ${fmt(tr.center)}, scale ${fmt(tr.scale)}`);
         if (data.season) lines.push(`  season: ${data.season.period > 0 ? `${data.season.period} rows (${data.season.source})` : 'none'}`);

@@ -8,21 +8,23 @@
  */
 
 import { CliError, helpText, type FlagSpec } from '../args.js';
-import { forecastSeries } from '../datasets/index.js';
+import { addSteps, dateFormatter } from '../datasets/calendar.js';
+import { forecastSeries, type ForecastSeries } from '../datasets/index.js';
 import { contextRows } from '../datasets/series.js';
 import { forecastMode, forecastPaths } from '../forecast/forecaster.js';
 import { intervalAt } from '../forecast/intervals.js';
 import { requireDataMeta } from '../model-file.js';
 import { runOnSavedModel } from '../saved-model.js';
-import { BACKEND_FLAG, HELP_FLAG } from './common.js';
+import { BACKEND_FLAG, CSV_READ_FLAGS, csvFlags, HELP_FLAG, printNotices } from './common.js';
 
 export const PREDICT_FLAGS: FlagSpec[] = [
   { name: 'model', type: 'string', help: 'a forecasting model from `rnnkit train`' },
   { name: 'csv', type: 'string', help: 'the series to continue (with the columns the model reads)', default: "the model's generated series" },
+  ...CSV_READ_FLAGS,
   { name: 'dataset', type: 'string', choices: ['seasonal', 'mackey-glass'], help: 'continue a generated series instead' },
   { name: 'steps', type: 'int', min: 1, max: 100_000, help: 'values to forecast (direct up to the horizon, then recursive)', default: 'the horizon' },
   BACKEND_FLAG,
-  { name: 'json', type: 'boolean', help: 'print {"target", "mode", "forecast", "lower", "upper", ...} as one JSON line' },
+  { name: 'json', type: 'boolean', help: 'print {"target", "mode", "forecast", "lower", "upper", "dates", "notices", ...} as one JSON line' },
   HELP_FLAG,
 ];
 
@@ -46,7 +48,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
       throw new CliError(`${loaded.path} is a ${meta.task} model on ${meta.name}; predict forecasts series (use \`rnnkit ${meta.task === 'charlm' ? 'generate' : 'eval'}\`)`);
     }
     const returnSequences = model.spec.head?.return_sequences ?? true;
-    const series = forecastSeries(meta, { csv: flags.csv as string | undefined, dataset: flags.dataset as 'seasonal' | undefined }, false);
+    const series = forecastSeries(meta, { csv: flags.csv as string | undefined, dataset: flags.dataset as 'seasonal' | undefined, ...csvFlags(flags) }, false);
     const rows = series.columns[0].length;
     if (rows < contextRows(meta)) {
       throw new CliError(`${series.name} has ${rows} rows; this model needs at least ${contextRows(meta)} rows of context (window ${meta.window} plus the transform's lookback)`);
@@ -59,6 +61,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     const ivNote = !iv
       ? 'no interval (the model had no held-out tail)'
       : `${Math.round(iv.level * 100)}% interval from held-out errors` + (steps > iv.lower.length ? `, measured for ${iv.lower.length} steps and widened by √(step/${iv.lower.length}) beyond` : '');
+    const dates = futureDates(series, steps);
     if (flags.json) {
       process.stdout.write(
         JSON.stringify({
@@ -70,13 +73,36 @@ export async function predictCommand(argv: string[]): Promise<number> {
           forecast,
           lower: bounds.map((b) => b[0]),
           upper: bounds.map((b) => b[1]),
+          ...(dates ? { dates } : {}),
+          notices: series.notices,
         }) + '\n',
       );
     } else {
+      printNotices(series.notices);
       process.stderr.write(`${mode}; ${ivNote}\n`);
       const num = (v: number) => (Number.isFinite(v) ? String(Number(v.toPrecision(6))) : '');
-      process.stdout.write(`step,${meta.target},lower,upper\n` + forecast.map((v, k) => `${k + 1},${num(v)},${num(bounds[k][0])},${num(bounds[k][1])}`).join('\n') + '\n');
+      // The file's own date column name, so the output reads like the input's continuation.
+      const first = dates ? (series.dateColumn ?? 'date') : 'step';
+      const label = (k: number) => (dates ? dates[k] : String(k + 1));
+      process.stdout.write(`${first},${meta.target},lower,upper\n` + forecast.map((v, k) => `${label(k)},${num(v)},${num(bounds[k][0])},${num(bounds[k][1])}`).join('\n') + '\n');
     }
     return 0;
   });
+}
+
+/**
+ * Dates of the `steps` future values, formatted like the input's dates: the last row's date moved by
+ * 1..steps sampling steps (calendar months for monthly data). Undefined without dates or on an
+ * irregular series (a notice says the steps are numbered instead).
+ */
+function futureDates(series: ForecastSeries, steps: number): string[] | undefined {
+  const { dates, frequency: f } = series;
+  if (!dates || !f) return undefined;
+  if (!f.regular) {
+    series.notices.push(`the dates are ${f.label}, so future steps are numbered, not dated`);
+    return undefined;
+  }
+  const fmt = dateFormatter(dates, f);
+  const last = dates[dates.length - 1];
+  return Array.from({ length: steps }, (_, k) => fmt(addSteps(last, f, k + 1)));
 }

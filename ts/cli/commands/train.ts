@@ -28,17 +28,20 @@ import { modelMetadata, type TrainInfo } from '../model-file.js';
 import { fmt, outputMode, Progress } from '../progress.js';
 import type { ReportData } from '../report-data.js';
 import { renderReport } from '../report.js';
-import { BACKEND_FLAG, HELP_FLAG, selectBackend, splitTensors, taskMetrics } from './common.js';
+import { BACKEND_FLAG, CSV_READ_FLAGS, csvFlags, HELP_FLAG, selectBackend, splitTensors, taskMetrics } from './common.js';
 import { sampleText } from './generate.js';
 
 export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'config', type: 'string', help: 'JSON file of flag values ({"cell": "gru", "batch-size": 16}); flags override it' },
-  { name: 'csv', type: 'string', help: 'CSV time series: header row, numeric columns' },
-  { name: 'target', type: 'string', help: 'CSV column to forecast (name or 1-based number)', default: 'the last column' },
-  { name: 'horizon', type: 'int', min: 1, help: 'steps ahead to forecast at once (a direct multi-step head; series data)', default: '1' },
+  { name: 'csv', type: 'string', help: 'CSV time series: header row, a date column (optional), numeric columns' },
+  { name: 'target', type: 'string', help: 'CSV column to forecast (name or 1-based number)', default: 'the last numeric column' },
+  ...CSV_READ_FLAGS,
+  { name: 'columns', type: 'string', help: 'CSV numeric columns to use, comma-separated (the target is added)', default: 'all numeric' },
+  { name: 'exclude', type: 'string', help: 'CSV numeric columns to leave out, comma-separated' },
   { name: 'covariates', type: 'string', help: 'other CSV columns to feed as inputs, comma-separated (never needs their future values)', default: "none: the target's own history" },
+  { name: 'horizon', type: 'int', min: 1, help: 'steps ahead to forecast at once (a direct multi-step head; series data)', default: '1' },
   { name: 'transform', type: 'string', choices: TRANSFORMS, help: 'target encoding: none (levels), diff, seasonal-diff, diff+seasonal, window-norm (minus the window\'s last value)', default: 'auto: chosen on the training rows' },
-  { name: 'season', type: 'int', min: 2, help: 'season length in rows (seasonal naive, seasonal differencing)', default: 'detected from the training rows' },
+  { name: 'season', type: 'int', min: 2, help: 'season length in rows (seasonal naive, seasonal differencing)', default: 'from the dates\' calendar, else detected from the training rows' },
   { name: 'text', type: 'string', help: 'plain-text file for a character-level language model' },
   { name: 'dataset', type: 'string', choices: DATASETS, help: 'built-in generated dataset', default: 'seasonal' },
   { name: 'size', type: 'int', min: 1, help: 'generated dataset size (series length, sequences or characters)' },
@@ -189,7 +192,6 @@ export async function trainCommand(argv: string[]): Promise<number> {
     dataset: str('dataset') as DatasetName | undefined,
     window: num('window'),
     horizon: num('horizon'),
-    covariates: str('covariates')?.split(',').map((c) => c.trim()).filter(Boolean),
     transform: str('transform') as TransformChoice | undefined,
     season: num('season'),
     stride: num('stride'),
@@ -197,6 +199,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     seed,
     size: num('size'),
     bidirectional: flags.bidirectional === true,
+    ...csvFlags(flags),
   });
   const loss = (str('loss') as Loss | undefined) ?? data.loss;
   const classTargets = data.train.y instanceof Int32Array;
@@ -271,8 +274,12 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const stepsPerEpoch = Math.ceil(nTrain / Math.min(r.batchSize, nTrain));
   const progress = new Progress(mode, r.epochs, stepsPerEpoch);
   const notes = data.notes ?? [];
-  progress.event('start', { data: data.summary, notes, config, backend, modelPath: r.out, reportPath: r.report });
-  progress.info(`${data.summary}\n${notes.map((n) => `  ${n}\n`).join('')}${model.summary()}\nbackend ${backend.name} (${backend.isa}); training ${r.epochs} epochs, ${stepsPerEpoch} steps each`);
+  const notices = data.notices ?? [];
+  progress.event('start', { data: data.summary, notices, notes, config, backend, modelPath: r.out, reportPath: r.report });
+  progress.info(
+    `${notices.map((n) => `note: ${n}\n`).join('')}${data.summary}\n${notes.map((n) => `  ${n}\n`).join('')}${model.summary()}\n` +
+      `backend ${backend.name} (${backend.isa}); training ${r.epochs} epochs, ${stepsPerEpoch} steps each`,
+  );
   progress.begin();
 
   const controller = new AbortController();
@@ -381,7 +388,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     history: { loss: history.loss, gradNorm: history.gradNorm, ...(history.valLoss.length > 0 ? { valLoss: history.valLoss } : {}) },
     metrics: m.metrics,
   };
-  if (score && data.meta.task === 'forecast') report.forecast = forecastPanel(data.meta, score);
+  if (score && data.meta.task === 'forecast') report.forecast = forecastPanel(data.meta, score, data.series?.dates);
   if (data.meta.task === 'charlm') {
     const prompt = data.meta.prompt;
     report.sample = { prompt, text: sampleText(model, data.meta, prompt, 300, 0.8, r.seed), temperature: 0.8 };

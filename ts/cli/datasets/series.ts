@@ -12,8 +12,9 @@
 
 import { CliError } from '../args.js';
 import { chooseTransform } from '../forecast/choose.js';
-import { detectSeason } from '../forecast/season.js';
 import { encodedInput, encodedSeries, encodedTarget, fitTransform, lookback, TRANSFORM_TEXT, type TargetTransform, type TransformChoice } from '../forecast/transforms.js';
+import { detectSeason } from '../forecast/season.js';
+import type { Frequency } from './calendar.js';
 import type { ForecastMeta, GeneratorMeta, PreparedData, Split } from './types.js';
 
 export interface SeriesOptions {
@@ -28,8 +29,6 @@ export interface SeriesOptions {
   transform?: TransformChoice;
   /** Season length in rows (--season); undefined = detected from the training rows. */
   season?: number;
-  /** Other columns fed as inputs (--covariates); default none: the target's own history only. */
-  covariates?: string[];
 }
 
 export interface SeriesSource {
@@ -40,6 +39,12 @@ export interface SeriesSource {
   values: number[][];
   targetIndex: number;
   generator?: GeneratorMeta;
+  /** CSV with a date column: epoch ms (UTC) per row, the column's name and the sampling frequency. */
+  dates?: number[];
+  dateColumn?: string;
+  frequency?: Frequency;
+  /** How the CSV was read (date column, ignored columns, missing values): one line each, for the console and JSON. */
+  notices?: string[];
 }
 
 /** Mean and standard deviation (1 for a constant column) of rows [0, end) of each column. */
@@ -136,21 +141,16 @@ export function forecastData(src: SeriesSource, o: SeriesOptions): PreparedData 
   const notes: string[] = [];
   if (o.window === undefined && window !== 48) notes.push(`window ${window} rows (default 48, capped at a quarter of the ${split} training rows)`);
 
-  // Inputs: the target, then the chosen covariates.
+  // Inputs: the target, then the covariates (the CSV reader kept only the columns --covariates names).
   const target = src.values[src.targetIndex];
   const targetName = src.columns[src.targetIndex];
-  const covariates = o.covariates ?? [];
-  for (const c of covariates) {
-    if (!src.columns.includes(c)) throw new CliError(`--covariates: "${c}" is not a column of ${src.name} (columns: ${src.columns.join(', ')})`);
-    if (c === targetName) throw new CliError(`--covariates: "${c}" is the target; covariates are the other columns fed as inputs`);
-  }
+  const covariates = src.columns.filter((c) => c !== targetName);
   const columns = [targetName, ...covariates];
   const values = columns.map((c) => src.values[src.columns.indexOf(c)]);
-  const others = src.columns.filter((c) => !columns.includes(c));
   notes.push(
     covariates.length > 0
       ? `inputs: ${targetName} and covariates ${covariates.join(', ')} (beyond the horizon, covariates are rolled forward by seasonal naive)`
-      : `inputs: ${targetName}'s own history` + (others.length > 0 ? ` (not ${others.join(', ')}; add them with --covariates)` : ''),
+      : `inputs: ${targetName}'s own history`,
   );
 
   const trainY = target.slice(0, split);

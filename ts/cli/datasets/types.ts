@@ -7,6 +7,8 @@
 import type { Loss } from '../../model.js';
 import type { Season } from '../forecast/season.js';
 import type { TargetTransform } from '../forecast/transforms.js';
+import type { Frequency } from './calendar.js';
+import type { MissingPolicy } from './missing.js';
 
 /** forecast: next values of a series; charlm: next character; classify: one label per sequence;
  * next-symbol: the set of legal next symbols per step; regression: one value per sequence. */
@@ -55,6 +57,14 @@ export interface ForecastMeta {
   /** MASE denominator: mean absolute one-step (seasonal) naive error on the training rows. */
   maseScale?: number;
   generator?: GeneratorMeta;
+  /** CSV date column the model was trained with (predict/eval read the same one). */
+  dateColumn?: string;
+  /** Sampling frequency of the training CSV; `predict` steps future dates by it. */
+  frequency?: Frequency;
+  /** Date of the last row of the training series, formatted like the file's dates. */
+  lastDate?: string;
+  /** The CSV missing-value policy training used; eval/predict default to it. */
+  missing?: MissingPolicy;
 }
 
 export interface CharMeta {
@@ -98,8 +108,11 @@ export interface PreparedData {
   summary: string;
   /** Automatic choices (window, season, transform, inputs), one line each, printed and in the JSON output. */
   notes?: string[];
-  /** Forecast tasks: the input columns (target first) and the target in original units, and the first held-out row. */
-  series?: { columns: number[][]; target: number[]; valStart: number };
+  /** Forecast tasks: the input columns (target first) and the target in original units, the first held-out row, and
+   * each row's date (epoch ms) for a CSV with dates. */
+  series?: { columns: number[][]; target: number[]; valStart: number; dates?: number[] };
+  /** How the input was read (CSV date column, ignored columns, missing values): one line each, printed by the commands and in their JSON. */
+  notices?: string[];
   /** Character tasks: the raw text (for report samples). */
   text?: string;
 }

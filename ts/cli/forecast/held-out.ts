@@ -6,8 +6,9 @@
  */
 
 import { CliError, type FlagSpec } from '../args.js';
+import { csvFlags } from '../commands/common.js';
 import type { DatasetName } from '../datasets/builtin.js';
-import { forecastCsv, forecastSeries } from '../datasets/index.js';
+import { forecastCsv, forecastSeries, type ReadFlags } from '../datasets/index.js';
 import { contextRows, originsIn } from '../datasets/series.js';
 import type { ForecastMeta } from '../datasets/types.js';
 
@@ -24,24 +25,43 @@ export interface ScoredSeries {
   origins: number[];
   /** One line saying which rows are scored and where the context comes from. */
   description: string;
+  /** Epoch ms per row of `columns`, when every row has a date (a dated CSV, not a stored tail). */
+  dates?: number[];
+  /** How the CSV files were read, one line each. */
+  notices: string[];
 }
 
-export interface HeldOutFlags {
+export interface HeldOutFlags extends ReadFlags {
   csv?: string;
   dataset?: DatasetName;
   heldOut?: string;
   context?: string;
 }
 
+/** The flags scoredSeries reads, from a command's parsed flags (--dataset is the command's own: its choices differ). */
+export function heldOutFlags(flags: Record<string, unknown>): HeldOutFlags {
+  return {
+    csv: flags.csv as string | undefined,
+    heldOut: flags['held-out'] as string | undefined,
+    context: flags.context as string | undefined,
+    ...csvFlags(flags),
+  };
+}
+
 export function scoredSeries(meta: ForecastMeta, f: HeldOutFlags): ScoredSeries {
   const need = contextRows(meta);
   if (f.heldOut !== undefined) {
     if (f.csv !== undefined || f.dataset !== undefined) throw new CliError('--held-out names the data to score; drop --csv/--dataset (use --context for the rows before it)');
-    const held = forecastCsv(meta, f.heldOut, '--held-out');
+    const held = forecastCsv(meta, f.heldOut, f);
+    const notices = held.notices.map((n) => `${held.name}: ${n}`);
     let context: number[][];
     let from: string;
+    let dates: number[] | undefined;
     if (f.context !== undefined) {
-      context = forecastCsv(meta, f.context, '--context').columns;
+      const before = forecastCsv(meta, f.context, f);
+      context = before.columns;
+      notices.push(...before.notices.map((n) => `${before.name}: ${n}`));
+      if (before.dates && held.dates) dates = [...before.dates, ...held.dates];
       from = `the ${context[0].length} rows of ${f.context}`;
     } else if (meta.tail) {
       context = meta.tail;
@@ -55,16 +75,17 @@ export function scoredSeries(meta: ForecastMeta, f: HeldOutFlags): ScoredSeries 
     const columns = context.map((col, c) => [...col, ...held.columns[c]]);
     const origins = originsIn(meta, context[0].length, columns[0].length);
     if (origins.length === 0) throw new CliError(`--held-out ${f.heldOut} has ${held.columns[0].length} rows; a forecast of horizon ${meta.horizon} needs at least ${meta.horizon}`);
-    return { columns, origins, description: `all ${held.columns[0].length} rows of ${held.name} (held out), context from ${from}` };
+    return { columns, origins, description: `all ${held.columns[0].length} rows of ${held.name} (held out), context from ${from}`, notices, ...(dates ? { dates } : {}) };
   }
   if (f.context !== undefined) throw new CliError('--context goes with --held-out file.csv (the rows before the held-out ones)');
-  const series = forecastSeries(meta, { csv: f.csv, dataset: f.dataset }, true);
+  const series = forecastSeries(meta, f, true);
   const rows = series.columns[0].length;
+  const read = { notices: series.notices, ...(series.dates ? { dates: series.dates } : {}) };
   if (!series.ownSeries) {
     // From the first row with a full context and a season of history (the seasonal-naive baseline needs it).
     const origins = originsIn(meta, meta.season?.period ?? 0, rows);
     if (origins.length === 0) throw new CliError(`${series.name} has ${rows} rows; this model needs more than ${need + meta.horizon - 1}`);
-    return { columns: series.columns, origins, description: `${series.name}, a fresh draw (next seed): every row is unseen; rows ${origins[0]}–${rows - 1} scored, the rows before them are context` };
+    return { columns: series.columns, origins, description: `${series.name}, a fresh draw (next seed): every row is unseen; rows ${origins[0]}–${rows - 1} scored, the rows before them are context`, ...read };
   }
   const split = meta.split?.row;
   if (split === undefined) throw new CliError('this model stores no train/held-out split; name the rows to score with --held-out file.csv');
@@ -75,5 +96,5 @@ export function scoredSeries(meta: ForecastMeta, f: HeldOutFlags): ScoredSeries 
         'give new rows with --held-out file.csv (or a longer --csv)',
     );
   }
-  return { columns: series.columns, origins, description: `${series.name}: held-out rows ${split}–${rows - 1} (the model trained on rows 0–${split - 1}; earlier rows are context only)` };
+  return { columns: series.columns, origins, description: `${series.name}: held-out rows ${split}–${rows - 1} (the model trained on rows 0–${split - 1}; earlier rows are context only)`, ...read };
 }

@@ -1,7 +1,8 @@
 /**
  * The report's forecast panel from the held-out score: the 1-step-ahead forecasts (the first horizon) of
- * the last ≤ 400 held-out origins with both baselines and the 80% interval band, the per-horizon table
- * and the metric's definition — the same numbers `train` prints, taken from the same ForecastScore.
+ * the last ≤ 400 held-out origins with both baselines and the 80% interval band (on a date axis when the
+ * CSV has dates), the per-horizon table and the metric's definition — the same numbers `train` prints,
+ * taken from the same ForecastScore.
  */
 
 import type { ForecastMeta } from '../datasets/types.js';
@@ -13,7 +14,8 @@ import { lossWarning } from './summary.js';
 
 const MAX_POINTS = 400;
 
-export function forecastPanel(meta: ForecastMeta, s: ForecastScore): NonNullable<ReportData['forecast']> {
+/** `dates`: epoch ms per row of the scored series (a CSV with dates), for a date x axis. */
+export function forecastPanel(meta: ForecastMeta, s: ForecastScore, dates?: readonly number[]): NonNullable<ReportData['forecast']> {
   const from = Math.max(0, s.origins.length - MAX_POINTS);
   const first = (paths: number[][]) => paths.slice(from).map((p) => p[0]);
   const predicted = first(s.paths.model);
@@ -31,6 +33,7 @@ export function forecastPanel(meta: ForecastMeta, s: ForecastScore): NonNullable
     truth: first(s.paths.truth),
     predicted,
     startIndex: s.origins[from],
+    ...(dates ? { dates: s.origins.slice(from).map((o) => dates[o]) } : {}),
     label: `${meta.target}: 1-step-ahead forecasts of the held-out tail${from > 0 ? ` (last ${MAX_POINTS} of ${s.origins.length})` : ''}`,
     baselines,
     ...(meta.intervals ? { band: { lower: predicted.map((v) => v + lo), upper: predicted.map((v) => v + hi), level: meta.intervals.level } } : {}),
