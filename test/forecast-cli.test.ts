@@ -35,7 +35,7 @@ describe.skipIf(!CLI_BUILT)('forecasting CLI (run `npm run build:ts` first)', ()
     expect(t.code, t.stderr).toBe(0);
     const events = t.stdout.trim().split('\n').map((l) => JSON.parse(l));
     const start = events.find((e) => e.event === 'start');
-    expect(start.notes.join('\n')).toMatch(/season 12 rows/);
+    expect(start.notes.join('\n')).toMatch(/season 12 rows \(acf: the autocorrelation 0\.\d+ of the training rows' differences; override with --season\)/); // no dates: the data alone
     expect(start.notes.join('\n')).toMatch(/transform (diff|seasonal-diff|diff\+seasonal|window-norm) \(lowest inner-validation RMSE/);
     const done = events.find((e) => e.event === 'done');
     const f = done.forecast;

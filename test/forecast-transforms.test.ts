@@ -1,7 +1,7 @@
 /**
  * The forecasting building blocks without a network: every target transform inverts exactly (encode the
  * next values at an origin, decode them from the history before it), the baselines forecast what their
- * definitions say, season detection finds a known period, the automatic transform never tries levels on
+ * definitions say, the automatic transform never tries levels on
  * a trending series, and interval quantiles cover their nominal share.
  */
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,6 @@ import { describe, expect, it } from 'vitest';
 import { maseScale, persistencePaths, seasonalNaivePaths } from '../ts/cli/forecast/baselines.js';
 import { chooseTransform, levelStationary } from '../ts/cli/forecast/choose.js';
 import { coverage, intervalAt, intervalsFrom, quantile } from '../ts/cli/forecast/intervals.js';
-import { detectSeason } from '../ts/cli/forecast/season.js';
 import { decode, encodedSeries, encodedTarget, fitTransform, lookback, TRANSFORMS, type TransformName } from '../ts/cli/forecast/transforms.js';
 import { Random } from '../ts/cli/datasets/random.js';
 
@@ -55,11 +54,6 @@ describe('baselines', () => {
 });
 
 describe('season and automatic transform', () => {
-  it('finds period 12 on a trending monthly series and none in white noise', () => {
-    expect(detectSeason(monthly(400))).toMatchObject({ period: 12, source: 'acf' });
-    const r = new Random(9);
-    expect(detectSeason(Array.from({ length: 400 }, () => r.normal())).period).toBe(0);
-  });
   it('never tries levels on a trending series, and says why', () => {
     const y = monthly(400);
     expect(levelStationary(y, 320)).toBe(false);

@@ -54,7 +54,7 @@ export async function infoCommand(argv: string[]): Promise<number> {
         if (data.dateColumn) lines.push(`  dates: column "${data.dateColumn}", ${data.frequency?.label ?? 'frequency unknown'}, last ${data.lastDate ?? '?'}`);
         const tr = transformOf(data);
         lines.push(`  transform: ${tr.name} (${TRANSFORM_TEXT[tr.name]}), center ${fmt(tr.center)}, scale ${fmt(tr.scale)}`);
-        if (data.season) lines.push(`  season: ${data.season.period > 0 ? `${data.season.period} rows (${data.season.source})` : 'none'}`);
+        if (data.season) lines.push(`  season: ${data.season.period > 1 ? `${data.season.period} rows (${data.season.source})` : 'none'}`);
         if (data.split) {
           const { row, rows } = data.split;
           lines.push(row < rows ? `  held out: rows ${row}–${rows - 1} of ${rows} (never trained on)` : `  held out: none (trained on all ${rows} rows)`);

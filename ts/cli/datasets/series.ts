@@ -13,8 +13,7 @@
 import { CliError } from '../args.js';
 import { chooseTransform } from '../forecast/choose.js';
 import { encodedInput, encodedSeries, encodedTarget, fitTransform, lookback, TRANSFORM_TEXT, type TargetTransform, type TransformChoice } from '../forecast/transforms.js';
-import { detectSeason } from '../forecast/season.js';
-import type { Frequency } from './calendar.js';
+import { calendarSeasons, detectSeason, type Frequency, type Season } from './calendar.js';
 import type { ForecastMeta, GeneratorMeta, PreparedData, Split } from './types.js';
 
 export interface SeriesOptions {
@@ -116,6 +115,17 @@ export function originsIn(meta: ForecastMeta, from: number, to: number, stride =
   return out;
 }
 
+/** The one-line choice notice for a detected season: its length and where it came from (calendar or ACF). */
+function seasonNote(s: Season, f: Frequency | undefined): string {
+  if (s.period <= 1) {
+    const tried = f && calendarSeasons(f).length > 0 ? `neither the ${f.label} calendar (${calendarSeasons(f).join(', ')} rows) nor ` : '';
+    return `no season: ${tried}the autocorrelation of the training rows shows one (give one with --season N)`;
+  }
+  const r = `autocorrelation ${s.acf.toFixed(2)} of the training rows' ${s.basis === 'levels' ? 'detrended levels' : 'differences'}`;
+  const from = s.source === 'calendar' ? `calendar: ${f!.label} rows, confirmed by the ${r}` : `acf: the ${r}${f && calendarSeasons(f).length > 0 ? `, not a ${f.label} calendar season` : ''}`;
+  return `season ${s.period} rows (${from}; override with --season)`;
+}
+
 /** The default window: 48 rows, capped at a quarter of the training rows so short series keep enough windows. */
 function defaultWindow(trainRows: number): number {
   return Math.max(4, Math.min(48, Math.floor(trainRows / 4)));
@@ -160,8 +170,10 @@ export function forecastData(src: SeriesSource, o: SeriesOptions): PreparedData 
     season = { period: o.season, source: 'flag', acf: 0 };
     notes.push(`season ${o.season} rows (--season)`);
   } else {
-    season = detectSeason(trainY);
-    notes.push(season.period > 0 ? `season ${season.period} rows (autocorrelation ${season.acf.toFixed(2)} in the training rows; override with --season)` : 'no season found in the training rows (give one with --season N)');
+    // The dates' calendar proposes seasons (12 for monthly rows, 7 and 365 for daily, ...); the training rows' autocorrelation confirms one, or finds its own.
+    const found = detectSeason(trainY, src.frequency);
+    notes.push(seasonNote(found, src.frequency));
+    season = found;
   }
   const choice = o.transform ?? 'auto';
   let transform: TargetTransform;

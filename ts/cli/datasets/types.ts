@@ -5,9 +5,8 @@
  */
 
 import type { Loss } from '../../model.js';
-import type { Season } from '../forecast/season.js';
 import type { TargetTransform } from '../forecast/transforms.js';
-import type { Frequency } from './calendar.js';
+import type { Frequency, Season } from './calendar.js';
 import type { MissingPolicy } from './missing.js';
 
 /** forecast: next values of a series; charlm: next character; classify: one label per sequence;
@@ -46,7 +45,7 @@ export interface ForecastMeta {
   std: number[];
   /** How the target is encoded (absent in older models: z-scored levels). */
   transform?: TargetTransform;
-  /** Season length used by the seasonal-naive baseline and covariate roll-forward ('flag': --season). */
+  /** Season length used by the seasonal-naive baseline and covariate roll-forward (period 1: none; 'flag': --season). */
   season?: Omit<Season, 'source'> & { source: Season['source'] | 'flag' };
   /** Held-out tail: rows [row, rows) of the training series were never trained on. */
   split?: { row: number; rows: number };
