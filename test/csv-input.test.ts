@@ -3,7 +3,8 @@
  * column detection and the --date / --no-date flags, time order, frequency and the date grid, season
  * detection, text columns, --columns / --exclude, the --missing policies; on small fixtures written
  * here and on public series shipped by the vega-datasets package. Then dates on the report's forecast
- * axis (payload, and drawn in Chromium: test/artifacts/report-dated-forecast.png) and one CLI run (train + predict) through dist/cli/main.js.
+ * axis (payload, and drawn in Chromium: test/artifacts/report-dated-forecast.png) and one CLI run (train, predict, info: the
+ * split's date) through dist/cli/main.js.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -353,7 +354,12 @@ describe.skipIf(!existsSync(main))('CLI (dist/cli/main.js): a dated CSV through 
       'dates: 2015-01-01 to 2019-12-01, monthly',
       'missing values: sales 1; filled by linear interpolation (--missing interpolate)',
     ]);
-    expect(readFileSync(join(dir, 'sales.html'), 'utf8')).toContain('"dates":[');
+    const html = readFileSync(join(dir, 'sales.html'), 'utf8');
+    expect(html).toContain('"dates":[');
+    // The split's date: stored in the model, shown by info and in the report's metric definition.
+    expect(html).toContain('held-out tail starts at row 48, 2019-01-01');
+    const i = run(['info', 'sales.safetensors']);
+    expect(i.stdout).toContain('held out: rows 48–59 of 60, from 2019-01-01 (never trained on)');
     const p = run(['predict', '--model', 'sales.safetensors', '--csv', csv, '--steps', '3']);
     expect(p.status, p.stderr).toBe(0);
     expect(p.stdout.split('\n').slice(0, 4).map((l) => l.split(',')[0])).toEqual(['month', '2020-01-01', '2020-02-01', '2020-03-01']);

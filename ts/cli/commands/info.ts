@@ -56,8 +56,8 @@ export async function infoCommand(argv: string[]): Promise<number> {
         lines.push(`  transform: ${tr.name} (${TRANSFORM_TEXT[tr.name]}), center ${fmt(tr.center)}, scale ${fmt(tr.scale)}`);
         if (data.season) lines.push(`  season: ${data.season.period > 1 ? `${data.season.period} rows (${data.season.source})` : 'none'}`);
         if (data.split) {
-          const { row, rows } = data.split;
-          lines.push(row < rows ? `  held out: rows ${row}–${rows - 1} of ${rows} (never trained on)` : `  held out: none (trained on all ${rows} rows)`);
+          const { row, rows, date } = data.split;
+          lines.push(row < rows ? `  held out: rows ${row}–${rows - 1} of ${rows}${date ? `, from ${date}` : ''} (never trained on)` : `  held out: none (trained on all ${rows} rows)`);
         }
         lines.push(`  normalisation (z-score, from the training split):`);
         data.columns.forEach((c, i) => lines.push(`    ${c}: mean ${fmt(data.mean[i])}, std ${fmt(data.std[i])}`));

@@ -13,7 +13,7 @@
 import { CliError } from '../args.js';
 import { chooseTransform } from '../forecast/choose.js';
 import { encodedInput, encodedSeries, encodedTarget, fitTransform, lookback, TRANSFORM_TEXT, type TargetTransform, type TransformChoice } from '../forecast/transforms.js';
-import { calendarSeasons, detectSeason, type Frequency, type Season } from './calendar.js';
+import { calendarSeasons, dateFormatter, detectSeason, type Frequency, type Season } from './calendar.js';
 import type { ForecastMeta, GeneratorMeta, PreparedData, Split } from './types.js';
 
 export interface SeriesOptions {
@@ -206,7 +206,7 @@ export function forecastData(src: SeriesSource, o: SeriesOptions): PreparedData 
     std,
     transform,
     season,
-    split: { row: split, rows },
+    split: { row: split, rows, ...(src.dates && split < rows ? { date: dateFormatter(src.dates, src.frequency)(src.dates[split]) } : {}) },
     tail: values.map((col) => col.slice(Math.max(0, rows - (window + lookback(transform) + Math.max(season.period, 1))))),
     ...(src.generator ? { generator: src.generator } : {}),
   };

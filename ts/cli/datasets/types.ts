@@ -47,8 +47,8 @@ export interface ForecastMeta {
   transform?: TargetTransform;
   /** Season length used by the seasonal-naive baseline and covariate roll-forward (period 1: none; 'flag': --season). */
   season?: Omit<Season, 'source'> & { source: Season['source'] | 'flag' };
-  /** Held-out tail: rows [row, rows) of the training series were never trained on. */
-  split?: { row: number; rows: number };
+  /** Held-out tail: rows [row, rows) of the training series were never trained on; `date`: row `row`'s date, formatted like the file's. */
+  split?: { row: number; rows: number; date?: string };
   /** Last rows of every input column of the training series: the default context of `eval --held-out`. */
   tail?: number[][];
   /** Empirical quantiles of held-out errors (truth − forecast) per horizon, added to a forecast. */
