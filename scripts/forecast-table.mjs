@@ -1,10 +1,10 @@
-// Trains `rnnkit train --csv` with default flags on real public series from vega-datasets and prints the
-// README's "Forecasting real series" table: held-out RMSE of the model next to persistence and seasonal
-// naive on the same points. Usage: npm run build:ts && node scripts/forecast-table.mjs
-// Until the CSV reader takes date and text columns, each series is first copied to a numeric CSV (its
-// target column only) in a temp dir; the table says which column of which file.
+// Trains `rnnkit train --csv` with default flags on real public series from vega-datasets, read as the
+// files come (date column, text columns, gaps: the CSV reader handles them), and prints the README's
+// "Forecasting real series" table: held-out RMSE of the model next to persistence and seasonal naive on
+// the same points, and the season used with where it came from (calendar or acf).
+// Usage: npm run build:ts && node scripts/forecast-table.mjs
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,27 +23,25 @@ const SERIES = [
 const dir = mkdtempSync(join(tmpdir(), 'rnnkit-forecast-table-'));
 const fmt = (x) => (x === undefined ? '—' : Number(x.toPrecision(4)).toString());
 const lines = [
-  '| series | kind | rows | held-out points | model RMSE | persistence RMSE | seasonal-naive RMSE | skill (model / better baseline) | transform | train time |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| series | kind | rows | held-out points | model RMSE | persistence RMSE | seasonal-naive RMSE | skill (model / better baseline) | season (from) | transform | train time |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 try {
   for (const s of SERIES) {
-    const [head, ...rows] = readFileSync(join(data, s.file), 'utf8').trim().split('\n');
-    const c = head.split(',').indexOf(s.column);
-    const values = rows.map((r) => r.split(',')[c]); // these files have no quoted fields
-    const csv = join(dir, `${s.column}.csv`);
-    writeFileSync(csv, `${s.column}\n${values.join('\n')}\n`);
-    const out = execFileSync(process.execPath, [main, 'train', '--csv', csv, '--json', '--out', join(dir, 'm.safetensors'), '--report', join(dir, 'r.html')], { encoding: 'utf8' });
+    const args = ['train', '--csv', join(data, s.file), '--target', s.column, '--json', '--out', join(dir, 'm.safetensors'), '--report', join(dir, 'r.html')];
+    const out = execFileSync(process.execPath, [main, ...args], { encoding: 'utf8' });
     const events = out.trim().split('\n').map((l) => JSON.parse(l));
     const start = events.find((e) => e.event === 'start');
     const done = events.find((e) => e.event === 'done');
     const f = done.forecast;
     const transform = start.notes.find((n) => n.startsWith('transform ')).split(' ')[1];
-    const season = f.seasonalNaive ? ` (${f.seasonalNaive.period})` : ' (no season found)';
+    const seasonNote = start.notes.find((n) => /^(season|no season)/.test(n));
+    const season = /^season (\d+) rows \((calendar|acf)/.exec(seasonNote);
+    const rows = Number(/: (\d+) rows/.exec(start.data)[1]);
     const verdict = f.beatsBaselines ? '' : ' **loses**';
     lines.push(
-      `| ${s.file} \`${s.column}\` | ${s.kind} | ${values.length} | ${f.points} | ${fmt(f.model.rmse)} | ${fmt(f.persistence.rmse)} | ` +
-        `${fmt(f.seasonalNaive?.rmse)}${season} | ${f.skillRmseRatio.toFixed(2)}${verdict} | ${transform} | ${done.seconds.toFixed(1)} s |`,
+      `| ${s.file} \`${s.column}\` | ${s.kind} | ${rows} | ${f.points} | ${fmt(f.model.rmse)} | ${fmt(f.persistence.rmse)} | ` +
+        `${fmt(f.seasonalNaive?.rmse)} | ${f.skillRmseRatio.toFixed(2)}${verdict} | ${season ? `${season[1]} (${season[2]})` : 'none'} | ${transform} | ${done.seconds.toFixed(1)} s |`,
     );
   }
 } finally {
