@@ -299,7 +299,16 @@ describe('dates on the report\'s forecast axis', () => {
     config: {},
     backend: { name: 'native', isa: 'avx2' },
     history: { loss: [1, 0.5] },
-    forecast: { truth, predicted: truth.map((v) => v + 0.5), startIndex: 700, dates, label: 'CO2: 1-step-ahead forecast' },
+    forecast: {
+      truth,
+      predicted: truth.map((v) => v + 0.5),
+      startIndex: 700,
+      dates,
+      label: 'CO2: 1-step-ahead forecast',
+      // Dates, baselines and the interval band on one panel, as train draws a dated CSV's held-out tail.
+      baselines: [{ name: 'persistence', values: truth.map((_, k) => truth[Math.max(0, k - 1)]) }, { name: 'seasonal naive (12)', values: truth.map((v, k) => (k >= 12 ? truth[k - 12] : v)) }],
+      band: { lower: truth.map((v) => v - 0.3), upper: truth.map((v) => v + 1.3), level: 0.8 },
+    },
   };
   const html = renderReport(data);
   it('carries the dates (epoch seconds) in the payload', () => {
@@ -325,6 +334,8 @@ describe('dates on the report\'s forecast axis', () => {
       await page.mouse.move(box.x + 2, box.y + box.height / 2); // the first point: 2017-01-01
       const legend = page.locator('#plot-forecast .u-legend .u-series').first().locator('.u-value');
       await expect.poll(() => legend.textContent()).toBe('2017-01-01');
+      const labels = await page.locator('#plot-forecast .u-legend .u-series .u-label').allTextContents();
+      expect(labels).toEqual(['date', 'truth', 'model', 'persistence', 'seasonal naive (12)', '80% interval upper', '80% interval lower']);
       mkdirSync(join(ROOT, 'test/artifacts'), { recursive: true });
       await page.locator('#plot-forecast').screenshot({ path: join(ROOT, 'test/artifacts/report-dated-forecast.png') }); // for a person to look at
       expect(errors).toEqual([]);
@@ -357,7 +368,7 @@ describe.skipIf(!existsSync(main))('CLI (dist/cli/main.js): a dated CSV through 
     const html = readFileSync(join(dir, 'sales.html'), 'utf8');
     expect(html).toContain('"dates":[');
     // The split's date: stored in the model, shown by info and in the report's metric definition.
-    expect(html).toContain('held-out tail starts at row 48, 2019-01-01');
+    expect(html).toContain('origins from row 48, 2019-01-01, the first row of the held-out tail');
     const i = run(['info', 'sales.safetensors']);
     expect(i.stdout).toContain('held out: rows 48–59 of 60, from 2019-01-01 (never trained on)');
     const p = run(['predict', '--model', 'sales.safetensors', '--csv', csv, '--steps', '3']);

@@ -14,11 +14,15 @@ import { lossWarning } from './summary.js';
 
 const MAX_POINTS = 400;
 
-/** Where the held-out tail starts, for the definition sentence: "; the model's held-out tail starts at row 596, 2008-01-01". */
-function splitText(meta: ForecastMeta): string {
+/**
+ * Where the scored origins start, for the definition sentence: "from row 596, 2007-11-01, the first row of
+ * the held-out tail" (the split's date stored in the model), or the tail's start when the first origin is later.
+ */
+function originsText(meta: ForecastMeta, first: number): string {
   const sp = meta.split;
-  if (!sp || sp.row >= sp.rows) return '';
-  return `; the model's held-out tail starts at row ${sp.row}${sp.date ? `, ${sp.date}` : ''}`;
+  if (!sp || sp.row >= sp.rows) return `from row ${first}`;
+  const at = `row ${sp.row}${sp.date ? `, ${sp.date}` : ''}`;
+  return first === sp.row ? `from ${at}, the first row of the held-out tail` : `from row ${first}; the held-out tail starts at ${at}`;
 }
 
 /** `dates`: epoch ms per row of the scored series (a CSV with dates), for a date x axis. */
@@ -44,7 +48,7 @@ export function forecastPanel(meta: ForecastMeta, s: ForecastScore, dates?: read
     label: `${meta.target}: 1-step-ahead forecasts of the held-out tail${from > 0 ? ` (last ${MAX_POINTS} of ${s.origins.length})` : ''}`,
     baselines,
     ...(meta.intervals ? { band: { lower: predicted.map((v) => v + lo), upper: predicted.map((v) => v + hi), level: meta.intervals.level } } : {}),
-    definition: `${s.definition[0].toUpperCase()}${s.definition.slice(1)}: ${s.points} points (${s.origins.length} origins from row ${s.origins[0]}${splitText(meta)}). The band is the ${Math.round((meta.intervals?.level ?? 0.8) * 100)}% interval from the empirical quantiles of these held-out errors.`,
+    definition: `${s.definition[0].toUpperCase()}${s.definition.slice(1)}: ${s.points} points (${s.origins.length} origins ${originsText(meta, s.origins[0])}). The band is the ${Math.round((meta.intervals?.level ?? 0.8) * 100)}% interval from the empirical quantiles of these held-out errors.`,
     table: { columns, rows },
     verdict: warning
       ? { text: warning, warn: true }
