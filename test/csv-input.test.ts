@@ -371,6 +371,11 @@ describe.skipIf(!existsSync(main))('CLI (dist/cli/main.js): a dated CSV through 
     expect(html).toContain('origins from row 48, 2019-01-01, the first row of the held-out tail');
     const i = run(['info', 'sales.safetensors']);
     expect(i.stdout).toContain('held out: rows 48–59 of 60, from 2019-01-01 (never trained on)');
+    // eval finds the held-out tail by that date when the file is read another way (a row dropped before it).
+    const ev = run(['eval', '--model', 'sales.safetensors', '--csv', csv, '--missing', 'drop']);
+    expect(ev.status, ev.stderr).toBe(0);
+    expect(ev.stderr).toContain("note: the held-out tail starts at 2019-01-01: row 47 of this reading (row 48 in training's)");
+    expect(ev.stdout).toContain('held-out rows 47–58, from 2019-01-01 (the model trained on rows 0–46;');
     const p = run(['predict', '--model', 'sales.safetensors', '--csv', csv, '--steps', '3']);
     expect(p.status, p.stderr).toBe(0);
     expect(p.stdout.split('\n').slice(0, 4).map((l) => l.split(',')[0])).toEqual(['month', '2020-01-01', '2020-02-01', '2020-03-01']);

@@ -8,7 +8,7 @@
 import { CliError, type FlagSpec } from '../args.js';
 import { csvFlags } from '../commands/common.js';
 import type { DatasetName } from '../datasets/builtin.js';
-import { forecastCsv, forecastSeries, type ReadFlags } from '../datasets/index.js';
+import { forecastCsv, forecastSeries, type ForecastSeries, type ReadFlags } from '../datasets/index.js';
 import { contextRows, originsIn } from '../datasets/series.js';
 import type { ForecastMeta } from '../datasets/types.js';
 
@@ -87,8 +87,8 @@ export function scoredSeries(meta: ForecastMeta, f: HeldOutFlags): ScoredSeries 
     if (origins.length === 0) throw new CliError(`${series.name} has ${rows} rows; this model needs more than ${need + meta.horizon - 1}`);
     return { columns: series.columns, origins, description: `${series.name}, a fresh draw (next seed): every row is unseen; rows ${origins[0]}–${rows - 1} scored, the rows before them are context`, ...read };
   }
-  const split = meta.split?.row;
-  if (split === undefined) throw new CliError('this model stores no train/held-out split; name the rows to score with --held-out file.csv');
+  if (meta.split === undefined) throw new CliError('this model stores no train/held-out split; name the rows to score with --held-out file.csv');
+  const split = splitRow(meta.split, series);
   const origins = originsIn(meta, split, rows);
   if (origins.length === 0) {
     throw new CliError(
@@ -96,5 +96,24 @@ export function scoredSeries(meta: ForecastMeta, f: HeldOutFlags): ScoredSeries 
         'give new rows with --held-out file.csv (or a longer --csv)',
     );
   }
-  return { columns: series.columns, origins, description: `${series.name}: held-out rows ${split}–${rows - 1} (the model trained on rows 0–${split - 1}; earlier rows are context only)`, ...read };
+  const since = meta.split.date && series.dates ? `, from ${meta.split.date}` : '';
+  return { columns: series.columns, origins, description: `${series.name}: held-out rows ${split}–${rows - 1}${since} (the model trained on rows 0–${split - 1}; earlier rows are context only)`, ...read };
+}
+
+/**
+ * The first held-out row of the model's own series as read now: found by the split's date when the model
+ * stores one and the file was read with dates (a file read another way — --missing drop, another date
+ * grid — still splits where training did; a notice says when the row moved), else the stored row.
+ */
+function splitRow(split: NonNullable<ForecastMeta['split']>, series: ForecastSeries): number {
+  if (split.date === undefined) return split.row;
+  if (!series.dates) {
+    series.notices.push(`read without dates: the held-out tail is taken to start at row ${split.row}, as in training (${split.date} there)`);
+    return split.row;
+  }
+  const at = Date.parse(split.date);
+  const row = series.dates.findIndex((d) => d >= at);
+  const found = row < 0 ? series.dates.length : row;
+  if (found !== split.row) series.notices.push(`the held-out tail starts at ${split.date}: row ${found} of this reading (row ${split.row} in training's)`);
+  return found;
 }
