@@ -18,8 +18,25 @@ export interface ReportData {
   modelPath?: string;
   /** Per epoch; gradNorm = mean global gradient L2 norm before clipping. */
   history: { loss: number[]; valLoss?: number[]; gradNorm?: number[] };
-  /** Forecast vs truth for one series; `dates` (epoch ms, UTC, one per point) puts dates on the x axis instead of row numbers. */
-  forecast?: { truth: number[]; predicted: number[]; startIndex: number; label: string; dates?: number[] };
+  /** Forecast vs truth for one series. */
+  forecast?: {
+    truth: number[];
+    predicted: number[];
+    startIndex: number;
+    label: string;
+    /** Epoch ms (UTC), one per point: dates on the x axis instead of row numbers. */
+    dates?: number[];
+    /** Baseline forecasts of the same rows (drawn as lines). */
+    baselines?: Array<{ name: string; values: number[] }>;
+    /** A prediction interval around `predicted` (drawn as a band). */
+    band?: { lower: number[]; upper: number[]; level: number };
+    /** How the numbers below were computed, one sentence. */
+    definition?: string;
+    /** Per-horizon RMSE of the model and each baseline (rows: horizons, then "all"). */
+    table?: { columns: string[]; rows: Array<{ label: string; values: number[] }> };
+    /** One line: skill and which baseline is better, or a warning. */
+    verdict?: { text: string; warn: boolean };
+  };
   /** Sampled text for character models. */
   sample?: { prompt: string; text: string; temperature: number };
   classification?: { accuracy: number; classes: string[]; confusion: number[][] };

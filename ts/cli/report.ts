@@ -104,6 +104,14 @@ function validate(data: ReportData): void {
       throw typeError('data.forecast.startIndex', 'a finite number', describe(f.startIndex));
     }
     checkString('data.forecast.label', f.label);
+    for (const [k, b] of (f.baselines ?? []).entries()) {
+      checkString(`data.forecast.baselines[${k}].name`, b.name);
+      checkNumbers(`data.forecast.baselines[${k}].values`, b.values);
+    }
+    if (f.band !== undefined) {
+      checkNumbers('data.forecast.band.lower', f.band.lower);
+      checkNumbers('data.forecast.band.upper', f.band.upper);
+    }
     if (f.dates !== undefined) {
       checkNumbers('data.forecast.dates', f.dates);
       if (f.dates.length !== f.truth.length) throw typeError('data.forecast.dates', `one date per truth value (${f.truth.length})`, `${f.dates.length} dates`);
@@ -254,9 +262,18 @@ function forecastSection(f: NonNullable<ReportData['forecast']>): string {
     const d = f.predicted[i] - f.truth[i];
     if (Number.isFinite(d)) { se += d * d; ae += Math.abs(d); m++; }
   }
-  const err = m > 0 ? `RMSE ${formatNumber(Math.sqrt(se / m))} · MAE ${formatNumber(ae / m)} over ${m} steps shown` : 'no overlapping steps';
+  // With a score table (rnnkit train), the numbers come from it; the RMSE of the drawn line is then the h = 1 row.
+  const err = f.table ? '' : m > 0 ? ` · RMSE ${formatNumber(Math.sqrt(se / m))} · MAE ${formatNumber(ae / m)} over ${m} steps shown` : ' · no overlapping steps';
+  const table = f.table
+    ? `<table class="scores plot" id="forecast-table"><tr><th>held-out RMSE</th>${f.table.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>` +
+      f.table.rows.map((r) => `<tr><td>${escapeHtml(r.label)}</td>${r.values.map((v) => `<td>${escapeHtml(formatNumber(v))}</td>`).join('')}</tr>`).join('') +
+      '</table>'
+    : '';
+  const verdict = f.verdict ? `<p class="note${f.verdict.warn ? ' warn' : ''}">${escapeHtml(f.verdict.text)}</p>` : '';
+  const definition = f.definition ? `<p class="note">${escapeHtml(f.definition)}</p>` : '';
   return `<section class="card wide"><h2>Forecast vs truth</h2>
-<p class="note">${escapeHtml(f.label)} · ${escapeHtml(err)}</p><div class="chart plot" id="plot-forecast"></div></section>`;
+<p class="note">${escapeHtml(f.label)}${escapeHtml(err)}</p><div class="chart plot" id="plot-forecast"></div>
+${verdict}${table}${definition}</section>`;
 }
 
 function sampleSection(s: NonNullable<ReportData['sample']>): string {
@@ -329,6 +346,10 @@ export function renderReport(data: ReportData): string {
           truth: finiteOrNull(data.forecast.truth),
           predicted: finiteOrNull(data.forecast.predicted),
           startIndex: data.forecast.startIndex,
+          baselines: data.forecast.baselines?.map((b) => ({ name: b.name, values: finiteOrNull(b.values) })),
+          band: data.forecast.band
+            ? { lower: finiteOrNull(data.forecast.band.lower), upper: finiteOrNull(data.forecast.band.upper), label: `${Math.round(data.forecast.band.level * 100)}% interval` }
+            : undefined,
           // uPlot's time scale counts seconds.
           ...(data.forecast.dates ? { dates: data.forecast.dates.map((ms) => ms / 1000) } : {}),
         }

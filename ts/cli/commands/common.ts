@@ -1,7 +1,7 @@
 /**
  * Pieces every subcommand shares: the --backend and --help flags, picking the backend, turning a data
- * split into tensors, and the task's metrics (forecast RMSE in the target's own units, perplexity,
- * accuracy and confusion, ...), computed from real predictions so `train`, `eval` and the report agree.
+ * split into tensors, and the task's metrics (perplexity, accuracy and confusion, ...), computed from real
+ * predictions so `train`, `eval` and the report agree. Forecast scores live in forecast/metrics.ts.
  */
 
 import { backendInfo, ready, setBackend, tensor, type BackendName, type Sequential } from '../../index.js';
@@ -27,7 +27,7 @@ export const CSV_READ_FLAGS: FlagSpec[] = [
   { name: 'missing', type: 'string', choices: MISSING_POLICIES, help: 'missing CSV values: interpolate linearly, drop rows, or fail', default: "interpolate (eval/predict: the model's)" },
 ];
 
-/** The CSV-reading flags' values (see CSV_READ_FLAGS; train adds --columns and --exclude). */
+/** The CSV-reading flags' values (see CSV_READ_FLAGS; train adds --columns, --exclude and --covariates). */
 export function csvFlags(flags: Record<string, unknown>): CsvFlags {
   return {
     date: flags.date as string | undefined,
@@ -35,6 +35,7 @@ export function csvFlags(flags: Record<string, unknown>): CsvFlags {
     columns: flags.columns as string | undefined,
     exclude: flags.exclude as string | undefined,
     missing: flags.missing as MissingPolicy | undefined,
+    covariates: flags.covariates as string | undefined,
   };
 }
 
@@ -82,17 +83,9 @@ export function taskMetrics(model: Sequential, meta: DataMeta, s: Split): TaskMe
   const pred = model.predict(t.x, t.lengths ? { lengths: t.lengths } : {}).data as Float32Array;
   switch (meta.task) {
     case 'forecast': {
-      const y = s.y as Float32Array;
-      let se = 0;
-      let ae = 0;
-      for (let i = 0; i < y.length; i++) {
-        se += (pred[i] - y[i]) ** 2;
-        ae += Math.abs(pred[i] - y[i]);
-      }
-      const sd = meta.std[meta.targetIndex];
-      const mse = se / y.length;
-      const rmse = Math.sqrt(mse) * sd;
-      return { metrics: { mse_normalised: mse, rmse, mae: (ae / y.length) * sd, loss }, headline: [`RMSE (${meta.target})`, rmse] };
+      // Forecasters are scored on their held-out tail by forecast/metrics.ts; without one (e.g. --val-split 0)
+      // only the training loss on the encoded target is left, and it is named so.
+      return { metrics: { loss_encoded_target: loss }, headline: ['MSE of the encoded target', loss] };
     }
     case 'charlm': {
       const y = s.y as Int32Array;

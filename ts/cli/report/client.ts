@@ -31,6 +31,18 @@ export const CLIENT_JS = String.raw`(function () {
   // Axis labels: uPlot passes null for ticks it wants unlabeled (minor log ticks).
   function tick(v) { return v == null ? '' : fmt(v); }
 
+  // Linear-axis labels with the decimals of the tick step (uPlot's foundIncr): fmt's 3 significant digits
+  // would print 402.5, 405, 407.5 as 403, 405, 408 on a CO2 axis. fmt still for log axes and long labels.
+  function ticks(splits, incr) {
+    var s = incr > 0 ? String(+incr.toPrecision(6)) : '';
+    var d = s.indexOf('e') >= 0 ? -1 : s.indexOf('.') < 0 ? 0 : s.length - s.indexOf('.') - 1;
+    return splits.map(function (v) {
+      if (v == null) return '';
+      var text = d >= 0 ? v.toFixed(d) : '';
+      return text && text.length <= 8 ? String(+text) : fmt(v);
+    });
+  }
+
   function sample(tab, t) {
     var x = Math.min(1, Math.max(0, isFinite(t) ? t : 0)) * (tab.length - 1);
     var i = Math.min(tab.length - 2, Math.floor(x)), f = x - i, a = tab[i], b = tab[i + 1];
@@ -82,13 +94,14 @@ export const CLIENT_JS = String.raw`(function () {
         scales: { x: { time: time }, y: log ? { distr: 3, log: 10 } : {} },
         axes: [
           xAxis,
-          { label: spec.yLabel, size: 64, values: function (_, splits) { return splits.map(tick); } },
+          { label: spec.yLabel, size: 64, values: function (_, splits, _axis, _space, incr) { return log ? splits.map(tick) : ticks(splits, incr); } },
         ],
         series: [{ label: spec.xLabel, value: function (_, v) { return v == null ? '–' : time ? dateText(v) : String(v); } }].concat(spec.series.map(function (s) {
           return { label: s.label, stroke: s.stroke, width: s.width || 2, dash: s.dash,
-            points: { show: !s.dash && spec.x.length <= 40, size: spec.x.length <= 2 ? 10 : 6, fill: s.stroke }, value: function (_, v) { return fmt(v); } };
+            points: { show: !s.dash && !s.edge && spec.x.length <= 40, size: spec.x.length <= 2 ? 10 : 6, fill: s.stroke }, value: function (_, v) { return fmt(v); } };
         })),
         cursor: { drag: { x: true, y: false } },
+        bands: spec.bands,
       }, data, el);
     }
     build();
@@ -136,10 +149,23 @@ export const CLIENT_JS = String.raw`(function () {
   plot('plot-forecast', function (el) {
     var F = D.forecast, n = Math.max(F.truth.length, F.predicted.length), x = [];
     for (var i = 0; i < n; i++) x.push(F.dates ? F.dates[i] : F.startIndex + i);
-    lineChart(el, { x: x, xLabel: F.dates ? 'date' : 'time step', time: !!F.dates, yLabel: 'value', integerX: !F.dates, height: 300, series: [
+    var series = [
       { label: 'truth', values: pad(F.truth, n), stroke: '#333' },
-      { label: 'predicted', values: pad(F.predicted, n), stroke: '#d62728' },
-    ] });
+      { label: 'model', values: pad(F.predicted, n), stroke: '#d62728' },
+    ];
+    var colours = ['#1f77b4', '#2ca02c'];
+    (F.baselines || []).forEach(function (b, k) {
+      series.push({ label: b.name, values: pad(b.values, n), stroke: colours[k % 2], width: 1, dash: [5, 3] });
+    });
+    var bands;
+    if (F.band) {
+      // uPlot fills between two series (indices count the x column as 0): upper, then lower; edges without point markers.
+      var up = series.length + 1;
+      series.push({ label: F.band.label + ' upper', values: pad(F.band.upper, n), stroke: 'rgba(214,39,40,0.35)', width: 1, edge: true });
+      series.push({ label: F.band.label + ' lower', values: pad(F.band.lower, n), stroke: 'rgba(214,39,40,0.35)', width: 1, edge: true });
+      bands = [{ series: [up, up + 1], fill: 'rgba(214,39,40,0.12)' }];
+    }
+    lineChart(el, { x: x, xLabel: F.dates ? 'date' : 'time step', time: !!F.dates, yLabel: 'value', integerX: !F.dates, height: 300, series: series, bands: bands });
   });
 
   // ---------------------------------------------------------------- activation heatmaps (canvas)

@@ -36,6 +36,10 @@ table.kv td:last-child { font-family: ui-monospace, SFMono-Regular, Menlo, Conso
 pre.sample { background: #fbfbf8; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px;
   white-space: pre-wrap; word-break: break-word; max-height: 420px; overflow: auto; margin: 0; }
 pre.sample .prompt { background: #e3eefb; border-radius: 3px; }
+table.scores { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; margin: 8px 0; }
+table.scores th, table.scores td { padding: 4px 14px; text-align: right; border-top: 1px solid var(--line); }
+table.scores th { font-weight: 500; color: var(--muted); }
+table.scores tr > :first-child { text-align: left; color: var(--muted); }
 table.confusion { border-collapse: collapse; font-size: 12.5px; font-variant-numeric: tabular-nums; }
 table.confusion th, table.confusion td { padding: 5px 9px; text-align: center; }
 table.confusion th { font-weight: 500; color: var(--muted); }
