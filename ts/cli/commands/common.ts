@@ -7,6 +7,8 @@
 import { backendInfo, ready, setBackend, tensor, type BackendName, type Sequential } from '../../index.js';
 import type { Tensor, Tensor3D } from '../../tensor.js';
 import { CliError, type FlagSpec } from '../args.js';
+import { charScores, type CharScores } from '../datasets/char-baselines.js';
+import { oneHot } from '../datasets/text.js';
 import type { DataMeta, Split } from '../datasets/types.js';
 
 /** `--backend`, as every command that computes offers it. */
@@ -37,8 +39,20 @@ export interface SplitTensors {
   lengths?: number[];
 }
 
+/**
+ * The model input of split `s`. Token ids [n, window] (character models) are expanded to one-hot
+ * [n, window, vocabSize] here, until the core takes int32 ids: this is the one place to switch.
+ */
+function inputTensor(s: Split): Tensor3D {
+  if (s.x instanceof Int32Array) {
+    const [n, w] = s.xDims;
+    return tensor(oneHot(s.x, s.vocabSize!), [n, w, s.vocabSize!]) as Tensor3D;
+  }
+  return tensor(s.x, s.xDims as [number, number, number]) as Tensor3D;
+}
+
 export function splitTensors(s: Split): SplitTensors {
-  const x = tensor(s.x, s.xDims) as Tensor3D;
+  const x = inputTensor(s);
   const y = s.y instanceof Int32Array ? tensor(s.y, s.yDims) : tensor(s.y, s.yDims);
   return s.lengths ? { x, y, lengths: s.lengths } : { x, y };
 }
@@ -48,6 +62,8 @@ export interface TaskMetrics {
   /** The headline number and its name, printed as "final validation <name>: <value>". */
   headline: [string, number];
   classification?: { accuracy: number; classes: string[]; confusion: number[][] };
+  /** Character models: loss per character next to the unigram/bigram baselines on the same characters. */
+  charScores?: CharScores;
 }
 
 /** Metrics of `model` on split `s` for the task in `meta`. */
@@ -75,8 +91,9 @@ export function taskMetrics(model: Sequential, meta: DataMeta, s: Split): TaskMe
       let hit = 0;
       for (let r = 0; r < y.length; r++) if (argmax(pred, r * v, v) === y[r]) hit++;
       return {
-        metrics: { cross_entropy: loss, perplexity: Math.exp(loss), accuracy: hit / y.length },
+        metrics: { cross_entropy: loss, bits_per_char: loss / Math.LN2, perplexity: Math.exp(loss), accuracy: hit / y.length },
         headline: ['perplexity', Math.exp(loss)],
+        charScores: charScores(loss, meta.counts, v, s.x as Int32Array, y),
       };
     }
     case 'classify': {

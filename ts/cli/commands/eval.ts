@@ -6,6 +6,7 @@
 
 import { helpText, type FlagSpec } from '../args.js';
 import { DATASETS, type DatasetName } from '../datasets/builtin.js';
+import { charScoreTable } from '../datasets/char-baselines.js';
 import { evaluationData } from '../datasets/index.js';
 import { requireDataMeta } from '../model-file.js';
 import { fmt } from '../progress.js';
@@ -34,11 +35,15 @@ export async function evalCommand(argv: string[]): Promise<number> {
     // The loss it was trained with (evaluate needs a compiled loss; the optimizer is never used here).
     loaded.model.compile({ loss: (loaded.train?.config.loss as typeof data.loss | undefined) ?? data.loss });
     const m = taskMetrics(loaded.model, meta, data.val!);
+    const notices = data.notices ?? [];
     if (flags.json) {
-      process.stdout.write(JSON.stringify({ data: data.summary, sequences: data.val!.xDims[0], metrics: m.metrics }) + '\n');
+      const extra = { ...(notices.length > 0 ? { notices } : {}), ...(m.charScores ? { charScores: m.charScores } : {}) };
+      process.stdout.write(JSON.stringify({ data: data.summary, sequences: data.val!.xDims[0], metrics: m.metrics, ...extra }) + '\n');
     } else {
       process.stdout.write(
-        `${data.summary}\n${m.headline[0]}: ${fmt(m.headline[1])}\n` + Object.entries(m.metrics).map(([k, v]) => `  ${k}: ${fmt(v)}`).join('\n') + '\n',
+        `${data.summary}\n${notices.map((n) => `notice: ${n}\n`).join('')}${m.headline[0]}: ${fmt(m.headline[1])}\n` +
+          Object.entries(m.metrics).map(([k, v]) => `  ${k}: ${fmt(v)}`).join('\n') + '\n' +
+          (m.charScores ? charScoreTable(m.charScores, 'evaluated') + '\n' : ''),
       );
     }
     return 0;

@@ -15,9 +15,11 @@ import type { TracePanel } from '../../model.js';
 import type { Tensor3D } from '../../tensor.js';
 import { CliError, helpText, parseArgs, readConfig, type FlagSpec, type FlagValues } from '../args.js';
 import { DATASETS, type DatasetName } from '../datasets/builtin.js';
+import { charScoreTable } from '../datasets/char-baselines.js';
 import { trainingData, sourceOf } from '../datasets/index.js';
 import { contextWindows, normalise } from '../datasets/series.js';
-import type { PreparedData, Split } from '../datasets/types.js';
+import { encode, oneHot } from '../datasets/text.js';
+import type { CharMeta, PreparedData, Split } from '../datasets/types.js';
 import { modelMetadata, type TrainInfo } from '../model-file.js';
 import { fmt, outputMode, Progress } from '../progress.js';
 import type { ReportData } from '../report-data.js';
@@ -30,7 +32,8 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'csv', type: 'string', help: 'CSV time series: header row, numeric columns' },
   { name: 'target', type: 'string', help: 'CSV column to forecast (name or 1-based number)', default: 'the last column' },
   { name: 'horizon', type: 'int', min: 1, help: 'steps ahead to forecast at once (series data)', default: '1' },
-  { name: 'text', type: 'string', help: 'plain-text file for a character-level language model' },
+  { name: 'text', type: 'string', help: 'plain-text file (UTF-8) for a character-level language model' },
+  { name: 'max-vocab', type: 'int', min: 2, max: 65536, help: 'character models: most distinct characters; rarer ones read as one unknown symbol', default: '256' },
   { name: 'dataset', type: 'string', choices: DATASETS, help: 'built-in generated dataset', default: 'seasonal' },
   { name: 'size', type: 'int', min: 1, help: 'generated dataset size (series length, sequences or characters)' },
   { name: 'window', type: 'int', min: 1, help: 'sequence length in steps', default: '48 (text 64, reber 30, adding 50)' },
@@ -103,16 +106,20 @@ function panelRange(p: TracePanel): [number, number] {
   return p.activation === 'relu' ? [0, m] : [-m, m];
 }
 
-/** The first sequence of a split, cut to its valid length. */
-function firstSequence(s: Split): { x: Float32Array; steps: number } {
-  const [, w, f] = s.xDims;
+/** The first sequence of a split, cut to its valid length, as features [steps, f] (token ids one-hot). */
+function firstSequence(s: Split): { x: Float32Array; steps: number; f: number; ids?: Int32Array } {
+  const w = s.xDims[1];
   const steps = s.lengths?.[0] ?? w;
-  return { x: s.x.slice(0, steps * f), steps };
+  if (s.x instanceof Int32Array) {
+    const ids = s.x.slice(0, steps);
+    return { x: oneHot(ids, s.vocabSize!), steps, f: s.vocabSize!, ids };
+  }
+  const f = s.xDims[2];
+  return { x: s.x.slice(0, steps * f), steps, f };
 }
 
 function activations(model: Sequential, data: PreparedData, s: Split): ReportData['activations'] {
-  const { x, steps } = firstSequence(s);
-  const f = s.xDims[2];
+  const { x, steps, f, ids } = firstSequence(s);
   const trace = model.trace(tensor(x, [1, steps, f]) as Tensor3D);
   const panels = trace.panels.map((p) => ({
     name: p.name,
@@ -122,14 +129,24 @@ function activations(model: Sequential, data: PreparedData, s: Split): ReportDat
     range: panelRange(p),
   }));
   const meta = data.meta;
-  const symbols = (ids: string[]) => ids.join('');
   const decode = (vocab: string[]) => Array.from({ length: steps }, (_, t) => vocab[x.subarray(t * f, (t + 1) * f).indexOf(1)] ?? '?');
   if (meta.task === 'forecast') {
     return { steps, panels, input: Array.from({ length: steps }, (_, t) => x[t * f]), inputLabel: `input: ${meta.columns[0]} (normalised), first validation window` };
   }
-  if (meta.task === 'charlm') return { steps, panels, inputLabel: `input text: ${JSON.stringify(symbols(decode(meta.vocab)))}` };
-  if (meta.symbols) return { steps, panels, inputLabel: `input symbols: ${symbols(decode(meta.symbols))}` };
+  if (meta.task === 'charlm') {
+    const chars = Array.from(ids!, (id) => meta.vocab[id]);
+    return { steps, panels, inputChars: chars, inputLabel: `input text (the first ${data.val ? 'validation' : 'training'} window)` };
+  }
+  if (meta.symbols) return { steps, panels, inputChars: decode(meta.symbols), inputLabel: 'input symbols' };
   return { steps, panels, input: Array.from({ length: steps }, (_, t) => x[t * f]), inputLabel: 'input: values (the two marked steps carry the answer)' };
+}
+
+/** Samples for the report: two continuations of the default prompt at each of two temperatures. */
+function reportSamples(model: Sequential, meta: CharMeta, seed: number): ReportData['samples'] {
+  const prompt = encode(meta.prompt, meta.vocab, 'the default prompt', meta.unknown).ids;
+  return [0.5, 1].flatMap((temperature) =>
+    [0, 1].map((k) => ({ prompt: meta.prompt, temperature, text: sampleText(model, meta, prompt, 240, temperature, seed + k) })),
+  );
 }
 
 /** One-step-ahead forecast over the validation tail (at most 400 points), in the target's units. */
@@ -191,6 +208,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     seed,
     size: num('size'),
     bidirectional: flags.bidirectional === true,
+    maxVocab: num('max-vocab'),
   });
   const loss = (str('loss') as Loss | undefined) ?? data.loss;
   const classTargets = data.train.y instanceof Int32Array;
@@ -256,8 +274,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const nTrain = data.train.xDims[0];
   const stepsPerEpoch = Math.ceil(nTrain / Math.min(r.batchSize, nTrain));
   const progress = new Progress(mode, r.epochs, stepsPerEpoch);
-  progress.event('start', { data: data.summary, config, backend, modelPath: r.out, reportPath: r.report });
-  progress.info(`${data.summary}\n${model.summary()}\nbackend ${backend.name} (${backend.isa}); training ${r.epochs} epochs, ${stepsPerEpoch} steps each`);
+  const notices = data.notices ?? [];
+  progress.event('start', { data: data.summary, ...(notices.length > 0 ? { notices } : {}), config, backend, modelPath: r.out, reportPath: r.report });
+  progress.info(`${data.summary}\n${notices.map((n) => `notice: ${n}\n`).join('')}${model.summary()}\nbackend ${backend.name} (${backend.isa}); training ${r.epochs} epochs, ${stepsPerEpoch} steps each`);
   progress.begin();
 
   const controller = new AbortController();
@@ -333,6 +352,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   // Results: metrics, saved model, report.
   const evalSplit = data.val ?? data.train;
+  const where = data.val ? 'validation' : 'training (no validation split)';
   const m = taskMetrics(model, data.meta, evalSplit);
   const info: TrainInfo = {
     command,
@@ -358,18 +378,15 @@ export async function trainCommand(argv: string[]): Promise<number> {
   };
   const forecast = forecastPlot(model, data);
   if (forecast) report.forecast = forecast;
-  if (data.meta.task === 'charlm') {
-    const prompt = data.meta.prompt;
-    report.sample = { prompt, text: sampleText(model, data.meta, prompt, 300, 0.8, r.seed), temperature: 0.8 };
-  }
+  if (data.meta.task === 'charlm') report.samples = reportSamples(model, data.meta, r.seed);
   if (m.classification) report.classification = m.classification;
+  if (m.charScores) report.charScores = { ...m.charScores, split: where };
   report.activations = activations(model, data, evalSplit);
   await writeFileAtomic(r.report, new TextEncoder().encode(renderReport(report)));
   model.dispose();
 
-  const where = data.val ? 'validation' : 'training (no validation split)';
   if (mode === 'json') {
-    progress.event('done', { epochs: info.epochs, stoppedEarly, ...(stoppedEarly ? { partialBatches } : {}), seconds, metrics: m.metrics, headline: { name: m.headline[0], value: m.headline[1], split: where }, modelPath: r.out, reportPath: r.report });
+    progress.event('done', { epochs: info.epochs, stoppedEarly, ...(stoppedEarly ? { partialBatches } : {}), seconds, metrics: m.metrics, headline: { name: m.headline[0], value: m.headline[1], split: where }, ...(m.charScores ? { charScores: m.charScores } : {}), modelPath: r.out, reportPath: r.report });
   } else {
     const extras = Object.entries(m.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
     process.stdout.write(
@@ -378,6 +395,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
           (partialBatches > 0 ? ` and ${partialBatches} of ${stepsPerEpoch} steps of the next\n` : '\n')
         : '') +
         `final ${where} ${m.headline[0]}: ${fmt(m.headline[1])}  (${extras})\n` +
+        (m.charScores ? charScoreTable(m.charScores, data.val ? 'held-out' : 'training') + '\n' : '') +
         `trained ${info.epochs} epochs in ${seconds.toFixed(1)}s on ${backend.name} (${backend.isa})\n` +
         `model:  ${r.out}\nreport: ${r.report}\n`,
     );

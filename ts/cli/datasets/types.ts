@@ -5,15 +5,22 @@
  */
 
 import type { Loss } from '../../model.js';
+import type { CharCounts } from './char-baselines.js';
 
 /** forecast: next values of a series; charlm: next character; classify: one label per sequence;
  * next-symbol: the set of legal next symbols per step; regression: one value per sequence. */
 export type Task = 'forecast' | 'charlm' | 'classify' | 'next-symbol' | 'regression';
 
-/** One split, batch-first. `y` is float targets or int32 class ids, shaped by `yDims`. */
+/**
+ * One split, batch-first. `x` is feature values [n, window, features] (Float32Array), or token ids
+ * [n, window] in 0..vocabSize−1 (Int32Array, character models). `y` is float targets or int32 class
+ * ids, shaped by `yDims`.
+ */
 export interface Split {
-  x: Float32Array;
-  xDims: [number, number, number];
+  x: Float32Array | Int32Array;
+  xDims: number[];
+  /** Set when `x` holds token ids: how many distinct ids (the first layer's inputSize). */
+  vocabSize?: number;
   y: Float32Array | Int32Array;
   yDims: number[];
   /** Valid steps per sequence (padded sequences only). */
@@ -48,6 +55,10 @@ export interface CharMeta {
   name: string;
   /** Characters by class index. */
   vocab: string[];
+  /** Index of the unknown symbol that characters outside a capped vocabulary read as (--max-vocab). */
+  unknown?: number;
+  /** Unigram/bigram counts of the training text, for the per-character baselines. */
+  counts?: CharCounts;
   window: number;
   /** A prompt from the training text, the default for `rnnkit generate`. */
   prompt: string;
@@ -81,6 +92,8 @@ export interface PreparedData {
   summary: string;
   /** Forecast tasks: every column and the target in original units, and the row where validation starts. */
   series?: { columns: number[][]; target: number[]; valStart: number };
+  /** Automatic choices made while preparing the data, one line each (printed and in the JSON output). */
+  notices?: string[];
   /** Character tasks: the raw text (for report samples). */
   text?: string;
 }

@@ -36,6 +36,16 @@ table.kv td:last-child { font-family: ui-monospace, SFMono-Regular, Menlo, Conso
 pre.sample { background: #fbfbf8; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px;
   white-space: pre-wrap; word-break: break-word; max-height: 420px; overflow: auto; margin: 0; }
 pre.sample .prompt { background: #e3eefb; border-radius: 3px; }
+.samples { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
+@media (max-width: 900px) { .samples { grid-template-columns: 1fr; } }
+.sample-head { color: var(--muted); font-size: 12px; margin: 0 0 3px; }
+pre.input-text { margin: 2px 0 4px; white-space: pre-wrap; word-break: break-all; font-size: 13px; }
+table.scores { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
+table.scores th, table.scores td { padding: 4px 12px; border-top: 1px solid var(--line); text-align: right; }
+table.scores th:first-child { text-align: left; font-weight: 500; }
+table.scores tr:first-child th { color: var(--muted); font-weight: 500; border-top: none; }
+table.scores tr:nth-child(2) { font-weight: 600; }
+table.scores .how { text-align: left; color: var(--muted); font-weight: normal; }
 table.confusion { border-collapse: collapse; font-size: 12.5px; font-variant-numeric: tabular-nums; }
 table.confusion th, table.confusion td { padding: 5px 9px; text-align: center; }
 table.confusion th { font-weight: 500; color: var(--muted); }
