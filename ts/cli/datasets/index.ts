@@ -62,6 +62,7 @@ export function trainingData(o: DataOptions): PreparedData {
   const horizon = o.horizon ?? 1;
   const stride = o.stride ?? 1;
   if (source !== 'csv' && o.target !== undefined) throw new CliError('--target applies to --csv data only');
+  if (source !== 'text' && o.maxVocab !== undefined) throw new CliError('--max-vocab applies to character models (--text, --dataset text) only');
   if (source === 'csv' || source === 'seasonal' || source === 'mackey-glass') {
     let src: SeriesSource;
     if (source === 'csv') {
@@ -82,7 +83,6 @@ export function trainingData(o: DataOptions): PreparedData {
     const g = { seed: o.seed, size: o.size ?? DEFAULT_SIZE.text };
     return charData(textCorpus(g), 'generated text', 'dataset', charOptions, undefined, g);
   }
-  if (o.maxVocab !== undefined) throw new CliError('--max-vocab applies to character models (--text, --dataset text) only');
   const g = { seed: o.seed, size: o.size ?? DEFAULT_SIZE[source] };
   if (source === 'reber') return reberClassify(g, window, o.valSplit);
   if (source === 'reber-next') {

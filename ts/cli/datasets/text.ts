@@ -255,12 +255,15 @@ export function charData(
   const nTrain = windowCount(0, split, o.window, o.stride);
   const nVal = split < length ? windowCount(split, length, o.window, o.window) : 0;
   // x and y are int32 each: checked before anything of that size exists.
-  const bytes = (nTrain + nVal) * o.window * 4 * 2;
+  const windowBytes = o.window * 4 * 2;
+  const bytes = (nTrain + nVal) * windowBytes;
   if (bytes > MAX_PREPARED_BYTES) {
-    const stride = Math.ceil((o.stride * bytes) / MAX_PREPARED_BYTES);
+    // Validation windows do not overlap whatever the stride: only the training part shrinks with it.
+    const room = MAX_PREPARED_BYTES - nVal * windowBytes;
+    const fix = room > windowBytes ? `Use --stride ${Math.ceil((o.stride * nTrain * windowBytes) / room)} or more, or a shorter text.` : 'Use a shorter text.';
     throw new CliError(
       `--window ${o.window} with --stride ${o.stride} on ${name} (${length} characters) makes ${nTrain + nVal} windows, ` +
-        `${mib(bytes)} of ids and targets, over the ${mib(MAX_PREPARED_BYTES)} limit. Use --stride ${stride} or more, or a shorter text.`,
+        `${mib(bytes)} of ids and targets, over the ${mib(MAX_PREPARED_BYTES)} limit. ${fix}`,
     );
   }
   const notices = [
