@@ -296,13 +296,16 @@ function charScoresSection(c: NonNullable<ReportData['charScores']>): string {
 ${body}</table></section>`;
 }
 
-/** A character as a readable axis label: space ␣, newline ⏎, tab ⇥, other controls and invisibles escaped. */
+/**
+ * A character as a readable axis label: space ␣, newline ⏎, tab ⇥, carriage return \r, other control
+ * characters in caret notation (^G; control-picture glyphs are missing from common monospace fonts),
+ * other invisible characters as \u{…}.
+ */
 export function visibleChar(c: string): string {
-  const named: Record<string, string> = { ' ': '␣', '\n': '⏎', '\t': '⇥', '\r': '␍' };
+  const named: Record<string, string> = { ' ': '␣', '\n': '⏎', '\t': '⇥', '\r': '\\r' };
   if (named[c] !== undefined) return named[c];
   const code = c.codePointAt(0) ?? 0;
-  if (code < 0x20) return String.fromCharCode(0x2400 + code); // control pictures ␀ … ␟
-  if (code === 0x7f) return '␡';
+  if (code < 0x20 || code === 0x7f) return `^${String.fromCharCode(code ^ 0x40)}`;
   if (/^[\p{Cc}\p{Cf}\p{M}\p{Z}\p{Co}\p{Cn}]$/u.test(c)) return `\\u{${code.toString(16)}}`;
   return c;
 }

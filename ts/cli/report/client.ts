@@ -187,17 +187,19 @@ export const CLIENT_JS = String.raw`(function () {
   }
 
   // One label per time step (characters of a text input) on the x axis, thinned only when columns are
-  // narrower than a glyph; returns the height used.
+  // narrower than a glyph; stand-ins for invisible characters (␣ ⏎ ⇥, escapes) in blue, and ⏎, a small
+  // glyph in most fonts, larger. Returns the height used.
+  var STAND_INS = { '␣': 1, '⏎': 1, '⇥': 1 };
   function charAxis(ctx, labels, x0, w, y) {
-    var T = labels.length, cw = w / T, every = Math.max(1, Math.ceil(9 / cw));
+    var T = labels.length, cw = w / T, every = Math.max(1, Math.ceil(9 / cw)), size = cw >= 11 ? 12 : 10;
     ctx.save();
-    ctx.font = (cw >= 11 ? 12 : 10) + 'px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
-    ctx.textAlign = 'center'; ctx.textBaseline = 'top';
+    ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
     for (var t = 0; t < T; t += every) {
-      var x = x0 + (t + 0.5) * cw;
+      var x = x0 + (t + 0.5) * cw, s = labels[t], standIn = STAND_INS[s] || s.length > 1;
       if (t % 2 === 0 && cw >= 6) { ctx.fillStyle = '#eef2f6'; ctx.fillRect(x0 + t * cw, y, cw, 16); }
-      ctx.fillStyle = '#1d2329';
-      ctx.fillText(labels[t], x, y + 2);
+      ctx.font = '600 ' + (s === '⏎' ? size + 4 : size) + 'px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
+      ctx.fillStyle = standIn ? '#1f5fa8' : '#1d2329';
+      ctx.fillText(s, x, y + 8.5);
     }
     ctx.restore();
     return 17;
@@ -238,7 +240,7 @@ export const CLIENT_JS = String.raw`(function () {
     ctx.textBaseline = 'top'; ctx.fillText(fmt(hi), bx + bw + 5, top);
     ctx.textBaseline = 'middle'; ctx.fillText(fmt(mid), bx + bw + 5, top + (hi - mid) / (hi - lo || 1) * ph);
     ctx.textBaseline = 'bottom'; ctx.fillText(fmt(lo), bx + bw + 5, top + ph);
-    cv._hit = { T: T, units: p.units, top: top, pw: pw, ph: ph, values: p.values, name: p.name, labels: labels };
+    cv._hit = { T: T, units: p.units, x0: ML, top: top, pw: pw, ph: ph, values: p.values, name: p.name, labels: labels };
   }
 
   var tip = null;
