@@ -97,7 +97,7 @@ export function charScores(modelNats: number, counts: CharCounts | undefined, v:
   if (!(modelNats < base.bigram)) {
     scores.warning =
       `the model (${scores.model.bitsPerChar.toFixed(3)} bits/char) does not beat the bigram baseline ` +
-      `(${scores.bigram.bitsPerChar.toFixed(3)} bits/char) on the held-out text: train longer (--epochs), with more --hidden units or more text`;
+      `(${scores.bigram.bitsPerChar.toFixed(3)} bits/char) on the same characters: train longer (--epochs), with more --hidden units or more text`;
   }
   return scores;
 }

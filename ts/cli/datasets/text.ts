@@ -293,9 +293,10 @@ export function charData(
     headActivation: 'softmax',
     train: trainSplit,
     val: valSplit,
-    summary:
-      `${name}: ${length} characters, vocabulary of ${v.length} → ${nTrain} training windows of ${o.window} characters ` +
-      `(stride ${o.stride}), ${nVal > 0 ? `${nVal} non-overlapping validation windows (${nVal * o.window} held-out characters)` : o.valSplit > 0 ? 'no validation split (text too short)' : 'no split'}`,
+    summary: model
+      ? `${name}: ${length} characters → ${nTrain} windows of ${o.window} characters (stride ${o.stride}), ${nTrain * o.window} characters scored, each once`
+      : `${name}: ${length} characters, vocabulary of ${v.length} → ${nTrain} training windows of ${o.window} characters ` +
+        `(stride ${o.stride}), ${nVal > 0 ? `${nVal} non-overlapping validation windows (${nVal * o.window} held-out characters)` : o.valSplit > 0 ? 'no validation split (text too short)' : 'no split'}`,
     notices,
     text,
   };
