@@ -8,7 +8,7 @@ import { backendInfo, ready, setBackend, tensor, type BackendName, type Sequenti
 import type { Tensor, Tensor3D } from '../../tensor.js';
 import { CliError, type FlagSpec } from '../args.js';
 import { charScores, type CharScores } from '../datasets/char-baselines.js';
-import { oneHot } from '../datasets/text.js';
+import { MAX_PREPARED_BYTES, oneHot } from '../datasets/text.js';
 import type { DataMeta, Split } from '../datasets/types.js';
 
 /** `--backend`, as every command that computes offers it. */
@@ -46,7 +46,14 @@ export interface SplitTensors {
 function inputTensor(s: Split): Tensor3D {
   if (s.x instanceof Int32Array) {
     const [n, w] = s.xDims;
-    return tensor(oneHot(s.x, s.vocabSize!), [n, w, s.vocabSize!]) as Tensor3D;
+    const v = s.vocabSize!;
+    if (n * w * v * 4 > MAX_PREPARED_BYTES) {
+      throw new CliError(
+        `${n} windows of ${w} characters over a vocabulary of ${v} make a one-hot input of ${Math.ceil((n * w * v * 4) / 2 ** 20)} MiB, ` +
+          `over the ${MAX_PREPARED_BYTES / 2 ** 20} MiB limit: use a larger --stride, a smaller --max-vocab or a shorter text`,
+      );
+    }
+    return tensor(oneHot(s.x, v), [n, w, v]) as Tensor3D;
   }
   return tensor(s.x, s.xDims as [number, number, number]) as Tensor3D;
 }
