@@ -53,7 +53,7 @@ describe.each(BACKENDS)('fit in chunks on $name', ({ name, built }) => {
     const data: BatchData = { x: x.data, xDims: [N, T, 2], y: y.data, lengths };
     const want: EpochResult[] = [];
     for (let e = 0; e < 3; e++) {
-      want.push(await ref.trainEpoch(data, { batchSize: 2, shuffle: true, tbptt: 3, seed: epochSeed(9, e) }));
+      want.push(await ref.trainEpoch(getBackend().createDataset(data), { batchSize: 2, shuffle: true, tbptt: 3, seed: epochSeed(9, e) }));
     }
     expect(h.loss).toEqual(want.map((w) => w.loss));
     expect(h.gradNorm).toEqual(want.map((w) => w.gradNorm));
@@ -87,14 +87,14 @@ describe.each(BACKENDS)('fit in chunks on $name', ({ name, built }) => {
     const opts = { batchSize: 3, shuffle: true, tbptt: 0, seed: 77 };
     const whole = getBackend().createModel(spec);
     whole.compile(TRAIN_JSON);
-    const w = await whole.trainEpoch(data, opts);
+    const w = await whole.trainEpoch(getBackend().createDataset(data), opts);
     expect(w).toMatchObject({ batches: 7, samples: N, nextBatch: 7, epochBatches: 7, updates: 7 });
     const parts = getBackend().createModel(spec);
     parts.compile(TRAIN_JSON);
     let r: EpochResult | undefined;
     let samples = 0;
     for (const size of [1, 2, 1, 3]) {
-      r = await parts.trainEpoch(data, { ...opts, firstBatch: r?.nextBatch ?? 0, maxBatches: size, ...(r ? { carry: r } : {}) });
+      r = await parts.trainEpoch(getBackend().createDataset(data), { ...opts, firstBatch: r?.nextBatch ?? 0, maxBatches: size, ...(r ? { carry: r } : {}) });
       expect(r.batches).toBe(size);
       samples += r.samples;
     }
@@ -103,10 +103,10 @@ describe.each(BACKENDS)('fit in chunks on $name', ({ name, built }) => {
     expect(Array.from(parts.getParams())).toEqual(Array.from(whole.getParams()));
     // Bad ranges reject naming the argument (and train nothing).
     const before = Array.from(parts.getParams());
-    await expect(parts.trainEpoch(data, { ...opts, firstBatch: 8 })).rejects.toMatchObject({ code: 'ERR_RNNKIT_VALUE', arg: 'firstBatch' });
-    await expect(parts.trainEpoch(data, { ...opts, maxBatches: 0 })).rejects.toMatchObject({ code: 'ERR_RNNKIT_VALUE', arg: 'maxBatches' });
-    await expect(parts.trainEpoch(data, { ...opts, carry: { updates: 1, lossSum: NaN, gradNormSum: 0 } })).rejects.toMatchObject({ arg: 'carryLossSum' });
-    await expect(parts.trainEpoch(data, { ...opts, carry: { updates: 1, lossSum: -1, gradNormSum: 0 } })).rejects.toMatchObject({ code: 'ERR_RNNKIT_VALUE', arg: 'carryLossSum' });
+    await expect(parts.trainEpoch(getBackend().createDataset(data), { ...opts, firstBatch: 8 })).rejects.toMatchObject({ code: 'ERR_RNNKIT_VALUE', arg: 'firstBatch' });
+    await expect(parts.trainEpoch(getBackend().createDataset(data), { ...opts, maxBatches: 0 })).rejects.toMatchObject({ code: 'ERR_RNNKIT_VALUE', arg: 'maxBatches' });
+    await expect(parts.trainEpoch(getBackend().createDataset(data), { ...opts, carry: { updates: 1, lossSum: NaN, gradNormSum: 0 } })).rejects.toMatchObject({ arg: 'carryLossSum' });
+    await expect(parts.trainEpoch(getBackend().createDataset(data), { ...opts, carry: { updates: 1, lossSum: -1, gradNormSum: 0 } })).rejects.toMatchObject({ code: 'ERR_RNNKIT_VALUE', arg: 'carryLossSum' });
     expect(Array.from(parts.getParams())).toEqual(before);
     whole.dispose();
     parts.dispose();
@@ -141,7 +141,7 @@ describe.each(BACKENDS)('fit in chunks on $name', ({ name, built }) => {
     // Exactly one mini-batch was trained: the weights equal a backend call limited to batch 0.
     const ref = getBackend().createModel(JSON.stringify({ ...m.spec, threads: 0 }));
     ref.compile(TRAIN_JSON);
-    await ref.trainEpoch({ x: x.data, xDims: [N, T, 2], y: y.data }, { batchSize: 1, shuffle: true, tbptt: 0, seed: epochSeed(4, 0), maxBatches: 1 });
+    await ref.trainEpoch(getBackend().createDataset({ x: x.data, xDims: [N, T, 2], y: y.data }), { batchSize: 1, shuffle: true, tbptt: 0, seed: epochSeed(4, 0), maxBatches: 1 });
     expect(paramsOf(m)).toEqual(Array.from(ref.getParams()));
     ref.dispose();
     expect(m.predict(x as Tensor3D).shape).toEqual([N, T, 1]);

@@ -118,7 +118,7 @@ describe('backend selection', () => {
   const savedEnv = process.env.RNNKIT_BACKEND;
 
   function fakeBackend(name: BackendName): Backend {
-    return { name, isa: 'fake', threads: () => 3, liveHandles: () => 0, createModel: () => { throw new Error('fake'); } };
+    return { name, isa: 'fake', threads: () => 3, liveHandles: () => 0, createModel: () => { throw new Error('fake'); }, createDataset: () => { throw new Error('fake'); } };
   }
   async function freshSelect(native: () => Backend, wasm: () => Backend): Promise<{ sel: SelectModule; calls: Record<BackendName, number> }> {
     vi.resetModules();

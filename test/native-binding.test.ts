@@ -67,7 +67,9 @@ describe('loading', () => {
   });
 
   it('exposes the raw exports, test hooks included', () => {
-    expect(Object.keys(addon).sort()).toEqual(['Model', '__asyncForTests', '__panicForTests', 'isa', 'liveHandles', 'peakGflops', 'threads']);
+    expect(Object.keys(addon).sort()).toEqual([
+      'Model', '__asyncForTests', '__datasetBytesBuilt', '__panicForTests', 'datasetDispose', 'datasetDisposed', 'datasetNew', 'isa', 'liveHandles', 'peakGflops', 'threads',
+    ]);
     expect(addon.isa()).toBe(backend.isa);
     expect(addon.threads()).toBe(availableParallelism()); // the cores a `threads: 0` model uses
     expect(backend.threads()).toBe(addon.threads());
@@ -142,15 +144,16 @@ describe('createModel errors', () => {
 });
 
 describe('argument types', () => {
-  it('forward: x must be a Float32Array', () => {
+  it('forward: x must be a Float32Array (features) or an Int32Array (token ids)', () => {
     const m = create();
     const dims: [number, number, number] = [2, 1, 2];
-    expectThrows(() => m.forward(new Int32Array(4) as unknown as Float32Array, dims), TypeError, 'ERR_RNNKIT_TYPE', 'x');
+    expectThrows(() => m.forward(new Uint8Array(4) as unknown as Float32Array, dims), TypeError, 'ERR_RNNKIT_TYPE', 'x');
+    expectThrows(() => m.forward(new Int32Array(4), dims), RangeError, 'ERR_RNNKIT_SHAPE', 'x'); // ids need dims [.., .., 1]
     expectThrows(() => m.forward(4 as unknown as Float32Array, dims), TypeError, 'ERR_RNNKIT_TYPE', 'x');
     expectThrows(() => m.forward(undefined as unknown as Float32Array, dims), TypeError, 'ERR_RNNKIT_TYPE', 'x');
     expectThrows(() => m.forward(new Float64Array(4) as unknown as Float32Array, dims), TypeError, 'ERR_RNNKIT_TYPE', 'x');
-    const err = expectThrows(() => m.forward(new Int32Array(4) as unknown as Float32Array, dims), TypeError, 'ERR_RNNKIT_TYPE');
-    expect(err.message).toContain('Int32Array(4)');
+    const err = expectThrows(() => m.forward(new Uint16Array(4) as unknown as Float32Array, dims), TypeError, 'ERR_RNNKIT_TYPE');
+    expect(err.message).toContain('Uint16Array(4)');
   });
 
   it('forward: xDims, options and optional arrays are checked and named', () => {
@@ -317,12 +320,12 @@ describe('trainEpoch off the JS thread', () => {
     const m = create(HEAD_SPEC);
     m.compile(TRAIN);
     const { x, xDims, y } = dataset();
-    const p = m.trainEpoch({ x, xDims, y }, { batchSize: 2, shuffle: true, seed: 1, tbptt: 0 });
+    const p = m.trainEpoch(backend.createDataset({ x, xDims, y }), { batchSize: 2, shuffle: true, seed: 1, tbptt: 0 });
     expect(p).toBeInstanceOf(Promise);
     const busy = expectThrows(() => m.specJson(), Error, 'ERR_RNNKIT_DISPOSED');
     expect(busy.message).toMatch(/busy in fit/);
     expectThrows(() => m.forward(x, xDims), Error, 'ERR_RNNKIT_DISPOSED');
-    await expectRejects(m.trainEpoch({ x, xDims, y }, { batchSize: 2, shuffle: false, seed: 1, tbptt: 0 }), 'ERR_RNNKIT_DISPOSED');
+    await expectRejects(m.trainEpoch(backend.createDataset({ x, xDims, y }), { batchSize: 2, shuffle: false, seed: 1, tbptt: 0 }), 'ERR_RNNKIT_DISPOSED');
     expect(m.disposed).toBe(false);
     const { loss, gradNorm } = await p;
     expect(Number.isFinite(loss)).toBe(true);
@@ -335,7 +338,7 @@ describe('trainEpoch off the JS thread', () => {
     expect(Array.from(m.getParams())).not.toEqual(Array.from(fresh.getParams()));
   });
 
-  it('copies inputs before queueing: mutating them afterwards changes nothing', async () => {
+  it('a dataset is a copy: mutating the arrays it was made from changes nothing', async () => {
     const opts = { batchSize: 3, shuffle: true, seed: 5, tbptt: 0 };
     const a = create(HEAD_SPEC);
     const b = create(HEAD_SPEC);
@@ -343,10 +346,10 @@ describe('trainEpoch off the JS thread', () => {
     b.compile(TRAIN);
     const clean = dataset();
     const dirty = dataset();
-    const pa = a.trainEpoch(dirty, opts);
+    const pa = a.trainEpoch(backend.createDataset(dirty), opts);
     dirty.x.fill(Number.NaN);
     dirty.y.fill(Number.NaN);
-    const [la, lb] = await Promise.all([pa, b.trainEpoch(clean, opts)]);
+    const [la, lb] = await Promise.all([pa, b.trainEpoch(backend.createDataset(clean), opts)]);
     expect(la).toEqual(lb);
     expect(Array.from(a.getParams())).toEqual(Array.from(b.getParams()));
   });
@@ -355,19 +358,20 @@ describe('trainEpoch off the JS thread', () => {
     const m = create(HEAD_SPEC);
     const { x, xDims, y } = dataset();
     const opts = { batchSize: 2, shuffle: false, seed: 0, tbptt: 0 };
-    await expectRejects(m.trainEpoch({ x, xDims, y }, opts), 'ERR_RNNKIT_VALUE'); // not compiled
+    await expectRejects(m.trainEpoch(backend.createDataset({ x, xDims, y }), opts), 'ERR_RNNKIT_VALUE'); // not compiled
     m.compile(TRAIN);
-    await expectRejects(m.trainEpoch({ x: new Int32Array(60) as unknown as Float32Array, xDims, y }, opts), 'ERR_RNNKIT_TYPE');
-    await expectRejects(m.trainEpoch({ x, xDims, y }, { ...opts, batchSize: 0 }), 'ERR_RNNKIT_VALUE');
-    await expectRejects(m.trainEpoch({ x, xDims, y: y.subarray(1) }, opts), 'ERR_RNNKIT_SHAPE');
-    expect(Number.isFinite((await m.trainEpoch({ x, xDims, y }, opts)).loss)).toBe(true);
+    expectThrows(() => backend.createDataset({ x: new Uint8Array(60) as unknown as Float32Array, xDims, y }), Error, 'ERR_RNNKIT_TYPE');
+    await expectRejects(m.trainEpoch(backend.createDataset({ x, xDims, y }), { ...opts, batchSize: 0 }), 'ERR_RNNKIT_VALUE');
+    await expectRejects(m.trainEpoch(backend.createDataset({ x, xDims, y: y.subarray(1) }), opts), 'ERR_RNNKIT_SHAPE');
+    expect(Number.isFinite((await m.trainEpoch(backend.createDataset({ x, xDims, y }), opts)).loss)).toBe(true);
   });
 
   it('dispose during a fit is deferred: reads disposed at once, frees and rejects when the fit ends', async () => {
+    const data = backend.createDataset(dataset());
     const before = backend.liveHandles();
     const m = backend.createModel(HEAD_SPEC);
     m.compile(TRAIN);
-    const p = m.trainEpoch(dataset(), { batchSize: 2, shuffle: false, seed: 0, tbptt: 0 });
+    const p = m.trainEpoch(data, { batchSize: 2, shuffle: false, seed: 0, tbptt: 0 });
     m.dispose();
     expect(m.disposed).toBe(true);
     expect(backend.liveHandles()).toBe(before + 1); // still held by the worker
@@ -376,15 +380,22 @@ describe('trainEpoch off the JS thread', () => {
     await expectRejects(p, 'ERR_RNNKIT_DISPOSED');
     expect(backend.liveHandles()).toBe(before);
     expectThrows(() => m.specJson(), Error, 'ERR_RNNKIT_DISPOSED');
+    data.dispose();
+    expect(backend.liveHandles()).toBe(before - 1);
   });
 
   it('keeps the model alive while queued even when JS drops every reference', async () => {
     const gc = getGc();
+    // Objects earlier tests dropped are collected first, so `before` counts only what is alive.
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const before = backend.liveHandles();
     const p = (() => {
       const m = backend.createModel(HEAD_SPEC);
       m.compile(TRAIN);
-      return m.trainEpoch(dataset(20, 16), { batchSize: 4, shuffle: true, seed: 2, tbptt: 0 });
+      return m.trainEpoch(backend.createDataset(dataset(20, 16)), { batchSize: 4, shuffle: true, seed: 2, tbptt: 0 });
     })();
     gc();
     expect(Number.isFinite((await p).loss)).toBe(true);

@@ -264,10 +264,14 @@ describe.each(variants)('$label', (v) => {
       m.compile('{"loss": "mse", "optimizer": {"type": "sgd", "lr": 0.1}}');
       const data = { x: new Float32Array(3 * 2 * 2), xDims: [3, 2, 2] as [number, number, number], y: new Float32Array(3 * 2) };
       const opts = { batchSize: 2, shuffle: false, seed: 1, tbptt: 0 };
-      await expectRejection(m.trainEpoch(data, { ...opts, batchSize: 0 }), 'ERR_RNNKIT_VALUE', 'batchSize');
-      await expectRejection(m.trainEpoch(data, { ...opts, seed: -1 }), 'ERR_RNNKIT_VALUE', 'seed');
-      await expectRejection(m.trainEpoch(data, { ...opts, shuffle: 'no' as unknown as boolean }), 'ERR_RNNKIT_TYPE', 'shuffle');
-      await expectRejection(m.trainEpoch(null as unknown as never, opts), 'ERR_RNNKIT_TYPE', 'data');
+      const ds = backend.createDataset(data);
+      await expectRejection(m.trainEpoch(ds, { ...opts, batchSize: 0 }), 'ERR_RNNKIT_VALUE', 'batchSize');
+      await expectRejection(m.trainEpoch(ds, { ...opts, seed: -1 }), 'ERR_RNNKIT_VALUE', 'seed');
+      await expectRejection(m.trainEpoch(ds, { ...opts, shuffle: 'no' as unknown as boolean }), 'ERR_RNNKIT_TYPE', 'shuffle');
+      ds.dispose();
+      ds.dispose(); // a second dispose is a no-op
+      await expectRejection(m.trainEpoch(ds, opts), 'ERR_RNNKIT_DISPOSED', undefined);
+      await expectRejection(m.trainEpoch(null as unknown as never, opts), 'ERR_RNNKIT_TYPE', 'dataset');
     });
   });
 
@@ -449,7 +453,10 @@ describe.each(variants)('$label', (v) => {
       expect(last).toBeLessThan(first * 0.5);
       // trainStep reports the loss before its update; evaluate sees the model after the last one.
       expect(m.evaluate(batch)).toBeLessThan(first * 0.5);
-      const epoch = await m.trainEpoch(batch, { batchSize: 2, shuffle: true, seed: 9, tbptt: 2 });
+      const ds = backend.createDataset(batch);
+      const epoch = await m.trainEpoch(ds, { batchSize: 2, shuffle: true, seed: 9, tbptt: 2 });
+      expect(m.evaluateDataset(ds, 1)).toBeCloseTo(m.evaluate(batch), 5);
+      ds.dispose();
       expect(Number.isFinite(epoch.loss)).toBe(true);
       expect(epoch.gradNorm).toBeGreaterThan(0);
     });

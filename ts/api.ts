@@ -5,6 +5,7 @@
 
 export { backendInfo, getBackend, liveHandles, ready, setBackend } from './backend/select.js';
 export type { Backend, BackendName, ModelHandle, ParamInfo } from './backend/types.js';
+export { dataset, Dataset, type DatasetOptions, type SequenceInput } from './dataset.js';
 export { ERROR_CODES, isRnnkitError, type RnnkitError, type RnnkitErrorCode } from './errors.js';
 export {
   Dense,

@@ -13,7 +13,8 @@ import { getBackend } from './backend/select.js';
 import { describe, rnnkitError, shapeError, typeError, valueError, type RnnkitError } from './errors.js';
 import { Dense, GRU, LSTM, RecurrentLayer, RNN, type BlockSpec, type HeadSpec, type Layer } from './layers.js';
 import { decodeSafetensors, encodeSafetensors, RNNKIT_VERSION, type NamedTensor } from './persist.js';
-import { Tensor, toLengths, type DType, type Lengths, type Tensor2D, type Tensor3D } from './tensor.js';
+import { Dataset, inputDims, type SequenceInput } from './dataset.js';
+import { isTensor, Tensor, toLengths, type DType, type Lengths, type Tensor2D, type Tensor3D } from './tensor.js';
 
 export type Loss = 'mse' | 'bce_with_logits' | 'cross_entropy';
 export type OptimizerType = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
@@ -81,10 +82,11 @@ export interface FitOptions extends Partial<CompileOptions> {
   shuffle?: boolean;
   /** Seeds shuffling and dropout (epoch k uses a seed derived from this and k). Default: the model's seed. */
   seed?: number;
-  validationData?: readonly [Tensor3D, Tensor<DType>];
-  /** Per-step loss weights [batch, seqLen]; sequence outputs only. */
+  /** Scored after every epoch (`History.valLoss`): a `dataset()` or [x, y]. */
+  validationData?: Dataset | readonly [SequenceInput, Tensor<DType>];
+  /** Per-step loss weights [batch, seqLen]; sequence outputs only. With `fit(x, y)`; a dataset carries its own. */
   mask?: Tensor2D;
-  /** Valid steps per sequence, each in 1..seqLen. */
+  /** Valid steps per sequence, each in 1..seqLen. With `fit(x, y)`; a dataset carries its own. */
   lengths?: Lengths;
   /** Truncated BPTT chunk length in steps; 0 or absent = whole sequences. */
   tbptt?: number;
@@ -145,6 +147,9 @@ export interface ModelSpec {
  * thread hop) stays a small fraction.
  */
 const CHUNK_MS = 150;
+
+/** Samples per batch when evaluate() runs over a dataset: memory bounded by one batch, not the set. */
+const EVAL_BATCH = 256;
 /** Upper bound on a chunk, so one unusually fast measurement cannot make the next chunk huge. */
 const MAX_CHUNK_BATCHES = 1 << 16;
 
@@ -182,15 +187,6 @@ function checkKeys(arg: string, obj: Record<string, unknown>, allowed: readonly 
   }
 }
 
-function isTensor(v: unknown): v is Tensor<DType> {
-  if (v instanceof Tensor) return true;
-  // Structural fallback: a Tensor from another copy of this module (two bundles) is still a tensor.
-  const t = v as Tensor<DType> | null;
-  return (
-    typeof t === 'object' && t !== null && Array.isArray(t.shape) &&
-    (t.data instanceof Float32Array || t.data instanceof Int32Array) && (t.dtype === 'float32' || t.dtype === 'int32')
-  );
-}
 
 const fmtShape = (s: readonly number[]) => `[${s.join(', ')}]`;
 
@@ -374,21 +370,43 @@ export class Sequential {
     this.#loss = options.loss;
   }
 
-  async fit(x: Tensor3D, y: Tensor<DType>, options: FitOptions = {}): Promise<History> {
+  /**
+   * Trains on a `dataset()` (copied into the backend once, reusable) or on (x, y), which fit() copies
+   * in once for this call. x: float32 [batch, seqLen, features] or int32 token ids [batch, seqLen].
+   */
+  fit(data: Dataset, options?: FitOptions): Promise<History>;
+  fit(x: SequenceInput, y: Tensor<DType>, options?: FitOptions): Promise<History>;
+  async fit(a: Dataset | SequenceInput, b?: Tensor<DType> | FitOptions, c?: FitOptions): Promise<History> {
     if (this.#disposed) throw disposedError('fit');
     if (this.#fitting) throw this.#busyError('fit');
     this.#fitting = true; // set before the first await: a second fit() in the same tick sees it
+    const owned: Dataset[] = [];
     try {
-      return await this.#fit(x, y, options);
+      const [data, options] = a instanceof Dataset ? [a, (b ?? {}) as FitOptions] : [undefined, c ?? {}];
+      if (!isPlainObject(options)) throw typeError('options', 'an object', describe(options));
+      checkKeys('options', options as Record<string, unknown>, FIT_KEYS);
+      this.#compileFromFit(options);
+      const train = data ?? this.#ownDataset(owned, 'x', 'y', a, b, options.mask, options.lengths);
+      if (data && (options.mask !== undefined || options.lengths !== undefined)) {
+        throw valueError(options.mask !== undefined ? 'options.mask' : 'options.lengths', 'give mask and lengths to dataset(), not to fit(dataset)');
+      }
+      const vd = options.validationData;
+      let val: Dataset | undefined;
+      if (vd instanceof Dataset) val = vd;
+      else if (vd !== undefined) {
+        if (!Array.isArray(vd) || vd.length !== 2) throw typeError('options.validationData', 'a dataset() or [x, y]', describe(vd));
+        val = this.#ownDataset(owned, 'validationData[0]', 'validationData[1]', vd[0], vd[1], undefined, undefined);
+      }
+      return await this.#fit(this.#usable('data', train), val && this.#usable('options.validationData', val), options);
     } finally {
+      for (const d of owned) d.dispose();
       this.#fitting = false;
       if (this.#disposed) this.#release(); // dispose() during fit() waits for the running epoch
     }
   }
 
-  async #fit(x: Tensor3D, y: Tensor<DType>, options: FitOptions): Promise<History> {
-    if (!isPlainObject(options)) throw typeError('options', 'an object', describe(options));
-    checkKeys('options', options as Record<string, unknown>, FIT_KEYS);
+  /** fit()'s own loss/optimizer options compile the model; without any, it must be compiled already. */
+  #compileFromFit(options: FitOptions): void {
     const handle = this.#ensureHandle('fit');
     if (options.loss !== undefined || options.optimizer !== undefined || options.clipNorm !== undefined || options.clipValue !== undefined) {
       if (options.loss === undefined) throw valueError('options.loss', 'is required when fit() is given optimizer or clipping options');
@@ -399,6 +417,35 @@ export class Sequential {
     if (this.#loss === undefined) {
       throw rnnkitError('ERR_RNNKIT_VALUE', 'fit: the model is not compiled; call model.compile({ loss, optimizer }) first', 'model');
     }
+  }
+
+  /** A dataset of (x, y, mask, lengths) checked against this model, disposed by the caller via `owned`. */
+  #ownDataset(owned: Dataset[], xArg: string, yArg: string, x: unknown, y: unknown, mask: unknown, lengths: unknown): Dataset {
+    const batch = this.#batch(xArg, yArg, x, y, mask, lengths, true);
+    const d = new Dataset(batch, (y as Tensor<DType>).shape);
+    owned.push(d);
+    return d;
+  }
+
+  /** Checks a dataset's shapes and target kind against this model (its contents were checked when it was built). */
+  #usable(arg: string, d: Dataset): Dataset {
+    if (d.disposed) throw rnnkitError('ERR_RNNKIT_DISPOSED', `${arg}: the dataset has been disposed`, arg);
+    const inputSize = this.#spec.blocks[0].input_size;
+    if (!d.tokens && d.features !== inputSize) {
+      throw shapeError(arg, `x with ${inputSize} features per step (inputSize of layers[0])`, `${d.features}`);
+    }
+    const out = this.outputShape(d.size, d.seqLen);
+    const classes = this.#loss === 'cross_entropy';
+    const want = classes ? out.slice(0, -1) : out;
+    if (d.yDtype !== (classes ? 'int32' : 'float32')) {
+      throw typeError(arg, classes ? "int32 class ids for loss 'cross_entropy'" : `float32 targets for loss '${this.#loss}'`, `${d.yDtype} targets`);
+    }
+    if (fmtShape(d.yShape) !== fmtShape(want)) throw shapeError(`${arg} y`, `${fmtShape(want)} (the model's output shape${classes ? ' without its class axis' : ''})`, fmtShape(d.yShape));
+    return d;
+  }
+
+  async #fit(data: Dataset, val: Dataset | undefined, options: FitOptions): Promise<History> {
+    const handle = this.#ensureHandle('fit');
     const epochs = integerIn('options.epochs', options.epochs ?? 1, 1);
     const batchSizeOpt = integerIn('options.batchSize', options.batchSize ?? 32, 1);
     const shuffle = options.shuffle ?? true;
@@ -420,17 +467,8 @@ export class Sequential {
     if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.aborted !== 'boolean')) {
       throw typeError('options.signal', 'an AbortSignal', describe(signal));
     }
-    const data = this.#batch('x', 'y', x, y, options.mask, options.lengths, true);
-    let val: BatchData | undefined;
-    if (options.validationData !== undefined) {
-      const vd = options.validationData;
-      if (!Array.isArray(vd) || vd.length !== 2) {
-        throw typeError('options.validationData', '[x, y]', describe(vd));
-      }
-      val = this.#batch('validationData[0]', 'validationData[1]', vd[0], vd[1], undefined, undefined, true);
-    }
     const history: History = val ? { loss: [], gradNorm: [], valLoss: [] } : { loss: [], gradNorm: [] };
-    const batchSize = Math.min(batchSizeOpt, data.xDims[0]);
+    const batchSize = Math.min(batchSizeOpt, data.size);
     // Chunk sizing: the first chunk is one mini-batch; later ones aim at CHUNK_MS from the time per
     // mini-batch measured on the previous chunk (kept across epochs).
     let msPerBatch: number | undefined;
@@ -438,7 +476,7 @@ export class Sequential {
       if (signal?.aborted) throw abortError(signal, epoch, history);
       if (this.#disposed) throw disposedError('fit');
       const epochOpts: EpochOptions = { batchSize, shuffle, tbptt, seed: epochSeed(seed, this.#epochsSeen) };
-      const epochBatches = Math.ceil(data.xDims[0] / batchSize);
+      const epochBatches = Math.ceil(data.size / batchSize);
       let done: EpochResult | undefined;
       let samples = 0;
       try {
@@ -446,7 +484,7 @@ export class Sequential {
           const first = done?.nextBatch ?? 0;
           const size = msPerBatch === undefined ? 1 : Math.max(1, Math.min(MAX_CHUNK_BATCHES, Math.round(CHUNK_MS / msPerBatch)));
           const t0 = performance.now();
-          const chunk: EpochResult = await handle.trainEpoch(data, { ...epochOpts, firstBatch: first, maxBatches: size, ...(done ? { carry: done } : {}) });
+          const chunk: EpochResult = await handle.trainEpoch(data.handle, { ...epochOpts, firstBatch: first, maxBatches: size, ...(done ? { carry: done } : {}) });
           if (chunk.batches > 0) msPerBatch = Math.max(1e-3, (performance.now() - t0) / chunk.batches);
           done = chunk;
           samples += chunk.samples;
@@ -468,7 +506,7 @@ export class Sequential {
       history.gradNorm.push(gradNorm);
       const logs: EpochLogs = { loss, gradNorm };
       if (val) {
-        logs.valLoss = handle.evaluate(val);
+        logs.valLoss = handle.evaluateDataset(val.handle, EVAL_BATCH);
         history.valLoss!.push(logs.valLoss);
       }
       if (onEpochEnd) await onEpochEnd(epoch, logs);
@@ -477,8 +515,8 @@ export class Sequential {
     return history;
   }
 
-  /** Runs the model on `x` [batch, seqLen, inputSize]: [batch, seqLen, units] or [batch, units]. */
-  predict(x: Tensor3D, options: { lengths?: Lengths } = {}): Tensor<'float32'> {
+  /** Runs the model on `x` [batch, seqLen, inputSize] (or int32 token ids [batch, seqLen]): [batch, seqLen, units] or [batch, units]. */
+  predict(x: SequenceInput, options: { lengths?: Lengths } = {}): Tensor<'float32'> {
     const handle = this.#ensureHandle('predict');
     if (!isPlainObject(options)) throw typeError('options', 'an object', describe(options));
     checkKeys('options', options as Record<string, unknown>, ['lengths']);
@@ -488,15 +526,23 @@ export class Sequential {
     return new Tensor(out.output, out.outputDims);
   }
 
-  /** The compiled loss on (x, y) without updating the weights. */
-  evaluate(x: Tensor3D, y: Tensor<DType>, options: { mask?: Tensor2D; lengths?: Lengths } = {}): number {
+  /** The compiled loss on a `dataset()` or on (x, y), without updating the weights. */
+  evaluate(data: Dataset, options?: { batchSize?: number }): number;
+  evaluate(x: SequenceInput, y: Tensor<DType>, options?: { mask?: Tensor2D; lengths?: Lengths }): number;
+  evaluate(a: Dataset | SequenceInput, b?: Tensor<DType> | { batchSize?: number }, c: { mask?: Tensor2D; lengths?: Lengths } = {}): number {
     const handle = this.#ensureHandle('evaluate');
-    if (!isPlainObject(options)) throw typeError('options', 'an object', describe(options));
-    checkKeys('options', options as Record<string, unknown>, ['mask', 'lengths']);
     if (this.#loss === undefined) {
       throw rnnkitError('ERR_RNNKIT_VALUE', 'evaluate: the model is not compiled; call model.compile({ loss }) first', 'model');
     }
-    return handle.evaluate(this.#batch('x', 'y', x, y, options.mask, options.lengths, false));
+    if (a instanceof Dataset) {
+      const options = (b ?? {}) as { batchSize?: number };
+      if (!isPlainObject(options)) throw typeError('options', 'an object', describe(options));
+      checkKeys('options', options as Record<string, unknown>, ['batchSize']);
+      return handle.evaluateDataset(this.#usable('data', a).handle, integerIn('options.batchSize', options.batchSize ?? EVAL_BATCH, 1));
+    }
+    if (!isPlainObject(c)) throw typeError('options', 'an object', describe(c));
+    checkKeys('options', c as Record<string, unknown>, ['mask', 'lengths']);
+    return handle.evaluate(this.#batch('x', 'y', a, b, c.mask, c.lengths, false));
   }
 
   /** Streaming inference: one step `xT` [batch, inputSize] from the kept state → [batch, units]. */
@@ -518,11 +564,11 @@ export class Sequential {
    * and direction, the hidden state h, the LSTM cell state c and each gate's activation (LSTM i, f, g,
    * o; GRU r, z, n), each [seqLen, hiddenSize], from zero states and without dropout. For plots.
    */
-  trace(x: Tensor3D): { steps: number; panels: TracePanel[] } {
+  trace(x: SequenceInput): { steps: number; panels: TracePanel[] } {
     const handle = this.#ensureHandle('trace');
     const dims = this.#checkX('x', x);
     if (dims[0] !== 1) throw shapeError('x', `one sequence [1, seqLen, ${dims[2]}]`, fmtShape(x.shape));
-    const t = handle.trace(x.data as Float32Array, dims);
+    const t = x.dtype === 'int32' ? handle.trace(...oneHotSequence(x.data as Int32Array, this.#spec.blocks[0].input_size)) : handle.trace(x.data as Float32Array, dims);
     const panels = t.panels.map((p) => ({
       name: p.name,
       kind: p.kind,
@@ -732,10 +778,19 @@ export class Sequential {
     return this.#handle;
   }
 
+  /** Core dims of `x`: [batch, seqLen, inputSize] features, or [batch, seqLen, 1] for int32 token ids (checked < inputSize). */
   #checkX(arg: string, x: unknown): [number, number, number] {
     const inputSize = this.#spec.blocks[0].input_size;
+    if (isTensor(x) && x.dtype === 'int32') {
+      const dims = inputDims(arg, x);
+      const ids = x.data as Int32Array;
+      for (let i = 0; i < ids.length; i++) {
+        if (!(ids[i] >= 0 && ids[i] < inputSize)) throw valueError(arg, `element ${i} is token id ${ids[i]}, expected an id in [0, ${inputSize}) (inputSize of layers[0])`);
+      }
+      return dims;
+    }
     const want = `[batch, seqLen, ${inputSize}]`;
-    if (!isTensor(x)) throw typeError(arg, `a float32 Tensor3D ${want}`, describe(x));
+    if (!isTensor(x)) throw typeError(arg, `a float32 Tensor3D ${want} or int32 token ids [batch, seqLen]`, describe(x));
     if (x.dtype !== 'float32') throw typeError(arg, "dtype 'float32'", `'${x.dtype}'`);
     if (x.shape.length !== 3) throw shapeError(arg, `rank 3 ${want}`, `rank ${x.shape.length} ${fmtShape(x.shape)}`);
     const [n, t, i] = x.shape;
@@ -749,7 +804,7 @@ export class Sequential {
     const xDims = this.#checkX(xArg, x);
     const [n, t] = xDims;
     const xData = (x as Tensor3D).data;
-    if (checkX) {
+    if (checkX && xData instanceof Float32Array) {
       const bad = firstNonFinite(xData);
       if (bad >= 0) throw valueError(xArg, `element ${bad} is ${xData[bad]}; inputs must be finite`);
     }
@@ -778,7 +833,7 @@ export class Sequential {
       const bad = firstNonFinite(yData);
       if (bad >= 0) throw valueError(yArg, `element ${bad} is ${yData[bad]}; targets must be finite`);
     }
-    const batch: BatchData = { x: xData as Float32Array, xDims, y: yData };
+    const batch: BatchData = { x: xData, xDims, y: yData };
     if (mask !== undefined) {
       if (this.#spec.head !== null && !this.#spec.head.return_sequences) {
         throw valueError('options.mask', 'a per-step mask needs sequence outputs, but the Dense head has returnSequences: false');
@@ -794,6 +849,13 @@ export class Sequential {
     if (lengths !== undefined) batch.lengths = toLengths('options.lengths', lengths, n, t);
     return batch;
   }
+}
+
+/** One sequence of token ids as one-hot features [1, seqLen, width] (a trace is one short sequence, for a plot). */
+function oneHotSequence(ids: Int32Array, width: number): [Float32Array, [number, number, number]] {
+  const x = new Float32Array(ids.length * width);
+  ids.forEach((id, t) => (x[t * width + id] = 1));
+  return [x, [1, ids.length, width]];
 }
 
 function formatError(message: string): RnnkitError {

@@ -335,3 +335,13 @@ export function expectKnownKeys(arg: string, obj: object, allowed: readonly stri
     }
   }
 }
+
+/** True for a Tensor, including one from another copy of this module (two bundles): checked structurally. */
+export function isTensor(v: unknown): v is Tensor<DType> {
+  if (v instanceof Tensor) return true;
+  const t = v as Tensor<DType> | null;
+  return (
+    typeof t === 'object' && t !== null && Array.isArray(t.shape) &&
+    (t.data instanceof Float32Array || t.data instanceof Int32Array) && (t.dtype === 'float32' || t.dtype === 'int32')
+  );
+}

@@ -27,6 +27,12 @@ export function optI32Array(v: unknown, name: string): Int32Array | undefined {
   return v;
 }
 
+/** Model inputs: Float32Array features or Int32Array token ids. */
+export function inputs(v: unknown, name: string): Float32Array | Int32Array {
+  if (v instanceof Float32Array || v instanceof Int32Array) return v;
+  throw typeError(name, 'a Float32Array (features) or Int32Array (token ids)', describe(v));
+}
+
 export function targets(v: unknown, name: string): Targets {
   if (v instanceof Float32Array || v instanceof Int32Array) return v;
   throw typeError(name, 'a Float32Array or Int32Array', describe(v));

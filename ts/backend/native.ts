@@ -18,10 +18,12 @@ import type {
   Backend,
   BackwardResult,
   BatchData,
+  DatasetHandle,
   EpochOptions,
   EpochResult,
   ForwardOptions,
   ForwardResult,
+  Inputs,
   ModelHandle,
   ParamInfo,
   Targets,
@@ -39,21 +41,18 @@ export interface NativeModel
   > {
   /** `[output, h, c, ...outputDims]`: flat, because building the object in JS is cheaper (exports.rs). */
   forward(
-    x: Float32Array,
+    x: Inputs,
     xDims: readonly number[],
     h0: Float32Array | undefined,
     c0: Float32Array | undefined,
     lengths: Int32Array | undefined,
     training: boolean,
   ): [Float32Array, Float32Array, Float32Array, ...number[]];
-  trainStep(x: Float32Array, xDims: readonly number[], y: Targets, mask?: Float32Array, lengths?: Int32Array): number;
-  evaluate(x: Float32Array, xDims: readonly number[], y: Targets, mask?: Float32Array, lengths?: Int32Array): number;
+  trainStep(x: Inputs, xDims: readonly number[], y: Targets, mask?: Float32Array, lengths?: Int32Array): number;
+  evaluate(x: Inputs, xDims: readonly number[], y: Targets, mask?: Float32Array, lengths?: Int32Array): number;
+  evaluateDataset(dataset: NativeDataset, batchSize: number): number;
   trainEpoch(
-    x: Float32Array,
-    xDims: readonly number[],
-    y: Targets,
-    mask: Float32Array | undefined,
-    lengths: Int32Array | undefined,
+    dataset: NativeDataset,
     batchSize: number,
     shuffle: boolean,
     seed: number,
@@ -68,14 +67,22 @@ export interface NativeModel
   trace(x: Float32Array, xDims: readonly number[]): { meta: string; values: Float32Array };
 }
 
+/** A dataset object from `datasetNew` (opaque: the data lives in Rust). */
+export type NativeDataset = object;
+
 /** The addon's raw exports. The `__` ones are test hooks, not part of the Backend contract. */
 export interface NativeAddon {
+  datasetNew(x: Inputs, xDims: readonly number[], y: Targets, mask?: Float32Array, lengths?: Int32Array): NativeDataset;
+  datasetDispose(dataset: NativeDataset): void;
+  datasetDisposed(dataset: NativeDataset): boolean;
   /** Selected kernel tier; throws ERR_RNNKIT_UNSUPPORTED when RNNKIT_ISA forces an unavailable one. */
   isa(): string;
   /** Threads a `threads: 0` model uses (the cores this process may use). */
   threads(): number;
   liveHandles(): number;
   Model: new (specJson: string) => NativeModel;
+  /** Bytes of every dataset built in this process (tests: a fit copies its data once). */
+  __datasetBytesBuilt(): number;
   /** Panics inside Rust: must surface as ERR_RNNKIT_INTERNAL. */
   __panicForTests(): never;
   /** Sleeps `ms` on a libuv worker thread (then panics if asked) and resolves to `ms`. */
@@ -135,7 +142,7 @@ class NativeModelHandle implements ModelHandle {
     call(() => this.raw.setParams(flat));
   }
 
-  forward(x: Float32Array, xDims: [number, number, number], opts: ForwardOptions = {}): ForwardResult {
+  forward(x: Inputs, xDims: [number, number, number], opts: ForwardOptions = {}): ForwardResult {
     object(opts, 'opts');
     const r = call(() => this.raw.forward(x, xDims, opts.h0, opts.c0, opts.lengths, opts.training ?? false));
     return { output: r[0], outputDims: r.slice(3) as number[], h: r[1], c: r[2] };
@@ -159,16 +166,19 @@ class NativeModelHandle implements ModelHandle {
     return call(() => this.raw.evaluate(batch.x, batch.xDims, batch.y, batch.mask, batch.lengths));
   }
 
+  evaluateDataset(data: DatasetHandle, batchSize: number): number {
+    return call(() => this.raw.evaluateDataset(rawDataset(data), batchSize));
+  }
+
   /** Argument errors reject (like any async function) instead of throwing synchronously. */
-  trainEpoch(data: BatchData, opts: EpochOptions): Promise<EpochResult> {
+  trainEpoch(data: DatasetHandle, opts: EpochOptions): Promise<EpochResult> {
     return settle(() => {
-      object(data, 'data');
       object(opts, 'opts');
-      const { x, xDims, y, mask, lengths } = data;
+      const dataset = rawDataset(data);
       const carry = opts.carry;
       if (carry !== undefined) object(carry, 'carry');
       return this.raw.trainEpoch(
-        x, xDims, y, mask, lengths, opts.batchSize, opts.shuffle, opts.seed, opts.tbptt,
+        dataset, opts.batchSize, opts.shuffle, opts.seed, opts.tbptt,
         opts.firstBatch, opts.maxBatches, carry?.updates, carry?.lossSum, carry?.gradNormSum,
       );
     }, rebuild);
@@ -186,6 +196,34 @@ class NativeModelHandle implements ModelHandle {
     const { meta, values } = call(() => this.raw.trace(x, xDims));
     return { ...parseTraceMeta(meta), values };
   }
+}
+
+/** A training set in Rust memory, shared (never copied) with the fits that read it. */
+class NativeDatasetHandle implements DatasetHandle {
+  constructor(
+    readonly raw: NativeDataset,
+    private readonly addon: NativeAddon,
+    readonly byteLength: number,
+  ) {}
+
+  get disposed(): boolean {
+    return this.addon.datasetDisposed(this.raw);
+  }
+
+  dispose(): void {
+    call(() => this.addon.datasetDispose(this.raw));
+  }
+}
+
+function rawDataset(data: DatasetHandle): NativeDataset {
+  if (!(data instanceof NativeDatasetHandle)) {
+    throw rnnkitError('ERR_RNNKIT_TYPE', `dataset: expected a dataset made by the native backend, got ${describeValue(data)}`, 'dataset');
+  }
+  return data.raw;
+}
+
+function describeValue(v: unknown): string {
+  return v === null ? 'null' : typeof v === 'object' ? (v.constructor?.name ?? 'an object') : typeof v;
 }
 
 let addon: NativeAddon | undefined;
@@ -237,6 +275,11 @@ export function loadNativeBackend(): Backend {
     threads: () => raw.threads(),
     liveHandles: () => raw.liveHandles(),
     createModel: (specJson: string) => new NativeModelHandle(call(() => new raw.Model(specJson))),
+    createDataset: (data: BatchData) => {
+      object(data, 'data');
+      const bytes = data.x.byteLength + data.y.byteLength + (data.mask?.byteLength ?? 0) + (data.lengths?.byteLength ?? 0);
+      return new NativeDatasetHandle(call(() => raw.datasetNew(data.x, data.xDims, data.y, data.mask, data.lengths)), raw, bytes);
+    },
   };
   return backend;
 }

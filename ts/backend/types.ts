@@ -46,8 +46,11 @@ export interface BackwardResult {
 /** Float targets shaped like the output (MSE, BCE) or class indices (cross-entropy). */
 export type Targets = Float32Array | Int32Array;
 
+/** Float32Array features, or Int32Array token ids (`xDims` [.., .., 1]: one id per step, one-hot inside the core). */
+export type Inputs = Float32Array | Int32Array;
+
 export interface BatchData {
-  x: Float32Array;
+  x: Inputs;
   xDims: [number, number, number];
   y: Targets;
   /** Per-step weights, [batch, seqLen] (batch-first) or [seqLen, batch]. */
@@ -121,6 +124,19 @@ export interface TraceResult {
   values: Float32Array;
 }
 
+/**
+ * A training set living in backend memory: copied in once by `Backend.createDataset` (and checked
+ * there), then read in place by every `trainEpoch` / `evaluateDataset`. Use it with models of the
+ * backend (and, for wasm, the instance) that made it.
+ */
+export interface DatasetHandle {
+  /** Frees backend memory now (a running fit keeps it until it settles); a second call is a no-op. */
+  dispose(): void;
+  readonly disposed: boolean;
+  /** Bytes held in backend memory. */
+  readonly byteLength: number;
+}
+
 /** One model living in backend memory. Methods throw ERR_RNNKIT_DISPOSED after dispose(). */
 export interface ModelHandle {
   /** Frees backend memory now; a second call is a no-op. */
@@ -132,20 +148,22 @@ export interface ModelHandle {
   /** A copy of all parameters. */
   getParams(): Float32Array;
   setParams(flat: Float32Array): void;
-  forward(x: Float32Array, xDims: [number, number, number], opts?: ForwardOptions): ForwardResult;
+  forward(x: Inputs, xDims: [number, number, number], opts?: ForwardOptions): ForwardResult;
   backward(dOutput: Float32Array, dh?: Float32Array, dc?: Float32Array): BackwardResult;
   /** Train-spec JSON: {"loss", "optimizer": {"type", "lr", ...}, "clip_norm", "clip_value"}. */
   compile(trainJson: string): void;
   trainStep(batch: BatchData): number;
   /**
-   * One epoch of mini-batch training entirely in the backend. Native: runs on a libuv worker thread
-   * (inputs are copied first, so mutating them afterwards is harmless); other calls on this model
+   * One epoch of mini-batch training entirely in the backend, on a dataset already in backend memory
+   * (never copied per call). Native: runs on a libuv worker thread; other calls on this model
    * throw ERR_RNNKIT_DISPOSED ("busy") until it settles. Wasm: runs synchronously, returns a settled Promise.
    * Resolves to the mean batch loss and the mean gradient norm before clipping, with the counts and
    * running sums a following chunk needs (`firstBatch`/`maxBatches`/`carry` select a chunk).
    */
-  trainEpoch(data: BatchData, opts: EpochOptions): Promise<EpochResult>;
+  trainEpoch(data: DatasetHandle, opts: EpochOptions): Promise<EpochResult>;
   evaluate(batch: BatchData): number;
+  /** The compiled loss over a whole dataset, computed `batchSize` samples at a time in the backend. */
+  evaluateDataset(data: DatasetHandle, batchSize: number): number;
   /** Streaming: x_t [batch, input] → [batch, units] (or [batch, hidden] without a head). */
   step(xT: Float32Array, batch: number): Float32Array;
   resetState(): void;
@@ -165,8 +183,10 @@ export interface Backend {
    * (native), 1 + the worker threads that have joined (threaded wasm), or 1.
    */
   threads(): number;
-  /** Number of models not yet freed (disposed or garbage-collected). */
+  /** Number of models and datasets not yet freed (disposed or garbage-collected). */
   liveHandles(): number;
+  /** Copies a training set into backend memory once (see `DatasetHandle`). */
+  createDataset(data: BatchData): DatasetHandle;
   /** Spec JSON: {"batch_first", "seed", "blocks": [{"cell", "input_size", ...}], "head": {...} | null}. */
   createModel(specJson: string): ModelHandle;
 }

@@ -11,16 +11,18 @@
 
 import { describe, errorFromStatus, isRnnkitError, rnnkitError, typeError, valueError } from '../errors.js';
 import {
-  dims3, f32Array, finite, integer, object, optBool, optF32Array, optI32Array, parseTraceMeta, settle, string, targets, U32_MAX,
+  dims3, f32Array, finite, inputs, integer, object, optBool, optF32Array, optI32Array, parseTraceMeta, settle, string, targets, U32_MAX,
 } from './checks.js';
 import type {
   Backend,
   BackwardResult,
   BatchData,
+  DatasetHandle,
   EpochOptions,
   EpochResult,
   ForwardOptions,
   ForwardResult,
+  Inputs,
   ModelHandle,
   ParamInfo,
   Targets,
@@ -54,7 +56,7 @@ interface Exports extends Partial<ThreadExports> {
   rnnkit_model_set_params(h: number, flat: number, flatLen: number): number;
   rnnkit_model_forward(
     h: number, x: number, xLen: number, d0: number, d1: number, d2: number,
-    h0: number, h0Len: number, c0: number, c0Len: number, lengths: number, lengthsLen: number, training: number,
+    h0: number, h0Len: number, c0: number, c0Len: number, lengths: number, lengthsLen: number, training: number, xTokens: number,
   ): number;
   rnnkit_model_backward(h: number, dOut: number, dOutLen: number, dh: number, dhLen: number, dc: number, dcLen: number): number;
   rnnkit_model_step(h: number, xT: number, xTLen: number, batch: number): number;
@@ -63,8 +65,12 @@ interface Exports extends Partial<ThreadExports> {
   /** `batch`: a `RawBatch` descriptor (see `batchPtr`). */
   rnnkit_model_train_step(h: number, batch: number): number;
   rnnkit_model_evaluate(h: number, batch: number): number;
+  rnnkit_model_evaluate_dataset(h: number, dataset: number, batchSize: number): number;
+  /** `batch`: a `RawBatch` descriptor; the handle is written to `out`. */
+  rnnkit_dataset_create(batch: number, out: number): number;
+  rnnkit_dataset_free(dataset: number): number;
   rnnkit_model_train_epoch(
-    h: number, batch: number, batchSize: number, shuffle: number, seed: number, tbptt: number,
+    h: number, dataset: number, batchSize: number, shuffle: number, seed: number, tbptt: number,
     firstBatch: number, maxBatches: number, carryUpdates: number, carryLossSum: number, carryGradNormSum: number,
   ): number;
   rnnkit_model_trace(h: number, x: number, xLen: number, d0: number, d1: number, d2: number): number;
@@ -86,7 +92,7 @@ const REQUIRED_EXPORTS: readonly (keyof Exports)[] = [
   'rnnkit_model_spec_json', 'rnnkit_model_param_info', 'rnnkit_model_params', 'rnnkit_model_set_params',
   'rnnkit_model_forward', 'rnnkit_model_backward', 'rnnkit_model_step', 'rnnkit_model_reset_state',
   'rnnkit_model_compile', 'rnnkit_model_train_step', 'rnnkit_model_evaluate', 'rnnkit_model_train_epoch',
-  'rnnkit_model_trace',
+  'rnnkit_model_trace', 'rnnkit_model_evaluate_dataset', 'rnnkit_dataset_create', 'rnnkit_dataset_free',
 ];
 
 const utf8Encoder = new TextEncoder();
@@ -209,6 +215,7 @@ class WasmBackend implements Backend {
   private instances = 0;
   /** Frees models that were garbage-collected without dispose(), if their instance still lives. */
   private readonly registry = new FinalizationRegistry<Held>((held) => this.release(held));
+  private readonly datasetRegistry = new FinalizationRegistry<Held>((held) => this.releaseDataset(held));
 
   /** `teamSize` > 1: the threaded module, whose instances each get that many threads in all. */
   constructor(
@@ -319,6 +326,47 @@ class WasmBackend implements Backend {
     return model;
   }
 
+  createDataset(data: BatchData): DatasetHandle {
+    const b = checkBatch(data, 'data');
+    const rt = this.runtime();
+    const handle = this.call(rt, 'createDataset', (s) => {
+      const out = s.alloc(4, 4, 'data');
+      rt.check(rt.ex.rnnkit_dataset_create(batchPtr(s, b), out));
+      return new Uint32Array(rt.ex.memory.buffer, out, 1)[0];
+    });
+    const bytes = b.x.byteLength + b.y.byteLength + (b.mask?.byteLength ?? 0) + (b.lengths?.byteLength ?? 0);
+    const dataset = new WasmDataset(this, rt.id, handle, bytes);
+    this.datasetRegistry.register(dataset, { runtimeId: rt.id, handle }, dataset);
+    return dataset;
+  }
+
+  /** A dataset's handle, checked to live in instance `runtimeId` (the model's). */
+  datasetHandle(data: DatasetHandle, runtimeId: number): number {
+    if (!(data instanceof WasmDataset) || data.backend !== this) {
+      throw typeError('dataset', 'a dataset made by this wasm backend (dataset())', describe(data));
+    }
+    if (data.disposed || data.runtimeId !== runtimeId) {
+      throw rnnkitError('ERR_RNNKIT_DISPOSED', 'dataset has been disposed (or its wasm instance trapped and was replaced)');
+    }
+    return data.handle;
+  }
+
+  disposeDataset(dataset: WasmDataset): void {
+    this.datasetRegistry.unregister(dataset);
+    const rt = this.runtimeIfAlive(dataset.runtimeId);
+    if (rt) this.call(rt, 'dispose', () => rt.check(rt.ex.rnnkit_dataset_free(dataset.handle)));
+  }
+
+  private releaseDataset({ runtimeId, handle }: Held): void {
+    const rt = this.runtimeIfAlive(runtimeId);
+    if (!rt) return;
+    try {
+      rt.ex.rnnkit_dataset_free(handle);
+    } catch {
+      this.drop(rt);
+    }
+  }
+
   /** dispose(): frees now and forgets the finalizer. */
   dispose(model: WasmModel, runtimeId: number, handle: number): void {
     this.registry.unregister(model);
@@ -334,6 +382,30 @@ class WasmBackend implements Backend {
     } catch {
       this.drop(rt); // a trap in a finalizer: drop the instance quietly
     }
+  }
+}
+
+// ---- one dataset -----------------------------------------------------------------------------------
+
+/** A training set in the module's memory (copied in once), freed by dispose() or the GC. */
+class WasmDataset implements DatasetHandle {
+  #disposed = false;
+
+  constructor(
+    readonly backend: WasmBackend,
+    readonly runtimeId: number,
+    readonly handle: number,
+    readonly byteLength: number,
+  ) {}
+
+  get disposed(): boolean {
+    return this.#disposed || this.backend.runtimeIfAlive(this.runtimeId) === undefined;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.backend.disposeDataset(this);
   }
 }
 
@@ -397,11 +469,11 @@ class WasmModel implements ModelHandle {
     this.run('setParams', (s, ex, h) => s.rt.check(ex.rnnkit_model_set_params(h, s.array('params', params), params.length)));
   }
 
-  forward(x: Float32Array, xDims: [number, number, number], opts: ForwardOptions = {}): ForwardResult {
+  forward(x: Inputs, xDims: [number, number, number], opts: ForwardOptions = {}): ForwardResult {
     object(opts, 'opts');
     const training = optBool(opts.training, 'training', false);
     const dims = dims3(xDims, 'xDims');
-    const xs = f32Array(x, 'x');
+    const xs = inputs(x, 'x');
     const h0 = optF32Array(opts.h0, 'h0');
     const c0 = optF32Array(opts.c0, 'c0');
     const lengths = optI32Array(opts.lengths, 'lengths');
@@ -412,7 +484,7 @@ class WasmModel implements ModelHandle {
           s.optArray('h0', h0), h0?.length ?? 0,
           s.optArray('c0', c0), c0?.length ?? 0,
           s.optArray('lengths', lengths), lengths?.length ?? 0,
-          training ? 1 : 0,
+          training ? 1 : 0, xs instanceof Int32Array ? 1 : 0,
         ),
       );
       return { output: s.f32(h, SLOT.OUTPUT), outputDims: s.u32(h, SLOT.OUTPUT_DIMS), h: s.f32(h, SLOT.H), c: s.f32(h, SLOT.C) };
@@ -459,13 +531,22 @@ class WasmModel implements ModelHandle {
     });
   }
 
+  evaluateDataset(data: DatasetHandle, batchSize: number): number {
+    const n = integer(batchSize, 'batchSize', 1, U32_MAX);
+    const dataset = this.backend.datasetHandle(data, this.runtimeId);
+    return this.run('evaluateDataset', (s, ex, h) => {
+      s.rt.check(ex.rnnkit_model_evaluate_dataset(h, dataset, n));
+      return s.f32(h, SLOT.LOSS)[0];
+    });
+  }
+
   /**
    * Runs the epoch (or the chunk of it `firstBatch`/`maxBatches` select) synchronously (no threads in
    * this build) and returns a settled Promise.
    */
-  trainEpoch(data: BatchData, opts: EpochOptions): Promise<EpochResult> {
+  trainEpoch(data: DatasetHandle, opts: EpochOptions): Promise<EpochResult> {
     return settle(() => {
-      const b = checkBatch(data, 'data');
+      const dataset = this.backend.datasetHandle(data, this.runtimeId);
       object(opts, 'opts');
       const batchSize = integer(opts.batchSize, 'batchSize', 1, U32_MAX);
       const shuffle = optBool(opts.shuffle, 'shuffle', false);
@@ -480,7 +561,7 @@ class WasmModel implements ModelHandle {
       return this.run('trainEpoch', (s, ex, h) => {
         s.rt.check(
           ex.rnnkit_model_train_epoch(
-            h, batchPtr(s, b), batchSize, shuffle ? 1 : 0, seed, tbptt,
+            h, dataset, batchSize, shuffle ? 1 : 0, seed, tbptt,
             firstBatch, maxBatches, updates, lossSum, gradNormSum,
           ),
         );
@@ -514,7 +595,7 @@ class WasmModel implements ModelHandle {
 }
 
 interface CheckedBatch {
-  x: Float32Array;
+  x: Inputs;
   dims: [number, number, number];
   y: Targets;
   mask: Float32Array | undefined;
@@ -525,7 +606,7 @@ function checkBatch(batch: BatchData, name: string): CheckedBatch {
   object(batch, name);
   const dims = dims3(batch.xDims, 'xDims');
   return {
-    x: f32Array(batch.x, 'x'),
+    x: inputs(batch.x, 'x'),
     dims,
     y: targets(batch.y, 'y'),
     mask: optF32Array(batch.mask, 'mask'),
@@ -534,9 +615,9 @@ function checkBatch(batch: BatchData, name: string): CheckedBatch {
 }
 
 /**
- * Copies the batch in and writes its `RawBatch` descriptor (crates/rnnkit-wasm/src/lib.rs): twelve
- * 4-byte fields, x, xLen, d0, d1, d2, y, yLen, yClass, mask, maskLen, lengths, lengthsLen (null
- * pointers for absent ones). Returns the descriptor's address.
+ * Copies the batch in and writes its `RawBatch` descriptor (crates/rnnkit-wasm/src/lib.rs): thirteen
+ * 4-byte fields, x, xLen, d0, d1, d2, y, yLen, yClass, mask, maskLen, lengths, lengthsLen, xTokens
+ * (null pointers for absent ones). Returns the descriptor's address.
  */
 function batchPtr(s: CallScope, b: CheckedBatch): number {
   const fields = [
@@ -544,6 +625,7 @@ function batchPtr(s: CallScope, b: CheckedBatch): number {
     s.array('y', b.y), b.y.length, b.y instanceof Int32Array ? 1 : 0,
     s.optArray('mask', b.mask), b.mask?.length ?? 0,
     s.optArray('lengths', b.lengths), b.lengths?.length ?? 0,
+    b.x instanceof Int32Array ? 1 : 0,
   ];
   const ptr = s.alloc(fields.length * 4, 4, 'batch');
   new Uint32Array(s.rt.ex.memory.buffer, ptr, fields.length).set(fields);

@@ -20,8 +20,8 @@ export interface ReportData {
   modelPath?: string;
   /** Per epoch; gradNorm = mean global gradient L2 norm before clipping. */
   history: { loss: number[]; valLoss?: number[]; gradNorm?: number[] };
-  /** Forecast vs truth for one series. */
-  forecast?: { truth: number[]; predicted: number[]; startIndex: number; label: string };
+  /** Forecast vs truth for one series; `dates` (epoch ms, UTC, one per point) puts dates on the x axis instead of row numbers. */
+  forecast?: { truth: number[]; predicted: number[]; startIndex: number; label: string; dates?: number[] };
   /** Sampled text for character models: continuations of `prompt` (which `text` does not repeat). */
   samples?: Array<{ prompt: string; text: string; temperature: number }>;
   /** Character models: per-character loss next to unigram/bigram baselines; `split` names the characters scored. */

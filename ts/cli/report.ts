@@ -104,6 +104,10 @@ function validate(data: ReportData): void {
       throw typeError('data.forecast.startIndex', 'a finite number', describe(f.startIndex));
     }
     checkString('data.forecast.label', f.label);
+    if (f.dates !== undefined) {
+      checkNumbers('data.forecast.dates', f.dates);
+      if (f.dates.length !== f.truth.length) throw typeError('data.forecast.dates', `one date per truth value (${f.truth.length})`, `${f.dates.length} dates`);
+    }
   }
   if (data.samples !== undefined) {
     if (!Array.isArray(data.samples)) throw typeError('data.samples', 'an array of { prompt, text, temperature }', describe(data.samples));
@@ -372,7 +376,13 @@ export function renderReport(data: ReportData): string {
       gradNorm: h.gradNorm ? finiteOrNull(h.gradNorm) : undefined,
     },
     forecast: data.forecast
-      ? { truth: finiteOrNull(data.forecast.truth), predicted: finiteOrNull(data.forecast.predicted), startIndex: data.forecast.startIndex }
+      ? {
+          truth: finiteOrNull(data.forecast.truth),
+          predicted: finiteOrNull(data.forecast.predicted),
+          startIndex: data.forecast.startIndex,
+          // uPlot's time scale counts seconds.
+          ...(data.forecast.dates ? { dates: data.forecast.dates.map((ms) => ms / 1000) } : {}),
+        }
       : undefined,
     activations: data.activations
       ? {

@@ -11,7 +11,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use rnnkit_core::model::{Batch, ForwardOptions, TargetsRef};
+use rnnkit_core::model::{Batch, ForwardOptions, InputsRef, TargetsRef};
 use rnnkit_core::Model;
 
 /// Time budget per workload and thread count: enough samples for a stable median without hogging
@@ -100,7 +100,7 @@ fn main() {
         let fwd = 2.0 * (w.b * w.t * w.gates * w.h * (w.i + w.h)) as f64;
         let head_flops = 2.0 * (w.b * w.t * w.h * 64) as f64;
         let flops = if w.train { 3.0 * (fwd + head_flops) } else { fwd };
-        let batch = Batch { x: &x, x_dims: [w.t, w.b, w.i], y: TargetsRef::Float(&y), mask: None, lengths: None };
+        let batch = Batch { x: InputsRef::Float(&x), x_dims: [w.t, w.b, w.i], y: TargetsRef::Float(&y), mask: None, lengths: None };
         let opts = ForwardOptions::default();
         let mut fs: Vec<Box<dyn FnMut() + '_>> = models
             .iter_mut()

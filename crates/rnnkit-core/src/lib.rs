@@ -7,6 +7,7 @@
 
 pub mod cell;
 pub mod dense;
+pub mod dataset;
 pub mod error;
 pub mod init;
 pub mod json;

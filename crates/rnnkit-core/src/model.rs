@@ -10,6 +10,8 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+pub use crate::dataset::{Batch, DataSummary, Dataset, Inputs, InputsRef, Targets, TargetsRef};
+use crate::dataset::expect_finite;
 use crate::dense::{activation_backward, dense_backward, dense_forward};
 use crate::error::{Error, Result};
 use crate::init::{init_block, init_dense};
@@ -49,52 +51,6 @@ pub struct BackwardResult<R = f32> {
     pub dc0: Vec<R>,
     /// Same layout as `params()`.
     pub grads: Vec<R>,
-}
-
-/// Targets of a batch: floats shaped like the output (MSE, BCE), or class indices (cross-entropy)
-/// shaped like the output without its last axis.
-#[derive(Clone, Copy)]
-pub enum TargetsRef<'a, R = f32> {
-    Float(&'a [R]),
-    Class(&'a [i32]),
-}
-
-pub struct Batch<'a, R = f32> {
-    pub x: &'a [R],
-    pub x_dims: [usize; 3],
-    pub y: TargetsRef<'a, R>,
-    /// Per-step weights [batch, seq_len] (batch_first) or [seq_len, batch]; sequence outputs only.
-    pub mask: Option<&'a [R]>,
-    pub lengths: Option<&'a [i32]>,
-}
-
-/// An owned copy of a training set, for `train_epoch` (async callers copy before leaving the JS thread).
-pub enum Targets<R = f32> {
-    Float(Vec<R>),
-    Class(Vec<i32>),
-}
-
-pub struct Dataset<R = f32> {
-    pub x: Vec<R>,
-    pub x_dims: [usize; 3],
-    pub y: Targets<R>,
-    pub mask: Option<Vec<R>>,
-    pub lengths: Option<Vec<i32>>,
-}
-
-impl<R: Real> Dataset<R> {
-    pub fn as_batch(&self) -> Batch<'_, R> {
-        Batch {
-            x: &self.x,
-            x_dims: self.x_dims,
-            y: match &self.y {
-                Targets::Float(v) => TargetsRef::Float(v),
-                Targets::Class(v) => TargetsRef::Class(v),
-            },
-            mask: self.mask.as_deref(),
-            lengths: self.lengths.as_deref(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -401,7 +357,7 @@ impl<R: Real> Network<R> {
         let (t, b) = (cache.seq_len, cache.batch);
         let out_dims = self.output_dims_for(t, b);
         expect_len("dOutput", d_output.len(), &out_dims)?;
-        expect_finite_r("dOutput", d_output)?;
+        expect_finite("dOutput", d_output)?;
         let (h_len, c_len) = self.state_len(b);
         check_state("dh", dh, h_len, true)?;
         check_state("dc", dc, c_len, c_len > 0)?;
@@ -453,7 +409,10 @@ impl<R: Real> Network<R> {
     pub fn train_batches(&mut self, data: &Dataset<R>, opts: &EpochOptions, range: &BatchRange) -> Result<EpochStats> {
         self.check_compiled()?;
         let whole = data.as_batch();
-        let (_, n) = self.check_x(whole.x, whole.x_dims)?;
+        // Every check is O(1) against what building the dataset learned (plus the lengths' cast),
+        // so a chunk of an epoch costs its mini-batches and nothing that grows with the dataset.
+        let checked = self.validate_dataset(data)?;
+        let n = checked.n;
         if opts.batch_size == 0 {
             return Err(Error::value("batchSize", "expected an integer >= 1, got 0"));
         }
@@ -473,8 +432,6 @@ impl<R: Real> Network<R> {
                 return Err(Error::value(name, format!("expected a finite number >= 0, got {v}")));
             }
         }
-        // Validate everything once so a bad sample fails before any update.
-        let checked = self.validate(&whole)?;
         let mut rng = Rng::new(opts.seed);
         let mut order: Vec<usize> = (0..n).collect();
         if opts.shuffle {
@@ -513,9 +470,50 @@ impl<R: Real> Network<R> {
     pub fn evaluate(&mut self, batch: &Batch<'_, R>) -> Result<R> {
         self.check_compiled()?;
         let p = self.prepare(batch)?;
-        let pass = self.run(&p.x, p.seq_len, p.batch, None, None, p.lengths.as_deref(), None, false, SeqOut::Core);
-        let (loss, _) = self.loss_of(&pass, &p)?;
+        let (loss, _) = self.evaluate_prepared(&p)?;
+        self.recycle(p);
         Ok(loss)
+    }
+
+    /// Loss on a whole dataset without updating, `batch_size` samples at a time (in order): exactly
+    /// the compiled loss over all of it at once (each batch's mean is weighted by its share of the
+    /// loss's denominator), with the memory of one mini-batch.
+    pub fn evaluate_dataset(&mut self, data: &Dataset<R>, batch_size: usize) -> Result<f64> {
+        self.check_compiled()?;
+        if batch_size == 0 {
+            return Err(Error::value("batchSize", "expected an integer >= 1, got 0"));
+        }
+        let checked = self.validate_dataset(data)?;
+        let whole = data.as_batch();
+        let (mut total, mut weight) = (0.0f64, 0.0f64);
+        let order: Vec<usize> = (0..checked.n).collect();
+        for idx in order.chunks(batch_size) {
+            let p = self.gather(&whole, &checked, idx);
+            let (loss, denominator) = self.evaluate_prepared(&p)?;
+            self.recycle(p);
+            total += loss.to_f64() * denominator;
+            weight += denominator;
+        }
+        // Losses are f32-valued; round the mean the same way the single-batch API does.
+        Ok(if weight > 0.0 { R::from_f64(total / weight).to_f64() } else { 0.0 })
+    }
+
+    /// (loss, its denominator: the weighted count the loss's mean divides by; see loss.rs).
+    fn evaluate_prepared(&mut self, p: &Prepared<R>) -> Result<(R, f64)> {
+        let pass = self.run(&p.x, p.seq_len, p.batch, None, None, p.lengths.as_deref(), None, false, SeqOut::Core);
+        let (loss, grad) = self.loss_of(&pass, p)?;
+        let rows = match &p.y {
+            Targets::Class(c) => c.len(),
+            Targets::Float(v) => v.len() / self.output_features(),
+        };
+        let kept = p.weights.as_ref().map_or(rows as f64, |w| w.iter().map(|v| v.to_f64()).sum());
+        let per_row = if self.training.as_ref().is_some_and(|t| t.spec.loss == LossKind::CrossEntropy) { 1.0 } else { self.output_features() as f64 };
+        self.spare.give(grad);
+        self.spare.give(pass.seq);
+        if let Some(HeadCache { x, z, y, .. }) = pass.head {
+            [x, z, y].into_iter().for_each(|v| self.spare.give(v));
+        }
+        Ok((loss, kept * per_row))
     }
 
     /// Streaming inference: one time step `x_t` [batch, input] from the kept state (zeros after
@@ -575,13 +573,20 @@ impl<R: Real> Network<R> {
         Ok(())
     }
 
-    /// Returns (seq_len, batch) for user-layout dims.
+    /// Returns (seq_len, batch) for user-layout dims of features.
     fn check_x_dims(&self, x_dims: [usize; 3]) -> Result<(usize, usize)> {
+        self.check_dims_of(x_dims, false)
+    }
+
+    /// (seq_len, batch) for user-layout dims of features, or of token ids (`[.., .., 1]`).
+    fn check_dims_of(&self, x_dims: [usize; 3], tokens: bool) -> Result<(usize, usize)> {
         let input = self.spec.blocks[0].input_size;
         let (b, t) = if self.spec.batch_first { (x_dims[0], x_dims[1]) } else { (x_dims[1], x_dims[0]) };
-        let layout = if self.spec.batch_first { "[batch, seq_len, input_size]" } else { "[seq_len, batch, input_size]" };
-        if b == 0 || t == 0 || x_dims[2] != input {
-            return Err(Error::shape("x", format!("{layout} with batch >= 1, seq_len >= 1, input_size = {input}"), dims_str(&x_dims)));
+        let (last, what) = if tokens { (1, "1 (one token id per step)".to_string()) } else { (input, format!("input_size = {input}")) };
+        let axes = if tokens { "1" } else { "input_size" };
+        let layout = if self.spec.batch_first { format!("[batch, seq_len, {axes}]") } else { format!("[seq_len, batch, {axes}]") };
+        if b == 0 || t == 0 || x_dims[2] != last {
+            return Err(Error::shape("x", format!("{layout} with batch >= 1, seq_len >= 1, {what}"), dims_str(&x_dims)));
         }
         if x_dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).is_none_or(|n| n > (1 << 31)) {
             return Err(Error::shape("x", "at most 2^31 elements", dims_str(&x_dims)));
@@ -592,8 +597,32 @@ impl<R: Real> Network<R> {
     fn check_x(&self, x: &[R], x_dims: [usize; 3]) -> Result<(usize, usize)> {
         let tb = self.check_x_dims(x_dims)?;
         expect_len("x", x.len(), &x_dims)?;
-        expect_finite_r("x", x)?;
+        expect_finite("x", x)?;
         Ok(tb)
+    }
+
+    /// Token ids must index the first layer's one-hot input: in 0..input_size.
+    fn check_max_token(&self, max: i32) -> Result<()> {
+        let input = self.spec.blocks[0].input_size;
+        if max as usize >= input {
+            return Err(Error::value("x", format!("token ids must be in 0..{input} (the first layer's input_size), got {max}")));
+        }
+        Ok(())
+    }
+
+    /// One-hot features for token ids `ids` (dims `[.., .., 1]`, user layout): `[.., .., input_size]`
+    /// in the same layout, for the one-call APIs (`forward`); training gathers batch by batch instead.
+    pub fn expand_tokens(&self, ids: &[i32], x_dims: [usize; 3]) -> Result<(Vec<R>, [usize; 3])> {
+        self.check_dims_of(x_dims, true)?;
+        expect_len("x", ids.len(), &x_dims)?;
+        if let Some(i) = ids.iter().position(|&v| v < 0) {
+            return Err(Error::value("x", format!("token ids must be >= 0, got {} at index {i}", ids[i])));
+        }
+        self.check_max_token(ids.iter().copied().max().unwrap_or(0))?;
+        let input = self.spec.blocks[0].input_size;
+        let mut out = vec![R::ZERO; ids.len() * input];
+        one_hot_into(ids, input, &mut out);
+        Ok((out, [x_dims[0], x_dims[1], input]))
     }
 
     fn output_features(&self) -> usize {
@@ -798,7 +827,42 @@ impl<R: Real> Network<R> {
 
     /// Checks x, y, mask and lengths of a batch against each other and the compiled loss.
     fn validate(&self, batch: &Batch<'_, R>) -> Result<Checked> {
-        let (t, n) = self.check_x(batch.x, batch.x_dims)?;
+        self.check_batch(batch, None)
+    }
+
+    /// `validate` for a dataset: its contents were checked when it was built, so only what depends
+    /// on this model is checked here, in O(1) from its summary (plus the lengths' cast).
+    fn validate_dataset(&self, data: &Dataset<R>) -> Result<Checked> {
+        self.check_batch(&data.as_batch(), Some(data.summary()))
+    }
+
+    /// With `known` (a dataset's summary), the per-element checks it already passed are skipped.
+    fn check_batch(&self, batch: &Batch<'_, R>, known: Option<DataSummary>) -> Result<Checked> {
+        let (t, n) = match batch.x {
+            InputsRef::Float(x) => {
+                let tn = self.check_x_dims(batch.x_dims)?;
+                expect_len("x", x.len(), &batch.x_dims)?;
+                if known.is_none() {
+                    expect_finite("x", x)?;
+                }
+                tn
+            }
+            InputsRef::Tokens(ids) => {
+                let tn = self.check_dims_of(batch.x_dims, true)?;
+                expect_len("x", ids.len(), &batch.x_dims)?;
+                let max = match known.and_then(|k| k.max_token) {
+                    Some(max) => max,
+                    None => {
+                        if let Some(i) = ids.iter().position(|&v| v < 0) {
+                            return Err(Error::value("x", format!("token ids must be >= 0, got {} at index {i}", ids[i])));
+                        }
+                        ids.iter().copied().max().unwrap_or(0)
+                    }
+                };
+                self.check_max_token(max)?;
+                tn
+            }
+        };
         let bf = self.spec.batch_first;
         let seq_out = self.sequence_output();
         let f_out = self.output_features();
@@ -808,11 +872,17 @@ impl<R: Real> Network<R> {
         match (batch.y, loss) {
             (TargetsRef::Float(y), LossKind::Mse | LossKind::BceWithLogits) => {
                 expect_len("y", y.len(), &out_dims)?;
-                expect_finite_r("y", y)?;
+                if known.is_none() {
+                    expect_finite("y", y)?;
+                }
             }
             (TargetsRef::Class(y), LossKind::CrossEntropy) => {
                 expect_len("y", y.len(), class_dims)?;
-                if let Some(i) = y.iter().position(|&c| c < 0 || c as usize >= f_out) {
+                let bad = match known {
+                    Some(k) => k.max_class.filter(|&m| m as usize >= f_out).map(|m| y.iter().position(|&c| c == m).unwrap_or_default()),
+                    None => y.iter().position(|&c| c < 0 || c as usize >= f_out),
+                };
+                if let Some(i) = bad {
                     return Err(Error::value("y", format!("class indices must be in 0..{f_out}, got {} at index {i}", y[i])));
                 }
             }
@@ -823,29 +893,44 @@ impl<R: Real> Network<R> {
                 return Err(Error::type_("y", format!("float32 targets for loss {loss:?}"), "int32 class indices"));
             }
         }
-        let lengths = batch.lengths.map(|l| check_lengths(l, n, t)).transpose()?;
+        let lengths = match (batch.lengths, known.and_then(|k| k.length_range)) {
+            (Some(l), Some((_, hi))) if hi as usize <= t && l.len() == n => Some(l.iter().map(|&v| v as usize).collect()),
+            (l, _) => l.map(|l| check_lengths(l, n, t)).transpose()?,
+        };
         if let Some(m) = batch.mask {
             if !seq_out {
                 return Err(Error::value("mask", "a per-step mask needs sequence outputs (a head with return_sequences)"));
             }
             let dims = if bf { [n, t] } else { [t, n] };
             expect_len("mask", m.len(), &dims)?;
-            if let Some(i) = m.iter().position(|v| !v.is_finite() || *v < R::ZERO) {
-                return Err(Error::value("mask", format!("expected finite weights >= 0, got {:?} at index {i}", m[i])));
+            if known.is_none() {
+                if let Some(i) = m.iter().position(|v| !v.is_finite() || *v < R::ZERO) {
+                    return Err(Error::value("mask", format!("expected finite weights >= 0, got {:?} at index {i}", m[i])));
+                }
             }
         }
         Ok(Checked { t, n, lengths })
     }
 
-    /// Samples `idx` of a validated batch, in core layout with per-row loss weights.
+    /// Samples `idx` of a validated batch, in core layout with per-row loss weights. Token ids
+    /// become one-hot rows here, a mini-batch at a time.
     fn gather(&mut self, batch: &Batch<'_, R>, checked: &Checked, idx: &[usize]) -> Prepared<R> {
         let Checked { t, n, .. } = *checked;
         let bf = self.spec.batch_first;
         let seq_out = self.sequence_output();
         let f_out = self.output_features();
-        let input = batch.x_dims[2];
+        let input = self.spec.blocks[0].input_size;
         let nb = idx.len();
-        let x = gather_time_major(batch.x, n, t, input, bf, idx, self.spare.empty(t * nb * input));
+        let x = match batch.x {
+            InputsRef::Float(x) => gather_time_major(x, n, t, input, bf, idx, self.spare.empty(t * nb * input)),
+            InputsRef::Tokens(ids) => {
+                let ids = gather_time_major(ids, n, t, 1, bf, idx, Vec::new());
+                let mut x = self.spare.empty(t * nb * input);
+                x.resize(t * nb * input, R::ZERO);
+                one_hot_into(&ids, input, &mut x);
+                x
+            }
+        };
         let (yt, yf) = if seq_out { (t, f_out) } else { (1, f_out) };
         let y = match batch.y {
             TargetsRef::Float(y) => Targets::Float(gather_time_major(y, n, yt, yf, bf || !seq_out, idx, self.spare.empty(yt * nb * yf))),
@@ -991,16 +1076,6 @@ impl<R: Real> Network<R> {
     }
 }
 
-fn expect_finite_r<R: Real>(arg: &str, xs: &[R]) -> Result<()> {
-    // Chunks checked without an early exit inside, so the test vectorizes (a scan that stops at the
-    // first hit compiles to a scalar loop: ~1% of an F2 call); the index is looked up only on failure.
-    if xs.chunks(256).all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite())) {
-        return Ok(());
-    }
-    let i = xs.iter().position(|v| !v.is_finite()).unwrap_or_default();
-    Err(Error::value(arg, format!("expected finite numbers, got {:?} at index {i}", xs[i])))
-}
-
 fn check_state<R>(arg: &str, s: Option<&[R]>, len: usize, allowed: bool) -> Result<()> {
     match s {
         None => Ok(()),
@@ -1089,4 +1164,11 @@ fn scatter_last<R: Real>(d: &[R], t: usize, b: usize, f: usize, lengths: Option<
         out[(last * b + bi) * f..(last * b + bi + 1) * f].copy_from_slice(&d[bi * f..(bi + 1) * f]);
     }
     out
+}
+
+/// Writes the one-hot rows of `ids` into `out` ([ids.len(), width], already zero).
+fn one_hot_into<R: Real>(ids: &[i32], width: usize, out: &mut [R]) {
+    for (row, &id) in out.chunks_exact_mut(width).zip(ids) {
+        row[id as usize] = R::ONE;
+    }
 }

@@ -4,7 +4,7 @@
 //! truncated BPTT, per-sequence lengths and masks. Golden values recorded from the whole-epoch
 //! implementation before chunking existed pin that histories did not change for a given seed.
 
-use rnnkit_core::model::{BatchRange, Dataset, EpochOptions, EpochStats, EpochTotals, Network, Targets};
+use rnnkit_core::model::{BatchRange, Dataset, EpochOptions, EpochStats, EpochTotals, Inputs, Network, Targets};
 use rnnkit_core::real::Real;
 use rnnkit_core::rng::Rng;
 use rnnkit_core::{Error, Model};
@@ -23,7 +23,7 @@ fn seq_data<R: Real>() -> Dataset<R> {
     let y = (0..n * t).map(|_| R::from_f64(rng.uniform(-0.5, 0.5))).collect();
     let mask = (0..n * t).map(|i| R::from_f64(if i % 7 == 3 { 0.0 } else { 1.0 })).collect();
     let lengths = (0..n).map(|i| 3 + (i as i32 * 5) % 7).collect();
-    Dataset { x, x_dims: [n, t, 2], y: Targets::Float(y), mask: Some(mask), lengths: Some(lengths) }
+    Dataset::new(Inputs::Float(x), [n, t, 2], Targets::Float(y), Some(mask), Some(lengths)).unwrap()
 }
 
 /// 11 sequences of 6 steps, time-major, class targets, lengths.
@@ -33,7 +33,7 @@ fn cls_data<R: Real>() -> Dataset<R> {
     let x = (0..n * t * 2).map(|_| R::from_f64(rng.uniform(-1.0, 1.0))).collect();
     let y = (0..n).map(|i| (i % 3) as i32).collect();
     let lengths = (0..n).map(|i| 2 + (i as i32) % 5).collect();
-    Dataset { x, x_dims: [t, n, 2], y: Targets::Class(y), mask: None, lengths: Some(lengths) }
+    Dataset::new(Inputs::Float(x), [t, n, 2], Targets::Class(y), None, Some(lengths)).unwrap()
 }
 
 struct Case {

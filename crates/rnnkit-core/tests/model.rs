@@ -5,7 +5,7 @@
 mod common;
 
 use common::{assert_close, uniform_vec};
-use rnnkit_core::model::{Batch, Dataset, EpochOptions, ForwardOptions, Network, Targets, TargetsRef};
+use rnnkit_core::model::{Batch, Dataset, EpochOptions, ForwardOptions, Inputs, InputsRef, Network, Targets, TargetsRef};
 use rnnkit_core::rng::Rng;
 use rnnkit_core::{Error, Model};
 
@@ -86,7 +86,7 @@ fn training_gradients_match_finite_differences_for_every_loss_and_head() {
                 continue;
             }
             let batch = Batch {
-                x: &x,
+                x: InputsRef::Float(&x),
                 x_dims: if batch_first { [b, t, 2] } else { [t, b, 2] },
                 y,
                 mask: use_mask.then_some(&mask[..]),
@@ -221,7 +221,7 @@ fn sine_dataset(n: usize, t: usize, seed: u64) -> Dataset<f32> {
             y.push(((phase + 0.3 * (k + 1) as f64).sin()) as f32);
         }
     }
-    Dataset { x, x_dims: [n, t, 1], y: Targets::Float(y), mask: None, lengths: None }
+    Dataset::new(Inputs::Float(x), [n, t, 1], Targets::Float(y), None, None).unwrap()
 }
 
 const SINE: &str = r#"{"batch_first":true,"seed":4,"blocks":[{"cell":"lstm","input_size":1,"hidden_size":8}],"head":{"units":1}}"#;
@@ -255,19 +255,19 @@ fn epochs_learn_and_are_reproducible() {
 #[test]
 fn epoch_grad_norm_is_the_unclipped_global_norm() {
     let data = sine_dataset(8, 5, 3);
-    let n = data.x_dims[0];
+    let n = data.x_dims()[0];
+    let Batch { x: InputsRef::Float(x), y: TargetsRef::Float(y), .. } = data.as_batch() else { unreachable!("sine data are floats") };
     let spec = SINE.replace("\"seed\":4", "\"seed\":5");
     let mut reference: Network<f64> = Network::from_json(&spec).unwrap();
     reference.compile(r#"{"loss":"mse","optimizer":{"type":"sgd","lr":1}}"#).unwrap();
-    let x: Vec<f64> = data.x.iter().map(|&v| f64::from(v)).collect();
-    let Targets::Float(y) = &data.y else { unreachable!("sine targets are floats") };
+    let x: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
     let y: Vec<f64> = y.iter().map(|&v| f64::from(v)).collect();
-    let batch = Batch { x: &x, x_dims: data.x_dims, y: TargetsRef::Float(&y), mask: None, lengths: None };
+    let batch = Batch { x: InputsRef::Float(&x), x_dims: data.x_dims(), y: TargetsRef::Float(&y), mask: None, lengths: None };
     let g = train_gradient(&mut reference, &batch);
     let want = g.iter().map(|v| v * v).sum::<f64>().sqrt();
     assert!(want > 1e-3, "a meaningful gradient, got norm {want}");
 
-    let dataset = Dataset { x, x_dims: data.x_dims, y: Targets::Float(y), mask: None, lengths: None };
+    let dataset = Dataset::new(Inputs::Float(x), data.x_dims(), Targets::Float(y), None, None).unwrap();
     for clip in ["", r#","clip_norm":1e-4"#] {
         let mut m: Network<f64> = Network::from_json(&spec).unwrap();
         m.compile(&format!(r#"{{"loss":"mse","optimizer":{{"type":"sgd","lr":1}}{clip}}}"#)).unwrap();
@@ -296,7 +296,7 @@ fn bad_input_names_the_argument() {
     let o = ForwardOptions { h0: Some(&[0.0; 3]), ..Default::default() };
     assert_eq!(fwd(&mut m, &x, [2, 3, 1], o).map(arg), Some(Some("h0".into())));
     assert!(matches!(m.backward(&[0.0; 6], None, None), Err(Error::Value { .. })));
-    let batch = Batch { x: &x, x_dims: [2, 3, 1], y: TargetsRef::Float(&[0.0; 6]), mask: None, lengths: None };
+    let batch = Batch { x: InputsRef::Float(&x), x_dims: [2, 3, 1], y: TargetsRef::Float(&[0.0; 6]), mask: None, lengths: None };
     assert_eq!(m.train_step(&batch).err().and_then(arg), Some("model".into()));
     m.compile(r#"{"loss":"mse"}"#).unwrap();
     let bad_y = Batch { y: TargetsRef::Float(&[0.0; 5]), ..batch };

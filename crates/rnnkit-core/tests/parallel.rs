@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::uniform_vec;
 use rnnkit_core::kernels::{kernels, FlushDenormals, PackedB};
-use rnnkit_core::model::{Dataset, EpochOptions, ForwardOptions, Targets};
+use rnnkit_core::model::{Dataset, EpochOptions, ForwardOptions, Inputs, Targets};
 use rnnkit_core::parallel::{self, gemm_split, part_rows, row_parts, run, scope_threads, GemmSplit};
 use rnnkit_core::real::gemm_reference;
 use rnnkit_core::rng::Rng;
@@ -354,13 +354,9 @@ fn train(cell: &str, threads: usize, batch_size: usize, n: usize) -> Vec<f32> {
     let mut m = Model::from_json(&model_json(cell, threads)).unwrap();
     m.compile(r#"{"loss":"mse","optimizer":{"type":"adam","lr":0.01},"clip_norm":1.0}"#).unwrap();
     let mut rng = Rng::new(9);
-    let data = Dataset {
-        x: uniform_vec(&mut rng, n * T * I, -1.0, 1.0),
-        x_dims: [n, T, I],
-        y: Targets::Float(uniform_vec(&mut rng, n * T * UNITS, -1.0, 1.0)),
-        mask: None,
-        lengths: None,
-    };
+    let x = uniform_vec(&mut rng, n * T * I, -1.0, 1.0);
+    let y = uniform_vec(&mut rng, n * T * UNITS, -1.0, 1.0);
+    let data = Dataset::new(Inputs::Float(x), [n, T, I], Targets::Float(y), None, None).unwrap();
     for epoch in 0..3 {
         m.train_epoch(&data, &EpochOptions { batch_size, shuffle: true, seed: epoch, tbptt: None }).unwrap();
     }
@@ -417,7 +413,7 @@ fn t1_training_step_timing() {
                 m
             })
             .collect();
-        let batch = rnnkit_core::model::Batch { x: &x, x_dims: [b, t, i], y: rnnkit_core::model::TargetsRef::Float(&y), mask: None, lengths: None };
+        let batch = rnnkit_core::model::Batch { x: rnnkit_core::model::InputsRef::Float(&x), x_dims: [b, t, i], y: rnnkit_core::model::TargetsRef::Float(&y), mask: None, lengths: None };
         let mut samples = [Vec::new(), Vec::new()];
         for round in 0..14 {
             for (k, m) in models.iter_mut().enumerate() {

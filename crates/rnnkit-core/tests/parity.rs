@@ -11,7 +11,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rnnkit_core::json::Json;
 use rnnkit_core::layer::{BlockInput, RecurrentBlock};
-use rnnkit_core::model::{Batch, ForwardOptions, Model, TargetsRef};
+use rnnkit_core::model::{Batch, ForwardOptions, InputsRef, Model, TargetsRef};
 use rnnkit_core::optim::Optimizer;
 use rnnkit_core::params::{block_layout, ParamInfo};
 use rnnkit_core::real::Real;
@@ -349,7 +349,7 @@ fn check_head(case: &Json) {
         _ => TargetsRef::Float(&y_float),
     };
     let mask: Option<Vec<f32>> = case.get("mask").map(|m| input(&tensor(m).1));
-    let batch = Batch { x: &x, x_dims, y: targets, mask: mask.as_deref(), lengths: None };
+    let batch = Batch { x: InputsRef::Float(&x), x_dims, y: targets, mask: mask.as_deref(), lengths: None };
     let loss = field(case, "loss").as_str().expect("loss");
     model
         .compile(&format!(r#"{{"loss":"{loss}","optimizer":{{"type":"sgd","lr":{READBACK_LR}}}}}"#))

@@ -93,6 +93,18 @@ impl CallInfo {
         if self.env.is_nullish(self.arg(i))? { Ok(None) } else { self.i32_array(i, name).map(Some) }
     }
 
+    /// Inputs: a Float32Array of features or an Int32Array of token ids.
+    pub fn inputs(&self, i: usize, name: &str) -> NResult<rnnkit_core::model::InputsRef<'_>> {
+        use rnnkit_core::model::InputsRef;
+        match self.env.typed_array(self.arg(i))? {
+            // SAFETY: as in `f32_array`.
+            Some(view) if view.kind == NAPI_FLOAT32_ARRAY => Ok(InputsRef::Float(unsafe { view_slice::<f32>(view, name) }?)),
+            // SAFETY: as in `f32_array`.
+            Some(view) if view.kind == NAPI_INT32_ARRAY => Ok(InputsRef::Tokens(unsafe { view_slice::<i32>(view, name) }?)),
+            _ => Err(Error::type_(name, "a Float32Array (features) or Int32Array (token ids)", self.env.describe(self.arg(i))).into()),
+        }
+    }
+
     /// Targets: a Float32Array (regression, BCE) or an Int32Array (class indices).
     pub fn targets(&self, i: usize, name: &str) -> NResult<rnnkit_core::model::TargetsRef<'_>> {
         use rnnkit_core::model::TargetsRef;

@@ -5,10 +5,11 @@
 //! first and typed arrays last, because reading an array element can run user JS (getters,
 //! proxies) that could detach a buffer we had already borrowed.
 
-use rnnkit_core::model::{Batch, BatchRange, Dataset, EpochOptions, EpochTotals, ForwardOptions, Targets, TargetsRef};
+use rnnkit_core::model::{Batch, BatchRange, Dataset, EpochOptions, EpochTotals, ForwardOptions, InputsRef};
 use rnnkit_core::{Error, Model};
 
 use crate::async_work::spawn;
+use crate::dataset_wrap::{borrow_dataset, dispose_dataset, wrap_dataset};
 use crate::env::CallInfo;
 use crate::error::NResult;
 use crate::sys::napi_value;
@@ -41,6 +42,12 @@ pub fn peak_gflops(cx: &CallInfo) -> NResult<napi_value> {
     let millis = if cx.env.is_nullish(cx.arg(1))? { 200 } else { cx.integer(1, "millis", 1, 60_000)? };
     let peak = rnnkit_core::peak::peak_gflops(threads as usize, millis);
     cx.env.number_value(peak.gflops)
+}
+
+/// `__datasetBytesBuilt(): number` — hidden; bytes of every dataset built in this process (tests
+/// check that a fit copies its data once, not per epoch or chunk).
+pub fn dataset_bytes_built(cx: &CallInfo) -> NResult<napi_value> {
+    cx.env.number_value(rnnkit_core::dataset::bytes_built() as f64)
 }
 
 /// `__panicForTests(): never` — hidden; proves a Rust panic becomes ERR_RNNKIT_INTERNAL.
@@ -148,7 +155,7 @@ pub fn forward(cx: &CallInfo) -> NResult<napi_value> {
     let handle = wrap::unwrap(cx)?;
     let x_dims = cx.dims3(1, "xDims")?;
     let training = cx.opt_bool(5, "training", false)?;
-    let x = cx.f32_array(0, "x")?;
+    let x = cx.inputs(0, "x")?;
     let h0 = cx.opt_f32_array(2, "h0")?;
     let c0 = cx.opt_f32_array(3, "c0")?;
     let lengths = cx.opt_i32_array(4, "lengths")?;
@@ -158,8 +165,16 @@ pub fn forward(cx: &CallInfo) -> NResult<napi_value> {
     // ArrayBuffer of its own (users transfer `tensor.data.buffer`, e.g. the worker's predict); the
     // two states share one.
     let (output, r) = handle.with(|m| {
+        // Token ids become one-hot features inside the core (`xDims` [.., .., 1]).
+        let (x, x_dims) = match x {
+            InputsRef::Float(x) => (std::borrow::Cow::Borrowed(x), x_dims),
+            InputsRef::Tokens(ids) => {
+                let (x, dims) = m.expand_tokens(ids, x_dims)?;
+                (std::borrow::Cow::Owned(x), dims)
+            }
+        };
         let (output, out_data) = env.new_f32_array(m.output_dims(x_dims)?.iter().product())?;
-        Ok((output, m.forward_to(x, x_dims, &opts, out_data)?))
+        Ok((output, m.forward_to(&x, x_dims, &opts, out_data)?))
     })?;
     let [h, c] = env.f32_arrays_from([&r.h, &r.c])?;
     let arr = env.array(3 + r.output_dims.len())?;
@@ -194,11 +209,11 @@ pub fn compile(cx: &CallInfo) -> NResult<napi_value> {
     cx.env.undefined()
 }
 
-/// Arguments 0..=4 of trainStep/evaluate/trainEpoch: `x, xDims, y, mask?, lengths?`, borrowed.
+/// Arguments 0..=4 of trainStep/evaluate/datasetNew: `x, xDims, y, mask?, lengths?`, borrowed.
 fn read_batch(cx: &CallInfo) -> NResult<Batch<'_>> {
     let x_dims = cx.dims3(1, "xDims")?;
     Ok(Batch {
-        x: cx.f32_array(0, "x")?,
+        x: cx.inputs(0, "x")?,
         x_dims,
         y: cx.targets(2, "y")?,
         mask: cx.opt_f32_array(3, "mask")?,
@@ -222,38 +237,28 @@ pub fn evaluate(cx: &CallInfo) -> NResult<napi_value> {
     cx.env.number_value(loss as f64)
 }
 
-/// `trainEpoch(x, xDims, y, mask?, lengths?, batchSize, shuffle, seed, tbptt, firstBatch?, maxBatches?,
+/// `trainEpoch(dataset, batchSize, shuffle, seed, tbptt, firstBatch?, maxBatches?,
 /// carryUpdates?, carryLossSum?, carryGradNormSum?): Promise<{loss, gradNorm, batches, samples,
 /// nextBatch, epochBatches, updates, lossSum, gradNormSum}>` — mini-batches `firstBatch..` (at most
 /// `maxBatches`; all when omitted) of one epoch, continuing the running sums of the earlier ones
 /// (`Model::train_batches`); `loss`/`gradNorm` are the means over the epoch so far.
-/// Inputs are copied into an owned `Dataset` before queueing, so the caller may mutate them
-/// afterwards; the model moves to the worker and back (see wrap.rs for busy/dispose rules).
+/// The dataset (from `datasetNew`) is shared with the worker, never copied; the model moves to the
+/// worker and back (see wrap.rs for busy/dispose rules).
 pub fn train_epoch(cx: &CallInfo) -> NResult<napi_value> {
     let handle = wrap::unwrap(cx)?;
-    let batch_size = cx.integer(5, "batchSize", 1, u32::MAX as u64)? as usize;
-    let shuffle = cx.opt_bool(6, "shuffle", false)?;
-    let seed = cx.integer(7, "seed", 0, u32::MAX as u64)?;
-    let tbptt = cx.integer(8, "tbptt", 0, u32::MAX as u64)? as usize;
+    let batch_size = cx.integer(1, "batchSize", 1, u32::MAX as u64)? as usize;
+    let shuffle = cx.opt_bool(2, "shuffle", false)?;
+    let seed = cx.integer(3, "seed", 0, u32::MAX as u64)?;
+    let tbptt = cx.integer(4, "tbptt", 0, u32::MAX as u64)? as usize;
     let present = |i: usize| cx.env.is_nullish(cx.arg(i)).map(|nullish| !nullish);
-    let first = if present(9)? { cx.integer(9, "firstBatch", 0, u32::MAX as u64)? as usize } else { 0 };
-    let max = if present(10)? { Some(cx.integer(10, "maxBatches", 1, u32::MAX as u64)? as usize) } else { None };
+    let first = if present(5)? { cx.integer(5, "firstBatch", 0, u32::MAX as u64)? as usize } else { 0 };
+    let max = if present(6)? { Some(cx.integer(6, "maxBatches", 1, u32::MAX as u64)? as usize) } else { None };
     let carry = EpochTotals {
-        updates: if present(11)? { cx.integer(11, "carryUpdates", 0, 1 << 53)? as usize } else { 0 },
-        loss_sum: if present(12)? { cx.number(12, "carryLossSum")? } else { 0.0 },
-        grad_norm_sum: if present(13)? { cx.number(13, "carryGradNormSum")? } else { 0.0 },
+        updates: if present(7)? { cx.integer(7, "carryUpdates", 0, 1 << 53)? as usize } else { 0 },
+        loss_sum: if present(8)? { cx.number(8, "carryLossSum")? } else { 0.0 },
+        grad_norm_sum: if present(9)? { cx.number(9, "carryGradNormSum")? } else { 0.0 },
     };
-    let batch = read_batch(cx)?;
-    let data = Dataset {
-        x: batch.x.to_vec(),
-        x_dims: batch.x_dims,
-        y: match batch.y {
-            TargetsRef::Float(y) => Targets::Float(y.to_vec()),
-            TargetsRef::Class(y) => Targets::Class(y.to_vec()),
-        },
-        mask: batch.mask.map(<[f32]>::to_vec),
-        lengths: batch.lengths.map(<[i32]>::to_vec),
-    };
+    let data = borrow_dataset(cx.env, cx.arg(0), "dataset")?;
     let opts = EpochOptions { batch_size, shuffle, seed, tbptt: (tbptt > 0).then_some(tbptt) };
     let range = BatchRange { first, max, carry };
     let mut model = handle.lend()?;
@@ -262,7 +267,7 @@ pub fn train_epoch(cx: &CallInfo) -> NResult<napi_value> {
         "rnnkit.trainEpoch",
         Some(cx.this),
         move || {
-            let stats = model.train_batches(&data, &opts, &range);
+            let stats = model.train_batches(&data.0, &opts, &range);
             Ok((model, stats))
         },
         move |env, result| match result {
@@ -291,6 +296,37 @@ pub fn train_epoch(cx: &CallInfo) -> NResult<napi_value> {
             }
         },
     )
+}
+
+/// `evaluateDataset(dataset, batchSize): number` — the compiled loss over the whole dataset, computed
+/// `batchSize` samples at a time in the core (see `Model::evaluate_dataset`).
+pub fn evaluate_dataset(cx: &CallInfo) -> NResult<napi_value> {
+    let handle = wrap::unwrap(cx)?;
+    let batch_size = cx.integer(1, "batchSize", 1, u32::MAX as u64)? as usize;
+    let data = borrow_dataset(cx.env, cx.arg(0), "dataset")?;
+    let loss = handle.with(|m| Ok(m.evaluate_dataset(&data.0, batch_size)?))?;
+    cx.env.number_value(loss)
+}
+
+// ---- datasets ----
+
+/// `datasetNew(x, xDims, y, mask?, lengths?): object` — copies a training set into the core once
+/// (x: Float32Array features or Int32Array token ids with xDims [.., .., 1]) and returns its handle.
+pub fn dataset_new(cx: &CallInfo) -> NResult<napi_value> {
+    let data = Dataset::copy_of(&read_batch(cx)?)?;
+    wrap_dataset(cx.env, data)
+}
+
+/// `datasetDispose(dataset): void` — frees now (or when a running fit on it settles); idempotent.
+pub fn dataset_dispose(cx: &CallInfo) -> NResult<napi_value> {
+    dispose_dataset(cx.env, cx.arg(0))?;
+    cx.env.undefined()
+}
+
+/// `datasetDisposed(dataset): boolean`.
+pub fn dataset_disposed(cx: &CallInfo) -> NResult<napi_value> {
+    let d = crate::dataset_wrap::is_disposed(cx.env, cx.arg(0))?;
+    cx.env.boolean(d)
 }
 
 /// `trace(x, xDims): {meta: string, values: Float32Array}` — hidden states, cell states and gate

@@ -2,15 +2,17 @@
 //! parses arguments, calls `rnnkit-core`, and converts results and errors. No math lives here.
 //!
 //! Exports (see exports.rs for each signature):
-//! `isa()`, `threads()`, `liveHandles()`, `peakGflops(threads, millis?)`, `class Model { constructor(specJson); dispose(); get disposed;
+//! `isa()`, `threads()`, `liveHandles()`, `peakGflops(threads, millis?)`, `datasetNew(x, xDims, y, mask?, lengths?)`,
+//! `datasetDispose(ds)`, `datasetDisposed(ds)`, `class Model { constructor(specJson); dispose(); get disposed;
 //! specJson(); paramInfo(); getParams(); setParams(); forward(); backward(); compile();
-//! trainStep(); trainEpoch() → Promise; evaluate(); step(); resetState(); trace() }`, plus hidden
+//! trainStep(); trainEpoch(dataset, ...) → Promise; evaluate(); evaluateDataset(); step(); resetState(); trace() }`, plus hidden
 //! test-only `__panicForTests()` and `__asyncForTests(ms, panic)`. `ts/backend/native.ts` adapts
 //! these to the `Backend` interface.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod async_work;
+mod dataset_wrap;
 mod env;
 mod error;
 mod exports;
@@ -31,6 +33,7 @@ export!(js_threads => exports::threads);
 export!(js_live_handles => exports::live_handles_fn);
 export!(js_peak_gflops => exports::peak_gflops);
 export!(js_panic_for_tests => exports::panic_for_tests);
+export!(js_dataset_bytes_built => exports::dataset_bytes_built);
 export!(js_async_for_tests => exports::async_for_tests);
 export!(js_model_new => exports::model_new);
 export!(js_dispose => exports::dispose);
@@ -45,6 +48,10 @@ export!(js_compile => exports::compile);
 export!(js_train_step => exports::train_step);
 export!(js_train_epoch => exports::train_epoch);
 export!(js_evaluate => exports::evaluate);
+export!(js_evaluate_dataset => exports::evaluate_dataset);
+export!(js_dataset_new => exports::dataset_new);
+export!(js_dataset_dispose => exports::dataset_dispose);
+export!(js_dataset_disposed => exports::dataset_disposed);
 export!(js_step => exports::step);
 export!(js_trace => exports::trace);
 export!(js_reset_state => exports::reset_state);
@@ -59,6 +66,10 @@ const FUNCTIONS: &[(&CStr, Shim)] = &[
     (c"peakGflops", js_peak_gflops),
     (c"__panicForTests", js_panic_for_tests),
     (c"__asyncForTests", js_async_for_tests),
+    (c"__datasetBytesBuilt", js_dataset_bytes_built),
+    (c"datasetNew", js_dataset_new),
+    (c"datasetDispose", js_dataset_dispose),
+    (c"datasetDisposed", js_dataset_disposed),
 ];
 
 /// Methods of `Model.prototype`.
@@ -74,6 +85,7 @@ const METHODS: &[(&CStr, Shim)] = &[
     (c"trainStep", js_train_step),
     (c"trainEpoch", js_train_epoch),
     (c"evaluate", js_evaluate),
+    (c"evaluateDataset", js_evaluate_dataset),
     (c"step", js_step),
     (c"trace", js_trace),
     (c"resetState", js_reset_state),

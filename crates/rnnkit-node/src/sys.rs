@@ -96,6 +96,13 @@ pub const NAPI_CONFIGURABLE: napi_property_attributes = 1 << 2;
 pub const NAPI_DEFAULT_METHOD: napi_property_attributes = NAPI_WRITABLE | NAPI_CONFIGURABLE;
 
 /// `NAPI_AUTO_LENGTH`: the string is NUL-terminated.
+/// A 128-bit tag stamped on a wrapped object, so an unwrap can tell which Rust type it carries.
+#[repr(C)]
+pub struct napi_type_tag {
+    pub lower: u64,
+    pub upper: u64,
+}
+
 pub const NAPI_AUTO_LENGTH: usize = usize::MAX;
 
 pub type napi_callback = Option<unsafe extern "C" fn(env: napi_env, info: napi_callback_info) -> napi_value>;
@@ -195,6 +202,10 @@ extern "C" {
         result: *mut napi_ref,
     ) -> napi_status;
     pub fn napi_unwrap(env: napi_env, js_object: napi_value, result: *mut *mut c_void) -> napi_status;
+    pub fn napi_adjust_external_memory(env: napi_env, change_in_bytes: i64, adjusted_value: *mut i64) -> napi_status;
+    pub fn napi_type_tag_object(env: napi_env, value: napi_value, type_tag: *const napi_type_tag) -> napi_status;
+    pub fn napi_check_object_type_tag(env: napi_env, value: napi_value, type_tag: *const napi_type_tag, result: *mut bool)
+        -> napi_status;
 
     pub fn napi_create_reference(env: napi_env, value: napi_value, initial_refcount: u32, result: *mut napi_ref)
         -> napi_status;

@@ -28,9 +28,18 @@ use crate::sys::*;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
-/// Models built and not yet freed, across all threads and environments.
+/// Models and datasets built and not yet freed, across all threads and environments.
 pub fn live_handles() -> usize {
     LIVE.load(Ordering::SeqCst)
+}
+
+/// Counts one more live native object (its owner calls `count_freed` exactly once when it is dropped).
+pub(crate) fn count_built() {
+    LIVE.fetch_add(1, Ordering::SeqCst);
+}
+
+pub(crate) fn count_freed() {
+    LIVE.fetch_sub(1, Ordering::SeqCst);
 }
 
 /// A model counted in `live_handles()`. `Send` (the model is plain data), so it can travel to the
@@ -39,14 +48,14 @@ pub struct Owned(Box<Model>);
 
 impl Owned {
     pub fn new(model: Model) -> Owned {
-        LIVE.fetch_add(1, Ordering::SeqCst);
+        count_built();
         Owned(Box::new(model))
     }
 }
 
 impl Drop for Owned {
     fn drop(&mut self) {
-        LIVE.fetch_sub(1, Ordering::SeqCst);
+        count_freed();
     }
 }
 
@@ -157,7 +166,25 @@ pub fn wrap_new(cx: &CallInfo, model: Model) -> NResult<()> {
         drop(unsafe { Box::from_raw(raw) });
         return Err(fail);
     }
-    Ok(())
+    tag(cx.env, cx.this, &MODEL_TAG)
+}
+
+/// Tags of the two wrapped types (random constants), checked before every unwrap: an object of the
+/// other kind (a dataset passed as a model's `this`) is a TypeError, never a reinterpreted pointer.
+pub(crate) const MODEL_TAG: napi_type_tag = napi_type_tag { lower: 0x7a1c_55e2_93d4_0b61, upper: 0xc2f8_0e47_1b9a_d305 };
+pub(crate) const DATASET_TAG: napi_type_tag = napi_type_tag { lower: 0x4e9b_3f20_a7c1_58d6, upper: 0x1d63_b8f4_e025_97ac };
+
+pub(crate) fn tag(env: Env, object: napi_value, tag: &napi_type_tag) -> NResult<()> {
+    // SAFETY: env is live; `object` is a value of this env; `tag` outlives the call.
+    unsafe { check!(env.0, napi_type_tag_object(env.0, object, tag)) }
+}
+
+/// True when `object` carries `tag`.
+pub(crate) fn has_tag(env: Env, object: napi_value, tag: &napi_type_tag) -> bool {
+    let mut ok = false;
+    // SAFETY: as in `tag`; a non-object gives a non-ok status and leaves `ok` false.
+    let status = unsafe { napi_check_object_type_tag(env.0, object, tag, &mut ok) };
+    status == NAPI_OK && ok
 }
 
 /// The handle behind `this`, or a TypeError when `this` is not a native Model.
@@ -167,9 +194,9 @@ pub fn unwrap(cx: &CallInfo) -> NResult<Rc<Handle>> {
 
 pub fn unwrap_value(env: Env, object: napi_value) -> NResult<Rc<Handle>> {
     let mut raw: *mut c_void = ptr::null_mut();
-    // SAFETY: env is live; `object` is a value of this env. Non-objects and objects we did not wrap
-    // give a non-ok status, handled below, never a bogus pointer.
-    let status = unsafe { napi_unwrap(env.0, object, &mut raw) };
+    // SAFETY: env is live; `object` is a value of this env and carries the Model tag, so what it
+    // wraps is a `Box<Rc<Handle>>`. Non-objects give a non-ok status, handled below.
+    let status = if has_tag(env, object, &MODEL_TAG) { unsafe { napi_unwrap(env.0, object, &mut raw) } } else { NAPI_INVALID_ARG };
     if status != NAPI_OK || raw.is_null() {
         return Err(Error::type_("this", "an rnnkit native Model", env.describe(object)).into());
     }

@@ -9,6 +9,7 @@
 // cause undefined behaviour. That is the design, not an oversight.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod datasets;
 pub mod handles;
 pub mod memory;
 pub mod status;
@@ -17,7 +18,7 @@ pub mod threads;
 
 use handles::{slot, Entry, Results};
 use rnnkit_core::json::Json;
-use rnnkit_core::model::{Batch, BatchRange, Dataset, EpochOptions, EpochTotals, ForwardOptions, Targets, TargetsRef};
+use rnnkit_core::model::{Batch, BatchRange, Dataset, EpochOptions, EpochTotals, ForwardOptions, InputsRef, TargetsRef};
 use rnnkit_core::{Error, Model, Result};
 
 // ---- memory and errors ---------------------------------------------------------------------------
@@ -78,7 +79,7 @@ pub extern "C" fn rnnkit_threads() -> u32 {
 /// Models created and not yet freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn rnnkit_live_handles() -> u32 {
-    handles::live() as u32
+    (handles::live() + datasets::live()) as u32
 }
 
 /// Test-only: panics, to prove that a trap becomes ERR_RNNKIT_INTERNAL in JS with this message and
@@ -177,7 +178,8 @@ pub extern "C" fn rnnkit_model_set_params(h: u32, flat: *const f32, flat_len: us
 
 // ---- inference and gradients ---------------------------------------------------------------------
 
-/// x: `x_dims` = [d0, d1, d2] as documented in `Model`. h0, c0, lengths: null when absent.
+/// x: `x_dims` = [d0, d1, d2] as documented in `Model` (i32 token ids when `x_tokens` is 1, d2 = 1).
+/// h0, c0, lengths: null when absent.
 /// Results: OUTPUT, OUTPUT_DIMS, H, C.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
@@ -187,7 +189,7 @@ pub extern "C" fn rnnkit_model_forward(
     h0: *const f32, h0_len: usize,
     c0: *const f32, c0_len: usize,
     lengths: *const i32, lengths_len: usize,
-    training: i32,
+    training: i32, x_tokens: i32,
 ) -> i32 {
     status::run(|| {
         // SAFETY: JS allocated every range with rnnkit_alloc and keeps them alive for this call.
@@ -201,7 +203,15 @@ pub extern "C" fn rnnkit_model_forward(
         };
         let opts = ForwardOptions { h0, c0, lengths, training: flag(training, "training")? };
         handles::with(h, |e| {
-            let r = e.model.forward(x, dims(d0, d1, d2), &opts)?;
+            // x_tokens: `x` holds i32 token ids (dims [.., .., 1]), one-hot inside the core.
+            let r = if flag(x_tokens, "xTokens")? {
+                // SAFETY: i32 and f32 have the same size and alignment; the range was checked above.
+                let ids = unsafe { std::slice::from_raw_parts(x.as_ptr() as *const i32, x.len()) };
+                let (x, x_dims) = e.model.expand_tokens(ids, dims(d0, d1, d2))?;
+                e.model.forward(&x, x_dims, &opts)?
+            } else {
+                e.model.forward(x, dims(d0, d1, d2), &opts)?
+            };
             e.results.output_dims = r.output_dims.iter().map(|&d| d as u32).collect();
             e.results.set(slot::OUTPUT, r.output);
             e.results.set(slot::H, r.h);
@@ -296,26 +306,12 @@ pub extern "C" fn rnnkit_model_evaluate(h: u32, batch: *const RawBatch) -> i32 {
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn rnnkit_model_train_epoch(
     h: u32,
-    batch: *const RawBatch,
+    dataset: u32,
     batch_size: u32, shuffle: i32, seed: u32, tbptt: u32,
     first_batch: u32, max_batches: u32,
     carry_updates: f64, carry_loss_sum: f64, carry_grad_norm_sum: f64,
 ) -> i32 {
     status::run(|| {
-        // SAFETY: JS allocated the descriptor and every range in it with rnnkit_alloc and keeps
-        // them alive for this call.
-        let b = unsafe { read_batch(batch) }?;
-        // The core's epoch API owns its data (the native backend copies before going off-thread).
-        let data = Dataset {
-            x: b.x.to_vec(),
-            x_dims: b.x_dims,
-            y: match b.y {
-                TargetsRef::Float(v) => Targets::Float(v.to_vec()),
-                TargetsRef::Class(v) => Targets::Class(v.to_vec()),
-            },
-            mask: b.mask.map(<[f32]>::to_vec),
-            lengths: b.lengths.map(<[i32]>::to_vec),
-        };
         let opts = EpochOptions {
             batch_size: batch_size as usize,
             shuffle: flag(shuffle, "shuffle")?,
@@ -330,8 +326,8 @@ pub extern "C" fn rnnkit_model_train_epoch(
             max: (max_batches > 0).then_some(max_batches as usize),
             carry: EpochTotals { updates: carry_updates as usize, loss_sum: carry_loss_sum, grad_norm_sum: carry_grad_norm_sum },
         };
-        handles::with(h, |e| {
-            let stats = e.model.train_batches(&data, &opts, &range)?;
+        datasets::with(dataset, |data| handles::with(h, |e| {
+            let stats = e.model.train_batches(data, &opts, &range)?;
             e.results.set(slot::LOSS, vec![stats.loss as f32, stats.grad_norm as f32]);
             // f64 `Display` prints the shortest text that parses back to the same value, and every
             // value here is finite (the core rejects non-finite losses, gradients and carries).
@@ -341,7 +337,43 @@ pub extern "C" fn rnnkit_model_train_epoch(
                 stats.totals.updates, stats.totals.loss_sum, stats.totals.grad_norm_sum,
             );
             Ok(())
-        })
+        }))
+    })
+}
+
+/// The compiled loss over a whole dataset, `batch_size` samples at a time → LOSS.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_model_evaluate_dataset(h: u32, dataset: u32, batch_size: u32) -> i32 {
+    status::run(|| datasets::with(dataset, |data| handles::with(h, |e| store_loss(&mut e.results, e.model.evaluate_dataset(data, batch_size as usize).map(|l| l as f32)))))
+}
+
+// ---- datasets ------------------------------------------------------------------------------------
+
+/// Copies the batch the descriptor describes into a new dataset (checked once, see
+/// rnnkit_core::dataset) and writes its handle to `out`.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_dataset_create(batch: *const RawBatch, out: *mut u32) -> i32 {
+    status::run(|| {
+        // SAFETY: JS allocated the descriptor, every range in it and `out` with rnnkit_alloc and
+        // keeps them alive for this call.
+        let b = unsafe { read_batch(batch) }?;
+        let data = Dataset::copy_of(&b)?;
+        let handle = datasets::insert(data)?;
+        // SAFETY: the batch slices are no longer used; `out` is checked inside `write`.
+        if let Err(e) = unsafe { memory::write(out, handle, "out") } {
+            datasets::remove(handle); // JS never learns the handle: free it now, not leak it.
+            return Err(e);
+        }
+        Ok(())
+    })
+}
+
+/// Frees a dataset; a second call (or a handle never made) is a no-op.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_dataset_free(dataset: u32) -> i32 {
+    status::run(|| {
+        datasets::remove(dataset);
+        Ok(())
     })
 }
 
@@ -382,7 +414,7 @@ fn store_loss(results: &mut Results, loss: Result<f32>) -> Result<()> {
 }
 
 /// A batch as JS passes it: one `rnnkit_alloc`ed descriptor instead of twelve arguments per export.
-/// On wasm32 every field is 4 bytes (48 bytes, no padding); `ts/backend/wasm.ts` `writeBatch` fills
+/// On wasm32 every field is 4 bytes (52 bytes, no padding); `ts/backend/wasm.ts` `writeBatch` fills
 /// it in this order. `y` holds f32 targets, or i32 class indices when `y_class` is 1; `mask` and
 /// `lengths` are null when absent.
 #[repr(C)]
@@ -398,6 +430,8 @@ pub struct RawBatch {
     pub mask_len: usize,
     pub lengths: *const i32,
     pub lengths_len: usize,
+    /// 1: `x` holds i32 token ids (x_dims [.., .., 1]); 0: f32 features.
+    pub x_tokens: i32,
 }
 
 /// The batch view the descriptor at `raw` describes, each range checked like any other argument.
@@ -410,7 +444,11 @@ unsafe fn read_batch<'a>(raw: *const RawBatch) -> Result<Batch<'a>> {
     unsafe {
         let r = memory::read(raw, "batch")?;
         Ok(Batch {
-            x: memory::slice(r.x, r.x_len, "x")?,
+            x: if flag(r.x_tokens, "xTokens")? {
+                InputsRef::Tokens(memory::slice(r.x as *const i32, r.x_len, "x")?)
+            } else {
+                InputsRef::Float(memory::slice(r.x, r.x_len, "x")?)
+            },
             x_dims: dims(r.x_dims[0], r.x_dims[1], r.x_dims[2]),
             y: if flag(r.y_class, "yClass")? {
                 TargetsRef::Class(memory::slice(r.y as *const i32, r.y_len, "y")?)
@@ -511,9 +549,9 @@ mod tests {
         // SAFETY: `out` was just written by the export.
         let h = unsafe { out.read() };
         let x = rnnkit_alloc(8, 4) as *const f32;
-        let status = rnnkit_model_forward(h, x, 3, 1, 1, 3, std::ptr::null(), 0, std::ptr::null(), 0, std::ptr::null(), 0, 0);
+        let status = rnnkit_model_forward(h, x, 3, 1, 1, 3, std::ptr::null(), 0, std::ptr::null(), 0, std::ptr::null(), 0, 0, 0);
         assert_eq!((status, last().1.as_str()), (3, "x"), "x_len past its block");
-        let status = rnnkit_model_forward(h, x, 2, 1, 1, 2, std::ptr::null(), 0, std::ptr::null(), 0, std::ptr::null(), 0, 7);
+        let status = rnnkit_model_forward(h, x, 2, 1, 1, 2, std::ptr::null(), 0, std::ptr::null(), 0, std::ptr::null(), 0, 7, 0);
         assert_eq!((status, last().1.as_str()), (1, "training"));
         assert_eq!(rnnkit_model_free(h), 0);
         for p in [spec, out as *mut u8, x as *mut u8] {
@@ -535,6 +573,7 @@ mod tests {
             y: yp, y_len: y.len(), y_class,
             mask: std::ptr::null(), mask_len: 0,
             lengths: std::ptr::null(), lengths_len: 0,
+            x_tokens: 0,
         };
         let rp = rnnkit_alloc(std::mem::size_of::<RawBatch>(), std::mem::align_of::<RawBatch>()) as *mut RawBatch;
         // SAFETY: the block holds one RawBatch.
@@ -557,8 +596,19 @@ mod tests {
         let before = rnnkit_result_len(h, slot::LOSS);
         assert_eq!(before, 1, "evaluate stores one loss");
         assert_eq!(rnnkit_model_train_step(h, good), 0, "{:?}", last());
-        assert_eq!(rnnkit_model_train_epoch(h, good, 1, 0, 7, 0, 0, 0, 0.0, 0.0, 0.0), 0, "{:?}", last());
+        let ds_out = rnnkit_alloc(4, 4) as *mut u32;
+        assert_eq!(rnnkit_dataset_create(good, ds_out), 0, "{:?}", last());
+        // SAFETY: `ds_out` was just written by the export.
+        let ds = unsafe { ds_out.read() };
+        assert_eq!(rnnkit_live_handles(), 2, "a dataset counts as a live handle");
+        assert_eq!(rnnkit_model_train_epoch(h, ds, 1, 0, 7, 0, 0, 0, 0.0, 0.0, 0.0), 0, "{:?}", last());
         assert_eq!(rnnkit_result_len(h, slot::LOSS), 2, "train_epoch stores [loss, gradNorm]");
+        assert_eq!(rnnkit_model_evaluate_dataset(h, ds, 1), 0, "{:?}", last());
+        assert_eq!(rnnkit_dataset_free(ds), 0);
+        assert_eq!(rnnkit_dataset_free(ds), 0, "a second free is a no-op");
+        assert_eq!((rnnkit_model_train_epoch(h, ds, 1, 0, 7, 0, 0, 0, 0.0, 0.0, 0.0), last().1.as_str()), (4, ""), "a freed dataset is disposed");
+        assert_eq!(rnnkit_live_handles(), 1);
+        assert_eq!(rnnkit_free(ds_out as *mut u8), 0);
 
         let (bad_class, bad_blocks) = raw_batch(&[0.5, -0.5, 1.0, 0.25], [2, 2, 1], &[1.0, -1.0], 2);
         assert_eq!((rnnkit_model_train_step(h, bad_class), last().1.as_str()), (1, "yClass"));

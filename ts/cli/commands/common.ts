@@ -9,6 +9,8 @@ import type { Tensor, Tensor3D } from '../../tensor.js';
 import { CliError, type FlagSpec } from '../args.js';
 import { charScores, type CharScores } from '../datasets/char-baselines.js';
 import { MAX_PREPARED_BYTES, oneHot } from '../datasets/text.js';
+import type { CsvFlags } from '../datasets/index.js';
+import { MISSING_POLICIES, type MissingPolicy } from '../datasets/missing.js';
 import type { DataMeta, Split } from '../datasets/types.js';
 
 /** `--backend`, as every command that computes offers it. */
@@ -19,6 +21,29 @@ export const BACKEND_FLAG: FlagSpec = {
   help: 'compute backend',
   default: 'native, else wasm',
 };
+
+/** How to read a CSV's dates and missing values; train, eval and predict all take these. */
+export const CSV_READ_FLAGS: FlagSpec[] = [
+  { name: 'date', type: 'string', help: 'CSV date/time column (x axis, frequency, season)', default: 'detected' },
+  { name: 'no-date', type: 'boolean', help: 'no date column: rows are steps' },
+  { name: 'missing', type: 'string', choices: MISSING_POLICIES, help: 'missing CSV values: interpolate linearly, drop rows, or fail', default: "interpolate (eval/predict: the model's)" },
+];
+
+/** The CSV-reading flags' values (see CSV_READ_FLAGS; train adds --columns and --exclude). */
+export function csvFlags(flags: Record<string, unknown>): CsvFlags {
+  return {
+    date: flags.date as string | undefined,
+    noDate: flags['no-date'] === true,
+    columns: flags.columns as string | undefined,
+    exclude: flags.exclude as string | undefined,
+    missing: flags.missing as MissingPolicy | undefined,
+  };
+}
+
+/** Notices about the input on stderr, one per line (stdout stays the command's result). */
+export function printNotices(notices: readonly string[] | undefined): void {
+  for (const n of notices ?? []) process.stderr.write(`note: ${n}\n`);
+}
 
 export const HELP_FLAG: FlagSpec = { name: 'help', type: 'boolean', help: 'show this help' };
 

@@ -12,7 +12,7 @@ import { encode, oneHot } from '../datasets/text.js';
 import type { CharMeta } from '../datasets/types.js';
 import { requireDataMeta } from '../model-file.js';
 import { runOnSavedModel } from '../saved-model.js';
-import { BACKEND_FLAG, HELP_FLAG } from './common.js';
+import { BACKEND_FLAG, HELP_FLAG, printNotices } from './common.js';
 
 export const GENERATE_FLAGS: FlagSpec[] = [
   { name: 'model', type: 'string', help: 'a model trained by `rnnkit train` on --text or --dataset text' },
@@ -83,7 +83,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
     const text = sampleText(loaded.model, meta, ids, (flags.length as number | undefined) ?? 200, temperature, (flags.seed as number | undefined) ?? 1);
     if (flags.json) process.stdout.write(JSON.stringify({ prompt, text, temperature, ...(notices.length > 0 ? { notices } : {}) }) + '\n');
     else {
-      for (const n of notices) process.stderr.write(`notice: ${n}\n`);
+      printNotices(notices);
       process.stdout.write(prompt + text + '\n');
     }
     return 0;

@@ -49,6 +49,7 @@ export async function infoCommand(argv: string[]): Promise<number> {
       lines.push(`data: ${data.task} on ${data.name} (${data.source}), window ${data.window}`);
       if (data.task === 'forecast') {
         lines.push(`  target "${data.target}", horizon ${data.horizon}`);
+        if (data.dateColumn) lines.push(`  dates: column "${data.dateColumn}", ${data.frequency?.label ?? 'frequency unknown'}, last ${data.lastDate ?? '?'}`);
         lines.push(`  normalisation (z-score, from the training split):`);
         data.columns.forEach((c, i) => lines.push(`    ${c}: mean ${fmt(data.mean[i])}, std ${fmt(data.std[i])}`));
       } else if (data.task === 'charlm') {

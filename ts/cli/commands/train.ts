@@ -24,13 +24,16 @@ import { modelMetadata, type TrainInfo } from '../model-file.js';
 import { fmt, outputMode, Progress } from '../progress.js';
 import type { ReportData } from '../report-data.js';
 import { renderReport } from '../report.js';
-import { BACKEND_FLAG, HELP_FLAG, selectBackend, splitTensors, taskMetrics } from './common.js';
+import { BACKEND_FLAG, CSV_READ_FLAGS, csvFlags, HELP_FLAG, selectBackend, splitTensors, taskMetrics } from './common.js';
 import { sampleText } from './generate.js';
 
 export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'config', type: 'string', help: 'JSON file of flag values ({"cell": "gru", "batch-size": 16}); flags override it' },
-  { name: 'csv', type: 'string', help: 'CSV time series: header row, numeric columns' },
-  { name: 'target', type: 'string', help: 'CSV column to forecast (name or 1-based number)', default: 'the last column' },
+  { name: 'csv', type: 'string', help: 'CSV time series: header row, a date column (optional), numeric columns' },
+  { name: 'target', type: 'string', help: 'CSV column to forecast (name or 1-based number)', default: 'the last numeric column' },
+  ...CSV_READ_FLAGS,
+  { name: 'columns', type: 'string', help: 'CSV numeric columns to use, comma-separated (the target is added)', default: 'all numeric' },
+  { name: 'exclude', type: 'string', help: 'CSV numeric columns to leave out, comma-separated' },
   { name: 'horizon', type: 'int', min: 1, help: 'steps ahead to forecast at once (series data)', default: '1' },
   { name: 'text', type: 'string', help: 'plain-text file (UTF-8) for a character-level language model' },
   { name: 'max-vocab', type: 'int', min: 2, max: 65536, help: 'character models: most distinct characters; rarer ones read as one unknown symbol', default: '256' },
@@ -171,6 +174,7 @@ function forecastPlot(model: Sequential, data: PreparedData): ReportData['foreca
     truth: target.slice(from, n),
     predicted: ends.map((_, k) => out[k * perSeq + offset] * sd + mu),
     startIndex: from,
+    ...(data.series.dates ? { dates: data.series.dates.slice(from, n) } : {}),
     label: `${meta.target}: 1-step-ahead forecast on the validation split`,
   };
 }
@@ -209,6 +213,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     size: num('size'),
     bidirectional: flags.bidirectional === true,
     maxVocab: num('max-vocab'),
+    ...csvFlags(flags),
   });
   const loss = (str('loss') as Loss | undefined) ?? data.loss;
   const classTargets = data.train.y instanceof Int32Array;
@@ -274,9 +279,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const nTrain = data.train.xDims[0];
   const stepsPerEpoch = Math.ceil(nTrain / Math.min(r.batchSize, nTrain));
   const progress = new Progress(mode, r.epochs, stepsPerEpoch);
-  const notices = data.notices ?? [];
-  progress.event('start', { data: data.summary, ...(notices.length > 0 ? { notices } : {}), config, backend, modelPath: r.out, reportPath: r.report });
-  progress.info(`${data.summary}\n${notices.map((n) => `notice: ${n}\n`).join('')}${model.summary()}\nbackend ${backend.name} (${backend.isa}); training ${r.epochs} epochs, ${stepsPerEpoch} steps each`);
+  progress.event('start', { data: data.summary, notices: data.notices ?? [], config, backend, modelPath: r.out, reportPath: r.report });
+  progress.info(`${(data.notices ?? []).map((n) => `note: ${n}\n`).join('')}${data.summary}\n${model.summary()}\nbackend ${backend.name} (${backend.isa}); training ${r.epochs} epochs, ${stepsPerEpoch} steps each`);
   progress.begin();
 
   const controller = new AbortController();

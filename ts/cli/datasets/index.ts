@@ -8,12 +8,24 @@ import { basename } from 'node:path';
 
 import { CliError } from '../args.js';
 import { addingProblem, DEFAULT_SIZE, mackeyGlassSeries, reberClassify, reberNext, seasonalSeries, textCorpus, type DatasetName } from './builtin.js';
-import { readCsv, targetColumn } from './csv.js';
+import { dateFormatter } from './calendar.js';
+import { readCsv, type CsvOptions, type CsvSeries } from './csv.js';
+import type { MissingPolicy } from './missing.js';
 import { forecastData, type SeriesSource } from './series.js';
 import { charData, charFileData, DEFAULT_MAX_VOCAB } from './text.js';
 import type { DataMeta, GeneratorMeta, PreparedData } from './types.js';
 
-export interface DataOptions {
+/** How to read a CSV: the flags --date, --no-date, --columns, --exclude, --missing. */
+export interface CsvFlags {
+  date?: string;
+  noDate?: boolean;
+  /** Comma-separated column names, as typed. */
+  columns?: string;
+  exclude?: string;
+  missing?: MissingPolicy;
+}
+
+export interface DataOptions extends CsvFlags {
   csv?: string;
   target?: string;
   text?: string;
@@ -51,6 +63,58 @@ export function sourceOf(o: Pick<DataOptions, 'csv' | 'text' | 'dataset'>): 'csv
   return o.csv !== undefined ? 'csv' : o.text !== undefined ? 'text' : (o.dataset ?? 'seasonal');
 }
 
+/** "a, b,c" → ["a", "b", "c"]; an empty item is an error naming the flag. */
+function nameList(flag: string, text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(',').map((n) => n.trim());
+  if (names.some((n) => n === '')) throw new CliError(`${flag} expects comma-separated column names, got "${text}"`);
+  return names;
+}
+
+function csvOptions(f: CsvFlags): CsvOptions {
+  return { date: f.date, noDate: f.noDate, columns: nameList('--columns', f.columns), exclude: nameList('--exclude', f.exclude), missing: f.missing };
+}
+
+function csvSource(path: string, csv: CsvSeries): SeriesSource {
+  return {
+    source: 'csv',
+    name: basename(path),
+    columns: csv.columns,
+    values: csv.values,
+    targetIndex: csv.targetIndex,
+    ...(csv.dates ? { dates: csv.dates, dateColumn: csv.dateColumn, frequency: csv.frequency } : {}),
+    notices: csv.notices,
+  };
+}
+
+/**
+ * The CSV's dates and notices on prepared data: per row in `series`; the date column, frequency, last
+ * date and missing-value policy in the model's metadata (so eval/predict read new files the same way).
+ */
+function withCalendar(data: PreparedData, src: SeriesSource, missing: MissingPolicy | undefined): PreparedData {
+  if (data.meta.task !== 'forecast') return data;
+  const meta = { ...data.meta };
+  if (src.source === 'csv') meta.missing = missing ?? 'interpolate';
+  if (src.dates && src.dateColumn) {
+    meta.dateColumn = src.dateColumn;
+    if (src.frequency) meta.frequency = src.frequency;
+    meta.lastDate = dateFormatter(src.dates, src.frequency)(src.dates[src.dates.length - 1]);
+  }
+  return {
+    ...data,
+    meta,
+    notices: src.notices ?? [],
+    ...(data.series && src.dates ? { series: { ...data.series, dates: src.dates } } : {}),
+  };
+}
+
+/** CSV-reading flags given without --csv are errors, not silently ignored. */
+function refuseCsvFlags(o: CsvFlags & { target?: string }): void {
+  const given = (['target', 'date', 'columns', 'exclude', 'missing'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k}`);
+  if (o.noDate) given.push('--no-date');
+  if (given.length > 0) throw new CliError(`${given.join(', ')} appl${given.length === 1 ? 'ies' : 'y'} to --csv data only`);
+}
+
 function seriesFor(name: 'seasonal' | 'mackey-glass', g: GeneratorMeta): SeriesSource {
   return name === 'seasonal' ? seasonalSeries(g) : mackeyGlassSeries(g);
 }
@@ -61,17 +125,16 @@ export function trainingData(o: DataOptions): PreparedData {
   const window = o.window ?? defaultWindow(o);
   const horizon = o.horizon ?? 1;
   const stride = o.stride ?? 1;
-  if (source !== 'csv' && o.target !== undefined) throw new CliError('--target applies to --csv data only');
+  if (source !== 'csv') refuseCsvFlags(o);
   if (source !== 'text' && o.maxVocab !== undefined) throw new CliError('--max-vocab applies to character models (--text, --dataset text) only');
   if (source === 'csv' || source === 'seasonal' || source === 'mackey-glass') {
     let src: SeriesSource;
     if (source === 'csv') {
-      const csv = readCsv(o.csv!);
-      src = { source: 'csv', name: basename(o.csv!), columns: csv.columns, values: csv.values, targetIndex: targetColumn(csv, o.target) };
+      src = csvSource(o.csv!, readCsv(o.csv!, { ...csvOptions(o), target: o.target }));
     } else {
       src = seriesFor(source, { seed: o.seed, size: o.size ?? DEFAULT_SIZE[source] });
     }
-    return forecastData(src, { window, horizon, stride, valSplit: o.valSplit, returnSequences: !o.bidirectional });
+    return withCalendar(forecastData(src, { window, horizon, stride, valSplit: o.valSplit, returnSequences: !o.bidirectional }), src, o.missing);
   }
   if (o.horizon !== undefined) throw new CliError('--horizon applies to forecasting data (--csv, --dataset seasonal|mackey-glass) only');
   if (source === 'text') {
@@ -100,28 +163,30 @@ export function trainingData(o: DataOptions): PreparedData {
  */
 export function evaluationData(
   meta: DataMeta,
-  o: { csv?: string; text?: string; dataset?: DatasetName },
+  o: { csv?: string; text?: string; dataset?: DatasetName } & Pick<CsvFlags, 'date' | 'noDate' | 'missing'>,
   returnSequences: boolean,
   fresh: boolean,
 ): PreparedData {
   const given = sourceOf(o);
+  if (o.csv === undefined) refuseCsvFlags({ date: o.date, noDate: o.noDate, missing: o.missing });
   const explicit = o.csv !== undefined || o.text !== undefined || o.dataset !== undefined;
   let data: PreparedData;
   if (meta.task === 'forecast') {
     let src: SeriesSource;
     if (o.csv !== undefined) {
-      const csv = readCsv(o.csv);
-      const missing = meta.columns.filter((c) => !csv.columns.includes(c));
-      if (missing.length > 0) {
-        throw new CliError(`${o.csv} lacks column(s) ${missing.join(', ')} that the model was trained on (columns: ${meta.columns.join(', ')})`);
-      }
-      src = {
-        source: 'csv',
-        name: basename(o.csv),
+      // The model's columns, target and date column, read the way training read them (--date names another date column, --no-date none).
+      const csv = readCsv(o.csv, {
         columns: meta.columns,
-        values: meta.columns.map((c) => csv.values[csv.columns.indexOf(c)]),
-        targetIndex: meta.targetIndex,
-      };
+        target: meta.target,
+        date: o.date,
+        modelDate: meta.dateColumn,
+        noDate: o.noDate || (o.date === undefined && meta.dateColumn === undefined),
+        missing: o.missing ?? meta.missing,
+        namedBy: 'model',
+      });
+      // Training's column order (the stored statistics are per column), whatever the file's order.
+      const order = meta.columns.map((c) => csv.columns.findIndex((k) => k.toLowerCase() === c.toLowerCase()));
+      src = { ...csvSource(o.csv, csv), columns: meta.columns, values: order.map((i) => csv.values[i]), targetIndex: meta.targetIndex };
     } else if (!explicit && meta.generator && (meta.name === 'seasonal' || meta.name === 'mackey-glass')) {
       src = seriesFor(meta.name, fresh ? { ...meta.generator, seed: meta.generator.seed + 1 } : meta.generator);
     } else if (given === 'seasonal' || given === 'mackey-glass') {
@@ -130,7 +195,7 @@ export function evaluationData(
     } else {
       throw new CliError(`this model forecasts a series (${meta.columns.join(', ')}); give --csv file (or --dataset seasonal|mackey-glass)`);
     }
-    data = forecastData(src, { window: meta.window, horizon: meta.horizon, stride: 1, valSplit: 0, returnSequences }, meta);
+    data = withCalendar(forecastData(src, { window: meta.window, horizon: meta.horizon, stride: 1, valSplit: 0, returnSequences }, meta), src, o.missing ?? meta.missing);
   } else if (meta.task === 'charlm') {
     // The model's vocabulary decides (maxVocab has no say), every character is scored once.
     const charOptions = { window: meta.window, stride: meta.window, valSplit: 0, maxVocab: meta.vocab.length };

@@ -7,6 +7,7 @@
  */
 
 import { CliError } from '../args.js';
+import type { Frequency } from './calendar.js';
 import type { ForecastMeta, GeneratorMeta, PreparedData, Split } from './types.js';
 
 export interface SeriesOptions {
@@ -27,6 +28,12 @@ export interface SeriesSource {
   values: number[][];
   targetIndex: number;
   generator?: GeneratorMeta;
+  /** CSV with a date column: epoch ms (UTC) per row, the column's name and the sampling frequency. */
+  dates?: number[];
+  dateColumn?: string;
+  frequency?: Frequency;
+  /** How the CSV was read (date column, ignored columns, missing values): one line each, for the console and JSON. */
+  notices?: string[];
 }
 
 /** Mean and standard deviation (1 for a constant column) of rows [0, end) of each column. */

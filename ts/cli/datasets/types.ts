@@ -6,6 +6,8 @@
 
 import type { Loss } from '../../model.js';
 import type { CharCounts } from './char-baselines.js';
+import type { Frequency } from './calendar.js';
+import type { MissingPolicy } from './missing.js';
 
 /** forecast: next values of a series; charlm: next character; classify: one label per sequence;
  * next-symbol: the set of legal next symbols per step; regression: one value per sequence. */
@@ -47,6 +49,14 @@ export interface ForecastMeta {
   mean: number[];
   std: number[];
   generator?: GeneratorMeta;
+  /** CSV date column the model was trained with (predict/eval read the same one). */
+  dateColumn?: string;
+  /** Sampling frequency of the training CSV; `predict` steps future dates by it. */
+  frequency?: Frequency;
+  /** Date of the last row of the training series, formatted like the file's dates. */
+  lastDate?: string;
+  /** The CSV missing-value policy training used; eval/predict default to it. */
+  missing?: MissingPolicy;
 }
 
 export interface CharMeta {
@@ -90,9 +100,9 @@ export interface PreparedData {
   val?: Split;
   /** One line for the console: "seasonal series: 1500 steps, 1 column → 1125 training windows ...". */
   summary: string;
-  /** Forecast tasks: every column and the target in original units, and the row where validation starts. */
-  series?: { columns: number[][]; target: number[]; valStart: number };
-  /** Automatic choices made while preparing the data, one line each (printed and in the JSON output). */
+  /** Forecast tasks: every column and the target in original units, the row where validation starts, and each row's date (epoch ms) for a CSV with dates. */
+  series?: { columns: number[][]; target: number[]; valStart: number; dates?: number[] };
+  /** How the input was read (CSV date column, ignored columns, missing values; text vocabulary cap, invalid UTF-8): one line each, printed by the commands and in their JSON. */
   notices?: string[];
   /** Character tasks: the raw text (for report samples). */
   text?: string;

@@ -72,17 +72,20 @@ export const CLIENT_JS = String.raw`(function () {
       if (u) u.destroy();
       var log = !!(spec.toggle ? spec.toggle.checked : spec.log) && canLog;
       var data = [spec.x].concat(spec.series.map(function (s) { return log ? s.values.map(positive) : s.values; }));
-      var intX = spec.integerX;
+      var intX = spec.integerX, time = !!spec.time;
+      // Time axes (x in epoch seconds): uPlot's own date ticks, shown in UTC like the data, not the viewer's zone.
+      var xAxis = time ? { label: spec.xLabel } : { label: spec.xLabel, incrs: intX ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] : undefined,
+        values: function (_, splits) { return splits.map(function (v) { return v == null ? '' : intX ? String(v) : fmt(v); }); } };
       u = new uPlot({
         width: widthOf(el),
         height: height,
-        scales: { x: { time: false }, y: log ? { distr: 3, log: 10 } : {} },
+        tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'); },
+        scales: { x: { time: time }, y: log ? { distr: 3, log: 10 } : {} },
         axes: [
-          { label: spec.xLabel, incrs: intX ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000] : undefined,
-            values: function (_, splits) { return splits.map(function (v) { return v == null ? '' : intX ? String(v) : fmt(v); }); } },
+          xAxis,
           { label: spec.yLabel, size: 64, values: function (_, splits) { return splits.map(tick); } },
         ],
-        series: [{ label: spec.xLabel, value: function (_, v) { return v == null ? '–' : String(v); } }].concat(spec.series.map(function (s) {
+        series: [{ label: spec.xLabel, value: function (_, v) { return v == null ? '–' : time ? dateText(v) : String(v); } }].concat(spec.series.map(function (s) {
           return { label: s.label, stroke: s.stroke, width: s.width || 2, dash: s.dash,
             points: { show: !s.dash && spec.x.length <= 40, size: spec.x.length <= 2 ? 10 : 6, fill: s.stroke }, value: function (_, v) { return fmt(v); } };
         })),
@@ -94,6 +97,12 @@ export const CLIENT_JS = String.raw`(function () {
       try { build(); } catch (e) { fail(el.id + ' (log toggle)', e); }
     });
     redraws.push(function () { if (u) u.setSize({ width: widthOf(el), height: height }); });
+  }
+
+  // A legend date: "2012-01-31", or with the time of day when it has one (UTC, like the data).
+  function dateText(sec) {
+    var iso = new Date(sec * 1000).toISOString();
+    return iso.slice(11, 19) === '00:00:00' ? iso.slice(0, 10) : iso.slice(0, 16).replace('T', ' ');
   }
 
   function epochs(n) { var x = []; for (var i = 1; i <= n; i++) x.push(i); return x; }
@@ -127,8 +136,8 @@ export const CLIENT_JS = String.raw`(function () {
 
   plot('plot-forecast', function (el) {
     var F = D.forecast, n = Math.max(F.truth.length, F.predicted.length), x = [];
-    for (var i = 0; i < n; i++) x.push(F.startIndex + i);
-    lineChart(el, { x: x, xLabel: 'time step', yLabel: 'value', integerX: true, height: 300, series: [
+    for (var i = 0; i < n; i++) x.push(F.dates ? F.dates[i] : F.startIndex + i);
+    lineChart(el, { x: x, xLabel: F.dates ? 'date' : 'time step', time: !!F.dates, yLabel: 'value', integerX: !F.dates, height: 300, series: [
       { label: 'truth', values: pad(F.truth, n), stroke: '#333' },
       { label: 'predicted', values: pad(F.predicted, n), stroke: '#d62728' },
     ] });

@@ -1,0 +1,101 @@
+/**
+ * `dataset(x, y, { lengths, mask })`: a training set copied into the backend once and reused by any
+ * number of `fit` / `evaluate` calls, so no call copies or re-checks the whole set again (per-batch
+ * time stays flat as the set grows). `x` is float32 features [batch, seqLen, features] or int32
+ * token ids [batch, seqLen] (the model's first layer sees each id as a one-hot row of its input size,
+ * built inside the core a mini-batch at a time). Contents (finite values, ids and classes >= 0, mask
+ * weights, lengths) are checked here; what depends on a model is checked when a model uses it.
+ * Disposable; counted in `liveHandles()`; freed by the GC if forgotten.
+ */
+
+import { getBackend } from './backend/select.js';
+import type { BackendName, BatchData, DatasetHandle } from './backend/types.js';
+import { describe, shapeError, typeError, valueError } from './errors.js';
+import { formatShape, isTensor, toLengths, type DType, type Lengths, type Tensor, type Tensor2D, type Tensor3D } from './tensor.js';
+
+/** Model input: float32 features [batch, seqLen, features], or int32 token ids [batch, seqLen]. */
+export type SequenceInput = Tensor3D | Tensor2D<'int32'>;
+
+export interface DatasetOptions {
+  /** Valid steps per sequence, each in 1..seqLen. */
+  lengths?: Lengths;
+  /** Per-step loss weights [batch, seqLen] (sequence outputs only). */
+  mask?: Tensor2D;
+}
+
+/** Checks an input tensor's kind and rank; returns its core dims ([batch, seqLen, 1] for token ids). */
+export function inputDims(arg: string, x: unknown): [number, number, number] {
+  const want = 'a float32 Tensor3D [batch, seqLen, features] or an int32 Tensor2D of token ids [batch, seqLen]';
+  if (!isTensor(x)) throw typeError(arg, want, describe(x));
+  const tokens = x.dtype === 'int32';
+  const rank = tokens ? 2 : 3;
+  // An int32 tensor of another rank is a kind mistake (ids are [batch, seqLen]); a float32 one a shape mistake.
+  if (x.shape.length !== rank) throw (tokens ? typeError : shapeError)(arg, want, `${x.dtype} rank ${x.shape.length} ${formatShape(x.shape)}`);
+  const [n, t] = x.shape;
+  if (n < 1 || t < 1) throw shapeError(arg, 'batch >= 1 and seqLen >= 1', formatShape(x.shape));
+  return [n, t, tokens ? 1 : x.shape[2]];
+}
+
+export class Dataset {
+  /** Sequences. */
+  readonly size: number;
+  readonly seqLen: number;
+  /** True when x holds token ids. */
+  readonly tokens: boolean;
+  /** Features per step (1 for token ids). */
+  readonly features: number;
+  readonly yDtype: DType;
+  readonly yShape: readonly number[];
+  readonly hasMask: boolean;
+  /** The backend holding the data; models of another backend cannot use it. */
+  readonly backend: BackendName;
+  /** @internal The backend's copy. */
+  readonly handle: DatasetHandle;
+
+  /** @internal Use `dataset()`. */
+  constructor(batch: BatchData, yShape: readonly number[]) {
+    const backend = getBackend();
+    this.handle = backend.createDataset(batch);
+    this.backend = backend.name;
+    [this.size, this.seqLen, this.features] = batch.xDims;
+    this.tokens = batch.x instanceof Int32Array;
+    this.yDtype = batch.y instanceof Int32Array ? 'int32' : 'float32';
+    this.yShape = yShape;
+    this.hasMask = batch.mask !== undefined;
+  }
+
+  /** Bytes held in backend memory. */
+  get byteLength(): number {
+    return this.handle.byteLength;
+  }
+
+  get disposed(): boolean {
+    return this.handle.disposed;
+  }
+
+  /** Frees the backend copy now (a running fit keeps it until it settles); a second call is a no-op. */
+  dispose(): void {
+    if (!this.handle.disposed) this.handle.dispose();
+  }
+}
+
+/** Copies (x, y, mask, lengths) into the current backend once; see the file comment. */
+export function dataset(x: SequenceInput, y: Tensor<DType>, options: DatasetOptions = {}): Dataset {
+  const xDims = inputDims('x', x);
+  const [n, t] = xDims;
+  if (typeof options !== 'object' || options === null) throw typeError('options', 'an object', describe(options));
+  for (const k of Object.keys(options)) {
+    if (k !== 'lengths' && k !== 'mask') throw valueError(`options.${k}`, 'unknown option; expected one of lengths, mask');
+  }
+  if (!isTensor(y)) throw typeError('y', 'a float32 Tensor of targets or an int32 Tensor of class ids', describe(y));
+  if (y.shape[0] !== n) throw shapeError('y', `batch ${n} (like x) in its first dimension`, formatShape(y.shape));
+  const batch: BatchData = { x: x.data, xDims, y: y.data };
+  if (options.mask !== undefined) {
+    const mask = options.mask;
+    if (!isTensor(mask) || mask.dtype !== 'float32') throw typeError('options.mask', `a float32 Tensor2D [${n}, ${t}]`, describe(mask));
+    if (formatShape(mask.shape) !== formatShape([n, t])) throw shapeError('options.mask', `[${n}, ${t}] (batch, seqLen of x)`, formatShape(mask.shape));
+    batch.mask = mask.data as Float32Array;
+  }
+  if (options.lengths !== undefined) batch.lengths = toLengths('options.lengths', options.lengths, n, t);
+  return new Dataset(batch, y.shape);
+}
