@@ -18,13 +18,13 @@ import { DATASETS, type DatasetName } from '../datasets/builtin.js';
 import { charScoreTable } from '../datasets/char-baselines.js';
 import { trainingData, sourceOf } from '../datasets/index.js';
 import { contextWindows, normalise } from '../datasets/series.js';
-import { encode, oneHot } from '../datasets/text.js';
+import { encode } from '../datasets/text.js';
 import type { CharMeta, PreparedData, Split } from '../datasets/types.js';
 import { modelMetadata, type TrainInfo } from '../model-file.js';
 import { fmt, outputMode, Progress } from '../progress.js';
 import type { ReportData } from '../report-data.js';
 import { renderReport } from '../report.js';
-import { BACKEND_FLAG, CSV_READ_FLAGS, csvFlags, HELP_FLAG, selectBackend, splitTensors, taskMetrics } from './common.js';
+import { BACKEND_FLAG, CSV_READ_FLAGS, csvFlags, HELP_FLAG, selectBackend, splitDataset, splitTensors, taskMetrics } from './common.js';
 import { sampleText } from './generate.js';
 
 export const TRAIN_FLAGS: FlagSpec[] = [
@@ -109,21 +109,16 @@ function panelRange(p: TracePanel): [number, number] {
   return p.activation === 'relu' ? [0, m] : [-m, m];
 }
 
-/** The first sequence of a split, cut to its valid length, as features [steps, f] (token ids one-hot). */
-function firstSequence(s: Split): { x: Float32Array; steps: number; f: number; ids?: Int32Array } {
-  const w = s.xDims[1];
-  const steps = s.lengths?.[0] ?? w;
-  if (s.x instanceof Int32Array) {
-    const ids = s.x.slice(0, steps);
-    return { x: oneHot(ids, s.vocabSize!), steps, f: s.vocabSize!, ids };
-  }
-  const f = s.xDims[2];
+/** The first sequence of a split, cut to its valid length: features [steps, f], or token ids [steps]. */
+function firstSequence(s: Split): { x: Float32Array | Int32Array; steps: number; f: number } {
+  const steps = s.lengths?.[0] ?? s.xDims[1];
+  const f = s.x instanceof Int32Array ? 1 : s.xDims[2];
   return { x: s.x.slice(0, steps * f), steps, f };
 }
 
 function activations(model: Sequential, data: PreparedData, s: Split): ReportData['activations'] {
-  const { x, steps, f, ids } = firstSequence(s);
-  const trace = model.trace(tensor(x, [1, steps, f]) as Tensor3D);
+  const { x, steps, f } = firstSequence(s);
+  const trace = model.trace(x instanceof Int32Array ? tensor(x, [1, steps]) : (tensor(x, [1, steps, f]) as Tensor3D));
   const panels = trace.panels.map((p) => ({
     name: p.name,
     kind: p.kind,
@@ -137,7 +132,7 @@ function activations(model: Sequential, data: PreparedData, s: Split): ReportDat
     return { steps, panels, input: Array.from({ length: steps }, (_, t) => x[t * f]), inputLabel: `input: ${meta.columns[0]} (normalised), first validation window` };
   }
   if (meta.task === 'charlm') {
-    const chars = Array.from(ids!, (id) => meta.vocab[id]);
+    const chars = Array.from(x, (id) => meta.vocab[id]);
     return { steps, panels, inputChars: chars, inputLabel: `input text (the first ${data.val ? 'validation' : 'training'} window)` };
   }
   if (meta.symbols) return { steps, panels, inputChars: decode(meta.symbols), inputLabel: 'input symbols' };
@@ -275,7 +270,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   };
   const command = ['rnnkit', 'train', ...argv].join(' ');
   const train = splitTensors(data.train);
-  const val = data.val ? splitTensors(data.val) : undefined;
+  // Copied into the backend once and evaluated a batch at a time after every epoch.
+  const valSet = data.val ? splitDataset(data.val) : undefined;
   const nTrain = data.train.xDims[0];
   const stepsPerEpoch = Math.ceil(nTrain / Math.min(r.batchSize, nTrain));
   const progress = new Progress(mode, r.epochs, stepsPerEpoch);
@@ -323,8 +319,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
         },
         onEpochEnd: (epoch, logs) => {
           const now = performance.now();
-          // Validation through evaluate (with lengths for padded data), not fit's validationData.
-          const valLoss = val ? model.evaluate(val.x, val.y as never, val.lengths ? { lengths: val.lengths } : {}) : undefined;
+          // Validation through evaluate on a Dataset (lengths inside for padded data), not fit's validationData.
+          const valLoss = valSet ? model.evaluate(valSet) : undefined;
           history.loss.push(logs.loss);
           history.gradNorm.push(logs.gradNorm);
           if (valLoss !== undefined) history.valLoss.push(valLoss);
@@ -351,6 +347,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSigint);
     progress.stop();
+    valSet?.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
 
