@@ -5,17 +5,22 @@
 #   - Chromium, for the browser tests (driven by playwright-core);
 #   - the npm dev dependencies (npm ci), when node_modules is missing or older than the lockfile.
 # Does nothing when all of that is already present, so every npm script can call it.
+# `--demo`: only what `npm run demo` needs (the npm packages; the native addon builds with the
+# machine's cargo), so a first demo does not wait for the WebAssembly toolchain or a browser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+demo=false
+[ "${1:-}" = "--demo" ] && demo=true
+
 need_apt=()
 has_rustup_wasm() { command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown; }
-if ! has_rustup_wasm; then
+if ! $demo && ! has_rustup_wasm; then
   for pkg in rustc-web cargo-web rust-web-src lld; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
   done
 fi
-[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+$demo || [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"
