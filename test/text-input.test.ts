@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { CliError } from '../ts/cli/args.js';
+import { splitDataset } from '../ts/cli/commands/common.js';
 import { trainingData } from '../ts/cli/datasets/index.js';
 import { buildVocab, charData, encode, MAX_TEXT_BYTES, readText, UNKNOWN_SYMBOL } from '../ts/cli/datasets/text.js';
+import { ready } from '../ts/index.js';
 import { mobyDick } from './helpers/moby-dick.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnnkit-text-'));
@@ -106,6 +108,13 @@ describe('--max-vocab', () => {
     expect(Math.max(...data.train.x)).toBe(63);
   });
 
+  it("text encoded with a capped model's vocabulary reads unseen characters as the unknown symbol, with a notice", () => {
+    const model = buildVocab(text, 50);
+    const data = charData('\u0100\u0101 new: xyz \u0100', 'other.txt', 'text', { window: 4, stride: 4, valSplit: 0, maxVocab: 50 }, model);
+    expect(data.notices).toEqual(['other.txt: 10 characters outside the model\'s vocabulary read as the unknown symbol "\ufffd"']);
+    expect(Array.from(data.train.x.slice(0, 3))).toEqual([0, 1, 49]);
+  });
+
   it('leaves a smaller vocabulary alone, and an uncapped one still refuses unseen characters', () => {
     const v = buildVocab('the cat sat', 256);
     expect(v).toEqual({ vocab: [' ', 'a', 'c', 'e', 'h', 's', 't'] });
@@ -118,7 +127,7 @@ describe('--max-vocab', () => {
 });
 
 describe('prepared data size', () => {
-  it('200 KB of Moby Dick is int32 ids of about a megabyte, never a one-hot tensor', () => {
+  it('200 KB of Moby Dick is int32 ids of about a megabyte, never a one-hot tensor', async () => {
     const text = mobyDick(200 * 1024);
     const data = charData(text, 'moby-dick', 'text', { window: 64, stride: 32, valSplit: 0.2, maxVocab: 256 });
     const { train, val } = data;
@@ -131,6 +140,16 @@ describe('prepared data size', () => {
     expect(xBytes).toBeLessThan(2.0e6);
     expect(xBytes + train.y.byteLength + val!.y.byteLength).toBeLessThan(4.0e6);
     expect(data.inputSize).toBeGreaterThan(60); // the one-hot it replaces: xBytes × inputSize ≈ 100 MB
+
+    // What the backend holds for training: the ids and targets, not a one-hot tensor.
+    await ready();
+    const set = splitDataset(train);
+    try {
+      expect(set.tokens).toBe(true);
+      expect(set.byteLength).toBeLessThan(2 * train.x.byteLength + 64 * 1024);
+    } finally {
+      set.dispose();
+    }
   });
 
   it('a window/stride choice over the limit fails before allocating, naming the flags and a stride that fits', () => {
