@@ -195,17 +195,17 @@ export const CLIENT_JS = String.raw`(function () {
     timeTicks(ctx, T, ML, pw, top + ph + 2);
   }
 
-  // One label per time step (characters of a text input) on the x axis, thinned only when columns are
-  // narrower than a glyph; stand-ins for invisible characters (␣ ⏎ ⇥, escapes) in blue, and ⏎, a small
-  // glyph in most fonts, larger. Returns the height used.
-  var STAND_INS = { '␣': 1, '⏎': 1, '⇥': 1 };
+  // One label per time step (characters of a text input) on the x axis; columns are at least LABEL_W
+  // pixels wide (the heatmaps scroll sideways when that is wider than the page). Stand-ins for invisible
+  // characters (␣ ⏎ ⇥, escapes) in blue, and ⏎, a small glyph in most fonts, larger. Returns the height used.
+  var LABEL_W = 10, STAND_INS = { '␣': 1, '⏎': 1, '⇥': 1 };
   function charAxis(ctx, labels, x0, w, y) {
-    var T = labels.length, cw = w / T, every = Math.max(1, Math.ceil(9 / cw)), size = cw >= 11 ? 12 : 10;
+    var T = labels.length, cw = w / T, size = cw >= 11 ? 12 : 10;
     ctx.save();
     ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
-    for (var t = 0; t < T; t += every) {
+    for (var t = 0; t < T; t++) {
       var x = x0 + (t + 0.5) * cw, s = labels[t], standIn = STAND_INS[s] || s.length > 1;
-      if (t % 2 === 0 && cw >= 6) { ctx.fillStyle = '#eef2f6'; ctx.fillRect(x0 + t * cw, y, cw, 16); }
+      if (t % 2 === 0) { ctx.fillStyle = '#eef2f6'; ctx.fillRect(x0 + t * cw, y, cw, 16); }
       ctx.font = '600 ' + (s === '⏎' ? size + 4 : size) + 'px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
       ctx.fillStyle = standIn ? '#1f5fa8' : '#1d2329';
       ctx.fillText(s, x, y + 8.5);
@@ -277,7 +277,8 @@ export const CLIENT_JS = String.raw`(function () {
       if (W === lastW) return;
       lastW = W;
       if (inputCv && A.input) drawInput(inputCv, A, W);
-      A.panels.forEach(function (p, i) { drawPanel(canvases[i], p, A.steps, W, A.labels); });
+      var Wp = A.labels ? Math.max(W, ML + MR + A.steps * LABEL_W) : W;
+      A.panels.forEach(function (p, i) { drawPanel(canvases[i], p, A.steps, Wp, A.labels); });
     }
     draw();
     redraws.push(draw);

@@ -54,6 +54,7 @@ table.confusion td { min-width: 46px; border: 1px solid #fff; }
 table.confusion .axis { font-size: 11.5px; color: var(--muted); }
 .act-block h3 { font-size: 13px; font-weight: 600; margin: 12px 0 2px; }
 .act-block h3 .kind { font-weight: normal; color: var(--muted); }
+.act-block { overflow-x: auto; }
 .act-block canvas { display: block; }
 .tip { position: absolute; display: none; pointer-events: none; background: rgba(29,35,41,.92); color: #fff;
   font-size: 12px; padding: 3px 7px; border-radius: 4px; white-space: nowrap; z-index: 10; }
