@@ -9,11 +9,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+
 
 import { charScore, SMOOTHING } from '../ts/cli/datasets/char-baselines.js';
 import { renderReport, visibleChar, type ReportData } from '../ts/cli/report.js';
 import { haveChromium, launchChromium, ROOT } from './helpers/browser.js';
+import { mobyDick } from './helpers/moby-dick.js';
 
 const INPUT = 'Call me Ishmael.\nSome years ago\t— never <b>mind</b> how long\u0007 precisely';
 const chars = Array.from(INPUT);
@@ -99,52 +102,63 @@ describe('character model report (static HTML)', () => {
   });
 });
 
+/** Ink (dark or blue text) pixels in each step's column of the label band under each heatmap of the page. */
+function labelInk(page: Page): Promise<number[][]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll<HTMLCanvasElement>('[id^="act-panel-"]')).map((cv) => {
+      const h = (cv as unknown as { _hit: { T: number; x0: number; top: number; pw: number; ph: number } })._hit;
+      const r = window.devicePixelRatio || 1;
+      const d = cv.getContext('2d')!.getImageData(0, Math.round((h.top + h.ph + 1) * r), cv.width, Math.round(16 * r)).data;
+      return Array.from({ length: h.T }, (_, t) => {
+        let ink = 0;
+        for (let x = Math.ceil((h.x0 + (t * h.pw) / h.T) * r); x < Math.floor((h.x0 + ((t + 1) * h.pw) / h.T) * r); x++) {
+          for (let y = 0; y < Math.round(16 * r); y++) {
+            const k = (y * cv.width + x) * 4;
+            if (d[k + 3] > 0 && d[k] + d[k + 1] + d[k + 2] < 3 * 150) ink++; // text, not the band's #eef2f6
+          }
+        }
+        return ink;
+      });
+    }),
+  );
+}
+
 describe.skipIf(!haveChromium)('character model report in Chromium', () => {
-  it('draws a character under every column of every heatmap', async () => {
+  it('draws a character under every column of every heatmap, also for a long window (scrolling sideways)', async () => {
     const dir = join(ROOT, 'test/artifacts');
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, 'report-charlm.html');
-    writeFileSync(file, html);
+    // A 200-step window: at 1280 px its columns would be ~5 px, too narrow for a glyph.
+    const long = Array.from(mobyDick(1).slice(0, 200));
+    const longData = structuredClone(data);
+    longData.activations = { ...data.activations!, steps: 200, inputChars: long, panels: data.activations!.panels.map((p) => ({ ...p, values: Array.from({ length: 200 }, (_, t) => p.values[t % T]) })) };
     const browser = await launchChromium();
     try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      const errors: string[] = [];
-      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      page.on('pageerror', (e) => errors.push(String(e)));
-      await page.goto(pathToFileURL(file).href);
-      await page.waitForSelector('#plot-activations[data-rendered]');
-      // Ink (dark or blue text) pixels in each step's column of the label band under each heatmap.
-      const inked = await page.evaluate(() =>
-        Array.from(document.querySelectorAll<HTMLCanvasElement>('[id^="act-panel-"]')).map((cv) => {
-          const h = (cv as unknown as { _hit: { T: number; x0: number; top: number; pw: number; ph: number } })._hit;
-          const r = window.devicePixelRatio || 1;
-          const d = cv.getContext('2d')!.getImageData(0, Math.round((h.top + h.ph + 1) * r), cv.width, Math.round(16 * r)).data;
-          return Array.from({ length: h.T }, (_, t) => {
-            let dark = 0;
-            for (let x = Math.ceil((h.x0 + (t * h.pw) / h.T) * r); x < Math.floor((h.x0 + ((t + 1) * h.pw) / h.T) * r); x++) {
-              for (let y = 0; y < Math.round(16 * r); y++) {
-                const k = (y * cv.width + x) * 4;
-                if (d[k + 3] > 0 && d[k] + d[k + 1] + d[k + 2] < 3 * 150) dark++; // text, not the band's #eef2f6
-              }
-            }
-            return dark;
-          });
-        }),
-      );
-      expect(inked).toHaveLength(2);
-      for (const columns of inked) {
-        expect(columns).toHaveLength(T);
-        columns.forEach((dark, t) => expect(dark, `step ${t} (${JSON.stringify(chars[t])}) has a label`).toBeGreaterThan(3));
+      for (const [name, page_html, steps] of [['charlm', html, chars], ['charlm-long', renderReport(longData), long]] as const) {
+        const file = join(dir, `report-${name}.html`);
+        writeFileSync(file, page_html);
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        const errors: string[] = [];
+        page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+        page.on('pageerror', (e) => errors.push(String(e)));
+        await page.goto(pathToFileURL(file).href);
+        await page.waitForSelector('#plot-activations[data-rendered]');
+        const inked = await labelInk(page);
+        expect(inked).toHaveLength(2);
+        for (const columns of inked) {
+          expect(columns).toHaveLength(steps.length);
+          columns.forEach((ink, t) => expect(ink, `${name}: step ${t} (${JSON.stringify(steps[t])}) has a label`).toBeGreaterThan(3));
+        }
+        // Hovering names the character of the step.
+        await page.locator('#act-panel-0').scrollIntoViewIfNeeded();
+        const box = (await page.locator('#act-panel-0').boundingBox())!;
+        const h = await page.evaluate(() => (document.getElementById('act-panel-0') as unknown as { _hit: { x0: number; pw: number; top: number } })._hit);
+        await page.mouse.move(box.x + h.x0 + (4.5 * h.pw) / steps.length, box.y + h.top + 10);
+        await expect.poll(() => page.locator('.tip').textContent()).toMatch(new RegExp(`t 4 \\(${visibleChar(steps[4])}\\) · unit \\d+`));
+        await page.mouse.move(0, 0);
+        await page.screenshot({ path: join(dir, `report-${name}.png`), fullPage: true });
+        await page.close();
+        expect(errors, name).toEqual([]);
       }
-      // Hovering names the character of the step.
-      await page.locator('#act-panel-0').scrollIntoViewIfNeeded();
-      const box = (await page.locator('#act-panel-0').boundingBox())!;
-      const h = await page.evaluate(() => (document.getElementById('act-panel-0') as unknown as { _hit: { x0: number; pw: number; top: number } })._hit);
-      await page.mouse.move(box.x + h.x0 + (4.5 * h.pw) / T, box.y + h.top + 10);
-      await expect.poll(() => page.locator('.tip').textContent()).toMatch(/t 4 \(␣\) · unit \d+/);
-      await page.mouse.move(0, 0);
-      await page.screenshot({ path: join(dir, 'report-charlm.png'), fullPage: true });
-      expect(errors).toEqual([]);
     } finally {
       await browser.close();
     }
