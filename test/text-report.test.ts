@@ -12,7 +12,6 @@ import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 
-
 import { charScore, SMOOTHING } from '../ts/cli/datasets/char-baselines.js';
 import { renderReport, visibleChar, type ReportData } from '../ts/cli/report.js';
 import { haveChromium, launchChromium, ROOT } from './helpers/browser.js';
