@@ -341,7 +341,7 @@ function activationSection(a: NonNullable<ReportData['activations']>): string {
     : '';
   // Read as text here (spaces as spaces); under the heatmaps each character labels its own column.
   const chars = a.inputChars
-    ? `<div class="act-block"><h3>${escapeHtml(a.inputLabel ?? 'input')} <span class="kind">${a.steps} characters, each labelling its column under every heatmap</span></h3><pre class="input-text">${escapeHtml(a.inputChars.map((c) => (c === ' ' ? c : visibleChar(c))).join(''))}</pre></div>`
+    ? `<div class="act-block"><h3>${escapeHtml(a.inputLabel ?? 'input')} <span class="kind">${a.steps} characters, each labelling its column under every heatmap${a.steps > 100 ? ' (at 10 px a column: scroll the heatmaps sideways)' : ''}</span></h3><pre class="input-text">${escapeHtml(a.inputChars.map((c) => (c === ' ' ? c : visibleChar(c))).join(''))}</pre></div>`
     : '';
   const panels = a.panels.map((p, i) => `<div class="act-block"><h3>${escapeHtml(p.name)} <span class="kind">${kinds[p.kind]} · ${p.units} units · colour scale ${escapeHtml(formatNumber(p.range[0]))} … ${escapeHtml(formatNumber(p.range[1]))}</span></h3><canvas id="act-panel-${i}"></canvas></div>`).join('\n');
   return `<section class="card wide"><h2>Activations over time</h2>
