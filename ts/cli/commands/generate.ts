@@ -8,7 +8,7 @@ import type { Sequential } from '../../index.js';
 import { tensor } from '../../index.js';
 import { CliError, helpText, type FlagSpec } from '../args.js';
 import { Random } from '../datasets/random.js';
-import { encode, oneHot } from '../datasets/text.js';
+import { encode } from '../datasets/text.js';
 import type { CharMeta } from '../datasets/types.js';
 import { requireDataMeta } from '../model-file.js';
 import { runOnSavedModel } from '../saved-model.js';
@@ -50,7 +50,12 @@ export function sampleText(model: Sequential, meta: CharMeta, prompt: Int32Array
   const v = meta.vocab.length;
   const logits = model.spec.head?.activation !== 'softmax';
   const rng = new Random(seed);
-  const input = (id: number) => tensor(oneHot([id], v), [1, v]);
+  // step() takes features: one one-hot row per character.
+  const input = (id: number) => {
+    const x = new Float32Array(v);
+    x[id] = 1;
+    return tensor(x, [1, v]);
+  };
   model.resetState();
   let out: Float32Array | undefined;
   for (const id of prompt) out = model.step(input(id)).data as Float32Array;

@@ -188,13 +188,6 @@ export function encode(text: string, vocab: readonly string[], what: string, unk
   return { ids: ids.slice(0, n), mapped };
 }
 
-/** One-hot rows [ids.length, v] of `ids` (for the one-step `step` and `trace` calls, never a whole dataset). */
-export function oneHot(ids: ArrayLike<number>, v: number): Float32Array {
-  const x = new Float32Array(ids.length * v);
-  for (let t = 0; t < ids.length; t++) x[t * v + ids[t]] = 1;
-  return x;
-}
-
 /** Window ids x [n, window] and next-character targets y [n, window] for windows starting at `starts`. */
 function windows(ids: Int32Array, starts: number[], window: number, v: number): Split {
   const n = starts.length;
