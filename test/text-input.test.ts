@@ -155,7 +155,7 @@ describe('prepared data size', () => {
   it('a window/stride choice over the limit fails before allocating, naming the flags and a stride that fits', () => {
     const text = 'abcdefghij'.repeat(300_000); // 3 M characters, stride 1: ~3 M windows × 100 × 8 bytes
     expect(() => charData(text, 'big.txt', 'text', { window: 100, stride: 1, valSplit: 0.2, maxVocab: 256 })).toThrow(
-      /--window 100 with --stride 1 on big\.txt \(3000000 characters\) makes \d+ windows, [\d.]+ MiB of ids and targets, over the 1024\.0 MiB limit\. Use --stride 2 or more/,
+      /--window 100 with --stride 1 on big\.txt \(3000000 characters\) makes \d+ windows, [\d.]+ MiB of ids and targets, over the 512\.0 MiB limit\. Use --stride 4 or more/,
     );
   });
 });

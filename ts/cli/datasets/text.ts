@@ -26,8 +26,8 @@ export interface CharOptions {
 
 /** The largest --text file read (64 MiB: its ids alone are up to 256 MB). */
 export const MAX_TEXT_BYTES = 64 * 2 ** 20;
-/** The largest prepared data (ids and targets of both splits) a --window/--stride choice may make. */
-export const MAX_PREPARED_BYTES = 2 ** 30;
+/** The largest prepared data (ids and targets of both splits) a --window/--stride choice may make; the backend holds a second copy while training. */
+export const MAX_PREPARED_BYTES = 2 ** 29;
 /** How much of a file is inspected to tell text from binary data. */
 export const SNIFF_BYTES = 64 * 1024;
 /** Default --max-vocab: every byte value, every letter of most alphabets. */
