@@ -14,6 +14,7 @@ import { splitDataset } from '../ts/cli/commands/common.js';
 import { trainingData } from '../ts/cli/datasets/index.js';
 import { buildVocab, charData, encode, MAX_TEXT_BYTES, readText, UNKNOWN_SYMBOL } from '../ts/cli/datasets/text.js';
 import { ready } from '../ts/index.js';
+import { cliBuilt, runCli } from './helpers/cli.js';
 import { mobyDick } from './helpers/moby-dick.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnnkit-text-'));
@@ -66,6 +67,13 @@ describe('readText refuses what is not text', () => {
     ftruncateSync(fd, MAX_TEXT_BYTES + 1); // sparse: nothing that large is ever written or read
     closeSync(fd);
     expect(refusal(path)).toContain(`at most ${MAX_TEXT_BYTES / 2 ** 20} MiB`);
+  });
+
+  it.skipIf(!cliBuilt)('through the CLI: exit 1 and the reason, no stack trace', () => {
+    const r = runCli(dir, 'train', '--text', file('photo.txt', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d])));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^rnnkit: error: --text .*photo\.txt is not a text file: a NUL byte at byte offset 8/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('accepts text with a stray invalid byte and a BOM, saying so', () => {

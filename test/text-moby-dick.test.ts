@@ -8,27 +8,21 @@
  * Kept to seconds on 2 shared cores: hidden 32, 2 epochs, and --stride 64 (training windows that do not
  * overlap: half the windows of the default stride 32).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { visibleChar } from '../ts/cli/report.js';
 import { decodeSafetensors } from '../ts/persist.js';
+import { cliBuilt, runCli } from './helpers/cli.js';
 import { mobyDick } from './helpers/moby-dick.js';
 
-const main = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'rnnkit-moby-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const cli = (...args: string[]) => runCli(dir, ...args);
 
-function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [main, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, RNNKIT_DEBUG: '' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-describe.skipIf(!existsSync(main))('a character model on Moby Dick (run `npm run build:ts` first)', () => {
+describe.skipIf(!cliBuilt)('a character model on Moby Dick (run `npm run build:ts` first)', () => {
   const text = mobyDick(200 * 1024);
   const chars = Array.from(text);
   const split = Math.floor(chars.length * 0.8); // the default --val-split 0.2
