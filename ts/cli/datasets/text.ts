@@ -189,7 +189,7 @@ export function encode(text: string, vocab: readonly string[], what: string, unk
 }
 
 /** Window ids x [n, window] and next-character targets y [n, window] for windows starting at `starts`. */
-function windows(ids: Int32Array, starts: number[], window: number, v: number): Split {
+function windows(ids: Int32Array, starts: number[], window: number): Split {
   const n = starts.length;
   const x = new Int32Array(n * window);
   const y = new Int32Array(n * window);
@@ -197,7 +197,7 @@ function windows(ids: Int32Array, starts: number[], window: number, v: number): 
     x.set(ids.subarray(s, s + window), k * window);
     y.set(ids.subarray(s + 1, s + window + 1), k * window);
   });
-  return { x, xDims: [n, window], vocabSize: v, y, yDims: [n, window] };
+  return { x, xDims: [n, window], y, yDims: [n, window] };
 }
 
 /** Windows of `window` inputs (+ one target past the end) that fit in [from, to), `stride` apart. */
@@ -275,8 +275,8 @@ export function charData(
     ...(model ? {} : { counts: countChars(ids.subarray(0, split), v.length) }),
     ...(generator ? { generator } : {}),
   };
-  const trainSplit = windows(ids, starts(0, split, o.window, o.stride), o.window, v.length);
-  const valSplit = nVal > 0 ? windows(ids, starts(split, length, o.window, o.window), o.window, v.length) : undefined;
+  const trainSplit = windows(ids, starts(0, split, o.window, o.stride), o.window);
+  const valSplit = nVal > 0 ? windows(ids, starts(split, length, o.window, o.window), o.window) : undefined;
   return {
     meta,
     inputSize: v.length,

@@ -15,14 +15,12 @@ export type Task = 'forecast' | 'charlm' | 'classify' | 'next-symbol' | 'regress
 
 /**
  * One split, batch-first. `x` is feature values [n, window, features] (Float32Array), or token ids
- * [n, window] in 0..vocabSize−1 (Int32Array, character models). `y` is float targets or int32 class
- * ids, shaped by `yDims`.
+ * [n, window] in 0..inputSize−1 (Int32Array, character models: one-hot inside the core). `y` is float
+ * targets or int32 class ids, shaped by `yDims`.
  */
 export interface Split {
   x: Float32Array | Int32Array;
   xDims: number[];
-  /** Set when `x` holds token ids: how many distinct ids (the first layer's inputSize). */
-  vocabSize?: number;
   y: Float32Array | Int32Array;
   yDims: number[];
   /** Valid steps per sequence (padded sequences only). */
