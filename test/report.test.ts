@@ -93,7 +93,7 @@ const variants: Record<string, ReportData> = {
     config: { cell: 'gru', hidden: 64, 'note<b>': `<i>${XSS}</i>`, clipNorm: 5 },
     // Exploding gradients: the norm grows and finally goes non-finite; no validation split.
     history: { loss: [4.2, 3.1, 2.6, 2.4, 2.5, 3.9, NaN], gradNorm: [0.8, 1.5, 4, 20, 150, 3e4, Infinity] },
-    sample: { prompt: 'The ', text: `The cat sat ${XSS} on the mat.\n</script><script>alert(2)</script>\nAnd then…`, temperature: 0.8 },
+    samples: [{ prompt: 'The ', text: `cat sat ${XSS} on the mat.\n</script><script>alert(2)</script>\nAnd then…`, temperature: 0.8 }],
     activations: { ...activations(30, 12, 'gru', false), panels: activations(30, 12, 'gru', false).panels.map((p) => ({ ...p, name: `${p.name} </script>` })) },
     metrics: { perplexity: 7.31 },
   },

@@ -2,7 +2,7 @@
  * Running the built `rnnkit` CLI as a user would (`node dist/cli/main.js ...`, so `npm run build:ts` must
  * have run) and checking the shape of a user error. Shared by the CLI and forecasting test files.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,8 @@ import { expect } from 'vitest';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI_MAIN = join(ROOT, 'dist/cli/main.js');
 export const CLI_BUILT = existsSync(CLI_MAIN);
+/** Same as CLI_BUILT (the name the text-model tests use). */
+export const cliBuilt = CLI_BUILT;
 
 export interface Run {
   code: number | null;
@@ -40,4 +42,10 @@ export function expectUserError(r: Run, ...fragments: string[]): void {
   expect(r.stderr).toMatch(/^rnnkit: error: /);
   for (const f of fragments) expect(r.stderr).toContain(f);
   expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+/** Runs `rnnkit ...args` in `cwd` to completion, synchronously (RNNKIT_DEBUG off: errors print as users see them). */
+export function runCliSync(cwd: string, ...args: string[]): Run {
+  const r = spawnSync(process.execPath, [CLI_MAIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, RNNKIT_DEBUG: '' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -4,6 +4,8 @@
  * it without pulling in the renderer or the training loop.
  */
 
+import type { CharScores } from './datasets/char-baselines.js';
+
 /** Everything a training report shows; produced by the CLI (`rnnkit train`), rendered by ts/cli/report.ts. */
 export interface ReportData {
   /** e.g. "rnnkit train — lstm on seasonal". */
@@ -37,8 +39,10 @@ export interface ReportData {
     /** One line: skill and which baseline is better, or a warning. */
     verdict?: { text: string; warn: boolean };
   };
-  /** Sampled text for character models. */
-  sample?: { prompt: string; text: string; temperature: number };
+  /** Sampled text for character models: continuations of `prompt` (which `text` does not repeat). */
+  samples?: Array<{ prompt: string; text: string; temperature: number }>;
+  /** Character models: per-character loss next to unigram/bigram baselines; `split` names the characters scored. */
+  charScores?: CharScores & { split: string };
   classification?: { accuracy: number; classes: string[]; confusion: number[][] };
   /** The inside of the network for ONE input sequence. */
   activations?: {
@@ -47,6 +51,8 @@ export interface ReportData {
     inputLabel?: string;
     /** The input sequence (first feature), length T, drawn above the heatmaps. */
     input?: number[];
+    /** Symbolic input (characters of a text), length T: one label per time step under every heatmap. */
+    inputChars?: string[];
     panels: Array<{
       /** e.g. "layer 0 hidden state h", "layer 0 gate i (input)". */
       name: string;

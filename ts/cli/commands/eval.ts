@@ -8,6 +8,7 @@
 
 import { CliError, helpText, type FlagSpec } from '../args.js';
 import { DATASETS, type DatasetName } from '../datasets/builtin.js';
+import { charScoreTable } from '../datasets/char-baselines.js';
 import { evaluationData } from '../datasets/index.js';
 import { coverage } from '../forecast/intervals.js';
 import { HELD_OUT_FLAGS, heldOutFlags, scoredSeries } from '../forecast/held-out.js';
@@ -66,11 +67,13 @@ export async function evalCommand(argv: string[]): Promise<number> {
     loaded.model.compile({ loss: (loaded.train?.config.loss as typeof data.loss | undefined) ?? data.loss });
     const m = taskMetrics(loaded.model, meta, data.val!);
     if (flags.json) {
-      process.stdout.write(JSON.stringify({ data: data.summary, notices: data.notices ?? [], sequences: data.val!.xDims[0], metrics: m.metrics }) + '\n');
+      process.stdout.write(JSON.stringify({ data: data.summary, notices: data.notices ?? [], sequences: data.val!.xDims[0], metrics: m.metrics, ...(m.charScores ? { charScores: m.charScores } : {}) }) + '\n');
     } else {
       printNotices(data.notices);
       process.stdout.write(
-        `${data.summary}\n${m.headline[0]}: ${fmt(m.headline[1])}\n` + Object.entries(m.metrics).map(([k, v]) => `  ${k}: ${fmt(v)}`).join('\n') + '\n',
+        `${data.summary}\n${m.headline[0]}: ${fmt(m.headline[1])}\n` +
+          Object.entries(m.metrics).map(([k, v]) => `  ${k}: ${fmt(v)}`).join('\n') + '\n' +
+          (m.charScores ? charScoreTable(m.charScores, 'evaluated') + '\n' : ''),
       );
     }
     return 0;

@@ -62,7 +62,8 @@ export async function infoCommand(argv: string[]): Promise<number> {
         lines.push(`  normalisation (z-score, from the training split):`);
         data.columns.forEach((c, i) => lines.push(`    ${c}: mean ${fmt(data.mean[i])}, std ${fmt(data.std[i])}`));
       } else if (data.task === 'charlm') {
-        lines.push(`  vocabulary: ${data.vocab.length} characters ${JSON.stringify(data.vocab.join(''))}`);
+        const unknown = data.unknown !== undefined ? ` (capped: ${JSON.stringify(data.vocab[data.unknown])} stands for every rarer character)` : '';
+        lines.push(`  vocabulary: ${data.vocab.length} characters ${JSON.stringify(data.vocab.join(''))}${unknown}`);
       } else {
         if (data.symbols) lines.push(`  symbols: ${data.symbols.join(' ')}`);
         if (data.classes) lines.push(`  classes: ${data.classes.join(', ')}`);

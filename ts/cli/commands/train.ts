@@ -15,6 +15,7 @@ import type { TracePanel } from '../../model.js';
 import type { Tensor3D } from '../../tensor.js';
 import { CliError, helpText, parseArgs, readConfig, type FlagSpec, type FlagValues } from '../args.js';
 import { DATASETS, type DatasetName } from '../datasets/builtin.js';
+import { charScoreTable } from '../datasets/char-baselines.js';
 import { trainingData, sourceOf } from '../datasets/index.js';
 import { originsIn, transformOf } from '../datasets/series.js';
 import type { ForecastMeta, PreparedData, Split } from '../datasets/types.js';
@@ -24,11 +25,13 @@ import { scoreForecasts, scoreMetrics, trainingMaseScale, type ForecastScore } f
 import { forecastPanel } from '../forecast/report-panel.js';
 import { scoreJson, scoreText } from '../forecast/summary.js';
 import { TRANSFORM_TEXT, TRANSFORMS, type TransformChoice } from '../forecast/transforms.js';
+import { encode } from '../datasets/text.js';
+import type { CharMeta } from '../datasets/types.js';
 import { modelMetadata, type TrainInfo } from '../model-file.js';
 import { fmt, outputMode, Progress } from '../progress.js';
 import type { ReportData } from '../report-data.js';
 import { renderReport } from '../report.js';
-import { BACKEND_FLAG, CSV_READ_FLAGS, csvFlags, HELP_FLAG, selectBackend, splitTensors, taskMetrics } from './common.js';
+import { BACKEND_FLAG, CSV_READ_FLAGS, csvFlags, HELP_FLAG, selectBackend, splitDataset, splitTensors, taskMetrics } from './common.js';
 import { sampleText } from './generate.js';
 
 export const TRAIN_FLAGS: FlagSpec[] = [
@@ -42,7 +45,8 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'horizon', type: 'int', min: 1, help: 'steps ahead to forecast at once (a direct multi-step head; series data)', default: '1' },
   { name: 'transform', type: 'string', choices: TRANSFORMS, help: 'target encoding: none (levels), diff, seasonal-diff, diff+seasonal, window-norm (minus the window\'s last value)', default: 'auto: chosen on the training rows' },
   { name: 'season', type: 'int', min: 2, help: 'season length in rows (seasonal naive, seasonal differencing)', default: 'from the dates\' calendar, else detected from the training rows' },
-  { name: 'text', type: 'string', help: 'plain-text file for a character-level language model' },
+  { name: 'text', type: 'string', help: 'plain-text file (UTF-8) for a character-level language model' },
+  { name: 'max-vocab', type: 'int', min: 2, max: 65536, help: 'character models: most distinct characters; rarer ones read as one unknown symbol', default: '256' },
   { name: 'dataset', type: 'string', choices: DATASETS, help: 'built-in generated dataset', default: 'seasonal' },
   { name: 'size', type: 'int', min: 1, help: 'generated dataset size (series length, sequences or characters)' },
   { name: 'window', type: 'int', min: 1, help: 'sequence length in steps', default: '48 (text 64, reber 30, adding 50)' },
@@ -115,17 +119,16 @@ function panelRange(p: TracePanel): [number, number] {
   return p.activation === 'relu' ? [0, m] : [-m, m];
 }
 
-/** The first sequence of a split, cut to its valid length. */
-function firstSequence(s: Split): { x: Float32Array; steps: number } {
-  const [, w, f] = s.xDims;
-  const steps = s.lengths?.[0] ?? w;
-  return { x: s.x.slice(0, steps * f), steps };
+/** The first sequence of a split, cut to its valid length: features [steps, f], or token ids [steps]. */
+function firstSequence(s: Split): { x: Float32Array | Int32Array; steps: number; f: number } {
+  const steps = s.lengths?.[0] ?? s.xDims[1];
+  const f = s.x instanceof Int32Array ? 1 : s.xDims[2];
+  return { x: s.x.slice(0, steps * f), steps, f };
 }
 
 function activations(model: Sequential, data: PreparedData, s: Split): ReportData['activations'] {
-  const { x, steps } = firstSequence(s);
-  const f = s.xDims[2];
-  const trace = model.trace(tensor(x, [1, steps, f]) as Tensor3D);
+  const { x, steps, f } = firstSequence(s);
+  const trace = model.trace(x instanceof Int32Array ? tensor(x, [1, steps]) : (tensor(x, [1, steps, f]) as Tensor3D));
   const panels = trace.panels.map((p) => ({
     name: p.name,
     kind: p.kind,
@@ -134,14 +137,24 @@ function activations(model: Sequential, data: PreparedData, s: Split): ReportDat
     range: panelRange(p),
   }));
   const meta = data.meta;
-  const symbols = (ids: string[]) => ids.join('');
   const decode = (vocab: string[]) => Array.from({ length: steps }, (_, t) => vocab[x.subarray(t * f, (t + 1) * f).indexOf(1)] ?? '?');
   if (meta.task === 'forecast') {
     return { steps, panels, input: Array.from({ length: steps }, (_, t) => x[t * f]), inputLabel: `input: ${meta.columns[0]} as the network sees it (${TRANSFORM_TEXT[transformOf(meta).name]}), first held-out window` };
   }
-  if (meta.task === 'charlm') return { steps, panels, inputLabel: `input text: ${JSON.stringify(symbols(decode(meta.vocab)))}` };
-  if (meta.symbols) return { steps, panels, inputLabel: `input symbols: ${symbols(decode(meta.symbols))}` };
+  if (meta.task === 'charlm') {
+    const chars = Array.from(x, (id) => meta.vocab[id]);
+    return { steps, panels, inputChars: chars, inputLabel: `input text (the first ${data.val ? 'validation' : 'training'} window)` };
+  }
+  if (meta.symbols) return { steps, panels, inputChars: decode(meta.symbols), inputLabel: 'input symbols' };
   return { steps, panels, input: Array.from({ length: steps }, (_, t) => x[t * f]), inputLabel: 'input: values (the two marked steps carry the answer)' };
+}
+
+/** Samples for the report: two continuations of the default prompt at each of two temperatures. */
+function reportSamples(model: Sequential, meta: CharMeta, seed: number): ReportData['samples'] {
+  const prompt = encode(meta.prompt, meta.vocab, 'the default prompt', meta.unknown).ids;
+  return [0.5, 1].flatMap((temperature) =>
+    [0, 1].map((k) => ({ prompt: meta.prompt, temperature, text: sampleText(model, meta, prompt, 240, temperature, seed + k) })),
+  );
 }
 
 /**
@@ -199,6 +212,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     seed,
     size: num('size'),
     bidirectional: flags.bidirectional === true,
+    maxVocab: num('max-vocab'),
     ...csvFlags(flags),
   });
   const loss = (str('loss') as Loss | undefined) ?? data.loss;
@@ -269,7 +283,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   };
   const command = ['rnnkit', 'train', ...argv].join(' ');
   const train = splitTensors(data.train);
-  const val = data.val ? splitTensors(data.val) : undefined;
+  // Copied into the backend once and evaluated a batch at a time after every epoch.
+  const valSet = data.val ? splitDataset(data.val) : undefined;
   const nTrain = data.train.xDims[0];
   const stepsPerEpoch = Math.ceil(nTrain / Math.min(r.batchSize, nTrain));
   const progress = new Progress(mode, r.epochs, stepsPerEpoch);
@@ -324,8 +339,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
         onEpochEnd: (epoch, logs) => {
           const now = performance.now();
           bestEpoch?.observe(epoch);
-          // Validation through evaluate (with lengths for padded data), not fit's validationData.
-          const valLoss = val ? model.evaluate(val.x, val.y as never, val.lengths ? { lengths: val.lengths } : {}) : undefined;
+          // Validation through evaluate on a Dataset (lengths inside for padded data), not fit's validationData.
+          const valLoss = valSet ? model.evaluate(valSet) : undefined;
           history.loss.push(logs.loss);
           history.gradNorm.push(logs.gradNorm);
           if (valLoss !== undefined) history.valLoss.push(valLoss);
@@ -352,6 +367,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSigint);
     progress.stop();
+    valSet?.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
   const kept = bestEpoch?.restore();
@@ -362,6 +378,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
 
   // Results: metrics, saved model, report.
   const evalSplit = data.val ?? data.train;
+  const where = data.val ? 'validation' : 'training (no validation split)';
   const score = heldOutScore(model, data);
   const m = score
     ? { metrics: scoreMetrics(score), headline: [`RMSE (${(data.meta as ForecastMeta).target})`, score.model.rmse] as [string, number] }
@@ -389,16 +406,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
     metrics: m.metrics,
   };
   if (score && data.meta.task === 'forecast') report.forecast = forecastPanel(data.meta, score, data.series?.dates);
-  if (data.meta.task === 'charlm') {
-    const prompt = data.meta.prompt;
-    report.sample = { prompt, text: sampleText(model, data.meta, prompt, 300, 0.8, r.seed), temperature: 0.8 };
-  }
+  if (data.meta.task === 'charlm') report.samples = reportSamples(model, data.meta, r.seed);
   if (m.classification) report.classification = m.classification;
+  if (m.charScores) report.charScores = { ...m.charScores, split: where };
   report.activations = activations(model, data, evalSplit);
   await writeFileAtomic(r.report, new TextEncoder().encode(renderReport(report)));
   model.dispose();
 
-  const where = data.val ? 'validation' : 'training (no validation split)';
   if (mode === 'json') {
     progress.event('done', {
       epochs: info.epochs,
@@ -409,6 +423,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       metrics: m.metrics,
       headline: { name: m.headline[0], value: m.headline[1], split: where },
       ...(score ? { forecast: scoreJson(score), intervals: intervalNote((data.meta as ForecastMeta).intervals) } : {}),
+      ...(m.charScores ? { charScores: m.charScores } : {}),
       modelPath: r.out,
       reportPath: r.report,
     });
@@ -421,6 +436,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
         : '') +
         (score ? scoreText(score, (data.meta as ForecastMeta).target, 'held-out tail') + '\n' + intervalNote((data.meta as ForecastMeta).intervals) + '\n' : '') +
         `final ${where} ${m.headline[0]}: ${fmt(m.headline[1])}  (${extras})\n` +
+        (m.charScores ? charScoreTable(m.charScores, data.val ? 'held-out' : 'training') + '\n' : '') +
         `trained ${info.epochs} epochs in ${seconds.toFixed(1)}s on ${backend.name} (${backend.isa})\n` +
         `model:  ${r.out}\nreport: ${r.report}\n`,
     );

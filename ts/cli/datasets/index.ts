@@ -12,7 +12,7 @@ import { dateFormatter, type Frequency } from './calendar.js';
 import { readCsv, type CsvOptions, type CsvSeries } from './csv.js';
 import type { MissingPolicy } from './missing.js';
 import { forecastData, type SeriesSource } from './series.js';
-import { charData, readText } from './text.js';
+import { charData, charFileData, DEFAULT_MAX_VOCAB } from './text.js';
 import type { TransformChoice } from '../forecast/transforms.js';
 import type { DataMeta, ForecastMeta, GeneratorMeta, PreparedData } from './types.js';
 
@@ -44,6 +44,8 @@ export interface DataOptions extends CsvFlags {
   /** Series length / sequence count / corpus size of a generated dataset. */
   size?: number;
   bidirectional: boolean;
+  /** Character models: most distinct symbols (--max-vocab). */
+  maxVocab?: number;
 }
 
 /** Default window per source, chosen so the default run of each trains in seconds. */
@@ -136,6 +138,7 @@ export function trainingData(o: DataOptions): PreparedData {
   const horizon = o.horizon ?? 1;
   const stride = o.stride ?? 1;
   if (source !== 'csv') refuseCsvFlags(o);
+  if (source !== 'text' && o.maxVocab !== undefined) throw new CliError('--max-vocab applies to character models (--text, --dataset text) only');
   if (source === 'csv' || source === 'seasonal' || source === 'mackey-glass') {
     let src: SeriesSource;
     if (source === 'csv') {
@@ -154,10 +157,10 @@ export function trainingData(o: DataOptions): PreparedData {
     if (o.bidirectional) {
       throw new CliError('a character model predicts the next character, which a bidirectional layer would already see; drop --bidirectional');
     }
-    const charStride = o.stride ?? Math.max(1, Math.floor(window / 2));
-    if (o.text !== undefined) return charData(readText(o.text), basename(o.text), 'text', { window, stride: charStride, valSplit: o.valSplit });
+    const charOptions = { window, stride: o.stride ?? Math.max(1, Math.floor(window / 2)), valSplit: o.valSplit, maxVocab: o.maxVocab ?? DEFAULT_MAX_VOCAB };
+    if (o.text !== undefined) return charFileData(o.text, charOptions);
     const g = { seed: o.seed, size: o.size ?? DEFAULT_SIZE.text };
-    return charData(textCorpus(g), 'generated text', 'dataset', { window, stride: charStride, valSplit: o.valSplit }, undefined, g);
+    return charData(textCorpus(g), 'generated text', 'dataset', charOptions, undefined, g);
   }
   const g = { seed: o.seed, size: o.size ?? DEFAULT_SIZE[source] };
   if (source === 'reber') return reberClassify(g, window, o.valSplit);
@@ -252,14 +255,13 @@ export function evaluationData(
   if (meta.task === 'forecast') {
     throw new RangeError('evaluationData: forecasters are scored through forecastSeries and forecast/metrics.ts');
   } else if (meta.task === 'charlm') {
-    let text: string;
-    let name: string;
-    if (o.text !== undefined) [text, name] = [readText(o.text), basename(o.text)];
+    // The model's vocabulary decides (maxVocab has no say), every character is scored once.
+    const charOptions = { window: meta.window, stride: meta.window, valSplit: 0, maxVocab: meta.vocab.length };
+    if (o.text !== undefined) data = charFileData(o.text, charOptions, meta);
     else if (meta.generator && (!explicit || o.dataset === 'text')) {
-      [text, name] = [textCorpus(fresh ? { ...meta.generator, seed: meta.generator.seed + 1 } : meta.generator), 'generated text'];
-    }
-    else throw new CliError('this is a character model; give --text file.txt');
-    data = charData(text, name, 'text', { window: meta.window, stride: meta.window, valSplit: 0 }, meta.vocab);
+      const g = fresh ? { ...meta.generator, seed: meta.generator.seed + 1 } : meta.generator;
+      data = charData(textCorpus(g), 'generated text', 'dataset', charOptions, meta);
+    } else throw new CliError('this is a character model; give --text file.txt');
   } else {
     if (o.csv !== undefined || o.text !== undefined || (o.dataset !== undefined && o.dataset !== meta.name)) {
       throw new CliError(`this model was trained on the generated "${meta.name}" dataset; evaluate it with --dataset ${meta.name} (or no data flag)`);

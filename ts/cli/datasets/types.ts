@@ -6,6 +6,7 @@
 
 import type { Loss } from '../../model.js';
 import type { TargetTransform } from '../forecast/transforms.js';
+import type { CharCounts } from './char-baselines.js';
 import type { Frequency, Season } from './calendar.js';
 import type { MissingPolicy } from './missing.js';
 
@@ -13,10 +14,14 @@ import type { MissingPolicy } from './missing.js';
  * next-symbol: the set of legal next symbols per step; regression: one value per sequence. */
 export type Task = 'forecast' | 'charlm' | 'classify' | 'next-symbol' | 'regression';
 
-/** One split, batch-first. `y` is float targets or int32 class ids, shaped by `yDims`. */
+/**
+ * One split, batch-first. `x` is feature values [n, window, features] (Float32Array), or token ids
+ * [n, window] in 0..inputSize−1 (Int32Array, character models: one-hot inside the core). `y` is float
+ * targets or int32 class ids, shaped by `yDims`.
+ */
 export interface Split {
-  x: Float32Array;
-  xDims: [number, number, number];
+  x: Float32Array | Int32Array;
+  xDims: number[];
   y: Float32Array | Int32Array;
   yDims: number[];
   /** Valid steps per sequence (padded sequences only). */
@@ -72,6 +77,10 @@ export interface CharMeta {
   name: string;
   /** Characters by class index. */
   vocab: string[];
+  /** Index of the unknown symbol that characters outside a capped vocabulary read as (--max-vocab). */
+  unknown?: number;
+  /** Unigram/bigram counts of the training text, for the per-character baselines. */
+  counts?: CharCounts;
   window: number;
   /** A prompt from the training text, the default for `rnnkit generate`. */
   prompt: string;
@@ -110,7 +119,7 @@ export interface PreparedData {
   /** Forecast tasks: the input columns (target first) and the target in original units, the first held-out row, and
    * each row's date (epoch ms) for a CSV with dates. */
   series?: { columns: number[][]; target: number[]; valStart: number; dates?: number[] };
-  /** How the input was read (CSV date column, ignored columns, missing values): one line each, printed by the commands and in their JSON. */
+  /** How the input was read (CSV date column, ignored columns, missing values; text vocabulary cap, invalid UTF-8): one line each, printed by the commands and in their JSON. */
   notices?: string[];
   /** Character tasks: the raw text (for report samples). */
   text?: string;
