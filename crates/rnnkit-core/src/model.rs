@@ -197,6 +197,8 @@ enum OutGrad<'a, R> {
 
 /// A batch validated and converted to time-major.
 struct Prepared<R> {
+    /// Token ids [T, B] time-major when the input is ids (then `x` is empty: the first layer reads them).
+    ids: Option<Vec<i32>>,
     x: Vec<R>,
     seq_len: usize,
     batch: usize,
@@ -373,7 +375,7 @@ impl<R: Real> Network<R> {
         // user's layout, into `into` when given (F1: no 3.2 MB copy or batch-first reorder after).
         let direct = self.spec.head.is_none();
         let (seq_out, into) = if direct { (SeqOut::Visible(into), None) } else { (SeqOut::Core, into) };
-        let mut pass = self.run(&x_tm, t, b, opts.h0, opts.c0, lengths.as_deref(), rng.as_mut(), opts.training, seq_out);
+        let mut pass = self.run(&x_tm, None, t, b, opts.h0, opts.c0, lengths.as_deref(), rng.as_mut(), opts.training, seq_out);
         let output = match into {
             _ if direct => std::mem::take(&mut pass.seq),
             Some(out) => {
@@ -533,7 +535,7 @@ impl<R: Real> Network<R> {
     pub fn evaluate(&mut self, batch: &Batch<'_, R>) -> Result<R> {
         self.check_compiled()?;
         let p = self.prepare(batch)?;
-        let pass = self.run(&p.x, p.seq_len, p.batch, None, None, p.lengths.as_deref(), None, false, SeqOut::Core);
+        let pass = self.run(&p.x, p.ids.as_deref(), p.seq_len, p.batch, None, None, p.lengths.as_deref(), None, false, SeqOut::Core);
         let loss = self.loss_of(&pass, &p).map(|(loss, grad)| {
             self.spare.give(grad);
             loss
@@ -573,7 +575,7 @@ impl<R: Real> Network<R> {
         for i in range.first..end {
             let idx: Vec<usize> = (i * batch_size..((i + 1) * batch_size).min(checked.n)).collect();
             let p = self.gather(&whole, &checked, &idx);
-            let pass = self.run(&p.x, p.seq_len, p.batch, None, None, p.lengths.as_deref(), None, false, SeqOut::Core);
+            let pass = self.run(&p.x, p.ids.as_deref(), p.seq_len, p.batch, None, None, p.lengths.as_deref(), None, false, SeqOut::Core);
             let parts = self.loss_input(&pass, &p).and_then(|l| loss_parts(l.kind, l.pred, &l.targets, p.weights.as_deref(), l.rows, l.units));
             self.recycle_pass(pass);
             self.recycle(p);
@@ -609,7 +611,7 @@ impl<R: Real> Network<R> {
             self.stream = Some(Stream { batch, h: vec![R::ZERO; h_len], c: vec![R::ZERO; c_len] });
         }
         let Some(state) = self.stream.take() else { unreachable!("stream state set above") };
-        let mut pass = self.run(x_t, 1, batch, Some(&state.h), Some(&state.c), None, None, false, SeqOut::Core);
+        let mut pass = self.run(x_t, None, 1, batch, Some(&state.h), Some(&state.c), None, None, false, SeqOut::Core);
         let out = self.visible_output(&mut pass, 1, batch);
         self.stream = Some(Stream { batch, h: pass.h, c: pass.c });
         Ok(out)
@@ -754,7 +756,7 @@ impl<R: Real> Network<R> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn run(&mut self, x: &[R], t: usize, b: usize, h0: Option<&[R]>, c0: Option<&[R]>, lengths: Option<&[usize]>, mut rng: Option<&mut Rng>, keep: bool, mut seq_out: SeqOut<'_, R>) -> Pass<R> {
+    fn run(&mut self, x: &[R], tokens: Option<&[i32]>, t: usize, b: usize, h0: Option<&[R]>, c0: Option<&[R]>, lengths: Option<&[usize]>, mut rng: Option<&mut Rng>, keep: bool, mut seq_out: SeqOut<'_, R>) -> Pass<R> {
         let _threads = crate::parallel::scope_threads(self.spec.threads);
         let mut h = Vec::with_capacity(self.state_len(b).0);
         let mut c = Vec::new();
@@ -774,7 +776,7 @@ impl<R: Real> Network<R> {
             let input: &[R] = if k == 0 { x } else { &seq };
             self.blocks[k].set_params_version(Some(self.params_version));
             let params = &self.params[self.block_ranges[k].clone()];
-            let block_input = BlockInput { x: input, seq_len: t, batch: b, h0: block_h0, c0: block_c0, lengths, dropout_rng: rng.as_deref_mut() };
+            let block_input = BlockInput { x: input, tokens: if k == 0 { tokens } else { None }, seq_len: t, batch: b, h0: block_h0, c0: block_c0, lengths, dropout_rng: rng.as_deref_mut() };
             // The last block of a model without a head writes the visible output in its user's
             // layout, into the caller's slice when there is one.
             let visible = match &mut seq_out {
@@ -993,8 +995,7 @@ impl<R: Real> Network<R> {
         Ok(Checked { t, n, lengths })
     }
 
-    /// Samples `idx` of a validated batch, in core layout with per-row loss weights. Token ids
-    /// become one-hot rows here, a mini-batch at a time.
+    /// Samples `idx` of a validated batch, in core layout with per-row loss weights.
     fn gather(&mut self, batch: &Batch<'_, R>, checked: &Checked<'_>, idx: &[usize]) -> Prepared<R> {
         let Checked { t, n, .. } = *checked;
         let bf = self.spec.batch_first;
@@ -1002,15 +1003,10 @@ impl<R: Real> Network<R> {
         let f_out = self.output_features();
         let input = self.spec.blocks[0].input_size;
         let nb = idx.len();
-        let x = match batch.x {
-            InputsRef::Float(x) => gather_time_major(x, n, t, input, bf, idx, self.spare.empty(t * nb * input)),
-            InputsRef::Tokens(ids) => {
-                let ids = gather_time_major(ids, n, t, 1, bf, idx, Vec::new());
-                let mut x = self.spare.empty(t * nb * input);
-                x.resize(t * nb * input, R::ZERO);
-                one_hot_into(&ids, input, &mut x);
-                x
-            }
+        let (x, ids) = match batch.x {
+            InputsRef::Float(x) => (gather_time_major(x, n, t, input, bf, idx, self.spare.empty(t * nb * input)), None),
+            // Ids stay ids: the first layer gathers W_ih's columns for them (layer/projection.rs).
+            InputsRef::Tokens(ids) => (Vec::new(), Some(gather_time_major(ids, n, t, 1, bf, idx, Vec::new()))),
         };
         let (yt, yf) = if seq_out { (t, f_out) } else { (1, f_out) };
         let y = match batch.y {
@@ -1037,7 +1033,7 @@ impl<R: Real> Network<R> {
                 }
             }
         };
-        Prepared { x, seq_len: t, batch: nb, lengths, y, weights }
+        Prepared { x, ids, seq_len: t, batch: nb, lengths, y, weights }
     }
 
     /// Hands a finished batch's gathered inputs and targets back to `spare`.
@@ -1089,7 +1085,7 @@ impl<R: Real> Network<R> {
     /// clipping, h_n, c_n).
     fn train_chunk(&mut self, p: &Prepared<R>, h0: Option<&[R]>, c0: Option<&[R]>, rng: &mut Rng) -> Result<(R, f64, Vec<R>, Vec<R>)> {
         let dropout = self.has_dropout();
-        let pass = self.run(&p.x, p.seq_len, p.batch, h0, c0, p.lengths.as_deref(), if dropout { Some(rng) } else { None }, true, SeqOut::Core);
+        let pass = self.run(&p.x, p.ids.as_deref(), p.seq_len, p.batch, h0, c0, p.lengths.as_deref(), if dropout { Some(rng) } else { None }, true, SeqOut::Core);
         let (loss, grad) = self.loss_of(&pass, p)?;
         let kind = self.training.as_ref().map(|t| t.spec.loss).unwrap_or(LossKind::Mse);
         self.cache = Some(Cache { batch: p.batch, seq_len: p.seq_len, lengths: p.lengths.clone(), head: pass.head });
@@ -1128,7 +1124,9 @@ impl<R: Real> Network<R> {
                 Targets::Float(v) => Targets::Float(v[t0 * b * units..t1 * b * units].to_vec()),
                 Targets::Class(v) => Targets::Class(v[t0 * b..t1 * b].to_vec()),
             };
-            let chunk = Prepared { x: p.x[t0 * b * input..t1 * b * input].to_vec(), seq_len: steps, batch: b, lengths, y, weights };
+            let ids = p.ids.as_ref().map(|v| v[t0 * b..t1 * b].to_vec());
+            let x = if ids.is_some() { Vec::new() } else { p.x[t0 * b * input..t1 * b * input].to_vec() };
+            let chunk = Prepared { x, ids, seq_len: steps, batch: b, lengths, y, weights };
             let skip = chunk.weights.as_ref().is_some_and(|w| w.iter().all(|v| *v == R::ZERO));
             if !skip {
                 let (loss, norm, hn, cn) = self.train_chunk(&chunk, h.as_deref(), c.as_deref(), rng)?;
