@@ -3,50 +3,17 @@
  * dist/cli/main.js ...`, so `npm run build` must have run) on small data in a temp directory, and every
  * user error the CLI promises to explain (message fragment, exit code 1, no stack trace).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { decodeSafetensors, encodeSafetensors } from '../ts/persist.js';
+import { CLI_BUILT as built, expectUserError, runCli, type Run } from './helpers/cli.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const main = join(root, 'dist/cli/main.js');
-const built = existsSync(main);
 const dir = mkdtempSync(join(tmpdir(), 'rnnkit-cli-'));
 const at = (name: string) => join(dir, name);
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the CLI; `onStdout` sees output as it arrives (and gets the child, e.g. to send SIGINT). */
-function cli(args: string[], onStdout?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [main, ...args], { cwd: dir, env: { ...process.env, RNNKIT_DEBUG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      onStdout?.(stdout, child);
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** A user error: exit 1, one readable message containing every fragment, and no stack trace. */
-function expectUserError(r: Run, ...fragments: string[]): void {
-  expect(r.code, r.stderr).toBe(1);
-  expect(r.stderr).toMatch(/^rnnkit: error: /);
-  for (const f of fragments) expect(r.stderr).toContain(f);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
+const cli = (args: string[], onStdout?: Parameters<typeof runCli>[2]): Promise<Run> => runCli(args, dir, onStdout);
 
 /** A small two-column series (temperature drives load with a lag), as a CSV. */
 function writeSeriesCsv(name: string, rows: number, columns: 1 | 2): string {
@@ -96,22 +63,30 @@ describe.skipIf(!built)('rnnkit CLI (run `npm run build` first)', () => {
     expect(events[4].metrics.mse).toBeGreaterThan(0);
   });
 
-  it('a CSV forecaster: --config file, predict within the horizon, eval and info', async () => {
+  it('a CSV forecaster with a covariate: --config file, predict within and past the horizon, eval and info', async () => {
     const csv = writeSeriesCsv('two.csv', 120, 2);
     writeFileSync(at('config.json'), JSON.stringify({ cell: 'gru', hidden: 8, epochs: 2, window: 10, batchSize: 16 }));
-    const t = await cli(['train', '--config', 'config.json', '--csv', csv, '--target', 'load', '--horizon', '3', '--quiet', '--out', 'two.safetensors', '--report', 'two.html']);
+    const t = await cli(['train', '--config', 'config.json', '--csv', csv, '--target', 'load', '--covariates', 'temp', '--horizon', '3', '--quiet', '--out', 'two.safetensors', '--report', 'two.html']);
     expect(t.code, t.stderr).toBe(0);
     expect(t.stdout).toMatch(/final validation RMSE \(load\)/);
 
     const p = await cli(['predict', '--model', 'two.safetensors', '--csv', csv, '--steps', '3']);
     expect(p.code, p.stderr).toBe(0);
+    expect(p.stderr).toContain('direct 3-step forecast');
     const lines = p.stdout.trim().split('\n');
-    expect(lines[0]).toBe('step,load');
+    expect(lines[0]).toBe('step,load,lower,upper');
     expect(lines).toHaveLength(4);
-    for (const l of lines.slice(1)) expect(Math.abs(Number(l.split(',')[1]) - 100)).toBeLessThan(30); // in the series' units
+    for (const l of lines.slice(1)) {
+      const [, v, lo, hi] = l.split(',').map(Number);
+      expect(Math.abs(v - 100)).toBeLessThan(30); // in the series' units
+      expect(lo).toBeLessThanOrEqual(hi);
+    }
 
+    // Past the horizon the covariate is rolled forward by seasonal naive: never refused.
     const far = await cli(['predict', '--model', 'two.safetensors', '--csv', csv, '--steps', '5']);
-    expectUserError(far, "more than this model's horizon (3)", 'temp');
+    expect(far.code, far.stderr).toBe(0);
+    expect(far.stderr).toMatch(/rolled 2 times; covariates rolled forward by (seasonal naive \(season \d+\)|persistence \(no season\))/);
+    expect(far.stdout.trim().split('\n')).toHaveLength(6);
 
     const e = await cli(['eval', '--model', 'two.safetensors', '--csv', csv, '--json']);
     expect(e.code, e.stderr).toBe(0);

@@ -3,7 +3,8 @@
  * column detection and the --date / --no-date flags, time order, frequency and the date grid, season
  * detection, text columns, --columns / --exclude, the --missing policies; on small fixtures written
  * here and on public series shipped by the vega-datasets package. Then dates on the report's forecast
- * axis (payload, and drawn in Chromium: test/artifacts/report-dated-forecast.png) and one CLI run (train + predict) through dist/cli/main.js.
+ * axis (payload, and drawn in Chromium: test/artifacts/report-dated-forecast.png) and one CLI run (train, predict, info: the
+ * split's date) through dist/cli/main.js.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +15,8 @@ import { describe, expect, it } from 'vitest';
 
 import { addSteps, autocorrelation, calendarSeasons, dateFormatter, detectSeason, inferFrequency, parseDateColumn, stepsBetween } from '../ts/cli/datasets/calendar.js';
 import { readCsv, type CsvOptions } from '../ts/cli/datasets/csv.js';
-import { evaluationData, trainingData } from '../ts/cli/datasets/index.js';
+import { forecastSeries, trainingData } from '../ts/cli/datasets/index.js';
+import type { ForecastMeta, PreparedData } from '../ts/cli/datasets/types.js';
 import { renderReport, type ReportData } from '../ts/cli/report.js';
 import { haveChromium, launchChromium, ROOT } from './helpers/browser.js';
 
@@ -213,29 +215,30 @@ describe('missing values', () => {
   });
 });
 
-describe('flags through trainingData / evaluationData', () => {
+describe('flags through trainingData / forecastSeries', () => {
   const base = { valSplit: 0.2, seed: 1, bidirectional: false };
   it('CSV-reading flags without --csv are errors', () => {
     expect(() => trainingData({ ...base, dataset: 'seasonal', date: 'd', missing: 'drop' })).toThrow('--date, --missing apply to --csv data only');
     expect(() => trainingData({ ...base, dataset: 'seasonal', noDate: true })).toThrow('--no-date applies to --csv data only');
-    const seasonal = trainingData({ ...base, dataset: 'seasonal' }).meta;
-    expect(() => evaluationData(seasonal, { missing: 'error' }, true, true)).toThrow('--missing applies to --csv data only');
+    const seasonal = trainingData({ ...base, dataset: 'seasonal' }).meta as ForecastMeta;
+    expect(() => forecastSeries(seasonal, { missing: 'error' }, true)).toThrow('--missing applies to --csv data only');
   });
   it('eval reads the model\'s columns and date column in training\'s order, whatever the file\'s order', () => {
     const rows = Array.from({ length: 30 }, (_, k) => [new Date(Date.UTC(2020, 0, k + 1)).toISOString().slice(0, 10), k, 100 + k]);
     const train = fixture('ab.csv', 'day,a,b,note\n' + rows.map((r) => `${r.join(',')},x`).join('\n'));
-    const data = trainingData({ ...base, csv: train, target: 'b', window: 5, missing: 'drop' });
-    expect(data.meta).toMatchObject({ columns: ['a', 'b'], dateColumn: 'day', lastDate: '2020-01-30', frequency: { label: 'daily' }, missing: 'drop' });
+    // Model inputs: the target first, then the covariates.
+    const data = trainingData({ ...base, csv: train, target: 'b', covariates: 'a', window: 5, missing: 'drop' }) as PreparedData & { meta: ForecastMeta };
+    expect(data.meta).toMatchObject({ columns: ['b', 'a'], dateColumn: 'day', lastDate: '2020-01-30', frequency: { label: 'daily' }, missing: 'drop' });
     expect(data.notices).toContain('ignoring non-numeric column note (text)');
     const swapped = fixture('ba.csv', 'b,day,a\n' + rows.map((r) => `${r[2]},${r[0]},${r[1]}`).join('\n'));
-    const again = evaluationData(data.meta, { csv: swapped }, true, true);
-    expect(again.series!.columns).toEqual([rows.map((r) => r[1]), rows.map((r) => r[2])]);
-    expect(again.series!.dates![0]).toBe(Date.UTC(2020, 0, 1));
+    const again = forecastSeries(data.meta, { csv: swapped }, true);
+    expect(again.columns).toEqual([rows.map((r) => r[2]), rows.map((r) => r[1])]);
+    expect(again.dates![0]).toBe(Date.UTC(2020, 0, 1));
     // The model's --missing drop applies to the new file too, unless a flag says otherwise.
     const gappy = fixture('gappy.csv', 'day,a,b\n' + rows.map((r, k) => (k === 3 ? `${r[0]},,${r[2]}` : r.join(','))).join('\n'));
-    expect(evaluationData(data.meta, { csv: gappy }, true, true).series!.target).toHaveLength(29);
-    expect(evaluationData(data.meta, { csv: gappy, missing: 'interpolate' }, true, true).series!.target).toHaveLength(30);
-    expect(() => evaluationData(data.meta, { csv: fixture('nodate.csv', 'a,b\n1,2\n') }, true, true)).toThrow(
+    expect(forecastSeries(data.meta, { csv: gappy }, true).columns[0]).toHaveLength(29);
+    expect(forecastSeries(data.meta, { csv: gappy, missing: 'interpolate' }, true).columns[0]).toHaveLength(30);
+    expect(() => forecastSeries(data.meta, { csv: fixture('nodate.csv', 'a,b\n1,2\n') }, true)).toThrow(
       'the model\'s date column "day" is not a column of',
     );
   });
@@ -296,7 +299,16 @@ describe('dates on the report\'s forecast axis', () => {
     config: {},
     backend: { name: 'native', isa: 'avx2' },
     history: { loss: [1, 0.5] },
-    forecast: { truth, predicted: truth.map((v) => v + 0.5), startIndex: 700, dates, label: 'CO2: 1-step-ahead forecast' },
+    forecast: {
+      truth,
+      predicted: truth.map((v) => v + 0.5),
+      startIndex: 700,
+      dates,
+      label: 'CO2: 1-step-ahead forecast',
+      // Dates, baselines and the interval band on one panel, as train draws a dated CSV's held-out tail.
+      baselines: [{ name: 'persistence', values: truth.map((_, k) => truth[Math.max(0, k - 1)]) }, { name: 'seasonal naive (12)', values: truth.map((v, k) => (k >= 12 ? truth[k - 12] : v)) }],
+      band: { lower: truth.map((v) => v - 0.3), upper: truth.map((v) => v + 1.3), level: 0.8 },
+    },
   };
   const html = renderReport(data);
   it('carries the dates (epoch seconds) in the payload', () => {
@@ -322,6 +334,8 @@ describe('dates on the report\'s forecast axis', () => {
       await page.mouse.move(box.x + 2, box.y + box.height / 2); // the first point: 2017-01-01
       const legend = page.locator('#plot-forecast .u-legend .u-series').first().locator('.u-value');
       await expect.poll(() => legend.textContent()).toBe('2017-01-01');
+      const labels = await page.locator('#plot-forecast .u-legend .u-series .u-label').allTextContents();
+      expect(labels).toEqual(['date', 'truth', 'model', 'persistence', 'seasonal naive (12)', '80% interval upper', '80% interval lower']);
       mkdirSync(join(ROOT, 'test/artifacts'), { recursive: true });
       await page.locator('#plot-forecast').screenshot({ path: join(ROOT, 'test/artifacts/report-dated-forecast.png') }); // for a person to look at
       expect(errors).toEqual([]);
@@ -351,7 +365,17 @@ describe.skipIf(!existsSync(main))('CLI (dist/cli/main.js): a dated CSV through 
       'dates: 2015-01-01 to 2019-12-01, monthly',
       'missing values: sales 1; filled by linear interpolation (--missing interpolate)',
     ]);
-    expect(readFileSync(join(dir, 'sales.html'), 'utf8')).toContain('"dates":[');
+    const html = readFileSync(join(dir, 'sales.html'), 'utf8');
+    expect(html).toContain('"dates":[');
+    // The split's date: stored in the model, shown by info and in the report's metric definition.
+    expect(html).toContain('origins from row 48, 2019-01-01, the first row of the held-out tail');
+    const i = run(['info', 'sales.safetensors']);
+    expect(i.stdout).toContain('held out: rows 48–59 of 60, from 2019-01-01 (never trained on)');
+    // eval finds the held-out tail by that date when the file is read another way (a row dropped before it).
+    const ev = run(['eval', '--model', 'sales.safetensors', '--csv', csv, '--missing', 'drop']);
+    expect(ev.status, ev.stderr).toBe(0);
+    expect(ev.stderr).toContain("note: the held-out tail starts at 2019-01-01: row 47 of this reading (row 48 in training's)");
+    expect(ev.stdout).toContain('held-out rows 47–58, from 2019-01-01 (the model trained on rows 0–46;');
     const p = run(['predict', '--model', 'sales.safetensors', '--csv', csv, '--steps', '3']);
     expect(p.status, p.stderr).toBe(0);
     expect(p.stdout.split('\n').slice(0, 4).map((l) => l.split(',')[0])).toEqual(['month', '2020-01-01', '2020-02-01', '2020-03-01']);

@@ -71,7 +71,7 @@ describe.each(BACKENDS)('dataset() on $name', ({ name: backend, built }) => {
       expect(m.evaluate(train, { batchSize: 7 })).toBeCloseTo(whole, 5);
       expect(first.valLoss![1]).toBeGreaterThan(0);
       // Mask and lengths belong to the dataset, not to fit(dataset).
-      await expectCode(() => m.fit(train, { lengths: new Array(30).fill(8) }), 'ERR_RNNKIT_VALUE', 'options.lengths');
+      await expectCode(() => m.fit(train, { lengths: new Array(30).fill(8) } as never), 'ERR_RNNKIT_VALUE', 'options.lengths');
       train.dispose();
       train.dispose(); // no-op
       expect(train.disposed).toBe(true);
@@ -94,11 +94,44 @@ describe.each(BACKENDS)('dataset() on $name', ({ name: backend, built }) => {
       await expectCode(() => m.fit(bigId, { epochs: 1 }), 'ERR_RNNKIT_VALUE', 'x');
       const floats = dataset(tensor(new Float32Array(2 * 4 * 3), [2, 4, 3]), y);
       await expectCode(() => m.fit(floats, { epochs: 1 }), 'ERR_RNNKIT_SHAPE', 'data');
+      await expectCode(() => m.fit(bigId, tensor(new Int32Array(8), [2, 4]) as never), 'ERR_RNNKIT_TYPE', 'options');
+      // A bad option is caught before the model is recompiled or anything is copied.
+      const before = params(m);
+      await expectCode(() => m.fit(tensor(new Int32Array(8), [2, 4]), y, { epochs: 0, loss: 'cross_entropy', optimizer: { type: 'sgd', lr: 1 } }), 'ERR_RNNKIT_VALUE', 'options.epochs');
+      expect(params(m)).toEqual(before);
       bigId.dispose();
       floats.dispose();
       m.dispose();
     });
   }
+});
+
+describe.skipIf(!BACKENDS.every((b) => b.built))('datasets and models on different backends', () => {
+  it('a model uses only datasets of its own backend; fit(x, y) copies to the model\'s backend', async () => {
+    await setBackend('native');
+    const m = charModel();
+    const { ids, next } = text(6, 4, 7);
+    const x = tensor(ids, [6, 4]);
+    const y = tensor(next, [6, 4]);
+    await setBackend('wasm');
+    const onWasm = dataset(x, y);
+    await expectCode(() => m.fit(onWasm, { epochs: 1 }), 'ERR_RNNKIT_TYPE', 'data');
+    const before = params(m);
+    await expectCode(() => m.fit(x, y, { epochs: 1, validationData: onWasm }), 'ERR_RNNKIT_TYPE', 'options.validationData');
+    expect(params(m)).toEqual(before); // refused before training anything
+    expect((await m.fit(x, y, { epochs: 1 })).loss).toHaveLength(1); // copied to native, where the model is
+    onWasm.dispose();
+    m.dispose();
+  });
+
+  it('disposing a dataset during fit stops it with ERR_RNNKIT_DISPOSED naming the dataset', async () => {
+    await setBackend('native');
+    const m = charModel();
+    const { ids, next } = text(400, 8, 8);
+    const ds = dataset(tensor(ids, [400, 8]), tensor(next, [400, 8]));
+    await expectCode(() => m.fit(ds, { epochs: 3, batchSize: 2, callbacks: { onBatchEnd: () => ds.dispose() } }), 'ERR_RNNKIT_DISPOSED', 'data');
+    m.dispose();
+  });
 });
 
 describe.skipIf(!BACKENDS.find((b) => b.name === 'native')?.built)('one copy per fit (native)', () => {

@@ -68,7 +68,21 @@ const variants: Record<string, ReportData> = {
     },
     forecast: (() => {
       const truth = Array.from({ length: 120 }, (_, t) => 10 + 3 * Math.sin((2 * Math.PI * t) / 24) + Math.sin((2 * Math.PI * t) / 7));
-      return { truth, predicted: truth.map((v, t) => v + 0.3 * Math.sin(t / 3)), startIndex: 880, label: 'validation split, column "load", horizon 1' };
+      const predicted = truth.map((v, t) => v + 0.3 * Math.sin(t / 3));
+      return {
+        truth,
+        predicted,
+        startIndex: 880,
+        label: 'validation split, column "load", horizon 1',
+        baselines: [
+          { name: 'persistence', values: truth.map((v, t) => truth[Math.max(0, t - 1)]) },
+          { name: 'seasonal naive (24)', values: truth.map((v, t) => (t >= 24 ? truth[t - 24] : v + 0.8)) },
+        ],
+        band: { lower: predicted.map((v) => v - 0.4), upper: predicted.map((v) => v + 0.45), level: 0.8 },
+        table: { columns: ['model', 'persistence', 'seasonal naive (24)'], rows: [{ label: 'h = 1', values: [0.21, 0.93, 0.52] }, { label: 'all (headline)', values: [0.21, 0.93, 0.52] }] },
+        verdict: { text: 'model RMSE 0.21 = 0.4× the better baseline (seasonal naive)', warn: false },
+        definition: 'Held-out RMSE/MAE: forecasts from full context of rows the model never trained on.',
+      };
     })(),
     activations: activations(48, 32, 'lstm', true),
     metrics: { 'val MSE': 0.0213, 'val RMSE': 0.146, 'train time (s)': 12.4, 'sequences/s': 5120 },
@@ -79,7 +93,7 @@ const variants: Record<string, ReportData> = {
     config: { cell: 'gru', hidden: 64, 'note<b>': `<i>${XSS}</i>`, clipNorm: 5 },
     // Exploding gradients: the norm grows and finally goes non-finite; no validation split.
     history: { loss: [4.2, 3.1, 2.6, 2.4, 2.5, 3.9, NaN], gradNorm: [0.8, 1.5, 4, 20, 150, 3e4, Infinity] },
-    sample: { prompt: 'The ', text: `The cat sat ${XSS} on the mat.\n</script><script>alert(2)</script>\nAnd then…`, temperature: 0.8 },
+    samples: [{ prompt: 'The ', text: `cat sat ${XSS} on the mat.\n</script><script>alert(2)</script>\nAnd then…`, temperature: 0.8 }],
     activations: { ...activations(30, 12, 'gru', false), panels: activations(30, 12, 'gru', false).panels.map((p) => ({ ...p, name: `${p.name} </script>` })) },
     metrics: { perplexity: 7.31 },
   },
@@ -153,6 +167,12 @@ describe('renderReport (static HTML)', () => {
       expect(renders.minimal).not.toContain(`id="${id}"`);
     }
     expect(renders.forecast).toContain('id="plot-forecast"');
+    expect(renders.forecast).toContain('id="forecast-table"');
+    expect(renders.forecast).toContain('seasonal naive (24)');
+    expect(renders.forecast).toContain('Held-out RMSE/MAE: forecasts from full context');
+    const json = JSON.parse(renders.forecast.match(/id="report-data">([^]*?)<\/script>/)![1]);
+    expect(json.forecast.baselines.map((b: { name: string }) => b.name)).toEqual(['persistence', 'seasonal naive (24)']);
+    expect(json.forecast.band.label).toBe('80% interval');
     expect(renders.forecast).toContain('id="act-input"');
     expect(renders.text).not.toContain('id="act-input"');
     expect(renders.classification).toContain('accuracy 93.5%');

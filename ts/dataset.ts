@@ -9,9 +9,9 @@
  */
 
 import { getBackend } from './backend/select.js';
-import type { BackendName, BatchData, DatasetHandle } from './backend/types.js';
+import type { Backend, BackendName, BatchData, DatasetHandle } from './backend/types.js';
 import { describe, shapeError, typeError, valueError } from './errors.js';
-import { formatShape, isTensor, toLengths, type DType, type Lengths, type Tensor, type Tensor2D, type Tensor3D } from './tensor.js';
+import { expectKnownKeys, formatShape, isTensor, toLengths, type DType, type Lengths, type Tensor, type Tensor2D, type Tensor3D } from './tensor.js';
 
 /** Model input: float32 features [batch, seqLen, features], or int32 token ids [batch, seqLen]. */
 export type SequenceInput = Tensor3D | Tensor2D<'int32'>;
@@ -52,9 +52,8 @@ export class Dataset {
   /** @internal The backend's copy. */
   readonly handle: DatasetHandle;
 
-  /** @internal Use `dataset()`. */
-  constructor(batch: BatchData, yShape: readonly number[]) {
-    const backend = getBackend();
+  /** @internal Use `dataset()`. `backend`: where to keep it (default: the current backend). */
+  constructor(batch: BatchData, yShape: readonly number[], backend: Backend = getBackend()) {
     this.handle = backend.createDataset(batch);
     this.backend = backend.name;
     [this.size, this.seqLen, this.features] = batch.xDims;
@@ -84,9 +83,7 @@ export function dataset(x: SequenceInput, y: Tensor<DType>, options: DatasetOpti
   const xDims = inputDims('x', x);
   const [n, t] = xDims;
   if (typeof options !== 'object' || options === null) throw typeError('options', 'an object', describe(options));
-  for (const k of Object.keys(options)) {
-    if (k !== 'lengths' && k !== 'mask') throw valueError(`options.${k}`, 'unknown option; expected one of lengths, mask');
-  }
+  expectKnownKeys('options', options, ['lengths', 'mask']);
   if (!isTensor(y)) throw typeError('y', 'a float32 Tensor of targets or an int32 Tensor of class ids', describe(y));
   if (y.shape[0] !== n) throw shapeError('y', `batch ${n} (like x) in its first dimension`, formatShape(y.shape));
   const batch: BatchData = { x: x.data, xDims, y: y.data };

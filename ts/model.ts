@@ -8,7 +8,7 @@
  * and safetensors save/load (bytes anywhere; file paths in Node only).
  */
 
-import type { BackendName, BatchData, EpochOptions, EpochResult, ModelHandle, ParamInfo } from './backend/types.js';
+import type { Backend, BackendName, BatchData, EpochOptions, EpochResult, EvalResult, ModelHandle, ParamInfo } from './backend/types.js';
 import { getBackend } from './backend/select.js';
 import { describe, rnnkitError, shapeError, typeError, valueError, type RnnkitError } from './errors.js';
 import { Dense, GRU, LSTM, RecurrentLayer, RNN, type BlockSpec, type HeadSpec, type Layer } from './layers.js';
@@ -148,6 +148,18 @@ export interface ModelSpec {
  */
 const CHUNK_MS = 150;
 
+/** fit()'s checked options. */
+interface FitPlan {
+  epochs: number;
+  batchSizeOpt: number;
+  shuffle: boolean;
+  seed: number;
+  tbptt: number;
+  onEpochEnd?: FitCallbacks['onEpochEnd'];
+  onBatchEnd?: FitCallbacks['onBatchEnd'];
+  signal?: AbortSignal;
+}
+
 /** Samples per batch when evaluate() runs over a dataset: memory bounded by one batch, not the set. */
 const EVAL_BATCH = 256;
 /** Upper bound on a chunk, so one unusually fast measurement cannot make the next chunk huge. */
@@ -278,6 +290,8 @@ export class Sequential {
   readonly #threads: number;
   #handle: ModelHandle | undefined;
   #backend: BackendName | undefined;
+  /** The backend holding this model (datasets fit() makes go there too). */
+  #backendObject: Backend | undefined;
   #loss: Loss | undefined;
   #fitting = false;
   #disposed = false;
@@ -374,7 +388,7 @@ export class Sequential {
    * Trains on a `dataset()` (copied into the backend once, reusable) or on (x, y), which fit() copies
    * in once for this call. x: float32 [batch, seqLen, features] or int32 token ids [batch, seqLen].
    */
-  fit(data: Dataset, options?: FitOptions): Promise<History>;
+  fit(data: Dataset, options?: Omit<FitOptions, 'mask' | 'lengths'>): Promise<History>;
   fit(x: SequenceInput, y: Tensor<DType>, options?: FitOptions): Promise<History>;
   async fit(a: Dataset | SequenceInput, b?: Tensor<DType> | FitOptions, c?: FitOptions): Promise<History> {
     if (this.#disposed) throw disposedError('fit');
@@ -382,22 +396,33 @@ export class Sequential {
     this.#fitting = true; // set before the first await: a second fit() in the same tick sees it
     const owned: Dataset[] = [];
     try {
+      if (a instanceof Dataset && isTensor(b)) throw typeError('options', 'an object (the dataset already holds y)', describe(b));
       const [data, options] = a instanceof Dataset ? [a, (b ?? {}) as FitOptions] : [undefined, c ?? {}];
       if (!isPlainObject(options)) throw typeError('options', 'an object', describe(options));
       checkKeys('options', options as Record<string, unknown>, FIT_KEYS);
-      this.#compileFromFit(options);
-      const train = data ?? this.#ownDataset(owned, 'x', 'y', a, b, options.mask, options.lengths);
+      // Everything is checked before anything happens: no recompile, no copy for a bad call.
+      const plan = this.#fitPlan(options);
+      const loss = options.loss ?? this.#loss;
+      if (options.loss === undefined && (options.optimizer !== undefined || options.clipNorm !== undefined || options.clipValue !== undefined)) {
+        throw valueError('options.loss', 'is required when fit() is given optimizer or clipping options');
+      }
+      if (loss === undefined) {
+        throw rnnkitError('ERR_RNNKIT_VALUE', 'fit: the model is not compiled; call model.compile({ loss, optimizer }) first', 'model');
+      }
       if (data && (options.mask !== undefined || options.lengths !== undefined)) {
         throw valueError(options.mask !== undefined ? 'options.mask' : 'options.lengths', 'give mask and lengths to dataset(), not to fit(dataset)');
       }
       const vd = options.validationData;
-      let val: Dataset | undefined;
-      if (vd instanceof Dataset) val = vd;
-      else if (vd !== undefined) {
-        if (!Array.isArray(vd) || vd.length !== 2) throw typeError('options.validationData', 'a dataset() or [x, y]', describe(vd));
-        val = this.#ownDataset(owned, 'validationData[0]', 'validationData[1]', vd[0], vd[1], undefined, undefined);
+      if (vd !== undefined && !(vd instanceof Dataset) && (!Array.isArray(vd) || vd.length !== 2)) {
+        throw typeError('options.validationData', 'a dataset() or [x, y]', describe(vd));
       }
-      return await this.#fit(this.#usable('data', train), val && this.#usable('options.validationData', val), options);
+      const train = data ? this.#usable('data', data, loss) : this.#ownDataset(owned, 'x', 'y', a, b, options.mask, options.lengths, loss);
+      const val =
+        vd === undefined ? undefined
+        : vd instanceof Dataset ? this.#usable('options.validationData', vd, loss)
+        : this.#ownDataset(owned, 'validationData[0]', 'validationData[1]', vd[0], vd[1], undefined, undefined, loss);
+      this.#compileFromFit(options);
+      return await this.#fit(train, val, plan);
     } finally {
       for (const d of owned) d.dispose();
       this.#fitting = false;
@@ -405,47 +430,46 @@ export class Sequential {
     }
   }
 
-  /** fit()'s own loss/optimizer options compile the model; without any, it must be compiled already. */
+  /** fit()'s own loss/optimizer options compile the model (checked by the caller beforehand). */
   #compileFromFit(options: FitOptions): void {
-    const handle = this.#ensureHandle('fit');
-    if (options.loss !== undefined || options.optimizer !== undefined || options.clipNorm !== undefined || options.clipValue !== undefined) {
-      if (options.loss === undefined) throw valueError('options.loss', 'is required when fit() is given optimizer or clipping options');
-      const { loss, optimizer, clipNorm, clipValue } = options;
-      handle.compile(JSON.stringify(compileJson({ loss, optimizer, clipNorm, clipValue })));
-      this.#loss = loss;
-    }
-    if (this.#loss === undefined) {
-      throw rnnkitError('ERR_RNNKIT_VALUE', 'fit: the model is not compiled; call model.compile({ loss, optimizer }) first', 'model');
-    }
+    if (options.loss === undefined) return;
+    const { loss, optimizer, clipNorm, clipValue } = options;
+    this.#ensureHandle('fit').compile(JSON.stringify(compileJson({ loss, optimizer, clipNorm, clipValue })));
+    this.#loss = loss;
   }
 
-  /** A dataset of (x, y, mask, lengths) checked against this model, disposed by the caller via `owned`. */
-  #ownDataset(owned: Dataset[], xArg: string, yArg: string, x: unknown, y: unknown, mask: unknown, lengths: unknown): Dataset {
-    const batch = this.#batch(xArg, yArg, x, y, mask, lengths, true);
-    const d = new Dataset(batch, (y as Tensor<DType>).shape);
+  /** A dataset of (x, y, mask, lengths) on this model's backend, checked against it; the caller disposes it (`owned`). */
+  #ownDataset(owned: Dataset[], xArg: string, yArg: string, x: unknown, y: unknown, mask: unknown, lengths: unknown, loss: Loss): Dataset {
+    const batch = this.#batch(xArg, yArg, x, y, mask, lengths, true, loss);
+    this.#ensureHandle('fit');
+    const d = new Dataset(batch, (y as Tensor<DType>).shape, this.#backendObject);
     owned.push(d);
     return d;
   }
 
-  /** Checks a dataset's shapes and target kind against this model (its contents were checked when it was built). */
-  #usable(arg: string, d: Dataset): Dataset {
+  /** Checks a dataset's backend, shapes and target kind against this model (its contents were checked when it was built). */
+  #usable(arg: string, d: Dataset, loss: Loss): Dataset {
     if (d.disposed) throw rnnkitError('ERR_RNNKIT_DISPOSED', `${arg}: the dataset has been disposed`, arg);
+    this.#ensureHandle('fit');
+    if (d.backend !== this.#backend) {
+      throw typeError(arg, `a dataset made on the '${this.#backend}' backend (this model's)`, `one made on '${d.backend}'`);
+    }
     const inputSize = this.#spec.blocks[0].input_size;
     if (!d.tokens && d.features !== inputSize) {
       throw shapeError(arg, `x with ${inputSize} features per step (inputSize of layers[0])`, `${d.features}`);
     }
     const out = this.outputShape(d.size, d.seqLen);
-    const classes = this.#loss === 'cross_entropy';
+    const classes = loss === 'cross_entropy';
     const want = classes ? out.slice(0, -1) : out;
     if (d.yDtype !== (classes ? 'int32' : 'float32')) {
-      throw typeError(arg, classes ? "int32 class ids for loss 'cross_entropy'" : `float32 targets for loss '${this.#loss}'`, `${d.yDtype} targets`);
+      throw typeError(`${arg}.y`, classes ? "int32 class ids for loss 'cross_entropy'" : `float32 targets for loss '${loss}'`, `${d.yDtype} targets`);
     }
-    if (fmtShape(d.yShape) !== fmtShape(want)) throw shapeError(`${arg} y`, `${fmtShape(want)} (the model's output shape${classes ? ' without its class axis' : ''})`, fmtShape(d.yShape));
+    if (fmtShape(d.yShape) !== fmtShape(want)) throw shapeError(`${arg}.y`, `${fmtShape(want)} (the model's output shape${classes ? ' without its class axis' : ''})`, fmtShape(d.yShape));
     return d;
   }
 
-  async #fit(data: Dataset, val: Dataset | undefined, options: FitOptions): Promise<History> {
-    const handle = this.#ensureHandle('fit');
+  /** fit()'s options other than data and compile ones, checked. */
+  #fitPlan(options: FitOptions): FitPlan {
     const epochs = integerIn('options.epochs', options.epochs ?? 1, 1);
     const batchSizeOpt = integerIn('options.batchSize', options.batchSize ?? 32, 1);
     const shuffle = options.shuffle ?? true;
@@ -467,6 +491,12 @@ export class Sequential {
     if (signal !== undefined && (typeof signal !== 'object' || signal === null || typeof signal.aborted !== 'boolean')) {
       throw typeError('options.signal', 'an AbortSignal', describe(signal));
     }
+    return { epochs, batchSizeOpt, shuffle, seed, tbptt, onEpochEnd, onBatchEnd, signal };
+  }
+
+  async #fit(data: Dataset, val: Dataset | undefined, plan: FitPlan): Promise<History> {
+    const handle = this.#ensureHandle('fit');
+    const { epochs, batchSizeOpt, shuffle, seed, tbptt, onEpochEnd, onBatchEnd, signal } = plan;
     const history: History = val ? { loss: [], gradNorm: [], valLoss: [] } : { loss: [], gradNorm: [] };
     const batchSize = Math.min(batchSizeOpt, data.size);
     // Chunk sizing: the first chunk is one mini-batch; later ones aim at CHUNK_MS from the time per
@@ -484,6 +514,7 @@ export class Sequential {
           const first = done?.nextBatch ?? 0;
           const size = msPerBatch === undefined ? 1 : Math.max(1, Math.min(MAX_CHUNK_BATCHES, Math.round(CHUNK_MS / msPerBatch)));
           const t0 = performance.now();
+          if (data.disposed) throw rnnkitError('ERR_RNNKIT_DISPOSED', 'fit: the dataset was disposed during fit()', 'data');
           const chunk: EpochResult = await handle.trainEpoch(data.handle, { ...epochOpts, firstBatch: first, maxBatches: size, ...(done ? { carry: done } : {}) });
           if (chunk.batches > 0) msPerBatch = Math.max(1e-3, (performance.now() - t0) / chunk.batches);
           done = chunk;
@@ -506,13 +537,36 @@ export class Sequential {
       history.gradNorm.push(gradNorm);
       const logs: EpochLogs = { loss, gradNorm };
       if (val) {
-        logs.valLoss = handle.evaluateDataset(val.handle, EVAL_BATCH);
+        logs.valLoss = await this.#validate(handle, val, signal, epoch, history);
         history.valLoss!.push(logs.valLoss);
       }
       if (onEpochEnd) await onEpochEnd(epoch, logs);
       await yieldToEventLoop();
     }
     return history;
+  }
+
+  /**
+   * The validation loss after an epoch: the dataset scored in chunks of batches sized like the
+   * training chunks (~CHUNK_MS each), yielding between them, so a large validation set neither
+   * blocks the event loop nor delays an abort.
+   */
+  async #validate(handle: ModelHandle, val: Dataset, signal: AbortSignal | undefined, epoch: number, history: History): Promise<number> {
+    let r: EvalResult | undefined;
+    let msPerBatch: number | undefined;
+    do {
+      if (val.disposed) throw rnnkitError('ERR_RNNKIT_DISPOSED', 'fit: the validation dataset was disposed during fit()', 'options.validationData');
+      const size = msPerBatch === undefined ? 1 : Math.max(1, Math.min(MAX_CHUNK_BATCHES, Math.round(CHUNK_MS / msPerBatch)));
+      const t0 = performance.now();
+      const first = r?.nextBatch ?? 0;
+      r = handle.evaluateDataset(val.handle, EVAL_BATCH, { firstBatch: first, maxBatches: size, ...(r ? { carry: r } : {}) });
+      msPerBatch = Math.max(1e-3, (performance.now() - t0) / Math.max(1, r.nextBatch - first));
+      if (r.nextBatch >= r.batches) break;
+      await yieldToEventLoop();
+      if (signal?.aborted) throw abortError(signal, epoch, history);
+      if (this.#disposed) throw disposedError('fit');
+    } while (r.nextBatch < r.batches);
+    return r.loss;
   }
 
   /** Runs the model on `x` [batch, seqLen, inputSize] (or int32 token ids [batch, seqLen]): [batch, seqLen, units] or [batch, units]. */
@@ -538,7 +592,7 @@ export class Sequential {
       const options = (b ?? {}) as { batchSize?: number };
       if (!isPlainObject(options)) throw typeError('options', 'an object', describe(options));
       checkKeys('options', options as Record<string, unknown>, ['batchSize']);
-      return handle.evaluateDataset(this.#usable('data', a).handle, integerIn('options.batchSize', options.batchSize ?? EVAL_BATCH, 1));
+      return handle.evaluateDataset(this.#usable('data', a, this.#loss).handle, integerIn('options.batchSize', options.batchSize ?? EVAL_BATCH, 1)).loss;
     }
     if (!isPlainObject(c)) throw typeError('options', 'an object', describe(c));
     checkKeys('options', c as Record<string, unknown>, ['mask', 'lengths']);
@@ -774,6 +828,7 @@ export class Sequential {
       const backend = getBackend();
       this.#handle = backend.createModel(JSON.stringify({ ...this.#spec, threads: this.#threads }));
       this.#backend = backend.name;
+      this.#backendObject = backend;
     }
     return this.#handle;
   }
@@ -800,7 +855,7 @@ export class Sequential {
   }
 
   /** Validates one (x, y, mask, lengths) set against the spec and the compiled loss. */
-  #batch(xArg: string, yArg: string, x: unknown, y: unknown, mask: unknown, lengths: unknown, checkX: boolean): BatchData {
+  #batch(xArg: string, yArg: string, x: unknown, y: unknown, mask: unknown, lengths: unknown, checkX: boolean, loss: Loss = this.#loss!): BatchData {
     const xDims = this.#checkX(xArg, x);
     const [n, t] = xDims;
     const xData = (x as Tensor3D).data;
@@ -809,7 +864,6 @@ export class Sequential {
       if (bad >= 0) throw valueError(xArg, `element ${bad} is ${xData[bad]}; inputs must be finite`);
     }
     const out = this.outputShape(n, t);
-    const loss = this.#loss!;
     if (!isTensor(y)) throw typeError(yArg, loss === 'cross_entropy' ? 'an int32 Tensor of class ids' : 'a float32 Tensor', describe(y));
     if (y.shape[0] !== n) {
       throw shapeError(yArg, `batch ${n} (like ${xArg}) in its first dimension`, `${fmtShape(y.shape)}`);

@@ -21,6 +21,8 @@ import type {
   DatasetHandle,
   EpochOptions,
   EpochResult,
+  EvalRange,
+  EvalResult,
   ForwardOptions,
   ForwardResult,
   Inputs,
@@ -50,7 +52,9 @@ export interface NativeModel
   ): [Float32Array, Float32Array, Float32Array, ...number[]];
   trainStep(x: Inputs, xDims: readonly number[], y: Targets, mask?: Float32Array, lengths?: Int32Array): number;
   evaluate(x: Inputs, xDims: readonly number[], y: Targets, mask?: Float32Array, lengths?: Int32Array): number;
-  evaluateDataset(dataset: NativeDataset, batchSize: number): number;
+  evaluateDataset(
+    dataset: NativeDataset, batchSize: number, firstBatch?: number, maxBatches?: number, carryTotal?: number, carryWeight?: number,
+  ): EvalResult;
   trainEpoch(
     dataset: NativeDataset,
     batchSize: number,
@@ -166,8 +170,11 @@ class NativeModelHandle implements ModelHandle {
     return call(() => this.raw.evaluate(batch.x, batch.xDims, batch.y, batch.mask, batch.lengths));
   }
 
-  evaluateDataset(data: DatasetHandle, batchSize: number): number {
-    return call(() => this.raw.evaluateDataset(rawDataset(data), batchSize));
+  evaluateDataset(data: DatasetHandle, batchSize: number, range: EvalRange = {}): EvalResult {
+    object(range, 'range');
+    return call(() =>
+      this.raw.evaluateDataset(rawDataset(data), batchSize, range.firstBatch, range.maxBatches, range.carry?.total, range.carry?.weight),
+    );
   }
 
   /** Argument errors reject (like any async function) instead of throwing synchronously. */

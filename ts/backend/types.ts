@@ -102,6 +102,25 @@ export interface EpochResult extends EpochTotals {
   epochBatches: number;
 }
 
+/** Which batches of a dataset one `evaluateDataset` call scores (all when absent), after `carry`. */
+export interface EvalRange {
+  firstBatch?: number;
+  maxBatches?: number;
+  /** The previous call's result. */
+  carry?: { total: number; weight: number };
+}
+
+/** Sums of an evaluation so far: `loss` = total / weight (the loss's own denominator). */
+export interface EvalResult {
+  loss: number;
+  total: number;
+  weight: number;
+  /** The batch a following call starts at. */
+  nextBatch: number;
+  /** Batches in the whole dataset. */
+  batches: number;
+}
+
 /** One heatmap of a trace: `units` rows over `steps` time steps, at `offset` in `TraceResult.values`. */
 export interface TracePanelMeta {
   /** e.g. "layer 0 hidden state h", "block 1 layer 0 reverse gate z (update)". */
@@ -162,8 +181,12 @@ export interface ModelHandle {
    */
   trainEpoch(data: DatasetHandle, opts: EpochOptions): Promise<EpochResult>;
   evaluate(batch: BatchData): number;
-  /** The compiled loss over a whole dataset, computed `batchSize` samples at a time in the backend. */
-  evaluateDataset(data: DatasetHandle, batchSize: number): number;
+  /**
+   * The compiled loss over a dataset, `batchSize` samples at a time in the backend; `range` selects
+   * batches and carries the sums of earlier ones, so a large set can be scored in chunks with the
+   * same result as one call.
+   */
+  evaluateDataset(data: DatasetHandle, batchSize: number, range?: EvalRange): EvalResult;
   /** Streaming: x_t [batch, input] → [batch, units] (or [batch, hidden] without a head). */
   step(xT: Float32Array, batch: number): Float32Array;
   resetState(): void;

@@ -20,6 +20,8 @@ import type {
   DatasetHandle,
   EpochOptions,
   EpochResult,
+  EvalRange,
+  EvalResult,
   ForwardOptions,
   ForwardResult,
   Inputs,
@@ -65,7 +67,9 @@ interface Exports extends Partial<ThreadExports> {
   /** `batch`: a `RawBatch` descriptor (see `batchPtr`). */
   rnnkit_model_train_step(h: number, batch: number): number;
   rnnkit_model_evaluate(h: number, batch: number): number;
-  rnnkit_model_evaluate_dataset(h: number, dataset: number, batchSize: number): number;
+  rnnkit_model_evaluate_dataset(
+    h: number, dataset: number, batchSize: number, firstBatch: number, maxBatches: number, carryTotal: number, carryWeight: number,
+  ): number;
   /** `batch`: a `RawBatch` descriptor; the handle is written to `out`. */
   rnnkit_dataset_create(batch: number, out: number): number;
   rnnkit_dataset_free(dataset: number): number;
@@ -531,12 +535,17 @@ class WasmModel implements ModelHandle {
     });
   }
 
-  evaluateDataset(data: DatasetHandle, batchSize: number): number {
+  evaluateDataset(data: DatasetHandle, batchSize: number, range: EvalRange = {}): EvalResult {
     const n = integer(batchSize, 'batchSize', 1, U32_MAX);
+    object(range, 'range');
+    const first = range.firstBatch == null ? 0 : integer(range.firstBatch, 'firstBatch', 0, U32_MAX);
+    const max = range.maxBatches == null ? 0 : integer(range.maxBatches, 'maxBatches', 1, U32_MAX);
+    const total = range.carry?.total == null ? 0 : finite(range.carry.total, 'carryTotal');
+    const weight = range.carry?.weight == null ? 0 : finite(range.carry.weight, 'carryWeight');
     const dataset = this.backend.datasetHandle(data, this.runtimeId);
     return this.run('evaluateDataset', (s, ex, h) => {
-      s.rt.check(ex.rnnkit_model_evaluate_dataset(h, dataset, n));
-      return s.f32(h, SLOT.LOSS)[0];
+      s.rt.check(ex.rnnkit_model_evaluate_dataset(h, dataset, n, first, max, total, weight));
+      return JSON.parse(s.textResult(h)) as EvalResult;
     });
   }
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /**
  * `rnnkit`: the command-line tool (package.json `bin`). Dispatches to train / predict / generate / eval /
- * info. A mistake the user can fix (missing file, bad CSV cell, unknown flag, not an rnnkit model, ...)
+ * backtest / info. A mistake the user can fix (missing file, bad CSV cell, unknown flag, not an rnnkit model, ...)
  * prints one `rnnkit: error: ...` line and exits 1 with no stack trace; RNNKIT_DEBUG=1 shows stacks.
  */
 
 import { closest, CliError } from './args.js';
+import { backtestCommand } from './commands/backtest.js';
 import { evalCommand } from './commands/eval.js';
 import { generateCommand } from './commands/generate.js';
 import { infoCommand } from './commands/info.js';
@@ -18,7 +19,8 @@ const COMMANDS: Record<string, [(argv: string[]) => Promise<number>, string]> = 
   train: [trainCommand, 'train a model (default: the seasonal forecaster) and write an HTML report'],
   predict: [predictCommand, 'forecast the next N values of a series'],
   generate: [generateCommand, 'sample text from a character model'],
-  eval: [evalCommand, 'score a saved model on data'],
+  eval: [evalCommand, 'score a saved model on data (forecasters: held-out rows only, next to baselines)'],
+  backtest: [backtestCommand, 'rolling-origin backtest of a forecaster vs persistence and seasonal naive'],
   info: [infoCommand, 'describe a saved model'],
 };
 
@@ -34,6 +36,7 @@ const USAGE = [
   '  rnnkit train --csv sales.csv --target units --horizon 7 --cell gru --epochs 30',
   '  rnnkit train --text book.txt --hidden 128 --out char.safetensors',
   '  rnnkit predict --model rnnkit-model.safetensors --csv sales.csv --steps 14',
+  '  rnnkit backtest --model rnnkit-model.safetensors --csv sales.csv --origins 20 --steps 14',
   '  rnnkit generate --model char.safetensors --prompt "Once upon" --length 300 --temperature 0.7',
   '  rnnkit info rnnkit-model.safetensors',
 ].join('\n');

@@ -4,6 +4,8 @@
  * it without pulling in the renderer or the training loop.
  */
 
+import type { CharScores } from './datasets/char-baselines.js';
+
 /** Everything a training report shows; produced by the CLI (`rnnkit train`), rendered by ts/cli/report.ts. */
 export interface ReportData {
   /** e.g. "rnnkit train — lstm on seasonal". */
@@ -18,10 +20,29 @@ export interface ReportData {
   modelPath?: string;
   /** Per epoch; gradNorm = mean global gradient L2 norm before clipping. */
   history: { loss: number[]; valLoss?: number[]; gradNorm?: number[] };
-  /** Forecast vs truth for one series; `dates` (epoch ms, UTC, one per point) puts dates on the x axis instead of row numbers. */
-  forecast?: { truth: number[]; predicted: number[]; startIndex: number; label: string; dates?: number[] };
-  /** Sampled text for character models. */
-  sample?: { prompt: string; text: string; temperature: number };
+  /** Forecast vs truth for one series. */
+  forecast?: {
+    truth: number[];
+    predicted: number[];
+    startIndex: number;
+    label: string;
+    /** Epoch ms (UTC), one per point: dates on the x axis instead of row numbers. */
+    dates?: number[];
+    /** Baseline forecasts of the same rows (drawn as lines). */
+    baselines?: Array<{ name: string; values: number[] }>;
+    /** A prediction interval around `predicted` (drawn as a band). */
+    band?: { lower: number[]; upper: number[]; level: number };
+    /** How the numbers below were computed, one sentence. */
+    definition?: string;
+    /** Per-horizon RMSE of the model and each baseline (rows: horizons, then "all"). */
+    table?: { columns: string[]; rows: Array<{ label: string; values: number[] }> };
+    /** One line: skill and which baseline is better, or a warning. */
+    verdict?: { text: string; warn: boolean };
+  };
+  /** Sampled text for character models: continuations of `prompt` (which `text` does not repeat). */
+  samples?: Array<{ prompt: string; text: string; temperature: number }>;
+  /** Character models: per-character loss next to unigram/bigram baselines; `split` names the characters scored. */
+  charScores?: CharScores & { split: string };
   classification?: { accuracy: number; classes: string[]; confusion: number[][] };
   /** The inside of the network for ONE input sequence. */
   activations?: {
@@ -30,6 +51,8 @@ export interface ReportData {
     inputLabel?: string;
     /** The input sequence (first feature), length T, drawn above the heatmaps. */
     input?: number[];
+    /** Symbolic input (characters of a text), length T: one label per time step under every heatmap. */
+    inputChars?: string[];
     panels: Array<{
       /** e.g. "layer 0 hidden state h", "layer 0 gate i (input)". */
       name: string;

@@ -104,16 +104,35 @@ function validate(data: ReportData): void {
       throw typeError('data.forecast.startIndex', 'a finite number', describe(f.startIndex));
     }
     checkString('data.forecast.label', f.label);
+    for (const [k, b] of (f.baselines ?? []).entries()) {
+      checkString(`data.forecast.baselines[${k}].name`, b.name);
+      checkNumbers(`data.forecast.baselines[${k}].values`, b.values);
+    }
+    if (f.band !== undefined) {
+      checkNumbers('data.forecast.band.lower', f.band.lower);
+      checkNumbers('data.forecast.band.upper', f.band.upper);
+    }
     if (f.dates !== undefined) {
       checkNumbers('data.forecast.dates', f.dates);
       if (f.dates.length !== f.truth.length) throw typeError('data.forecast.dates', `one date per truth value (${f.truth.length})`, `${f.dates.length} dates`);
     }
   }
-  const s = data.sample;
-  if (s !== undefined) {
-    checkString('data.sample.prompt', s.prompt);
-    checkString('data.sample.text', s.text);
-    if (typeof s.temperature !== 'number') throw typeError('data.sample.temperature', 'a number', describe(s.temperature));
+  if (data.samples !== undefined) {
+    if (!Array.isArray(data.samples)) throw typeError('data.samples', 'an array of { prompt, text, temperature }', describe(data.samples));
+    data.samples.forEach((s, i) => {
+      checkString(`data.samples[${i}].prompt`, s.prompt);
+      checkString(`data.samples[${i}].text`, s.text);
+      if (typeof s.temperature !== 'number') throw typeError(`data.samples[${i}].temperature`, 'a number', describe(s.temperature));
+    });
+  }
+  const cs = data.charScores;
+  if (cs !== undefined) {
+    checkString('data.charScores.split', cs.split);
+    for (const k of ['model', 'unigram', 'bigram'] as const) {
+      const row = cs[k];
+      if (row === undefined && k === 'model') throw typeError('data.charScores.model', '{ natsPerChar, bitsPerChar, perplexity }', 'undefined');
+      if (row !== undefined) checkNumbers(`data.charScores.${k}`, [row.natsPerChar, row.bitsPerChar, row.perplexity]);
+    }
   }
   const c = data.classification;
   if (c !== undefined) {
@@ -140,6 +159,12 @@ function validate(data: ReportData): void {
     if (a.inputLabel !== undefined) checkString('data.activations.inputLabel', a.inputLabel);
     if (a.input !== undefined && checkNumbers('data.activations.input', a.input).length !== T) {
       throw shapeError('data.activations.input', `length ${T} (steps)`, `length ${a.input.length}`);
+    }
+    if (a.inputChars !== undefined) {
+      if (!Array.isArray(a.inputChars) || !a.inputChars.every((c) => typeof c === 'string')) {
+        throw typeError('data.activations.inputChars', 'an array of strings', describe(a.inputChars));
+      }
+      if (a.inputChars.length !== T) throw shapeError('data.activations.inputChars', `length ${T} (steps)`, `length ${a.inputChars.length}`);
     }
     if (!Array.isArray(a.panels)) throw typeError('data.activations.panels', 'an array', describe(a.panels));
     a.panels.forEach((p, i) => {
@@ -254,17 +279,56 @@ function forecastSection(f: NonNullable<ReportData['forecast']>): string {
     const d = f.predicted[i] - f.truth[i];
     if (Number.isFinite(d)) { se += d * d; ae += Math.abs(d); m++; }
   }
-  const err = m > 0 ? `RMSE ${formatNumber(Math.sqrt(se / m))} · MAE ${formatNumber(ae / m)} over ${m} steps shown` : 'no overlapping steps';
+  // With a score table (rnnkit train), the numbers come from it; the RMSE of the drawn line is then the h = 1 row.
+  const err = f.table ? '' : m > 0 ? ` · RMSE ${formatNumber(Math.sqrt(se / m))} · MAE ${formatNumber(ae / m)} over ${m} steps shown` : ' · no overlapping steps';
+  const table = f.table
+    ? `<table class="scores plot" id="forecast-table"><tr><th>held-out RMSE</th>${f.table.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr>` +
+      f.table.rows.map((r) => `<tr><td>${escapeHtml(r.label)}</td>${r.values.map((v) => `<td>${escapeHtml(formatNumber(v))}</td>`).join('')}</tr>`).join('') +
+      '</table>'
+    : '';
+  const verdict = f.verdict ? `<p class="note${f.verdict.warn ? ' warn' : ''}">${escapeHtml(f.verdict.text)}</p>` : '';
+  const definition = f.definition ? `<p class="note">${escapeHtml(f.definition)}</p>` : '';
   return `<section class="card wide"><h2>Forecast vs truth</h2>
-<p class="note">${escapeHtml(f.label)} · ${escapeHtml(err)}</p><div class="chart plot" id="plot-forecast"></div></section>`;
+<p class="note">${escapeHtml(f.label)}${escapeHtml(err)}</p><div class="chart plot" id="plot-forecast"></div>
+${verdict}${table}${definition}</section>`;
 }
 
-function sampleSection(s: NonNullable<ReportData['sample']>): string {
-  // The CLI may pass the full text (prompt included) or only the continuation; highlight the prompt either way.
-  const rest = s.text.startsWith(s.prompt) ? s.text.slice(s.prompt.length) : s.text;
+function samplesSection(samples: NonNullable<ReportData['samples']>): string {
+  const items = samples.map((s, i) => `<div class="sample-item"><div class="sample-head">sample ${i + 1} · temperature ${escapeHtml(formatNumber(s.temperature))} · ${Array.from(s.text).length} characters generated</div>
+<pre class="sample"><span class="prompt">${escapeHtml(s.prompt)}</span>${escapeHtml(s.text)}</pre></div>`);
   return `<section class="card wide"><h2>Sampled text</h2>
-<p class="note">temperature ${escapeHtml(formatNumber(s.temperature))} · prompt highlighted · ${rest.length} characters generated</p>
-<pre class="sample plot" id="plot-sample"><span class="prompt">${escapeHtml(s.prompt)}</span>${escapeHtml(rest)}</pre></section>`;
+<p class="note">Continuations of the prompt (highlighted), sampled from the trained model: lower temperature keeps to likelier characters.</p>
+<div class="plot samples" id="plot-sample">${items.join('\n')}</div></section>`;
+}
+
+function charScoresSection(c: NonNullable<ReportData['charScores']>): string {
+  const rows: Array<[string, string, NonNullable<typeof c.unigram>]> = [['model', 'the trained network', c.model]];
+  if (c.unigram) rows.push(['unigram baseline', c.smoothing.unigram, c.unigram]);
+  if (c.bigram) rows.push(['bigram baseline', c.smoothing.bigram, c.bigram]);
+  const body = rows
+    .map(([name, how, r]) => `<tr><th>${escapeHtml(name)}</th>${[r.natsPerChar, r.bitsPerChar, r.perplexity].map((v) => `<td>${escapeHtml(formatNumber(v))}</td>`).join('')}<td class="how">${escapeHtml(how)}</td></tr>`)
+    .join('\n');
+  const notes = [`on the same ${c.characters} ${escapeHtml(c.split)} characters; baselines fitted on the training text`];
+  if (!c.unigram) notes.push('no baselines: the model file stores no training counts');
+  if (c.warning) notes.push(`<span class="warn">${escapeHtml(c.warning)}</span>`);
+  return `<section class="card wide"><h2>Loss per character</h2>
+<p class="note">${notes.join(' · ')}</p>
+<table class="scores char-scores plot" id="plot-char-scores"><tr><th></th><th>nats/char</th><th>bits/char</th><th>perplexity</th><th class="how">smoothing</th></tr>
+${body}</table></section>`;
+}
+
+/**
+ * A character as a readable axis label: space ␣, newline ⏎, tab ⇥, carriage return \r, other control
+ * characters in caret notation (^G; control-picture glyphs are missing from common monospace fonts),
+ * other invisible characters as \u{…}.
+ */
+export function visibleChar(c: string): string {
+  const named: Record<string, string> = { ' ': '␣', '\n': '⏎', '\t': '⇥', '\r': '\\r' };
+  if (named[c] !== undefined) return named[c];
+  const code = c.codePointAt(0) ?? 0;
+  if (code < 0x20 || code === 0x7f) return `^${String.fromCharCode(code ^ 0x40)}`;
+  if (/^[\p{Cc}\p{Cf}\p{M}\p{Z}\p{Co}\p{Cn}]$/u.test(c)) return `\\u{${code.toString(16)}}`;
+  return c;
 }
 
 function confusionSection(c: NonNullable<ReportData['classification']>): string {
@@ -292,10 +356,14 @@ function activationSection(a: NonNullable<ReportData['activations']>): string {
   const input = a.input
     ? `<div class="act-block"><h3>input <span class="kind">${escapeHtml(a.inputLabel ?? 'first feature')}</span></h3><canvas id="act-input"></canvas></div>`
     : '';
+  // Read as text here (spaces as spaces); under the heatmaps each character labels its own column.
+  const chars = a.inputChars
+    ? `<div class="act-block"><h3>${escapeHtml(a.inputLabel ?? 'input')} <span class="kind">${a.steps} characters, each labelling its column under every heatmap${a.steps > 100 ? ' (at 10 px a column: scroll the heatmaps sideways)' : ''}</span></h3><pre class="input-text">${escapeHtml(a.inputChars.map((c) => (c === ' ' ? c : visibleChar(c))).join(''))}</pre></div>`
+    : '';
   const panels = a.panels.map((p, i) => `<div class="act-block"><h3>${escapeHtml(p.name)} <span class="kind">${kinds[p.kind]} · ${p.units} units · colour scale ${escapeHtml(formatNumber(p.range[0]))} … ${escapeHtml(formatNumber(p.range[1]))}</span></h3><canvas id="act-panel-${i}"></canvas></div>`).join('\n');
   return `<section class="card wide"><h2>Activations over time</h2>
 <p class="note">One input sequence of ${a.steps} steps through the trained network: each row is a unit, each column a time step (aligned with the input above). Hover for values.</p>
-<div class="plot" id="plot-activations">${input}\n${panels}</div></section>`;
+<div class="plot" id="plot-activations">${input}${chars}\n${panels}</div></section>`;
 }
 
 function kvTable(entries: Array<[string, string]>): string {
@@ -329,6 +397,10 @@ export function renderReport(data: ReportData): string {
           truth: finiteOrNull(data.forecast.truth),
           predicted: finiteOrNull(data.forecast.predicted),
           startIndex: data.forecast.startIndex,
+          baselines: data.forecast.baselines?.map((b) => ({ name: b.name, values: finiteOrNull(b.values) })),
+          band: data.forecast.band
+            ? { lower: finiteOrNull(data.forecast.band.lower), upper: finiteOrNull(data.forecast.band.upper), label: `${Math.round(data.forecast.band.level * 100)}% interval` }
+            : undefined,
           // uPlot's time scale counts seconds.
           ...(data.forecast.dates ? { dates: data.forecast.dates.map((ms) => ms / 1000) } : {}),
         }
@@ -337,6 +409,7 @@ export function renderReport(data: ReportData): string {
       ? {
           steps: data.activations.steps,
           input: data.activations.input ? finiteOrNull(data.activations.input) : undefined,
+          labels: data.activations.inputChars?.map(visibleChar),
           panels: data.activations.panels.map((p) => ({
             name: p.name, units: p.units, range: p.range, values: p.values.map(rounded),
           })),
@@ -361,7 +434,8 @@ export function renderReport(data: ReportData): string {
     lossSection(h),
     h.gradNorm ? gradSection(h.gradNorm, clip) : '',
     data.forecast ? forecastSection(data.forecast) : '',
-    data.sample ? sampleSection(data.sample) : '',
+    data.charScores ? charScoresSection(data.charScores) : '',
+    data.samples?.length ? samplesSection(data.samples) : '',
     data.classification ? confusionSection(data.classification) : '',
     data.activations ? activationSection(data.activations) : '',
     `<section class="card wide"><h2>Configuration</h2><div class="kv-cols">${kvTable(runInfo)}${config.length ? kvTable(config) : ''}</div></section>`,

@@ -89,6 +89,8 @@ pub struct Dataset<R = f32> {
     y: Targets<R>,
     mask: Option<Vec<R>>,
     lengths: Option<Vec<i32>>,
+    /// `lengths` as indices (checked >= 1), so a fit borrows them instead of converting per chunk.
+    steps: Option<Vec<usize>>,
     summary: DataSummary,
     id: u64,
 }
@@ -124,6 +126,8 @@ impl<R: Real> Dataset<R> {
             expect_finite("y", v)?;
         }
         if let Some(m) = &mask {
+            // Its axis order depends on the model's layout, its element count does not.
+            expect_len("mask", m.len(), &x_dims[..2])?;
             if let Some(i) = m.iter().position(|v| !v.is_finite() || *v < R::ZERO) {
                 return Err(Error::value("mask", format!("expected finite weights >= 0, got {:?} at index {i}", m[i])));
             }
@@ -134,7 +138,8 @@ impl<R: Real> Dataset<R> {
             }
             summary.length_range = l.iter().fold(None, |r, &v| Some(r.map_or((v, v), |(lo, hi): (i32, i32)| (lo.min(v), hi.max(v)))));
         }
-        let data = Dataset { x, x_dims, y, mask, lengths, summary, id: NEXT_ID.fetch_add(1, Ordering::Relaxed) };
+        let steps = lengths.as_ref().map(|l| l.iter().map(|&v| v as usize).collect());
+        let data = Dataset { x, x_dims, y, mask, lengths, steps, summary, id: NEXT_ID.fetch_add(1, Ordering::Relaxed) };
         BYTES_BUILT.fetch_add(data.byte_len() as u64, Ordering::Relaxed);
         Ok(data)
     }
@@ -174,6 +179,11 @@ impl<R: Real> Dataset<R> {
 
     pub fn summary(&self) -> DataSummary {
         self.summary
+    }
+
+    /// `lengths` as step counts (each >= 1), when there are lengths.
+    pub fn steps(&self) -> Option<&[usize]> {
+        self.steps.as_deref()
     }
 
     /// Unique per dataset built in this process (a model may cache what it derived from one).

@@ -24,6 +24,19 @@ pub enum Targets<'a, R> {
 /// Errors (arg "y"): targets not finite, wrong kind for the loss, class index out of range;
 /// (arg "mask"): negative or non-finite weights. Every row is validated, masked or not.
 pub fn loss_and_grad<R: Real>(kind: LossKind, pred: &[R], targets: &Targets<'_, R>, weights: Option<&[R]>, rows: usize, units: usize) -> Result<(R, Vec<R>)> {
+    let mut grad = vec![R::ZERO; pred.len()];
+    let (total, n) = accumulate(kind, pred, targets, weights, rows, units, Some(&mut grad))?;
+    Ok((if n > 0.0 { R::from_f64(total / n) } else { R::ZERO }, grad))
+}
+
+/// The loss's unreduced parts: (Σ_r w_r·ℓ_r, N), so a loss over several batches is Σ totals / Σ N
+/// exactly (see `loss_and_grad` for ℓ_r and N). No gradient is computed.
+pub fn loss_parts<R: Real>(kind: LossKind, pred: &[R], targets: &Targets<'_, R>, weights: Option<&[R]>, rows: usize, units: usize) -> Result<(f64, f64)> {
+    accumulate(kind, pred, targets, weights, rows, units, None)
+}
+
+/// (Σ_r w_r·ℓ_r, N), writing dloss/dpred = ∂(total/N)/∂pred into `grad` when given.
+fn accumulate<R: Real>(kind: LossKind, pred: &[R], targets: &Targets<'_, R>, weights: Option<&[R]>, rows: usize, units: usize, mut grad: Option<&mut [R]>) -> Result<(f64, f64)> {
     validate(kind, pred, targets, weights, rows, units)?;
     let w = |r: usize| weights.map_or(1.0, |w| w[r].to_f64());
     let wsum: f64 = (0..rows).map(w).sum();
@@ -31,9 +44,8 @@ pub fn loss_and_grad<R: Real>(kind: LossKind, pred: &[R], targets: &Targets<'_, 
         LossKind::Mse | LossKind::BceWithLogits => wsum * units as f64,
         LossKind::CrossEntropy => wsum,
     };
-    let mut grad = vec![R::ZERO; pred.len()];
     if n <= 0.0 {
-        return Ok((R::ZERO, grad));
+        return Ok((0.0, 0.0));
     }
     let mut total = 0.0f64;
     for r in 0..rows {
@@ -43,7 +55,7 @@ pub fn loss_and_grad<R: Real>(kind: LossKind, pred: &[R], targets: &Targets<'_, 
         }
         let scale = wr / n;
         let p = &pred[r * units..(r + 1) * units];
-        let g = &mut grad[r * units..(r + 1) * units];
+        let mut g = grad.as_deref_mut().map(|g| &mut g[r * units..(r + 1) * units]);
         match (kind, targets) {
             (LossKind::Mse, Targets::Float(t)) => {
                 let t = &t[r * units..(r + 1) * units];
@@ -51,7 +63,9 @@ pub fn loss_and_grad<R: Real>(kind: LossKind, pred: &[R], targets: &Targets<'_, 
                 for j in 0..units {
                     let d = p[j].to_f64() - t[j].to_f64();
                     l += d * d;
-                    g[j] = R::from_f64(2.0 * d * scale);
+                    if let Some(g) = g.as_deref_mut() {
+                        g[j] = R::from_f64(2.0 * d * scale);
+                    }
                 }
                 total += wr * l;
             }
@@ -62,7 +76,9 @@ pub fn loss_and_grad<R: Real>(kind: LossKind, pred: &[R], targets: &Targets<'_, 
                     let (z, tj) = (p[j].to_f64(), t[j].to_f64());
                     // softplus form: never exponentiates a positive number.
                     l += z.max(0.0) - z * tj + (-z.abs()).exp().ln_1p();
-                    g[j] = R::from_f64((sigmoid(z) - tj) * scale);
+                    if let Some(g) = g.as_deref_mut() {
+                        g[j] = R::from_f64((sigmoid(z) - tj) * scale);
+                    }
                 }
                 total += wr * l;
             }
@@ -73,16 +89,18 @@ pub fn loss_and_grad<R: Real>(kind: LossKind, pred: &[R], targets: &Targets<'_, 
                 let sum: f64 = p.iter().map(|v| (v.to_f64() - max).exp()).sum();
                 let lse = max + sum.ln();
                 total += wr * (lse - p[class].to_f64());
-                for j in 0..units {
-                    let softmax = (p[j].to_f64() - lse).exp();
-                    let onehot = if j == class { 1.0 } else { 0.0 };
-                    g[j] = R::from_f64((softmax - onehot) * scale);
+                if let Some(g) = g {
+                    for j in 0..units {
+                        let softmax = (p[j].to_f64() - lse).exp();
+                        let onehot = if j == class { 1.0 } else { 0.0 };
+                        g[j] = R::from_f64((softmax - onehot) * scale);
+                    }
                 }
             }
             _ => unreachable!("validate() rejected mismatched target kinds"),
         }
     }
-    Ok((R::from_f64(total / n), grad))
+    Ok((total, n))
 }
 
 fn sigmoid(z: f64) -> f64 {

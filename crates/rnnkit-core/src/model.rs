@@ -16,7 +16,7 @@ use crate::dense::{activation_backward, dense_backward, dense_forward};
 use crate::error::{Error, Result};
 use crate::init::{init_block, init_dense};
 use crate::layer::{BlockInput, RecurrentBlock};
-use crate::loss::{loss_and_grad, Targets as LossTargets};
+use crate::loss::{loss_and_grad, loss_parts, Targets as LossTargets};
 use crate::optim::{clip_grad_norm, clip_grad_value, Optimizer};
 use crate::params::{model_layout, ParamInfo};
 use crate::real::Real;
@@ -51,6 +51,35 @@ pub struct BackwardResult<R = f32> {
     pub dc0: Vec<R>,
     /// Same layout as `params()`.
     pub grads: Vec<R>,
+}
+
+/// Which batches of a dataset one `evaluate_batches` call scores, and the sums of those before.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EvalRange {
+    pub first: usize,
+    /// At most this many batches; `None`: through the end.
+    pub max: Option<usize>,
+    /// Σ unreduced loss and Σ denominator of the batches before `first`.
+    pub total: f64,
+    pub weight: f64,
+}
+
+/// Running sums of an evaluation (see `EvalRange`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EvalParts {
+    pub total: f64,
+    pub weight: f64,
+    /// The batch a following call starts at.
+    pub next_batch: usize,
+    /// Batches in the whole dataset.
+    pub batches: usize,
+}
+
+impl EvalParts {
+    /// The mean loss so far (0 when every row so far was masked out).
+    pub fn loss(&self) -> f64 {
+        if self.weight > 0.0 { self.total / self.weight } else { 0.0 }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -168,6 +197,8 @@ enum OutGrad<'a, R> {
 
 /// A batch validated and converted to time-major.
 struct Prepared<R> {
+    /// Token ids [T, B] time-major when the input is ids (then `x` is empty: the first layer reads them).
+    ids: Option<Vec<i32>>,
     x: Vec<R>,
     seq_len: usize,
     batch: usize,
@@ -178,10 +209,27 @@ struct Prepared<R> {
 }
 
 /// What validation learned about a batch: (seq_len, samples, lengths).
-struct Checked {
+struct Checked<'a> {
     t: usize,
     n: usize,
-    lengths: Option<Vec<usize>>,
+    lengths: Option<Cow<'a, [usize]>>,
+}
+
+/// What the compiled loss reads from a pass.
+struct LossInput<'p, R> {
+    kind: LossKind,
+    /// [rows, units]: the head's y for MSE, its logits otherwise, or the last block's output.
+    pred: &'p [R],
+    targets: LossTargets<'p, R>,
+    rows: usize,
+    units: usize,
+}
+
+/// An epoch's sample order and the epoch stream right after shuffling, for (dataset id, seed, shuffle).
+struct EpochOrder {
+    key: (u64, u64, bool),
+    order: Vec<usize>,
+    rng: Rng,
 }
 
 /// Streaming state for `step`.
@@ -206,6 +254,8 @@ pub struct Network<R: Real> {
     params_version: u64,
     /// Large per-step buffers handed back after a training step, for the next one.
     spare: Spare<R>,
+    /// The order of the epoch being trained in chunks (see `train_batches`).
+    epoch_order: Option<EpochOrder>,
 }
 
 impl<R: Real> Network<R> {
@@ -248,6 +298,7 @@ impl<R: Real> Network<R> {
             rng,
             params_version: 0,
             spare: Spare::default(),
+            epoch_order: None,
             spec,
         })
     }
@@ -324,7 +375,7 @@ impl<R: Real> Network<R> {
         // user's layout, into `into` when given (F1: no 3.2 MB copy or batch-first reorder after).
         let direct = self.spec.head.is_none();
         let (seq_out, into) = if direct { (SeqOut::Visible(into), None) } else { (SeqOut::Core, into) };
-        let mut pass = self.run(&x_tm, t, b, opts.h0, opts.c0, lengths.as_deref(), rng.as_mut(), opts.training, seq_out);
+        let mut pass = self.run(&x_tm, None, t, b, opts.h0, opts.c0, lengths.as_deref(), rng.as_mut(), opts.training, seq_out);
         let output = match into {
             _ if direct => std::mem::take(&mut pass.seq),
             Some(out) => {
@@ -432,11 +483,22 @@ impl<R: Real> Network<R> {
                 return Err(Error::value(name, format!("expected a finite number >= 0, got {v}")));
             }
         }
-        let mut rng = Rng::new(opts.seed);
-        let mut order: Vec<usize> = (0..n).collect();
-        if opts.shuffle {
-            rng.shuffle(&mut order);
-        }
+        // The epoch's order (and the stream after shuffling) is made once per (dataset, seed,
+        // shuffle) and kept, so later chunks of the epoch do not redo O(n) work.
+        let key = (data.id(), opts.seed, opts.shuffle);
+        let EpochOrder { order, rng, .. } = match self.epoch_order.take() {
+            Some(kept) if kept.key == key && kept.order.len() == n => kept,
+            _ => {
+                let mut rng = Rng::new(opts.seed);
+                let mut order: Vec<usize> = (0..n).collect();
+                if opts.shuffle {
+                    rng.shuffle(&mut order);
+                }
+                EpochOrder { key, order, rng }
+            }
+        };
+        self.epoch_order = Some(EpochOrder { key, order: Vec::new(), rng: rng.clone() });
+        let mut rng = rng;
         // Batch i trains with the i-th fork of the epoch stream. A fork consumes one draw, so
         // skipping the first batches' draws gives batch `first` exactly the stream one whole-epoch
         // call would have given it (and keeps histories identical to before chunking existed).
@@ -462,6 +524,9 @@ impl<R: Real> Network<R> {
             }
             samples += idx.len();
         }
+        if let Some(kept) = &mut self.epoch_order {
+            kept.order = order;
+        }
         let (loss, grad_norm) = totals.means::<R>();
         Ok(EpochStats { loss, grad_norm, totals, batches: end - range.first, samples, next_batch: end, epoch_batches })
     }
@@ -470,50 +535,66 @@ impl<R: Real> Network<R> {
     pub fn evaluate(&mut self, batch: &Batch<'_, R>) -> Result<R> {
         self.check_compiled()?;
         let p = self.prepare(batch)?;
-        let (loss, _) = self.evaluate_prepared(&p)?;
+        let pass = self.run(&p.x, p.ids.as_deref(), p.seq_len, p.batch, None, None, p.lengths.as_deref(), None, false, SeqOut::Core);
+        let loss = self.loss_of(&pass, &p).map(|(loss, grad)| {
+            self.spare.give(grad);
+            loss
+        });
+        self.recycle_pass(pass);
         self.recycle(p);
-        Ok(loss)
+        loss
     }
 
-    /// Loss on a whole dataset without updating, `batch_size` samples at a time (in order): exactly
-    /// the compiled loss over all of it at once (each batch's mean is weighted by its share of the
-    /// loss's denominator), with the memory of one mini-batch.
+    /// Loss on a whole dataset without updating: exactly the compiled loss over all of it at once
+    /// (Σ of the batches' unreduced losses over Σ of their denominators), `batch_size` samples at a
+    /// time in order, so memory is one mini-batch's.
     pub fn evaluate_dataset(&mut self, data: &Dataset<R>, batch_size: usize) -> Result<f64> {
+        let parts = self.evaluate_batches(data, batch_size, &EvalRange::default())?;
+        Ok(parts.loss())
+    }
+
+    /// Part of `evaluate_dataset`: batches `range.first ..` (at most `range.max`), continuing the
+    /// sums in `range`, so a caller can score a large set in chunks (progress, responsiveness) with
+    /// the same result as one call.
+    pub fn evaluate_batches(&mut self, data: &Dataset<R>, batch_size: usize, range: &EvalRange) -> Result<EvalParts> {
         self.check_compiled()?;
         if batch_size == 0 {
             return Err(Error::value("batchSize", "expected an integer >= 1, got 0"));
         }
-        let checked = self.validate_dataset(data)?;
-        let whole = data.as_batch();
-        let (mut total, mut weight) = (0.0f64, 0.0f64);
-        let order: Vec<usize> = (0..checked.n).collect();
-        for idx in order.chunks(batch_size) {
-            let p = self.gather(&whole, &checked, idx);
-            let (loss, denominator) = self.evaluate_prepared(&p)?;
-            self.recycle(p);
-            total += loss.to_f64() * denominator;
-            weight += denominator;
+        if !(range.total.is_finite() && range.weight.is_finite() && range.weight >= 0.0) {
+            return Err(Error::value("carry", format!("expected finite sums (weight >= 0), got total {} and weight {}", range.total, range.weight)));
         }
-        // Losses are f32-valued; round the mean the same way the single-batch API does.
-        Ok(if weight > 0.0 { R::from_f64(total / weight).to_f64() } else { 0.0 })
+        let checked = self.validate_dataset(data)?;
+        let batches = checked.n.div_ceil(batch_size);
+        if range.first > batches {
+            return Err(Error::value("firstBatch", format!("expected an integer in 0..={batches} (the dataset's batches), got {}", range.first)));
+        }
+        let end = range.max.map_or(batches, |m| range.first.saturating_add(m.max(1)).min(batches));
+        let whole = data.as_batch();
+        let (mut total, mut weight) = (range.total, range.weight);
+        for i in range.first..end {
+            let idx: Vec<usize> = (i * batch_size..((i + 1) * batch_size).min(checked.n)).collect();
+            let p = self.gather(&whole, &checked, &idx);
+            let pass = self.run(&p.x, p.ids.as_deref(), p.seq_len, p.batch, None, None, p.lengths.as_deref(), None, false, SeqOut::Core);
+            let parts = self.loss_input(&pass, &p).and_then(|l| loss_parts(l.kind, l.pred, &l.targets, p.weights.as_deref(), l.rows, l.units));
+            self.recycle_pass(pass);
+            self.recycle(p);
+            let (t, n) = parts?;
+            total += t;
+            weight += n;
+        }
+        if !total.is_finite() {
+            return Err(Error::value("loss", format!("is {total}: the model's outputs are not finite on this data")));
+        }
+        Ok(EvalParts { total, weight, next_batch: end, batches })
     }
 
-    /// (loss, its denominator: the weighted count the loss's mean divides by; see loss.rs).
-    fn evaluate_prepared(&mut self, p: &Prepared<R>) -> Result<(R, f64)> {
-        let pass = self.run(&p.x, p.seq_len, p.batch, None, None, p.lengths.as_deref(), None, false, SeqOut::Core);
-        let (loss, grad) = self.loss_of(&pass, p)?;
-        let rows = match &p.y {
-            Targets::Class(c) => c.len(),
-            Targets::Float(v) => v.len() / self.output_features(),
-        };
-        let kept = p.weights.as_ref().map_or(rows as f64, |w| w.iter().map(|v| v.to_f64()).sum());
-        let per_row = if self.training.as_ref().is_some_and(|t| t.spec.loss == LossKind::CrossEntropy) { 1.0 } else { self.output_features() as f64 };
-        self.spare.give(grad);
-        self.spare.give(pass.seq);
-        if let Some(HeadCache { x, z, y, .. }) = pass.head {
+    /// Hands an inference pass's buffers back to `spare`.
+    fn recycle_pass(&mut self, mut pass: Pass<R>) {
+        self.spare.give(std::mem::take(&mut pass.seq));
+        if let Some(HeadCache { x, z, y, .. }) = pass.head.take() {
             [x, z, y].into_iter().for_each(|v| self.spare.give(v));
         }
-        Ok((loss, kept * per_row))
     }
 
     /// Streaming inference: one time step `x_t` [batch, input] from the kept state (zeros after
@@ -530,7 +611,7 @@ impl<R: Real> Network<R> {
             self.stream = Some(Stream { batch, h: vec![R::ZERO; h_len], c: vec![R::ZERO; c_len] });
         }
         let Some(state) = self.stream.take() else { unreachable!("stream state set above") };
-        let mut pass = self.run(x_t, 1, batch, Some(&state.h), Some(&state.c), None, None, false, SeqOut::Core);
+        let mut pass = self.run(x_t, None, 1, batch, Some(&state.h), Some(&state.c), None, None, false, SeqOut::Core);
         let out = self.visible_output(&mut pass, 1, batch);
         self.stream = Some(Stream { batch, h: pass.h, c: pass.c });
         Ok(out)
@@ -675,7 +756,7 @@ impl<R: Real> Network<R> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn run(&mut self, x: &[R], t: usize, b: usize, h0: Option<&[R]>, c0: Option<&[R]>, lengths: Option<&[usize]>, mut rng: Option<&mut Rng>, keep: bool, mut seq_out: SeqOut<'_, R>) -> Pass<R> {
+    fn run(&mut self, x: &[R], tokens: Option<&[i32]>, t: usize, b: usize, h0: Option<&[R]>, c0: Option<&[R]>, lengths: Option<&[usize]>, mut rng: Option<&mut Rng>, keep: bool, mut seq_out: SeqOut<'_, R>) -> Pass<R> {
         let _threads = crate::parallel::scope_threads(self.spec.threads);
         let mut h = Vec::with_capacity(self.state_len(b).0);
         let mut c = Vec::new();
@@ -695,7 +776,7 @@ impl<R: Real> Network<R> {
             let input: &[R] = if k == 0 { x } else { &seq };
             self.blocks[k].set_params_version(Some(self.params_version));
             let params = &self.params[self.block_ranges[k].clone()];
-            let block_input = BlockInput { x: input, seq_len: t, batch: b, h0: block_h0, c0: block_c0, lengths, dropout_rng: rng.as_deref_mut() };
+            let block_input = BlockInput { x: input, tokens: if k == 0 { tokens } else { None }, seq_len: t, batch: b, h0: block_h0, c0: block_c0, lengths, dropout_rng: rng.as_deref_mut() };
             // The last block of a model without a head writes the visible output in its user's
             // layout, into the caller's slice when there is one.
             let visible = match &mut seq_out {
@@ -826,18 +907,20 @@ impl<R: Real> Network<R> {
     }
 
     /// Checks x, y, mask and lengths of a batch against each other and the compiled loss.
-    fn validate(&self, batch: &Batch<'_, R>) -> Result<Checked> {
+    fn validate<'b>(&self, batch: &Batch<'b, R>) -> Result<Checked<'b>> {
         self.check_batch(batch, None)
     }
 
     /// `validate` for a dataset: its contents were checked when it was built, so only what depends
     /// on this model is checked here, in O(1) from its summary (plus the lengths' cast).
-    fn validate_dataset(&self, data: &Dataset<R>) -> Result<Checked> {
-        self.check_batch(&data.as_batch(), Some(data.summary()))
+    fn validate_dataset<'d>(&self, data: &'d Dataset<R>) -> Result<Checked<'d>> {
+        self.check_batch(&data.as_batch(), Some((data.summary(), data.steps())))
     }
 
     /// With `known` (a dataset's summary), the per-element checks it already passed are skipped.
-    fn check_batch(&self, batch: &Batch<'_, R>, known: Option<DataSummary>) -> Result<Checked> {
+    fn check_batch<'b>(&self, batch: &Batch<'b, R>, known: Option<(DataSummary, Option<&'b [usize]>)>) -> Result<Checked<'b>> {
+        let steps = known.and_then(|(_, steps)| steps);
+        let known = known.map(|(summary, _)| summary);
         let (t, n) = match batch.x {
             InputsRef::Float(x) => {
                 let tn = self.check_x_dims(batch.x_dims)?;
@@ -893,9 +976,9 @@ impl<R: Real> Network<R> {
                 return Err(Error::type_("y", format!("float32 targets for loss {loss:?}"), "int32 class indices"));
             }
         }
-        let lengths = match (batch.lengths, known.and_then(|k| k.length_range)) {
-            (Some(l), Some((_, hi))) if hi as usize <= t && l.len() == n => Some(l.iter().map(|&v| v as usize).collect()),
-            (l, _) => l.map(|l| check_lengths(l, n, t)).transpose()?,
+        let lengths = match (steps, known.and_then(|k| k.length_range)) {
+            (Some(s), Some((_, hi))) if hi as usize <= t && s.len() == n => Some(Cow::Borrowed(s)),
+            _ => batch.lengths.map(|l| check_lengths(l, n, t)).transpose()?.map(Cow::Owned),
         };
         if let Some(m) = batch.mask {
             if !seq_out {
@@ -912,24 +995,18 @@ impl<R: Real> Network<R> {
         Ok(Checked { t, n, lengths })
     }
 
-    /// Samples `idx` of a validated batch, in core layout with per-row loss weights. Token ids
-    /// become one-hot rows here, a mini-batch at a time.
-    fn gather(&mut self, batch: &Batch<'_, R>, checked: &Checked, idx: &[usize]) -> Prepared<R> {
+    /// Samples `idx` of a validated batch, in core layout with per-row loss weights.
+    fn gather(&mut self, batch: &Batch<'_, R>, checked: &Checked<'_>, idx: &[usize]) -> Prepared<R> {
         let Checked { t, n, .. } = *checked;
         let bf = self.spec.batch_first;
         let seq_out = self.sequence_output();
         let f_out = self.output_features();
         let input = self.spec.blocks[0].input_size;
         let nb = idx.len();
-        let x = match batch.x {
-            InputsRef::Float(x) => gather_time_major(x, n, t, input, bf, idx, self.spare.empty(t * nb * input)),
-            InputsRef::Tokens(ids) => {
-                let ids = gather_time_major(ids, n, t, 1, bf, idx, Vec::new());
-                let mut x = self.spare.empty(t * nb * input);
-                x.resize(t * nb * input, R::ZERO);
-                one_hot_into(&ids, input, &mut x);
-                x
-            }
+        let (x, ids) = match batch.x {
+            InputsRef::Float(x) => (gather_time_major(x, n, t, input, bf, idx, self.spare.empty(t * nb * input)), None),
+            // Ids stay ids: the first layer gathers W_ih's columns for them (layer/projection.rs).
+            InputsRef::Tokens(ids) => (Vec::new(), Some(gather_time_major(ids, n, t, 1, bf, idx, Vec::new()))),
         };
         let (yt, yf) = if seq_out { (t, f_out) } else { (1, f_out) };
         let y = match batch.y {
@@ -956,7 +1033,7 @@ impl<R: Real> Network<R> {
                 }
             }
         };
-        Prepared { x, seq_len: t, batch: nb, lengths, y, weights }
+        Prepared { x, ids, seq_len: t, batch: nb, lengths, y, weights }
     }
 
     /// Hands a finished batch's gathered inputs and targets back to `spare`.
@@ -969,6 +1046,16 @@ impl<R: Real> Network<R> {
 
     /// Loss of a pass and its gradient w.r.t. the loss's input (output or logits, core layout).
     fn loss_of(&self, pass: &Pass<R>, p: &Prepared<R>) -> Result<(R, Vec<R>)> {
+        let LossInput { kind, pred, targets, rows, units } = self.loss_input(pass, p)?;
+        let (loss, grad) = loss_and_grad(kind, pred, &targets, p.weights.as_deref(), rows, units)?;
+        if !loss.is_finite() {
+            return Err(Error::value("loss", format!("is {loss:?}: training diverged; lower the learning rate or clip gradients")));
+        }
+        Ok((loss, grad))
+    }
+
+    /// What the compiled loss reads from a pass.
+    fn loss_input<'p>(&self, pass: &'p Pass<R>, p: &'p Prepared<R>) -> Result<LossInput<'p, R>> {
         let Some(tr) = &self.training else { return Err(Error::value("model", "not compiled")) };
         let kind = tr.spec.loss;
         let pred: &[R] = match (&pass.head, kind) {
@@ -977,16 +1064,11 @@ impl<R: Real> Network<R> {
             (None, _) => &pass.seq,
         };
         let units = self.output_features();
-        let rows = pred.len() / units;
         let targets = match &p.y {
             Targets::Float(v) => LossTargets::Float(v),
             Targets::Class(v) => LossTargets::Class(v),
         };
-        let (loss, grad) = loss_and_grad(kind, pred, &targets, p.weights.as_deref(), rows, units)?;
-        if !loss.is_finite() {
-            return Err(Error::value("loss", format!("is {loss:?}: training diverged; lower the learning rate or clip gradients")));
-        }
-        Ok((loss, grad))
+        Ok(LossInput { kind, pred, targets, rows: pred.len() / units, units })
     }
 
     /// Forward, loss, BPTT, clipping and one optimizer update on a prepared batch.
@@ -1003,7 +1085,7 @@ impl<R: Real> Network<R> {
     /// clipping, h_n, c_n).
     fn train_chunk(&mut self, p: &Prepared<R>, h0: Option<&[R]>, c0: Option<&[R]>, rng: &mut Rng) -> Result<(R, f64, Vec<R>, Vec<R>)> {
         let dropout = self.has_dropout();
-        let pass = self.run(&p.x, p.seq_len, p.batch, h0, c0, p.lengths.as_deref(), if dropout { Some(rng) } else { None }, true, SeqOut::Core);
+        let pass = self.run(&p.x, p.ids.as_deref(), p.seq_len, p.batch, h0, c0, p.lengths.as_deref(), if dropout { Some(rng) } else { None }, true, SeqOut::Core);
         let (loss, grad) = self.loss_of(&pass, p)?;
         let kind = self.training.as_ref().map(|t| t.spec.loss).unwrap_or(LossKind::Mse);
         self.cache = Some(Cache { batch: p.batch, seq_len: p.seq_len, lengths: p.lengths.clone(), head: pass.head });
@@ -1042,7 +1124,9 @@ impl<R: Real> Network<R> {
                 Targets::Float(v) => Targets::Float(v[t0 * b * units..t1 * b * units].to_vec()),
                 Targets::Class(v) => Targets::Class(v[t0 * b..t1 * b].to_vec()),
             };
-            let chunk = Prepared { x: p.x[t0 * b * input..t1 * b * input].to_vec(), seq_len: steps, batch: b, lengths, y, weights };
+            let ids = p.ids.as_ref().map(|v| v[t0 * b..t1 * b].to_vec());
+            let x = if ids.is_some() { Vec::new() } else { p.x[t0 * b * input..t1 * b * input].to_vec() };
+            let chunk = Prepared { x, ids, seq_len: steps, batch: b, lengths, y, weights };
             let skip = chunk.weights.as_ref().is_some_and(|w| w.iter().all(|v| *v == R::ZERO));
             if !skip {
                 let (loss, norm, hn, cn) = self.train_chunk(&chunk, h.as_deref(), c.as_deref(), rng)?;

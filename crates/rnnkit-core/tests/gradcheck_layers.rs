@@ -84,6 +84,7 @@ impl<R: Real> Problem<R> {
 
     fn input<'a>(&'a self, x: &'a [R], h0: &'a [R], c0: &'a [R], rng: Option<&'a mut Rng>) -> BlockInput<'a, R> {
         BlockInput {
+            tokens: None,
             x,
             seq_len: self.seq_len(),
             batch: self.batch,

@@ -69,6 +69,7 @@ impl<R: Real> Call<R> {
 
     fn forward(&self, block: &mut RecurrentBlock<R>, params: &[R], keep_cache: bool) -> BlockOutput<R> {
         let input = BlockInput {
+            tokens: None,
             x: &self.x,
             seq_len: self.seq_len,
             batch: self.batch,
@@ -454,7 +455,7 @@ fn dropout_is_seeded_and_only_with_a_generator() {
     let call = Call::random(&s, 4, 3, &mut rng);
     let with_seed = |seed: u64| {
         let mut g = Rng::new(seed);
-        let input = BlockInput { x: &call.x, seq_len: 4, batch: 3, h0: call.h0.as_deref(), c0: call.c0.as_deref(), lengths: None, dropout_rng: Some(&mut g) };
+        let input = BlockInput { tokens: None, x: &call.x, seq_len: 4, batch: 3, h0: call.h0.as_deref(), c0: call.c0.as_deref(), lengths: None, dropout_rng: Some(&mut g) };
         RecurrentBlock::new(s.clone()).forward(&params, input, true).output
     };
     assert_eq!(with_seed(5), with_seed(5), "same seed, different masks");
@@ -507,7 +508,7 @@ fn bad_calls_are_errors_naming_the_argument() {
     assert_eq!(value_arg(block.backward(&params, &dy, None, None, &mut grads).err().unwrap()), "backward");
 
     fn input<'a>(lengths: Option<&'a [usize]>, x: &'a [f32], c0: Option<&'a [f32]>) -> BlockInput<'a, f32> {
-        BlockInput { x, seq_len: 3, batch: 2, h0: None, c0, lengths, dropout_rng: None }
+        BlockInput { tokens: None, x, seq_len: 3, batch: 2, h0: None, c0, lengths, dropout_rng: None }
     }
     let x = &call.x[..];
     assert_eq!(value_arg(block.validate(params.len(), &input(Some(&[3, 0]), x, None)).unwrap_err()), "lengths[1]");
@@ -518,7 +519,7 @@ fn bad_calls_are_errors_naming_the_argument() {
     assert_eq!(value_arg(block.validate(params.len() - 1, &input(None, x, None)).unwrap_err()), "params");
 
     let mut g = Rng::new(1);
-    let inp = BlockInput { x, seq_len: 3, batch: 2, h0: None, c0: None, lengths: None, dropout_rng: Some(&mut g) };
+    let inp = BlockInput { tokens: None, x, seq_len: 3, batch: 2, h0: None, c0: None, lengths: None, dropout_rng: Some(&mut g) };
     block.forward(&params, inp, true);
     assert_eq!(value_arg(block.backward(&params, &dy[1..], None, None, &mut grads).err().unwrap()), "dy");
     assert_eq!(value_arg(block.backward(&params, &dy, Some(&[0.0; 5]), None, &mut grads).err().unwrap()), "dh_n");
@@ -539,7 +540,7 @@ fn backward_accumulates() {
     let call = Call::random(&s, 3, 2, &mut rng);
     let dy: Vec<f64> = uniform_vec(&mut rng, 3 * 2 * 6, -1.0, 1.0);
     let mut block = RecurrentBlock::new(s.clone());
-    let input = BlockInput { x: &call.x, seq_len: 3, batch: 2, h0: call.h0.as_deref(), c0: call.c0.as_deref(), lengths: None, dropout_rng: None };
+    let input = BlockInput { tokens: None, x: &call.x, seq_len: 3, batch: 2, h0: call.h0.as_deref(), c0: call.c0.as_deref(), lengths: None, dropout_rng: None };
     block.forward(&params, input, true);
     let mut once = vec![0.0; params.len()];
     let g1 = block.backward(&params, &dy, None, None, &mut once).unwrap();

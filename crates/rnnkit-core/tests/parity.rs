@@ -189,7 +189,7 @@ fn check_recurrent<R: Real>(case: &Json) {
     let x_tm: Vec<R> = input(&to_tm(&x, spec.input_size));
 
     let mut block = RecurrentBlock::<R>::new(spec.clone());
-    let fwd_input = BlockInput { x: &x_tm, seq_len, batch, h0: h0.as_deref(), c0: c0.as_deref(), lengths: lengths.as_deref(), dropout_rng: None };
+    let fwd_input = BlockInput { tokens: None, x: &x_tm, seq_len, batch, h0: h0.as_deref(), c0: c0.as_deref(), lengths: lengths.as_deref(), dropout_rng: None };
     block.validate(params.len(), &fwd_input).expect("fixture input passes validation");
     let out = block.forward(&params, fwd_input, true);
 

@@ -62,8 +62,9 @@ pub fn wrap_dataset(env: Env, data: Dataset) -> NResult<napi_value> {
         drop(unsafe { Box::from_raw(raw) });
         return Err(fail);
     }
-    tag(env, object, &DATASET_TAG)?;
+    // Counted before anything else can fail: the finalizer subtracts it whatever happens next.
     adjust_external(env.0, bytes);
+    tag(env, object, &DATASET_TAG)?;
     Ok(object)
 }
 

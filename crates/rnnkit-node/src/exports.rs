@@ -5,7 +5,7 @@
 //! first and typed arrays last, because reading an array element can run user JS (getters,
 //! proxies) that could detach a buffer we had already borrowed.
 
-use rnnkit_core::model::{Batch, BatchRange, Dataset, EpochOptions, EpochTotals, ForwardOptions, InputsRef};
+use rnnkit_core::model::{Batch, BatchRange, Dataset, EpochOptions, EpochTotals, EvalRange, ForwardOptions, InputsRef};
 use rnnkit_core::{Error, Model};
 
 use crate::async_work::spawn;
@@ -298,14 +298,31 @@ pub fn train_epoch(cx: &CallInfo) -> NResult<napi_value> {
     )
 }
 
-/// `evaluateDataset(dataset, batchSize): number` — the compiled loss over the whole dataset, computed
-/// `batchSize` samples at a time in the core (see `Model::evaluate_dataset`).
+/// `evaluateDataset(dataset, batchSize, firstBatch?, maxBatches?, carryTotal?, carryWeight?):
+/// {loss, total, weight, nextBatch, batches}` — the compiled loss over batches `firstBatch..` (at most
+/// `maxBatches`; all when omitted) of the dataset, continuing the sums of earlier calls
+/// (`Model::evaluate_batches`); `loss` is the mean over every batch scored so far.
 pub fn evaluate_dataset(cx: &CallInfo) -> NResult<napi_value> {
     let handle = wrap::unwrap(cx)?;
     let batch_size = cx.integer(1, "batchSize", 1, u32::MAX as u64)? as usize;
+    let present = |i: usize| cx.env.is_nullish(cx.arg(i)).map(|nullish| !nullish);
+    let range = EvalRange {
+        first: if present(2)? { cx.integer(2, "firstBatch", 0, u32::MAX as u64)? as usize } else { 0 },
+        max: if present(3)? { Some(cx.integer(3, "maxBatches", 1, u32::MAX as u64)? as usize) } else { None },
+        total: if present(4)? { cx.number(4, "carryTotal")? } else { 0.0 },
+        weight: if present(5)? { cx.number(5, "carryWeight")? } else { 0.0 },
+    };
     let data = borrow_dataset(cx.env, cx.arg(0), "dataset")?;
-    let loss = handle.with(|m| Ok(m.evaluate_dataset(&data.0, batch_size)?))?;
-    cx.env.number_value(loss)
+    let parts = handle.with(|m| Ok(m.evaluate_batches(&data.0, batch_size, &range)?))?;
+    let env = cx.env;
+    let n = |x: f64| env.number_value(x);
+    env.object_with([
+        (c"loss", n(parts.loss())?),
+        (c"total", n(parts.total)?),
+        (c"weight", n(parts.weight)?),
+        (c"nextBatch", n(parts.next_batch as f64)?),
+        (c"batches", n(parts.batches as f64)?),
+    ])
 }
 
 // ---- datasets ----

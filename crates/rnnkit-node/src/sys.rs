@@ -1,7 +1,7 @@
 //! Raw Node-API declarations: exactly the `napi_*` functions this addon calls, with the types and
 //! status codes from Node's `js_native_api_types.h` / `node_api_types.h`, grouped by the N-API
-//! version that introduced them (everything here is version 1, so the addon loads on any Node
-//! with N-API; Node 20 offers 9). Nothing is linked: on Linux these symbols stay undefined in the
+//! version that introduced them (version 1, except the object type tags of N-API 8; Node 20
+//! offers 9). Nothing is linked: on Linux these symbols stay undefined in the
 //! `.so` and resolve against the `node` process when the addon is loaded.
 //!
 //! C enums are declared as `i32` aliases plus constants, never as Rust enums, so a value Node adds
@@ -96,14 +96,14 @@ pub const NAPI_CONFIGURABLE: napi_property_attributes = 1 << 2;
 pub const NAPI_DEFAULT_METHOD: napi_property_attributes = NAPI_WRITABLE | NAPI_CONFIGURABLE;
 
 /// `NAPI_AUTO_LENGTH`: the string is NUL-terminated.
-/// A 128-bit tag stamped on a wrapped object, so an unwrap can tell which Rust type it carries.
+pub const NAPI_AUTO_LENGTH: usize = usize::MAX;
+
+/// A 128-bit tag stamped on a wrapped object, so an unwrap can tell which Rust type it carries (N-API 8).
 #[repr(C)]
 pub struct napi_type_tag {
     pub lower: u64,
     pub upper: u64,
 }
-
-pub const NAPI_AUTO_LENGTH: usize = usize::MAX;
 
 pub type napi_callback = Option<unsafe extern "C" fn(env: napi_env, info: napi_callback_info) -> napi_value>;
 pub type napi_finalize =

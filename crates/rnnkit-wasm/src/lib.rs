@@ -18,7 +18,7 @@ pub mod threads;
 
 use handles::{slot, Entry, Results};
 use rnnkit_core::json::Json;
-use rnnkit_core::model::{Batch, BatchRange, Dataset, EpochOptions, EpochTotals, ForwardOptions, InputsRef, TargetsRef};
+use rnnkit_core::model::{Batch, BatchRange, Dataset, EpochOptions, EpochTotals, EvalRange, ForwardOptions, InputsRef, TargetsRef};
 use rnnkit_core::{Error, Model, Result};
 
 // ---- memory and errors ---------------------------------------------------------------------------
@@ -76,7 +76,7 @@ pub extern "C" fn rnnkit_threads() -> u32 {
     rnnkit_core::parallel::available_threads() as u32
 }
 
-/// Models created and not yet freed.
+/// Models and datasets created and not yet freed.
 #[unsafe(no_mangle)]
 pub extern "C" fn rnnkit_live_handles() -> u32 {
     (handles::live() + datasets::live()) as u32
@@ -341,10 +341,29 @@ pub extern "C" fn rnnkit_model_train_epoch(
     })
 }
 
-/// The compiled loss over a whole dataset, `batch_size` samples at a time → LOSS.
+/// The compiled loss over batches `first_batch..` (at most `max_batches`, 0 = through the end) of a
+/// dataset, continuing `carry_total` / `carry_weight` → TEXT holding `{"loss", "total", "weight",
+/// "nextBatch", "batches"}` with exact f64 values (see `Model::evaluate_batches`).
 #[unsafe(no_mangle)]
-pub extern "C" fn rnnkit_model_evaluate_dataset(h: u32, dataset: u32, batch_size: u32) -> i32 {
-    status::run(|| datasets::with(dataset, |data| handles::with(h, |e| store_loss(&mut e.results, e.model.evaluate_dataset(data, batch_size as usize).map(|l| l as f32)))))
+pub extern "C" fn rnnkit_model_evaluate_dataset(h: u32, dataset: u32, batch_size: u32, first_batch: u32, max_batches: u32, carry_total: f64, carry_weight: f64) -> i32 {
+    status::run(|| {
+        let range = EvalRange {
+            first: first_batch as usize,
+            max: (max_batches > 0).then_some(max_batches as usize),
+            total: carry_total,
+            weight: carry_weight,
+        };
+        datasets::with(dataset, |data| {
+            handles::with(h, |e| {
+                let p = e.model.evaluate_batches(data, batch_size as usize, &range)?;
+                e.results.text = format!(
+                    r#"{{"loss":{},"total":{},"weight":{},"nextBatch":{},"batches":{}}}"#,
+                    p.loss(), p.total, p.weight, p.next_batch, p.batches
+                );
+                Ok(())
+            })
+        })
+    })
 }
 
 // ---- datasets ------------------------------------------------------------------------------------
@@ -603,7 +622,7 @@ mod tests {
         assert_eq!(rnnkit_live_handles(), 2, "a dataset counts as a live handle");
         assert_eq!(rnnkit_model_train_epoch(h, ds, 1, 0, 7, 0, 0, 0, 0.0, 0.0, 0.0), 0, "{:?}", last());
         assert_eq!(rnnkit_result_len(h, slot::LOSS), 2, "train_epoch stores [loss, gradNorm]");
-        assert_eq!(rnnkit_model_evaluate_dataset(h, ds, 1), 0, "{:?}", last());
+        assert_eq!(rnnkit_model_evaluate_dataset(h, ds, 1, 0, 0, 0.0, 0.0), 0, "{:?}", last());
         assert_eq!(rnnkit_dataset_free(ds), 0);
         assert_eq!(rnnkit_dataset_free(ds), 0, "a second free is a no-op");
         assert_eq!((rnnkit_model_train_epoch(h, ds, 1, 0, 7, 0, 0, 0, 0.0, 0.0, 0.0), last().1.as_str()), (4, ""), "a freed dataset is disposed");

@@ -1,12 +1,13 @@
 /**
  * Pieces every subcommand shares: the --backend and --help flags, picking the backend, turning a data
- * split into tensors, and the task's metrics (forecast RMSE in the target's own units, perplexity,
- * accuracy and confusion, ...), computed from real predictions so `train`, `eval` and the report agree.
+ * split into tensors, and the task's metrics (perplexity, accuracy and confusion, ...), computed from real
+ * predictions so `train`, `eval` and the report agree. Forecast scores live in forecast/metrics.ts.
  */
 
-import { backendInfo, ready, setBackend, tensor, type BackendName, type Sequential } from '../../index.js';
+import { backendInfo, dataset, ready, setBackend, tensor, type BackendName, type Dataset, type SequenceInput, type Sequential } from '../../index.js';
 import type { Tensor, Tensor3D } from '../../tensor.js';
 import { CliError, type FlagSpec } from '../args.js';
+import { charScores, type CharScores } from '../datasets/char-baselines.js';
 import type { CsvFlags } from '../datasets/index.js';
 import { MISSING_POLICIES, type MissingPolicy } from '../datasets/missing.js';
 import type { DataMeta, Split } from '../datasets/types.js';
@@ -27,7 +28,7 @@ export const CSV_READ_FLAGS: FlagSpec[] = [
   { name: 'missing', type: 'string', choices: MISSING_POLICIES, help: 'missing CSV values: interpolate linearly, drop rows, or fail', default: "interpolate (eval/predict: the model's)" },
 ];
 
-/** The CSV-reading flags' values (see CSV_READ_FLAGS; train adds --columns and --exclude). */
+/** The CSV-reading flags' values (see CSV_READ_FLAGS; train adds --columns, --exclude and --covariates). */
 export function csvFlags(flags: Record<string, unknown>): CsvFlags {
   return {
     date: flags.date as string | undefined,
@@ -35,6 +36,7 @@ export function csvFlags(flags: Record<string, unknown>): CsvFlags {
     columns: flags.columns as string | undefined,
     exclude: flags.exclude as string | undefined,
     missing: flags.missing as MissingPolicy | undefined,
+    covariates: flags.covariates as string | undefined,
   };
 }
 
@@ -57,13 +59,19 @@ export async function selectBackend(name: string | undefined): Promise<{ name: s
 }
 
 export interface SplitTensors {
-  x: Tensor3D;
+  x: SequenceInput;
   y: Tensor<'float32'> | Tensor<'int32'>;
   lengths?: number[];
 }
 
+/** The model input of split `s`: features [n, window, f], or token ids [n, window] (one-hot inside the core). */
+function inputTensor(s: Split): SequenceInput {
+  if (s.x instanceof Int32Array) return tensor(s.x, s.xDims as [number, number]);
+  return tensor(s.x, s.xDims as [number, number, number]) as Tensor3D;
+}
+
 export function splitTensors(s: Split): SplitTensors {
-  const x = tensor(s.x, s.xDims) as Tensor3D;
+  const x = inputTensor(s);
   const y = s.y instanceof Int32Array ? tensor(s.y, s.yDims) : tensor(s.y, s.yDims);
   return s.lengths ? { x, y, lengths: s.lengths } : { x, y };
 }
@@ -73,35 +81,78 @@ export interface TaskMetrics {
   /** The headline number and its name, printed as "final validation <name>: <value>". */
   headline: [string, number];
   classification?: { accuracy: number; classes: string[]; confusion: number[][] };
+  /** Character models: loss per character next to the unigram/bigram baselines on the same characters. */
+  charScores?: CharScores;
+}
+
+/** Split `s` copied into the backend once, for `evaluate` (batched there) and `fit`; dispose it after use. */
+export function splitDataset(s: Split): Dataset {
+  const t = splitTensors(s);
+  return dataset(t.x, t.y, t.lengths ? { lengths: t.lengths } : {});
+}
+
+/** The model's mean loss on split `s`, evaluated a batch at a time. */
+function splitLoss(model: Sequential, s: Split): number {
+  const d = splitDataset(s);
+  try {
+    return model.evaluate(d);
+  } finally {
+    d.dispose();
+  }
+}
+
+/**
+ * Sequences per predict call when scoring a split: the core's workspace grows with the sequences of a
+ * call (the validation windows of 200 KB of text in one call took ~250 MB), so it is bounded by this.
+ */
+const PREDICT_ROWS = 256;
+
+/** Calls `use(out, first)` with the model's outputs for sequences first..first+PREDICT_ROWS−1 of `s`, in order. */
+function forEachPrediction(model: Sequential, s: Split, use: (out: Float32Array, first: number) => void): void {
+  const n = s.xDims[0];
+  const perSeq = s.x.length / n;
+  for (let first = 0; first < n; first += PREDICT_ROWS) {
+    const rows = Math.min(PREDICT_ROWS, n - first);
+    const x = s.x.subarray(first * perSeq, (first + rows) * perSeq);
+    const dims = [rows, ...s.xDims.slice(1)];
+    const input = x instanceof Int32Array ? tensor(x, dims as [number, number]) : (tensor(x, dims as [number, number, number]) as Tensor3D);
+    const lengths = s.lengths?.slice(first, first + rows);
+    use(model.predict(input, lengths ? { lengths } : {}).data as Float32Array, first);
+  }
+}
+
+/** Every output of split `s`, predicted PREDICT_ROWS sequences at a time. */
+function predictSplit(model: Sequential, s: Split): Float32Array {
+  const chunks: Float32Array[] = [];
+  forEachPrediction(model, s, (out) => chunks.push(out));
+  const all = new Float32Array(chunks.reduce((a, c) => a + c.length, 0));
+  chunks.reduce((at, c) => (all.set(c, at), at + c.length), 0);
+  return all;
 }
 
 /** Metrics of `model` on split `s` for the task in `meta`. */
 export function taskMetrics(model: Sequential, meta: DataMeta, s: Split): TaskMetrics {
-  const t = splitTensors(s);
-  const loss = model.evaluate(t.x, t.y as never, t.lengths ? { lengths: t.lengths } : {});
-  const pred = model.predict(t.x, t.lengths ? { lengths: t.lengths } : {}).data as Float32Array;
+  const loss = splitLoss(model, s);
+  // Character models score their (large: windows × steps × vocabulary) outputs chunk by chunk instead.
+  const pred = meta.task === 'charlm' ? new Float32Array(0) : predictSplit(model, s);
   switch (meta.task) {
     case 'forecast': {
-      const y = s.y as Float32Array;
-      let se = 0;
-      let ae = 0;
-      for (let i = 0; i < y.length; i++) {
-        se += (pred[i] - y[i]) ** 2;
-        ae += Math.abs(pred[i] - y[i]);
-      }
-      const sd = meta.std[meta.targetIndex];
-      const mse = se / y.length;
-      const rmse = Math.sqrt(mse) * sd;
-      return { metrics: { mse_normalised: mse, rmse, mae: (ae / y.length) * sd, loss }, headline: [`RMSE (${meta.target})`, rmse] };
+      // Forecasters are scored on their held-out tail by forecast/metrics.ts; without one (e.g. --val-split 0)
+      // only the training loss on the encoded target is left, and it is named so.
+      return { metrics: { loss_encoded_target: loss }, headline: ['MSE of the encoded target', loss] };
     }
     case 'charlm': {
       const y = s.y as Int32Array;
       const v = meta.vocab.length;
+      const perSeq = s.xDims[1];
       let hit = 0;
-      for (let r = 0; r < y.length; r++) if (argmax(pred, r * v, v) === y[r]) hit++;
+      forEachPrediction(model, s, (out, first) => {
+        for (let r = 0; r < out.length / v; r++) if (argmax(out, r * v, v) === y[first * perSeq + r]) hit++;
+      });
       return {
-        metrics: { cross_entropy: loss, perplexity: Math.exp(loss), accuracy: hit / y.length },
+        metrics: { cross_entropy: loss, bits_per_char: loss / Math.LN2, perplexity: Math.exp(loss), accuracy: hit / y.length },
         headline: ['perplexity', Math.exp(loss)],
+        charScores: charScores(loss, meta.counts, v, s.x as Int32Array, y),
       };
     }
     case 'classify': {

@@ -12,7 +12,7 @@ import { encode } from '../datasets/text.js';
 import type { CharMeta } from '../datasets/types.js';
 import { requireDataMeta } from '../model-file.js';
 import { runOnSavedModel } from '../saved-model.js';
-import { BACKEND_FLAG, HELP_FLAG } from './common.js';
+import { BACKEND_FLAG, HELP_FLAG, printNotices } from './common.js';
 
 export const GENERATE_FLAGS: FlagSpec[] = [
   { name: 'model', type: 'string', help: 'a model trained by `rnnkit train` on --text or --dataset text' },
@@ -45,26 +45,26 @@ function sample(p: Float32Array, temperature: number, logits: boolean, rng: Rand
   return w.length - 1;
 }
 
-/** Continues `prompt` by `length` sampled characters (the prompt is not included in the result). */
-export function sampleText(model: Sequential, meta: CharMeta, prompt: string, length: number, temperature: number, seed: number): string {
+/** Continues the prompt (character ids) by `length` sampled characters (the prompt is not included in the result). */
+export function sampleText(model: Sequential, meta: CharMeta, prompt: Int32Array, length: number, temperature: number, seed: number): string {
   const v = meta.vocab.length;
-  const ids = encode(Array.from(prompt), meta.vocab, '--prompt');
   const logits = model.spec.head?.activation !== 'softmax';
   const rng = new Random(seed);
-  const oneHot = (id: number) => {
+  // step() takes features: one one-hot row per character.
+  const input = (id: number) => {
     const x = new Float32Array(v);
     x[id] = 1;
     return tensor(x, [1, v]);
   };
   model.resetState();
   let out: Float32Array | undefined;
-  for (const id of ids) out = model.step(oneHot(id)).data as Float32Array;
+  for (const id of prompt) out = model.step(input(id)).data as Float32Array;
   let text = '';
   for (let k = 0; k < length; k++) {
     if (!out) throw new CliError('--prompt is empty and the model has no start state; give a --prompt of at least one character');
     const next = sample(out, temperature, logits, rng);
     text += meta.vocab[next];
-    out = model.step(oneHot(next)).data as Float32Array;
+    out = model.step(input(next)).data as Float32Array;
   }
   model.resetState();
   return text;
@@ -83,9 +83,14 @@ export async function generateCommand(argv: string[]): Promise<number> {
     const prompt = (flags.prompt as string | undefined) ?? meta.prompt;
     if (prompt.length === 0) throw new CliError('--prompt is empty; give at least one character');
     const temperature = (flags.temperature as number | undefined) ?? 0.8;
-    const text = sampleText(loaded.model, meta, prompt, (flags.length as number | undefined) ?? 200, temperature, (flags.seed as number | undefined) ?? 1);
-    if (flags.json) process.stdout.write(JSON.stringify({ prompt, text, temperature }) + '\n');
-    else process.stdout.write(prompt + text + '\n');
+    const { ids, mapped } = encode(prompt, meta.vocab, '--prompt', meta.unknown);
+    const notices = mapped > 0 ? [`${mapped} --prompt characters are outside the model's vocabulary and read as the unknown symbol "\uFFFD"`] : [];
+    const text = sampleText(loaded.model, meta, ids, (flags.length as number | undefined) ?? 200, temperature, (flags.seed as number | undefined) ?? 1);
+    if (flags.json) process.stdout.write(JSON.stringify({ prompt, text, temperature, ...(notices.length > 0 ? { notices } : {}) }) + '\n');
+    else {
+      printNotices(notices);
+      process.stdout.write(prompt + text + '\n');
+    }
     return 0;
   });
 }

@@ -5,6 +5,8 @@
  */
 
 import { helpText, type FlagSpec } from '../args.js';
+import { transformOf } from '../datasets/series.js';
+import { TRANSFORM_TEXT } from '../forecast/transforms.js';
 import { fmt } from '../progress.js';
 import { runOnSavedModel } from '../saved-model.js';
 import { BACKEND_FLAG, HELP_FLAG } from './common.js';
@@ -48,12 +50,20 @@ export async function infoCommand(argv: string[]): Promise<number> {
     if (data) {
       lines.push(`data: ${data.task} on ${data.name} (${data.source}), window ${data.window}`);
       if (data.task === 'forecast') {
-        lines.push(`  target "${data.target}", horizon ${data.horizon}`);
+        lines.push(`  target "${data.target}", horizon ${data.horizon}` + (data.columns.length > 1 ? `, covariates ${data.columns.slice(1).join(', ')}` : ''));
         if (data.dateColumn) lines.push(`  dates: column "${data.dateColumn}", ${data.frequency?.label ?? 'frequency unknown'}, last ${data.lastDate ?? '?'}`);
+        const tr = transformOf(data);
+        lines.push(`  transform: ${tr.name} (${TRANSFORM_TEXT[tr.name]}), center ${fmt(tr.center)}, scale ${fmt(tr.scale)}`);
+        if (data.season) lines.push(`  season: ${data.season.period > 1 ? `${data.season.period} rows (${data.season.source})` : 'none'}`);
+        if (data.split) {
+          const { row, rows, date } = data.split;
+          lines.push(row < rows ? `  held out: rows ${row}–${rows - 1} of ${rows}${date ? `, from ${date}` : ''} (never trained on)` : `  held out: none (trained on all ${rows} rows)`);
+        }
         lines.push(`  normalisation (z-score, from the training split):`);
         data.columns.forEach((c, i) => lines.push(`    ${c}: mean ${fmt(data.mean[i])}, std ${fmt(data.std[i])}`));
       } else if (data.task === 'charlm') {
-        lines.push(`  vocabulary: ${data.vocab.length} characters ${JSON.stringify(data.vocab.join(''))}`);
+        const unknown = data.unknown !== undefined ? ` (capped: ${JSON.stringify(data.vocab[data.unknown])} stands for every rarer character)` : '';
+        lines.push(`  vocabulary: ${data.vocab.length} characters ${JSON.stringify(data.vocab.join(''))}${unknown}`);
       } else {
         if (data.symbols) lines.push(`  symbols: ${data.symbols.join(' ')}`);
         if (data.classes) lines.push(`  classes: ${data.classes.join(', ')}`);

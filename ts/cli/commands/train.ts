@@ -15,14 +15,23 @@ import type { TracePanel } from '../../model.js';
 import type { Tensor3D } from '../../tensor.js';
 import { CliError, helpText, parseArgs, readConfig, type FlagSpec, type FlagValues } from '../args.js';
 import { DATASETS, type DatasetName } from '../datasets/builtin.js';
+import { charScoreTable } from '../datasets/char-baselines.js';
 import { trainingData, sourceOf } from '../datasets/index.js';
-import { contextWindows, normalise } from '../datasets/series.js';
-import type { PreparedData, Split } from '../datasets/types.js';
+import { originsIn, transformOf } from '../datasets/series.js';
+import type { ForecastMeta, PreparedData, Split } from '../datasets/types.js';
+import { BestEpoch } from '../forecast/best-epoch.js';
+import { intervalNote, intervalsFrom } from '../forecast/intervals.js';
+import { scoreForecasts, scoreMetrics, trainingMaseScale, type ForecastScore } from '../forecast/metrics.js';
+import { forecastPanel } from '../forecast/report-panel.js';
+import { scoreJson, scoreText } from '../forecast/summary.js';
+import { TRANSFORM_TEXT, TRANSFORMS, type TransformChoice } from '../forecast/transforms.js';
+import { encode } from '../datasets/text.js';
+import type { CharMeta } from '../datasets/types.js';
 import { modelMetadata, type TrainInfo } from '../model-file.js';
 import { fmt, outputMode, Progress } from '../progress.js';
 import type { ReportData } from '../report-data.js';
 import { renderReport } from '../report.js';
-import { BACKEND_FLAG, CSV_READ_FLAGS, csvFlags, HELP_FLAG, selectBackend, splitTensors, taskMetrics } from './common.js';
+import { BACKEND_FLAG, CSV_READ_FLAGS, csvFlags, HELP_FLAG, selectBackend, splitDataset, splitTensors, taskMetrics } from './common.js';
 import { sampleText } from './generate.js';
 
 export const TRAIN_FLAGS: FlagSpec[] = [
@@ -32,8 +41,12 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   ...CSV_READ_FLAGS,
   { name: 'columns', type: 'string', help: 'CSV numeric columns to use, comma-separated (the target is added)', default: 'all numeric' },
   { name: 'exclude', type: 'string', help: 'CSV numeric columns to leave out, comma-separated' },
-  { name: 'horizon', type: 'int', min: 1, help: 'steps ahead to forecast at once (series data)', default: '1' },
-  { name: 'text', type: 'string', help: 'plain-text file for a character-level language model' },
+  { name: 'covariates', type: 'string', help: 'other CSV columns to feed as inputs, comma-separated (never needs their future values)', default: "none: the target's own history" },
+  { name: 'horizon', type: 'int', min: 1, help: 'steps ahead to forecast at once (a direct multi-step head; series data)', default: '1' },
+  { name: 'transform', type: 'string', choices: TRANSFORMS, help: 'target encoding: none (levels), diff, seasonal-diff, diff+seasonal, window-norm (minus the window\'s last value)', default: 'auto: chosen on the training rows' },
+  { name: 'season', type: 'int', min: 2, help: 'season length in rows (seasonal naive, seasonal differencing)', default: 'from the dates\' calendar, else detected from the training rows' },
+  { name: 'text', type: 'string', help: 'plain-text file (UTF-8) for a character-level language model' },
+  { name: 'max-vocab', type: 'int', min: 2, max: 65536, help: 'character models: most distinct characters; rarer ones read as one unknown symbol', default: '256' },
   { name: 'dataset', type: 'string', choices: DATASETS, help: 'built-in generated dataset', default: 'seasonal' },
   { name: 'size', type: 'int', min: 1, help: 'generated dataset size (series length, sequences or characters)' },
   { name: 'window', type: 'int', min: 1, help: 'sequence length in steps', default: '48 (text 64, reber 30, adding 50)' },
@@ -106,17 +119,16 @@ function panelRange(p: TracePanel): [number, number] {
   return p.activation === 'relu' ? [0, m] : [-m, m];
 }
 
-/** The first sequence of a split, cut to its valid length. */
-function firstSequence(s: Split): { x: Float32Array; steps: number } {
-  const [, w, f] = s.xDims;
-  const steps = s.lengths?.[0] ?? w;
-  return { x: s.x.slice(0, steps * f), steps };
+/** The first sequence of a split, cut to its valid length: features [steps, f], or token ids [steps]. */
+function firstSequence(s: Split): { x: Float32Array | Int32Array; steps: number; f: number } {
+  const steps = s.lengths?.[0] ?? s.xDims[1];
+  const f = s.x instanceof Int32Array ? 1 : s.xDims[2];
+  return { x: s.x.slice(0, steps * f), steps, f };
 }
 
 function activations(model: Sequential, data: PreparedData, s: Split): ReportData['activations'] {
-  const { x, steps } = firstSequence(s);
-  const f = s.xDims[2];
-  const trace = model.trace(tensor(x, [1, steps, f]) as Tensor3D);
+  const { x, steps, f } = firstSequence(s);
+  const trace = model.trace(x instanceof Int32Array ? tensor(x, [1, steps]) : (tensor(x, [1, steps, f]) as Tensor3D));
   const panels = trace.panels.map((p) => ({
     name: p.name,
     kind: p.kind,
@@ -125,41 +137,44 @@ function activations(model: Sequential, data: PreparedData, s: Split): ReportDat
     range: panelRange(p),
   }));
   const meta = data.meta;
-  const symbols = (ids: string[]) => ids.join('');
   const decode = (vocab: string[]) => Array.from({ length: steps }, (_, t) => vocab[x.subarray(t * f, (t + 1) * f).indexOf(1)] ?? '?');
   if (meta.task === 'forecast') {
-    return { steps, panels, input: Array.from({ length: steps }, (_, t) => x[t * f]), inputLabel: `input: ${meta.columns[0]} (normalised), first validation window` };
+    return { steps, panels, input: Array.from({ length: steps }, (_, t) => x[t * f]), inputLabel: `input: ${meta.columns[0]} as the network sees it (${TRANSFORM_TEXT[transformOf(meta).name]}), first held-out window` };
   }
-  if (meta.task === 'charlm') return { steps, panels, inputLabel: `input text: ${JSON.stringify(symbols(decode(meta.vocab)))}` };
-  if (meta.symbols) return { steps, panels, inputLabel: `input symbols: ${symbols(decode(meta.symbols))}` };
+  if (meta.task === 'charlm') {
+    const chars = Array.from(x, (id) => meta.vocab[id]);
+    return { steps, panels, inputChars: chars, inputLabel: `input text (the first ${data.val ? 'validation' : 'training'} window)` };
+  }
+  if (meta.symbols) return { steps, panels, inputChars: decode(meta.symbols), inputLabel: 'input symbols' };
   return { steps, panels, input: Array.from({ length: steps }, (_, t) => x[t * f]), inputLabel: 'input: values (the two marked steps carry the answer)' };
 }
 
-/** One-step-ahead forecast over the validation tail (at most 400 points), in the target's units. */
-function forecastPlot(model: Sequential, data: PreparedData): ReportData['forecast'] {
+/** Samples for the report: two continuations of the default prompt at each of two temperatures. */
+function reportSamples(model: Sequential, meta: CharMeta, seed: number): ReportData['samples'] {
+  const prompt = encode(meta.prompt, meta.vocab, 'the default prompt', meta.unknown).ids;
+  return [0.5, 1].flatMap((temperature) =>
+    [0, 1].map((k) => ({ prompt: meta.prompt, temperature, text: sampleText(model, meta, prompt, 240, temperature, seed + k) })),
+  );
+}
+
+/**
+ * Held-out scores of a forecaster (the one metric: forecast/metrics.ts). Also stores in `meta` the MASE
+ * scale and the prediction intervals: error quantiles of forecasts up to 24 steps ahead (recursive beyond
+ * the horizon) over the held-out tail, so `predict --steps N` has measured intervals for those steps.
+ */
+function heldOutScore(model: Sequential, data: PreparedData): ForecastScore | undefined {
   const meta = data.meta;
   if (meta.task !== 'forecast' || !data.series) return undefined;
-  const { target } = data.series;
-  const n = target.length;
-  const from = Math.max(meta.window, data.series.valStart < n ? data.series.valStart : Math.floor(n * 0.8), n - 400);
-  const ends: number[] = [];
-  for (let p = from; p < n; p++) ends.push(p);
-  if (ends.length === 0) return undefined;
-  const norm = normalise(data.series.columns, meta.mean, meta.std);
-  const x = contextWindows(norm, ends, meta.window);
-  const out = model.predict(tensor(x, [ends.length, meta.window, meta.columns.length]) as Tensor3D).data as Float32Array;
-  const h = meta.horizon;
-  const perSeq = data.returnSequences ? meta.window * h : h;
-  const offset = data.returnSequences ? (meta.window - 1) * h : 0;
-  const sd = meta.std[meta.targetIndex];
-  const mu = meta.mean[meta.targetIndex];
-  return {
-    truth: target.slice(from, n),
-    predicted: ends.map((_, k) => out[k * perSeq + offset] * sd + mu),
-    startIndex: from,
-    ...(data.series.dates ? { dates: data.series.dates.slice(from, n) } : {}),
-    label: `${meta.target}: 1-step-ahead forecast on the validation split`,
-  };
+  const { columns, target, valStart } = data.series;
+  const origins = originsIn(meta, valStart, target.length);
+  if (origins.length === 0) return undefined;
+  (meta as ForecastMeta).maseScale = trainingMaseScale(meta, target);
+  const score = scoreForecasts(model, meta, columns, origins, data.returnSequences);
+  const steps = Math.max(meta.horizon, Math.min(24, Math.floor((target.length - valStart) / 2)));
+  const longer = steps > meta.horizon ? originsIn(meta, valStart, target.length, 1, steps) : [];
+  const residuals = longer.length >= 10 ? scoreForecasts(model, meta, columns, longer, data.returnSequences, steps).residuals : score.residuals;
+  (meta as ForecastMeta).intervals = intervalsFrom(residuals);
+  return score;
 }
 
 /** Flags from the command line over the config file. */
@@ -190,11 +205,14 @@ export async function trainCommand(argv: string[]): Promise<number> {
     dataset: str('dataset') as DatasetName | undefined,
     window: num('window'),
     horizon: num('horizon'),
+    transform: str('transform') as TransformChoice | undefined,
+    season: num('season'),
     stride: num('stride'),
     valSplit: num('val-split') ?? 0.2,
     seed,
     size: num('size'),
     bidirectional: flags.bidirectional === true,
+    maxVocab: num('max-vocab'),
     ...csvFlags(flags),
   });
   const loss = (str('loss') as Loss | undefined) ?? data.loss;
@@ -249,7 +267,15 @@ export async function trainCommand(argv: string[]): Promise<number> {
     epochs: r.epochs,
     'batch-size': r.batchSize,
     window: data.meta.window,
-    ...(data.meta.task === 'forecast' ? { horizon: data.meta.horizon, target: data.meta.target } : {}),
+    ...(data.meta.task === 'forecast'
+      ? {
+          horizon: data.meta.horizon,
+          target: data.meta.target,
+          ...(data.meta.columns.length > 1 ? { covariates: data.meta.columns.slice(1).join(', ') } : {}),
+          transform: transformOf(data.meta).name,
+          season: data.meta.season?.period ?? 0,
+        }
+      : {}),
     'clip-norm': r.clipNorm,
     tbptt: r.tbptt,
     seed: r.seed,
@@ -257,12 +283,18 @@ export async function trainCommand(argv: string[]): Promise<number> {
   };
   const command = ['rnnkit', 'train', ...argv].join(' ');
   const train = splitTensors(data.train);
-  const val = data.val ? splitTensors(data.val) : undefined;
+  // Copied into the backend once and evaluated a batch at a time after every epoch.
+  const valSet = data.val ? splitDataset(data.val) : undefined;
   const nTrain = data.train.xDims[0];
   const stepsPerEpoch = Math.ceil(nTrain / Math.min(r.batchSize, nTrain));
   const progress = new Progress(mode, r.epochs, stepsPerEpoch);
-  progress.event('start', { data: data.summary, notices: data.notices ?? [], config, backend, modelPath: r.out, reportPath: r.report });
-  progress.info(`${(data.notices ?? []).map((n) => `note: ${n}\n`).join('')}${data.summary}\n${model.summary()}\nbackend ${backend.name} (${backend.isa}); training ${r.epochs} epochs, ${stepsPerEpoch} steps each`);
+  const notes = data.notes ?? [];
+  const notices = data.notices ?? [];
+  progress.event('start', { data: data.summary, notices, notes, config, backend, modelPath: r.out, reportPath: r.report });
+  progress.info(
+    `${notices.map((n) => `note: ${n}\n`).join('')}${data.summary}\n${notes.map((n) => `  ${n}\n`).join('')}${model.summary()}\n` +
+      `backend ${backend.name} (${backend.isa}); training ${r.epochs} epochs, ${stepsPerEpoch} steps each`,
+  );
   progress.begin();
 
   const controller = new AbortController();
@@ -275,6 +307,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   process.on('SIGINT', onSigint);
 
   const history = { loss: [] as number[], valLoss: [] as number[], gradNorm: [] as number[] };
+  const bestEpoch = data.tune ? new BestEpoch(model, data.tune, data.returnSequences) : undefined;
   const t0 = performance.now();
   let last = t0;
   let stoppedEarly = false;
@@ -305,8 +338,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
         },
         onEpochEnd: (epoch, logs) => {
           const now = performance.now();
-          // Validation through evaluate (with lengths for padded data), not fit's validationData.
-          const valLoss = val ? model.evaluate(val.x, val.y as never, val.lengths ? { lengths: val.lengths } : {}) : undefined;
+          bestEpoch?.observe(epoch);
+          // Validation through evaluate on a Dataset (lengths inside for padded data), not fit's validationData.
+          const valLoss = valSet ? model.evaluate(valSet) : undefined;
           history.loss.push(logs.loss);
           history.gradNorm.push(logs.gradNorm);
           if (valLoss !== undefined) history.valLoss.push(valLoss);
@@ -333,12 +367,22 @@ export async function trainCommand(argv: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSigint);
     progress.stop();
+    valSet?.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
+  const kept = bestEpoch?.restore();
+  if (kept) {
+    progress.info(kept.note);
+    config['kept epoch'] = kept.epoch;
+  }
 
   // Results: metrics, saved model, report.
   const evalSplit = data.val ?? data.train;
-  const m = taskMetrics(model, data.meta, evalSplit);
+  const where = data.val ? 'validation' : 'training (no validation split)';
+  const score = heldOutScore(model, data);
+  const m = score
+    ? { metrics: scoreMetrics(score), headline: [`RMSE (${(data.meta as ForecastMeta).target})`, score.model.rmse] as [string, number] }
+    : taskMetrics(model, data.meta, evalSplit);
   const info: TrainInfo = {
     command,
     config,
@@ -361,20 +405,28 @@ export async function trainCommand(argv: string[]): Promise<number> {
     history: { loss: history.loss, gradNorm: history.gradNorm, ...(history.valLoss.length > 0 ? { valLoss: history.valLoss } : {}) },
     metrics: m.metrics,
   };
-  const forecast = forecastPlot(model, data);
-  if (forecast) report.forecast = forecast;
-  if (data.meta.task === 'charlm') {
-    const prompt = data.meta.prompt;
-    report.sample = { prompt, text: sampleText(model, data.meta, prompt, 300, 0.8, r.seed), temperature: 0.8 };
-  }
+  if (score && data.meta.task === 'forecast') report.forecast = forecastPanel(data.meta, score, data.series?.dates);
+  if (data.meta.task === 'charlm') report.samples = reportSamples(model, data.meta, r.seed);
   if (m.classification) report.classification = m.classification;
+  if (m.charScores) report.charScores = { ...m.charScores, split: where };
   report.activations = activations(model, data, evalSplit);
   await writeFileAtomic(r.report, new TextEncoder().encode(renderReport(report)));
   model.dispose();
 
-  const where = data.val ? 'validation' : 'training (no validation split)';
   if (mode === 'json') {
-    progress.event('done', { epochs: info.epochs, stoppedEarly, ...(stoppedEarly ? { partialBatches } : {}), seconds, metrics: m.metrics, headline: { name: m.headline[0], value: m.headline[1], split: where }, modelPath: r.out, reportPath: r.report });
+    progress.event('done', {
+      epochs: info.epochs,
+      stoppedEarly,
+      ...(stoppedEarly ? { partialBatches } : {}),
+      seconds,
+      ...(kept ? { keptEpoch: kept.epoch } : {}),
+      metrics: m.metrics,
+      headline: { name: m.headline[0], value: m.headline[1], split: where },
+      ...(score ? { forecast: scoreJson(score), intervals: intervalNote((data.meta as ForecastMeta).intervals) } : {}),
+      ...(m.charScores ? { charScores: m.charScores } : {}),
+      modelPath: r.out,
+      reportPath: r.report,
+    });
   } else {
     const extras = Object.entries(m.metrics).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
     process.stdout.write(
@@ -382,7 +434,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
         ? `stopped early after ${info.epochs} of ${r.epochs} epochs` +
           (partialBatches > 0 ? ` and ${partialBatches} of ${stepsPerEpoch} steps of the next\n` : '\n')
         : '') +
+        (score ? scoreText(score, (data.meta as ForecastMeta).target, 'held-out tail') + '\n' + intervalNote((data.meta as ForecastMeta).intervals) + '\n' : '') +
         `final ${where} ${m.headline[0]}: ${fmt(m.headline[1])}  (${extras})\n` +
+        (m.charScores ? charScoreTable(m.charScores, data.val ? 'held-out' : 'training') + '\n' : '') +
         `trained ${info.epochs} epochs in ${seconds.toFixed(1)}s on ${backend.name} (${backend.isa})\n` +
         `model:  ${r.out}\nreport: ${r.report}\n`,
     );

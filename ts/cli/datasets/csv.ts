@@ -25,6 +25,11 @@ export interface CsvOptions {
   columns?: readonly string[];
   /** Drop these numeric columns. */
   exclude?: readonly string[];
+  /**
+   * The model's inputs besides the target (--covariates; [] = the target's own history): only these and
+   * the target are read, so other columns' gaps never drop or trim rows. Undefined: every used column.
+   */
+  covariates?: readonly string[];
   missing?: MissingPolicy;
   /** Who named `columns` and `target`, for error messages: the user's flags (default) or a saved model. */
   namedBy?: 'flags' | 'model';
@@ -238,6 +243,16 @@ function chooseColumns(path: string, header: string[], kinds: Kinds, dateIndex: 
   } else {
     if (used.length === 0) throw new CliError(`${path} has no numeric column to forecast (columns: ${header.join(', ')})`);
     target = used[used.length - 1];
+  }
+  if (o.covariates) {
+    const inputs = o.covariates.map((n) => pick(n, '--covariates'));
+    const dropped = inputs.find((n) => excluded.includes(n) || (o.columns !== undefined && !used.includes(n)));
+    if (dropped !== undefined) throw new CliError(`--covariates "${dropped}" is left out by ${excluded.includes(dropped) ? '--exclude' : '--columns'}`);
+    if (inputs.includes(target)) throw new CliError(`--covariates "${target}" is the target; covariates are the other columns fed as inputs`);
+    const unread = used.filter((n) => n !== target && !inputs.includes(n));
+    const names = unread.length > 4 ? `${unread.slice(0, 3).join(', ')} and ${unread.length - 3} more` : unread.join(', ');
+    if (unread.length > 0) notices.push(`not reading numeric column(s) ${names}: the model forecasts ${target} from ${inputs.length > 0 ? `it and ${inputs.join(', ')}` : 'its own history'} (add inputs with --covariates)`);
+    used = [target, ...inputs];
   }
   if (!o.columns) {
     header.forEach((name, c) => {

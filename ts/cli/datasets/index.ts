@@ -8,12 +8,13 @@ import { basename } from 'node:path';
 
 import { CliError } from '../args.js';
 import { addingProblem, DEFAULT_SIZE, mackeyGlassSeries, reberClassify, reberNext, seasonalSeries, textCorpus, type DatasetName } from './builtin.js';
-import { dateFormatter } from './calendar.js';
+import { dateFormatter, type Frequency } from './calendar.js';
 import { readCsv, type CsvOptions, type CsvSeries } from './csv.js';
 import type { MissingPolicy } from './missing.js';
 import { forecastData, type SeriesSource } from './series.js';
-import { charData, readText } from './text.js';
-import type { DataMeta, GeneratorMeta, PreparedData } from './types.js';
+import { charData, charFileData, DEFAULT_MAX_VOCAB } from './text.js';
+import type { TransformChoice } from '../forecast/transforms.js';
+import type { DataMeta, ForecastMeta, GeneratorMeta, PreparedData } from './types.js';
 
 /** How to read a CSV: the flags --date, --no-date, --columns, --exclude, --missing. */
 export interface CsvFlags {
@@ -23,6 +24,8 @@ export interface CsvFlags {
   columns?: string;
   exclude?: string;
   missing?: MissingPolicy;
+  /** train: the other columns fed as inputs (--covariates), comma-separated; default none. */
+  covariates?: string;
 }
 
 export interface DataOptions extends CsvFlags {
@@ -32,12 +35,17 @@ export interface DataOptions extends CsvFlags {
   dataset?: DatasetName;
   window?: number;
   horizon?: number;
+  /** Forecasting only: target transform, season length (series.ts). */
+  transform?: TransformChoice;
+  season?: number;
   stride?: number;
   valSplit: number;
   seed: number;
   /** Series length / sequence count / corpus size of a generated dataset. */
   size?: number;
   bidirectional: boolean;
+  /** Character models: most distinct symbols (--max-vocab). */
+  maxVocab?: number;
 }
 
 /** Default window per source, chosen so the default run of each trains in seconds. */
@@ -70,7 +78,14 @@ function nameList(flag: string, text: string | undefined): string[] | undefined 
 }
 
 function csvOptions(f: CsvFlags): CsvOptions {
-  return { date: f.date, noDate: f.noDate, columns: nameList('--columns', f.columns), exclude: nameList('--exclude', f.exclude), missing: f.missing };
+  return {
+    date: f.date,
+    noDate: f.noDate,
+    columns: nameList('--columns', f.columns),
+    exclude: nameList('--exclude', f.exclude),
+    missing: f.missing,
+    covariates: nameList('--covariates', f.covariates) ?? [],
+  };
 }
 
 function csvSource(path: string, csv: CsvSeries): SeriesSource {
@@ -108,7 +123,7 @@ function withCalendar(data: PreparedData, src: SeriesSource, missing: MissingPol
 
 /** CSV-reading flags given without --csv are errors, not silently ignored. */
 function refuseCsvFlags(o: CsvFlags & { target?: string }): void {
-  const given = (['target', 'date', 'columns', 'exclude', 'missing'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k}`);
+  const given = (['target', 'date', 'columns', 'exclude', 'missing', 'covariates'] as const).filter((k) => o[k] !== undefined).map((k) => `--${k}`);
   if (o.noDate) given.push('--no-date');
   if (given.length > 0) throw new CliError(`${given.join(', ')} appl${given.length === 1 ? 'ies' : 'y'} to --csv data only`);
 }
@@ -120,10 +135,10 @@ function seriesFor(name: 'seasonal' | 'mackey-glass', g: GeneratorMeta): SeriesS
 /** Training data from the flags. */
 export function trainingData(o: DataOptions): PreparedData {
   const source = sourceOf(o);
-  const window = o.window ?? defaultWindow(o);
   const horizon = o.horizon ?? 1;
   const stride = o.stride ?? 1;
   if (source !== 'csv') refuseCsvFlags(o);
+  if (source !== 'text' && o.maxVocab !== undefined) throw new CliError('--max-vocab applies to character models (--text, --dataset text) only');
   if (source === 'csv' || source === 'seasonal' || source === 'mackey-glass') {
     let src: SeriesSource;
     if (source === 'csv') {
@@ -131,17 +146,21 @@ export function trainingData(o: DataOptions): PreparedData {
     } else {
       src = seriesFor(source, { seed: o.seed, size: o.size ?? DEFAULT_SIZE[source] });
     }
-    return withCalendar(forecastData(src, { window, horizon, stride, valSplit: o.valSplit, returnSequences: !o.bidirectional }), src, o.missing);
+    const options = { window: o.window, horizon, stride, valSplit: o.valSplit, returnSequences: !o.bidirectional, transform: o.transform, season: o.season };
+    return withCalendar(forecastData(src, options), src, o.missing);
   }
-  if (o.horizon !== undefined) throw new CliError('--horizon applies to forecasting data (--csv, --dataset seasonal|mackey-glass) only');
+  for (const [flag, v] of [['--horizon', o.horizon], ['--transform', o.transform], ['--season', o.season]] as const) {
+    if (v !== undefined) throw new CliError(`${flag} applies to forecasting data (--csv, --dataset seasonal|mackey-glass) only`);
+  }
+  const window = o.window ?? defaultWindow(o);
   if (source === 'text') {
     if (o.bidirectional) {
       throw new CliError('a character model predicts the next character, which a bidirectional layer would already see; drop --bidirectional');
     }
-    const charStride = o.stride ?? Math.max(1, Math.floor(window / 2));
-    if (o.text !== undefined) return charData(readText(o.text), basename(o.text), 'text', { window, stride: charStride, valSplit: o.valSplit });
+    const charOptions = { window, stride: o.stride ?? Math.max(1, Math.floor(window / 2)), valSplit: o.valSplit, maxVocab: o.maxVocab ?? DEFAULT_MAX_VOCAB };
+    if (o.text !== undefined) return charFileData(o.text, charOptions);
     const g = { seed: o.seed, size: o.size ?? DEFAULT_SIZE.text };
-    return charData(textCorpus(g), 'generated text', 'dataset', { window, stride: charStride, valSplit: o.valSplit }, undefined, g);
+    return charData(textCorpus(g), 'generated text', 'dataset', charOptions, undefined, g);
   }
   const g = { seed: o.seed, size: o.size ?? DEFAULT_SIZE[source] };
   if (source === 'reber') return reberClassify(g, window, o.valSplit);
@@ -152,56 +171,97 @@ export function trainingData(o: DataOptions): PreparedData {
   return addingProblem(g, window, o.valSplit);
 }
 
+/** A forecaster's input columns (meta.columns order, original units) from a series source. */
+export interface ForecastSeries {
+  name: string;
+  /** meta.columns' values, column-major. */
+  columns: number[][];
+  /** The model's own training series (so its stored split applies), not new data. */
+  ownSeries: boolean;
+  /** A CSV with a date column: epoch ms per row, the column's name and the file's sampling frequency. */
+  dates?: number[];
+  dateColumn?: string;
+  frequency?: Frequency;
+  /** How a CSV was read (date column, ignored columns, missing values), one line each. */
+  notices: string[];
+}
+
+/** How eval, predict and backtest read a CSV: --date, --no-date, --missing (default: as training did). */
+export type ReadFlags = Pick<CsvFlags, 'date' | 'noDate' | 'missing'>;
+
+/**
+ * meta.columns' values from a CSV file, read the way training read it: the model's columns, target, date
+ * column and missing-value policy (--date names another date column, --no-date none, --missing another
+ * policy); in training's column order (the stored statistics are per column), whatever the file's order.
+ */
+export function forecastCsv(meta: ForecastMeta, path: string, f: ReadFlags = {}): ForecastSeries {
+  const csv = readCsv(path, {
+    columns: meta.columns,
+    target: meta.target,
+    date: f.date,
+    modelDate: meta.dateColumn,
+    noDate: f.noDate || (f.date === undefined && meta.dateColumn === undefined),
+    missing: f.missing ?? meta.missing,
+    namedBy: 'model',
+  });
+  const order = meta.columns.map((c) => csv.columns.findIndex((k) => k.toLowerCase() === c.toLowerCase()));
+  return {
+    name: basename(path),
+    columns: order.map((i) => csv.values[i]),
+    ownSeries: false,
+    ...(csv.dates ? { dates: csv.dates, dateColumn: csv.dateColumn, frequency: csv.frequency } : {}),
+    notices: csv.notices,
+  };
+}
+
+/**
+ * The series a forecaster works on: `--csv` (taken to be its training series, possibly extended), a
+ * generated `--dataset` (a fresh draw with the next seed when `fresh`), or, with neither, its own
+ * generated training series. The CSV-reading flags apply to --csv only.
+ */
+export function forecastSeries(meta: ForecastMeta, o: { csv?: string; dataset?: DatasetName } & ReadFlags, fresh: boolean): ForecastSeries {
+  if (o.csv !== undefined && o.dataset !== undefined) throw new CliError('choose one data source, got --csv and --dataset');
+  if (o.csv !== undefined) return { ...forecastCsv(meta, o.csv, o), ownSeries: true };
+  refuseCsvFlags({ date: o.date, noDate: o.noDate, missing: o.missing });
+  if (o.dataset !== undefined) {
+    if (o.dataset !== 'seasonal' && o.dataset !== 'mackey-glass') throw new CliError(`--dataset ${o.dataset} is not a series; this model forecasts ${meta.target}`);
+    if (meta.columns.length !== 1) throw new CliError(`this model reads ${meta.columns.length} columns; --dataset ${o.dataset} has one`);
+    const own = meta.generator !== undefined && meta.name === o.dataset && !fresh;
+    const g = meta.generator ?? { seed: 0, size: DEFAULT_SIZE[o.dataset] };
+    return { name: o.dataset, columns: seriesFor(o.dataset, fresh ? { ...g, seed: g.seed + 1 } : g).values, ownSeries: own, notices: [] };
+  }
+  if (meta.generator && (meta.name === 'seasonal' || meta.name === 'mackey-glass')) {
+    return { name: meta.name, columns: seriesFor(meta.name, meta.generator).values, ownSeries: true, notices: [] };
+  }
+  throw new CliError(`this model forecasts a series (${meta.columns.join(', ')}); give --csv file (its training series, or a longer version of it)`);
+}
+
 /**
  * The data to evaluate a saved model on: a CSV / text file given now, or (without one) the model's own
  * generated dataset — a fresh draw (seed + 1: same process, unseen samples) when `fresh`, else exactly the
- * training series (predict continues it). Normalisation and vocabulary come from the model; everything is
- * used (no split), and the returned `val` holds it.
+ * training series. Vocabulary comes from the model; everything is used (no split), and the returned `val`
+ * holds it. Not for forecasters: their data is `forecastSeries` and they are scored on held-out rows only.
  */
 export function evaluationData(
   meta: DataMeta,
-  o: { csv?: string; text?: string; dataset?: DatasetName } & Pick<CsvFlags, 'date' | 'noDate' | 'missing'>,
-  returnSequences: boolean,
+  o: { csv?: string; text?: string; dataset?: DatasetName } & ReadFlags,
+  _returnSequences: boolean,
   fresh: boolean,
 ): PreparedData {
-  const given = sourceOf(o);
+  sourceOf(o); // rejects two data flags at once
   if (o.csv === undefined) refuseCsvFlags({ date: o.date, noDate: o.noDate, missing: o.missing });
   const explicit = o.csv !== undefined || o.text !== undefined || o.dataset !== undefined;
   let data: PreparedData;
   if (meta.task === 'forecast') {
-    let src: SeriesSource;
-    if (o.csv !== undefined) {
-      // The model's columns, target and date column, read the way training read them (--date names another date column, --no-date none).
-      const csv = readCsv(o.csv, {
-        columns: meta.columns,
-        target: meta.target,
-        date: o.date,
-        modelDate: meta.dateColumn,
-        noDate: o.noDate || (o.date === undefined && meta.dateColumn === undefined),
-        missing: o.missing ?? meta.missing,
-        namedBy: 'model',
-      });
-      // Training's column order (the stored statistics are per column), whatever the file's order.
-      const order = meta.columns.map((c) => csv.columns.findIndex((k) => k.toLowerCase() === c.toLowerCase()));
-      src = { ...csvSource(o.csv, csv), columns: meta.columns, values: order.map((i) => csv.values[i]), targetIndex: meta.targetIndex };
-    } else if (!explicit && meta.generator && (meta.name === 'seasonal' || meta.name === 'mackey-glass')) {
-      src = seriesFor(meta.name, fresh ? { ...meta.generator, seed: meta.generator.seed + 1 } : meta.generator);
-    } else if (given === 'seasonal' || given === 'mackey-glass') {
-      if (meta.columns.length !== 1) throw new CliError(`this model reads ${meta.columns.length} columns; --dataset ${given} has one`);
-      src = seriesFor(given, { seed: meta.generator?.seed ?? 0, size: DEFAULT_SIZE[given] });
-    } else {
-      throw new CliError(`this model forecasts a series (${meta.columns.join(', ')}); give --csv file (or --dataset seasonal|mackey-glass)`);
-    }
-    data = withCalendar(forecastData(src, { window: meta.window, horizon: meta.horizon, stride: 1, valSplit: 0, returnSequences }, meta), src, o.missing ?? meta.missing);
+    throw new RangeError('evaluationData: forecasters are scored through forecastSeries and forecast/metrics.ts');
   } else if (meta.task === 'charlm') {
-    let text: string;
-    let name: string;
-    if (o.text !== undefined) [text, name] = [readText(o.text), basename(o.text)];
+    // The model's vocabulary decides (maxVocab has no say), every character is scored once.
+    const charOptions = { window: meta.window, stride: meta.window, valSplit: 0, maxVocab: meta.vocab.length };
+    if (o.text !== undefined) data = charFileData(o.text, charOptions, meta);
     else if (meta.generator && (!explicit || o.dataset === 'text')) {
-      [text, name] = [textCorpus(fresh ? { ...meta.generator, seed: meta.generator.seed + 1 } : meta.generator), 'generated text'];
-    }
-    else throw new CliError('this is a character model; give --text file.txt');
-    data = charData(text, name, 'text', { window: meta.window, stride: meta.window, valSplit: 0 }, meta.vocab);
+      const g = fresh ? { ...meta.generator, seed: meta.generator.seed + 1 } : meta.generator;
+      data = charData(textCorpus(g), 'generated text', 'dataset', charOptions, meta);
+    } else throw new CliError('this is a character model; give --text file.txt');
   } else {
     if (o.csv !== undefined || o.text !== undefined || (o.dataset !== undefined && o.dataset !== meta.name)) {
       throw new CliError(`this model was trained on the generated "${meta.name}" dataset; evaluate it with --dataset ${meta.name} (or no data flag)`);

@@ -5,7 +5,8 @@
  * It reads the JSON payload from `<script type="application/json" id="report-data">` and draws:
  * - line charts (loss, gradient norm, forecast) with uPlot, which report.ts inlines before this script;
  * - activation heatmaps (units × time) and the input strip above them on plain <canvas>, one ImageData
- *   pixel per (t, unit) scaled up with smoothing off so every cell is a crisp block.
+ *   pixel per (t, unit) scaled up with smoothing off so every cell is a crisp block; a text input's
+ *   characters label the time axis under every heatmap.
  * Every plot element gets `data-rendered="true"` once drawn; any failure goes to console.error so the
  * Chromium test sees it. Text from the data is only ever written with textContent or fillText.
  */
@@ -30,6 +31,18 @@ export const CLIENT_JS = String.raw`(function () {
 
   // Axis labels: uPlot passes null for ticks it wants unlabeled (minor log ticks).
   function tick(v) { return v == null ? '' : fmt(v); }
+
+  // Linear-axis labels with the decimals of the tick step (uPlot's foundIncr): fmt's 3 significant digits
+  // would print 402.5, 405, 407.5 as 403, 405, 408 on a CO2 axis. fmt still for log axes and long labels.
+  function ticks(splits, incr) {
+    var s = incr > 0 ? String(+incr.toPrecision(6)) : '';
+    var d = s.indexOf('e') >= 0 ? -1 : s.indexOf('.') < 0 ? 0 : s.length - s.indexOf('.') - 1;
+    return splits.map(function (v) {
+      if (v == null) return '';
+      var text = d >= 0 ? v.toFixed(d) : '';
+      return text && text.length <= 8 ? String(+text) : fmt(v);
+    });
+  }
 
   function sample(tab, t) {
     var x = Math.min(1, Math.max(0, isFinite(t) ? t : 0)) * (tab.length - 1);
@@ -82,13 +95,14 @@ export const CLIENT_JS = String.raw`(function () {
         scales: { x: { time: time }, y: log ? { distr: 3, log: 10 } : {} },
         axes: [
           xAxis,
-          { label: spec.yLabel, size: 64, values: function (_, splits) { return splits.map(tick); } },
+          { label: spec.yLabel, size: 64, values: function (_, splits, _axis, _space, incr) { return log ? splits.map(tick) : ticks(splits, incr); } },
         ],
         series: [{ label: spec.xLabel, value: function (_, v) { return v == null ? '–' : time ? dateText(v) : String(v); } }].concat(spec.series.map(function (s) {
           return { label: s.label, stroke: s.stroke, width: s.width || 2, dash: s.dash,
-            points: { show: !s.dash && spec.x.length <= 40, size: spec.x.length <= 2 ? 10 : 6, fill: s.stroke }, value: function (_, v) { return fmt(v); } };
+            points: { show: !s.dash && !s.edge && spec.x.length <= 40, size: spec.x.length <= 2 ? 10 : 6, fill: s.stroke }, value: function (_, v) { return fmt(v); } };
         })),
         cursor: { drag: { x: true, y: false } },
+        bands: spec.bands,
       }, data, el);
     }
     build();
@@ -136,10 +150,23 @@ export const CLIENT_JS = String.raw`(function () {
   plot('plot-forecast', function (el) {
     var F = D.forecast, n = Math.max(F.truth.length, F.predicted.length), x = [];
     for (var i = 0; i < n; i++) x.push(F.dates ? F.dates[i] : F.startIndex + i);
-    lineChart(el, { x: x, xLabel: F.dates ? 'date' : 'time step', time: !!F.dates, yLabel: 'value', integerX: !F.dates, height: 300, series: [
+    var series = [
       { label: 'truth', values: pad(F.truth, n), stroke: '#333' },
-      { label: 'predicted', values: pad(F.predicted, n), stroke: '#d62728' },
-    ] });
+      { label: 'model', values: pad(F.predicted, n), stroke: '#d62728' },
+    ];
+    var colours = ['#1f77b4', '#2ca02c'];
+    (F.baselines || []).forEach(function (b, k) {
+      series.push({ label: b.name, values: pad(b.values, n), stroke: colours[k % 2], width: 1, dash: [5, 3] });
+    });
+    var bands;
+    if (F.band) {
+      // uPlot fills between two series (indices count the x column as 0): upper, then lower; edges without point markers.
+      var up = series.length + 1;
+      series.push({ label: F.band.label + ' upper', values: pad(F.band.upper, n), stroke: 'rgba(214,39,40,0.35)', width: 1, edge: true });
+      series.push({ label: F.band.label + ' lower', values: pad(F.band.lower, n), stroke: 'rgba(214,39,40,0.35)', width: 1, edge: true });
+      bands = [{ series: [up, up + 1], fill: 'rgba(214,39,40,0.12)' }];
+    }
+    lineChart(el, { x: x, xLabel: F.dates ? 'date' : 'time step', time: !!F.dates, yLabel: 'value', integerX: !F.dates, height: 300, series: series, bands: bands });
   });
 
   // ---------------------------------------------------------------- activation heatmaps (canvas)
@@ -194,9 +221,28 @@ export const CLIENT_JS = String.raw`(function () {
     timeTicks(ctx, T, ML, pw, top + ph + 2);
   }
 
-  function drawPanel(cv, p, T, W) {
+  // One label per time step (characters of a text input) on the x axis; columns are at least LABEL_W
+  // pixels wide (the heatmaps scroll sideways when that is wider than the page). Stand-ins for invisible
+  // characters (␣ ⏎ ⇥, escapes) in blue, and ⏎, a small glyph in most fonts, larger. Returns the height used.
+  var LABEL_W = 10, STAND_INS = { '␣': 1, '⏎': 1, '⇥': 1 };
+  function charAxis(ctx, labels, x0, w, y) {
+    var T = labels.length, cw = w / T, size = cw >= 11 ? 12 : 10;
+    ctx.save();
+    ctx.textAlign = 'center'; ctx.textBaseline = 'middle';
+    for (var t = 0; t < T; t++) {
+      var x = x0 + (t + 0.5) * cw, s = labels[t], standIn = STAND_INS[s] || s.length > 1;
+      if (t % 2 === 0) { ctx.fillStyle = '#eef2f6'; ctx.fillRect(x0 + t * cw, y, cw, 16); }
+      ctx.font = '600 ' + (s === '⏎' ? size + 4 : size) + 'px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
+      ctx.fillStyle = standIn ? '#1f5fa8' : '#1d2329';
+      ctx.fillText(s, x, y + 8.5);
+    }
+    ctx.restore();
+    return 17;
+  }
+
+  function drawPanel(cv, p, T, W, labels) {
     var pw = W - ML - MR, top = 6;
-    var ph = Math.max(56, Math.min(240, p.units * 7)), Ht = top + ph + 24;
+    var ph = Math.max(56, Math.min(240, p.units * 7)), Ht = top + ph + 24 + (labels ? 17 : 0);
     var ctx = setupCanvas(cv, W, Ht), col = scaleFor(p.range);
     var off = document.createElement('canvas');
     off.width = T; off.height = p.units;
@@ -219,7 +265,7 @@ export const CLIENT_JS = String.raw`(function () {
     for (var uu = 0; uu < p.units; uu += ustep) ctx.fillText(String(uu), ML - 6, top + (uu + 0.5) * rowH);
     ctx.save(); ctx.translate(14, top + ph / 2); ctx.rotate(-Math.PI / 2); ctx.textAlign = 'center';
     ctx.fillText('unit', 0, 0); ctx.restore();
-    timeTicks(ctx, T, ML, pw, top + ph + 2);
+    timeTicks(ctx, T, ML, pw, top + ph + 2 + (labels ? charAxis(ctx, labels, ML, pw, top + ph + 1) : 0));
 
     var lo = p.range[0], hi = p.range[1], bx = ML + pw + 14, bw = 12;
     for (var i = 0; i < ph; i++) { ctx.fillStyle = rgb(col(hi - (hi - lo) * i / Math.max(1, ph - 1))); ctx.fillRect(bx, top + i, bw, 1); }
@@ -229,7 +275,7 @@ export const CLIENT_JS = String.raw`(function () {
     ctx.textBaseline = 'top'; ctx.fillText(fmt(hi), bx + bw + 5, top);
     ctx.textBaseline = 'middle'; ctx.fillText(fmt(mid), bx + bw + 5, top + (hi - mid) / (hi - lo || 1) * ph);
     ctx.textBaseline = 'bottom'; ctx.fillText(fmt(lo), bx + bw + 5, top + ph);
-    cv._hit = { T: T, units: p.units, top: top, pw: pw, ph: ph, values: p.values, name: p.name };
+    cv._hit = { T: T, units: p.units, x0: ML, top: top, pw: pw, ph: ph, values: p.values, name: p.name, labels: labels };
   }
 
   var tip = null;
@@ -239,7 +285,7 @@ export const CLIENT_JS = String.raw`(function () {
       if (!h) return;
       var t = Math.floor((e.clientX - r.left - ML) / h.pw * h.T), u = Math.floor((e.clientY - r.top - h.top) / h.ph * h.units);
       if (t < 0 || t >= h.T || u < 0 || u >= h.units) { tip.style.display = 'none'; return; }
-      tip.textContent = h.name + ' · t ' + t + ' · unit ' + u + ' · ' + fmt(h.values[t][u]);
+      tip.textContent = h.name + ' · t ' + t + (h.labels ? ' (' + h.labels[t] + ')' : '') + ' · unit ' + u + ' · ' + fmt(h.values[t][u]);
       tip.style.display = 'block';
       tip.style.left = (e.pageX + 12) + 'px'; tip.style.top = (e.pageY + 12) + 'px';
     });
@@ -257,7 +303,8 @@ export const CLIENT_JS = String.raw`(function () {
       if (W === lastW) return;
       lastW = W;
       if (inputCv && A.input) drawInput(inputCv, A, W);
-      A.panels.forEach(function (p, i) { drawPanel(canvases[i], p, A.steps, W); });
+      var Wp = A.labels ? Math.max(W, ML + MR + A.steps * LABEL_W) : W;
+      A.panels.forEach(function (p, i) { drawPanel(canvases[i], p, A.steps, Wp, A.labels); });
     }
     draw();
     redraws.push(draw);

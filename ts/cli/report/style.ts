@@ -36,6 +36,17 @@ table.kv td:last-child { font-family: ui-monospace, SFMono-Regular, Menlo, Conso
 pre.sample { background: #fbfbf8; border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px;
   white-space: pre-wrap; word-break: break-word; max-height: 420px; overflow: auto; margin: 0; }
 pre.sample .prompt { background: #e3eefb; border-radius: 3px; }
+table.scores { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; margin: 8px 0; }
+table.scores th, table.scores td { padding: 4px 14px; text-align: right; border-top: 1px solid var(--line); }
+table.scores th { font-weight: 500; color: var(--muted); }
+table.scores tr > :first-child { text-align: left; color: var(--muted); }
+.samples { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
+@media (max-width: 900px) { .samples { grid-template-columns: 1fr; } }
+.sample-head { color: var(--muted); font-size: 12px; margin: 0 0 3px; }
+pre.input-text { margin: 2px 0 4px; white-space: pre-wrap; word-break: break-all; font-size: 13px; }
+table.char-scores tr:first-child th { border-top: none; }
+table.char-scores tr:nth-child(2) { font-weight: 600; }
+table.scores .how { text-align: left; color: var(--muted); font-weight: normal; }
 table.confusion { border-collapse: collapse; font-size: 12.5px; font-variant-numeric: tabular-nums; }
 table.confusion th, table.confusion td { padding: 5px 9px; text-align: center; }
 table.confusion th { font-weight: 500; color: var(--muted); }
@@ -44,6 +55,7 @@ table.confusion td { min-width: 46px; border: 1px solid #fff; }
 table.confusion .axis { font-size: 11.5px; color: var(--muted); }
 .act-block h3 { font-size: 13px; font-weight: 600; margin: 12px 0 2px; }
 .act-block h3 .kind { font-weight: normal; color: var(--muted); }
+.act-block { overflow-x: auto; }
 .act-block canvas { display: block; }
 .tip { position: absolute; display: none; pointer-events: none; background: rgba(29,35,41,.92); color: #fff;
   font-size: 12px; padding: 3px 7px; border-radius: 4px; white-space: nowrap; z-index: 10; }

@@ -27,8 +27,21 @@ use crate::shape::expect_len;
 use crate::spec::RecurrentSpec;
 use workspace::Workspace;
 
+/// A layer's input: features [seq_len, batch, I], or token ids [seq_len, batch] that stand for
+/// one-hot rows of width I (a block's first layer only).
+#[derive(Clone, Copy)]
+pub(crate) enum LayerX<'a, R> {
+    Features(&'a [R]),
+    Tokens(&'a [i32]),
+}
+
 pub struct BlockInput<'a, R: Real> {
+    /// [seq_len, batch, input_size]; empty when `tokens` holds the input.
     pub x: &'a [R],
+    /// Token ids [seq_len, batch], each in 0..input_size, read as one-hot rows: the first layer's
+    /// input projection gathers W_ih's columns instead of multiplying by a one-hot matrix, and its
+    /// weight gradient scatters into them (no dL/dx: ids have no gradient).
+    pub tokens: Option<&'a [i32]>,
     pub seq_len: usize,
     pub batch: usize,
     /// Zeros when `None`.
@@ -82,7 +95,15 @@ impl<R: Real> RecurrentBlock<R> {
         if t == 0 || b == 0 {
             return Err(Error::value("x", format!("expected seq_len >= 1 and batch >= 1, got seq_len {t}, batch {b}")));
         }
-        expect_len("x", input.x.len(), &[t, b, spec.input_size])?;
+        match input.tokens {
+            None => expect_len("x", input.x.len(), &[t, b, spec.input_size])?,
+            Some(ids) => {
+                expect_len("x", ids.len(), &[t, b])?;
+                if let Some(i) = ids.iter().position(|&v| v < 0 || v as usize >= spec.input_size) {
+                    return Err(Error::value("x", format!("token ids must be in 0..{} (input_size), got {} at index {i}", spec.input_size, ids[i])));
+                }
+            }
+        }
         let state = [spec.state_rows(), b, h];
         if let Some(h0) = input.h0 {
             expect_len("h0", h0.len(), &state)?;

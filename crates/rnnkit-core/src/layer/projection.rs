@@ -8,8 +8,13 @@
 //! The directions' weights are stacked into one B, each direction's block padded with zero rows to
 //! `MAX_NR`, a panel boundary on every tier: the GEMM's column blocks are then exactly the
 //! directions, and each is written straight into its own record (no strided gate rows downstream).
+//!
+//! Token input (ids standing for one-hot rows) needs no GEMM: the projection of id v is column v of
+//! W_ih plus the bias, so each direction keeps that [I, G·H] table per parameter version and a row's
+//! gates are a copy of its id's row.
 
 use super::scan::Scan;
+use super::LayerX;
 use super::workspace::{fit, DirState, Projection};
 use crate::cell::{as_f32, as_f32_mut};
 use crate::kernels::{kernels, MAX_NR};
@@ -24,7 +29,11 @@ fn block_rows(gate_size: usize) -> usize {
 
 /// Fills each direction's `states[d].gates` with [x | 1]·[W_ih | b]ᵀ for every step, where `scans`
 /// are the layer's directions (they share every shape) and `x` its input [seq_len, batch, I].
-pub(crate) fn project<R: Real>(scans: &[Scan<'_, R>], x: &[R], proj: &mut Projection<R>, states: &mut [DirState<R>]) {
+pub(crate) fn project<R: Real>(scans: &[Scan<'_, R>], x: LayerX<'_, R>, proj: &mut Projection<R>, states: &mut [DirState<R>]) {
+    let x = match x {
+        LayerX::Features(x) => x,
+        LayerX::Tokens(ids) => return gather(scans, ids, proj, states),
+    };
     let s = &scans[0];
     let (rows, input, gs) = (s.seq_len * s.batch, s.cp.input_size, s.gate_size());
     // The biases ride on a column of ones (bit-identical to adding them after an unpacked GEMM).
@@ -69,6 +78,35 @@ pub(crate) fn project<R: Real>(scans: &[Scan<'_, R>], x: &[R], proj: &mut Projec
             kernel(false, r.len(), d * stride, gs, xw, 1.0, &af[r.start * xw..], xw, packed, 0.0, g, gs);
         }
     });
+}
+
+/// Token input: each row's gates are its id's row of the direction's table (see the file comment),
+/// built once per parameter version. Ids were validated against input_size by the caller.
+fn gather<R: Real>(scans: &[Scan<'_, R>], ids: &[i32], proj: &mut Projection<R>, states: &mut [DirState<R>]) {
+    let s = &scans[0];
+    let (vocab, gs) = (s.cp.input_size, s.gate_size());
+    if s.version.is_none() || proj.table_prepared != s.version {
+        fit(&mut proj.table, scans.len() * vocab * gs);
+        for (s, table) in scans.iter().zip(proj.table.chunks_exact_mut(vocab * gs)) {
+            // b_ih + b_hh folded as in `stack_weights`, except GRU's n gate (b_hn is scaled by r).
+            let folded = if s.cell == CellKind::Gru { 2 * s.hidden } else { gs };
+            let bias = s.bias(s.cp.b_ih).zip(s.bias(s.cp.b_hh));
+            let w_ih = s.w_ih();
+            for (v, row) in table.chunks_exact_mut(gs).enumerate() {
+                for (g, out) in row.iter_mut().enumerate() {
+                    let b = bias.map_or(R::ZERO, |(b_ih, b_hh)| if g < folded { b_ih[g] + b_hh[g] } else { b_ih[g] });
+                    *out = w_ih[g * vocab + v] + b;
+                }
+            }
+        }
+        proj.table_prepared = s.version;
+    }
+    for (st, table) in states.iter_mut().zip(proj.table.chunks_exact(vocab * gs)) {
+        fit(&mut st.gates, ids.len() * gs);
+        for (row, &id) in st.gates.chunks_exact_mut(gs).zip(ids) {
+            row.copy_from_slice(&table[id as usize * gs..][..gs]);
+        }
+    }
 }
 
 /// Stacks every direction's [W_ih | b] rows into `proj.w_cat` (each block `stride` rows, zero
@@ -145,7 +183,7 @@ mod tests {
 
             let mut states: Vec<DirState<f64>> = (0..2).map(|_| DirState::default()).collect();
             let scans: Vec<Scan<'_, f64>> = (0..2).map(|d| scan(&spec, None, &params, steps, batch, 0, d, None, false)).collect();
-            project(&scans, &x, &mut Projection::default(), &mut states);
+            project(&scans, LayerX::Features(&x), &mut Projection::default(), &mut states);
             for (d, st) in states.iter().enumerate() {
                 let err = st.gates.iter().zip(&want[d]).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
                 assert!(err < 1e-12, "{cell} bias={bias} f64 direction {d}: max error {err}");
@@ -155,7 +193,7 @@ mod tests {
             let mut states: Vec<DirState<f32>> = (0..2).map(|_| DirState::default()).collect();
             let scans: Vec<Scan<'_, f32>> = (0..2).map(|d| scan(&spec, None, &p32, steps, batch, 0, d, None, false)).collect();
             let mut proj = Projection::default();
-            project(&scans, &x32, &mut proj, &mut states);
+            project(&scans, LayerX::Features(&x32), &mut proj, &mut states);
             assert_eq!(proj.packed.n(), 2 * MAX_NR, "{cell}: one packed B with both directions' blocks");
             for (d, st) in states.iter().enumerate() {
                 assert_eq!(st.gates.len(), want[d].len());

@@ -19,6 +19,7 @@
 use std::ops::Range;
 
 use super::workspace::{fit, slots, BackScratch, DirState, StepScratch};
+use super::LayerX;
 use crate::cell::{self, as_f32, as_f32_mut, aux_width, StepBackward, StepForward};
 use crate::kernels::{kernels, pack_row_weights, PackedB};
 use crate::parallel::{self, part_rows, row_parts, Disjoint};
@@ -395,7 +396,7 @@ impl<R: Real> Scan<'_, R> {
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,
-        x: &[R],
+        x: LayerX<'_, R>,
         dy: &[R],
         dy_offset: usize,
         dy_stride: usize,
@@ -493,7 +494,28 @@ impl<R: Real> Scan<'_, R> {
         let (g_ih, g_hh) = (0, self.cp.w_hh - self.cp.w_ih);
         let h_prev = if self.reverse { bh } else { 0 };
         let hs = &st.hs[h_prev..h_prev + rows * hd];
-        if as_f32(x).is_some() {
+        let x = match x {
+            LayerX::Features(x) => x,
+            LayerX::Tokens(ids) => {
+                // One-hot input: dW_ih[g, v] = Σ over the rows whose id is v of dG[row, g], summed
+                // per id into [I, G·H] rows (contiguous), then added transposed; dW_hh as usual.
+                fit(&mut sc.dw, input * gs);
+                sc.dw.fill(R::ZERO);
+                for (d, &id) in sc.dgx.chunks_exact(gs).zip(ids) {
+                    sc.dw[id as usize * gs..][..gs].iter_mut().zip(d).for_each(|(a, v)| *a += *v);
+                }
+                for (v, d) in sc.dw.chunks_exact(gs).enumerate() {
+                    for (g, dv) in d.iter().enumerate() {
+                        grads[g_ih + g * input + v] += *dv;
+                    }
+                }
+                R::gemm(true, false, k_dgx, hd, rows, R::ONE, &sc.dgx, gs, hs, hd, R::ONE, &mut grads[g_hh..g_hh + k_dgx * hd], hd);
+                &[]
+            }
+        };
+        if x.is_empty() {
+            // Token input: done above.
+        } else if as_f32(x).is_some() {
             // Those shared rows use one GEMM for dW_ih and dW_hh against [x | h_{t−1}], which packs
             // dGᵀ once (T1: 1024×3200ᵀ·3200×320 ~95 GFLOP/s, against ~72 and ~90 for the two apart).
             let w = input + hd;

@@ -10,7 +10,7 @@
 use super::projection::project;
 use super::scan::{OutRows, Scan};
 use super::workspace::{fit, Workspace};
-use super::{BlockGrads, BlockInput};
+use super::{BlockGrads, BlockInput, LayerX};
 use crate::parallel::{self, part_rows, Disjoint};
 use crate::params::cell_params;
 use crate::real::Real;
@@ -65,9 +65,11 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
     ws.masks.resize_with(layers, Vec::new);
     ws.dirs.resize_with(layers * dirs, Default::default);
     ws.projections.resize_with(layers, Default::default);
+    ws.tokens.clear();
     if keep_cache {
         ws.inputs[0].clear();
         ws.inputs[0].extend_from_slice(input.x);
+        ws.tokens.extend_from_slice(input.tokens.unwrap_or(&[]));
     }
 
     let mut h_n = vec![R::ZERO; layers * dirs * bh];
@@ -78,7 +80,10 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
 
     for l in 0..layers {
         let (done, next) = ws.inputs.split_at_mut(l + 1);
-        let x: &[R] = if l == 0 && !keep_cache { input.x } else { &done[l] };
+        let x = match input.tokens {
+            Some(ids) if l == 0 => LayerX::Tokens(ids),
+            _ => LayerX::Features(if l == 0 && !keep_cache { input.x } else { &done[l] }),
+        };
         let last = l + 1 == layers;
         let out: &mut [R] = if last {
             &mut *output
@@ -129,7 +134,8 @@ pub(crate) fn backward<R: Real>(spec: &RecurrentSpec, params: &[R], dy: &[R], dh
     let lstm = spec.cell.has_cell_state();
     let lengths = (!ws.lengths.is_empty()).then_some(&ws.lengths[..]);
 
-    let mut dx = if want_dx { vec![R::ZERO; steps * batch * spec.input_size] } else { Vec::new() };
+    // Token ids have no gradient: dx stays empty for them.
+    let mut dx = if want_dx && ws.tokens.is_empty() { vec![R::ZERO; steps * batch * spec.input_size] } else { Vec::new() };
     let mut dh0 = vec![R::ZERO; layers * dirs * bh];
     let mut dc0 = if lstm { vec![R::ZERO; layers * dirs * bh] } else { Vec::new() };
     // dy_a: gradient of the current layer's output (below the top); dy_b: of its input.
@@ -146,7 +152,8 @@ pub(crate) fn backward<R: Real>(spec: &RecurrentSpec, params: &[R], dy: &[R], dh
         let dir_parts = scan(spec, lengths, params, steps, batch, l, 0, None, true).direction_parts(dirs);
         let together = dir_parts > 1;
         let beta = |d: usize| if d == 0 { R::ZERO } else { R::ONE };
-        let (x, d_in_len) = (&ws.inputs[l], d_in.len());
+        let x = if l == 0 && !ws.tokens.is_empty() { LayerX::Tokens(&ws.tokens) } else { LayerX::Features(&ws.inputs[l]) };
+        let d_in_len = d_in.len();
         {
             let (scratch, grads_all) = (Disjoint::new(&mut ws.back[..]), Disjoint::new(&mut *grads));
             let (dh0_all, dc0_all, d_in_all) = (Disjoint::new(&mut dh0), Disjoint::new(&mut dc0), Disjoint::new(&mut *d_in));

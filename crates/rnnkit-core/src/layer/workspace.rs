@@ -62,6 +62,11 @@ pub(crate) struct Projection<R> {
     pub xs: Vec<R>,
     /// The parameter version `w_cat` and `packed` were prepared for.
     pub prepared: Option<u64>,
+    /// Token input: [directions, I (vocabulary), G·H], row v of a direction = W_ih[:, v] + b, the
+    /// projection of the one-hot row of token v (what [x | 1]·[W_ih | b]ᵀ gives for it, bit for bit).
+    pub table: Vec<R>,
+    /// The parameter version `table` was built for.
+    pub table_prepared: Option<u64>,
 }
 
 /// Slot of `hs`/`cs` holding the state after step `t` and the slot holding the state before it.
@@ -111,6 +116,9 @@ pub(crate) struct Workspace<R> {
     /// [num_layers]: each layer's input [seq_len, batch, features]. Entry 0 (a copy of x) is filled
     /// only when the forward kept its cache; entry l > 0 is layer l−1's output after dropout.
     pub inputs: Vec<Vec<R>>,
+    /// Token ids [seq_len, batch] of layer 0 when the block's input is ids (then `inputs[0]` is
+    /// empty), kept with the cache.
+    pub tokens: Vec<i32>,
     /// [num_layers]: the inverted-dropout mask (0 or 1/(1−p)) applied to `inputs[l]`; empty = none.
     pub masks: Vec<Vec<R>>,
     /// [num_layers·directions]
