@@ -135,6 +135,21 @@ describe.skipIf(!BACKENDS.every((b) => b.built))('datasets and models on differe
 });
 
 describe.skipIf(!BACKENDS.find((b) => b.name === 'native')?.built)('one copy per fit (native)', () => {
+  it('at 1k and at 100k sequences alike, fit(x, y) copies exactly the data once, however many epochs and chunks', async () => {
+    await setBackend('native');
+    const addon = loadNativeAddon();
+    for (const n of [1_000, 100_000]) {
+      const { ids, next } = text(n, 8, 6);
+      const m = charModel();
+      let chunks = 0;
+      const before = addon.__datasetBytesBuilt();
+      await m.fit(tensor(ids, [n, 8]), tensor(next, [n, 8]), { epochs: 2, batchSize: 500, callbacks: { onBatchEnd: () => void chunks++ } });
+      expect(addon.__datasetBytesBuilt() - before, `n = ${n}`).toBe(ids.byteLength + next.byteLength);
+      expect(chunks, `n = ${n}`).toBeGreaterThanOrEqual(2);
+      m.dispose();
+    }
+  }, 60_000);
+
   it('fit(x, y) copies its data into the core once for all epochs and chunks; fit(dataset) never', async () => {
     await setBackend('native');
     const addon = loadNativeAddon();

@@ -172,6 +172,14 @@ class CallScope {
     return ptr;
   }
 
+  /** Stops tracking blocks the module has taken over (they must not be freed here). */
+  forget(ptrs: readonly number[]): void {
+    for (const p of ptrs) {
+      const i = this.blocks.indexOf(p);
+      if (i >= 0) this.blocks.splice(i, 1);
+    }
+  }
+
   /** `array`, or 0 (the null pointer: "absent") for undefined. */
   optArray(arg: string, a: Float32Array | Int32Array | undefined): number {
     return a === undefined ? 0 : this.array(arg, a);
@@ -335,7 +343,12 @@ class WasmBackend implements Backend {
     const rt = this.runtime();
     const handle = this.call(rt, 'createDataset', (s) => {
       const out = s.alloc(4, 4, 'data');
-      rt.check(rt.ex.rnnkit_dataset_create(batchPtr(s, b), out));
+      const first = s.blocks.length;
+      const descriptor = batchPtr(s, b);
+      // The module takes over the data blocks whatever the outcome (one copy of the set in memory).
+      const status = rt.ex.rnnkit_dataset_create(descriptor, out);
+      s.forget(s.blocks.slice(first).filter((p) => p !== descriptor));
+      rt.check(status);
       return new Uint32Array(rt.ex.memory.buffer, out, 1)[0];
     });
     const bytes = b.x.byteLength + b.y.byteLength + (b.mask?.byteLength ?? 0) + (b.lengths?.byteLength ?? 0);

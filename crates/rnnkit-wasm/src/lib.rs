@@ -18,7 +18,7 @@ pub mod threads;
 
 use handles::{slot, Entry, Results};
 use rnnkit_core::json::Json;
-use rnnkit_core::model::{Batch, BatchRange, Dataset, EpochOptions, EpochTotals, EvalRange, ForwardOptions, InputsRef, TargetsRef};
+use rnnkit_core::model::{Batch, BatchRange, Dataset, EpochOptions, EpochTotals, EvalRange, ForwardOptions, Inputs, InputsRef, Targets, TargetsRef};
 use rnnkit_core::{Error, Model, Result};
 
 // ---- memory and errors ---------------------------------------------------------------------------
@@ -368,17 +368,33 @@ pub extern "C" fn rnnkit_model_evaluate_dataset(h: u32, dataset: u32, batch_size
 
 // ---- datasets ------------------------------------------------------------------------------------
 
-/// Copies the batch the descriptor describes into a new dataset (checked once, see
-/// rnnkit_core::dataset) and writes its handle to `out`.
+/// Builds a dataset from the batch the descriptor describes (checked once, see
+/// rnnkit_core::dataset) and writes its handle to `out`. The x, y, mask and lengths blocks are
+/// taken over, not copied (JS must not free them, whatever the outcome): the set then sits in
+/// linear memory once, where a copy would need twice its size, and wasm memory never shrinks.
 #[unsafe(no_mangle)]
 pub extern "C" fn rnnkit_dataset_create(batch: *const RawBatch, out: *mut u32) -> i32 {
     status::run(|| {
-        // SAFETY: JS allocated the descriptor, every range in it and `out` with rnnkit_alloc and
-        // keeps them alive for this call.
-        let b = unsafe { read_batch(batch) }?;
-        let data = Dataset::copy_of(&b)?;
+        // SAFETY: JS allocated the descriptor and every block in it with rnnkit_alloc, keeps them
+        // alive for this call, holds no view of them, and hands the data blocks over (see above).
+        let data = unsafe {
+            let r = memory::read(batch, "batch")?;
+            let x = if flag(r.x_tokens, "xTokens")? {
+                Inputs::Tokens(memory::take_vec(r.x as *const i32, r.x_len, "x")?)
+            } else {
+                Inputs::Float(memory::take_vec(r.x, r.x_len, "x")?)
+            };
+            let y = if flag(r.y_class, "yClass")? {
+                Targets::Class(memory::take_vec(r.y as *const i32, r.y_len, "y")?)
+            } else {
+                Targets::Float(memory::take_vec(r.y, r.y_len, "y")?)
+            };
+            let mask = if r.mask.is_null() { None } else { Some(memory::take_vec(r.mask, r.mask_len, "mask")?) };
+            let lengths = if r.lengths.is_null() { None } else { Some(memory::take_vec(r.lengths, r.lengths_len, "lengths")?) };
+            Dataset::new(x, dims(r.x_dims[0], r.x_dims[1], r.x_dims[2]), y, mask, lengths)?
+        };
         let handle = datasets::insert(data)?;
-        // SAFETY: the batch slices are no longer used; `out` is checked inside `write`.
+        // SAFETY: `out` is checked inside `write`.
         if let Err(e) = unsafe { memory::write(out, handle, "out") } {
             datasets::remove(handle); // JS never learns the handle: free it now, not leak it.
             return Err(e);
@@ -616,7 +632,11 @@ mod tests {
         assert_eq!(before, 1, "evaluate stores one loss");
         assert_eq!(rnnkit_model_train_step(h, good), 0, "{:?}", last());
         let ds_out = rnnkit_alloc(4, 4) as *mut u32;
-        assert_eq!(rnnkit_dataset_create(good, ds_out), 0, "{:?}", last());
+        let (for_dataset, dataset_blocks) = raw_batch(&[0.5, -0.5, 1.0, 0.25], [2, 2, 1], &[1.0, -1.0, 0.5, 0.0], 0);
+        let blocks_before = rnnkit_live_blocks();
+        assert_eq!(rnnkit_dataset_create(for_dataset, ds_out), 0, "{:?}", last());
+        assert_eq!(rnnkit_live_blocks(), blocks_before - 2, "x and y were taken over, not copied");
+        assert_eq!(rnnkit_free(dataset_blocks[2]), 0, "the descriptor stays the caller's");
         // SAFETY: `ds_out` was just written by the export.
         let ds = unsafe { ds_out.read() };
         assert_eq!(rnnkit_live_handles(), 2, "a dataset counts as a live handle");

@@ -52,6 +52,31 @@ pub fn free(ptr: *mut u8) -> Result<()> {
     }
 }
 
+/// Takes over the block at `ptr` holding `len` elements of T as a `Vec` (the block leaves the
+/// registry: JS must not free it). A block allocated as exactly `len` T's with T's alignment is
+/// adopted without copying; any other live block is copied and freed. Not a live block start: `Err`.
+///
+/// # Safety
+/// As for `slice`; in addition no slice over the block may be alive.
+pub unsafe fn take_vec<T: Copy>(ptr: *const T, len: usize, arg: &str) -> Result<Vec<T>> {
+    check(ptr, len, arg)?;
+    let layout = LIVE.with(|live| live.borrow().get(&(ptr as usize)).copied());
+    let Some(layout) = layout else {
+        return Err(Error::value(arg, format!("{:#x} is not the start of a block from rnnkit_alloc", ptr as usize)));
+    };
+    if Layout::array::<T>(len).is_ok_and(|l| l == layout) && len > 0 {
+        LIVE.with(|live| live.borrow_mut().remove(&(ptr as usize)));
+        // SAFETY: the block was allocated by the global allocator with exactly Vec<T>'s layout for
+        // capacity `len` (checked just above), holds `len` initialised elements (every bit pattern
+        // of the f32/i32 used here is valid), and left the registry, so it is owned once, by the Vec.
+        return Ok(unsafe { Vec::from_raw_parts(ptr as *mut T, len, len) });
+    }
+    // SAFETY: `check` passed; the copy ends before the block is freed.
+    let copy = unsafe { std::slice::from_raw_parts(ptr, len) }.to_vec();
+    free(ptr as *mut u8)?;
+    Ok(copy)
+}
+
 /// Number of live blocks (tests check that JS frees everything it allocates).
 pub fn live_blocks() -> usize {
     LIVE.with(|live| live.borrow().len())

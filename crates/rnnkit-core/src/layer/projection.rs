@@ -88,14 +88,11 @@ fn gather<R: Real>(scans: &[Scan<'_, R>], ids: &[i32], proj: &mut Projection<R>,
     if s.version.is_none() || proj.table_prepared != s.version {
         fit(&mut proj.table, scans.len() * vocab * gs);
         for (s, table) in scans.iter().zip(proj.table.chunks_exact_mut(vocab * gs)) {
-            // b_ih + b_hh folded as in `stack_weights`, except GRU's n gate (b_hn is scaled by r).
-            let folded = if s.cell == CellKind::Gru { 2 * s.hidden } else { gs };
-            let bias = s.bias(s.cp.b_ih).zip(s.bias(s.cp.b_hh));
+            let bias: Vec<R> = (0..gs).map(|g| folded_bias(s, g).unwrap_or(R::ZERO)).collect();
             let w_ih = s.w_ih();
             for (v, row) in table.chunks_exact_mut(gs).enumerate() {
                 for (g, out) in row.iter_mut().enumerate() {
-                    let b = bias.map_or(R::ZERO, |(b_ih, b_hh)| if g < folded { b_ih[g] + b_hh[g] } else { b_ih[g] });
-                    *out = w_ih[g * vocab + v] + b;
+                    *out = w_ih[g * vocab + v] + bias[g];
                 }
             }
         }
@@ -109,6 +106,14 @@ fn gather<R: Real>(scans: &[Scan<'_, R>], ids: &[i32], proj: &mut Projection<R>,
     }
 }
 
+/// Gate row g's bias in the projection: b_ih + b_hh folded, except GRU's n gate, whose b_hn is scaled
+/// by r inside the cell (b_in alone); `None` without biases.
+fn folded_bias<R: Real>(s: &Scan<'_, R>, g: usize) -> Option<R> {
+    let folded = if s.cell == CellKind::Gru { 2 * s.hidden } else { s.gate_size() };
+    let (b_ih, b_hh) = s.bias(s.cp.b_ih).zip(s.bias(s.cp.b_hh))?;
+    Some(if g < folded { b_ih[g] + b_hh[g] } else { b_ih[g] })
+}
+
 /// Stacks every direction's [W_ih | b] rows into `proj.w_cat` (each block `stride` rows, zero
 /// padded) and, for f32, packs them: once per parameter version, not per call (re-packing W_ih per
 /// call measured ~1 µs of F2's 53 µs).
@@ -116,9 +121,6 @@ fn stack_weights<R: Real>(scans: &[Scan<'_, R>], proj: &mut Projection<R>, xw: u
     let (input, gs) = (scans[0].cp.input_size, scans[0].gate_size());
     fit(&mut proj.w_cat, scans.len() * stride * xw);
     for (s, block) in scans.iter().zip(proj.w_cat.chunks_exact_mut(stride * xw)) {
-        // b_ih + b_hh folded, except GRU's n gate: b_hn is scaled by r inside the cell.
-        let folded = if s.cell == CellKind::Gru { 2 * s.hidden } else { gs };
-        let bias = s.bias(s.cp.b_ih).zip(s.bias(s.cp.b_hh));
         let w_ih = s.w_ih();
         for (g, row) in block.chunks_exact_mut(xw).enumerate() {
             if g >= gs {
@@ -126,8 +128,8 @@ fn stack_weights<R: Real>(scans: &[Scan<'_, R>], proj: &mut Projection<R>, xw: u
                 continue;
             }
             row[..input].copy_from_slice(&w_ih[g * input..(g + 1) * input]);
-            if let Some((b_ih, b_hh)) = bias {
-                row[input] = if g < folded { b_ih[g] + b_hh[g] } else { b_ih[g] };
+            if let Some(b) = folded_bias(s, g) {
+                row[input] = b;
             }
         }
     }
