@@ -33,7 +33,7 @@ export interface ScaleRow {
   msPerBatch?: number;
   /** Time of dataset(x, y). */
   datasetMs?: number;
-  /** VmRSS once the backend and the model exist, before the data. */
+  /** VmRSS once the backend and the model exist and a 64-window warm-up fit() ran, before the data. */
   baselineKb?: number;
   /** Peak while the arrays and dataset() were made. */
   buildPeakKb?: number;
@@ -168,7 +168,7 @@ export function fitMarkdown(r: FitReport): string {
       if (f) out.push(`- ${peer}: per-batch time at ${f.large.toLocaleString('en-US')} ÷ at ${f.small.toLocaleString('en-US')} sequences = **${f.ratio.toFixed(2)}** (1.00 = flat).`);
     }
     out.push(
-      `- ${r.scaleEpochsRule}. Peak: ${r.scaling.find((s) => s.peakSource)?.peakSource ?? '—'}. Baseline: VmRSS once the backend and the model exist, before the data. ` +
+      `- ${r.scaleEpochsRule}. Peak: ${r.scaling.find((s) => s.peakSource)?.peakSource ?? '—'}. Baseline: VmRSS once the backend and the model exist and a warm-up fit() on 64 windows has run (what any first fit allocates once per process: optimised wasm code, packed weights, threads), before the data. ` +
         '"During fit" restarts the peak window after `dataset(x, y)`; the rows keep the user\'s x and y alive through fit() (as code that holds them does), except "(x, y released)", which drops them and runs the GC before fit().',
     );
   }
