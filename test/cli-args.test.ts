@@ -37,6 +37,8 @@ describe('parseArgs', () => {
     });
     expect(parseArgs(['m.safetensors', '--json'], INFO_FLAGS, 'info', 1)).toEqual({ flags: { json: true }, positionals: ['m.safetensors'] });
     expect(train()).toEqual({ flags: {}, positionals: [] });
+    // A single dash works for a long flag too, as it did before commander.
+    expect(train('-epochs', '3', '-no-bidirectional').flags).toEqual({ epochs: 3, bidirectional: false });
   });
 
   it('booleans: --x, --no-x (the last one wins), --x=false; --no-date is its own flag next to --date <column>', () => {
@@ -52,6 +54,7 @@ describe('parseArgs', () => {
   it('an unknown flag names the command and the closest valid flag', () => {
     expect(errorOf(() => train('--epocs', '3'))).toBe('unknown flag --epocs for rnnkit train, did you mean --epochs? (see rnnkit train --help)');
     expect(errorOf(() => train('--lr8', '0.1'))).toContain('did you mean --lr?');
+    expect(errorOf(() => train('-x'))).toBe('unknown flag -x for rnnkit train, did you mean --lr? (see rnnkit train --help)');
     // Nothing close: no guess.
     expect(errorOf(() => train('--zzzzzzzz'))).toBe('unknown flag --zzzzzzzz for rnnkit train (see rnnkit train --help)');
   });

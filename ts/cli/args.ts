@@ -116,7 +116,7 @@ function convert(spec: FlagSpec, raw: unknown, source: string): string | number 
 export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], command: string, maxPositionals = 0): Parsed {
   const program = commanderFor(specs, command, maxPositionals);
   try {
-    program.parse(booleansWithoutInlineValues(argv, specs), { from: 'user' });
+    program.parse(normalizedArgv(argv, specs), { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) throw cliErrorFor(e, argv, specs, command, program);
     throw e;
@@ -164,12 +164,16 @@ function commanderFor(specs: readonly FlagSpec[], command: string, maxPositional
 }
 
 /**
- * `--flag=true` / `--flag=false` for a boolean, which commander reads as an unknown option: rewritten to
- * `--flag` / `--no-flag` (dropped for a `no-x` flag, whose absence is false), the value checked by `convert`.
+ * What the hand-written parser accepted and commander does not, rewritten before commander sees it: a
+ * single-dash long flag (`-epochs 3`) gets its second dash; `--flag=true` / `--flag=false` for a boolean
+ * (commander reads it as an unknown option) becomes `--flag` / `--no-flag` (dropped for a `no-x` flag,
+ * whose absence is false), the value checked by `convert`.
  */
-function booleansWithoutInlineValues(argv: readonly string[], specs: readonly FlagSpec[]): string[] {
+function normalizedArgv(argv: readonly string[], specs: readonly FlagSpec[]): string[] {
+  const isFlag = (name: string) => specs.some((s) => s.name === name || (s.type === 'boolean' && `no-${s.name}` === name));
   const out: string[] = [];
-  for (const arg of argv) {
+  for (const word of argv) {
+    const arg = /^-[^-]/.test(word) && isFlag(word.slice(1).replace(/=.*$/s, '')) ? `-${word}` : word;
     const m = /^--([^=]+)=(.*)$/s.exec(arg);
     const spec = m ? specs.find((s) => s.name === m[1] && s.type === 'boolean') : undefined;
     if (!m || !spec) {
@@ -189,7 +193,7 @@ function cliErrorFor(e: CommanderError, argv: readonly string[], specs: readonly
     // commander's message quotes the word: error: unknown option '--lr8'.
     const word = /'([^']*)'/.exec(e.message)?.[1] ?? '';
     const name = word.replace(/^--?/, '').replace(/=.*$/s, '');
-    return new CliError(`unknown flag --${name} for rnnkit ${command}${didYouMean(`--${name}`, specs.map((s) => `--${s.name}`))} ${see}`);
+    return new CliError(`unknown flag ${word.replace(/=.*$/s, '')} for rnnkit ${command}${didYouMean(`--${name}`, specs.map((s) => `--${s.name}`))} ${see}`);
   }
   if (e.code === 'commander.excessArguments') {
     const stray = program.args[program.registeredArguments.length] ?? argv.find((a) => !a.startsWith('-')) ?? '';
