@@ -1,11 +1,12 @@
 /**
- * Command-line flags for `rnnkit`: a small declarative parser (no dependency) that turns argv into typed
- * values, merges a JSON `--config` file under the flags, and answers a typo with the closest valid flag
- * ("unknown flag --lr8, did you mean --lr?", by edit distance). Every mistake is a `CliError`: main.ts
+ * Command-line flags for `rnnkit`: declarative `FlagSpec` tables (one per command) from which commander
+ * parses argv into typed values; the same tables read a JSON `--config` file merged under the flags and
+ * write the help text. A typo is answered with the closest valid flag ("unknown flag --lr8, did you mean --lr?", by edit distance). Every mistake is a `CliError`: main.ts
  * prints its message and exits 1 without a stack trace.
  */
 
 import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
 
 /** A mistake the user can fix: printed as-is, exit code 1, no stack trace. */
 export class CliError extends Error {
@@ -105,46 +106,104 @@ function convert(spec: FlagSpec, raw: unknown, source: string): string | number 
 }
 
 /**
- * Parses `--name value`, `--name=value`, boolean `--name` / `--no-name`, and positionals. Unknown flags
- * are errors with the closest valid one. `maxPositionals` bounds stray words (a forgotten `--`).
+ * Parses argv with commander, built from the command's `FlagSpec` table (the single source of truth, also
+ * used by `readConfig` and `helpText`): `--name value`, `--name=value`, boolean `--name` / `--no-name`, and
+ * at most `maxPositionals` positionals. Values are converted and range-checked by `convert`, so a flag and
+ * its config-file key give the same message. commander's own errors become `CliError`s in this file's
+ * wording: unknown flags get the closest valid one by `closest` (the same hints as config keys and
+ * commands), a stray word names itself.
  */
 export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[], command: string, maxPositionals = 0): Parsed {
-  const byName = new Map(specs.map((s) => [s.name, s]));
-  const names = specs.map((s) => `--${s.name}`);
+  const program = commanderFor(specs, command, maxPositionals);
+  try {
+    program.parse(normalizedArgv(argv, specs), { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) throw cliErrorFor(e, argv, specs, command, program);
+    throw e;
+  }
   const flags: FlagValues = {};
-  const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (!arg.startsWith('-') || arg === '-') {
-      if (positionals.length >= maxPositionals) {
-        throw new CliError(`rnnkit ${command}: unexpected argument "${arg}" (flags start with --; see rnnkit ${command} --help)`);
-      }
-      positionals.push(arg);
+  for (const option of program.options) {
+    const value = program.getOptionValue(option.attributeName()) as string | number | boolean | undefined;
+    if (value !== undefined) flags[specName(option)] = value;
+  }
+  return { flags, positionals: program.args };
+}
+
+/** The spec name behind a commander option (commander keys values by camelCase; `--no-x` sets `x`). */
+function specName(option: Option): string {
+  return option.negate ? option.name().replace(/^no-/, '') : option.name();
+}
+
+/** One commander `Command` for a spec table: no help option or exit of its own, errors thrown, not printed. */
+function commanderFor(specs: readonly FlagSpec[], command: string, maxPositionals: number): Command {
+  const program = new Command(`rnnkit ${command}`)
+    .helpOption(false) // --help is a spec like any flag; the command prints helpText
+    .allowExcessArguments(false)
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {}, outputError: () => {} });
+  for (let i = 0; i < maxPositionals; i++) program.argument(`[arg${i}]`);
+  const names = new Set(specs.map((s) => s.name));
+  for (const spec of specs) {
+    if (spec.type === 'boolean') {
+      const option = new Option(`--${spec.name}`, spec.help);
+      // A spec named no-x (--no-date next to --date <column>) is its own flag, not commander's negation of --x.
+      option.negate = false;
+      program.addOption(option);
+      if (!spec.name.startsWith('no-') && !names.has(`no-${spec.name}`)) program.addOption(new Option(`--no-${spec.name}`, `not --${spec.name}`));
+    } else {
+      program.addOption(
+        new Option(`--${spec.name} <${spec.type === 'string' ? 'value' : spec.type}>`, spec.help).argParser((raw: string) => {
+          // commander takes any next word as the value; `--csv --epochs 3` is a forgotten value, as before.
+          if (raw.startsWith('--') && raw.length > 2) throw new CliError(`--${spec.name} needs a value (${spec.help})`);
+          return convert(spec, raw, `--${spec.name}`);
+        }),
+      );
+    }
+  }
+  return program;
+}
+
+/**
+ * What the hand-written parser accepted and commander does not, rewritten before commander sees it: a
+ * single-dash long flag (`-epochs 3`) gets its second dash; `--flag=true` / `--flag=false` for a boolean
+ * (commander reads it as an unknown option) becomes `--flag` / `--no-flag` (dropped for a `no-x` flag,
+ * whose absence is false), the value checked by `convert`.
+ */
+function normalizedArgv(argv: readonly string[], specs: readonly FlagSpec[]): string[] {
+  const isFlag = (name: string) => specs.some((s) => s.name === name || (s.type === 'boolean' && `no-${s.name}` === name));
+  const out: string[] = [];
+  for (const word of argv) {
+    const arg = /^-[^-]/.test(word) && isFlag(word.slice(1).replace(/=.*$/s, '')) ? `-${word}` : word;
+    const m = /^--([^=]+)=(.*)$/s.exec(arg);
+    const spec = m ? specs.find((s) => s.name === m[1] && s.type === 'boolean') : undefined;
+    if (!m || !spec) {
+      out.push(arg);
       continue;
     }
-    const body = arg.replace(/^--?/, '');
-    const eq = body.indexOf('=');
-    let name = eq >= 0 ? body.slice(0, eq) : body;
-    let inline: string | undefined = eq >= 0 ? body.slice(eq + 1) : undefined;
-    let spec = byName.get(name);
-    if (!spec && name.startsWith('no-') && byName.get(name.slice(3))?.type === 'boolean' && inline === undefined) {
-      name = name.slice(3);
-      spec = byName.get(name);
-      inline = 'false';
-    }
-    if (!spec) throw new CliError(`unknown flag --${name} for rnnkit ${command}${didYouMean(`--${name}`, names)} (see rnnkit ${command} --help)`);
-    let raw: string | boolean;
-    if (inline !== undefined) raw = inline;
-    else if (spec.type === 'boolean') raw = true;
-    else {
-      const next = argv[i + 1];
-      if (next === undefined || (next.startsWith('--') && next.length > 2)) throw new CliError(`--${name} needs a value (${spec.help})`);
-      raw = next;
-      i++;
-    }
-    flags[name] = convert(spec, raw, `--${name}`);
+    if (convert(spec, m[2], `--${spec.name}`)) out.push(`--${spec.name}`);
+    else if (!spec.name.startsWith('no-')) out.push(`--no-${spec.name}`);
   }
-  return { flags, positionals };
+  return out;
+}
+
+/** commander's error as a CliError naming the flag or word, with the closest valid flag for a typo. */
+function cliErrorFor(e: CommanderError, argv: readonly string[], specs: readonly FlagSpec[], command: string, program: Command): CliError {
+  const see = `(see rnnkit ${command} --help)`;
+  if (e.code === 'commander.unknownOption') {
+    // commander's message quotes the word: error: unknown option '--lr8'.
+    const word = /'([^']*)'/.exec(e.message)?.[1] ?? '';
+    const name = word.replace(/^--?/, '').replace(/=.*$/s, '');
+    return new CliError(`unknown flag ${word.replace(/=.*$/s, '')} for rnnkit ${command}${didYouMean(`--${name}`, specs.map((s) => `--${s.name}`))} ${see}`);
+  }
+  if (e.code === 'commander.excessArguments') {
+    const stray = program.args[program.registeredArguments.length] ?? argv.find((a) => !a.startsWith('-')) ?? '';
+    return new CliError(`rnnkit ${command}: unexpected argument "${stray}" (flags start with --; see rnnkit ${command} --help)`);
+  }
+  if (e.code === 'commander.optionMissingArgument') {
+    const name = /'--([^ ']+)/.exec(e.message)?.[1] ?? '';
+    return new CliError(`--${name} needs a value (${specs.find((s) => s.name === name)?.help ?? 'see --help'})`);
+  }
+  return new CliError(`rnnkit ${command}: ${e.message.replace(/^error: /, '')}`);
 }
 
 /**
