@@ -13,8 +13,9 @@ import { getBackend } from './backend/select.js';
 import { describe, rnnkitError, shapeError, typeError, valueError, type RnnkitError } from './errors.js';
 import { Dense, GRU, LSTM, RecurrentLayer, RNN, type BlockSpec, type HeadSpec, type Layer } from './layers.js';
 import { decodeSafetensors, encodeSafetensors, RNNKIT_VERSION, type NamedTensor } from './persist.js';
-import { Dataset, inputDims, type SequenceInput } from './dataset.js';
-import { isTensor, Tensor, toLengths, type DType, type Lengths, type Tensor2D, type Tensor3D } from './tensor.js';
+import { Dataset, type SequenceInput } from './dataset.js';
+import { isTensor, Tensor, type DType, type Lengths, type Tensor2D, type Tensor3D } from './tensor.js';
+import { finiteOption, inputDims, integerOption, isPlainObject, knownKeys, optBool, optionsObject, plainObject, string, toLengths } from './validate.js';
 
 export type Loss = 'mse' | 'bce_with_logits' | 'cross_entropy';
 export type OptimizerType = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
@@ -187,31 +188,12 @@ function snake(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
-function isPlainObject(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
-}
 
-function checkKeys(arg: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
-  for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k) && obj[k] !== undefined) {
-      throw valueError(`${arg}.${k}`, `unknown option; expected one of ${allowed.join(', ')}`);
-    }
-  }
-}
 
 
 const fmtShape = (s: readonly number[]) => `[${s.join(', ')}]`;
 
-function integerIn(arg: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw typeError(arg, 'an integer', describe(v));
-  if (v < min || v > max) throw valueError(arg, `expected an integer in [${min}, ${max}], got ${v}`);
-  return v;
-}
 
-function finiteNumber(arg: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw typeError(arg, 'a finite number', describe(v));
-  return v;
-}
 
 function firstNonFinite(a: Float32Array): number {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
@@ -300,10 +282,9 @@ export class Sequential {
 
   constructor(layers: readonly Layer[], options: SequentialOptions = {}) {
     if (!Array.isArray(layers)) throw typeError('layers', 'an array of layers', describe(layers));
-    if (!isPlainObject(options)) throw typeError('options', 'an object', describe(options));
-    checkKeys('options', options as Record<string, unknown>, ['seed', 'threads']);
-    const seed = options.seed === undefined ? 0 : integerIn('options.seed', options.seed, 0);
-    this.#threads = options.threads === undefined ? 0 : integerIn('options.threads', options.threads, 0, MAX_THREADS);
+    optionsObject('options', options, ['seed', 'threads']);
+    const seed = options.seed === undefined ? 0 : integerOption('options.seed', options.seed, 0);
+    this.#threads = options.threads === undefined ? 0 : integerOption('options.threads', options.threads, 0, MAX_THREADS);
     const blocks: BlockSpec[] = [];
     let head: HeadSpec | null = null;
     layers.forEach((layer, k) => {
@@ -377,8 +358,7 @@ export class Sequential {
   compile(options: CompileOptions): void {
     const handle = this.#ensureHandle('compile');
     if (this.#fitting) throw this.#busyError('compile');
-    if (!isPlainObject(options)) throw typeError('options', 'an object like { loss: "mse" }', describe(options));
-    checkKeys('options', options as unknown as Record<string, unknown>, COMPILE_KEYS);
+    optionsObject('options', options, COMPILE_KEYS, 'an object like { loss: "mse" }');
     const train = compileJson(options);
     handle.compile(JSON.stringify(train));
     this.#loss = options.loss;
@@ -398,8 +378,7 @@ export class Sequential {
     try {
       if (a instanceof Dataset && isTensor(b)) throw typeError('options', 'an object (the dataset already holds y)', describe(b));
       const [data, options] = a instanceof Dataset ? [a, (b ?? {}) as FitOptions] : [undefined, c ?? {}];
-      if (!isPlainObject(options)) throw typeError('options', 'an object', describe(options));
-      checkKeys('options', options as Record<string, unknown>, FIT_KEYS);
+      optionsObject('options', options, FIT_KEYS);
       // Everything is checked before anything happens: no recompile, no copy for a bad call.
       const plan = this.#fitPlan(options);
       const loss = options.loss ?? this.#loss;
@@ -470,15 +449,13 @@ export class Sequential {
 
   /** fit()'s options other than data and compile ones, checked. */
   #fitPlan(options: FitOptions): FitPlan {
-    const epochs = integerIn('options.epochs', options.epochs ?? 1, 1);
-    const batchSizeOpt = integerIn('options.batchSize', options.batchSize ?? 32, 1);
-    const shuffle = options.shuffle ?? true;
-    if (typeof shuffle !== 'boolean') throw typeError('options.shuffle', 'a boolean', describe(shuffle));
-    const seed = integerIn('options.seed', options.seed ?? this.#spec.seed, 0);
-    const tbptt = integerIn('options.tbptt', options.tbptt ?? 0, 0);
+    const epochs = integerOption('options.epochs', options.epochs ?? 1, 1);
+    const batchSizeOpt = integerOption('options.batchSize', options.batchSize ?? 32, 1);
+    const shuffle = optBool('options.shuffle', options.shuffle ?? undefined, true);
+    const seed = integerOption('options.seed', options.seed ?? this.#spec.seed, 0);
+    const tbptt = integerOption('options.tbptt', options.tbptt ?? 0, 0);
     const callbacks = options.callbacks;
-    if (callbacks !== undefined && !isPlainObject(callbacks)) throw typeError('options.callbacks', 'an object', describe(callbacks));
-    if (callbacks !== undefined) checkKeys('options.callbacks', callbacks as Record<string, unknown>, ['onEpochEnd', 'onBatchEnd']);
+    if (callbacks !== undefined) optionsObject('options.callbacks', callbacks, ['onEpochEnd', 'onBatchEnd']);
     const onEpochEnd = callbacks?.onEpochEnd;
     if (onEpochEnd !== undefined && typeof onEpochEnd !== 'function') {
       throw typeError('options.callbacks.onEpochEnd', 'a function', describe(onEpochEnd));
@@ -572,8 +549,7 @@ export class Sequential {
   /** Runs the model on `x` [batch, seqLen, inputSize] (or int32 token ids [batch, seqLen]): [batch, seqLen, units] or [batch, units]. */
   predict(x: SequenceInput, options: { lengths?: Lengths } = {}): Tensor<'float32'> {
     const handle = this.#ensureHandle('predict');
-    if (!isPlainObject(options)) throw typeError('options', 'an object', describe(options));
-    checkKeys('options', options as Record<string, unknown>, ['lengths']);
+    optionsObject('options', options, ['lengths']);
     const dims = this.#checkX('x', x);
     const lengths = options.lengths === undefined ? undefined : toLengths('options.lengths', options.lengths, dims[0], dims[1]);
     const out = handle.forward(x.data, dims, lengths ? { lengths } : {});
@@ -590,12 +566,10 @@ export class Sequential {
     }
     if (a instanceof Dataset) {
       const options = (b ?? {}) as { batchSize?: number };
-      if (!isPlainObject(options)) throw typeError('options', 'an object', describe(options));
-      checkKeys('options', options as Record<string, unknown>, ['batchSize']);
-      return handle.evaluateDataset(this.#usable('data', a, this.#loss).handle, integerIn('options.batchSize', options.batchSize ?? EVAL_BATCH, 1)).loss;
+      optionsObject('options', options, ['batchSize']);
+      return handle.evaluateDataset(this.#usable('data', a, this.#loss).handle, integerOption('options.batchSize', options.batchSize ?? EVAL_BATCH, 1)).loss;
     }
-    if (!isPlainObject(c)) throw typeError('options', 'an object', describe(c));
-    checkKeys('options', c as Record<string, unknown>, ['mask', 'lengths']);
+    optionsObject('options', c, ['mask', 'lengths']);
     return handle.evaluate(this.#batch('x', 'y', a, b, c.mask, c.lengths, false));
   }
 
@@ -655,7 +629,7 @@ export class Sequential {
   loadStateDict(dict: Record<string, Float32Array | Tensor<'float32'>>, options: { strict?: boolean } = {}): void {
     const handle = this.#ensureHandle('loadStateDict');
     if (this.#fitting) throw this.#busyError('loadStateDict');
-    if (!isPlainObject(dict)) throw typeError('stateDict', 'an object of Float32Array or Tensor values', describe(dict));
+    plainObject('stateDict', dict, 'an object of Float32Array or Tensor values');
     const strict = options.strict ?? true;
     const infos = handle.paramInfo();
     const byName = new Map(infos.map((p) => [p.name, p]));
@@ -691,9 +665,9 @@ export class Sequential {
    * `metadata` adds string entries (e.g. a dataset's normalisation); rnnkit's own keys win.
    */
   toBytes(metadata: Record<string, string> = {}): Uint8Array {
-    if (!isPlainObject(metadata)) throw typeError('metadata', 'an object of strings', describe(metadata));
+    plainObject('metadata', metadata, 'an object of strings');
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw typeError(`metadata["${k}"]`, 'a string', describe(v));
+      string(`metadata["${k}"]`, v);
     }
     const handle = this.#ensureHandle('toBytes');
     const flat = handle.getParams();
@@ -978,7 +952,7 @@ function compileJson(options: CompileOptions): Record<string, unknown> {
   if (!(typeof type === 'string' && type in OPTIMIZER_KEYS)) {
     throw valueError(typeof optimizer === 'string' ? 'options.optimizer' : 'options.optimizer.type', `expected one of ${Object.keys(OPTIMIZER_KEYS).join(', ')}, got ${describe(type)}`);
   }
-  checkKeys('options.optimizer', cfg, ['type', ...OPTIMIZER_KEYS[type]]);
+  knownKeys('options.optimizer', cfg, ['type', ...OPTIMIZER_KEYS[type]]);
   opt.type = type;
   for (const key of OPTIMIZER_KEYS[type]) {
     const v = cfg[key];
@@ -987,13 +961,13 @@ function compileJson(options: CompileOptions): Record<string, unknown> {
       if (typeof v !== 'boolean') throw typeError('options.optimizer.nesterov', 'a boolean', describe(v));
       opt.nesterov = v;
     } else {
-      opt[snake(key)] = finiteNumber(`options.optimizer.${key}`, v);
+      opt[snake(key)] = finiteOption(`options.optimizer.${key}`, v);
     }
   }
   const train: Record<string, unknown> = { loss, optimizer: opt };
   for (const [key, v] of [['clipNorm', clipNorm], ['clipValue', clipValue]] as const) {
     if (v === undefined) continue;
-    if (finiteNumber(`options.${key}`, v) <= 0) throw valueError(`options.${key}`, `expected a value > 0, got ${v}`);
+    if (finiteOption(`options.${key}`, v) <= 0) throw valueError(`options.${key}`, `expected a value > 0, got ${v}`);
     train[snake(key)] = v;
   }
   return train;

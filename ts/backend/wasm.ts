@@ -3,16 +3,18 @@
  * (./wasm-threads.ts) where threads are available, else build/rnnkit-simd.wasm, or the scalar
  * build/rnnkit.wasm for engines without SIMD, and adapts its C-ABI exports
  * (crates/rnnkit-wasm/src/lib.rs) to the `Backend` contract of ./types.ts.
- * JS type-checks arguments (./checks.ts), copies inputs into `rnnkit_alloc`ed memory, turns a non-zero
- * status into the same RnnkitError the native backend throws, and copies results out with `.slice()`.
+ * JS type-checks arguments (../validate.ts; null means absent, as in env.rs), copies inputs into
+ * `rnnkit_alloc`ed memory, turns a non-zero status into the same RnnkitError the native backend
+ * throws, and copies results out with `.slice()`.
  * A trap (a Rust panic) becomes ERR_RNNKIT_INTERNAL and the instance is replaced by a fresh one on
  * next use.
  */
 
 import { describe, errorFromStatus, isRnnkitError, rnnkitError, typeError, valueError } from '../errors.js';
 import {
-  dims3, f32Array, finite, inputs, integer, object, optBool, optF32Array, optI32Array, parseTraceMeta, settle, string, targets, U32_MAX,
-} from './checks.js';
+  dims3, f32Array, finite, inputs, integer, object, optBool, optF32Array, optI32Array, string, targets, U32_MAX,
+} from '../validate.js';
+import { parseTraceMeta, settle } from './common.js';
 import type {
   Backend,
   BackwardResult,
@@ -325,7 +327,7 @@ class WasmBackend implements Backend {
   }
 
   createModel(specJson: string): ModelHandle {
-    const spec = string(specJson, 'spec');
+    const spec = string('spec', specJson);
     const rt = this.runtime();
     const handle = this.call(rt, 'createModel', (s) => {
       const [ptr, len] = s.text('spec', spec);
@@ -482,18 +484,18 @@ class WasmModel implements ModelHandle {
   }
 
   setParams(flat: Float32Array): void {
-    const params = f32Array(flat, 'params');
+    const params = f32Array('params', flat);
     this.run('setParams', (s, ex, h) => s.rt.check(ex.rnnkit_model_set_params(h, s.array('params', params), params.length)));
   }
 
   forward(x: Inputs, xDims: [number, number, number], opts: ForwardOptions = {}): ForwardResult {
-    object(opts, 'opts');
-    const training = optBool(opts.training, 'training', false);
-    const dims = dims3(xDims, 'xDims');
-    const xs = inputs(x, 'x');
-    const h0 = optF32Array(opts.h0, 'h0');
-    const c0 = optF32Array(opts.c0, 'c0');
-    const lengths = optI32Array(opts.lengths, 'lengths');
+    object('opts', opts);
+    const training = optBool('training', opts.training ?? undefined, false);
+    const dims = dims3('xDims', xDims);
+    const xs = inputs('x', x);
+    const h0 = optF32Array('h0', opts.h0);
+    const c0 = optF32Array('c0', opts.c0);
+    const lengths = optI32Array('lengths', opts.lengths);
     return this.run('forward', (s, ex, h) => {
       s.rt.check(
         ex.rnnkit_model_forward(
@@ -509,9 +511,9 @@ class WasmModel implements ModelHandle {
   }
 
   backward(dOutput: Float32Array, dh?: Float32Array, dc?: Float32Array): BackwardResult {
-    const dOut = f32Array(dOutput, 'dOutput');
-    const dhs = optF32Array(dh, 'dh');
-    const dcs = optF32Array(dc, 'dc');
+    const dOut = f32Array('dOutput', dOutput);
+    const dhs = optF32Array('dh', dh);
+    const dcs = optF32Array('dc', dc);
     return this.run('backward', (s, ex, h) => {
       s.rt.check(
         ex.rnnkit_model_backward(
@@ -525,7 +527,7 @@ class WasmModel implements ModelHandle {
   }
 
   compile(trainJson: string): void {
-    const train = string(trainJson, 'train');
+    const train = string('train', trainJson);
     this.run('compile', (s, ex, h) => {
       const [ptr, len] = s.text('train', train);
       s.rt.check(ex.rnnkit_model_compile(h, ptr, len));
@@ -549,12 +551,12 @@ class WasmModel implements ModelHandle {
   }
 
   evaluateDataset(data: DatasetHandle, batchSize: number, range: EvalRange = {}): EvalResult {
-    const n = integer(batchSize, 'batchSize', 1, U32_MAX);
-    object(range, 'range');
-    const first = range.firstBatch == null ? 0 : integer(range.firstBatch, 'firstBatch', 0, U32_MAX);
-    const max = range.maxBatches == null ? 0 : integer(range.maxBatches, 'maxBatches', 1, U32_MAX);
-    const total = range.carry?.total == null ? 0 : finite(range.carry.total, 'carryTotal');
-    const weight = range.carry?.weight == null ? 0 : finite(range.carry.weight, 'carryWeight');
+    const n = integer('batchSize', batchSize, 1, U32_MAX);
+    object('range', range);
+    const first = range.firstBatch == null ? 0 : integer('firstBatch', range.firstBatch, 0, U32_MAX);
+    const max = range.maxBatches == null ? 0 : integer('maxBatches', range.maxBatches, 1, U32_MAX);
+    const total = range.carry?.total == null ? 0 : finite('carryTotal', range.carry.total);
+    const weight = range.carry?.weight == null ? 0 : finite('carryWeight', range.carry.weight);
     const dataset = this.backend.datasetHandle(data, this.runtimeId);
     return this.run('evaluateDataset', (s, ex, h) => {
       s.rt.check(ex.rnnkit_model_evaluate_dataset(h, dataset, n, first, max, total, weight));
@@ -569,17 +571,17 @@ class WasmModel implements ModelHandle {
   trainEpoch(data: DatasetHandle, opts: EpochOptions): Promise<EpochResult> {
     return settle(() => {
       const dataset = this.backend.datasetHandle(data, this.runtimeId);
-      object(opts, 'opts');
-      const batchSize = integer(opts.batchSize, 'batchSize', 1, U32_MAX);
-      const shuffle = optBool(opts.shuffle, 'shuffle', false);
-      const seed = integer(opts.seed, 'seed', 0, U32_MAX);
-      const tbptt = integer(opts.tbptt, 'tbptt', 0, U32_MAX);
-      const firstBatch = opts.firstBatch == null ? 0 : integer(opts.firstBatch, 'firstBatch', 0, U32_MAX);
-      const maxBatches = opts.maxBatches == null ? 0 : integer(opts.maxBatches, 'maxBatches', 1, U32_MAX);
-      const carry = opts.carry == null ? undefined : object(opts.carry, 'carry');
-      const updates = carry?.updates == null ? 0 : integer(carry.updates, 'carryUpdates', 0, Number.MAX_SAFE_INTEGER);
-      const lossSum = carry?.lossSum == null ? 0 : finite(carry.lossSum, 'carryLossSum');
-      const gradNormSum = carry?.gradNormSum == null ? 0 : finite(carry.gradNormSum, 'carryGradNormSum');
+      object('opts', opts);
+      const batchSize = integer('batchSize', opts.batchSize, 1, U32_MAX);
+      const shuffle = optBool('shuffle', opts.shuffle ?? undefined, false);
+      const seed = integer('seed', opts.seed, 0, U32_MAX);
+      const tbptt = integer('tbptt', opts.tbptt, 0, U32_MAX);
+      const firstBatch = opts.firstBatch == null ? 0 : integer('firstBatch', opts.firstBatch, 0, U32_MAX);
+      const maxBatches = opts.maxBatches == null ? 0 : integer('maxBatches', opts.maxBatches, 1, U32_MAX);
+      const carry = opts.carry == null ? undefined : object('carry', opts.carry);
+      const updates = carry?.updates == null ? 0 : integer('carryUpdates', carry.updates, 0, Number.MAX_SAFE_INTEGER);
+      const lossSum = carry?.lossSum == null ? 0 : finite('carryLossSum', carry.lossSum);
+      const gradNormSum = carry?.gradNormSum == null ? 0 : finite('carryGradNormSum', carry.gradNormSum);
       return this.run('trainEpoch', (s, ex, h) => {
         s.rt.check(
           ex.rnnkit_model_train_epoch(
@@ -594,8 +596,8 @@ class WasmModel implements ModelHandle {
   }
 
   step(xT: Float32Array, batch: number): Float32Array {
-    const xs = f32Array(xT, 'xT');
-    const n = integer(batch, 'batch', 1, U32_MAX);
+    const xs = f32Array('xT', xT);
+    const n = integer('batch', batch, 1, U32_MAX);
     return this.run('step', (s, ex, h) => {
       s.rt.check(ex.rnnkit_model_step(h, s.array('xT', xs), xs.length, n));
       return s.f32(h, SLOT.STEP);
@@ -607,8 +609,8 @@ class WasmModel implements ModelHandle {
   }
 
   trace(x: Float32Array, xDims: [number, number, number]): TraceResult {
-    const dims = dims3(xDims, 'xDims');
-    const xs = f32Array(x, 'x');
+    const dims = dims3('xDims', xDims);
+    const xs = f32Array('x', x);
     return this.run('trace', (s, ex, h) => {
       s.rt.check(ex.rnnkit_model_trace(h, s.array('x', xs), xs.length, dims[0], dims[1], dims[2]));
       return { ...parseTraceMeta(s.textResult(h)), values: s.f32(h, SLOT.OUTPUT) };
@@ -625,14 +627,14 @@ interface CheckedBatch {
 }
 
 function checkBatch(batch: BatchData, name: string): CheckedBatch {
-  object(batch, name);
-  const dims = dims3(batch.xDims, 'xDims');
+  object(name, batch);
+  const dims = dims3('xDims', batch.xDims);
   return {
-    x: inputs(batch.x, 'x'),
+    x: inputs('x', batch.x),
     dims,
-    y: targets(batch.y, 'y'),
-    mask: optF32Array(batch.mask, 'mask'),
-    lengths: optI32Array(batch.lengths, 'lengths'),
+    y: targets('y', batch.y),
+    mask: optF32Array('mask', batch.mask),
+    lengths: optI32Array('lengths', batch.lengths),
   };
 }
 
@@ -683,8 +685,8 @@ const isNode = typeof process !== 'undefined' && typeof process.versions?.node =
 const backends = new Map<string, WasmBackend>();
 
 function chooseVariant(opts: WasmLoadOptions | undefined): Variant {
-  if (opts !== undefined) object(opts, 'opts');
-  const wantedSimd = opts?.simd === undefined ? undefined : optBool(opts.simd, 'simd', true);
+  if (opts !== undefined) object('opts', opts);
+  const wantedSimd = opts?.simd === undefined ? undefined : optBool('simd', opts.simd ?? undefined, true);
   if (wantedSimd === true && !simdSupported()) {
     throw rnnkitError('ERR_RNNKIT_UNSUPPORTED', 'this WebAssembly engine lacks SIMD128; load the scalar module ({ simd: false })');
   }
@@ -693,9 +695,9 @@ function chooseVariant(opts: WasmLoadOptions | undefined): Variant {
   const threadsArg = opts?.threads !== undefined ? 'threads' : 'RNNKIT_WASM_THREADS';
   let wanted: number | undefined;
   if (opts?.threads !== undefined) {
-    wanted = integer(opts.threads, threadsArg, 1, 256);
+    wanted = integer(threadsArg, opts.threads, 1, 256);
   } else if (envThreads) {
-    wanted = integer(Number(envThreads), threadsArg, 1, 256);
+    wanted = integer(threadsArg, Number(envThreads), 1, 256);
   }
   if (wanted !== undefined && wanted > 1) {
     if (!simd) throw valueError(threadsArg, `expected 1 with the scalar module (threads need SIMD128), got ${wanted}`);
