@@ -10,7 +10,7 @@
 
 import { getBackend } from './backend/select.js';
 import type { Backend, BackendName, BatchData, DatasetHandle } from './backend/types.js';
-import { describe, shapeError, typeError, valueError } from './errors.js';
+import { describe, shapeError, typeError } from './errors.js';
 import { formatShape, isTensor, type DType, type Lengths, type Tensor, type Tensor2D, type Tensor3D } from './tensor.js';
 import { inputDims, knownKeys, object, toLengths } from './validate.js';
 
