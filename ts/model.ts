@@ -14,7 +14,7 @@
 import type { Backend, BackendName, BatchData, EpochOptions, EpochResult, EvalResult, ModelHandle } from './backend/types.js';
 import { getBackend } from './backend/select.js';
 import { describe, rnnkitError, shapeError, typeError, valueError, type RnnkitError } from './errors.js';
-import { Dense, GRU, LSTM, RecurrentLayer, RNN, type BlockSpec, type HeadSpec, type Layer } from './layers.js';
+import { Dense, RecurrentLayer, type BlockSpec, type HeadSpec, type Layer } from './layers.js';
 import { decodeSafetensors, encodeSafetensors, RNNKIT_VERSION, type NamedTensor } from './persist.js';
 import { Dataset, type SequenceInput } from './dataset.js';
 import { isTensor, Tensor, type DType, type Lengths, type Tensor2D, type Tensor3D } from './tensor.js';
