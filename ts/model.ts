@@ -7,11 +7,11 @@
  * equal one whole-epoch call bit for bit. Also: streaming `step`, state dicts with PyTorch names,
  * and safetensors save/load (bytes anywhere; file paths in Node only).
  * This file is the class; its parts are in ./model/: types.ts (public types), compile.ts (train JSON),
- * fit-chunks.ts (fit's plan, chunk sizing, seeds, abort), spec.ts (sizes and parameter counts),
+ * fit.ts (fit's plan and chunked epoch loop with validation), spec.ts (sizes and parameter counts),
  * persistence.ts (spec → layers, Node file I/O) and summary.ts.
  */
 
-import type { Backend, BackendName, BatchData, EpochOptions, EpochResult, EvalResult, ModelHandle } from './backend/types.js';
+import type { Backend, BackendName, BatchData, ModelHandle } from './backend/types.js';
 import { getBackend } from './backend/select.js';
 import { describe, rnnkitError, shapeError, typeError, valueError, type RnnkitError } from './errors.js';
 import { Dense, RecurrentLayer, type BlockSpec, type HeadSpec, type Layer } from './layers.js';
@@ -20,24 +20,20 @@ import { Dataset, type SequenceInput } from './dataset.js';
 import { isTensor, Tensor, type DType, type Lengths, type Tensor2D, type Tensor3D } from './tensor.js';
 import { inputDims, integerOption, optBool, optionsObject, plainObject, string, toLengths } from './validate.js';
 import { compileJson, COMPILE_KEYS } from './model/compile.js';
-import { abortError, CHUNK_MS, epochSeed, EVAL_BATCH, FIT_KEYS, firstNonFinite, MAX_CHUNK_BATCHES, yieldToEventLoop, type FitPlan } from './model/fit-chunks.js';
+import { disposedError, EVAL_BATCH, FIT_KEYS, firstNonFinite, fitLoop, type FitPlan } from './model/fit.js';
 import { formatError, layersFromSpec, nodeIO } from './model/persistence.js';
 import { blockParams, headParams, normaliseBlock, normaliseHead, outputSize, size } from './model/spec.js';
 import { summaryTable } from './model/summary.js';
-import type { CompileOptions, EpochLogs, FitOptions, History, Loss, ModelSpec, SequentialOptions, TracePanel } from './model/types.js';
+import type { CompileOptions, FitOptions, History, Loss, ModelSpec, SequentialOptions, TracePanel } from './model/types.js';
 
 // The public types live in ./model/types.ts; re-exported so `from './model.js'` imports keep working.
 export type * from './model/types.js';
-export { epochSeed } from './model/fit-chunks.js';
+export { epochSeed } from './model/fit.js';
 
 /** Most threads a model may ask for (the core's `parallel::MAX_THREADS`). */
 const MAX_THREADS = 256;
 
 const fmtShape = (s: readonly number[]) => `[${s.join(', ')}]`;
-
-function disposedError(op: string): RnnkitError {
-  return rnnkitError('ERR_RNNKIT_DISPOSED', `${op}: this Sequential has been disposed`, 'model');
-}
 
 /**
  * Layers are configuration only: the Sequential builds one core spec from them (batch-first, seeded
@@ -181,7 +177,11 @@ export class Sequential {
         : vd instanceof Dataset ? this.#usable('options.validationData', vd, loss)
         : this.#ownDataset(owned, 'validationData[0]', 'validationData[1]', vd[0], vd[1], undefined, undefined, loss);
       this.#compileFromFit(options);
-      return await this.#fit(train, val, plan);
+      return await fitLoop(this.#ensureHandle('fit'), train, val, plan, {
+        disposed: () => this.#disposed,
+        epochsSeen: () => this.#epochsSeen,
+        epochUsed: () => void this.#epochsSeen++,
+      });
     } finally {
       for (const d of owned) d.dispose();
       this.#fitting = false;
@@ -249,81 +249,6 @@ export class Sequential {
       throw typeError('options.signal', 'an AbortSignal', describe(signal));
     }
     return { epochs, batchSizeOpt, shuffle, seed, tbptt, onEpochEnd, onBatchEnd, signal };
-  }
-
-  async #fit(data: Dataset, val: Dataset | undefined, plan: FitPlan): Promise<History> {
-    const handle = this.#ensureHandle('fit');
-    const { epochs, batchSizeOpt, shuffle, seed, tbptt, onEpochEnd, onBatchEnd, signal } = plan;
-    const history: History = val ? { loss: [], gradNorm: [], valLoss: [] } : { loss: [], gradNorm: [] };
-    const batchSize = Math.min(batchSizeOpt, data.size);
-    // Chunk sizing: the first chunk is one mini-batch; later ones aim at CHUNK_MS from the time per
-    // mini-batch measured on the previous chunk (kept across epochs).
-    let msPerBatch: number | undefined;
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      if (signal?.aborted) throw abortError(signal, epoch, history);
-      if (this.#disposed) throw disposedError('fit');
-      const epochOpts: EpochOptions = { batchSize, shuffle, tbptt, seed: epochSeed(seed, this.#epochsSeen) };
-      const epochBatches = Math.ceil(data.size / batchSize);
-      let done: EpochResult | undefined;
-      let samples = 0;
-      try {
-        while (done === undefined || done.nextBatch < epochBatches) {
-          const first = done?.nextBatch ?? 0;
-          const size = msPerBatch === undefined ? 1 : Math.max(1, Math.min(MAX_CHUNK_BATCHES, Math.round(CHUNK_MS / msPerBatch)));
-          const t0 = performance.now();
-          if (data.disposed) throw rnnkitError('ERR_RNNKIT_DISPOSED', 'fit: the dataset was disposed during fit()', 'data');
-          const chunk: EpochResult = await handle.trainEpoch(data.handle, { ...epochOpts, firstBatch: first, maxBatches: size, ...(done ? { carry: done } : {}) });
-          if (chunk.batches > 0) msPerBatch = Math.max(1e-3, (performance.now() - t0) / chunk.batches);
-          done = chunk;
-          samples += chunk.samples;
-          const last = chunk.nextBatch >= epochBatches;
-          if (onBatchEnd) {
-            await onBatchEnd(chunk.nextBatch - 1, { epoch, loss: chunk.loss, gradNorm: chunk.gradNorm, batches: chunk.nextBatch, epochBatches, samples });
-          }
-          if (last) break;
-          await yieldToEventLoop();
-          if (signal?.aborted) throw abortError(signal, epoch, history, { batches: chunk.nextBatch, of: epochBatches });
-          if (this.#disposed) throw disposedError('fit');
-        }
-      } finally {
-        // A partly trained epoch still used its seed: the next fit() starts from a fresh one.
-        if (done !== undefined) this.#epochsSeen++;
-      }
-      const { loss, gradNorm } = done;
-      history.loss.push(loss);
-      history.gradNorm.push(gradNorm);
-      const logs: EpochLogs = { loss, gradNorm };
-      if (val) {
-        logs.valLoss = await this.#validate(handle, val, signal, epoch, history);
-        history.valLoss!.push(logs.valLoss);
-      }
-      if (onEpochEnd) await onEpochEnd(epoch, logs);
-      await yieldToEventLoop();
-    }
-    return history;
-  }
-
-  /**
-   * The validation loss after an epoch: the dataset scored in chunks of batches sized like the
-   * training chunks (~CHUNK_MS each), yielding between them, so a large validation set neither
-   * blocks the event loop nor delays an abort.
-   */
-  async #validate(handle: ModelHandle, val: Dataset, signal: AbortSignal | undefined, epoch: number, history: History): Promise<number> {
-    let r: EvalResult | undefined;
-    let msPerBatch: number | undefined;
-    do {
-      if (val.disposed) throw rnnkitError('ERR_RNNKIT_DISPOSED', 'fit: the validation dataset was disposed during fit()', 'options.validationData');
-      const size = msPerBatch === undefined ? 1 : Math.max(1, Math.min(MAX_CHUNK_BATCHES, Math.round(CHUNK_MS / msPerBatch)));
-      const t0 = performance.now();
-      const first = r?.nextBatch ?? 0;
-      r = handle.evaluateDataset(val.handle, EVAL_BATCH, { firstBatch: first, maxBatches: size, ...(r ? { carry: r } : {}) });
-      msPerBatch = Math.max(1e-3, (performance.now() - t0) / Math.max(1, r.nextBatch - first));
-      if (r.nextBatch >= r.batches) break;
-      await yieldToEventLoop();
-      if (signal?.aborted) throw abortError(signal, epoch, history);
-      if (this.#disposed) throw disposedError('fit');
-    } while (r.nextBatch < r.batches);
-    return r.loss;
   }
 
   /** Runs the model on `x` [batch, seqLen, inputSize] (or int32 token ids [batch, seqLen]): [batch, seqLen, units] or [batch, units]. */
