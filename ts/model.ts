@@ -18,7 +18,7 @@ import { Dense, RecurrentLayer, type BlockSpec, type HeadSpec, type Layer } from
 import { decodeSafetensors, encodeSafetensors, RNNKIT_VERSION, type NamedTensor } from './persist.js';
 import { Dataset, type SequenceInput } from './dataset.js';
 import { isTensor, Tensor, type DType, type Lengths, type Tensor2D, type Tensor3D } from './tensor.js';
-import { inputDims, integerOption, optBool, optionsObject, plainObject, string, toLengths } from './validate.js';
+import { inputDims, integerOption, nonEmptyString, optBool, optionsObject, plainObject, string, toLengths } from './validate.js';
 import { compileJson, COMPILE_KEYS } from './model/compile.js';
 import { disposedError, EVAL_BATCH, FIT_KEYS, firstNonFinite, fitLoop, type FitPlan } from './model/fit.js';
 import { formatError, layersFromSpec, nodeIO } from './model/persistence.js';
@@ -434,7 +434,7 @@ export class Sequential {
 
   /** Node: writes the safetensors file atomically (tmp file + fsync + rename); `metadata` as for toBytes(). */
   async save(path: string, metadata: Record<string, string> = {}): Promise<void> {
-    if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a non-empty string', describe(path));
+    nonEmptyString('path', path);
     const bytes = this.toBytes(metadata);
     const io = await nodeIO('save');
     await io.writeFileAtomic(path, bytes);
@@ -442,7 +442,7 @@ export class Sequential {
 
   /** Node: reads a file written by save(). */
   static async load(path: string): Promise<Sequential> {
-    if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a non-empty string', describe(path));
+    nonEmptyString('path', path);
     const io = await nodeIO('load');
     return Sequential.fromBytes(await io.readFileBytes(path));
   }

@@ -58,6 +58,12 @@ export function string(arg: string, v: unknown): string {
   return v;
 }
 
+/** A string with at least one character (file paths). */
+export function nonEmptyString(arg: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0) throw typeError(arg, 'a non-empty string', describe(v));
+  return v;
+}
+
 /** `dflt` when undefined, else a boolean. */
 export function optBool(arg: string, v: unknown, dflt: boolean): boolean {
   if (v === undefined) return dflt;

@@ -4,7 +4,7 @@
  */
 
 import { describe, typeError, valueError } from '../errors.js';
-import { finiteOption, isPlainObject, knownKeys } from '../validate.js';
+import { finiteOption, isPlainObject, knownKeys, optBool } from '../validate.js';
 import type { CompileOptions, Loss, OptimizerType } from './types.js';
 
 export const LOSSES: readonly Loss[] = ['mse', 'bce_with_logits', 'cross_entropy'];
@@ -38,8 +38,7 @@ export function compileJson(options: CompileOptions): Record<string, unknown> {
     const v = cfg[key];
     if (v === undefined) continue;
     if (key === 'nesterov') {
-      if (typeof v !== 'boolean') throw typeError('options.optimizer.nesterov', 'a boolean', describe(v));
-      opt.nesterov = v;
+      opt.nesterov = optBool('options.optimizer.nesterov', v, false);
     } else {
       opt[snake(key)] = finiteOption(`options.optimizer.${key}`, v);
     }
