@@ -10,8 +10,9 @@
 
 import { getBackend } from './backend/select.js';
 import type { Backend, BackendName, BatchData, DatasetHandle } from './backend/types.js';
-import { describe, shapeError, typeError, valueError } from './errors.js';
-import { expectKnownKeys, formatShape, isTensor, toLengths, type DType, type Lengths, type Tensor, type Tensor2D, type Tensor3D } from './tensor.js';
+import { describe, shapeError, typeError } from './errors.js';
+import { formatShape, isTensor, type DType, type Lengths, type Tensor, type Tensor2D, type Tensor3D } from './tensor.js';
+import { inputDims, knownKeys, object, toLengths } from './validate.js';
 
 /** Model input: float32 features [batch, seqLen, features], or int32 token ids [batch, seqLen]. */
 export type SequenceInput = Tensor3D | Tensor2D<'int32'>;
@@ -21,19 +22,6 @@ export interface DatasetOptions {
   lengths?: Lengths;
   /** Per-step loss weights [batch, seqLen] (sequence outputs only). */
   mask?: Tensor2D;
-}
-
-/** Checks an input tensor's kind and rank; returns its core dims ([batch, seqLen, 1] for token ids). */
-export function inputDims(arg: string, x: unknown): [number, number, number] {
-  const want = 'a float32 Tensor3D [batch, seqLen, features] or an int32 Tensor2D of token ids [batch, seqLen]';
-  if (!isTensor(x)) throw typeError(arg, want, describe(x));
-  const tokens = x.dtype === 'int32';
-  const rank = tokens ? 2 : 3;
-  // An int32 tensor of another rank is a kind mistake (ids are [batch, seqLen]); a float32 one a shape mistake.
-  if (x.shape.length !== rank) throw (tokens ? typeError : shapeError)(arg, want, `${x.dtype} rank ${x.shape.length} ${formatShape(x.shape)}`);
-  const [n, t] = x.shape;
-  if (n < 1 || t < 1) throw shapeError(arg, 'batch >= 1 and seqLen >= 1', formatShape(x.shape));
-  return [n, t, tokens ? 1 : x.shape[2]];
 }
 
 export class Dataset {
@@ -82,8 +70,7 @@ export class Dataset {
 export function dataset(x: SequenceInput, y: Tensor<DType>, options: DatasetOptions = {}): Dataset {
   const xDims = inputDims('x', x);
   const [n, t] = xDims;
-  if (typeof options !== 'object' || options === null) throw typeError('options', 'an object', describe(options));
-  expectKnownKeys('options', options, ['lengths', 'mask']);
+  knownKeys('options', object('options', options), ['lengths', 'mask']);
   if (!isTensor(y)) throw typeError('y', 'a float32 Tensor of targets or an int32 Tensor of class ids', describe(y));
   if (y.shape[0] !== n) throw shapeError('y', `batch ${n} (like x) in its first dimension`, formatShape(y.shape));
   const batch: BatchData = { x: x.data, xDims, y: y.data };

@@ -8,17 +8,8 @@
 import { describe, rnnkitError, shapeError, typeError, valueError } from './errors.js';
 import { getBackend } from './backend/select.js';
 import type { Backend, BackendName, ForwardOptions as BackendForwardOptions, ModelHandle, ParamInfo } from './backend/types.js';
-import {
-  expectKnownKeys,
-  expectShape,
-  expectTensor,
-  expectTensor3D,
-  formatShape,
-  Tensor,
-  toLengths,
-  type Lengths,
-  type Tensor3D,
-} from './tensor.js';
+import { formatShape, Tensor, type Lengths, type Tensor3D } from './tensor.js';
+import { choice, expectShape, expectTensor, expectTensor3D, integer, knownKeys, optBool, positiveInt, toLengths } from './validate.js';
 
 export type CellName = 'rnn_tanh' | 'rnn_relu' | 'rnn_sigmoid' | 'lstm' | 'gru';
 export type WeightInit = 'uniform' | 'xavier';
@@ -140,33 +131,6 @@ export interface LoadStateDictOptions {
 
 // ---- option validation ----------------------------------------------------------------------------
 
-const MAX_SIZE = 1e9; // same bound as the core's spec reader
-
-function positiveInt(arg: string, v: unknown, required: boolean): number | undefined {
-  if (v === undefined) {
-    if (required) throw valueError(arg, 'is required (a positive integer)');
-    return undefined;
-  }
-  if (typeof v !== 'number') throw typeError(arg, 'a positive integer', describe(v));
-  if (!Number.isInteger(v) || v < 1 || v > MAX_SIZE) throw valueError(arg, `expected a positive integer, got ${v}`);
-  return v;
-}
-
-function bool(arg: string, v: unknown, dflt: boolean): boolean {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') throw typeError(arg, 'a boolean', describe(v));
-  return v;
-}
-
-function choice<T extends string>(arg: string, v: unknown, options: readonly T[], dflt: T): T {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'string') throw typeError(arg, `one of ${options.map((o) => `"${o}"`).join(', ')}`, describe(v));
-  if (!(options as readonly string[]).includes(v)) {
-    throw valueError(arg, `expected one of ${options.map((o) => `"${o}"`).join(', ')}, got "${v}"`);
-  }
-  return v as T;
-}
-
 function checkOptionsObject(layer: string, options: unknown, allowed: readonly string[]): Record<string, unknown> {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw typeError('options', `an options object for ${layer}`, describe(options));
@@ -201,22 +165,17 @@ function resolveRecurrent(layer: string, options: unknown, extraKeys: readonly s
   const dropout = o.dropout ?? 0;
   if (typeof dropout !== 'number') throw typeError('dropout', 'a number in [0, 1)', describe(dropout));
   if (!(dropout >= 0 && dropout < 1)) throw valueError('dropout', `expected a value in [0, 1), got ${dropout}`);
-  const seed = o.seed ?? 0;
-  if (typeof seed !== 'number') throw typeError('seed', 'a non-negative integer', describe(seed));
-  if (!Number.isSafeInteger(seed) || seed < 0) throw valueError('seed', `expected a non-negative integer, got ${seed}`);
-  const threads = o.threads ?? 0;
-  if (typeof threads !== 'number') throw typeError('threads', `an integer in 0..${MAX_THREADS}`, describe(threads));
-  if (!Number.isInteger(threads) || threads < 0 || threads > MAX_THREADS) {
-    throw valueError('threads', `expected an integer in 0..${MAX_THREADS} (0 = all available cores), got ${threads}`);
-  }
+  const seed = integer('seed', o.seed ?? 0, 0, Number.MAX_SAFE_INTEGER);
+  // 0 = all available cores.
+  const threads = integer('threads', o.threads ?? 0, 0, MAX_THREADS);
   const config: RecurrentConfig = {
     inputSize: positiveInt('inputSize', o.inputSize, false),
     hiddenSize: positiveInt('hiddenSize', o.hiddenSize, true) as number,
     numLayers: positiveInt('numLayers', o.numLayers ?? 1, true) as number,
-    bias: bool('bias', o.bias, true),
-    batchFirst: bool('batchFirst', o.batchFirst, false),
+    bias: optBool('bias', o.bias, true),
+    batchFirst: optBool('batchFirst', o.batchFirst, false),
     dropout,
-    bidirectional: bool('bidirectional', o.bidirectional, false),
+    bidirectional: optBool('bidirectional', o.bidirectional, false),
     seed,
     threads,
     weightInit: choice('weightInit', o.weightInit, ['uniform', 'xavier'] as const, 'uniform'),
@@ -393,12 +352,12 @@ export abstract class RecurrentLayer<C extends RecurrentConfig = RecurrentConfig
     const [seqLen, batch] = this.#config.batchFirst ? [d1, d0] : [d0, d1];
     const o = opts ?? {};
     if (o === null || typeof o !== 'object') throw typeError('opts', 'an options object', describe(o));
-    expectKnownKeys('opts', o, isLstm ? ['h0', 'c0', 'lengths', 'training'] : ['h0', 'lengths', 'training']);
+    knownKeys('opts', o, isLstm ? ['h0', 'c0', 'lengths', 'training'] : ['h0', 'lengths', 'training']);
     const args: BackendForwardOptions = {};
     if (o.h0 !== undefined) args.h0 = this.#checkState('h0', o.h0, batch);
     if (o.c0 !== undefined) args.c0 = this.#checkState('c0', o.c0, batch);
     if (o.lengths !== undefined) args.lengths = toLengths('lengths', o.lengths, batch, seqLen);
-    const training = bool('training', o.training, false);
+    const training = optBool('training', o.training, false);
     args.training = training;
 
     const handle = this.#model(d2);
@@ -434,7 +393,7 @@ export abstract class RecurrentLayer<C extends RecurrentConfig = RecurrentConfig
     expectShape('dOutput', dOutput, last.outputShape, '(the shape of the last forward output)');
     const o = opts ?? {};
     if (o === null || typeof o !== 'object') throw typeError('opts', 'an options object', describe(o));
-    expectKnownKeys('opts', o, isLstm ? ['dh', 'dc'] : ['dh']);
+    knownKeys('opts', o, isLstm ? ['dh', 'dc'] : ['dh']);
     const dh = o.dh === undefined ? undefined : this.#checkState('dh', o.dh, last.batch);
     const dc = o.dc === undefined ? undefined : this.#checkState('dc', o.dc, last.batch);
 
@@ -482,8 +441,8 @@ export abstract class RecurrentLayer<C extends RecurrentConfig = RecurrentConfig
       throw typeError('stateDict', 'an object mapping parameter names to Float32Array or Tensor', describe(dict));
     }
     if (opts === null || typeof opts !== 'object') throw typeError('opts', 'an options object', describe(opts));
-    expectKnownKeys('opts', opts, ['strict']);
-    const strict = bool('strict', opts.strict, true);
+    knownKeys('opts', opts, ['strict']);
+    const strict = optBool('strict', opts.strict, true);
     const byName = new Map(this.#params.map((p) => [p.name, p]));
     const names = this.#params.map((p) => p.name).join(', ');
     for (const key of Object.keys(dict)) {
@@ -616,8 +575,8 @@ export class Dense {
     this.config = Object.freeze({
       units: positiveInt('units', o.units, true) as number,
       activation: choice('activation', o.activation, ['identity', 'sigmoid', 'tanh', 'softmax'] as const, 'identity'),
-      bias: bool('bias', o.bias, true),
-      returnSequences: bool('returnSequences', o.returnSequences, true),
+      bias: optBool('bias', o.bias, true),
+      returnSequences: optBool('returnSequences', o.returnSequences, true),
     });
   }
 

@@ -6,276 +6,34 @@
  * chunk sized to take ~150 ms, so progress callbacks and aborts happen within an epoch, and results
  * equal one whole-epoch call bit for bit. Also: streaming `step`, state dicts with PyTorch names,
  * and safetensors save/load (bytes anywhere; file paths in Node only).
+ * This file is the class; its parts are in ./model/: types.ts (public types), compile.ts (train JSON),
+ * fit.ts (fit's plan and chunked epoch loop with validation), spec.ts (sizes and parameter counts),
+ * persistence.ts (spec → layers, Node file I/O) and summary.ts.
  */
 
-import type { Backend, BackendName, BatchData, EpochOptions, EpochResult, EvalResult, ModelHandle, ParamInfo } from './backend/types.js';
+import type { Backend, BackendName, BatchData, ModelHandle } from './backend/types.js';
 import { getBackend } from './backend/select.js';
 import { describe, rnnkitError, shapeError, typeError, valueError, type RnnkitError } from './errors.js';
-import { Dense, GRU, LSTM, RecurrentLayer, RNN, type BlockSpec, type HeadSpec, type Layer } from './layers.js';
+import { Dense, RecurrentLayer, type BlockSpec, type HeadSpec, type Layer } from './layers.js';
 import { decodeSafetensors, encodeSafetensors, RNNKIT_VERSION, type NamedTensor } from './persist.js';
-import { Dataset, inputDims, type SequenceInput } from './dataset.js';
-import { isTensor, Tensor, toLengths, type DType, type Lengths, type Tensor2D, type Tensor3D } from './tensor.js';
+import { Dataset, type SequenceInput } from './dataset.js';
+import { isTensor, Tensor, type DType, type Lengths, type Tensor2D, type Tensor3D } from './tensor.js';
+import { inputDims, integerOption, nonEmptyString, optBool, optionsObject, plainObject, string, toLengths } from './validate.js';
+import { compileJson, COMPILE_KEYS } from './model/compile.js';
+import { disposedError, EVAL_BATCH, FIT_KEYS, firstNonFinite, fitLoop, type FitPlan } from './model/fit.js';
+import { formatError, layersFromSpec, nodeIO } from './model/persistence.js';
+import { blockParams, headParams, normaliseBlock, normaliseHead, outputSize, size } from './model/spec.js';
+import { summaryTable } from './model/summary.js';
+import type { CompileOptions, FitOptions, History, Loss, ModelSpec, SequentialOptions, TracePanel } from './model/types.js';
 
-export type Loss = 'mse' | 'bce_with_logits' | 'cross_entropy';
-export type OptimizerType = 'sgd' | 'adam' | 'adamw' | 'rmsprop';
-
-export interface OptimizerConfig {
-  type: OptimizerType;
-  lr?: number;
-  momentum?: number;
-  nesterov?: boolean;
-  weightDecay?: number;
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
-  alpha?: number;
-}
-
-export interface CompileOptions {
-  loss: Loss;
-  /** Default 'adam' (lr 1e-3). A string is the optimizer with its PyTorch defaults. */
-  optimizer?: OptimizerType | OptimizerConfig;
-  /** Clip the global gradient norm to this value. */
-  clipNorm?: number;
-  /** Clip every gradient element to [-clipValue, clipValue]. */
-  clipValue?: number;
-}
-
-export interface EpochLogs {
-  loss: number;
-  /** Mean global gradient L2 norm over the epoch's updates, before clipping. */
-  gradNorm: number;
-  valLoss?: number;
-}
-
-/** Progress inside an epoch, after each chunk of mini-batches (`callbacks.onBatchEnd`). */
-export interface BatchLogs {
-  /** The epoch (0-based, like onEpochEnd's). */
-  epoch: number;
-  /** Mean batch loss over the epoch's mini-batches so far. */
-  loss: number;
-  /** Mean global gradient L2 norm before clipping over the epoch's updates so far. */
-  gradNorm: number;
-  /** Mini-batches of this epoch trained so far. */
-  batches: number;
-  /** Mini-batches in the epoch. */
-  epochBatches: number;
-  /** Sequences of this epoch trained so far. */
-  samples: number;
-}
-
-export interface FitCallbacks {
-  onEpochEnd?(epoch: number, logs: EpochLogs): void | Promise<void>;
-  /**
-   * After each chunk of mini-batches (several per epoch when an epoch takes more than ~150 ms);
-   * `batch` is the 0-based index in the epoch of the chunk's last mini-batch.
-   */
-  onBatchEnd?(batch: number, logs: BatchLogs): void | Promise<void>;
-}
-
-export interface FitOptions extends Partial<CompileOptions> {
-  /** Default 1. */
-  epochs?: number;
-  /** Default 32. */
-  batchSize?: number;
-  /** Default true. */
-  shuffle?: boolean;
-  /** Seeds shuffling and dropout (epoch k uses a seed derived from this and k). Default: the model's seed. */
-  seed?: number;
-  /** Scored after every epoch (`History.valLoss`): a `dataset()` or [x, y]. */
-  validationData?: Dataset | readonly [SequenceInput, Tensor<DType>];
-  /** Per-step loss weights [batch, seqLen]; sequence outputs only. With `fit(x, y)`; a dataset carries its own. */
-  mask?: Tensor2D;
-  /** Valid steps per sequence, each in 1..seqLen. With `fit(x, y)`; a dataset carries its own. */
-  lengths?: Lengths;
-  /** Truncated BPTT chunk length in steps; 0 or absent = whole sequences. */
-  tbptt?: number;
-  callbacks?: FitCallbacks;
-  /**
-   * Checked between chunks of mini-batches (~150 ms apart); an abort stops after the running chunk
-   * and rejects fit() with an AbortError carrying `.history` of the completed epochs (the model
-   * keeps every update made, and stays usable).
-   */
-  signal?: AbortSignal;
-}
-
-export interface History {
-  loss: number[];
-  /** Per epoch: mean global gradient L2 norm before clipping (vanishing/exploding gradients show here). */
-  gradNorm: number[];
-  valLoss?: number[];
-}
-
-/** One heatmap of `Sequential.trace`: `values` is [T, units], step-major. */
-export interface TracePanel {
-  /** e.g. "layer 0 hidden state h", "layer 0 gate f (forget)", "block 1 layer 0 reverse gate z (update)". */
-  name: string;
-  kind: 'hidden' | 'cell' | 'gate';
-  units: number;
-  /** What produced the values: 'sigmoid' (0..1), 'tanh' (−1..1), 'relu' (≥ 0), 'none' (a cell state, unbounded). */
-  activation: 'sigmoid' | 'tanh' | 'relu' | 'none';
-  block: number;
-  layer: number;
-  /** 0 forward, 1 reverse. */
-  direction: number;
-  values: Float32Array;
-}
-
-export interface SequentialOptions {
-  /** Seeds weight initialisation (and the default training seed). Default 0. */
-  seed?: number;
-  /**
-   * Threads for this model's native computations: 0 or absent = every available core; at most 256.
-   * Results are bit-identical whatever the value. The wasm backend always runs one thread.
-   */
-  threads?: number;
-}
-
-/** The core's model spec (crates/rnnkit-core/src/spec.rs), every default filled in. */
-export interface ModelSpec {
-  batch_first: boolean;
-  seed: number;
-  blocks: BlockSpec[];
-  head: HeadSpec | null;
-  /** Threads (0 = all available cores). Sent to the backend, not part of `Sequential.spec`. */
-  threads?: number;
-}
-
-/**
- * Wall time one `trainEpoch` chunk aims at: short enough for a live progress bar and a prompt
- * Ctrl-C, long enough that the per-call cost (argument checks, the native backend's input copy and
- * thread hop) stays a small fraction.
- */
-const CHUNK_MS = 150;
-
-/** fit()'s checked options. */
-interface FitPlan {
-  epochs: number;
-  batchSizeOpt: number;
-  shuffle: boolean;
-  seed: number;
-  tbptt: number;
-  onEpochEnd?: FitCallbacks['onEpochEnd'];
-  onBatchEnd?: FitCallbacks['onBatchEnd'];
-  signal?: AbortSignal;
-}
-
-/** Samples per batch when evaluate() runs over a dataset: memory bounded by one batch, not the set. */
-const EVAL_BATCH = 256;
-/** Upper bound on a chunk, so one unusually fast measurement cannot make the next chunk huge. */
-const MAX_CHUNK_BATCHES = 1 << 16;
+// The public types live in ./model/types.ts; re-exported so `from './model.js'` imports keep working.
+export type * from './model/types.js';
+export { epochSeed } from './model/fit.js';
 
 /** Most threads a model may ask for (the core's `parallel::MAX_THREADS`). */
 const MAX_THREADS = 256;
 
-const LOSSES: readonly Loss[] = ['mse', 'bce_with_logits', 'cross_entropy'];
-/** Optimizer options per type, camelCase → the core's snake_case (mirrors TrainSpec::from_json). */
-const OPTIMIZER_KEYS: Record<OptimizerType, readonly string[]> = {
-  sgd: ['lr', 'momentum', 'nesterov', 'weightDecay'],
-  adam: ['lr', 'beta1', 'beta2', 'eps', 'weightDecay'],
-  adamw: ['lr', 'beta1', 'beta2', 'eps', 'weightDecay'],
-  rmsprop: ['lr', 'alpha', 'eps', 'momentum', 'weightDecay'],
-};
-const COMPILE_KEYS = ['loss', 'optimizer', 'clipNorm', 'clipValue'];
-const FIT_KEYS = [
-  ...COMPILE_KEYS,
-  'epochs', 'batchSize', 'shuffle', 'seed', 'validationData', 'mask', 'lengths', 'tbptt', 'callbacks', 'signal',
-];
-const CELL_LABEL: Record<BlockSpec['cell'], string> = { rnn_tanh: 'RNN', rnn_relu: 'RNN', rnn_sigmoid: 'RNN', lstm: 'LSTM', gru: 'GRU' };
-
-function snake(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
-function isPlainObject(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
-}
-
-function checkKeys(arg: string, obj: Record<string, unknown>, allowed: readonly string[]): void {
-  for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k) && obj[k] !== undefined) {
-      throw valueError(`${arg}.${k}`, `unknown option; expected one of ${allowed.join(', ')}`);
-    }
-  }
-}
-
-
 const fmtShape = (s: readonly number[]) => `[${s.join(', ')}]`;
-
-function integerIn(arg: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw typeError(arg, 'an integer', describe(v));
-  if (v < min || v > max) throw valueError(arg, `expected an integer in [${min}, ${max}], got ${v}`);
-  return v;
-}
-
-function finiteNumber(arg: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw typeError(arg, 'a finite number', describe(v));
-  return v;
-}
-
-function firstNonFinite(a: Float32Array): number {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
-  return -1;
-}
-
-/**
- * A uint32 per (seed, epoch): murmur3's finaliser over both, so nearby seeds give unrelated epochs.
- * Exported (not part of the public API in ./api.ts) so tests can replay fit() with raw backend calls.
- */
-export function epochSeed(seed: number, epoch: number): number {
-  let h = (seed >>> 0) ^ Math.imul(Math.floor(seed / 2 ** 32) >>> 0, 0x9e3779b1);
-  h = Math.imul(h ^ Math.imul(epoch + 1, 0x85ebca6b), 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** Lets timers, I/O and messages run between chunks (a wasm chunk is synchronous). */
-function yieldToEventLoop(): Promise<void> {
-  if (typeof setImmediate === 'function') return new Promise((r) => setImmediate(r));
-  if (typeof MessageChannel === 'function') {
-    return new Promise((r) => {
-      const ch = new MessageChannel();
-      ch.port1.onmessage = () => {
-        ch.port1.close();
-        r();
-      };
-      ch.port2.postMessage(null);
-    });
-  }
-  return new Promise((r) => setTimeout(r, 0));
-}
-
-function abortError(signal: AbortSignal, epochsDone: number, history: History, partial?: { batches: number; of: number }): Error {
-  const within = partial && partial.batches > 0 ? ` and ${partial.batches} of ${partial.of} mini-batches of epoch ${epochsDone + 1}` : '';
-  const err = new Error(`fit: aborted after ${epochsDone} epoch(s)${within}; the model keeps the weights trained so far`, {
-    cause: signal.reason,
-  });
-  err.name = 'AbortError';
-  Object.defineProperty(err, 'history', { value: history, enumerable: true });
-  return err;
-}
-
-function disposedError(op: string): RnnkitError {
-  return rnnkitError('ERR_RNNKIT_DISPOSED', `${op}: this Sequential has been disposed`, 'model');
-}
-
-type NodeIO = typeof import('./persist-node.js');
-
-/** Node's file I/O, loaded only when a path is used, through a specifier bundlers do not follow. */
-async function nodeIO(op: string): Promise<NodeIO> {
-  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  if (typeof proc?.versions?.node !== 'string') {
-    throw rnnkitError(
-      'ERR_RNNKIT_UNSUPPORTED',
-      `${op}: file paths need Node; in browsers use model.toBytes() and Sequential.fromBytes(bytes)`,
-    );
-  }
-  const specifier = './persist-node.js';
-  return (await import(/* @vite-ignore */ /* webpackIgnore: true */ specifier)) as NodeIO;
-}
 
 /**
  * Layers are configuration only: the Sequential builds one core spec from them (batch-first, seeded
@@ -300,10 +58,9 @@ export class Sequential {
 
   constructor(layers: readonly Layer[], options: SequentialOptions = {}) {
     if (!Array.isArray(layers)) throw typeError('layers', 'an array of layers', describe(layers));
-    if (!isPlainObject(options)) throw typeError('options', 'an object', describe(options));
-    checkKeys('options', options as Record<string, unknown>, ['seed', 'threads']);
-    const seed = options.seed === undefined ? 0 : integerIn('options.seed', options.seed, 0);
-    this.#threads = options.threads === undefined ? 0 : integerIn('options.threads', options.threads, 0, MAX_THREADS);
+    optionsObject('options', options, ['seed', 'threads']);
+    const seed = options.seed === undefined ? 0 : integerOption('options.seed', options.seed, 0);
+    this.#threads = options.threads === undefined ? 0 : integerOption('options.threads', options.threads, 0, MAX_THREADS);
     const blocks: BlockSpec[] = [];
     let head: HeadSpec | null = null;
     layers.forEach((layer, k) => {
@@ -377,8 +134,7 @@ export class Sequential {
   compile(options: CompileOptions): void {
     const handle = this.#ensureHandle('compile');
     if (this.#fitting) throw this.#busyError('compile');
-    if (!isPlainObject(options)) throw typeError('options', 'an object like { loss: "mse" }', describe(options));
-    checkKeys('options', options as unknown as Record<string, unknown>, COMPILE_KEYS);
+    optionsObject('options', options, COMPILE_KEYS, 'an object like { loss: "mse" }');
     const train = compileJson(options);
     handle.compile(JSON.stringify(train));
     this.#loss = options.loss;
@@ -398,8 +154,7 @@ export class Sequential {
     try {
       if (a instanceof Dataset && isTensor(b)) throw typeError('options', 'an object (the dataset already holds y)', describe(b));
       const [data, options] = a instanceof Dataset ? [a, (b ?? {}) as FitOptions] : [undefined, c ?? {}];
-      if (!isPlainObject(options)) throw typeError('options', 'an object', describe(options));
-      checkKeys('options', options as Record<string, unknown>, FIT_KEYS);
+      optionsObject('options', options, FIT_KEYS);
       // Everything is checked before anything happens: no recompile, no copy for a bad call.
       const plan = this.#fitPlan(options);
       const loss = options.loss ?? this.#loss;
@@ -422,7 +177,11 @@ export class Sequential {
         : vd instanceof Dataset ? this.#usable('options.validationData', vd, loss)
         : this.#ownDataset(owned, 'validationData[0]', 'validationData[1]', vd[0], vd[1], undefined, undefined, loss);
       this.#compileFromFit(options);
-      return await this.#fit(train, val, plan);
+      return await fitLoop(this.#ensureHandle('fit'), train, val, plan, {
+        disposed: () => this.#disposed,
+        epochsSeen: () => this.#epochsSeen,
+        epochUsed: () => void this.#epochsSeen++,
+      });
     } finally {
       for (const d of owned) d.dispose();
       this.#fitting = false;
@@ -470,15 +229,13 @@ export class Sequential {
 
   /** fit()'s options other than data and compile ones, checked. */
   #fitPlan(options: FitOptions): FitPlan {
-    const epochs = integerIn('options.epochs', options.epochs ?? 1, 1);
-    const batchSizeOpt = integerIn('options.batchSize', options.batchSize ?? 32, 1);
-    const shuffle = options.shuffle ?? true;
-    if (typeof shuffle !== 'boolean') throw typeError('options.shuffle', 'a boolean', describe(shuffle));
-    const seed = integerIn('options.seed', options.seed ?? this.#spec.seed, 0);
-    const tbptt = integerIn('options.tbptt', options.tbptt ?? 0, 0);
+    const epochs = integerOption('options.epochs', options.epochs ?? 1, 1);
+    const batchSizeOpt = integerOption('options.batchSize', options.batchSize ?? 32, 1);
+    const shuffle = optBool('options.shuffle', options.shuffle ?? undefined, true);
+    const seed = integerOption('options.seed', options.seed ?? this.#spec.seed, 0);
+    const tbptt = integerOption('options.tbptt', options.tbptt ?? 0, 0);
     const callbacks = options.callbacks;
-    if (callbacks !== undefined && !isPlainObject(callbacks)) throw typeError('options.callbacks', 'an object', describe(callbacks));
-    if (callbacks !== undefined) checkKeys('options.callbacks', callbacks as Record<string, unknown>, ['onEpochEnd', 'onBatchEnd']);
+    if (callbacks !== undefined) optionsObject('options.callbacks', callbacks, ['onEpochEnd', 'onBatchEnd']);
     const onEpochEnd = callbacks?.onEpochEnd;
     if (onEpochEnd !== undefined && typeof onEpochEnd !== 'function') {
       throw typeError('options.callbacks.onEpochEnd', 'a function', describe(onEpochEnd));
@@ -494,86 +251,10 @@ export class Sequential {
     return { epochs, batchSizeOpt, shuffle, seed, tbptt, onEpochEnd, onBatchEnd, signal };
   }
 
-  async #fit(data: Dataset, val: Dataset | undefined, plan: FitPlan): Promise<History> {
-    const handle = this.#ensureHandle('fit');
-    const { epochs, batchSizeOpt, shuffle, seed, tbptt, onEpochEnd, onBatchEnd, signal } = plan;
-    const history: History = val ? { loss: [], gradNorm: [], valLoss: [] } : { loss: [], gradNorm: [] };
-    const batchSize = Math.min(batchSizeOpt, data.size);
-    // Chunk sizing: the first chunk is one mini-batch; later ones aim at CHUNK_MS from the time per
-    // mini-batch measured on the previous chunk (kept across epochs).
-    let msPerBatch: number | undefined;
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      if (signal?.aborted) throw abortError(signal, epoch, history);
-      if (this.#disposed) throw disposedError('fit');
-      const epochOpts: EpochOptions = { batchSize, shuffle, tbptt, seed: epochSeed(seed, this.#epochsSeen) };
-      const epochBatches = Math.ceil(data.size / batchSize);
-      let done: EpochResult | undefined;
-      let samples = 0;
-      try {
-        while (done === undefined || done.nextBatch < epochBatches) {
-          const first = done?.nextBatch ?? 0;
-          const size = msPerBatch === undefined ? 1 : Math.max(1, Math.min(MAX_CHUNK_BATCHES, Math.round(CHUNK_MS / msPerBatch)));
-          const t0 = performance.now();
-          if (data.disposed) throw rnnkitError('ERR_RNNKIT_DISPOSED', 'fit: the dataset was disposed during fit()', 'data');
-          const chunk: EpochResult = await handle.trainEpoch(data.handle, { ...epochOpts, firstBatch: first, maxBatches: size, ...(done ? { carry: done } : {}) });
-          if (chunk.batches > 0) msPerBatch = Math.max(1e-3, (performance.now() - t0) / chunk.batches);
-          done = chunk;
-          samples += chunk.samples;
-          const last = chunk.nextBatch >= epochBatches;
-          if (onBatchEnd) {
-            await onBatchEnd(chunk.nextBatch - 1, { epoch, loss: chunk.loss, gradNorm: chunk.gradNorm, batches: chunk.nextBatch, epochBatches, samples });
-          }
-          if (last) break;
-          await yieldToEventLoop();
-          if (signal?.aborted) throw abortError(signal, epoch, history, { batches: chunk.nextBatch, of: epochBatches });
-          if (this.#disposed) throw disposedError('fit');
-        }
-      } finally {
-        // A partly trained epoch still used its seed: the next fit() starts from a fresh one.
-        if (done !== undefined) this.#epochsSeen++;
-      }
-      const { loss, gradNorm } = done;
-      history.loss.push(loss);
-      history.gradNorm.push(gradNorm);
-      const logs: EpochLogs = { loss, gradNorm };
-      if (val) {
-        logs.valLoss = await this.#validate(handle, val, signal, epoch, history);
-        history.valLoss!.push(logs.valLoss);
-      }
-      if (onEpochEnd) await onEpochEnd(epoch, logs);
-      await yieldToEventLoop();
-    }
-    return history;
-  }
-
-  /**
-   * The validation loss after an epoch: the dataset scored in chunks of batches sized like the
-   * training chunks (~CHUNK_MS each), yielding between them, so a large validation set neither
-   * blocks the event loop nor delays an abort.
-   */
-  async #validate(handle: ModelHandle, val: Dataset, signal: AbortSignal | undefined, epoch: number, history: History): Promise<number> {
-    let r: EvalResult | undefined;
-    let msPerBatch: number | undefined;
-    do {
-      if (val.disposed) throw rnnkitError('ERR_RNNKIT_DISPOSED', 'fit: the validation dataset was disposed during fit()', 'options.validationData');
-      const size = msPerBatch === undefined ? 1 : Math.max(1, Math.min(MAX_CHUNK_BATCHES, Math.round(CHUNK_MS / msPerBatch)));
-      const t0 = performance.now();
-      const first = r?.nextBatch ?? 0;
-      r = handle.evaluateDataset(val.handle, EVAL_BATCH, { firstBatch: first, maxBatches: size, ...(r ? { carry: r } : {}) });
-      msPerBatch = Math.max(1e-3, (performance.now() - t0) / Math.max(1, r.nextBatch - first));
-      if (r.nextBatch >= r.batches) break;
-      await yieldToEventLoop();
-      if (signal?.aborted) throw abortError(signal, epoch, history);
-      if (this.#disposed) throw disposedError('fit');
-    } while (r.nextBatch < r.batches);
-    return r.loss;
-  }
-
   /** Runs the model on `x` [batch, seqLen, inputSize] (or int32 token ids [batch, seqLen]): [batch, seqLen, units] or [batch, units]. */
   predict(x: SequenceInput, options: { lengths?: Lengths } = {}): Tensor<'float32'> {
     const handle = this.#ensureHandle('predict');
-    if (!isPlainObject(options)) throw typeError('options', 'an object', describe(options));
-    checkKeys('options', options as Record<string, unknown>, ['lengths']);
+    optionsObject('options', options, ['lengths']);
     const dims = this.#checkX('x', x);
     const lengths = options.lengths === undefined ? undefined : toLengths('options.lengths', options.lengths, dims[0], dims[1]);
     const out = handle.forward(x.data, dims, lengths ? { lengths } : {});
@@ -590,12 +271,10 @@ export class Sequential {
     }
     if (a instanceof Dataset) {
       const options = (b ?? {}) as { batchSize?: number };
-      if (!isPlainObject(options)) throw typeError('options', 'an object', describe(options));
-      checkKeys('options', options as Record<string, unknown>, ['batchSize']);
-      return handle.evaluateDataset(this.#usable('data', a, this.#loss).handle, integerIn('options.batchSize', options.batchSize ?? EVAL_BATCH, 1)).loss;
+      optionsObject('options', options, ['batchSize']);
+      return handle.evaluateDataset(this.#usable('data', a, this.#loss).handle, integerOption('options.batchSize', options.batchSize ?? EVAL_BATCH, 1)).loss;
     }
-    if (!isPlainObject(c)) throw typeError('options', 'an object', describe(c));
-    checkKeys('options', c as Record<string, unknown>, ['mask', 'lengths']);
+    optionsObject('options', c, ['mask', 'lengths']);
     return handle.evaluate(this.#batch('x', 'y', a, b, c.mask, c.lengths, false));
   }
 
@@ -655,7 +334,7 @@ export class Sequential {
   loadStateDict(dict: Record<string, Float32Array | Tensor<'float32'>>, options: { strict?: boolean } = {}): void {
     const handle = this.#ensureHandle('loadStateDict');
     if (this.#fitting) throw this.#busyError('loadStateDict');
-    if (!isPlainObject(dict)) throw typeError('stateDict', 'an object of Float32Array or Tensor values', describe(dict));
+    plainObject('stateDict', dict, 'an object of Float32Array or Tensor values');
     const strict = options.strict ?? true;
     const infos = handle.paramInfo();
     const byName = new Map(infos.map((p) => [p.name, p]));
@@ -691,9 +370,9 @@ export class Sequential {
    * `metadata` adds string entries (e.g. a dataset's normalisation); rnnkit's own keys win.
    */
   toBytes(metadata: Record<string, string> = {}): Uint8Array {
-    if (!isPlainObject(metadata)) throw typeError('metadata', 'an object of strings', describe(metadata));
+    plainObject('metadata', metadata, 'an object of strings');
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw typeError(`metadata["${k}"]`, 'a string', describe(v));
+      string(`metadata["${k}"]`, v);
     }
     const handle = this.#ensureHandle('toBytes');
     const flat = handle.getParams();
@@ -755,7 +434,7 @@ export class Sequential {
 
   /** Node: writes the safetensors file atomically (tmp file + fsync + rename); `metadata` as for toBytes(). */
   async save(path: string, metadata: Record<string, string> = {}): Promise<void> {
-    if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a non-empty string', describe(path));
+    nonEmptyString('path', path);
     const bytes = this.toBytes(metadata);
     const io = await nodeIO('save');
     await io.writeFileAtomic(path, bytes);
@@ -763,45 +442,14 @@ export class Sequential {
 
   /** Node: reads a file written by save(). */
   static async load(path: string): Promise<Sequential> {
-    if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a non-empty string', describe(path));
+    nonEmptyString('path', path);
     const io = await nodeIO('load');
     return Sequential.fromBytes(await io.readFileBytes(path));
   }
 
   /** A table of layers, output shapes and parameter counts. */
   summary(): string {
-    const rows: [string, string, string, string][] = [['#', 'Layer', 'Output shape', 'Params']];
-    const fmt = (n: number) => n.toLocaleString('en-US');
-    this.#spec.blocks.forEach((b, k) => {
-      const extras = [
-        b.cell.startsWith('rnn_') ? b.cell.slice(4) : '',
-        b.num_layers > 1 ? `${b.num_layers} layers` : '',
-        b.bidirectional ? 'bidirectional' : '',
-        b.dropout > 0 ? `dropout ${b.dropout}` : '',
-        b.bias ? '' : 'no bias',
-      ].filter(Boolean);
-      const name = `${CELL_LABEL[b.cell]}(${b.input_size} → ${b.hidden_size}${extras.length ? ', ' + extras.join(', ') : ''})`;
-      rows.push([String(k), name, `[batch, seq, ${outputSize(b)}]`, fmt(blockParams(b))]);
-    });
-    const h = this.#spec.head;
-    if (h) {
-      const inF = outputSize(this.#spec.blocks[this.#spec.blocks.length - 1]);
-      const shape = h.return_sequences ? `[batch, seq, ${h.units}]` : `[batch, ${h.units}]`;
-      const where = h.return_sequences ? 'every step' : 'last step';
-      rows.push([String(this.#spec.blocks.length), `Dense(${inF} → ${h.units}, ${h.activation}, ${where})`, shape, fmt(headParams(this.#spec))]);
-    }
-    const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-    const line = (r: string[]) => r.map((cell, c) => (c === 3 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ');
-    const rule = '─'.repeat(line(rows[0]).length);
-    return [
-      `Sequential (batch-first, seed ${this.#spec.seed})`,
-      rule,
-      line(rows[0]),
-      rule,
-      ...rows.slice(1).map(line),
-      rule,
-      `Total params: ${fmt(this.numParameters)}`,
-    ].join('\n');
+    return summaryTable(this.#spec, this.numParameters);
   }
 
   /** Frees the backend model. During fit() the running epoch finishes first, then fit() rejects. A second call is a no-op. */
@@ -910,141 +558,4 @@ function oneHotSequence(ids: Int32Array, width: number): [Float32Array, [number,
   const x = new Float32Array(ids.length * width);
   ids.forEach((id, t) => (x[t * width + id] = 1));
   return [x, [1, ids.length, width]];
-}
-
-function formatError(message: string): RnnkitError {
-  return rnnkitError('ERR_RNNKIT_FORMAT', `safetensors: ${message}`, 'bytes');
-}
-
-function size(p: ParamInfo): number {
-  return p.shape.reduce((a, b) => a * b, 1);
-}
-
-function outputSize(b: BlockSpec): number {
-  return (b.bidirectional ? 2 : 1) * b.hidden_size;
-}
-
-function gates(cell: BlockSpec['cell']): number {
-  return cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
-}
-
-function blockParams(b: BlockSpec): number {
-  const g = gates(b.cell) * b.hidden_size;
-  let total = 0;
-  for (let l = 0; l < b.num_layers; l++) {
-    const input = l === 0 ? b.input_size : outputSize(b);
-    total += (b.bidirectional ? 2 : 1) * (g * input + g * b.hidden_size + (b.bias ? 2 * g : 0));
-  }
-  return total;
-}
-
-function headParams(spec: ModelSpec): number {
-  const h = spec.head;
-  if (!h) return 0;
-  return h.units * outputSize(spec.blocks[spec.blocks.length - 1]) + (h.bias ? h.units : 0);
-}
-
-function normaliseBlock(b: Partial<BlockSpec>, inputSize: number): BlockSpec {
-  return {
-    cell: b.cell!,
-    input_size: inputSize,
-    hidden_size: b.hidden_size!,
-    num_layers: b.num_layers ?? 1,
-    bidirectional: b.bidirectional ?? false,
-    bias: b.bias ?? true,
-    dropout: b.dropout ?? 0,
-    weight_init: b.weight_init ?? 'uniform',
-    recurrent_init: b.recurrent_init ?? 'uniform',
-  };
-}
-
-function normaliseHead(h: Partial<HeadSpec>): HeadSpec {
-  return {
-    units: h.units!,
-    activation: h.activation ?? 'identity',
-    bias: h.bias ?? true,
-    return_sequences: h.return_sequences ?? true,
-  };
-}
-
-function compileJson(options: CompileOptions): Record<string, unknown> {
-  const { loss, optimizer = 'adam', clipNorm, clipValue } = options;
-  if (typeof loss !== 'string') throw typeError('options.loss', `one of ${LOSSES.join(', ')}`, describe(loss));
-  if (!LOSSES.includes(loss)) throw valueError('options.loss', `expected one of ${LOSSES.join(', ')}, got "${loss}"`);
-  const opt: Record<string, unknown> = {};
-  const cfg: Record<string, unknown> = typeof optimizer === 'string' ? { type: optimizer } : (optimizer as unknown as Record<string, unknown>);
-  if (!isPlainObject(cfg)) throw typeError('options.optimizer', "'sgd' | 'adam' | 'adamw' | 'rmsprop' or { type, lr, ... }", describe(optimizer));
-  const type = cfg.type as OptimizerType;
-  if (!(typeof type === 'string' && type in OPTIMIZER_KEYS)) {
-    throw valueError(typeof optimizer === 'string' ? 'options.optimizer' : 'options.optimizer.type', `expected one of ${Object.keys(OPTIMIZER_KEYS).join(', ')}, got ${describe(type)}`);
-  }
-  checkKeys('options.optimizer', cfg, ['type', ...OPTIMIZER_KEYS[type]]);
-  opt.type = type;
-  for (const key of OPTIMIZER_KEYS[type]) {
-    const v = cfg[key];
-    if (v === undefined) continue;
-    if (key === 'nesterov') {
-      if (typeof v !== 'boolean') throw typeError('options.optimizer.nesterov', 'a boolean', describe(v));
-      opt.nesterov = v;
-    } else {
-      opt[snake(key)] = finiteNumber(`options.optimizer.${key}`, v);
-    }
-  }
-  const train: Record<string, unknown> = { loss, optimizer: opt };
-  for (const [key, v] of [['clipNorm', clipNorm], ['clipValue', clipValue]] as const) {
-    if (v === undefined) continue;
-    if (finiteNumber(`options.${key}`, v) <= 0) throw valueError(`options.${key}`, `expected a value > 0, got ${v}`);
-    train[snake(key)] = v;
-  }
-  return train;
-}
-
-/** Parses a stored core spec into constructor arguments; problems are ERR_RNNKIT_FORMAT. */
-function layersFromSpec(specText: string): [Layer[], SequentialOptions] {
-  let spec: ModelSpec;
-  try {
-    spec = JSON.parse(specText) as ModelSpec;
-  } catch (e) {
-    throw rnnkitError('ERR_RNNKIT_FORMAT', `safetensors: __metadata__.spec is not valid JSON: ${(e as Error).message}`, 'bytes', e);
-  }
-  const where = '__metadata__.spec';
-  if (!isPlainObject(spec) || !Array.isArray(spec.blocks) || spec.blocks.length === 0) {
-    throw formatError(`${where} is not a model spec with a non-empty "blocks" array`);
-  }
-  try {
-    const layers: Layer[] = spec.blocks.map((b, k) => {
-      if (!isPlainObject(b)) throw formatError(`${where}.blocks[${k}] is not an object`);
-      const common = {
-        inputSize: b.input_size,
-        hiddenSize: b.hidden_size,
-        numLayers: b.num_layers,
-        bidirectional: b.bidirectional,
-        bias: b.bias,
-        dropout: b.dropout,
-        weightInit: b.weight_init,
-        recurrentInit: b.recurrent_init,
-      } as ConstructorParameters<typeof LSTM>[0];
-      switch (b.cell) {
-        case 'lstm':
-          return new LSTM(common);
-        case 'gru':
-          return new GRU(common);
-        case 'rnn_tanh':
-        case 'rnn_relu':
-        case 'rnn_sigmoid':
-          return new RNN({ ...common, nonlinearity: b.cell.slice(4) as 'tanh' | 'relu' | 'sigmoid' });
-        default:
-          throw formatError(`${where}.blocks[${k}].cell ${JSON.stringify((b as { cell?: unknown }).cell)} is not a known cell`);
-      }
-    });
-    if (spec.head !== null && spec.head !== undefined) {
-      const h = spec.head;
-      if (!isPlainObject(h)) throw formatError(`${where}.head is not an object`);
-      layers.push(new Dense({ units: h.units, activation: h.activation, bias: h.bias, returnSequences: h.return_sequences } as ConstructorParameters<typeof Dense>[0]));
-    }
-    return [layers, { seed: typeof spec.seed === 'number' ? spec.seed : 0 }];
-  } catch (e) {
-    if ((e as RnnkitError).code === 'ERR_RNNKIT_FORMAT') throw e;
-    throw rnnkitError('ERR_RNNKIT_FORMAT', `safetensors: ${where} describes an invalid model: ${(e as Error).message}`, 'bytes', e);
-  }
 }

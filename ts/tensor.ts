@@ -1,11 +1,11 @@
 /**
  * Typed tensors: a flat row-major `Float32Array` (or `Int32Array` for class ids and lengths) plus a
  * read-only shape, validated at construction. The shape's tuple type carries the rank, so a 2-D tensor
- * passed where a 3-D one is required fails to compile. Also the argument validators the layers and
- * Sequential share ("x must be a float32 Tensor3D", lengths → Int32Array), so messages read the same.
+ * passed where a 3-D one is required fails to compile. The tensor argument checks are in
+ * ./validate.ts.
  */
 
-import { describe, rnnkitError, shapeError, typeError, valueError } from './errors.js';
+import { describe, shapeError, typeError, valueError } from './errors.js';
 
 export type DType = 'float32' | 'int32';
 export interface DataTypeMap {
@@ -46,7 +46,7 @@ export type Tensor2D<D extends DType = 'float32'> = Tensor<D, readonly [number, 
 export type Tensor3D<D extends DType = 'float32'> = Tensor<D, readonly [number, number, number]>;
 
 /** Checks dims are non-negative safe integers and returns a frozen copy plus the element count. */
-function checkShape(shape: unknown, arg: string): { dims: readonly number[]; size: number } {
+function checkShape(arg: string, shape: unknown): { dims: readonly number[]; size: number } {
   if (!Array.isArray(shape)) throw typeError(arg, 'an array of dimensions', describe(shape));
   let size = 1;
   for (let i = 0; i < shape.length; i++) {
@@ -85,7 +85,7 @@ class TensorImpl<D extends DType, S extends Shape> implements Tensor<D, S> {
     if (data instanceof Float32Array) dtype = 'float32';
     else if (data instanceof Int32Array) dtype = 'int32';
     else throw typeError('data', 'a Float32Array or Int32Array', describe(data));
-    const { dims, size } = checkShape(shape, 'shape');
+    const { dims, size } = checkShape('shape', shape);
     if (size !== data.length) {
       throw shapeError('data', `${size} elements for shape ${formatShape(dims)}`, `${data.length} elements`);
     }
@@ -110,7 +110,7 @@ class TensorImpl<D extends DType, S extends Shape> implements Tensor<D, S> {
       }
       dims[infer] = this.size / known;
     }
-    const { size } = checkShape(dims, 'shape');
+    const { size } = checkShape('shape', dims);
     if (size !== this.size) {
       throw shapeError('shape', `${this.size} elements (from ${formatShape(this.shape)})`, `${formatShape(shape)} with ${size}`);
     }
@@ -163,7 +163,7 @@ function flatten(data: readonly NestedNumbers[], dims: readonly number[]): numbe
   return out;
 }
 
-function toInt32(values: ArrayLike<number>, arg: string): Int32Array {
+function toInt32(arg: string, values: ArrayLike<number>): Int32Array {
   const out = new Int32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -198,7 +198,7 @@ export function tensor(data: unknown, shape: Shape, dtypeOpt?: DTypeOption): Ten
   if (dtype !== undefined && dtype !== 'float32' && dtype !== 'int32') {
     throw valueError('dtype', `expected "float32" or "int32", got ${describe(dtype)}`);
   }
-  const { dims } = checkShape(shape, 'shape');
+  const { dims } = checkShape('shape', shape);
   if (data instanceof Float32Array && dtype !== 'int32') return new Tensor(data, dims);
   if (data instanceof Int32Array && dtype !== 'float32') return new Tensor(data, dims);
   dtype ??= 'float32';
@@ -212,14 +212,14 @@ export function tensor(data: unknown, shape: Shape, dtypeOpt?: DTypeOption): Ten
     });
   } else throw typeError('data', 'a Float32Array, Int32Array or array of numbers', describe(data));
   if (typeof values[0] === 'bigint') throw typeError('data', 'numbers, not bigints', describe(data));
-  return dtype === 'int32' ? new Tensor(toInt32(values, 'data'), dims) : new Tensor(Float32Array.from(values), dims);
+  return dtype === 'int32' ? new Tensor(toInt32('data', values), dims) : new Tensor(Float32Array.from(values), dims);
 }
 
 /** A tensor of zeros (float32 unless `dtype` says otherwise). */
 export function zeros<const S extends Shape>(shape: S): Tensor<'float32', WidenShape<S>>;
 export function zeros<const S extends Shape, D extends DType>(shape: S, dtype: D): Tensor<D, WidenShape<S>>;
 export function zeros(shape: Shape, dtype: DType = 'float32'): Tensor<DType> {
-  const { dims, size } = checkShape(shape, 'shape');
+  const { dims, size } = checkShape('shape', shape);
   if (dtype === 'float32') return new Tensor(new Float32Array(size), dims);
   if (dtype === 'int32') return new Tensor(new Int32Array(size), dims);
   throw valueError('dtype', `expected "float32" or "int32", got ${describe(dtype)}`);
@@ -246,7 +246,7 @@ export function randn<const S extends Shape>(shape: S, opts: RandnOptions = {}):
   }
   if (typeof std !== 'number' || !Number.isFinite(std) || std < 0) throw valueError('std', `expected a finite value >= 0, got ${describe(std)}`);
   if (typeof mean !== 'number' || !Number.isFinite(mean)) throw valueError('mean', `expected a finite number, got ${describe(mean)}`);
-  const { dims, size } = checkShape(shape, 'shape');
+  const { dims, size } = checkShape('shape', shape);
   let state = seed >>> 0;
   // splitmix32: a full-period, well-mixed 32-bit stream; uniform in (0, 1], never 0 (log is safe).
   const uniform = (): number => {
@@ -267,74 +267,11 @@ export function randn<const S extends Shape>(shape: S, opts: RandnOptions = {}):
   return new Tensor(out, dims) as unknown as Tensor<'float32', WidenShape<S>>;
 }
 
-// ---- validators shared by layers.ts and model.ts ----------------------------------------------------
-
-/**
- * Asserts `value` is a Tensor of `dtype` and rank 3 with non-zero dims. `what` describes the layout
- * for messages, e.g. "[seqLen, batch, inputSize]".
- */
-export function expectTensor3D<D extends DType = 'float32'>(
-  arg: string,
-  value: unknown,
-  what = '[d0, d1, d2]',
-  dtype: D = 'float32' as D,
-): asserts value is Tensor3D<D> {
-  expectTensor(arg, value, dtype);
-  if (value.rank !== 3) throw shapeError(arg, `a 3-D tensor ${what}`, `shape ${formatShape(value.shape)}`);
-  if (value.size === 0) throw shapeError(arg, `non-zero dims ${what}`, `shape ${formatShape(value.shape)}`);
-}
-
-/** Asserts `value` is a Tensor (of `dtype` when given). */
-export function expectTensor<D extends DType>(arg: string, value: unknown, dtype?: D): asserts value is Tensor<D> {
-  if (!(value instanceof Tensor)) {
-    throw typeError(arg, `a ${dtype ?? ''}${dtype ? ' ' : ''}Tensor`, describe(value));
-  }
-  if (dtype !== undefined && value.dtype !== dtype) throw typeError(arg, `a ${dtype} Tensor`, `a ${value.dtype} Tensor`);
-}
-
-/** Asserts `t` has exactly `shape`; `what` names the dims, e.g. "[numLayers·directions, batch, hiddenSize]". */
-export function expectShape(arg: string, t: Tensor<DType>, shape: readonly number[], what = ''): void {
-  const same = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
-  if (!same) throw shapeError(arg, `shape ${formatShape(shape)}${what ? ` ${what}` : ''}`, `shape ${formatShape(t.shape)}`);
-}
-
+/** Per-sequence valid lengths, as `toLengths` in ./validate.ts accepts them. */
 export type Lengths = Tensor1D<'int32'> | Int32Array | readonly number[];
 
-/**
- * Converts per-sequence valid lengths to a fresh Int32Array, checking there is one per batch entry
- * and each is an integer in 1..seqLen. Accepts an int32 Tensor1D, an Int32Array or a number array.
- */
-export function toLengths(arg: string, lengths: unknown, batch: number, seqLen: number): Int32Array {
-  let values: ArrayLike<number>;
-  if (lengths instanceof Tensor) {
-    if (lengths.dtype !== 'int32') throw typeError(arg, 'an int32 Tensor1D, Int32Array or number[]', `a ${lengths.dtype} Tensor`);
-    if (lengths.rank !== 1) throw shapeError(arg, `a 1-D tensor [batch = ${batch}]`, `shape ${formatShape(lengths.shape)}`);
-    values = lengths.data;
-  } else if (lengths instanceof Int32Array || Array.isArray(lengths)) {
-    values = lengths;
-  } else {
-    throw typeError(arg, 'an int32 Tensor1D, Int32Array or number[]', describe(lengths));
-  }
-  if (values.length !== batch) throw shapeError(arg, `${batch} entries (one per batch entry)`, `${values.length}`);
-  const out = new Int32Array(batch);
-  for (let i = 0; i < batch; i++) {
-    const v = values[i] as unknown;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > seqLen) {
-      throw valueError(`${arg}[${i}]`, `expected an integer in 1..${seqLen} (seqLen), got ${describe(v)}`);
-    }
-    out[i] = v;
-  }
-  return out;
-}
-
-/** For `opts` objects: rejects keys outside `allowed` (typos such as `hx` or `hidden_size`). */
-export function expectKnownKeys(arg: string, obj: object, allowed: readonly string[]): void {
-  for (const key of Object.keys(obj)) {
-    if (!allowed.includes(key)) {
-      throw rnnkitError('ERR_RNNKIT_VALUE', `${arg}.${key}: unknown option; expected one of ${allowed.join(', ')}`, `${arg}.${key}`);
-    }
-  }
-}
+// The tensor checks live in ./validate.ts with the others; re-exported here for existing imports.
+export { expectTensor, expectTensor3D, expectShape, toLengths } from './validate.js';
 
 /** True for a Tensor, including one from another copy of this module (two bundles): checked structurally. */
 export function isTensor(v: unknown): v is Tensor<DType> {

@@ -14,7 +14,8 @@ import type { BackendName } from './backend/types.js';
 import { describe, isRnnkitError, rnnkitError, typeError, valueError } from './errors.js';
 import { Dense, GRU, LSTM, RNN, type DenseOptions, type Layer, type RecurrentOptions, type RNNOptions } from './layers.js';
 import { Sequential, type BatchLogs, type CompileOptions, type EpochLogs, type FitOptions, type History, type SequentialOptions } from './model.js';
-import { Tensor, type DType } from './tensor.js';
+import type { DType, Tensor } from './tensor.js';
+import { tensorPayload } from './validate.js';
 
 /** A layer as plain data (class instances do not survive postMessage). */
 export type WorkerLayerSpec =
@@ -76,13 +77,6 @@ export interface MessageEndpoint {
   addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
   removeEventListener?(type: 'message', listener: (event: MessageEvent) => void): void;
   start?(): void;
-}
-
-function toTensor(arg: string, p: unknown): Tensor<DType> {
-  const t = p as TensorPayload | null;
-  if (typeof t !== 'object' || t === null || !Array.isArray(t.shape)) throw typeError(arg, '{ dtype, shape, data }', describe(p));
-  if (!(t.data instanceof Float32Array || t.data instanceof Int32Array)) throw typeError(`${arg}.data`, 'Float32Array or Int32Array', describe(t.data));
-  return t.data instanceof Float32Array ? new Tensor(t.data, t.shape) : new Tensor(t.data, t.shape);
 }
 
 export function toPayload(t: Tensor<DType>): TensorPayload {
@@ -157,8 +151,8 @@ export function serve(endpoint: MessageEndpoint): void {
           const o = msg.options ?? {};
           const options: FitOptions = {
             ...o,
-            validationData: o.validationData && [toTensor('validationData[0]', o.validationData[0]) as never, toTensor('validationData[1]', o.validationData[1])],
-            mask: o.mask && (toTensor('mask', o.mask) as never),
+            validationData: o.validationData && [tensorPayload('validationData[0]', o.validationData[0]) as never, tensorPayload('validationData[1]', o.validationData[1])],
+            mask: o.mask && (tensorPayload('mask', o.mask) as never),
             signal: controller.signal,
             callbacks: {
               onEpochEnd: (epoch, logs) => endpoint.postMessage({ id: msg.id, type: 'progress', epoch, logs } satisfies WorkerResponse),
@@ -167,7 +161,7 @@ export function serve(endpoint: MessageEndpoint): void {
           };
           if (o.validationData === undefined) delete options.validationData;
           if (o.mask === undefined) delete options.mask;
-          const history = await m.fit(toTensor('x', msg.x) as never, toTensor('y', msg.y), options);
+          const history = await m.fit(tensorPayload('x', msg.x) as never, tensorPayload('y', msg.y), options);
           return [history, []];
         } finally {
           fits.delete(msg.id);
@@ -177,15 +171,15 @@ export function serve(endpoint: MessageEndpoint): void {
         fits.get(msg.target)?.abort();
         return [fits.has(msg.target), []];
       case 'predict': {
-        const out = current('predict').predict(toTensor('x', msg.x) as never, msg.lengths ? { lengths: msg.lengths } : {});
+        const out = current('predict').predict(tensorPayload('x', msg.x) as never, msg.lengths ? { lengths: msg.lengths } : {});
         return [toPayload(out), [out.data.buffer]];
       }
       case 'evaluate': {
-        const opts = { ...(msg.mask ? { mask: toTensor('mask', msg.mask) as never } : {}), ...(msg.lengths ? { lengths: msg.lengths } : {}) };
-        return [current('evaluate').evaluate(toTensor('x', msg.x) as never, toTensor('y', msg.y), opts), []];
+        const opts = { ...(msg.mask ? { mask: tensorPayload('mask', msg.mask) as never } : {}), ...(msg.lengths ? { lengths: msg.lengths } : {}) };
+        return [current('evaluate').evaluate(tensorPayload('x', msg.x) as never, tensorPayload('y', msg.y), opts), []];
       }
       case 'step': {
-        const out = current('step').step(toTensor('x', msg.x) as never);
+        const out = current('step').step(tensorPayload('x', msg.x) as never);
         return [toPayload(out), [out.data.buffer]];
       }
       case 'reset-state':

@@ -13,7 +13,8 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 import { ERROR_CODES, rnnkitError, type RnnkitErrorCode } from '../errors.js';
-import { object, parseTraceMeta, settle } from './checks.js';
+import { object } from '../validate.js';
+import { parseTraceMeta, settle } from './common.js';
 import type {
   Backend,
   BackwardResult,
@@ -147,7 +148,7 @@ class NativeModelHandle implements ModelHandle {
   }
 
   forward(x: Inputs, xDims: [number, number, number], opts: ForwardOptions = {}): ForwardResult {
-    object(opts, 'opts');
+    object('opts', opts);
     const r = call(() => this.raw.forward(x, xDims, opts.h0, opts.c0, opts.lengths, opts.training ?? false));
     return { output: r[0], outputDims: r.slice(3) as number[], h: r[1], c: r[2] };
   }
@@ -161,17 +162,17 @@ class NativeModelHandle implements ModelHandle {
   }
 
   trainStep(batch: BatchData): number {
-    object(batch, 'batch');
+    object('batch', batch);
     return call(() => this.raw.trainStep(batch.x, batch.xDims, batch.y, batch.mask, batch.lengths));
   }
 
   evaluate(batch: BatchData): number {
-    object(batch, 'batch');
+    object('batch', batch);
     return call(() => this.raw.evaluate(batch.x, batch.xDims, batch.y, batch.mask, batch.lengths));
   }
 
   evaluateDataset(data: DatasetHandle, batchSize: number, range: EvalRange = {}): EvalResult {
-    object(range, 'range');
+    object('range', range);
     return call(() =>
       this.raw.evaluateDataset(rawDataset(data), batchSize, range.firstBatch, range.maxBatches, range.carry?.total, range.carry?.weight),
     );
@@ -180,10 +181,10 @@ class NativeModelHandle implements ModelHandle {
   /** Argument errors reject (like any async function) instead of throwing synchronously. */
   trainEpoch(data: DatasetHandle, opts: EpochOptions): Promise<EpochResult> {
     return settle(() => {
-      object(opts, 'opts');
+      object('opts', opts);
       const dataset = rawDataset(data);
       const carry = opts.carry;
-      if (carry !== undefined) object(carry, 'carry');
+      if (carry !== undefined) object('carry', carry);
       return this.raw.trainEpoch(
         dataset, opts.batchSize, opts.shuffle, opts.seed, opts.tbptt,
         opts.firstBatch, opts.maxBatches, carry?.updates, carry?.lossSum, carry?.gradNormSum,
@@ -283,7 +284,7 @@ export function loadNativeBackend(): Backend {
     liveHandles: () => raw.liveHandles(),
     createModel: (specJson: string) => new NativeModelHandle(call(() => new raw.Model(specJson))),
     createDataset: (data: BatchData) => {
-      object(data, 'data');
+      object('data', data);
       const bytes = data.x.byteLength + data.y.byteLength + (data.mask?.byteLength ?? 0) + (data.lengths?.byteLength ?? 0);
       return new NativeDatasetHandle(call(() => raw.datasetNew(data.x, data.xDims, data.y, data.mask, data.lengths)), raw, bytes);
     },
