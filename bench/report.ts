@@ -4,6 +4,8 @@
  * speed-up of each rnnkit row over each peer — all from the same run).
  */
 
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { speedup } from './stats.js';
 
 /** What every benchmark row has (this file's Row, bench/fit/report.ts's FitRow). */
@@ -53,6 +55,14 @@ export interface Report {
 const fmt = (v: number | undefined, digits = 2): string => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits));
 const ms = (v: number | undefined): string =>
   v === undefined || !Number.isFinite(v) ? '—' : v < 0.1 ? v.toFixed(4) : v < 10 ? v.toFixed(3) : v.toFixed(1);
+
+/** Writes `<name>.json` and `<name>.md` into `outDir` and prints the markdown and where both went. */
+export function writeResults(outDir: string, name: string, report: unknown, md: string): void {
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, `${name}.json`), JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(join(outDir, `${name}.md`), md);
+  console.log(`\n${md}\nwrote ${join(outDir, `${name}.json`)} and ${name}.md`);
+}
 
 export function isRnnkit(peer: string): boolean {
   return peer.startsWith('rnnkit');

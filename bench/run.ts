@@ -11,9 +11,7 @@
  * --peers=native,ort (substring filter on peer names), --out=DIR.
  */
 
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, release, type } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadNativeBackend } from '../ts/backend/native.js';
 import { cpuModel } from './machine.js';
@@ -24,7 +22,7 @@ import { nativePeer, wasmPeer } from './peers/rnnkit.js';
 import { blasName, torchPeer, torchVersion } from './peers/torch.js';
 import { tfjsCpuPeer, tfjsWasmPeer } from './peers/tfjs.js';
 import type { Peer, Prepared } from './peers/types.js';
-import { toMarkdown, type Report, type Row } from './report.js';
+import { toMarkdown, writeResults, type Report, type Row } from './report.js';
 import { isSlow, probe, sample, type Budget } from './sample.js';
 import { gflops, summarize } from './stats.js';
 import { makeData, WORKLOADS, type WorkloadData } from './workloads.js';
@@ -246,11 +244,7 @@ async function main(): Promise<void> {
     rows,
     notes,
   };
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'latest.json'), JSON.stringify(report, null, 2) + '\n');
-  const md = toMarkdown(report);
-  writeFileSync(join(outDir, 'latest.md'), md);
-  console.log(`\n${md}\nwrote ${join(outDir, 'latest.json')} and latest.md`);
+  writeResults(outDir, 'latest', report, toMarkdown(report));
 }
 
 main().then(

@@ -14,13 +14,14 @@
  * --peers=native,pytorch (substring filter on peer names; applies to the scaling backends too), --out=DIR.
  */
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, release, tmpdir, type } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JsonChild } from '../child.js';
 import { cpuFamily, cpuModel } from '../machine.js';
 import { blasName, PYTHON, torchEnv, torchUnavailable, torchVersion } from '../peers/torch.js';
+import { writeResults } from '../report.js';
 import { summarize } from '../stats.js';
 import { writeFitFiles } from './files.js';
 import { initialWeights } from './rnnkit.js';
@@ -257,11 +258,7 @@ async function main(): Promise<void> {
     scaling,
     scaleEpochsRule: 'epochs per size = max(1, round(20000 / sequences))',
   };
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'fit.json'), JSON.stringify(report, null, 2) + '\n');
-  const md = fitMarkdown(report);
-  writeFileSync(join(outDir, 'fit.md'), md);
-  console.log(`\n${md}\nwrote ${join(outDir, 'fit.json')} and fit.md`);
+  writeResults(outDir, 'fit', report, fitMarkdown(report));
 }
 
 main().then(

@@ -494,48 +494,34 @@ impl<R: Real> Scan<'_, R> {
         let (g_ih, g_hh) = (0, self.cp.w_hh - self.cp.w_ih);
         let h_prev = if self.reverse { bh } else { 0 };
         let hs = &st.hs[h_prev..h_prev + rows * hd];
-        let x = match x {
-            LayerX::Features(x) => x,
-            LayerX::Tokens(ids) => {
-                // One-hot input: dW_ih[g, v] = Σ over the rows whose id is v of dG[row, g], summed
-                // per id into [I, G·H] rows (contiguous), then added transposed; dW_hh as usual.
-                fit(&mut sc.dw, input * gs);
-                sc.dw.fill(R::ZERO);
-                for (d, &id) in sc.dgx.chunks_exact(gs).zip(ids) {
-                    sc.dw[id as usize * gs..][..gs].iter_mut().zip(d).for_each(|(a, v)| *a += *v);
+        match x {
+            LayerX::Features(x) if as_f32(x).is_some() => {
+                // Those shared rows use one GEMM for dW_ih and dW_hh against [x | h_{t−1}], which packs
+                // dGᵀ once (T1: 1024×3200ᵀ·3200×320 ~95 GFLOP/s, against ~72 and ~90 for the two apart).
+                let w = input + hd;
+                fit(&mut sc.xh, rows * w);
+                for ((row, xr), hr) in sc.xh.chunks_exact_mut(w).zip(x.chunks_exact(input)).zip(hs.chunks_exact(hd)) {
+                    row[..input].copy_from_slice(xr);
+                    row[input..].copy_from_slice(hr);
                 }
-                for (v, d) in sc.dw.chunks_exact(gs).enumerate() {
-                    for (g, dv) in d.iter().enumerate() {
-                        grads[g_ih + g * input + v] += *dv;
-                    }
+                fit(&mut sc.dw, k_dgx * w);
+                R::gemm(true, false, k_dgx, w, rows, R::ONE, &sc.dgx, gs, &sc.xh, w, R::ZERO, &mut sc.dw, w);
+                for (i, d) in sc.dw.chunks_exact(w).enumerate() {
+                    grads[g_ih + i * input..g_ih + (i + 1) * input].iter_mut().zip(&d[..input]).for_each(|(g, v)| *g += *v);
+                    grads[g_hh + i * hd..g_hh + (i + 1) * hd].iter_mut().zip(&d[input..]).for_each(|(g, v)| *g += *v);
+                }
+                if gru {
+                    R::gemm(true, false, hd, input, rows, R::ONE, &sc.dgx[k_dgx..], gs, x, input, R::ONE, &mut grads[g_ih + k_dgx * input..g_ih + w_ih_len], input);
+                }
+            }
+            x => {
+                let g_w_ih = &mut grads[g_ih..g_ih + w_ih_len];
+                match x {
+                    LayerX::Features(x) => R::gemm(true, false, gs, input, rows, R::ONE, &sc.dgx, gs, x, input, R::ONE, g_w_ih, input),
+                    LayerX::Tokens(ids) => add_token_weight_grads(ids, &sc.dgx, gs, input, &mut sc.dw, g_w_ih),
                 }
                 R::gemm(true, false, k_dgx, hd, rows, R::ONE, &sc.dgx, gs, hs, hd, R::ONE, &mut grads[g_hh..g_hh + k_dgx * hd], hd);
-                &[]
             }
-        };
-        if x.is_empty() {
-            // Token input: done above.
-        } else if as_f32(x).is_some() {
-            // Those shared rows use one GEMM for dW_ih and dW_hh against [x | h_{t−1}], which packs
-            // dGᵀ once (T1: 1024×3200ᵀ·3200×320 ~95 GFLOP/s, against ~72 and ~90 for the two apart).
-            let w = input + hd;
-            fit(&mut sc.xh, rows * w);
-            for ((row, xr), hr) in sc.xh.chunks_exact_mut(w).zip(x.chunks_exact(input)).zip(hs.chunks_exact(hd)) {
-                row[..input].copy_from_slice(xr);
-                row[input..].copy_from_slice(hr);
-            }
-            fit(&mut sc.dw, k_dgx * w);
-            R::gemm(true, false, k_dgx, w, rows, R::ONE, &sc.dgx, gs, &sc.xh, w, R::ZERO, &mut sc.dw, w);
-            for (i, d) in sc.dw.chunks_exact(w).enumerate() {
-                grads[g_ih + i * input..g_ih + (i + 1) * input].iter_mut().zip(&d[..input]).for_each(|(g, v)| *g += *v);
-                grads[g_hh + i * hd..g_hh + (i + 1) * hd].iter_mut().zip(&d[input..]).for_each(|(g, v)| *g += *v);
-            }
-            if gru {
-                R::gemm(true, false, hd, input, rows, R::ONE, &sc.dgx[k_dgx..], gs, x, input, R::ONE, &mut grads[g_ih + k_dgx * input..g_ih + w_ih_len], input);
-            }
-        } else {
-            R::gemm(true, false, gs, input, rows, R::ONE, &sc.dgx, gs, x, input, R::ONE, &mut grads[g_ih..g_ih + w_ih_len], input);
-            R::gemm(true, false, k_dgx, hd, rows, R::ONE, &sc.dgx, gs, hs, hd, R::ONE, &mut grads[g_hh..g_hh + k_dgx * hd], hd);
         }
         if gru {
             R::gemm(true, false, hd, hd, rows, R::ONE, &sc.dgh, hd, hs, hd, R::ONE, &mut grads[g_hh + k_dgx * hd..g_hh + gs * hd], hd);
@@ -560,6 +546,22 @@ impl<R: Real> Scan<'_, R> {
     pub fn input_gradient(&self, sc: &BackScratch<R>, dx: &mut [R], beta: R) {
         let (rows, input) = (self.seq_len * self.batch, self.cp.input_size);
         R::gemm(false, false, rows, input, self.gate_size(), R::ONE, &sc.dgx, self.gate_size(), self.w_ih(), input, beta, dx, input);
+    }
+}
+
+/// dW_ih += dGᵀ·X for one-hot rows X given as ids: dW_ih[g, v] sums dG[row, g] over the rows whose
+/// id is v, in row order (as the GEMM would), first per id into contiguous [I, G·H] rows of
+/// `scratch`, then added transposed into `g_w_ih` ([G·H, I]).
+fn add_token_weight_grads<R: Real>(ids: &[i32], dgx: &[R], gs: usize, input: usize, scratch: &mut Vec<R>, g_w_ih: &mut [R]) {
+    fit(scratch, input * gs);
+    scratch.fill(R::ZERO);
+    for (d, &id) in dgx.chunks_exact(gs).zip(ids) {
+        scratch[id as usize * gs..][..gs].iter_mut().zip(d).for_each(|(a, v)| *a += *v);
+    }
+    for (v, d) in scratch.chunks_exact(gs).enumerate() {
+        for (g, dv) in d.iter().enumerate() {
+            g_w_ih[g * input + v] += *dv;
+        }
     }
 }
 

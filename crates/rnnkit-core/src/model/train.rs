@@ -101,14 +101,10 @@ impl<R: Real> Network<R> {
     pub fn evaluate(&mut self, batch: &Batch<'_, R>) -> Result<R> {
         self.check_compiled()?;
         let p = self.prepare(batch)?;
-        let pass = self.run(&p.x, p.ids.as_deref(), p.seq_len, p.batch, None, None, p.lengths.as_deref(), None, false, SeqOut::Core);
-        let loss = self.loss_of(&pass, &p).map(|(loss, grad)| {
-            self.spare.give(grad);
-            loss
-        });
-        self.recycle_pass(pass);
-        self.recycle(p);
-        loss
+        let (total, weight) = self.score(p)?;
+        finite_loss(total)?;
+        // Rounded to R as a training step's loss is (loss_and_grad's total / N).
+        Ok(if weight > 0.0 { R::from_f64(total / weight) } else { R::ZERO })
     }
 
     /// Loss on a whole dataset without updating: exactly the compiled loss over all of it at once
@@ -141,18 +137,22 @@ impl<R: Real> Network<R> {
         for i in range.first..end {
             let idx: Vec<usize> = (i * batch_size..((i + 1) * batch_size).min(checked.n)).collect();
             let p = self.gather(&whole, &checked, &idx);
-            let pass = self.run(&p.x, p.ids.as_deref(), p.seq_len, p.batch, None, None, p.lengths.as_deref(), None, false, SeqOut::Core);
-            let parts = self.loss_input(&pass, &p).and_then(|l| loss_parts(l.kind, l.pred, &l.targets, p.weights.as_deref(), l.rows, l.units));
-            self.recycle_pass(pass);
-            self.recycle(p);
-            let (t, n) = parts?;
+            let (t, n) = self.score(p)?;
             total += t;
             weight += n;
         }
-        if !total.is_finite() {
-            return Err(Error::value("loss", format!("is {total}: the model's outputs are not finite on this data")));
-        }
+        finite_loss(total)?;
         Ok(EvalParts { total, weight, next_batch: end, batches })
+    }
+
+    /// The compiled loss's unreduced parts (Σ weighted row losses, denominator) on a prepared batch,
+    /// from an inference pass (no gradient); the batch's buffers go back to `spare`.
+    fn score(&mut self, p: Prepared<R>) -> Result<(f64, f64)> {
+        let pass = self.run(&p.x, p.ids.as_deref(), p.seq_len, p.batch, None, None, p.lengths.as_deref(), None, false, SeqOut::Core);
+        let parts = self.loss_input(&pass, &p).and_then(|l| loss_parts(l.kind, l.pred, &l.targets, p.weights.as_deref(), l.rows, l.units));
+        self.recycle_pass(pass);
+        self.recycle(p);
+        parts
     }
 
     /// Loss of a pass and its gradient w.r.t. the loss's input (output or logits, core layout).
@@ -269,4 +269,12 @@ impl<R: Real> Network<R> {
         self.params_version += 1;
         Ok(norm)
     }
+}
+
+/// A non-finite evaluation loss is an error, never a silent NaN.
+fn finite_loss(total: f64) -> Result<()> {
+    if total.is_finite() {
+        return Ok(());
+    }
+    Err(Error::value("loss", format!("is {total}: the model's outputs are not finite on this data")))
 }
