@@ -106,6 +106,17 @@ describe.each(BACKENDS)('dataset() on $name', ({ name: backend, built }) => {
   }
 });
 
+describe.skipIf(!BACKENDS.find((b) => b.name === 'native')?.built)('one-hot inputs are size-checked before they exist', () => {
+  it('predict and trace refuse ids whose one-hot tensor would pass 2^31 elements, naming x', async () => {
+    await setBackend('native');
+    const m = new Sequential([new LSTM({ inputSize: 4096, hiddenSize: 2 }), new Dense({ units: 1 })]);
+    const ids = tensor(new Int32Array(1 << 20), [1, 1 << 20]); // 2^32 one-hot elements: 16 GiB if built
+    await expectCode(() => m.predict(ids), 'ERR_RNNKIT_SHAPE', 'x');
+    await expectCode(() => m.trace(ids), 'ERR_RNNKIT_SHAPE', 'x');
+    m.dispose();
+  });
+});
+
 describe.skipIf(!BACKENDS.every((b) => b.built))('datasets and models on different backends', () => {
   it('a model uses only datasets of its own backend; fit(x, y) copies to the model\'s backend', async () => {
     await setBackend('native');

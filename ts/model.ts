@@ -555,6 +555,8 @@ export class Sequential {
 
 /** One sequence of token ids as one-hot features [1, seqLen, width] (a trace is one short sequence, for a plot). */
 function oneHotSequence(ids: Int32Array, width: number): [Float32Array, [number, number, number]] {
+  // Checked like any input before it exists: at most 2^31 elements, as the core allows.
+  if (ids.length * width > 2 ** 31) throw shapeError('x', `at most 2^31 one-hot elements (seqLen × ${width})`, `[1, ${ids.length}]`);
   const x = new Float32Array(ids.length * width);
   ids.forEach((id, t) => (x[t * width + id] = 1));
   return [x, [1, ids.length, width]];

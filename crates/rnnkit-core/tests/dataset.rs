@@ -54,6 +54,18 @@ fn expand_tokens_is_one_hot_in_the_same_layout() {
 }
 
 #[test]
+fn expand_tokens_refuses_a_one_hot_tensor_over_the_input_limit_before_allocating() {
+    let spec = r#"{"batch_first":true,"blocks":[{"cell":"lstm","input_size":4096,"hidden_size":2}]}"#;
+    let m = Model::from_json(spec).unwrap();
+    // 2^20 ids of a 4096-symbol vocabulary: 2^32 one-hot elements (16 GiB) if it were built.
+    let ids = vec![0i32; 1 << 20];
+    match m.expand_tokens(&ids, [1, 1 << 20, 1]) {
+        Err(Error::Shape { arg, .. }) => assert_eq!(arg, "x"),
+        other => panic!("expected a shape error naming x, got {:?}", other.map(|(v, d)| (v.len(), d))),
+    }
+}
+
+#[test]
 fn evaluate_dataset_in_batches_equals_evaluate_on_the_whole_set() {
     let (n, t) = (13, 5);
     let (x, y) = ids(n, t, 3);

@@ -51,9 +51,12 @@ impl<R: Real> Network<R> {
         }
         self.check_max_token(ids.iter().copied().max().unwrap_or(0))?;
         let input = self.spec.blocks[0].input_size;
+        let dims = [x_dims[0], x_dims[1], input];
+        // The one-hot tensor is checked like any feature input (at most 2^31 elements) before it exists.
+        self.check_x_dims(dims)?;
         let mut out = vec![R::ZERO; ids.len() * input];
         one_hot_into(ids, input, &mut out);
-        Ok((out, [x_dims[0], x_dims[1], input]))
+        Ok((out, dims))
     }
 
     /// Validates a whole batch and gathers all of it into core layout.
