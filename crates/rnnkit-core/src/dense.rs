@@ -4,7 +4,8 @@
 //! validates user shapes first), so a mismatch here is a bug and panics with the sizes.
 
 use crate::real::Real;
-use crate::spec::{Activation, DenseSpec};
+use crate::layers::activation::activation_forward;
+use crate::spec::DenseSpec;
 
 /// `params`: the head's slice (`weight` [units, in_features] then `bias` [units] if `spec.bias`).
 /// Writes z (pre-activation) and y = act(z), both [rows, units]; softmax is per row.
@@ -29,34 +30,6 @@ pub fn dense_forward<R: Real>(spec: &DenseSpec, params: &[R], x: &[R], rows: usi
     activation_forward(spec.activation, y, units);
 }
 
-/// In place: y ← act(y) for rows of `units` values. Softmax subtracts each row's max before `exp`,
-/// so large logits cannot overflow.
-pub fn activation_forward<R: Real>(act: Activation, y: &mut [R], units: usize) {
-    match act {
-        Activation::Identity => {}
-        Activation::Sigmoid => R::sigmoid_slice(y),
-        Activation::Tanh => R::tanh_slice(y),
-        Activation::Softmax => {
-            if units == 0 {
-                return;
-            }
-            for row in y.chunks_exact_mut(units) {
-                let max = row.iter().fold(row[0], |m, &v| m.max(v));
-                let mut sum = R::ZERO;
-                for v in row.iter_mut() {
-                    *v = (*v - max).exp();
-                    sum += *v;
-                }
-                // sum ≥ 1 (the max element contributes e^0), so the division is safe.
-                let inv = R::ONE / sum;
-                for v in row.iter_mut() {
-                    *v *= inv;
-                }
-            }
-        }
-    }
-}
-
 /// Given dL/dz: ADDS weight/bias gradients into `grads` (the head's slice) and WRITES dL/dx into `dx`.
 ///   dW += dzᵀ·x   ([units, rows]·[rows, in]),   db += Σ_rows dz,   dx = dz·W   ([rows, units]·[units, in]).
 pub fn dense_backward<R: Real>(spec: &DenseSpec, params: &[R], x: &[R], rows: usize, dz: &[R], grads: &mut [R], dx: &mut [R]) {
@@ -78,40 +51,6 @@ pub fn dense_backward<R: Real>(spec: &DenseSpec, params: &[R], x: &[R], rows: us
     }
     // dx ← dz·W; β = 0 so whatever dx held is overwritten, never read.
     R::gemm(false, false, rows, inf, units, R::ONE, dz, units, &params[..units * inf], inf, R::ZERO, dx, inf);
-}
-
-/// dL/dz from dL/dy for `act`, using y = act(z). Softmax uses the full per-row Jacobian:
-/// ∂y_i/∂z_j = y_i(δ_ij − y_j), so dz = y ⊙ (dy − Σ_j y_j·dy_j).
-pub fn activation_backward<R: Real>(act: Activation, y: &[R], dy: &[R], units: usize, dz: &mut [R]) {
-    check_len("activation_backward dy", dy.len(), y.len());
-    check_len("activation_backward dz", dz.len(), y.len());
-    match act {
-        Activation::Identity => dz.copy_from_slice(dy),
-        Activation::Sigmoid => {
-            for ((d, &yv), &g) in dz.iter_mut().zip(y).zip(dy) {
-                *d = g * yv * (R::ONE - yv);
-            }
-        }
-        Activation::Tanh => {
-            for ((d, &yv), &g) in dz.iter_mut().zip(y).zip(dy) {
-                *d = g * (R::ONE - yv * yv);
-            }
-        }
-        Activation::Softmax => {
-            if units == 0 {
-                return;
-            }
-            for ((dzr, yr), dyr) in dz.chunks_exact_mut(units).zip(y.chunks_exact(units)).zip(dy.chunks_exact(units)) {
-                let mut s = R::ZERO;
-                for (&yv, &g) in yr.iter().zip(dyr) {
-                    s += yv * g;
-                }
-                for ((d, &yv), &g) in dzr.iter_mut().zip(yr).zip(dyr) {
-                    *d = yv * (g - s);
-                }
-            }
-        }
-    }
 }
 
 /// Elements of the head's parameter slice: units·in_features (+ units with bias).

@@ -4,19 +4,21 @@
 //! products and `cell::forward_step`, so it is independent of the layer's GEMM schedule; it is for
 //! plots, where clarity beats speed. Rows are indexed by time position t (also for reverse directions).
 
-use std::ops::Range;
-
 use crate::cell::{self, aux_width, StepForward};
 use crate::json::Json;
 use crate::params::cell_params;
 use crate::real::Real;
-use crate::spec::{CellKind, ModelSpec, RecurrentSpec};
+use crate::spec::{CellKind, RecurrentSpec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PanelKind {
     Hidden,
     Cell,
     Gate,
+    /// A layer's output sequence (or vector, as one step).
+    Output,
+    /// Attention weights: `units` keys per query step.
+    Attention,
 }
 
 impl PanelKind {
@@ -25,6 +27,8 @@ impl PanelKind {
             PanelKind::Hidden => "hidden",
             PanelKind::Cell => "cell",
             PanelKind::Gate => "gate",
+            PanelKind::Output => "output",
+            PanelKind::Attention => "attention",
         }
     }
 }
@@ -45,6 +49,13 @@ pub struct TracePanel {
     pub activation: &'static str,
     /// [T, units]
     pub values: Vec<f32>,
+}
+
+impl TracePanel {
+    /// A layer's output [T, units] (a vector output is one step), for any layer kind.
+    pub fn output<R: Real>(units: usize, values: &[R]) -> TracePanel {
+        TracePanel { name: "output".into(), kind: PanelKind::Output, block: 0, layer: 0, direction: 0, units, activation: "none", values: to_f32(values) }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -177,48 +188,44 @@ fn column_block<R: Real>(xs: &[R], steps: usize, row: usize, j: usize, w: usize)
     (0..steps).flat_map(|t| xs[t * row + j * w..t * row + (j + 1) * w].iter().map(|v| v.to_f32())).collect()
 }
 
-/// Traces every block of `spec` on one sequence `x` (time-major [T, 1, input] = [T, input]), in
-/// inference mode (no dropout) from zero initial states. `params` is the model's flat buffer and
-/// `block_ranges` each block's slice of it. Input is validated by the caller (`Model::trace`).
-pub fn trace<R: Real>(spec: &ModelSpec, params: &[R], block_ranges: &[Range<usize>], x: &[R], steps: usize) -> Trace {
+/// Traces one recurrent module (`spec`, its parameter slice `params`) on one sequence `x`
+/// (time-major [T, 1, input] = [T, input]) from zero initial states, in inference mode (no
+/// dropout). Panel names are "layer {l}[ forward|reverse] ..."; `block` is left 0 for the network
+/// to set. Input is validated by the caller.
+pub fn trace_block<R: Real>(bs: &RecurrentSpec, bp: &[R], x: &[R], steps: usize) -> Vec<TracePanel> {
     let mut panels = Vec::new();
-    let many_blocks = spec.blocks.len() > 1;
     let mut input: Vec<R> = x.to_vec();
-    for (k, (bs, range)) in spec.blocks.iter().zip(block_ranges).enumerate() {
-        let bp = &params[range.clone()];
-        let (hd, dirs) = (bs.hidden_size, bs.directions());
-        for l in 0..bs.num_layers {
-            let width = bs.output_size();
-            let mut layer_out = vec![R::ZERO; steps * width];
-            for d in 0..dirs {
-                let dt = run_direction(bs, bp, l, d, &input, steps);
-                for t in 0..steps {
-                    layer_out[t * width + d * hd..t * width + (d + 1) * hd].copy_from_slice(&dt.h[t * hd..(t + 1) * hd]);
-                }
-                let block = if many_blocks { format!("block {k} ") } else { String::new() };
-                let direction = if bs.bidirectional { if d == 0 { " forward" } else { " reverse" } } else { "" };
-                let prefix = format!("{block}layer {l}{direction}");
-                let panel = |name: String, kind: PanelKind, activation: &'static str, values: Vec<f32>| TracePanel {
-                    name,
-                    kind,
-                    block: k,
-                    layer: l,
-                    direction: d,
-                    units: hd,
-                    activation,
-                    values,
-                };
-                panels.push(panel(format!("{prefix} hidden state h"), PanelKind::Hidden, hidden_activation(bs.cell), to_f32(&dt.h)));
-                if bs.cell.has_cell_state() {
-                    panels.push(panel(format!("{prefix} cell state c"), PanelKind::Cell, "none", to_f32(&dt.c)));
-                }
-                let gs = bs.cell.gates() * hd;
-                for (j, (gate, act)) in gate_names(bs.cell).iter().enumerate() {
-                    panels.push(panel(format!("{prefix} gate {gate}"), PanelKind::Gate, act, column_block(&dt.gates, steps, gs, j, hd)));
-                }
+    let (hd, dirs) = (bs.hidden_size, bs.directions());
+    for l in 0..bs.num_layers {
+        let width = bs.output_size();
+        let mut layer_out = vec![R::ZERO; steps * width];
+        for d in 0..dirs {
+            let dt = run_direction(bs, bp, l, d, &input, steps);
+            for t in 0..steps {
+                layer_out[t * width + d * hd..t * width + (d + 1) * hd].copy_from_slice(&dt.h[t * hd..(t + 1) * hd]);
             }
-            input = layer_out;
+            let direction = if bs.bidirectional { if d == 0 { " forward" } else { " reverse" } } else { "" };
+            let prefix = format!("layer {l}{direction}");
+            let panel = |name: String, kind: PanelKind, activation: &'static str, values: Vec<f32>| TracePanel {
+                name,
+                kind,
+                block: 0,
+                layer: l,
+                direction: d,
+                units: hd,
+                activation,
+                values,
+            };
+            panels.push(panel(format!("{prefix} hidden state h"), PanelKind::Hidden, hidden_activation(bs.cell), to_f32(&dt.h)));
+            if bs.cell.has_cell_state() {
+                panels.push(panel(format!("{prefix} cell state c"), PanelKind::Cell, "none", to_f32(&dt.c)));
+            }
+            let gs = bs.cell.gates() * hd;
+            for (j, (gate, act)) in gate_names(bs.cell).iter().enumerate() {
+                panels.push(panel(format!("{prefix} gate {gate}"), PanelKind::Gate, act, column_block(&dt.gates, steps, gs, j, hd)));
+            }
         }
+        input = layer_out;
     }
-    Trace { steps, panels }
+    panels
 }

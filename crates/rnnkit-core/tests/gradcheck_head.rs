@@ -6,7 +6,8 @@
 mod common;
 
 use common::{assert_close, uniform_vec};
-use rnnkit_core::dense::{activation_backward, dense_backward, dense_forward};
+use rnnkit_core::dense::{dense_backward, dense_forward};
+use rnnkit_core::layers::activation::activation_backward;
 use rnnkit_core::loss::{loss_and_grad, Targets};
 use rnnkit_core::rng::Rng;
 use rnnkit_core::spec::{Activation, DenseSpec, LossKind};
@@ -58,7 +59,7 @@ fn analytic(kind: LossKind, s: &DenseSpec, params: &[f64], x: &[f64], rows: usiz
     let (_, dpred) = loss_and_grad(kind, pred, &t.as_targets(), Some(w), rows, s.units).unwrap();
     let mut dz = vec![f64::NAN; n];
     if kind == LossKind::Mse {
-        activation_backward(s.activation, &y, &dpred, s.units, &mut dz);
+        activation_backward(s.activation, &z, &y, &dpred, s.units, &mut dz);
     } else {
         dz.copy_from_slice(&dpred);
     }
@@ -157,7 +158,7 @@ fn activation_backward_matches_finite_differences() {
         };
         let y = apply(&z);
         let mut dz = vec![f64::NAN; z.len()];
-        activation_backward(act, &y, &c, units, &mut dz);
+        activation_backward(act, &z, &y, &c, units, &mut dz);
         let num = numeric(&mut z, |zv| apply(zv).iter().zip(&c).map(|(a, b)| a * b).sum());
         assert_close(&dz, &num, FD_ATOL, FD_RTOL, &format!("{act:?} activation_backward"));
     }

@@ -8,7 +8,7 @@ mod common;
 
 use common::{assert_close, uniform_vec};
 use rnnkit_core::error::Error;
-use rnnkit_core::layer::{BlockInput, BlockOutput, RecurrentBlock};
+use rnnkit_core::recurrent::{BlockInput, BlockOutput, RecurrentBlock};
 use rnnkit_core::params::{block_layout, block_param_count};
 use rnnkit_core::real::Real;
 use rnnkit_core::rng::Rng;

@@ -10,7 +10,7 @@ use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rnnkit_core::json::Json;
-use rnnkit_core::layer::{BlockInput, RecurrentBlock};
+use rnnkit_core::recurrent::{BlockInput, RecurrentBlock};
 use rnnkit_core::model::{Batch, ForwardOptions, InputsRef, Model, TargetsRef};
 use rnnkit_core::optim::Optimizer;
 use rnnkit_core::params::{block_layout, ParamInfo};

@@ -12,10 +12,11 @@ use std::ops::Range;
 
 pub use crate::dataset::{Batch, DataSummary, Dataset, Inputs, InputsRef, Targets, TargetsRef};
 use crate::dataset::expect_finite;
-use crate::dense::{activation_backward, dense_backward, dense_forward};
+use crate::dense::{dense_backward, dense_forward};
+use crate::layers::activation::activation_backward;
 use crate::error::{Error, Result};
 use crate::init::{init_block, init_dense};
-use crate::layer::{BlockInput, RecurrentBlock};
+use crate::recurrent::{BlockInput, RecurrentBlock};
 use crate::loss::{loss_and_grad, loss_parts, Targets as LossTargets};
 use crate::optim::{clip_grad_norm, clip_grad_value, Optimizer};
 use crate::params::{model_layout, ParamInfo};

@@ -121,7 +121,21 @@ impl<R: Real> Network<R> {
             return Err(Error::shape("x", format!("one sequence: {layout}"), dims_str(&x_dims)));
         }
         // With batch 1 both layouts hold the same [T, input] buffer.
-        Ok(crate::trace::trace(&self.spec, &self.params, &self.block_ranges, x, t))
+        let mut panels = Vec::new();
+        let mut input = x.to_vec();
+        for (k, (bs, r)) in self.spec.blocks.iter().zip(&self.block_ranges).enumerate() {
+            let mut ps = crate::trace::trace_block(bs, &self.params[r.clone()], &input, t);
+            for p in &mut ps {
+                p.block = k;
+                if self.spec.blocks.len() > 1 {
+                    p.name = format!("block {k} {}", p.name);
+                }
+            }
+            let mut rb = RecurrentBlock::new(bs.clone());
+            input = rb.forward(&self.params[r.clone()], BlockInput { x: &input, tokens: None, seq_len: t, batch: 1, h0: None, c0: None, lengths: None, dropout_rng: None }, false).output;
+            panels.extend(ps);
+        }
+        Ok(crate::trace::Trace { steps: t, panels })
     }
 
     /// The visible output (user layout) of a pass. A time-major sequence output without a head is
@@ -238,7 +252,7 @@ impl<R: Real> Network<R> {
                     }
                     OutGrad::Output(dy) => {
                         let mut dz = self.spare.take(dy.len());
-                        activation_backward(hs.activation, &hc.y, dy, hs.units, &mut dz);
+                        activation_backward(hs.activation, &hc.z, &hc.y, dy, hs.units, &mut dz);
                         dz
                     }
                 };

@@ -27,13 +27,7 @@ use crate::shape::expect_len;
 use crate::spec::RecurrentSpec;
 use workspace::Workspace;
 
-/// A layer's input: features [seq_len, batch, I], or token ids [seq_len, batch] that stand for
-/// one-hot rows of width I (a block's first layer only).
-#[derive(Clone, Copy)]
-pub(crate) enum LayerX<'a, R> {
-    Features(&'a [R]),
-    Tokens(&'a [i32]),
-}
+pub(crate) use crate::layers::LayerX;
 
 pub struct BlockInput<'a, R: Real> {
     /// [seq_len, batch, input_size]; empty when `tokens` holds the input.

@@ -142,7 +142,7 @@ fn stack_weights<R: Real>(scans: &[Scan<'_, R>], proj: &mut Projection<R>, xw: u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layer::stack::scan;
+    use crate::recurrent::stack::scan;
     use crate::params::block_param_count;
     use crate::rng::Rng;
     use crate::spec::{ModelSpec, RecurrentSpec};

@@ -1,0 +1,61 @@
+//! The one map from a layer's type name to its implementation, and the serialised layer format
+//! `{"type": "LSTM", "config": {...}}` used by the core spec, the bindings, the TS layers, the
+//! worker protocol, the CLI's JSON config and saved files.
+
+use crate::error::{Error, Result};
+use crate::fields::Fields;
+use crate::json::Json;
+use crate::real::Real;
+
+use super::dense::Dense;
+use super::last_step::LastStep;
+use super::recurrent::Recurrent;
+use super::{Layer, Shape};
+
+/// Every type name the registry knows, for messages and the bindings.
+pub const KINDS: &[&str] = &["RNN", "LSTM", "GRU", "Dense", "LastStep"];
+
+/// One entry of a spec's `layers` list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerSpec {
+    pub kind: String,
+    pub config: Json,
+}
+
+impl LayerSpec {
+    pub fn new(kind: &str, config: Json) -> Self {
+        LayerSpec { kind: kind.to_string(), config }
+    }
+
+    /// Reads `{"type", "config"}` (config optional: `{}`).
+    pub fn from_json(v: &Json, path: &str) -> Result<Self> {
+        let f = Fields::new(v, path, &["type", "config"])?;
+        let kind = match f.raw("type") {
+            Some(Json::Str(s)) => s.clone(),
+            Some(other) => return Err(Error::type_(f.path("type"), "a layer type name", other.kind())),
+            None => return Err(Error::value(f.path("type"), format!("is required: one of {}", KINDS.join(", ")))),
+        };
+        if !KINDS.contains(&kind.as_str()) {
+            return Err(Error::value(f.path("type"), format!("unknown layer type \"{kind}\"; expected one of {}", KINDS.join(", "))));
+        }
+        let config = f.raw("config").cloned().unwrap_or(Json::Obj(Vec::new()));
+        Ok(LayerSpec { kind, config })
+    }
+
+    pub fn to_json(&self) -> Json {
+        Json::Obj(vec![("type".into(), Json::Str(self.kind.clone())), ("config".into(), self.config.clone())])
+    }
+}
+
+/// Builds layer `index` of a network from its spec and the previous layer's output (None for the
+/// first layer). Errors name `spec.layers[index].config.<key>`.
+pub fn build<R: Real>(spec: &LayerSpec, input: Option<Shape>, index: usize) -> Result<Box<dyn Layer<R>>> {
+    let path = format!("spec.layers[{index}].config");
+    let c = &spec.config;
+    Ok(match spec.kind.as_str() {
+        "RNN" | "LSTM" | "GRU" => Box::new(Recurrent::<R>::from_config(&spec.kind, c, input, &path)?),
+        "Dense" => Box::new(Dense::<R>::from_config(c, input, &path)?),
+        "LastStep" => Box::new(LastStep::from_config(c, input, &path)?),
+        other => return Err(Error::value(format!("spec.layers[{index}].type"), format!("unknown layer type \"{other}\"; expected one of {}", KINDS.join(", ")))),
+    })
+}
