@@ -14,6 +14,7 @@ pub mod init;
 pub mod json;
 pub mod kernels;
 pub mod layers;
+mod legacy;
 pub mod recurrent;
 pub mod loss;
 pub mod model;

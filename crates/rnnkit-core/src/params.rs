@@ -2,7 +2,7 @@
 //! order (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, then the `_reverse` direction,
 //! then the next layer). Gradients use the same layout, so optimizers see two flat slices.
 
-use crate::spec::{DenseSpec, ModelSpec, RecurrentSpec};
+use crate::spec::RecurrentSpec;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamInfo {
@@ -92,62 +92,36 @@ pub fn block_param_count(spec: &RecurrentSpec) -> usize {
     last.b_hh.map_or(last.w_hh + g * h, |b| b + g)
 }
 
-/// `weight` [units, in_features] then `bias` [units], like `nn.Linear`.
-pub fn dense_layout(spec: &DenseSpec, prefix: &str, base: usize) -> Vec<ParamInfo> {
-    let mut out = vec![ParamInfo { name: format!("{prefix}weight"), shape: vec![spec.units, spec.in_features], offset: base }];
-    if spec.bias {
-        out.push(ParamInfo { name: format!("{prefix}bias"), shape: vec![spec.units], offset: base + spec.units * spec.in_features });
-    }
-    out
-}
-
-/// The whole model. A lone recurrent block uses PyTorch's bare names (`weight_ih_l0`); anything
-/// larger prefixes each module with its index like `nn.Sequential` (`0.weight_ih_l0`, `1.weight`).
-pub fn model_layout(spec: &ModelSpec) -> Vec<ParamInfo> {
-    let modules = spec.blocks.len() + spec.head.is_some() as usize;
-    let prefix = |k: usize| if modules == 1 { String::new() } else { format!("{k}.") };
-    let mut out = Vec::new();
-    let mut base = 0;
-    for (k, b) in spec.blocks.iter().enumerate() {
-        let layout = block_layout(b, &prefix(k), base);
-        base += layout.iter().map(ParamInfo::len).sum::<usize>();
-        out.extend(layout);
-    }
-    if let Some(h) = &spec.head {
-        out.extend(dense_layout(h, &prefix(spec.blocks.len()), base));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::ModelSpec;
+    use crate::spec::{CellKind, WeightInit};
+
+    fn spec(cell: CellKind, num_layers: usize, bidirectional: bool, bias: bool) -> RecurrentSpec {
+        let u = WeightInit::Uniform;
+        RecurrentSpec { cell, input_size: 3, hidden_size: 5, num_layers, bidirectional, bias, dropout: 0.0, weight_init: u, recurrent_init: u }
+    }
 
     #[test]
     fn matches_pytorch_names_and_offsets() {
-        let spec = ModelSpec::from_json(
-            r#"{"blocks":[{"cell":"lstm","input_size":3,"hidden_size":5,"num_layers":2,"bidirectional":true}]}"#,
-        )
-        .unwrap();
-        let layout = model_layout(&spec);
+        let s = spec(CellKind::Lstm, 2, true, true);
+        let layout = block_layout(&s, "", 0);
         let names: Vec<&str> = layout.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(&names[..5], &["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l0_reverse"]);
         assert_eq!(layout[8].shape, vec![20, 10]); // weight_ih_l1 sees both directions
         for w in layout.windows(2) {
             assert_eq!(w[0].offset + w[0].len(), w[1].offset);
         }
-        assert_eq!(block_param_count(&spec.blocks[0]), layout.iter().map(ParamInfo::len).sum::<usize>());
+        assert_eq!(block_param_count(&s), layout.iter().map(ParamInfo::len).sum::<usize>());
     }
 
     #[test]
     fn block_param_count_matches_the_layout() {
-        for cell in ["rnn_tanh", "lstm", "gru"] {
+        for cell in [CellKind::RnnTanh, CellKind::Lstm, CellKind::Gru] {
             for (layers, bidirectional, bias) in [(1, false, true), (1, true, false), (3, false, false), (2, true, true)] {
-                let json = format!(r#"{{"blocks":[{{"cell":"{cell}","input_size":3,"hidden_size":5,"num_layers":{layers},"bidirectional":{bidirectional},"bias":{bias}}}]}}"#);
-                let spec = ModelSpec::from_json(&json).unwrap();
-                let sum: usize = block_layout(&spec.blocks[0], "", 0).iter().map(ParamInfo::len).sum();
-                assert_eq!(block_param_count(&spec.blocks[0]), sum, "{json}");
+                let s = spec(cell, layers, bidirectional, bias);
+                let sum: usize = block_layout(&s, "", 0).iter().map(ParamInfo::len).sum();
+                assert_eq!(block_param_count(&s), sum, "{s:?}");
             }
         }
     }

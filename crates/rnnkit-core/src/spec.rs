@@ -5,6 +5,7 @@
 use crate::error::{Error, Result};
 use crate::fields::Fields;
 pub use crate::layers::Activation;
+use crate::layers::LayerSpec;
 use crate::json::Json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,13 +92,13 @@ pub struct DenseSpec {
     pub return_sequences: bool,
 }
 
+/// A network: an ordered list of layers (`{"type", "config"}`, see `layers::registry`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSpec {
     /// Layout of x and of sequence outputs: [batch, seq_len, features] if true, else [seq_len, batch, features].
     pub batch_first: bool,
     pub seed: u64,
-    pub blocks: Vec<RecurrentSpec>,
-    pub head: Option<DenseSpec>,
+    pub layers: Vec<LayerSpec>,
     /// Threads for this model's computations: 0 = every available core (the default), else at most
     /// `parallel::MAX_THREADS`. Results are bit-identical for every value; wasm always runs 1.
     pub threads: usize,
@@ -128,141 +129,45 @@ pub struct TrainSpec {
     pub clip_value: Option<f32>,
 }
 
-const CELLS: &[(&str, CellKind)] = &[
-    ("rnn_tanh", CellKind::RnnTanh),
-    ("rnn_relu", CellKind::RnnRelu),
-    ("rnn_sigmoid", CellKind::RnnSigmoid),
-    ("lstm", CellKind::Lstm),
-    ("gru", CellKind::Gru),
-];
-const INITS: &[(&str, WeightInit)] =
-    &[("uniform", WeightInit::Uniform), ("xavier", WeightInit::Xavier), ("orthogonal", WeightInit::Orthogonal)];
-const ACTIVATIONS: &[(&str, Activation)] = &[
-    ("identity", Activation::Identity),
-    ("sigmoid", Activation::Sigmoid),
-    ("tanh", Activation::Tanh),
-    ("softmax", Activation::Softmax),
-];
-
 impl ModelSpec {
-    /// Reads `{"batch_first", "seed", "blocks": [...], "head": {...} | null}`.
+    /// Reads `{"batch_first", "seed", "threads", "layers": [{"type", "config"}, ...]}`, or the format
+    /// files were saved in before layers existed, `{"blocks": [...], "head": {...} | null}` (see
+    /// `legacy.rs`). Layer configs are checked when the network builds them.
     pub fn from_json(text: &str) -> Result<ModelSpec> {
         let root = Json::parse(text)?;
-        let f = Fields::new(&root, "spec", &["batch_first", "seed", "blocks", "head", "threads"])?;
+        let f = Fields::new(&root, "spec", &["batch_first", "seed", "layers", "blocks", "head", "threads"])?;
         let seed = f.num("seed", Some(0.0))?;
         if seed < 0.0 || seed.fract() != 0.0 || seed > 9007199254740991.0 {
             return Err(Error::value("spec.seed", format!("expected a non-negative integer, got {seed}")));
         }
-        let blocks_json = match f.raw("blocks") {
-            Some(Json::Arr(a)) if !a.is_empty() => a,
-            Some(Json::Arr(_)) => return Err(Error::value("spec.blocks", "expected at least one recurrent block")),
-            Some(v) => return Err(Error::type_("spec.blocks", "an array", v.kind())),
-            None => return Err(Error::value("spec.blocks", "is required")),
+        let layers = match (f.raw("layers"), f.raw("blocks")) {
+            (Some(_), Some(_)) => return Err(Error::value("spec.blocks", "give either \"layers\" or the older \"blocks\" + \"head\", not both")),
+            (None, Some(blocks)) => crate::legacy::layers_from_blocks(blocks, f.raw("head"))?,
+            (Some(Json::Arr(a)), None) if !a.is_empty() => a.iter().enumerate().map(|(k, l)| LayerSpec::from_json(l, &format!("spec.layers[{k}]"))).collect::<Result<_>>()?,
+            (Some(Json::Arr(_)), None) => return Err(Error::value("spec.layers", "expected at least one layer")),
+            (Some(v), None) => return Err(Error::type_("spec.layers", "an array of {\"type\", \"config\"} layers", v.kind())),
+            (None, None) => return Err(Error::value("spec.layers", "is required")),
         };
-        let mut blocks = Vec::with_capacity(blocks_json.len());
-        for (k, b) in blocks_json.iter().enumerate() {
-            let path = format!("spec.blocks[{k}]");
-            let block = read_block(b, &path)?;
-            if let Some(prev) = blocks.last() {
-                let prev: &RecurrentSpec = prev;
-                if block.input_size != prev.output_size() {
-                    return Err(Error::shape(
-                        format!("{path}.input_size"),
-                        format!("{} (the output size of block {})", prev.output_size(), k - 1),
-                        block.input_size.to_string(),
-                    ));
-                }
-            }
-            blocks.push(block);
+        if f.raw("head").is_some() && f.raw("blocks").is_none() {
+            return Err(Error::value("spec.head", "belongs to the older \"blocks\" format; with \"layers\", end the list with a Dense layer"));
         }
-        let last_out = blocks.last().map(|b| b.output_size()).unwrap_or(0);
-        let head = match f.raw("head") {
-            None => None,
-            Some(h) => {
-                let hf = Fields::new(h, "spec.head", &["units", "activation", "bias", "return_sequences"])?;
-                Some(DenseSpec {
-                    in_features: last_out,
-                    units: hf.size("units", None, 1)?,
-                    activation: hf.choice("activation", Some("identity"), ACTIVATIONS)?,
-                    bias: hf.boolean("bias", true)?,
-                    return_sequences: hf.boolean("return_sequences", true)?,
-                })
-            }
-        };
         let threads = f.num("threads", Some(0.0))?;
         if threads.fract() != 0.0 || threads < 0.0 || threads > crate::parallel::MAX_THREADS as f64 {
             let max = crate::parallel::MAX_THREADS;
             return Err(Error::value("spec.threads", format!("expected an integer in 0..={max} (0 = all available cores), got {threads}")));
         }
-        Ok(ModelSpec { batch_first: f.boolean("batch_first", false)?, seed: seed as u64, blocks, head, threads: threads as usize })
+        Ok(ModelSpec { batch_first: f.boolean("batch_first", false)?, seed: seed as u64, layers, threads: threads as usize })
     }
 
     pub fn to_json(&self) -> String {
-        let num = |v: f64| Json::Num(v);
-        let name = |s: &str| Json::Str(s.to_string());
-        let init_name = |w: WeightInit| INITS.iter().find(|(_, x)| *x == w).map(|(n, _)| *n).unwrap_or("uniform");
-        let blocks = self
-            .blocks
-            .iter()
-            .map(|b| {
-                Json::Obj(vec![
-                    ("cell".into(), name(b.cell.name())),
-                    ("input_size".into(), num(b.input_size as f64)),
-                    ("hidden_size".into(), num(b.hidden_size as f64)),
-                    ("num_layers".into(), num(b.num_layers as f64)),
-                    ("bidirectional".into(), Json::Bool(b.bidirectional)),
-                    ("bias".into(), Json::Bool(b.bias)),
-                    ("dropout".into(), num(b.dropout as f64)),
-                    ("weight_init".into(), name(init_name(b.weight_init))),
-                    ("recurrent_init".into(), name(init_name(b.recurrent_init))),
-                ])
-            })
-            .collect();
-        let head = match &self.head {
-            None => Json::Null,
-            Some(h) => Json::Obj(vec![
-                ("units".into(), num(h.units as f64)),
-                (
-                    "activation".into(),
-                    name(ACTIVATIONS.iter().find(|(_, a)| *a == h.activation).map(|(n, _)| *n).unwrap_or("identity")),
-                ),
-                ("bias".into(), Json::Bool(h.bias)),
-                ("return_sequences".into(), Json::Bool(h.return_sequences)),
-            ]),
-        };
         Json::Obj(vec![
             ("batch_first".into(), Json::Bool(self.batch_first)),
-            ("seed".into(), num(self.seed as f64)),
-            ("blocks".into(), Json::Arr(blocks)),
-            ("head".into(), head),
-            ("threads".into(), num(self.threads as f64)),
+            ("seed".into(), Json::Num(self.seed as f64)),
+            ("layers".into(), Json::Arr(self.layers.iter().map(LayerSpec::to_json).collect())),
+            ("threads".into(), Json::Num(self.threads as f64)),
         ])
         .to_string()
     }
-
-    /// Features of the last recurrent block's output sequence.
-    pub fn recurrent_output_size(&self) -> usize {
-        self.blocks.last().map(|b| b.output_size()).unwrap_or(0)
-    }
-}
-
-fn read_block(b: &Json, path: &str) -> Result<RecurrentSpec> {
-    let f = Fields::new(
-        b,
-        path,
-        &["cell", "input_size", "hidden_size", "num_layers", "bidirectional", "bias", "dropout", "weight_init", "recurrent_init"],
-    )?;
-    Ok(RecurrentSpec {
-        cell: f.choice("cell", None, CELLS)?,
-        input_size: f.size("input_size", None, 1)?,
-        hidden_size: f.size("hidden_size", None, 1)?,
-        num_layers: f.size("num_layers", Some(1), 1)?,
-        bidirectional: f.boolean("bidirectional", false)?,
-        bias: f.boolean("bias", true)?,
-        dropout: f.in_range("dropout", 0.0, 0.0, 1.0, true)?,
-        weight_init: f.choice("weight_init", Some("uniform"), &INITS[..2])?,
-        recurrent_init: f.choice("recurrent_init", Some("uniform"), INITS)?,
-    })
 }
 
 impl TrainSpec {
@@ -326,20 +231,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_a_model_with_defaults() {
-        let s = ModelSpec::from_json(r#"{"blocks":[{"cell":"lstm","input_size":3,"hidden_size":5,"bidirectional":true},
-            {"cell":"gru","input_size":10,"hidden_size":4}],"head":{"units":2}}"#).unwrap();
-        assert_eq!(s.blocks[0].num_layers, 1);
-        assert_eq!(s.head.as_ref().unwrap().in_features, 4);
+    fn reads_layers_and_the_older_blocks_format() {
+        let s = ModelSpec::from_json(r#"{"layers":[{"type":"LSTM","config":{"input_size":3,"hidden_size":5}},{"type":"Dense","config":{"units":2}}]}"#).unwrap();
+        assert_eq!(s.layers.len(), 2);
         assert_eq!(ModelSpec::from_json(&s.to_json()).unwrap(), s);
+        let old = ModelSpec::from_json(r#"{"blocks":[{"cell":"rnn_relu","input_size":3,"hidden_size":5}],"head":{"units":2,"return_sequences":false}}"#).unwrap();
+        let kinds: Vec<&str> = old.layers.iter().map(|l| l.kind.as_str()).collect();
+        assert_eq!(kinds, ["RNN", "LastStep", "Dense"]);
+        assert_eq!(old.layers[0].config.get("nonlinearity"), Some(&Json::Str("relu".into())));
     }
 
     #[test]
     fn errors_name_the_field() {
-        let e = ModelSpec::from_json(r#"{"blocks":[{"cell":"lstm","input_size":3,"hidden_size":0}]}"#).unwrap_err();
-        assert_eq!(e.arg(), Some("spec.blocks[0].hidden_size"));
-        let e = ModelSpec::from_json(r#"{"blocks":[{"cell":"lstm","input_size":3,"hidden_size":2},{"cell":"gru","input_size":3,"hidden_size":2}]}"#).unwrap_err();
-        assert_eq!(e.arg(), Some("spec.blocks[1].input_size"));
+        let e = ModelSpec::from_json(r#"{"blocks":[{"cell":"lstm","input_size":3,"hidden_size":2,"activ8tion":1}]}"#).unwrap_err();
+        assert_eq!(e.arg(), Some("spec.blocks[0].activ8tion"));
+        let e = ModelSpec::from_json(r#"{"layers":[{"type":"LSTN"}]}"#).unwrap_err();
+        assert_eq!(e.arg(), Some("spec.layers[0].type"));
         let e = TrainSpec::from_json(r#"{"optimizer":{"type":"adam","lr":-1}}"#).unwrap_err();
         assert_eq!(e.arg(), Some("train.optimizer.lr"));
         let e = TrainSpec::from_json(r#"{"optimizer":{"type":"sgd","beta1":0.5}}"#).unwrap_err();

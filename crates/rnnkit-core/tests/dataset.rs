@@ -2,7 +2,7 @@
 //! once when it is built (bad ids, classes, lengths and masks name the argument), and
 //! `evaluate_dataset` in batches equals `evaluate` over the whole set.
 
-use rnnkit_core::model::{Batch, Dataset, EpochOptions, Inputs, InputsRef, Model, Targets, TargetsRef};
+use rnnkit_core::model::{Batch, Dataset, EpochOptions, ForwardOptions, Inputs, InputsRef, Model, Targets, TargetsRef};
 use rnnkit_core::rng::Rng;
 use rnnkit_core::Error;
 
@@ -45,23 +45,25 @@ fn token_ids_train_exactly_like_their_one_hot_floats() {
 }
 
 #[test]
-fn expand_tokens_is_one_hot_in_the_same_layout() {
-    let m = Model::from_json(CHAR_LM).unwrap();
+fn forward_on_token_ids_equals_forward_on_their_one_hot_rows() {
+    let mut m = Model::from_json(CHAR_LM).unwrap();
     let (x, _) = ids(2, 3, 2);
-    let (floats, dims) = m.expand_tokens(&x, [2, 3, 1]).unwrap();
-    assert_eq!(dims, [2, 3, V]);
-    assert_eq!(floats, one_hot(&x));
+    let a = m.forward_tokens(&x, [2, 3, 1], &ForwardOptions::default()).unwrap();
+    let b = m.forward(&one_hot(&x), [2, 3, V], &ForwardOptions::default()).unwrap();
+    assert_eq!((a.output, a.output_dims, a.states), (b.output, b.output_dims, b.states));
 }
 
 #[test]
-fn expand_tokens_refuses_a_one_hot_tensor_over_the_input_limit_before_allocating() {
+fn forward_on_ids_of_a_large_vocabulary_never_builds_their_one_hot_rows() {
     let spec = r#"{"batch_first":true,"blocks":[{"cell":"lstm","input_size":4096,"hidden_size":2}]}"#;
-    let m = Model::from_json(spec).unwrap();
-    // 2^20 ids of a 4096-symbol vocabulary: 2^32 one-hot elements (16 GiB) if it were built.
-    let ids = vec![0i32; 1 << 20];
-    match m.expand_tokens(&ids, [1, 1 << 20, 1]) {
-        Err(Error::Shape { arg, .. }) => assert_eq!(arg, "x"),
-        other => panic!("expected a shape error naming x, got {:?}", other.map(|(v, d)| (v.len(), d))),
+    let mut m = Model::from_json(spec).unwrap();
+    // 2^18 ids of a 4096-symbol vocabulary: 2^30 one-hot elements (4 GiB) if it were built.
+    let ids: Vec<i32> = (0..1i32 << 18).map(|i| i * 7 % 4096).collect();
+    let r = m.forward_tokens(&ids, [1, 1 << 18, 1], &ForwardOptions::default()).unwrap();
+    assert_eq!(r.output_dims, [1, 1 << 18, 2]);
+    match m.forward_tokens(&[4096], [1, 1, 1], &ForwardOptions::default()) {
+        Err(Error::Value { arg, .. }) => assert_eq!(arg, "x"),
+        other => panic!("expected a value error naming x, got {:?}", other.map(|r| r.output_dims)),
     }
 }
 

@@ -107,26 +107,33 @@ fn backward_matches_finite_differences_of_weighted_outputs_and_states() {
     let mut rng = Rng::new(5);
     let mut net = Network::<f64>::from_json(&spec("lstm", "null", false)).unwrap();
     let x: Vec<f64> = uniform_vec(&mut rng, b * t * 2, -1.0, 1.0);
-    let (h_len, c_len) = net.state_len(b);
-    let h0: Vec<f64> = uniform_vec(&mut rng, h_len, -0.5, 0.5);
-    let c0: Vec<f64> = uniform_vec(&mut rng, c_len, -0.5, 0.5);
+    let info = net.state_info(b);
+    let names: Vec<(usize, &str)> = info.iter().map(|s| (s.layer, s.info.name)).collect();
+    assert_eq!(names, [(0, "h"), (0, "c"), (1, "h")], "an LSTM's h and c, then the GRU's h");
+    let s0: Vec<Vec<f64>> = info.iter().map(|s| uniform_vec(&mut rng, s.info.len(), -0.5, 0.5)).collect();
     let dims = [t, b, 2];
-    let fwd = net.forward(&x, dims, &ForwardOptions { h0: Some(&h0), c0: Some(&c0), lengths: Some(&[3, 1]), training: true }).unwrap();
+    let st: Vec<Option<&[f64]>> = s0.iter().map(|v| Some(v.as_slice())).collect();
+    let fwd = net.forward(&x, dims, &ForwardOptions { states: &st, lengths: Some(&[3, 1]), training: true }).unwrap();
     let w: Vec<f64> = uniform_vec(&mut rng, fwd.output.len(), -1.0, 1.0);
-    let u: Vec<f64> = uniform_vec(&mut rng, fwd.h.len(), -1.0, 1.0);
-    let v: Vec<f64> = uniform_vec(&mut rng, fwd.c.len(), -1.0, 1.0);
-    let bwd = net.backward(&w, Some(&u), Some(&v)).unwrap();
-    let objective = |net: &mut Network<f64>, x: &[f64], h0: &[f64], c0: &[f64]| {
-        let r = net.forward(x, dims, &ForwardOptions { h0: Some(h0), c0: Some(c0), lengths: Some(&[3, 1]), training: false }).unwrap();
-        let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
-        dot(&r.output, &w) + dot(&r.h, &u) + dot(&r.c, &v)
+    let u: Vec<Vec<f64>> = fwd.states.iter().map(|s| uniform_vec(&mut rng, s.len(), -1.0, 1.0)).collect();
+    let ur: Vec<Option<&[f64]>> = u.iter().map(|v| Some(v.as_slice())).collect();
+    let bwd = net.backward(&w, &ur).unwrap();
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
+    let objective = |net: &mut Network<f64>, x: &[f64], s: &[Vec<f64>]| {
+        let sr: Vec<Option<&[f64]>> = s.iter().map(|v| Some(v.as_slice())).collect();
+        let r = net.forward(x, dims, &ForwardOptions { states: &sr, lengths: Some(&[3, 1]), training: false }).unwrap();
+        dot(&r.output, &w) + r.states.iter().zip(&u).map(|(a, b)| dot(a, b)).sum::<f64>()
     };
-    let numeric_x = central_differences(&x, |v| objective(&mut net, v, &h0, &c0));
+    let numeric_x = central_differences(&x, |v| objective(&mut net, v, &s0));
     assert_close(&bwd.dx, &numeric_x, ATOL, RTOL, "dx");
-    let numeric_c0 = central_differences(&c0, |v| objective(&mut net, &x, &h0, v));
-    assert_close(&bwd.dc0, &numeric_c0, ATOL, RTOL, "dc0");
-    let numeric_h0 = central_differences(&h0, |v| objective(&mut net, &x, v, &c0));
-    assert_close(&bwd.dh0, &numeric_h0, ATOL, RTOL, "dh0");
+    for k in 0..s0.len() {
+        let numeric = central_differences(&s0[k], |v| {
+            let mut s = s0.clone();
+            s[k] = v.to_vec();
+            objective(&mut net, &x, &s)
+        });
+        assert_close(&bwd.d_states[k], &numeric, ATOL, RTOL, &format!("d state {k} ({:?})", names[k]));
+    }
 }
 
 /// Batch-first input and output are the time-major ones transposed, bit for bit: with a head, and
@@ -166,7 +173,7 @@ fn batch_first_is_a_transpose_of_time_major() {
                 }
             }
         }
-        assert_eq!((a.h, a.c), (c.h, c.c), "{what}");
+        assert_eq!(a.states, c.states, "{what}");
     }
 }
 
@@ -185,7 +192,7 @@ fn forward_to_writes_what_forward_returns() {
         let into = m.forward_to(&x, dims, &ForwardOptions::default(), &mut out).unwrap();
         assert_eq!(out, whole.output, "head {head}, batch_first {batch_first}, batch {b}");
         assert!(into.output.is_empty());
-        assert_eq!((into.output_dims, into.h, into.c), (whole.output_dims, whole.h, whole.c));
+        assert_eq!((into.output_dims, into.states), (whole.output_dims, whole.states));
         let mut short = vec![0.0; out.len() - 1];
         let Err(e) = m.forward_to(&x, dims, &ForwardOptions::default(), &mut short) else { panic!("a short output buffer was accepted") };
         assert_eq!(e.arg(), Some("output"), "{e}");
@@ -293,9 +300,11 @@ fn bad_input_names_the_argument() {
     assert_eq!(fwd(&mut m, &[f32::NAN; 6], [2, 3, 1], ForwardOptions::default()).map(arg), Some(Some("x".into())));
     let o = ForwardOptions { lengths: Some(&[1, 4]), ..Default::default() };
     assert_eq!(fwd(&mut m, &x, [2, 3, 1], o).map(arg), Some(Some("lengths".into())));
-    let o = ForwardOptions { h0: Some(&[0.0; 3]), ..Default::default() };
-    assert_eq!(fwd(&mut m, &x, [2, 3, 1], o).map(arg), Some(Some("h0".into())));
-    assert!(matches!(m.backward(&[0.0; 6], None, None), Err(Error::Value { .. })));
+    let o = ForwardOptions { states: &[Some(&[0.0; 3])], ..Default::default() };
+    assert_eq!(fwd(&mut m, &x, [2, 3, 1], o).map(arg), Some(Some("states".into())), "an LSTM has 2 states");
+    let o = ForwardOptions { states: &[Some(&[0.0; 3]), None], ..Default::default() };
+    assert_eq!(fwd(&mut m, &x, [2, 3, 1], o).map(arg), Some(Some("states[0]".into())), "h has 2·8 values");
+    assert!(matches!(m.backward(&[0.0; 6], &[]), Err(Error::Value { .. })));
     let batch = Batch { x: InputsRef::Float(&x), x_dims: [2, 3, 1], y: TargetsRef::Float(&[0.0; 6]), mask: None, lengths: None };
     assert_eq!(m.train_step(&batch).err().and_then(arg), Some("model".into()));
     m.compile(r#"{"loss":"mse"}"#).unwrap();

@@ -323,7 +323,7 @@ fn model_shapes_really_split() {
     }
 }
 
-/// (output, h, c, dx, dh0, dc0, grads) of one forward + backward on a batch of `batch`.
+/// (output, states, dx, state gradients, grads) of one forward + backward on a batch of `batch`.
 fn forward_backward(cell: &str, threads: usize, batch: usize) -> Vec<Vec<f32>> {
     let mut m = Model::from_json(&model_json(cell, threads)).unwrap();
     let mut rng = Rng::new(5);
@@ -331,19 +331,24 @@ fn forward_backward(cell: &str, threads: usize, batch: usize) -> Vec<Vec<f32>> {
     let lengths: Vec<i32> = (0..batch).map(|b| (T - b % 4) as i32).collect();
     let fwd = m.forward(&x, [batch, T, I], &ForwardOptions { lengths: Some(&lengths), training: true, ..Default::default() }).unwrap();
     let dy: Vec<f32> = uniform_vec(&mut rng, fwd.output.len(), -1.0, 1.0);
-    let dh: Vec<f32> = uniform_vec(&mut rng, fwd.h.len(), -1.0, 1.0);
-    let bwd = m.backward(&dy, Some(&dh), None).unwrap();
-    vec![fwd.output, fwd.h, fwd.c, bwd.dx, bwd.dh0, bwd.dc0, bwd.grads]
+    let ds: Vec<Vec<f32>> = fwd.states.iter().map(|s| uniform_vec(&mut rng, s.len(), -1.0, 1.0)).collect();
+    let given: Vec<Option<&[f32]>> = ds.iter().map(|s| Some(s.as_slice())).collect();
+    let bwd = m.backward(&dy, &given).unwrap();
+    let mut out = vec![fwd.output];
+    out.extend(fwd.states);
+    out.push(bwd.dx);
+    out.extend(bwd.d_states);
+    out.push(bwd.grads);
+    out
 }
 
 #[test]
 fn outputs_and_gradients_are_bit_identical_for_every_thread_count() {
-    const NAMES: [&str; 7] = ["output", "h", "c", "dx", "dh0", "dc0", "grads"];
     for (cell, batch) in [("lstm", B), ("gru", B), ("rnn_tanh", B), ("lstm", 33), ("gru", 1), ("rnn_relu", 33)] {
         let one = forward_backward(cell, 1, batch);
         for threads in 2..=4 {
             for (k, (got, want)) in forward_backward(cell, threads, batch).iter().zip(&one).enumerate() {
-                assert_bits(got, want, &format!("{cell} batch {batch} threads {threads}: {}", NAMES[k]));
+                assert_bits(got, want, &format!("{cell} batch {batch} threads {threads}: result {k} (output, states, dx, state gradients, grads)"));
             }
         }
     }

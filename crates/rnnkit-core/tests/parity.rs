@@ -145,7 +145,7 @@ fn block_spec(config: &Json) -> RecurrentSpec {
         bool_of(field(config, "bidirectional")),
         bool_of(field(config, "bias")),
     );
-    ModelSpec::from_json(&json).expect("fixture config is a valid block spec").blocks.remove(0)
+    ModelSpec::from_json(&json).expect("fixture config is a valid block spec").recurrent_spec(0).unwrap()
 }
 
 /// Flat buffer in `layout` order from `{name: [values]}`; the fixture's names must be exactly the
@@ -244,7 +244,7 @@ fn check_recurrent_model(case: &Json) {
     let config = field(case, "config");
     let spec = block_spec(config);
     let batch_first = bool_of(field(config, "batch_first"));
-    let model_spec = ModelSpec { batch_first, seed: 0, blocks: vec![spec.clone()], head: None, threads: 0 };
+    let model_spec = ModelSpec { batch_first, seed: 0, layers: vec![spec.to_layer_spec()], threads: 0 };
     let mut model = Model::from_json(&model_spec.to_json()).expect("Model::from_json");
     let layout = model.param_info().to_vec();
     let params: Vec<f32> = input(&flat_params(&layout, field(case, "params"), |v| v.to_vec()));
@@ -255,27 +255,29 @@ fn check_recurrent_model(case: &Json) {
     let state = |key: &str| case.get(key).map(|t| input::<f32>(&tensor(t).1));
     let (h0, c0) = (state("h0"), state("c0"));
     let lengths: Option<Vec<i32>> = case.get("lengths").map(|l| nums(l).iter().map(|&v| v as i32).collect());
-    let opts = ForwardOptions { h0: h0.as_deref(), c0: c0.as_deref(), lengths: lengths.as_deref(), training: true };
+    let states: Vec<Option<&[f32]>> = if spec.cell.has_cell_state() { vec![h0.as_deref(), c0.as_deref()] } else { vec![h0.as_deref()] };
+    let opts = ForwardOptions { states: &states, lengths: lengths.as_deref(), training: true };
     let fwd = model.forward(&x, [x_dims[0], x_dims[1], x_dims[2]], &opts).expect("forward");
     let (out_dims, out_want) = tensor(field(case, "output"));
     assert_eq!(fwd.output_dims, out_dims, "output dims");
     let want = |key: &str| reference::<f32>(&tensor(field(case, key)).1);
     assert_close(&fwd.output, &reference::<f32>(&out_want), F32_ATOL, F32_RTOL, "output");
-    assert_close(&fwd.h, &want("h_n"), F32_ATOL, F32_RTOL, "h");
+    assert_close(&fwd.states[0], &want("h_n"), F32_ATOL, F32_RTOL, "h");
     if spec.cell.has_cell_state() {
-        assert_close(&fwd.c, &want("c_n"), F32_ATOL, F32_RTOL, "c");
+        assert_close(&fwd.states[1], &want("c_n"), F32_ATOL, F32_RTOL, "c");
     }
 
     let dy: Vec<f32> = input(&tensor(field(case, "d_output")).1);
     let dh: Vec<f32> = input(&tensor(field(case, "d_h_n")).1);
     let dc: Option<Vec<f32>> = case.get("d_c_n").map(|t| input(&tensor(t).1));
-    let g = model.backward(&dy, Some(&dh), dc.as_deref()).expect("backward");
+    let d_states: Vec<Option<&[f32]>> = if spec.cell.has_cell_state() { vec![Some(&dh), dc.as_deref()] } else { vec![Some(&dh)] };
+    let g = model.backward(&dy, &d_states).expect("backward");
     let grads_ref = field(case, "grads");
     let want_grad = |key: &str| reference::<f32>(&tensor(field(grads_ref, key)).1);
     assert_close(&g.dx, &want_grad("x"), F32_ATOL, F32_RTOL, "dx");
-    assert_close(&g.dh0, &want_grad("h0"), F32_ATOL, F32_RTOL, "dh0");
+    assert_close(&g.d_states[0], &want_grad("h0"), F32_ATOL, F32_RTOL, "dh0");
     if spec.cell.has_cell_state() {
-        assert_close(&g.dc0, &want_grad("c0"), F32_ATOL, F32_RTOL, "dc0");
+        assert_close(&g.d_states[1], &want_grad("c0"), F32_ATOL, F32_RTOL, "dc0");
     }
     let want_params = flat_params(&layout, field(grads_ref, "params"), |v| v.to_vec());
     for p in &layout {

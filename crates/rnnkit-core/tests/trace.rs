@@ -38,7 +38,7 @@ fn hidden_states_equal_forward_outputs_and_final_states() {
         let fwd = m.forward(&x, dims, &ForwardOptions::default()).unwrap();
         let trace = m.trace(&x, dims).unwrap();
         assert_eq!(trace.steps, t);
-        let bs = &m.spec().blocks[0];
+        let bs = &m.spec().recurrent_spec(0).unwrap();
         let (hd, dirs) = (bs.hidden_size, bs.directions());
         // The last layer's h, directions side by side, is the model's output sequence.
         let top = hidden(&trace, 0, bs.num_layers - 1);
@@ -57,10 +57,10 @@ fn hidden_states_equal_forward_outputs_and_final_states() {
                 let row = (l * dirs + d) * hd;
                 let last = if d == 0 { t - 1 } else { 0 };
                 let h = &hidden(&trace, 0, l)[d].values[last * hd..(last + 1) * hd];
-                assert_close(h, &fwd.h[row..row + hd], TRACE_ATOL, 0.0, &format!("{block}: h_n l{l} d{d}"));
+                assert_close(h, &fwd.states[0][row..row + hd], TRACE_ATOL, 0.0, &format!("{block}: h_n l{l} d{d}"));
                 if bs.cell.has_cell_state() {
                     let c = trace.panels.iter().find(|p| p.kind == PanelKind::Cell && p.layer == l && p.direction == d).unwrap();
-                    assert_close(&c.values[last * hd..(last + 1) * hd], &fwd.c[row..row + hd], TRACE_ATOL, 0.0, &format!("{block}: c_n l{l} d{d}"));
+                    assert_close(&c.values[last * hd..(last + 1) * hd], &fwd.states[1][row..row + hd], TRACE_ATOL, 0.0, &format!("{block}: c_n l{l} d{d}"));
                 }
             }
         }
@@ -71,7 +71,7 @@ fn hidden_states_equal_forward_outputs_and_final_states() {
 fn gates_are_complete_named_and_within_their_activation_range() {
     let spec = r#"{"batch_first":true,"seed":9,"blocks":[{"cell":"lstm","input_size":2,"hidden_size":3},
         {"cell":"gru","input_size":3,"hidden_size":4,"bidirectional":true}],"head":{"units":1}}"#;
-    let m = Model::from_json(spec).unwrap();
+    let mut m = Model::from_json(spec).unwrap();
     let t = 6;
     // Large inputs push the gates into saturation: the ranges must still hold.
     let x: Vec<f32> = uniform_vec(&mut Rng::new(3), t * 2, -6.0, 6.0);
@@ -89,7 +89,8 @@ fn gates_are_complete_named_and_within_their_activation_range() {
         ]
     );
     assert_eq!(names[6], "block 1 layer 0 forward hidden state h");
-    assert_eq!(names.len(), 6 + 2 * 4, "GRU: h and r, z, n per direction");
+    assert_eq!(names.len(), 6 + 2 * 4 + 1, "GRU: h and r, z, n per direction; then the Dense layer's output");
+    assert_eq!(names[14], "block 2 Dense output");
     assert!(names.contains(&"block 1 layer 0 reverse gate z (update)"));
     for p in &trace.panels {
         assert_eq!(p.values.len(), t * p.units, "{}", p.name);
@@ -108,7 +109,7 @@ fn gates_are_complete_named_and_within_their_activation_range() {
 
 #[test]
 fn meta_json_indexes_the_flat_values() {
-    let m = Model::from_json(r#"{"batch_first":true,"blocks":[{"cell":"gru","input_size":1,"hidden_size":2}]}"#).unwrap();
+    let mut m = Model::from_json(r#"{"batch_first":true,"blocks":[{"cell":"gru","input_size":1,"hidden_size":2}]}"#).unwrap();
     let trace = m.trace(&[0.5, -0.25, 1.0], [1, 3, 1]).unwrap();
     let meta = Json::parse(&trace.meta_json()).unwrap();
     assert_eq!(meta.get("steps").and_then(Json::as_f64), Some(3.0));
@@ -125,7 +126,7 @@ fn meta_json_indexes_the_flat_values() {
 
 #[test]
 fn more_than_one_sequence_is_a_shape_error() {
-    let m = Model::from_json(r#"{"batch_first":true,"blocks":[{"cell":"lstm","input_size":1,"hidden_size":2}]}"#).unwrap();
+    let mut m = Model::from_json(r#"{"batch_first":true,"blocks":[{"cell":"lstm","input_size":1,"hidden_size":2}]}"#).unwrap();
     match m.trace(&[0.0; 6], [2, 3, 1]) {
         Err(Error::Shape { arg, expected, .. }) => {
             assert_eq!(arg, "x");

@@ -15,7 +15,6 @@ use super::{input_features, Forward, Layer, LayerGrads, LayerX, ParamShape, Shap
 
 struct Cache<R> {
     x: Vec<R>,
-    z: Vec<R>,
     y: Vec<R>,
     rows: usize,
     /// Per-step input: the rows past each sequence's length, masked in backward.
@@ -26,6 +25,8 @@ pub struct Dense<R> {
     spec: DenseSpec,
     sequence: bool,
     cache: Option<Cache<R>>,
+    /// Pre-activation of the last forward (training or not): what a loss on logits reads.
+    z: Vec<R>,
 }
 
 impl<R: Real> Dense<R> {
@@ -41,7 +42,7 @@ impl<R: Real> Dense<R> {
         };
         // The first layer of a network reads sequences.
         let sequence = input.is_none_or(Shape::is_sequence);
-        Ok(Dense { spec, sequence, cache: None })
+        Ok(Dense { spec, sequence, cache: None, z: Vec::new() })
     }
 }
 
@@ -96,7 +97,9 @@ impl<R: Real> Layer<R> for Dense<R> {
         let LayerX::Features(x) = fwd.x else { panic!("Dense reads features, not token ids") };
         let (units, b) = (self.spec.units, fwd.batch);
         let rows = if self.sequence { fwd.seq_len * b } else { b };
-        let mut z = vec![R::ZERO; rows * units];
+        let mut z = std::mem::take(&mut self.z);
+        z.clear();
+        z.resize(rows * units, R::ZERO);
         dense_forward(&self.spec, params, x, rows, &mut z, out);
         if let (true, Some(len)) = (self.sequence, fwd.lengths) {
             zero_past_lengths(&mut z, b, units, len);
@@ -104,8 +107,9 @@ impl<R: Real> Layer<R> for Dense<R> {
         }
         if fwd.keep {
             let steps = self.sequence.then(|| (b, fwd.lengths.map(<[usize]>::to_vec)));
-            self.cache = Some(Cache { x: x.to_vec(), z, y: out.to_vec(), rows, steps });
+            self.cache = Some(Cache { x: x.to_vec(), y: out.to_vec(), rows, steps });
         }
+        self.z = z;
         Vec::new()
     }
 
@@ -118,7 +122,7 @@ impl<R: Real> Layer<R> for Dense<R> {
         if at_logits {
             dz.copy_from_slice(d_out);
         } else {
-            activation_backward(self.spec.activation, &c.z, &c.y, d_out, units, &mut dz);
+            activation_backward(self.spec.activation, &self.z, &c.y, d_out, units, &mut dz);
         }
         if let Some((b, Some(len))) = &c.steps {
             zero_past_lengths(&mut dz, *b, units, len);
@@ -137,6 +141,6 @@ impl<R: Real> Layer<R> for Dense<R> {
     }
 
     fn logits(&self) -> Option<&[R]> {
-        self.cache.as_ref().map(|c| &c.z[..])
+        Some(&self.z)
     }
 }

@@ -17,6 +17,9 @@ fn version() -> u64 {
     VERSION.fetch_add(1, Ordering::Relaxed)
 }
 
+/// Perturbed (params, x, states) for a step of ±eps.
+type Perturbed = (Vec<f64>, Vec<f64>, Vec<Vec<f64>>);
+
 pub struct Case<'a> {
     pub kind: &'a str,
     pub config: &'a str,
@@ -89,7 +92,7 @@ pub fn check(c: Case) {
     let g = l.backward(&p, &w, false, &vref, &mut grads, c.ids.is_none()).expect("backward");
 
     let eps = 1e-6;
-    let fd = |l: &mut dyn Layer<f64>, which: &mut dyn FnMut(f64) -> (Vec<f64>, Vec<f64>, Vec<Vec<f64>>)| {
+    let fd = |l: &mut dyn Layer<f64>, which: &mut dyn FnMut(f64) -> Perturbed| {
         let (pp, xp, sp) = which(eps);
         let (pm, xm, sm) = which(-eps);
         (objective(l, &pp, &c, &xp, &sp, &w, &v) - objective(l, &pm, &c, &xm, &sm, &w, &v)) / (2.0 * eps)

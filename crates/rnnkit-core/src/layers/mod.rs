@@ -167,6 +167,11 @@ pub trait Layer<R: Real>: Send {
     fn writes_batch_major(&self) -> bool {
         false
     }
+    /// As a first layer whose input is `Shape::Seq { features }`, also reads token ids in
+    /// 0..features as one-hot rows (a recurrent layer gathers W_ih's columns instead of multiplying).
+    fn reads_ids(&self) -> bool {
+        false
+    }
     /// Writes the output (`output_steps(T)·B·F` or `B·F` values) into `out` and returns the final
     /// states (one per `states(batch)` entry).
     fn forward(&mut self, params: &[R], fwd: Forward<'_, R>, out: &mut [R]) -> Vec<Vec<R>>;
@@ -181,7 +186,7 @@ pub trait Layer<R: Real>: Send {
     fn final_activation(&self) -> Activation {
         Activation::Identity
     }
-    /// The logits of the last forward with `keep` (see `final_activation`), [rows, F].
+    /// The logits of the last forward, training or not (see `final_activation`), [rows, F].
     fn logits(&self) -> Option<&[R]> {
         None
     }

@@ -142,6 +142,10 @@ impl<R: Real> Layer<R> for Recurrent<R> {
         true
     }
 
+    fn reads_ids(&self) -> bool {
+        true
+    }
+
     fn forward(&mut self, params: &[R], fwd: Forward<'_, R>, out: &mut [R]) -> Vec<Vec<R>> {
         let (x, tokens) = match fwd.x {
             LayerX::Features(x) => (x, None),
@@ -188,5 +192,23 @@ impl<R: Real> Layer<R> for Recurrent<R> {
             }
         };
         trace_block(s, params, &x, seq_len)
+    }
+}
+
+impl RecurrentSpec {
+    /// This module as a `layers` entry.
+    pub fn to_layer_spec(&self) -> super::LayerSpec {
+        super::LayerSpec::new(kind_of(self.cell), Layer::<f32>::config(&Recurrent::<f32>::new(self.clone())))
+    }
+}
+
+impl crate::spec::ModelSpec {
+    /// Layer `index` read as a recurrent module (an error names it when it is another kind).
+    pub fn recurrent_spec(&self, index: usize) -> Result<RecurrentSpec> {
+        let l = self.layers.get(index).ok_or_else(|| crate::Error::value("spec.layers", format!("has no layer {index}")))?;
+        if !matches!(l.kind.as_str(), "RNN" | "LSTM" | "GRU") {
+            return Err(crate::Error::value(format!("spec.layers[{index}].type"), format!("expected RNN, LSTM or GRU, got {}", l.kind)));
+        }
+        Ok(Recurrent::<f32>::from_config(&l.kind, &l.config, None, &format!("spec.layers[{index}].config"))?.block.spec)
     }
 }

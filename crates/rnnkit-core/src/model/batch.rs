@@ -11,16 +11,26 @@ impl<R: Real> Network<R> {
 
     /// (seq_len, batch) for user-layout dims of features, or of token ids (`[.., .., 1]`).
     pub(super) fn check_dims_of(&self, x_dims: [usize; 3], tokens: bool) -> Result<(usize, usize)> {
-        let input = self.spec.blocks[0].input_size;
+        let input = self.input_shape();
         let (b, t) = if self.spec.batch_first { (x_dims[0], x_dims[1]) } else { (x_dims[1], x_dims[0]) };
-        let (last, what) = if tokens { (1, "1 (one token id per step)".to_string()) } else { (input, format!("input_size = {input}")) };
         let axes = if tokens { "1" } else { "input_size" };
         let layout = if self.spec.batch_first { format!("[batch, seq_len, {axes}]") } else { format!("[seq_len, batch, {axes}]") };
-        if b == 0 || t == 0 || x_dims[2] != last {
-            return Err(Error::shape("x", format!("{layout} with batch >= 1, seq_len >= 1, {what}"), dims_str(&x_dims)));
+        let last = match (input, tokens) {
+            (Shape::Ids { .. }, false) => return Err(Error::type_("x", format!("int32 token ids {layout} (the first layer is an {})", self.layers[0].kind()), "float32 features")),
+            (Shape::Seq { .. }, true) if !self.layers[0].reads_ids() => {
+                return Err(Error::type_("x", format!("float32 features (the first layer, {}, does not read token ids)", self.layers[0].kind()), "int32 token ids"));
+            }
+            (_, true) => (1, "1 (one token id per step)".to_string()),
+            (shape, false) => (shape.features(), format!("input_size = {}", shape.features())),
+        };
+        if b == 0 || t == 0 || x_dims[2] != last.0 {
+            return Err(Error::shape("x", format!("{layout} with batch >= 1, seq_len >= 1, {}", last.1), dims_str(&x_dims)));
         }
         if x_dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).is_none_or(|n| n > (1 << 31)) {
             return Err(Error::shape("x", "at most 2^31 elements", dims_str(&x_dims)));
+        }
+        if self.out_steps(t) == 0 {
+            return Err(Error::shape("x", format!("sequences long enough for every layer (a convolution or pooling needs more than {t} steps)"), dims_str(&x_dims)));
         }
         Ok((t, b))
     }
@@ -32,31 +42,28 @@ impl<R: Real> Network<R> {
         Ok(tb)
     }
 
-    /// Token ids must index the first layer's one-hot input: in 0..input_size.
-    pub(super) fn check_max_token(&self, max: i32) -> Result<()> {
-        let input = self.spec.blocks[0].input_size;
-        if max as usize >= input {
-            return Err(Error::value("x", format!("token ids must be in 0..{input} (the first layer's input_size), got {max}")));
-        }
-        Ok(())
-    }
-
-    /// One-hot features for token ids `ids` (dims `[.., .., 1]`, user layout): `[.., .., input_size]`
-    /// in the same layout, for the one-call APIs (`forward`); training gathers batch by batch instead.
-    pub fn expand_tokens(&self, ids: &[i32], x_dims: [usize; 3]) -> Result<(Vec<R>, [usize; 3])> {
-        self.check_dims_of(x_dims, true)?;
+    /// `check_x` for token ids (dims `[.., .., 1]`).
+    pub(super) fn check_ids(&self, ids: &[i32], x_dims: [usize; 3]) -> Result<(usize, usize)> {
+        let tb = self.check_dims_of(x_dims, true)?;
         expect_len("x", ids.len(), &x_dims)?;
         if let Some(i) = ids.iter().position(|&v| v < 0) {
             return Err(Error::value("x", format!("token ids must be >= 0, got {} at index {i}", ids[i])));
         }
         self.check_max_token(ids.iter().copied().max().unwrap_or(0))?;
-        let input = self.spec.blocks[0].input_size;
-        let dims = [x_dims[0], x_dims[1], input];
-        // The one-hot tensor is checked like any feature input (at most 2^31 elements) before it exists.
-        self.check_x_dims(dims)?;
-        let mut out = vec![R::ZERO; ids.len() * input];
-        one_hot_into(ids, input, &mut out);
-        Ok((out, dims))
+        Ok(tb)
+    }
+
+    /// Token ids must index the first layer's vocabulary (an Embedding's rows, or a recurrent
+    /// layer's one-hot input: 0..input_size).
+    pub(super) fn check_max_token(&self, max: i32) -> Result<()> {
+        let (vocab, what) = match self.input_shape() {
+            Shape::Ids { vocab } => (vocab, "num_embeddings"),
+            shape => (shape.features(), "input_size"),
+        };
+        if max as usize >= vocab {
+            return Err(Error::value("x", format!("token ids must be in 0..{vocab} (the first layer's {what}), got {max}")));
+        }
+        Ok(())
     }
 
     /// Validates a whole batch and gathers all of it into core layout.
@@ -109,7 +116,8 @@ impl<R: Real> Network<R> {
         let bf = self.spec.batch_first;
         let seq_out = self.sequence_output();
         let f_out = self.output_features();
-        let out_dims = self.output_dims_for(t, n);
+        let t_out = self.out_steps(t);
+        let out_dims = self.output_dims_for(t_out, n);
         let class_dims = &out_dims[..out_dims.len() - 1];
         let loss = self.training.as_ref().map(|tr| tr.spec.loss).unwrap_or(LossKind::Mse);
         match (batch.y, loss) {
@@ -142,9 +150,9 @@ impl<R: Real> Network<R> {
         };
         if let Some(m) = batch.mask {
             if !seq_out {
-                return Err(Error::value("mask", "a per-step mask needs sequence outputs (a head with return_sequences)"));
+                return Err(Error::value("mask", "a per-step mask needs sequence outputs (no LastStep or pooling to a vector)"));
             }
-            let dims = if bf { [n, t] } else { [t, n] };
+            let dims = if bf { [n, t_out] } else { [t_out, n] };
             expect_len("mask", m.len(), &dims)?;
             if known.is_none() {
                 if let Some(i) = m.iter().position(|v| !v.is_finite() || *v < R::ZERO) {
@@ -161,27 +169,29 @@ impl<R: Real> Network<R> {
         let bf = self.spec.batch_first;
         let seq_out = self.sequence_output();
         let f_out = self.output_features();
-        let input = self.spec.blocks[0].input_size;
+        let input = self.input_shape().features();
+        let t_out = self.out_steps(t);
         let nb = idx.len();
         let (x, ids) = match batch.x {
             InputsRef::Float(x) => (gather_time_major(x, n, t, input, bf, idx, self.spare.empty(t * nb * input)), None),
             // Ids stay ids: the first layer gathers W_ih's columns for them (layer/projection.rs).
             InputsRef::Tokens(ids) => (Vec::new(), Some(gather_time_major(ids, n, t, 1, bf, idx, Vec::new()))),
         };
-        let (yt, yf) = if seq_out { (t, f_out) } else { (1, f_out) };
+        let (yt, yf) = if seq_out { (t_out, f_out) } else { (1, f_out) };
         let y = match batch.y {
             TargetsRef::Float(y) => Targets::Float(gather_time_major(y, n, yt, yf, bf || !seq_out, idx, self.spare.empty(yt * nb * yf))),
             TargetsRef::Class(y) => Targets::Class(gather_time_major(y, n, yt, 1, bf || !seq_out, idx, Vec::new())),
         };
         let lengths: Option<Vec<usize>> = checked.lengths.as_ref().map(|l| idx.iter().map(|&i| l[i]).collect());
-        let mask = batch.mask.map(|m| gather_time_major(m, n, t, 1, bf, idx, Vec::new()));
+        let mask = batch.mask.map(|m| gather_time_major(m, n, t_out, 1, bf, idx, Vec::new()));
         let weights = if !seq_out {
             None
         } else {
-            match (&lengths, mask) {
+            let out_lengths = lengths.as_ref().map(|l| self.out_lengths(t, l));
+            match (&out_lengths, mask) {
                 (None, None) => None,
                 (len, mask) => {
-                    let mut w = mask.unwrap_or_else(|| vec![R::ONE; t * nb]);
+                    let mut w = mask.unwrap_or_else(|| vec![R::ONE; t_out * nb]);
                     if let Some(len) = len {
                         for (r, wr) in w.iter_mut().enumerate() {
                             if r / nb >= len[r % nb] {
@@ -201,17 +211,6 @@ impl<R: Real> Network<R> {
         self.spare.give(p.x);
         if let Targets::Float(y) = p.y {
             self.spare.give(y);
-        }
-    }
-}
-
-pub(super) fn check_state<R>(arg: &str, s: Option<&[R]>, len: usize, allowed: bool) -> Result<()> {
-    match s {
-        None => Ok(()),
-        Some(_) if !allowed => Err(Error::value(arg, "this model has no LSTM block, so it has no cell state")),
-        Some(v) => {
-            expect_len(arg, v.len(), &[len])?;
-            Ok(())
         }
     }
 }
@@ -273,31 +272,4 @@ pub(super) fn gather_time_major<T: Copy>(x: &[T], n: usize, t: usize, f: usize, 
         }
     }
     out
-}
-
-/// Each sequence's output at its last valid step: [T, B, F] → [B, F].
-pub(super) fn gather_last<R: Real>(seq: &[R], t: usize, b: usize, f: usize, lengths: Option<&[usize]>) -> Vec<R> {
-    let mut out = Vec::with_capacity(b * f);
-    for bi in 0..b {
-        let last = lengths.map_or(t, |l| l[bi]) - 1;
-        out.extend_from_slice(&seq[(last * b + bi) * f..(last * b + bi + 1) * f]);
-    }
-    out
-}
-
-/// Inverse of `gather_last` for gradients: [B, F] → zeros [T, B, F] with each row at its last step.
-pub(super) fn scatter_last<R: Real>(d: &[R], t: usize, b: usize, f: usize, lengths: Option<&[usize]>) -> Vec<R> {
-    let mut out = vec![R::ZERO; t * b * f];
-    for bi in 0..b {
-        let last = lengths.map_or(t, |l| l[bi]) - 1;
-        out[(last * b + bi) * f..(last * b + bi + 1) * f].copy_from_slice(&d[bi * f..(bi + 1) * f]);
-    }
-    out
-}
-
-/// Writes the one-hot rows of `ids` into `out` ([ids.len(), width], already zero).
-pub(super) fn one_hot_into<R: Real>(ids: &[i32], width: usize, out: &mut [R]) {
-    for (row, &id) in out.chunks_exact_mut(width).zip(ids) {
-        row[id as usize] = R::ONE;
-    }
 }

@@ -148,38 +148,42 @@ impl<R: Real> Network<R> {
     /// The compiled loss's unreduced parts (Σ weighted row losses, denominator) on a prepared batch,
     /// from an inference pass (no gradient); the batch's buffers go back to `spare`.
     fn score(&mut self, p: Prepared<R>) -> Result<(f64, f64)> {
-        let pass = self.run(&p.x, p.ids.as_deref(), p.seq_len, p.batch, None, None, p.lengths.as_deref(), None, false, SeqOut::Core);
+        let pass = self.run(p.input(), p.seq_len, p.batch, &[], p.lengths.as_deref(), None, false, SeqOut::Core);
         let parts = self.loss_input(&pass, &p).and_then(|l| loss_parts(l.kind, l.pred, &l.targets, p.weights.as_deref(), l.rows, l.units));
         self.recycle_pass(pass);
         self.recycle(p);
         parts
     }
 
-    /// Loss of a pass and its gradient w.r.t. the loss's input (output or logits, core layout).
-    pub(super) fn loss_of(&self, pass: &Pass<R>, p: &Prepared<R>) -> Result<(R, Vec<R>)> {
-        let LossInput { kind, pred, targets, rows, units } = self.loss_input(pass, p)?;
+    /// Loss of a pass and its gradient w.r.t. the loss's input (output or logits, core layout),
+    /// and whether that input was the logits.
+    pub(super) fn loss_of(&self, pass: &Pass<R>, p: &Prepared<R>) -> Result<(R, Vec<R>, bool)> {
+        let LossInput { kind, pred, targets, rows, units, at_logits } = self.loss_input(pass, p)?;
         let (loss, grad) = loss_and_grad(kind, pred, &targets, p.weights.as_deref(), rows, units)?;
         if !loss.is_finite() {
             return Err(Error::value("loss", format!("is {loss:?}: training diverged; lower the learning rate or clip gradients")));
         }
-        Ok((loss, grad))
+        Ok((loss, grad, at_logits))
     }
 
-    /// What the compiled loss reads from a pass.
-    pub(super) fn loss_input<'p>(&self, pass: &'p Pass<R>, p: &'p Prepared<R>) -> Result<LossInput<'p, R>> {
+    /// What the compiled loss reads from a pass: the output, or the last layer's logits for a loss
+    /// computed on them (BCE-with-logits after a sigmoid, cross-entropy after a softmax).
+    pub(super) fn loss_input<'p>(&'p self, pass: &'p Pass<R>, p: &'p Prepared<R>) -> Result<LossInput<'p, R>> {
         let Some(tr) = &self.training else { return Err(Error::value("model", "not compiled")) };
         let kind = tr.spec.loss;
-        let pred: &[R] = match (&pass.head, kind) {
-            (Some(h), LossKind::Mse) => &h.y,
-            (Some(h), _) => &h.z,
-            (None, _) => &pass.seq,
+        let last = self.last();
+        let at_logits = kind != LossKind::Mse && last.final_activation() != Activation::Identity;
+        let pred: &[R] = match (at_logits, last.logits()) {
+            (false, _) => &pass.out,
+            (true, Some(z)) => z,
+            (true, None) => return Err(Error::value("loss", format!("{:?} is computed on logits, and the last layer ({}) keeps none", kind, last.kind()))),
         };
         let units = self.output_features();
         let targets = match &p.y {
             Targets::Float(v) => LossTargets::Float(v),
             Targets::Class(v) => LossTargets::Class(v),
         };
-        Ok(LossInput { kind, pred, targets, rows: pred.len() / units, units })
+        Ok(LossInput { kind, pred, targets, rows: pred.len() / units, units, at_logits })
     }
 
     /// Forward, loss, BPTT, clipping and one optimizer update on a prepared batch.
@@ -189,38 +193,42 @@ impl<R: Real> Network<R> {
 
     /// As `train_prepared`, also returning the gradient norm before clipping.
     pub(super) fn train_prepared_stats(&mut self, p: &Prepared<R>, rng: &mut Rng) -> Result<(R, f64)> {
-        self.train_chunk(p, None, None, rng).map(|(loss, norm, _, _)| (loss, norm))
+        self.train_chunk(p, &[], rng).map(|(loss, norm, _)| (loss, norm))
     }
 
-    /// One update on `p` from initial states (h0, c0); returns (loss, gradient norm before
-    /// clipping, h_n, c_n).
-    pub(super) fn train_chunk(&mut self, p: &Prepared<R>, h0: Option<&[R]>, c0: Option<&[R]>, rng: &mut Rng) -> Result<(R, f64, Vec<R>, Vec<R>)> {
-        let dropout = self.has_dropout();
-        let pass = self.run(&p.x, p.ids.as_deref(), p.seq_len, p.batch, h0, c0, p.lengths.as_deref(), if dropout { Some(rng) } else { None }, true, SeqOut::Core);
-        let (loss, grad) = self.loss_of(&pass, p)?;
-        let kind = self.training.as_ref().map(|t| t.spec.loss).unwrap_or(LossKind::Mse);
-        self.cache = Some(Cache { batch: p.batch, seq_len: p.seq_len, lengths: p.lengths.clone(), head: pass.head });
+    /// One update on `p` from initial states (one per `state_info` entry, or empty for zeros);
+    /// returns (loss, gradient norm before clipping, final states).
+    pub(super) fn train_chunk(&mut self, p: &Prepared<R>, states: &[Option<&[R]>], rng: &mut Rng) -> Result<(R, f64, Vec<Vec<R>>)> {
+        let dropout = self.uses_rng();
+        let mut pass = self.run(p.input(), p.seq_len, p.batch, states, p.lengths.as_deref(), if dropout { Some(rng) } else { None }, true, SeqOut::Core);
+        self.cache = Some(Cache { batch: p.batch, out_steps: pass.out_steps, tokens: p.ids.is_some(), seq_len: p.seq_len });
+        let (loss, grad, at_logits) = self.loss_of(&pass, p)?;
         let mut grads = self.spare.zeros(self.params.len());
-        let g = if kind == LossKind::Mse { OutGrad::Output(&grad) } else { OutGrad::Logits(&grad) };
-        self.run_backward(g, None, None, &mut grads, false)?;
+        let g = if at_logits { OutGrad::Logits(&grad) } else { OutGrad::Output(&grad) };
+        self.run_backward(g, &[], &mut grads, false)?;
         self.drop_caches();
         let norm = self.apply_update(&mut grads)?;
-        [grads, grad, pass.seq].into_iter().for_each(|v| self.spare.give(v));
-        Ok((loss, norm, pass.h, pass.c))
+        [grads, grad, std::mem::take(&mut pass.out)].into_iter().for_each(|v| self.spare.give(v));
+        Ok((loss, norm, pass.states))
     }
 
     /// Truncated BPTT: consecutive chunks of `k` steps, state carried across without gradient.
     /// Returns (loss, gradient norm before clipping) per update.
     pub(super) fn train_truncated(&mut self, p: &Prepared<R>, k: usize, rng: &mut Rng) -> Result<Vec<(R, f64)>> {
         if !self.sequence_output() {
-            return Err(Error::value("tbptt", "truncated BPTT needs sequence outputs (a head with return_sequences)"));
+            return Err(Error::value("tbptt", "truncated BPTT needs sequence outputs (no LastStep or pooling to a vector)"));
         }
-        if self.spec.blocks.iter().any(|b| b.bidirectional) {
-            return Err(Error::value("tbptt", "truncated BPTT needs unidirectional layers"));
+        if self.out_steps(p.seq_len) != p.seq_len {
+            return Err(Error::value("tbptt", "truncated BPTT needs layers that keep the sequence length (no strides or pooling)"));
         }
-        let (b, input) = (p.batch, self.spec.blocks[0].input_size);
+        for (k, l) in self.layers.iter().enumerate() {
+            if let Err(why) = l.streams() {
+                return Err(Error::value("tbptt", format!("truncated BPTT carries states across chunks; layer {k} ({}) cannot: {why}", l.kind())));
+            }
+        }
+        let (b, input) = (p.batch, self.input_shape().features());
         let units = self.output_features();
-        let (mut h, mut c): (Option<Vec<R>>, Option<Vec<R>>) = (None, None);
+        let mut states: Vec<Vec<R>> = Vec::new();
         let mut losses = Vec::new();
         let mut t0 = 0;
         while t0 < p.seq_len {
@@ -240,10 +248,10 @@ impl<R: Real> Network<R> {
             let chunk = Prepared { x, ids, seq_len: steps, batch: b, lengths, y, weights };
             let skip = chunk.weights.as_ref().is_some_and(|w| w.iter().all(|v| *v == R::ZERO));
             if !skip {
-                let (loss, norm, hn, cn) = self.train_chunk(&chunk, h.as_deref(), c.as_deref(), rng)?;
+                let given: Vec<Option<&[R]>> = states.iter().map(|s| Some(&s[..])).collect();
+                let (loss, norm, next) = self.train_chunk(&chunk, &given, rng)?;
                 losses.push((loss, norm));
-                h = Some(hn);
-                c = Some(cn);
+                states = next;
             }
             t0 = t1;
         }

@@ -149,7 +149,7 @@ mod tests {
 
     fn bidirectional(cell: &str, bias: bool) -> RecurrentSpec {
         let json = format!(r#"{{"blocks":[{{"cell":"{cell}","input_size":3,"hidden_size":5,"bidirectional":true,"bias":{bias}}}]}}"#);
-        ModelSpec::from_json(&json).unwrap().blocks.remove(0)
+        ModelSpec::from_json(&json).unwrap().recurrent_spec(0).unwrap()
     }
 
     /// x·W_ihᵀ + b for every row of x and gate g of direction `dir`, from the formulas in f64

@@ -199,7 +199,7 @@ mod tests {
     /// How many directions of a bidirectional LSTM layer (input 16, hidden `h`) run at once.
     fn direction_parts(threads: usize, batch: usize, steps: usize, h: usize) -> usize {
         let json = format!(r#"{{"blocks":[{{"cell":"lstm","input_size":16,"hidden_size":{h},"bidirectional":true}}]}}"#);
-        let spec = ModelSpec::from_json(&json).unwrap().blocks.remove(0);
+        let spec = ModelSpec::from_json(&json).unwrap().recurrent_spec(0).unwrap();
         let params = vec![0.0f32; block_param_count(&spec)];
         let _t = scope_threads(threads);
         scan(&spec, None, &params, steps, batch, 0, 0, None, false).direction_parts(2)

@@ -1,0 +1,44 @@
+//! The model format saved before layers existed — `{"blocks": [{"cell", "input_size", ...}],
+//! "head": {"units", "activation", "bias", "return_sequences"} | null}` — read as a `layers` list, so
+//! every file written by earlier versions still loads: each block becomes an RNN/LSTM/GRU layer and
+//! a head becomes a Dense layer, after a LastStep when it read only the last step.
+
+use crate::error::{Error, Result};
+use crate::fields::Fields;
+use crate::json::Json;
+use crate::layers::LayerSpec;
+
+const BLOCK_KEYS: &[&str] = &["cell", "input_size", "hidden_size", "num_layers", "bidirectional", "bias", "dropout", "weight_init", "recurrent_init"];
+
+pub fn layers_from_blocks(blocks: &Json, head: Option<&Json>) -> Result<Vec<LayerSpec>> {
+    let blocks = match blocks {
+        Json::Arr(a) if !a.is_empty() => a,
+        Json::Arr(_) => return Err(Error::value("spec.blocks", "expected at least one recurrent block")),
+        v => return Err(Error::type_("spec.blocks", "an array", v.kind())),
+    };
+    let mut layers = Vec::new();
+    for (k, b) in blocks.iter().enumerate() {
+        let path = format!("spec.blocks[{k}]");
+        let f = Fields::new(b, &path, BLOCK_KEYS)?;
+        let (kind, nonlinearity) = f.choice(
+            "cell",
+            None,
+            &[("lstm", ("LSTM", None)), ("gru", ("GRU", None)), ("rnn_tanh", ("RNN", Some("tanh"))), ("rnn_relu", ("RNN", Some("relu"))), ("rnn_sigmoid", ("RNN", Some("sigmoid")))],
+        )?;
+        let Json::Obj(kv) = b else { unreachable!("Fields::new checked it is an object") };
+        let mut config: Vec<(String, Json)> = kv.iter().filter(|(key, _)| key != "cell").cloned().collect();
+        if let Some(n) = nonlinearity {
+            config.push(("nonlinearity".into(), Json::Str(n.into())));
+        }
+        layers.push(LayerSpec::new(kind, Json::Obj(config)));
+    }
+    if let Some(h) = head {
+        let f = Fields::new(h, "spec.head", &["units", "activation", "bias", "return_sequences"])?;
+        if !f.boolean("return_sequences", true)? {
+            layers.push(LayerSpec::new("LastStep", Json::Obj(Vec::new())));
+        }
+        let Json::Obj(kv) = h else { unreachable!("Fields::new checked it is an object") };
+        layers.push(LayerSpec::new("Dense", Json::Obj(kv.iter().filter(|(key, _)| key != "return_sequences").cloned().collect())));
+    }
+    Ok(layers)
+}
