@@ -72,10 +72,9 @@ fn check_case<R: Real>(case: &Json) {
     let x_in = if ids.is_empty() { LayerX::Features(&x) } else { LayerX::Tokens(&ids) };
     let out_shape = layer.output_shape();
     let f_out = out_shape.features();
-    let (out_rows, to_fixture): (usize, Box<dyn Fn(&[R]) -> Vec<R>>) = match out_shape {
-        Shape::Vector { .. } => (batch, Box::new(|v: &[R]| v.to_vec())),
-        _ => (seq_len * batch, Box::new(move |v: &[R]| swap01(v, seq_len, batch, f_out))),
-    };
+    let seq_out = out_shape.is_sequence();
+    let out_rows = if seq_out { seq_len * batch } else { batch };
+    let to_fixture = |v: &[R]| if seq_out { swap01(v, seq_len, batch, f_out) } else { v.to_vec() };
     let mut out = vec![R::ZERO; out_rows * f_out];
     let fwd = Forward { x: x_in, seq_len, batch, lengths: lengths.as_deref(), states: &[], keep: true, rng: None, params_version: 1, batch_major: false };
     assert!(layer.forward(&params, fwd, &mut out).is_empty(), "no final states");

@@ -103,7 +103,7 @@ pub fn activation_backward<R: Real>(act: Activation, z: &[R], y: &[R], dy: &[R],
 
 
 /// Φ(x), the standard normal CDF, to double precision: erfc by its Taylor series below 1.5 and
-/// its continued fraction above, each within 2e-14 relative there (switching at 3 instead, the
+/// its continued fraction above, together within 6e-14 relative of erfc (switching at 3 instead, the
 /// series' cancellation cost 1e-9 relative in the tail that GELU(x < −4) reads).
 fn normal_cdf(x: f64) -> f64 {
     0.5 * erfc(-x / std::f64::consts::SQRT_2)
@@ -128,8 +128,8 @@ fn erfc(x: f64) -> f64 {
     }
     // Lentz-free continued fraction, evaluated bottom-up: erfc(x) = e^{-x²}/√π · 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))).
     let mut f = x;
-    // 200 terms reach 1e-14 relative at x = 1.5 (fewer are needed further out).
-    for k in (1..200).rev() {
+    // 200/x² + 10 terms reach 5e-15 relative for every x ≥ 1.5 (76 are needed at 1.5, 26 at 3, 9 at 10).
+    for k in (1..(200.0 / (x * x)) as usize + 10).rev() {
         f = x + (k as f64 / 2.0) / f;
     }
     (-x * x).exp() / (std::f64::consts::PI.sqrt() * f)

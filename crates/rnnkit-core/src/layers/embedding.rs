@@ -29,6 +29,10 @@ impl Embedding {
         let f = Fields::new(config, path, &["num_embeddings", "embedding_dim", "padding_idx"])?;
         let num_embeddings = f.size("num_embeddings", None, 1)?;
         let embedding_dim = f.size("embedding_dim", None, 1)?;
+        // The weight is one allocation: size-checked like any tensor (at most 2^31 elements).
+        if num_embeddings.checked_mul(embedding_dim).is_none_or(|n| n > 1 << 31) {
+            return Err(Error::value(f.path("embedding_dim"), format!("num_embeddings × embedding_dim = {num_embeddings} × {embedding_dim} weights; at most 2^31 are allowed")));
+        }
         match input {
             None => {}
             Some(Shape::Ids { vocab }) if vocab == num_embeddings => {}
@@ -157,6 +161,7 @@ mod tests {
             (r#"{"embedding_dim":2}"#, "num_embeddings"),
             (r#"{"num_embeddings":5}"#, "embedding_dim"),
             (r#"{"num_embeddings":5,"embedding_dim":2,"max_norm":1}"#, "max_norm"),
+            (r#"{"num_embeddings":1000000000,"embedding_dim":1000000000}"#, "embedding_dim"),
         ] {
             assert_eq!(bad(config, None, 0).arg(), Some(format!("spec.layers[0].config.{arg}").as_str()), "{config}");
         }
