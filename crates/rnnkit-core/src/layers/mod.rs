@@ -11,10 +11,16 @@
 //! A new kind is one file here implementing `Layer`, plus one line in `registry.rs`.
 
 pub mod activation;
+pub mod activation_layer;
 pub mod dense;
+pub mod dropout;
+pub mod embedding;
+pub mod global_pool;
 pub mod last_step;
+pub mod layer_norm;
 pub mod recurrent;
 pub mod registry;
+pub(crate) mod same_shape;
 #[cfg(test)]
 pub(crate) mod gradcheck;
 

@@ -7,13 +7,18 @@ use crate::fields::Fields;
 use crate::json::Json;
 use crate::real::Real;
 
+use super::activation_layer::ActivationLayer;
 use super::dense::Dense;
+use super::dropout::Dropout;
+use super::embedding::Embedding;
+use super::global_pool::{GlobalPool, Pool};
 use super::last_step::LastStep;
+use super::layer_norm::LayerNorm;
 use super::recurrent::Recurrent;
 use super::{Layer, Shape};
 
 /// Every type name the registry knows, for messages and the bindings.
-pub const KINDS: &[&str] = &["RNN", "LSTM", "GRU", "Dense", "LastStep"];
+pub const KINDS: &[&str] = &["RNN", "LSTM", "GRU", "Dense", "LastStep", "Embedding", "LayerNorm", "Dropout", "ReLU", "GELU", "Tanh", "Sigmoid", "GlobalMeanPool", "GlobalMaxPool"];
 
 /// One entry of a spec's `layers` list.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +61,12 @@ pub fn build<R: Real>(spec: &LayerSpec, input: Option<Shape>, index: usize) -> R
         "RNN" | "LSTM" | "GRU" => Box::new(Recurrent::<R>::from_config(&spec.kind, c, input, &path)?),
         "Dense" => Box::new(Dense::<R>::from_config(c, input, &path)?),
         "LastStep" => Box::new(LastStep::from_config(c, input, &path)?),
+        "Embedding" => Box::new(Embedding::from_config(c, input, &path)?),
+        "LayerNorm" => Box::new(LayerNorm::<R>::from_config(c, input, &path)?),
+        "Dropout" => Box::new(Dropout::<R>::from_config(c, input, &path)?),
+        "ReLU" | "GELU" | "Tanh" | "Sigmoid" => Box::new(ActivationLayer::<R>::from_config(&spec.kind, c, input, &path)?),
+        "GlobalMeanPool" => Box::new(GlobalPool::from_config(Pool::Mean, c, input, &path)?),
+        "GlobalMaxPool" => Box::new(GlobalPool::from_config(Pool::Max, c, input, &path)?),
         other => return Err(Error::value(format!("spec.layers[{index}].type"), format!("unknown layer type \"{other}\"; expected one of {}", KINDS.join(", ")))),
     })
 }

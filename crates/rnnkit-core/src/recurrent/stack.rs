@@ -11,10 +11,10 @@ use super::projection::project;
 use super::scan::{OutRows, Scan};
 use super::workspace::{fit, Workspace};
 use super::{BlockGrads, BlockInput, LayerX};
+use crate::layers::dropout::apply_dropout;
 use crate::parallel::{self, part_rows, Disjoint};
 use crate::params::cell_params;
 use crate::real::Real;
-use crate::rng::Rng;
 use crate::spec::RecurrentSpec;
 
 #[allow(clippy::too_many_arguments)]
@@ -36,16 +36,6 @@ pub(super) fn scan<'a, R: Real>(spec: &RecurrentSpec, ws_lengths: Option<&'a [us
 /// Row `row` ([batch, H]) of an optional [num_layers·D, batch, H] state tensor.
 fn state_row<R>(all: Option<&[R]>, row: usize, bh: usize) -> Option<&[R]> {
     all.map(|a| &a[row * bh..(row + 1) * bh])
-}
-
-/// Fills `mask` with 0 (probability p) or 1/(1−p), drawn in element order, and applies it to `xs`.
-fn dropout<R: Real>(rng: &mut Rng, p: f64, xs: &mut [R], mask: &mut Vec<R>) {
-    fit(mask, xs.len());
-    let keep = if p < 1.0 { R::from_f64(1.0 / (1.0 - p)) } else { R::ZERO };
-    for (x, m) in xs.iter_mut().zip(mask.iter_mut()) {
-        *m = if rng.next_f64() < p { R::ZERO } else { keep };
-        *x *= *m;
-    }
 }
 
 /// Forward of every layer and direction, the last layer's output into `output` (see
@@ -115,7 +105,7 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
         });
         if l + 1 < layers {
             match rng.as_deref_mut() {
-                Some(rng) if p > 0.0 => dropout(rng, p, out, &mut ws.masks[l + 1]),
+                Some(rng) if p > 0.0 => apply_dropout(rng, p, out, &mut ws.masks[l + 1]),
                 _ => ws.masks[l + 1].clear(),
             }
         }

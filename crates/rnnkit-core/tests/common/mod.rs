@@ -1,6 +1,8 @@
 //! Shared test helpers: seeded data and `assert_close`, which reports index, got, want and tolerance.
 #![allow(dead_code)]
 
+pub mod fixture;
+
 use rnnkit_core::real::Real;
 use rnnkit_core::rng::Rng;
 
