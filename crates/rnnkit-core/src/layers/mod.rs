@@ -11,8 +11,10 @@
 //! A new kind is one file here implementing `Layer`, plus one line in `registry.rs`.
 
 pub mod activation;
+pub mod attention_pooling;
 pub mod dense;
 pub mod last_step;
+pub mod multi_head_attention;
 pub mod recurrent;
 pub mod registry;
 #[cfg(test)]
