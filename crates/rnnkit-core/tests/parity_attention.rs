@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::layer_parity::{assert_close, check_case, field, is_f32, reference, run_cases, swap01, tensor, tol, LayerCase};
+use common::fixtures::{assert_close, field, is_f32, reference, run_cases, swap01, tensor, tol};
+use common::layer_parity::{check_case, LayerCase};
 use rnnkit_core::json::Json;
 use rnnkit_core::layers::LayerX;
 use rnnkit_core::real::Real;
@@ -60,11 +61,11 @@ fn check<R: Real>(case: &Json) {
 
 #[test]
 fn attention_layers_match_pytorch_in_f64() {
-    assert!(run_cases("attention.json", "f64", check::<f64>) >= 14);
+    assert!(run_cases("torch_layers/attention.json", "f64", check::<f64>) >= 14);
 }
 
 #[test]
 fn attention_layers_match_pytorch_in_f32() {
     assert!(is_f32::<f32>());
-    assert!(run_cases("attention.json", "f32", check::<f32>) >= 14);
+    assert!(run_cases("torch_layers/attention.json", "f32", check::<f32>) >= 14);
 }

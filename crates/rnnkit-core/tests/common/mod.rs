@@ -19,4 +19,5 @@ pub fn assert_close<R: Real>(got: &[R], want: &[R], atol: f64, rtol: f64, what: 
     }
 }
 
+pub mod fixtures;
 pub mod layer_parity;
