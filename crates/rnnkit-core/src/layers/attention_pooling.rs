@@ -327,6 +327,21 @@ mod tests {
     }
 
     #[test]
+    fn init_bounds() {
+        // F = 4: weight, bias U(±1/2); A = 16: v U(±1/4). Dot: query U(±1/2).
+        let l = layer("AttentionPooling", r#"{"attention_size":16}"#, Some(Shape::Seq { features: 4 }));
+        let mut p = vec![f32::NAN; l.param_count()];
+        l.init(&mut p, &mut Rng::new(2));
+        let (wb, v) = p.split_at(16 * 5);
+        assert!(wb.iter().all(|x| x.abs() <= 0.5) && wb.iter().any(|x| x.abs() > 0.25));
+        assert!(v.len() == 16 && v.iter().all(|x| x.abs() <= 0.25) && v.iter().any(|x| x.abs() > 0.125));
+        let l = layer("AttentionPooling", r#"{"score":"dot"}"#, Some(Shape::Seq { features: 4 }));
+        let mut q = vec![f32::NAN; 4];
+        l.init(&mut q, &mut Rng::new(2));
+        assert!(q.iter().all(|x| x.abs() <= 0.5));
+    }
+
+    #[test]
     fn config_is_canonical_and_errors_name_the_key() {
         let l = layer("AttentionPooling", "{}", SEQ);
         assert_eq!(l.config().to_string(), r#"{"features":3,"score":"additive","attention_size":3}"#);
