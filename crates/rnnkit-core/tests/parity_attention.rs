@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::fixtures::{assert_close, field, is_f32, reference, run_cases, swap01, tensor, tol};
+use common::fixtures::{assert_close, field, reference, run_cases, swap01, tensor, tol};
 use common::layer_parity::{check_case, LayerCase};
 use rnnkit_core::json::Json;
 use rnnkit_core::layers::LayerX;
@@ -66,6 +66,5 @@ fn attention_layers_match_pytorch_in_f64() {
 
 #[test]
 fn attention_layers_match_pytorch_in_f32() {
-    assert!(is_f32::<f32>());
     assert!(run_cases("torch_layers/attention.json", "f32", check::<f32>) >= 14);
 }
