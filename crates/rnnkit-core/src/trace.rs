@@ -56,6 +56,12 @@ impl TracePanel {
     pub fn output<R: Real>(units: usize, values: &[R]) -> TracePanel {
         TracePanel { name: "output".into(), kind: PanelKind::Output, block: 0, layer: 0, direction: 0, units, activation: "none", values: to_f32(values) }
     }
+
+    /// Attention weights [steps, units] (a query step's weights over `units` keys), any layer kind.
+    /// Softmax weights lie in [0, 1]: the "sigmoid" colour scale.
+    pub fn attention<R: Real>(name: String, units: usize, values: &[R]) -> TracePanel {
+        TracePanel { name, kind: PanelKind::Attention, block: 0, layer: 0, direction: 0, units, activation: "sigmoid", values: to_f32(values) }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

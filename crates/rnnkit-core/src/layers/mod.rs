@@ -12,12 +12,14 @@
 
 pub mod activation;
 pub mod activation_layer;
+pub mod attention_pooling;
 pub mod dense;
 pub mod dropout;
 pub mod embedding;
 pub mod global_pool;
 pub mod last_step;
 pub mod layer_norm;
+pub mod multi_head_attention;
 pub mod recurrent;
 pub mod registry;
 pub(crate) mod same_shape;

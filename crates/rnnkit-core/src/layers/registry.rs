@@ -8,17 +8,19 @@ use crate::json::Json;
 use crate::real::Real;
 
 use super::activation_layer::ActivationLayer;
+use super::attention_pooling::AttentionPooling;
 use super::dense::Dense;
 use super::dropout::Dropout;
 use super::embedding::Embedding;
 use super::global_pool::{GlobalPool, Pool};
 use super::last_step::LastStep;
 use super::layer_norm::LayerNorm;
+use super::multi_head_attention::MultiHeadAttention;
 use super::recurrent::Recurrent;
 use super::{Layer, Shape};
 
 /// Every type name the registry knows, for messages and the bindings.
-pub const KINDS: &[&str] = &["RNN", "LSTM", "GRU", "Dense", "LastStep", "Embedding", "LayerNorm", "Dropout", "ReLU", "GELU", "Tanh", "Sigmoid", "GlobalMeanPool", "GlobalMaxPool"];
+pub const KINDS: &[&str] = &["RNN", "LSTM", "GRU", "Dense", "LastStep", "Embedding", "LayerNorm", "Dropout", "ReLU", "GELU", "Tanh", "Sigmoid", "GlobalMeanPool", "GlobalMaxPool", "AttentionPooling", "MultiHeadAttention"];
 
 /// One entry of a spec's `layers` list.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +69,8 @@ pub fn build<R: Real>(spec: &LayerSpec, input: Option<Shape>, index: usize) -> R
         "ReLU" | "GELU" | "Tanh" | "Sigmoid" => Box::new(ActivationLayer::<R>::from_config(&spec.kind, c, input, &path)?),
         "GlobalMeanPool" => Box::new(GlobalPool::from_config(Pool::Mean, c, input, &path)?),
         "GlobalMaxPool" => Box::new(GlobalPool::from_config(Pool::Max, c, input, &path)?),
+        "AttentionPooling" => Box::new(AttentionPooling::<R>::from_config(c, input, &path)?),
+        "MultiHeadAttention" => Box::new(MultiHeadAttention::<R>::from_config(c, input, &path)?),
         other => return Err(Error::value(format!("spec.layers[{index}].type"), format!("unknown layer type \"{other}\"; expected one of {}", KINDS.join(", ")))),
     })
 }

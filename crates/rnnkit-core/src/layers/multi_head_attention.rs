@@ -1,0 +1,354 @@
+//! `MultiHeadAttention`: self-attention [T, B, E] → [T, B, E] with `nn.MultiheadAttention`'s math,
+//! parameter names and init (query = key = value = the input). Keys past a sequence's length are
+//! masked (PyTorch's key_padding_mask), `causal` masks keys after the query's step (attn_mask =
+//! triu(−inf, 1)), and query rows past a length output zeros. No dropout on the attention weights
+//! (PyTorch's `dropout` argument is not offered). Streaming needs a KV cache: not implemented.
+//!
+//! Projections are one GEMM over all T·B rows each (as Dense layers); scores and the weighted sum
+//! are GEMMs per (sequence, head) reading Q, K, V in place from the [T·B, 3E] projection (row stride B·3E).
+
+use crate::dense::{dense_backward, dense_forward};
+use crate::error::{Error, Result};
+use crate::fields::Fields;
+use crate::json::Json;
+use crate::real::Real;
+use crate::rng::Rng;
+use crate::spec::DenseSpec;
+use crate::trace::TracePanel;
+
+use super::activation::Activation;
+use super::attention_pooling::{buffer_len, checked_len, masked_softmax, masked_softmax_backward, valid};
+use super::{input_features, Forward, Layer, LayerGrads, LayerX, ParamShape, Shape};
+
+/// What one forward computes and backward reads.
+struct Pass<R> {
+    /// [T·B, 3E]: q | k | v per row.
+    qkv: Vec<R>,
+    /// Attention weights [B, H, T, T] (query-major); rows of queries past a length are zero.
+    p: Vec<R>,
+    /// The heads' outputs, concatenated [T·B, E].
+    ctx: Vec<R>,
+}
+
+struct Cache<R> {
+    x: Vec<R>,
+    pass: Pass<R>,
+    seq_len: usize,
+    batch: usize,
+    lengths: Option<Vec<usize>>,
+}
+
+pub struct MultiHeadAttention<R> {
+    embed_dim: usize,
+    num_heads: usize,
+    bias: bool,
+    causal: bool,
+    cache: Option<Cache<R>>,
+}
+
+impl<R: Real> MultiHeadAttention<R> {
+    pub fn from_config(config: &Json, input: Option<Shape>, path: &str) -> Result<Self> {
+        let f = Fields::new(config, path, &["embed_dim", "num_heads", "bias", "causal"])?;
+        let embed_dim = input_features(&f, "embed_dim", input, true)?;
+        let num_heads = f.size("num_heads", None, 1)?;
+        if embed_dim % num_heads != 0 {
+            return Err(Error::value(f.path("num_heads"), format!("must divide embed_dim {embed_dim}, got {num_heads}")));
+        }
+        checked_len(&f.path("embed_dim"), "parameter in_proj_weight", &[3, embed_dim, embed_dim])?;
+        Ok(MultiHeadAttention { embed_dim, num_heads, bias: f.boolean("bias", true)?, causal: f.boolean("causal", false)?, cache: None })
+    }
+
+    /// in_proj (weight then bias) and out_proj as Dense layers over rows.
+    fn in_proj(&self) -> DenseSpec {
+        DenseSpec { in_features: self.embed_dim, units: 3 * self.embed_dim, activation: Activation::Identity, bias: self.bias, return_sequences: true }
+    }
+
+    fn out_proj(&self) -> DenseSpec {
+        DenseSpec { units: self.embed_dim, ..self.in_proj() }
+    }
+
+    /// Where out_proj's parameters start.
+    fn out_offset(&self) -> usize {
+        crate::dense::param_count(&self.in_proj())
+    }
+
+    /// Keys query `i` of a sequence with `len` valid steps attends to: a prefix of the keys.
+    fn keys(&self, i: usize, len: usize) -> usize {
+        if self.causal { len.min(i + 1) } else { len }
+    }
+
+    /// The attention up to the heads' concatenated outputs; `out` gets the output projection with
+    /// rows past a length zeroed.
+    fn attend(&self, params: &[R], x: &[R], t: usize, b: usize, lengths: Option<&[usize]>, out: &mut [R]) -> Pass<R> {
+        let (e, heads) = (self.embed_dim, self.num_heads);
+        let d = e / heads;
+        let rows = t * b;
+        let mut qkv = vec![R::ZERO; buffer_len("MultiHeadAttention q|k|v", &[rows, 3 * e])];
+        let mut scratch = vec![R::ZERO; qkv.len()];
+        dense_forward(&self.in_proj(), &params[..self.out_offset()], x, rows, &mut scratch, &mut qkv);
+        drop(scratch);
+        let mut p = vec![R::ZERO; buffer_len("MultiHeadAttention weights", &[b, heads, t, t])];
+        let mut ctx = vec![R::ZERO; rows * e];
+        let scale = R::ONE / R::from_f64(d as f64).sqrt();
+        let ld = b * 3 * e;
+        for bi in 0..b {
+            let len = valid(lengths, t, bi);
+            for h in 0..heads {
+                let (q, k, v) = (bi * 3 * e + h * d, bi * 3 * e + e + h * d, bi * 3 * e + 2 * e + h * d);
+                let ph = &mut p[(bi * heads + h) * t * t..][..t * t];
+                // S = Q·Kᵀ/√d, then a softmax over each query's keys; padded queries keep zero rows.
+                R::gemm(false, true, t, t, d, scale, &qkv[q..], ld, &qkv[k..], ld, R::ZERO, ph, t);
+                for (i, row) in ph.chunks_exact_mut(t).enumerate() {
+                    masked_softmax(row, if i < len { self.keys(i, len) } else { 0 });
+                }
+                R::gemm(false, false, t, d, t, R::ONE, ph, t, &qkv[v..], ld, R::ZERO, &mut ctx[bi * e + h * d..], b * e);
+            }
+        }
+        let mut z = vec![R::ZERO; rows * e];
+        dense_forward(&self.out_proj(), &params[self.out_offset()..], &ctx, rows, &mut z, out);
+        if let Some(l) = lengths {
+            super::dense::zero_past_lengths(out, b, e, l);
+        }
+        Pass { qkv, p, ctx }
+    }
+}
+
+impl<R: Real> Layer<R> for MultiHeadAttention<R> {
+    fn kind(&self) -> &'static str {
+        "MultiHeadAttention"
+    }
+
+    fn config(&self) -> Json {
+        Json::Obj(vec![
+            ("embed_dim".into(), Json::Num(self.embed_dim as f64)),
+            ("num_heads".into(), Json::Num(self.num_heads as f64)),
+            ("bias".into(), Json::Bool(self.bias)),
+            ("causal".into(), Json::Bool(self.causal)),
+        ])
+    }
+
+    fn input_shape(&self) -> Shape {
+        Shape::Seq { features: self.embed_dim }
+    }
+
+    fn output_shape(&self) -> Shape {
+        Shape::Seq { features: self.embed_dim }
+    }
+
+    fn params(&self) -> Vec<ParamShape> {
+        let e = self.embed_dim;
+        let mut out = vec![ParamShape::new("in_proj_weight", vec![3 * e, e])];
+        if self.bias {
+            out.push(ParamShape::new("in_proj_bias", vec![3 * e]));
+        }
+        out.push(ParamShape::new("out_proj.weight", vec![e, e]));
+        if self.bias {
+            out.push(ParamShape::new("out_proj.bias", vec![e]));
+        }
+        out
+    }
+
+    /// PyTorch's: in_proj_weight xavier_uniform (fan_in E, fan_out 3E), out_proj.weight nn.Linear's
+    /// U(±1/√E), both biases zero.
+    fn init(&self, params: &mut [f32], rng: &mut Rng) {
+        let e = self.embed_dim;
+        params.fill(0.0);
+        let mut fill = |xs: &mut [f32], bound: f64| xs.iter_mut().for_each(|x| *x = rng.uniform(-bound, bound) as f32);
+        fill(&mut params[..3 * e * e], (6.0 / (4 * e) as f64).sqrt());
+        let oo = self.out_offset();
+        fill(&mut params[oo..oo + e * e], 1.0 / (e as f64).sqrt());
+    }
+
+    fn streams(&self) -> std::result::Result<(), String> {
+        Err(if self.causal {
+            "causal self-attention would stream with a cache of past keys and values, which is not implemented yet".into()
+        } else {
+            "non-causal self-attention lets every step attend to later steps".into()
+        })
+    }
+
+    fn forward(&mut self, params: &[R], fwd: Forward<'_, R>, out: &mut [R]) -> Vec<Vec<R>> {
+        let LayerX::Features(x) = fwd.x else { panic!("MultiHeadAttention reads features, not token ids") };
+        let pass = self.attend(params, x, fwd.seq_len, fwd.batch, fwd.lengths, out);
+        if fwd.keep {
+            self.cache = Some(Cache { x: x.to_vec(), pass, seq_len: fwd.seq_len, batch: fwd.batch, lengths: fwd.lengths.map(<[usize]>::to_vec) });
+        }
+        Vec::new()
+    }
+
+    fn backward(&mut self, params: &[R], d_out: &[R], _at_logits: bool, _d_states: &[Option<&[R]>], grads: &mut [R], _want_dx: bool) -> Result<LayerGrads<R>> {
+        let Some(c) = &self.cache else {
+            return Err(Error::value("backward", "needs a preceding forward with training: true"));
+        };
+        let (e, heads, t, b) = (self.embed_dim, self.num_heads, c.seq_len, c.batch);
+        let (d, rows, ld, oo) = (e / heads, t * b, b * 3 * e, self.out_offset());
+        let Pass { qkv, p, ctx } = &c.pass;
+        // Outputs past a length are constant zeros: their cotangent reaches nothing.
+        let mut dy = d_out.to_vec();
+        if let Some(l) = &c.lengths {
+            super::dense::zero_past_lengths(&mut dy, b, e, l);
+        }
+        let mut d_ctx = vec![R::ZERO; rows * e];
+        dense_backward(&self.out_proj(), &params[oo..], ctx, rows, &dy, &mut grads[oo..], &mut d_ctx);
+        let scale = R::ONE / R::from_f64(d as f64).sqrt();
+        let mut d_qkv = vec![R::ZERO; qkv.len()];
+        let (mut dp, mut ds) = (vec![R::ZERO; t * t], vec![R::ZERO; t * t]);
+        for bi in 0..b {
+            let len = valid(c.lengths.as_deref(), t, bi);
+            for h in 0..heads {
+                let (q, k, v) = (bi * 3 * e + h * d, bi * 3 * e + e + h * d, bi * 3 * e + 2 * e + h * d);
+                let ph = &p[(bi * heads + h) * t * t..][..t * t];
+                let dc = &d_ctx[bi * e + h * d..];
+                // dP = dC·Vᵀ, dV = Pᵀ·dC, dS through each row's softmax, dQ = dS·K/√d, dK = dSᵀ·Q/√d.
+                R::gemm(false, true, t, t, d, R::ONE, dc, b * e, &qkv[v..], ld, R::ZERO, &mut dp, t);
+                R::gemm(true, false, t, d, t, R::ONE, ph, t, dc, b * e, R::ZERO, &mut d_qkv[v..], ld);
+                for (i, ((dsr, pr), dpr)) in ds.chunks_exact_mut(t).zip(ph.chunks_exact(t)).zip(dp.chunks_exact(t)).enumerate() {
+                    masked_softmax_backward(pr, dpr, if i < len { self.keys(i, len) } else { 0 }, dsr);
+                }
+                R::gemm(false, false, t, d, t, scale, &ds, t, &qkv[k..], ld, R::ZERO, &mut d_qkv[q..], ld);
+                R::gemm(true, false, t, d, t, scale, &ds, t, &qkv[q..], ld, R::ZERO, &mut d_qkv[k..], ld);
+            }
+        }
+        let mut dx = vec![R::ZERO; rows * e];
+        dense_backward(&self.in_proj(), &params[..oo], &c.x, rows, &d_qkv, &mut grads[..oo], &mut dx);
+        Ok(LayerGrads { dx, d_states: Vec::new() })
+    }
+
+    fn clear_cache(&mut self) {
+        self.cache = None;
+    }
+
+    /// One [T, T] panel per head (row = query step, column = key step), then the output.
+    fn trace(&self, params: &[R], x: LayerX<'_, R>, seq_len: usize, out: &[R]) -> Vec<TracePanel> {
+        let LayerX::Features(x) = x else { panic!("MultiHeadAttention reads features, not token ids") };
+        let mut y = vec![R::ZERO; out.len()];
+        let pass = self.attend(params, x, seq_len, 1, None, &mut y);
+        let tt = seq_len * seq_len;
+        let mut panels: Vec<TracePanel> = (0..self.num_heads).map(|h| TracePanel::attention(format!("head {h} attention"), seq_len, &pass.p[h * tt..(h + 1) * tt])).collect();
+        panels.push(TracePanel::output(self.embed_dim, out));
+        panels
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::gradcheck::{check, layer, Case};
+    use super::*;
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        let seq = Some(Shape::Seq { features: 4 });
+        for config in [
+            r#"{"num_heads":1}"#,
+            r#"{"num_heads":2}"#,
+            r#"{"num_heads":4}"#,
+            r#"{"num_heads":2,"causal":true}"#,
+            r#"{"num_heads":2,"bias":false}"#,
+            r#"{"num_heads":2,"bias":false,"causal":true}"#,
+        ] {
+            for lengths in [None, Some(vec![4, 1, 3])] {
+                check(Case { kind: "MultiHeadAttention", config, input: seq, seq_len: 4, batch: 3, lengths, ids: None });
+            }
+        }
+        check(Case { kind: "MultiHeadAttention", config: r#"{"embed_dim":2,"num_heads":2}"#, input: None, seq_len: 3, batch: 1, lengths: None, ids: None });
+    }
+
+    /// Inference forward with the layer's init and random x; returns (params, x, out).
+    fn run(l: &mut dyn Layer<f64>, t: usize, b: usize, lengths: Option<&[usize]>) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let mut rng = Rng::new(5);
+        let e = l.input_shape().features();
+        let mut p32 = vec![0f32; l.param_count()];
+        l.init(&mut p32, &mut rng);
+        let p: Vec<f64> = p32.iter().map(|&v| v as f64 + rng.uniform(-0.1, 0.1)).collect();
+        let x: Vec<f64> = (0..t * b * e).map(|_| rng.uniform(-2.0, 2.0)).collect();
+        let mut out = vec![0.0; t * b * e];
+        let fwd = Forward { x: LayerX::Features(&x), seq_len: t, batch: b, lengths, states: &[], keep: true, rng: None, params_version: 1, batch_major: false };
+        l.forward(&p, fwd, &mut out);
+        (p, x, out)
+    }
+
+    #[test]
+    fn masks_padding_and_the_future_and_traces_one_sequence() {
+        let (t, b, e) = (5, 2, 4);
+        let lengths = [5, 3];
+        let mut l = MultiHeadAttention::<f64>::from_config(&Json::parse(r#"{"num_heads":2,"causal":true}"#).unwrap(), Some(Shape::Seq { features: e }), "c").unwrap();
+        let (p, x, out) = run(&mut l, t, b, Some(&lengths));
+        let w = &l.cache.as_ref().unwrap().pass.p;
+        for bi in 0..b {
+            for h in 0..2 {
+                for i in 0..t {
+                    let row = &w[((bi * 2 + h) * t + i) * t..][..t];
+                    let keys = if i < lengths[bi] { (i + 1).min(lengths[bi]) } else { 0 };
+                    assert!(row[keys..].iter().all(|&v| v == 0.0), "masked weight in row {i} of sequence {bi}");
+                    if keys > 0 {
+                        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+                    }
+                }
+            }
+        }
+        // Query rows past a length are zeros.
+        assert!((3..t).all(|ti| out[(ti * b + 1) * e..(ti * b + 2) * e].iter().all(|&v| v == 0.0)));
+        // The trace of sequence 1's valid prefix alone: its weights and its output rows.
+        let seq: Vec<f64> = (0..3).flat_map(|ti| x[(ti * b + 1) * e..(ti * b + 2) * e].to_vec()).collect();
+        let seq_out: Vec<f64> = (0..3).flat_map(|ti| out[(ti * b + 1) * e..(ti * b + 2) * e].to_vec()).collect();
+        let panels = l.trace(&p, LayerX::Features(&seq), 3, &seq_out);
+        assert_eq!(panels.iter().map(|q| q.name.as_str()).collect::<Vec<_>>(), ["head 0 attention", "head 1 attention", "output"]);
+        for h in 0..2 {
+            let want: Vec<f32> = (0..3).flat_map(|i| w[((2 + h) * t + i) * t..][..3].iter().map(|&v| v as f32).collect::<Vec<_>>()).collect();
+            common_close(&panels[h].values, &want);
+        }
+        let mut y = vec![0.0; 3 * e];
+        l.attend(&p, &seq, 3, 1, None, &mut y);
+        common_close(&y.iter().map(|&v| v as f32).collect::<Vec<_>>(), &seq_out.iter().map(|&v| v as f32).collect::<Vec<_>>());
+    }
+
+    fn common_close(a: &[f32], b: &[f32]) {
+        assert_eq!(a.len(), b.len());
+        assert!(a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-6), "{a:?} vs {b:?}");
+    }
+
+    #[test]
+    fn init_follows_pytorch() {
+        let l = layer("MultiHeadAttention", r#"{"num_heads":2}"#, Some(Shape::Seq { features: 8 }));
+        let mut p = vec![f32::NAN; l.param_count()];
+        l.init(&mut p, &mut Rng::new(1));
+        let (w_in, rest) = p.split_at(3 * 64);
+        let xavier = (6.0f32 / 32.0).sqrt();
+        assert!(w_in.iter().all(|v| v.abs() <= xavier) && w_in.iter().any(|v| v.abs() > 0.5 * xavier));
+        assert!(rest[..24].iter().all(|&v| v == 0.0), "in_proj_bias zero");
+        assert!(rest[24..88].iter().all(|v| v.abs() <= 1.0 / 8f32.sqrt()) && rest[24..88].iter().any(|&v| v != 0.0));
+        assert!(rest[88..].iter().all(|&v| v == 0.0) && rest.len() == 96, "out_proj.bias zero");
+    }
+
+    #[test]
+    fn config_is_canonical_and_errors_name_the_key() {
+        let seq = Some(Shape::Seq { features: 6 });
+        let l = layer("MultiHeadAttention", r#"{"num_heads":3}"#, seq);
+        assert_eq!(l.config().to_string(), r#"{"embed_dim":6,"num_heads":3,"bias":true,"causal":false}"#);
+        let names: Vec<(String, Vec<usize>)> = l.params().into_iter().map(|p| (p.name, p.shape)).collect();
+        assert_eq!(names, [("in_proj_weight".into(), vec![18, 6]), ("in_proj_bias".into(), vec![18]), ("out_proj.weight".into(), vec![6, 6]), ("out_proj.bias".into(), vec![6])]);
+        assert_eq!(layer("MultiHeadAttention", r#"{"num_heads":3,"bias":false}"#, seq).param_count(), 18 * 6 + 36);
+        assert!(l.streams().unwrap_err().contains("later steps"));
+        assert!(layer("MultiHeadAttention", r#"{"num_heads":1,"causal":true}"#, seq).streams().unwrap_err().contains("not implemented"));
+        let err = |config: &str, input: Option<Shape>| {
+            let spec = crate::layers::LayerSpec::new("MultiHeadAttention", Json::parse(config).unwrap());
+            crate::layers::build::<f64>(&spec, input, 1).err().expect("an error").to_string()
+        };
+        let e = err(r#"{"num_heads":4}"#, seq);
+        assert!(e.contains("spec.layers[1].config.num_heads") && e.contains("divide embed_dim 6") && e.contains('4'), "{e}");
+        let e = err("{}", seq);
+        assert!(e.contains("config.num_heads") && e.contains("required"), "{e}");
+        let e = err(r#"{"num_heads":0}"#, seq);
+        assert!(e.contains("config.num_heads") && e.contains(">= 1"), "{e}");
+        let e = err(r#"{"num_heads":2,"embed_dim":4}"#, seq);
+        assert!(e.contains("config.embed_dim") && e.contains('6') && e.contains('4'), "{e}");
+        let e = err(r#"{"num_heads":2,"causal":1}"#, seq);
+        assert!(e.contains("config.causal") && e.contains("boolean"), "{e}");
+        let e = err(r#"{"num_heads":2,"dropout":0.1}"#, seq);
+        assert!(e.contains("config.dropout") && e.contains("unknown"), "{e}");
+        let e = err(r#"{"num_heads":1}"#, Some(Shape::Vector { features: 6 }));
+        assert!(e.contains("config.embed_dim") && e.contains("sequence"), "{e}");
+        let e = err(r#"{"num_heads":1}"#, Some(Shape::Seq { features: 40000 }));
+        assert!(e.contains("config.embed_dim") && e.contains("exceed"), "{e}");
+    }
+}
