@@ -11,10 +11,13 @@
 //! A new kind is one file here implementing `Layer`, plus one line in `registry.rs`.
 
 pub mod activation;
+pub mod conv1d;
 pub mod dense;
 pub mod last_step;
+pub mod pool;
 pub mod recurrent;
 pub mod registry;
+pub mod window;
 #[cfg(test)]
 pub(crate) mod gradcheck;
 
@@ -137,6 +140,11 @@ pub trait Layer<R: Real>: Send {
     /// Output steps for `seq_len` input steps (sequence outputs).
     fn output_steps(&self, seq_len: usize) -> usize {
         seq_len
+    }
+    /// Fewest input steps `forward` accepts (`output_steps` is 0 below it, e.g. a "valid" conv
+    /// shorter than its kernel): the network checks this before running and names the layer.
+    fn min_steps(&self) -> usize {
+        1
     }
     /// Valid output steps per sequence for the input's (each ≥ 1 and ≤ `output_steps`).
     fn output_lengths(&self, seq_len: usize, lengths: &[usize]) -> Vec<usize> {

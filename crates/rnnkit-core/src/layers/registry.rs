@@ -7,13 +7,15 @@ use crate::fields::Fields;
 use crate::json::Json;
 use crate::real::Real;
 
+use super::conv1d::Conv1D;
 use super::dense::Dense;
 use super::last_step::LastStep;
+use super::pool::{Pool, PoolKind};
 use super::recurrent::Recurrent;
 use super::{Layer, Shape};
 
 /// Every type name the registry knows, for messages and the bindings.
-pub const KINDS: &[&str] = &["RNN", "LSTM", "GRU", "Dense", "LastStep"];
+pub const KINDS: &[&str] = &["RNN", "LSTM", "GRU", "Dense", "LastStep", "Conv1D", "MaxPool1D", "AvgPool1D"];
 
 /// One entry of a spec's `layers` list.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +58,9 @@ pub fn build<R: Real>(spec: &LayerSpec, input: Option<Shape>, index: usize) -> R
         "RNN" | "LSTM" | "GRU" => Box::new(Recurrent::<R>::from_config(&spec.kind, c, input, &path)?),
         "Dense" => Box::new(Dense::<R>::from_config(c, input, &path)?),
         "LastStep" => Box::new(LastStep::from_config(c, input, &path)?),
+        "Conv1D" => Box::new(Conv1D::<R>::from_config(c, input, &path)?),
+        "MaxPool1D" => Box::new(Pool::from_config(PoolKind::Max, c, input, &path)?),
+        "AvgPool1D" => Box::new(Pool::from_config(PoolKind::Avg, c, input, &path)?),
         other => return Err(Error::value(format!("spec.layers[{index}].type"), format!("unknown layer type \"{other}\"; expected one of {}", KINDS.join(", ")))),
     })
 }
