@@ -184,3 +184,91 @@ impl<R: Real> Layer<R> for Pool {
         self.cache = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::gradcheck::{check, layer, Case};
+
+    const SEQ: Option<Shape> = Some(Shape::Seq { features: 3 });
+
+    #[test]
+    fn gradients_match_finite_differences_over_the_config_grid() {
+        for kind in ["MaxPool1D", "AvgPool1D"] {
+            for padding in ["valid", "same"] {
+                for pool in 1..=4 {
+                    for stride in 1..=3 {
+                        for lengths in [None, Some(vec![8, 3, 1])] {
+                            let config = format!(r#"{{"pool_size":{pool},"stride":{stride},"padding":"{padding}"}}"#);
+                            check(Case { kind, config: &config, input: SEQ, seq_len: 8, batch: 3, lengths, ids: None });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn forward(kind: &str, config: &str, x: &[f64], t: usize, lengths: Option<&[usize]>) -> Vec<f64> {
+        let mut l = layer(kind, config, Some(Shape::Seq { features: 1 }));
+        let b = lengths.map_or(1, <[usize]>::len);
+        let mut out = vec![f64::NAN; l.output_steps(t) * b];
+        let fwd = Forward { x: LayerX::Features(x), seq_len: t, batch: b, lengths, states: &[], keep: true, rng: None, params_version: 1, batch_major: false };
+        l.forward(&[], fwd, &mut out);
+        out
+    }
+
+    #[test]
+    fn padding_and_steps_past_a_length_never_win_a_max_nor_count_in_an_average() {
+        let x = [-3.0, -1.0, -2.0, -5.0, -4.0];
+        // Keras same, pool 2 stride 2 on 5 steps: windows [0,1] [2,3] [4,pad].
+        assert_eq!(forward("MaxPool1D", r#"{"pool_size":2,"padding":"same"}"#, &x, 5, None), vec![-1.0, -2.0, -4.0]);
+        assert_eq!(forward("AvgPool1D", r#"{"pool_size":2,"padding":"same"}"#, &x, 5, None), vec![-2.0, -3.5, -4.0]);
+        // Pool 3 stride 1 same: pad 1 each side; the edges average 2 steps.
+        assert_eq!(forward("AvgPool1D", r#"{"pool_size":3,"stride":1,"padding":"same"}"#, &[1.0, 2.0, 3.0, 6.0], 4, None), vec![1.5, 2.0, 11.0 / 3.0, 4.5]);
+        // Two sequences, time-major [4, 2, 1]: the second has length 2 (its steps 2, 3 hold 9s that must be ignored).
+        let x = [1.0, -1.0, 2.0, -2.0, 3.0, 9.0, 4.0, 9.0];
+        let out = forward("MaxPool1D", r#"{"pool_size":3,"stride":1}"#, &x, 4, Some(&[4, 2]));
+        // Output steps 2; second sequence's length maps to 1 (clamped): its window sees steps 0..2 only.
+        assert_eq!(out, vec![3.0, -1.0, 4.0, 0.0]);
+        let out = forward("AvgPool1D", r#"{"pool_size":3,"stride":1}"#, &x, 4, Some(&[4, 2]));
+        assert_eq!(out, vec![2.0, -1.5, 3.0, 0.0]);
+    }
+
+    #[test]
+    fn max_backward_goes_to_the_first_maximum() {
+        let mut l = layer("MaxPool1D", r#"{"pool_size":3}"#, Some(Shape::Seq { features: 1 }));
+        let x = [2.0, 5.0, 5.0, 1.0, 1.0, 1.0];
+        let mut out = vec![0.0; 2];
+        let fwd = Forward { x: LayerX::Features(&x), seq_len: 6, batch: 1, lengths: None, states: &[], keep: true, rng: None, params_version: 1, batch_major: false };
+        l.forward(&[], fwd, &mut out);
+        let g = l.backward(&[], &[1.0, 1.0], false, &[], &mut [], true).unwrap();
+        assert_eq!(g.dx, vec![0.0, 1.0, 0.0, 1.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn configs_shapes_and_errors() {
+        let l = layer("MaxPool1D", r#"{"pool_size":3}"#, SEQ);
+        assert_eq!(l.config().to_string(), r#"{"pool_size":3,"stride":3,"padding":"valid"}"#);
+        assert_eq!((l.output_steps(10), l.output_steps(2), l.min_steps()), (3, 0, 3));
+        assert!(l.streams().is_err());
+        let l = layer("AvgPool1D", r#"{"pool_size":2,"padding":"same"}"#, SEQ);
+        assert_eq!((l.output_steps(7), l.min_steps()), (4, 1));
+        assert_eq!(l.output_lengths(7, &[7, 4, 1]), vec![4, 2, 1]);
+        let build = |kind: &str, config: &str, input: Option<Shape>| {
+            let spec = crate::layers::LayerSpec::new(kind, Json::parse(config).unwrap());
+            crate::layers::build::<f64>(&spec, input, 1).err().map(|e| e.to_string()).unwrap_or_default()
+        };
+        let e = build("MaxPool1D", r#"{"pool_size":2,"padding":"causal"}"#, SEQ);
+        assert!(e.contains("spec.layers[1].config.padding") && e.contains("valid, same"), "{e}");
+        let e = build("AvgPool1D", r#"{"pool_size":0}"#, SEQ);
+        assert!(e.contains("config.pool_size") && e.contains(">= 1, got 0"), "{e}");
+        let e = build("AvgPool1D", r#"{"pool_size":2,"stride":0}"#, SEQ);
+        assert!(e.contains("config.stride"), "{e}");
+        let e = build("AvgPool1D", r#"{"kernel_size":2}"#, SEQ);
+        assert!(e.contains("config.kernel_size") && e.contains("unknown field"), "{e}");
+        let e = build("MaxPool1D", r#"{"pool_size":2}"#, None);
+        assert!(e.contains("first layer"), "{e}");
+        let e = build("MaxPool1D", r#"{"pool_size":2}"#, Some(Shape::Vector { features: 3 }));
+        assert!(e.contains("sequence"), "{e}");
+    }
+}
