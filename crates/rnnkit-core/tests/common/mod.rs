@@ -18,3 +18,5 @@ pub fn assert_close<R: Real>(got: &[R], want: &[R], atol: f64, rtol: f64, what: 
         assert!(ok, "{what}[{i}]: got {g}, want {w} (atol {atol}, rtol {rtol})");
     }
 }
+
+pub mod torch_layers;
