@@ -11,7 +11,7 @@ use crate::json::Json;
 use crate::real::Real;
 use crate::rng::Rng;
 
-use super::window::{Padding, Window};
+use super::window::{window_steps, Padding, Window};
 use super::{Forward, Layer, LayerGrads, LayerX, ParamShape, Shape};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,17 +89,7 @@ impl<R: Real> Layer<R> for Pool {
         Shape::Seq { features: self.features }
     }
 
-    fn output_steps(&self, seq_len: usize) -> usize {
-        self.win.out_steps(seq_len)
-    }
-
-    fn min_steps(&self) -> usize {
-        self.win.min_steps()
-    }
-
-    fn output_lengths(&self, seq_len: usize, lengths: &[usize]) -> Vec<usize> {
-        self.win.out_lengths(seq_len, lengths)
-    }
+    window_steps!();
 
     fn params(&self) -> Vec<ParamShape> {
         Vec::new()

@@ -97,6 +97,22 @@ impl Window {
     }
 }
 
+/// The `Layer` step methods of a layer whose `win: Window` field is its geometry.
+macro_rules! window_steps {
+    () => {
+        fn output_steps(&self, seq_len: usize) -> usize {
+            self.win.out_steps(seq_len)
+        }
+        fn min_steps(&self) -> usize {
+            self.win.min_steps()
+        }
+        fn output_lengths(&self, seq_len: usize, lengths: &[usize]) -> Vec<usize> {
+            self.win.out_lengths(seq_len, lengths)
+        }
+    };
+}
+pub(crate) use window_steps;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,7 +38,7 @@ fn input<R: Real>(j: &Json) -> Vec<R> {
 
 /// [d0, d1, f] → [d1, d0, f] (batch-first ↔ time-major).
 fn transpose01<R: Copy>(v: &[R], d0: usize, d1: usize) -> Vec<R> {
-    let f = if d0 * d1 == 0 { 0 } else { v.len() / (d0 * d1) };
+    let f = v.len().checked_div(d0 * d1).unwrap_or(0);
     (0..d1).flat_map(|j| (0..d0).flat_map(move |i| (0..f).map(move |k| v[(i * d1 + j) * f + k]))).collect()
 }
 

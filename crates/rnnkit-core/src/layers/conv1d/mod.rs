@@ -19,7 +19,7 @@ use crate::rng::Rng;
 
 use super::activation::{activation_backward, activation_forward, Activation};
 use super::dense::zero_past_lengths;
-use super::window::{Padding, Window};
+use super::window::{window_steps, Padding, Window};
 use super::{input_features, Forward, Layer, LayerGrads, LayerX, ParamShape, Shape, StateInfo};
 use im2col::{permute_weight, Geometry};
 
@@ -154,17 +154,7 @@ impl<R: Real> Layer<R> for Conv1D<R> {
         Shape::Seq { features: self.out_channels }
     }
 
-    fn output_steps(&self, seq_len: usize) -> usize {
-        self.win.out_steps(seq_len)
-    }
-
-    fn min_steps(&self) -> usize {
-        self.win.min_steps()
-    }
-
-    fn output_lengths(&self, seq_len: usize, lengths: &[usize]) -> Vec<usize> {
-        self.win.out_lengths(seq_len, lengths)
-    }
+    window_steps!();
 
     fn params(&self) -> Vec<ParamShape> {
         let mut out = vec![ParamShape::new("weight", vec![self.out_channels, self.cg(), self.win.kernel])];
@@ -210,7 +200,7 @@ impl<R: Real> Layer<R> for Conv1D<R> {
 
         let wp = self.packed_weight(params);
         let (og, kcg) = (o_n / self.groups, self.win.kernel * self.cg());
-        let mut z = vec![R::ZERO; rows * o_n];
+        let mut z = vec![R::ZERO; out.len()];
         for g in 0..self.groups {
             R::gemm(false, true, rows, og, kcg, R::ONE, &col[g * kcg..], width, &wp[g * og * kcg..], kcg, R::ZERO, &mut z[g * og..], o_n);
         }
@@ -277,12 +267,12 @@ impl<R: Real> Layer<R> for Conv1D<R> {
         if want_dx || h > 0 {
             // dcol = dz·W per group, then col2im.
             let wp = self.packed_weight(params);
-            let mut dcol = vec![R::ZERO; rows * width];
+            let mut dcol = vec![R::ZERO; c.col.len()];
             for g in 0..self.groups {
                 R::gemm(false, false, rows, kcg, og, R::ONE, &dz[g * og..], o_n, &wp[g * og * kcg..], kcg, R::ZERO, &mut dcol[g * kcg..], width);
             }
-            dx = vec![R::ZERO; t * b * ci];
-            let mut dh = vec![R::ZERO; h * b * ci];
+            dx = vec![R::ZERO; product("dx", &[t, b, ci])];
+            let mut dh = vec![R::ZERO; product("history", &[h, b, ci])];
             geo.col2im(&dcol, &mut dx, &mut dh);
             if h > 0 {
                 // The final history copied input (or initial history) rows: route its gradient back.
