@@ -62,16 +62,10 @@ impl Geometry<'_> {
         }
     }
 
-    /// Column offset of (group g, tap j) within a row.
-    fn offset(&self, g: usize, j: usize) -> usize {
-        let cg = self.channels / self.groups;
-        (g * self.win.kernel + j) * cg
-    }
-
     /// Fills `col` ([T_out·B, width], zeroed by the caller) from `x` [T, B, C] and `history` [H, B, C]
     /// (None = zeros).
     pub fn im2col<R: Real>(&self, x: &[R], history: Option<&[R]>, col: &mut [R]) {
-        let (c, cg, w) = (self.channels, self.channels / self.groups, self.width());
+        let (c, cg, k, w) = (self.channels, self.channels / self.groups, self.win.kernel, self.width());
         self.for_each_tap(|row, j, src| {
             let (buf, r) = match src {
                 Source::Input(r) => (x, r),
@@ -82,16 +76,20 @@ impl Geometry<'_> {
             };
             let src = &buf[r * c..(r + 1) * c];
             let dst = &mut col[row * w..(row + 1) * w];
-            for g in 0..self.groups {
-                let o = self.offset(g, j);
-                dst[o..o + cg].copy_from_slice(&src[g * cg..(g + 1) * cg]);
+            if cg == 1 {
+                // Depthwise: one value per group; a strided store beats a 1-element memcpy.
+                dst[j..].iter_mut().step_by(k).zip(src).for_each(|(d, &v)| *d = v);
+            } else {
+                for (g, s) in src.chunks_exact(cg).enumerate() {
+                    dst[(g * k + j) * cg..][..cg].copy_from_slice(s);
+                }
             }
         });
     }
 
     /// The adjoint of `im2col`: adds `dcol` into `dx` [T, B, C] and `dhistory` [H, B, C].
     pub fn col2im<R: Real>(&self, dcol: &[R], dx: &mut [R], dhistory: &mut [R]) {
-        let (c, cg, w) = (self.channels, self.channels / self.groups, self.width());
+        let (c, cg, k, w) = (self.channels, self.channels / self.groups, self.win.kernel, self.width());
         self.for_each_tap(|row, j, src| {
             let (buf, r) = match src {
                 Source::Input(r) => (&mut *dx, r),
@@ -99,10 +97,11 @@ impl Geometry<'_> {
             };
             let dst = &mut buf[r * c..(r + 1) * c];
             let src = &dcol[row * w..(row + 1) * w];
-            for g in 0..self.groups {
-                let o = self.offset(g, j);
-                for (d, s) in dst[g * cg..(g + 1) * cg].iter_mut().zip(&src[o..o + cg]) {
-                    *d += *s;
+            if cg == 1 {
+                dst.iter_mut().zip(src[j..].iter().step_by(k)).for_each(|(d, &v)| *d += v);
+            } else {
+                for (g, d) in dst.chunks_exact_mut(cg).enumerate() {
+                    d.iter_mut().zip(&src[(g * k + j) * cg..][..cg]).for_each(|(d, &v)| *d += v);
                 }
             }
         });
