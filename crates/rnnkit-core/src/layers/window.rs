@@ -76,9 +76,12 @@ impl Window {
         }
     }
 
-    /// Valid output steps of a sequence of `len` valid steps in a batch padded to `t` steps: the
-    /// steps whose windows start inside the sequence, as if it were run alone, clamped to
-    /// 1..=out_steps(t) (a too-short sequence still yields one step, over its valid inputs).
+    /// Valid output steps of a sequence of `len` valid steps in a batch padded to `t` steps, clamped
+    /// to 1..=out_steps(t) (a too-short sequence still yields one step, over its valid inputs).
+    /// "valid" / "causal" (and "same" at stride 1, whose padding does not depend on `t`): the steps
+    /// the sequence gives when run alone. "same" with stride > 1: the ceil(len/stride) windows of the
+    /// batch's grid (its padding follows `t`) that start inside the sequence; each holds at least
+    /// one valid step, since the left pad is below the window.
     pub fn out_length(&self, len: usize, t: usize) -> usize {
         let n = match self.padding {
             Padding::Same => len.div_ceil(self.stride),

@@ -200,21 +200,23 @@ impl<R: Real> Layer<R> for Conv1D<R> {
 
         let wp = self.packed_weight(params);
         let (og, kcg) = (o_n / self.groups, self.win.kernel * self.cg());
-        let mut z = vec![R::ZERO; out.len()];
         for g in 0..self.groups {
-            R::gemm(false, true, rows, og, kcg, R::ONE, &col[g * kcg..], width, &wp[g * og * kcg..], kcg, R::ZERO, &mut z[g * og..], o_n);
+            R::gemm(false, true, rows, og, kcg, R::ONE, &col[g * kcg..], width, &wp[g * og * kcg..], kcg, R::ZERO, &mut out[g * og..], o_n);
         }
         if self.bias {
             let bias = &params[self.weight_len()..self.weight_len() + o_n];
-            for row in z.chunks_exact_mut(o_n) {
+            for row in out.chunks_exact_mut(o_n) {
                 row.iter_mut().zip(bias).for_each(|(v, &bv)| *v += bv);
             }
         }
-        out.copy_from_slice(&z);
-        activation_forward(self.activation, out, o_n);
         let out_lengths = fwd.lengths.map(|l| self.win.out_lengths(t, l));
         if let Some(ol) = &out_lengths {
-            zero_past_lengths(&mut z, b, o_n, ol);
+            zero_past_lengths(out, b, o_n, ol);
+        }
+        // Pre-activation values only for training (backward and `logits`).
+        let z = fwd.keep.then(|| out.to_vec());
+        activation_forward(self.activation, out, o_n);
+        if let Some(ol) = &out_lengths {
             zero_past_lengths(out, b, o_n, ol);
         }
         let states = if self.history_rows() > 0 {
@@ -223,7 +225,7 @@ impl<R: Real> Layer<R> for Conv1D<R> {
         } else {
             Vec::new()
         };
-        if fwd.keep {
+        if let Some(z) = z {
             self.cache = Some(Cache { col, z, y: out.to_vec(), seq_len: t, batch: b, lengths: fwd.lengths.map(<[usize]>::to_vec), out_lengths });
         }
         states
