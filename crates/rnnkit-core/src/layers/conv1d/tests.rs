@@ -137,3 +137,12 @@ fn causal_conv_streams_step_by_step_through_its_history() {
         assert!((a - w).abs() < 1e-15);
     }
 }
+
+#[test]
+fn canonical_config_round_trips_and_fills_every_default() {
+    let l = layer("Conv1D", r#"{"out_channels":4,"kernel_size":3}"#, Some(Shape::Seq { features: 2 }));
+    let config = l.config();
+    assert_eq!(config.to_string(), r#"{"in_channels":2,"out_channels":4,"kernel_size":3,"stride":1,"dilation":1,"groups":1,"padding":"valid","bias":true,"activation":"identity"}"#);
+    let again = build::<f64>(&LayerSpec::new("Conv1D", config.clone()), None, 0).unwrap();
+    assert_eq!(again.config(), config);
+}
