@@ -146,3 +146,13 @@ fn canonical_config_round_trips_and_fills_every_default() {
     let again = build::<f64>(&LayerSpec::new("Conv1D", config.clone()), None, 0).unwrap();
     assert_eq!(again.config(), config);
 }
+
+/// The network checks `min_steps()` and reports a user error; a layer called anyway is a bug.
+#[test]
+#[should_panic(expected = "an input of 4 steps is shorter than the kernel (kernel_size 3, dilation 2: 5 steps)")]
+fn forward_below_min_steps_is_a_bug_naming_length_and_kernel() {
+    let mut l = layer("Conv1D", r#"{"out_channels":1,"kernel_size":3,"dilation":2}"#, Some(Shape::Seq { features: 1 }));
+    let p = vec![0.0; l.param_count()];
+    let fwd = Forward { x: LayerX::Features(&[0.0; 4]), seq_len: 4, batch: 1, lengths: None, states: &[], keep: false, rng: None, params_version: 1, batch_major: false };
+    l.forward(&p, fwd, &mut []);
+}
