@@ -13,6 +13,7 @@
 pub mod activation;
 pub mod activation_layer;
 pub mod attention_pooling;
+pub mod conv1d;
 pub mod dense;
 pub mod dropout;
 pub mod embedding;
@@ -22,7 +23,9 @@ pub mod layer_norm;
 pub mod multi_head_attention;
 pub mod recurrent;
 pub mod registry;
+pub mod pool;
 pub(crate) mod same_shape;
+pub mod window;
 #[cfg(test)]
 pub(crate) mod gradcheck;
 
@@ -145,6 +148,11 @@ pub trait Layer<R: Real>: Send {
     /// Output steps for `seq_len` input steps (sequence outputs).
     fn output_steps(&self, seq_len: usize) -> usize {
         seq_len
+    }
+    /// Fewest input steps `forward` accepts (`output_steps` is 0 below it, e.g. a "valid" conv
+    /// shorter than its kernel): the network checks this before running and names the layer.
+    fn min_steps(&self) -> usize {
+        1
     }
     /// Valid output steps per sequence for the input's (each ≥ 1 and ≤ `output_steps`).
     fn output_lengths(&self, seq_len: usize, lengths: &[usize]) -> Vec<usize> {

@@ -9,18 +9,20 @@ use crate::real::Real;
 
 use super::activation_layer::ActivationLayer;
 use super::attention_pooling::AttentionPooling;
+use super::conv1d::Conv1D;
 use super::dense::Dense;
 use super::dropout::Dropout;
 use super::embedding::Embedding;
-use super::global_pool::{GlobalPool, Pool};
+use super::global_pool::{GlobalPool, Pool as Reduce};
 use super::last_step::LastStep;
 use super::layer_norm::LayerNorm;
 use super::multi_head_attention::MultiHeadAttention;
+use super::pool::{Pool, PoolKind};
 use super::recurrent::Recurrent;
 use super::{Layer, Shape};
 
 /// Every type name the registry knows, for messages and the bindings.
-pub const KINDS: &[&str] = &["RNN", "LSTM", "GRU", "Dense", "LastStep", "Embedding", "LayerNorm", "Dropout", "ReLU", "GELU", "Tanh", "Sigmoid", "GlobalMeanPool", "GlobalMaxPool", "AttentionPooling", "MultiHeadAttention"];
+pub const KINDS: &[&str] = &["RNN", "LSTM", "GRU", "Dense", "LastStep", "Embedding", "LayerNorm", "Dropout", "ReLU", "GELU", "Tanh", "Sigmoid", "GlobalMeanPool", "GlobalMaxPool", "AttentionPooling", "MultiHeadAttention", "Conv1D", "MaxPool1D", "AvgPool1D"];
 
 /// One entry of a spec's `layers` list.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,10 +69,13 @@ pub fn build<R: Real>(spec: &LayerSpec, input: Option<Shape>, index: usize) -> R
         "LayerNorm" => Box::new(LayerNorm::<R>::from_config(c, input, &path)?),
         "Dropout" => Box::new(Dropout::<R>::from_config(c, input, &path)?),
         "ReLU" | "GELU" | "Tanh" | "Sigmoid" => Box::new(ActivationLayer::<R>::from_config(&spec.kind, c, input, &path)?),
-        "GlobalMeanPool" => Box::new(GlobalPool::from_config(Pool::Mean, c, input, &path)?),
-        "GlobalMaxPool" => Box::new(GlobalPool::from_config(Pool::Max, c, input, &path)?),
+        "GlobalMeanPool" => Box::new(GlobalPool::from_config(Reduce::Mean, c, input, &path)?),
+        "GlobalMaxPool" => Box::new(GlobalPool::from_config(Reduce::Max, c, input, &path)?),
         "AttentionPooling" => Box::new(AttentionPooling::<R>::from_config(c, input, &path)?),
         "MultiHeadAttention" => Box::new(MultiHeadAttention::<R>::from_config(c, input, &path)?),
+        "Conv1D" => Box::new(Conv1D::<R>::from_config(c, input, &path)?),
+        "MaxPool1D" => Box::new(Pool::from_config(PoolKind::Max, c, input, &path)?),
+        "AvgPool1D" => Box::new(Pool::from_config(PoolKind::Avg, c, input, &path)?),
         other => return Err(Error::value(format!("spec.layers[{index}].type"), format!("unknown layer type \"{other}\"; expected one of {}", KINDS.join(", ")))),
     })
 }

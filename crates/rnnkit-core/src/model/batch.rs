@@ -29,10 +29,25 @@ impl<R: Real> Network<R> {
         if x_dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).is_none_or(|n| n > (1 << 31)) {
             return Err(Error::shape("x", "at most 2^31 elements", dims_str(&x_dims)));
         }
-        if self.out_steps(t) == 0 {
-            return Err(Error::shape("x", format!("sequences long enough for every layer (a convolution or pooling needs more than {t} steps)"), dims_str(&x_dims)));
-        }
+        self.check_steps(t, &x_dims)?;
         Ok((t, b))
+    }
+
+    /// Every layer gets at least the steps it needs (`Layer::min_steps`: a "valid" convolution or
+    /// pooling window), following the steps through the layers before it.
+    fn check_steps(&self, t: usize, x_dims: &[usize]) -> Result<()> {
+        let mut steps = t;
+        for (k, l) in self.layers.iter().enumerate() {
+            if !l.input_shape().is_sequence() {
+                break;
+            }
+            if steps < l.min_steps() {
+                let reason = format!("sequences long enough for layer {k} ({}), which needs at least {} steps ({t} input steps leave it {steps})", l.kind(), l.min_steps());
+                return Err(Error::shape("x", reason, dims_str(x_dims)));
+            }
+            steps = l.output_steps(steps);
+        }
+        Ok(())
     }
 
     pub(super) fn check_x(&self, x: &[R], x_dims: [usize; 3]) -> Result<(usize, usize)> {

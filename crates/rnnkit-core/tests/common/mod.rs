@@ -23,3 +23,4 @@ pub fn assert_close<R: Real>(got: &[R], want: &[R], atol: f64, rtol: f64, what: 
 
 pub mod fixtures;
 pub mod layer_parity;
+pub mod torch_layers;
