@@ -5,8 +5,9 @@
  * `RnnkitError` (see ../errors.ts) naming the argument, expected and actual value.
  *
  * Layouts: `x` is [batch, seqLen, input] when the model spec has `batch_first: true`, else
- * [seqLen, batch, input]. States `h0/h/c0/c` are [numLayers·directions, batch, hidden] per recurrent
- * block, concatenated in block order. Parameters are one flat Float32Array in `paramInfo()` order.
+ * [seqLen, batch, input]. States are the list `stateInfo(batch)` describes (a recurrent layer's h,
+ * then c for an LSTM; a causal convolution's input history), in layer order. Parameters are one flat
+ * Float32Array in `paramInfo()` order.
  */
 
 export type BackendName = 'native' | 'wasm';
@@ -18,9 +19,34 @@ export interface ParamInfo {
   offset: number;
 }
 
+/** One state a layer carries between calls (streaming, truncated BPTT, initial/final states). */
+export interface StateInfo {
+  /** Index of the layer in the model's `layers` list. */
+  layer: number;
+  /** 'h', 'c', 'history', ... */
+  name: string;
+  /** e.g. [numLayers·directions, batch, hiddenSize] for a recurrent layer's h. */
+  dims: number[];
+}
+
+/** What flows into or out of a layer. */
+export type LayerShape =
+  | { kind: 'ids'; vocab: number }
+  | { kind: 'sequence'; features: number }
+  | { kind: 'vector'; features: number };
+
+/** One layer as the core built it: canonical config (every default and size filled in), shapes, parameter count. */
+export interface LayerInfo {
+  type: string;
+  config: Record<string, unknown>;
+  input: LayerShape;
+  output: LayerShape;
+  params: number;
+}
+
 export interface ForwardOptions {
-  h0?: Float32Array;
-  c0?: Float32Array;
+  /** Initial states, one per `stateInfo(batch)` entry; an absent entry (or list) means zeros. */
+  states?: readonly (Float32Array | undefined)[];
   /** Valid steps per sequence, each in 1..seqLen. */
   lengths?: Int32Array;
   /** Keep activations for backward() and apply dropout. */
@@ -30,15 +56,15 @@ export interface ForwardOptions {
 export interface ForwardResult {
   output: Float32Array;
   outputDims: number[];
-  h: Float32Array;
-  /** Empty unless the model has an LSTM block. */
-  c: Float32Array;
+  /** Final states, one per `stateInfo(batch)` entry. */
+  states: Float32Array[];
 }
 
 export interface BackwardResult {
+  /** Shaped like x; empty for token-id input. */
   dx: Float32Array;
-  dh0: Float32Array;
-  dc0: Float32Array;
+  /** Gradients of the initial states, one per `stateInfo(batch)` entry. */
+  dStates: Float32Array[];
   /** Flat, paramInfo() order. */
   grads: Float32Array;
 }
@@ -46,7 +72,7 @@ export interface BackwardResult {
 /** Float targets shaped like the output (MSE, BCE) or class indices (cross-entropy). */
 export type Targets = Float32Array | Int32Array;
 
-/** Float32Array features, or Int32Array token ids (`xDims` [.., .., 1]: one id per step, one-hot inside the core). */
+/** Float32Array features, or Int32Array token ids (`xDims` [.., .., 1]: one id per step, read as ids by the first layer). */
 export type Inputs = Float32Array | Int32Array;
 
 export interface BatchData {
@@ -125,7 +151,9 @@ export interface EvalResult {
 export interface TracePanelMeta {
   /** e.g. "layer 0 hidden state h", "block 1 layer 0 reverse gate z (update)". */
   name: string;
-  kind: 'hidden' | 'cell' | 'gate';
+  /** 'output': a layer's output; 'attention': attention weights (`units` keys per query step). */
+  kind: 'hidden' | 'cell' | 'gate' | 'output' | 'attention';
+  /** Index of the layer in the model's `layers` list. */
   block: number;
   layer: number;
   /** 0 forward, 1 reverse. */
@@ -164,11 +192,16 @@ export interface ModelHandle {
   /** Canonical spec JSON with every default filled in. */
   specJson(): string;
   paramInfo(): ParamInfo[];
+  /** Every layer as the core built it, in order. */
+  layers(): LayerInfo[];
+  /** The states the layers carry for a batch of `batch`, in order. */
+  stateInfo(batch: number): StateInfo[];
   /** A copy of all parameters. */
   getParams(): Float32Array;
   setParams(flat: Float32Array): void;
   forward(x: Inputs, xDims: [number, number, number], opts?: ForwardOptions): ForwardResult;
-  backward(dOutput: Float32Array, dh?: Float32Array, dc?: Float32Array): BackwardResult;
+  /** `dStates`: gradients arriving at the final states, one per `stateInfo` entry (absent = zeros). */
+  backward(dOutput: Float32Array, dStates?: readonly (Float32Array | undefined)[]): BackwardResult;
   /** Train-spec JSON: {"loss", "optimizer": {"type", "lr", ...}, "clip_norm", "clip_value"}. */
   compile(trainJson: string): void;
   trainStep(batch: BatchData): number;
@@ -187,14 +220,14 @@ export interface ModelHandle {
    * same result as one call.
    */
   evaluateDataset(data: DatasetHandle, batchSize: number, range?: EvalRange): EvalResult;
-  /** Streaming: x_t [batch, input] → [batch, units] (or [batch, hidden] without a head). */
+  /** Streaming: x_t [batch, input] → the output for that step, [batch, features]. */
   step(xT: Float32Array, batch: number): Float32Array;
   resetState(): void;
   /**
-   * Hidden states, LSTM cell states and gate activations of every layer and direction for ONE
-   * sequence (`xDims` with batch 1), from zero states, without dropout.
+   * Per-layer activations for ONE sequence (`xDims` with batch 1), from zero states, without
+   * dropout: recurrent layers' hidden/cell states and gates, attention weights, other layers' outputs.
    */
-  trace(x: Float32Array, xDims: [number, number, number]): TraceResult;
+  trace(x: Inputs, xDims: [number, number, number]): TraceResult;
 }
 
 export interface Backend {
@@ -210,6 +243,9 @@ export interface Backend {
   liveHandles(): number;
   /** Copies a training set into backend memory once (see `DatasetHandle`). */
   createDataset(data: BatchData): DatasetHandle;
-  /** Spec JSON: {"batch_first", "seed", "blocks": [{"cell", "input_size", ...}], "head": {...} | null}. */
+  /**
+   * Spec JSON: {"batch_first", "seed", "threads", "layers": [{"type": "LSTM", "config": {...}}, ...]}
+   * (the older {"blocks": [...], "head": {...}} still reads).
+   */
   createModel(specJson: string): ModelHandle;
 }
