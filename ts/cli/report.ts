@@ -170,8 +170,8 @@ function validate(data: ReportData): void {
     a.panels.forEach((p, i) => {
       const arg = `data.activations.panels[${i}]`;
       checkString(`${arg}.name`, p.name);
-      if (!['hidden', 'cell', 'gate'].includes(p.kind)) {
-        throw valueError(`${arg}.kind`, `must be 'hidden', 'cell' or 'gate', got ${describe(p.kind)}`);
+      if (!['hidden', 'cell', 'gate', 'output', 'attention'].includes(p.kind)) {
+        throw valueError(`${arg}.kind`, `must be 'hidden', 'cell', 'gate', 'output' or 'attention', got ${describe(p.kind)}`);
       }
       if (!Number.isInteger(p.units) || p.units < 1) throw valueError(`${arg}.units`, `must be a positive integer, got ${describe(p.units)}`);
       if (!Array.isArray(p.values) || p.values.length !== T) {

@@ -129,7 +129,9 @@ function firstSequence(s: Split): { x: Float32Array | Int32Array; steps: number;
 function activations(model: Sequential, data: PreparedData, s: Split): ReportData['activations'] {
   const { x, steps, f } = firstSequence(s);
   const trace = model.trace(x instanceof Int32Array ? tensor(x, [1, steps]) : (tensor(x, [1, steps, f]) as Tensor3D));
-  const panels = trace.panels.map((p) => ({
+  // Per-step panels only (a layer with one value per sequence, e.g. a Dense after pooling, has no time axis to draw).
+  const perStep = trace.panels.filter((p) => p.values.length === trace.steps * p.units);
+  const panels = perStep.map((p) => ({
     name: p.name,
     kind: p.kind,
     units: p.units,

@@ -254,12 +254,13 @@ impl<R: Real> Layer<R> for AttentionPooling<R> {
         self.cache = None;
     }
 
-    /// The weights α over the sequence's steps (one row of T values), then the pooled output.
+    /// The weights α over the sequence's steps (a [T, 1] panel), then the pooled output.
     fn trace(&self, params: &[R], x: LayerX<'_, R>, seq_len: usize, out: &[R]) -> Vec<TracePanel> {
         let LayerX::Features(x) = x else { panic!("AttentionPooling reads features, not token ids") };
         let (e, _) = self.scores(params, x, seq_len);
         let alpha = Self::weights(&e, seq_len, 1, None);
-        vec![TracePanel::attention("attention weights".into(), seq_len, &alpha), TracePanel::output(self.features, out)]
+        // One weight per step, as a [T, 1] panel: it lines up with the input's steps in a report.
+        vec![TracePanel::attention("attention weights".into(), 1, &alpha), TracePanel::output(self.features, out)]
     }
 }
 
@@ -320,7 +321,7 @@ mod tests {
             let p: Vec<f64> = p32.iter().map(|&v| v as f64).collect();
             let panels = l.trace(&p, LayerX::Features(&seq), 2, &out[f..2 * f]);
             assert_eq!(panels.len(), 2);
-            assert_eq!((panels[0].units, panels[0].kind), (2, crate::trace::PanelKind::Attention));
+            assert_eq!((panels[0].units, panels[0].kind), (1, crate::trace::PanelKind::Attention));
             let want: Vec<f32> = (0..2).map(|ti| alpha[ti * b + 1] as f32).collect();
             assert_eq!(panels[0].values, want);
         }
