@@ -13,7 +13,7 @@ use crate::layers::window::Window;
 
 /// Where one tap of one output row reads.
 #[derive(Clone, Copy)]
-enum Source {
+pub(super) enum Source {
     /// Row `t·B + b` of the input [T, B, C].
     Input(usize),
     /// Row `h·B + b` of the history state [H, B, C] (steps before t = 0 of a causal conv).
@@ -42,8 +42,8 @@ impl Geometry<'_> {
         self.win.kernel * self.channels
     }
 
-    /// Calls `f(row, tap, source)` for every (output row, tap) that reads a real value.
-    fn for_each_tap(&self, mut f: impl FnMut(usize, usize, Source)) {
+    /// Calls `f(row, tap, source)` for every (output row, tap) that reads a real value, rows in order.
+    pub(super) fn for_each_tap(&self, mut f: impl FnMut(usize, usize, Source)) {
         let (b_n, h) = (self.batch, self.history as isize);
         for o in 0..self.t_out() {
             let start = self.win.start(o, self.seq_len);
