@@ -7,6 +7,8 @@
 //! Cg contiguous channels of one input row. Entries reading padding or steps past a sequence's
 //! length stay zero.
 
+use std::ops::Range;
+
 use crate::real::Real;
 
 use crate::layers::window::Window;
@@ -18,6 +20,16 @@ pub(super) enum Source {
     Input(usize),
     /// Row `h·B + b` of the history state [H, B, C] (steps before t = 0 of a causal conv).
     History(usize),
+}
+
+impl Source {
+    /// The same step's row `b` further on.
+    fn offset(self, b: usize) -> Source {
+        match self {
+            Source::Input(r) => Source::Input(r + b),
+            Source::History(r) => Source::History(r + b),
+        }
+    }
 }
 
 /// One call's geometry.
@@ -42,24 +54,52 @@ impl Geometry<'_> {
         self.win.kernel * self.channels
     }
 
-    /// Calls `f(row, tap, source)` for every (output row, tap) that reads a real value, rows in order.
-    pub(super) fn for_each_tap(&self, mut f: impl FnMut(usize, usize, Source)) {
+    /// Calls `f(tap, row0, source0, bs)` for every run of consecutive sequences `bs` whose tap of one
+    /// output step reads real values: output rows row0 + b and source rows source0 + b for b in bs
+    /// (time-major, so a run is one contiguous block of rows on both sides). The source step of a tap
+    /// is the same for every sequence; only lengths split a step's rows into runs.
+    pub(super) fn for_each_run(&self, mut f: impl FnMut(usize, usize, Source, Range<usize>)) {
         let (b_n, h) = (self.batch, self.history as isize);
         for o in 0..self.t_out() {
             let start = self.win.start(o, self.seq_len);
-            for b in 0..b_n {
-                let len = self.lengths.map_or(self.seq_len, |l| l[b]) as isize;
-                let row = o * b_n + b;
-                for j in 0..self.win.kernel {
-                    let t = start + (j * self.win.dilation) as isize;
-                    if t >= 0 && t < len {
-                        f(row, j, Source::Input(t as usize * b_n + b));
-                    } else if t < 0 && t + h >= 0 {
-                        f(row, j, Source::History((t + h) as usize * b_n + b));
+            for j in 0..self.win.kernel {
+                let t = start + (j * self.win.dilation) as isize;
+                if t < 0 {
+                    if t + h >= 0 {
+                        f(j, o * b_n, Source::History((t + h) as usize * b_n), 0..b_n);
+                    }
+                    continue;
+                }
+                let t = t as usize;
+                match self.lengths {
+                    None if t < self.seq_len => f(j, o * b_n, Source::Input(t * b_n), 0..b_n),
+                    None => {}
+                    Some(lengths) => {
+                        // Runs of sequences long enough to have step t.
+                        let mut b = 0;
+                        while b < b_n {
+                            let b0 = b;
+                            while b < b_n && lengths[b] > t {
+                                b += 1;
+                            }
+                            if b > b0 {
+                                f(j, o * b_n, Source::Input(t * b_n), b0..b);
+                            }
+                            b += 1;
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// Calls `f(row, tap, source)` for every (output row, tap) that reads a real value.
+    fn for_each_tap(&self, mut f: impl FnMut(usize, usize, Source)) {
+        self.for_each_run(|j, row0, src, bs| {
+            for b in bs {
+                f(row0 + b, j, src.offset(b));
+            }
+        });
     }
 
     /// Fills `col` ([T_out·B, width], zeroed by the caller) from `x` [T, B, C] and `history` [H, B, C]
