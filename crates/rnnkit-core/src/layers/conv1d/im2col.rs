@@ -102,10 +102,25 @@ impl Geometry<'_> {
         });
     }
 
-    /// Fills `col` ([T_out·B, width], zeroed by the caller) from `x` [T, B, C] and `history` [H, B, C]
-    /// (None = zeros).
+    /// Fills `col` ([T_out·B, width], any previous contents) from `x` [T, B, C] and `history`
+    /// [H, B, C] (None = zeros).
     pub fn im2col<R: Real>(&self, x: &[R], history: Option<&[R]>, col: &mut [R]) {
         let (c, cg, k, w) = (self.channels, self.channels / self.groups, self.win.kernel, self.width());
+        // Entries no tap writes are zeros: only output steps with a tap in padding (or past the
+        // shortest length) have such entries, so only their rows are cleared (a few edge steps,
+        // not the whole T_out·B·width matrix).
+        let (h, rows_per_step) = (self.history as isize, self.batch * w);
+        let min_len = self.lengths.map_or(self.seq_len, |l| l.iter().copied().min().unwrap_or(0));
+        for o in 0..self.t_out() {
+            let start = self.win.start(o, self.seq_len);
+            let real = |j: usize| {
+                let t = start + (j * self.win.dilation) as isize;
+                if t < 0 { history.is_some() && t + h >= 0 } else { (t as usize) < min_len }
+            };
+            if !(0..k).all(real) {
+                col[o * rows_per_step..(o + 1) * rows_per_step].fill(R::ZERO);
+            }
+        }
         self.for_each_tap(|row, j, src| {
             let (buf, r) = match src {
                 Source::Input(r) => (x, r),
@@ -117,7 +132,7 @@ impl Geometry<'_> {
             let src = &buf[r * c..(r + 1) * c];
             let dst = &mut col[row * w..(row + 1) * w];
             if cg == 1 {
-                // Depthwise: one value per group; a strided store beats a 1-element memcpy.
+                // One channel per group: a strided store beats a 1-element memcpy.
                 dst[j..].iter_mut().step_by(k).zip(src).for_each(|(d, &v)| *d = v);
             } else {
                 for (g, s) in src.chunks_exact(cg).enumerate() {

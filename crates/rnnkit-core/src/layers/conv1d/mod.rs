@@ -56,7 +56,7 @@ pub struct Conv1D<R> {
     bias: bool,
     activation: Activation,
     cache: Option<Cache<R>>,
-    /// (params_version, the weight packed for this layer's path): see `packed_weight`.
+    /// (params_version, the weight packed for this layer's path): see `pack_weight`.
     packed: Option<(u64, Vec<R>)>,
     /// The last training forward's buffers and backward's scratch, for the next call.
     spare: Spare<R>,
@@ -272,7 +272,7 @@ impl<R: Real> Layer<R> for Conv1D<R> {
             fwd.keep.then(|| Saved::Input { x: self.copy(x), history: history.map(<[R]>::to_vec) })
         } else {
             let (rows, width) = (product("output", &[geo.t_out(), b]), geo.width());
-            let mut col = self.spare.zeros(product("im2col", &[rows, width]));
+            let mut col = self.spare.take(product("im2col", &[rows, width]));
             geo.im2col(x, history, &mut col);
             let wp = self.packed_weight();
             let (og, kcg) = (o_n / self.groups, self.win.kernel * self.cg());
