@@ -1,9 +1,8 @@
-//! The one PyTorch-parity runner for any layer kind: runs every case of a
-//! `test/fixtures/torch_layers/<name>.json` file (format in test/fixtures/README.md) through the
-//! `Layer` trait (`layers::build`) in f64 or f32 and checks, per case: parameter names/order/shapes
-//! against PyTorch's, the config round trip, the output, dx, every parameter gradient (added onto a
-//! canary in f64), final states and their gradients, and — for attention layers — the weights that
-//! `trace()` reports for each sequence alone. A parity test is `run_file::<R>("<name>.json", label)`.
+//! The one PyTorch-parity runner for any layer kind: every case of a
+//! `test/fixtures/torch_layers/<name>.json` file (format: test/fixtures/README.md) through the `Layer`
+//! trait in f64 or f32 — parameter names/order/shapes, config round trip, output, dx, every parameter
+//! gradient (onto a canary in f64), final states and their gradients, and attention weights through
+//! `trace()`. A parity test is `run_file::<R>("<name>.json")`.
 
 use rnnkit_core::json::Json;
 use rnnkit_core::layers::{build, Forward, Layer, LayerSpec, LayerX, Shape};

@@ -1,13 +1,12 @@
-//! Depthwise `Conv1D` (groups == in_channels, any channel multiplier m) as a direct kernel, forward
-//! and backward: as im2col + GEMM it was one GEMM per group with n = m (≈ 1), all overhead. The taps
-//! come from `Geometry::for_each_run` (so padding, lengths and history read exactly as im2col reads
-//! them); in the time-major layout [T, B, C] a tap of one output step reads B consecutive input rows,
-//! so each (tap, multiplier index) of a step is one multiply-add over B·C contiguous values, against
-//! the weight tiled B times. The inner loop vectorises.
-//!
-//! Layouts: PyTorch's weight [C·m, 1, k] (output channel o = c·m + i reads input channel c) is packed
-//! [k, m, C]. The output and its gradient are worked on as [T_out, m, B, C] (for m = 1 the output's
-//! own layout [T_out, B, C]; for m > 1 a scratch permuted to and from the output's [T_out, B, C, m]).
+//! Depthwise `Conv1D` (groups == in_channels, any channel multiplier m), forward and backward, as a
+//! direct kernel: im2col + GEMM made it one GEMM per group with n = m (≈ 1), all overhead. In the
+//! time-major layout a tap of one output step reads B consecutive input rows, so each (tap,
+//! multiplier index) of a step is one multiply-add over B·C contiguous values (the weight tiled B
+//! times); the inner loop vectorises. Taps come from `Geometry::for_each_run`, as im2col's do.
+
+// Layouts: PyTorch's weight [C·m, 1, k] (output channel o = c·m + i reads input channel c) is packed
+// [k, m, C]. The output and its gradient are worked on as [T_out, m, B, C]: for m = 1 the output's
+// own layout [T_out, B, C], for m > 1 a scratch permuted to and from the output's [T_out, B, C, m].
 
 use crate::real::Real;
 

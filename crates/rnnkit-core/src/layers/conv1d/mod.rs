@@ -1,10 +1,9 @@
 //! `Conv1D`: `nn.Conv1d` over a sequence [T, B, C_in] → [T_out, B, C_out] (kernel_size, stride,
 //! dilation, groups incl. depthwise, bias), padding "valid" | "same" | "causal" and an optional
-//! activation after the bias. Forward is im2col + one GEMM per group; backward is one GEMM per group
-//! for dW and one for the columns' gradient, then col2im. A depthwise conv (groups == in_channels > 1)
-//! runs a direct kernel instead (`depthwise.rs`). The weight reordered for either is kept until
-//! `Forward::params_version` changes, and the large buffers (the im2col matrix is T_out·B·k·C_in
-//! values) are reused from call to call (`Spare`).
+//! activation after the bias. Forward is im2col + one GEMM per group, backward one GEMM per group
+//! for dW and one for the columns' gradient, then col2im; a depthwise conv runs a direct kernel
+//! (`depthwise.rs`). The packed weight lives until `Forward::params_version` changes, and the large
+//! buffers are reused from call to call (`Spare`).
 //!
 //! Lengths: input steps past a sequence's length read as zeros, its output length maps through
 //! the window (`Window::out_length`) and output steps past it are zero. A causal stride-1 conv
@@ -110,7 +109,9 @@ impl<R: Real> Conv1D<R> {
     }
 
     /// Depthwise (one input channel per group) with more than one channel: the direct kernel. With
-    /// in_channels = 1 the GEMM (n = out_channels) is the better shape.
+    /// in_channels = 1 the GEMM (n = out_channels) is the better shape. B=32 T=200 C=40 k=5,
+    /// forward + backward at one thread: 0.88 ms direct vs 10–13 ms as GEMMs per group (PyTorch
+    /// 1.13: 2.5 ms); min of 20, `tests/conv_timing.rs`.
     fn is_depthwise(&self) -> bool {
         self.groups == self.in_channels && self.in_channels > 1
     }
