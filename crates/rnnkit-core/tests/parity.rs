@@ -6,10 +6,7 @@
 
 mod common;
 
-use std::cell::Cell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
-use common::fixture::{bool_of, field, input, load, nums, panic_text, reference, swap01, tensor, usize_of};
+use common::fixture::{assert_close, bool_of, field, input, nums, reference, run_cases, swap01, tensor, tol, usize_of, F32_ATOL, F32_RTOL, GRAD_CANARY};
 use rnnkit_core::json::Json;
 use rnnkit_core::recurrent::{BlockInput, RecurrentBlock};
 use rnnkit_core::model::{Batch, ForwardOptions, InputsRef, Model, TargetsRef};
@@ -17,63 +14,6 @@ use rnnkit_core::optim::Optimizer;
 use rnnkit_core::params::{block_layout, ParamInfo};
 use rnnkit_core::real::Real;
 use rnnkit_core::spec::{ModelSpec, RecurrentSpec, TrainSpec};
-
-/// f32 against the float64 reference. One f32 rounding is 6e-8 relative; a case chains T = 4 steps
-/// of length-(I+H) dot products and gate nonlinearities (rnnkit's own exp/tanh approximation), twice
-/// over for 2 layers and again backwards, which grows to ~1e-5 on the worst elements. 1e-4 is the
-/// issue's bar; gen_torch.py redraws any recurrent case on which float32 PyTorch itself uses > 30% of
-/// the tighter native-vs-wasm tolerance (1e-5 + 1e-6), i.e. > ~3% of this one.
-const F32_RTOL: f64 = 1e-4;
-/// Elements near zero (a sum of terms of size ~1 that cancel) carry the absolute error of their terms.
-const F32_ATOL: f64 = 1e-5;
-/// f64 against the float64 reference: the fixtures store 13 significant digits (5e-14 relative) and
-/// the two implementations differ only in summation order (~1e-15 per sum), so 1e-9 is loose enough
-/// never to flake yet catches any real formula difference (those show up at 1e-3 and above).
-const F64_RTOL: f64 = 1e-9;
-const F64_ATOL: f64 = 1e-11;
-
-fn tol<R: Real>() -> (f64, f64) {
-    if std::mem::size_of::<R>() == 4 { (F32_ATOL, F32_RTOL) } else { (F64_ATOL, F64_RTOL) }
-}
-
-thread_local! {
-    /// Largest |got − want| / (atol + rtol·|want|) seen in the current case: printed with each `ok`
-    /// line, so the headroom under each tolerance is visible (1.0 = at the limit).
-    static WORST: Cell<f64> = const { Cell::new(0.0) };
-}
-
-/// `common::assert_close`, recording how much of the tolerance the closest call used.
-fn assert_close<R: Real>(got: &[R], want: &[R], atol: f64, rtol: f64, what: &str) {
-    common::assert_close(got, want, atol, rtol, what);
-    let used = got.iter().zip(want).map(|(g, w)| (g.to_f64() - w.to_f64()).abs() / (atol + rtol * w.to_f64().abs())).fold(0.0, f64::max);
-    WORST.with(|w| w.set(w.get().max(used)));
-}
-
-// ---- reading fixtures ----------------------------------------------------------------------------
-
-/// Runs `check` on every case of `file`, printing one line per fixture, then fails listing the
-/// failing names. Returns the number of cases (each test asserts it is not zero).
-fn run_cases(file: &str, label: &str, check: impl Fn(&Json)) -> usize {
-    let doc = load(file, "test/fixtures/gen_torch.py");
-    let cases = field(&doc, "cases").as_arr().expect("cases");
-    assert!(!cases.is_empty(), "{file}: no cases");
-    let mut failed = Vec::new();
-    for case in cases {
-        let name = field(case, "name").as_str().expect("name").to_string();
-        let snippet = case.get("snippet").and_then(Json::as_str).unwrap_or("");
-        WORST.with(|w| w.set(0.0));
-        match catch_unwind(AssertUnwindSafe(|| check(case))) {
-            Ok(()) => eprintln!("ok      {label} {name} (uses {:.1e} of the tolerance)", WORST.with(Cell::get)),
-            Err(e) => {
-                let msg = panic_text(&*e);
-                eprintln!("FAILED  {label} {name}  [{snippet}]: {msg}");
-                failed.push(format!("{name}: {msg}"));
-            }
-        }
-    }
-    assert!(failed.is_empty(), "{label}: {} of {} fixtures failed:\n  {}", failed.len(), cases.len(), failed.join("\n  "));
-    cases.len()
-}
 
 // ---- recurrent blocks ----------------------------------------------------------------------------
 
@@ -106,10 +46,6 @@ fn flat_params(layout: &[ParamInfo], named: &Json, convert: impl Fn(&[f64]) -> V
     }
     flat
 }
-
-/// Accumulation canary (f64 only, where it costs no precision): grads start here and the block must
-/// ADD into them, as its contract says.
-const GRAD_CANARY: f64 = 0.25;
 
 fn check_recurrent<R: Real>(case: &Json) {
     let (atol, rtol) = tol::<R>();

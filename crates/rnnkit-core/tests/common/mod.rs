@@ -1,7 +1,9 @@
-//! Shared test helpers: seeded data and `assert_close`, which reports index, got, want and tolerance.
+//! Shared test helpers: seeded data and `assert_close`, which reports index, got, want and tolerance;
+//! `fixture` reads the PyTorch reference fixtures and `torch_layers` runs the per-layer ones.
 #![allow(dead_code)]
 
 pub mod fixture;
+pub mod torch_layers;
 
 use rnnkit_core::real::Real;
 use rnnkit_core::rng::Rng;
@@ -20,7 +22,3 @@ pub fn assert_close<R: Real>(got: &[R], want: &[R], atol: f64, rtol: f64, what: 
         assert!(ok, "{what}[{i}]: got {g}, want {w} (atol {atol}, rtol {rtol})");
     }
 }
-
-pub mod fixtures;
-pub mod layer_parity;
-pub mod torch_layers;

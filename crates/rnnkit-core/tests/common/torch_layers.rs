@@ -1,129 +1,211 @@
-//! Runs a `test/fixtures/torch_layers/<name>.json` file (PyTorch references for one or more layer
-//! kinds) through the `Layer` trait in f64 and f32: output, dx, every parameter gradient, final
-//! states and state gradients. Any layer kind's parity test is `run_file("<name>.json")`.
-//!
-//! A case: `type`, `config` (our JSON), `params` {name: {dims, data}} (exactly the layer's names,
-//! shapes and order), `x` {dims [B, T, F]}, optional `lengths`, `states` {name: tensor} (initial
-//! states, our dims) and `d_states` {name: tensor} (cotangents of the final states), `d_out` shaped
-//! like the output (batch-first), and `expected` {out, dx, params, states?, d_states?}.
-
-use std::panic::{catch_unwind, AssertUnwindSafe};
+//! The one PyTorch-parity runner for any layer kind: every case of a
+//! `test/fixtures/torch_layers/<name>.json` file (format: test/fixtures/README.md) through the `Layer`
+//! trait in f64 or f32 — parameter names/order/shapes, config round trip, output, dx, every parameter
+//! gradient (onto a canary in f64), final states and their gradients, and attention weights through
+//! `trace()`. A parity test is `run_file::<R>("<name>.json")`.
 
 use rnnkit_core::json::Json;
-use rnnkit_core::layers::{build, Forward, LayerSpec, LayerX, Shape};
+use rnnkit_core::layers::{build, Forward, Layer, LayerSpec, LayerX, Shape};
 use rnnkit_core::real::Real;
+use rnnkit_core::trace::PanelKind;
 
-/// f32: one rounding is 6e-8 relative; a layer's sums of a few dozen terms stay far below 1e-4
-/// (the bar), and near-zero elements carry their terms' absolute error.
-const F32: (f64, f64) = (1e-5, 1e-4);
-/// f64: the references keep 13 digits (5e-14); only summation order differs.
-const F64: (f64, f64) = (1e-11, 1e-9);
+use super::fixture::{assert_close, field, input, is_f32, nums, reference, run_cases, swap01, tensor, tol, GRAD_CANARY};
 
-fn get<'a>(j: &'a Json, key: &str) -> &'a Json {
-    j.get(key).unwrap_or_else(|| panic!("fixture field `{key}` missing"))
+/// The case's input, time-major as the core reads it.
+enum CaseX<R> {
+    Features(Vec<R>),
+    Tokens(Vec<i32>),
 }
 
-/// `{"dims", "data"}` → (dims, data as f64), checked against each other.
-fn tensor(j: &Json) -> (Vec<usize>, Vec<f64>) {
-    let dims: Vec<usize> = get(j, "dims").as_arr().expect("dims").iter().map(|d| d.as_f64().expect("a dim") as usize).collect();
-    let data: Vec<f64> = get(j, "data").as_arr().expect("data").iter().map(|v| v.as_f64().expect("a number")).collect();
-    assert_eq!(data.len(), dims.iter().product::<usize>(), "fixture data does not match its dims {dims:?}");
-    (dims, data)
+/// One fixture case built for `R`.
+struct LayerCase<R: Real> {
+    layer: Box<dyn Layer<R>>,
+    params: Vec<R>,
+    x: CaseX<R>,
+    /// x as given ([B, T, F] or [B, F]); empty for token ids.
+    x_given: Vec<R>,
+    batch: usize,
+    /// 1 for a vector input [B, F].
+    seq_len: usize,
+    lengths: Option<Vec<usize>>,
 }
 
-/// Inputs are float32 values (9 digits): rounding to f32 recovers them exactly.
-fn input<R: Real>(j: &Json) -> Vec<R> {
-    tensor(j).1.into_iter().map(|v| R::from_f32(v as f32)).collect()
-}
+impl<R: Real> LayerCase<R> {
+    fn new(case: &Json) -> Self {
+        // Input: ids [B, T] (a first layer), or x [B, T, F] / [B, F] from a previous layer.
+        let (x, x_given, shape, seq_len, batch) = match case.get("ids") {
+            Some(j) => {
+                let (d, v) = tensor(j);
+                let [b, t] = d[..] else { panic!("ids: expected [B, T], got {d:?}") };
+                (CaseX::Tokens(swap01(&v, b, t, 1).iter().map(|&id| id as i32).collect()), Vec::new(), None, t, b)
+            }
+            None => {
+                let (d, v) = tensor(field(case, "x"));
+                let given = input::<R>(&v);
+                match d[..] {
+                    [b, t, f] => (CaseX::Features(swap01(&given, b, t, f)), given, Some(Shape::Seq { features: f }), t, b),
+                    [b, f] => (CaseX::Features(given.clone()), given, Some(Shape::Vector { features: f }), 1, b),
+                    _ => panic!("x: expected [B, T, F] or [B, F], got {d:?}"),
+                }
+            }
+        };
+        let kind = field(case, "type").as_str().expect("type");
+        let layer = build::<R>(&LayerSpec::new(kind, field(case, "config").clone()), shape, 0).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        // The canonical config builds the same layer.
+        let again = build::<R>(&LayerSpec::new(kind, layer.config()), shape, 0).expect("canonical config builds");
+        assert_eq!(again.config(), layer.config(), "config round trip");
 
-/// [d0, d1, f] → [d1, d0, f] (batch-first ↔ time-major).
-fn transpose01<R: Copy>(v: &[R], d0: usize, d1: usize) -> Vec<R> {
-    let f = v.len().checked_div(d0 * d1).unwrap_or(0);
-    (0..d1).flat_map(|j| (0..d0).flat_map(move |i| (0..f).map(move |k| v[(i * d1 + j) * f + k]))).collect()
-}
+        // The fixture's names, in order, must be the layer's layout (PyTorch's named_parameters()).
+        let Json::Obj(named) = field(case, "params") else { panic!("params: expected an object") };
+        let layout = layer.params();
+        let names: Vec<&str> = layout.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, named.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), "parameter names/order differ from PyTorch's");
+        let mut params = Vec::with_capacity(layer.param_count());
+        for (p, (_, t)) in layout.iter().zip(named) {
+            let (d, v) = tensor(t);
+            assert_eq!(d, p.shape, "{}: shape", p.name);
+            params.extend(input::<R>(&v));
+        }
+        assert_eq!(params.len(), layer.param_count(), "param_count");
+        let lengths = case.get("lengths").map(|l| nums(l).iter().map(|&v| v as usize).collect());
+        LayerCase { layer, params, x, x_given, batch, seq_len, lengths }
+    }
 
-fn close<R: Real>(got: &[R], want: &Json, (atol, rtol): (f64, f64), what: &str) {
-    let (_, want) = tensor(want);
-    assert_eq!(got.len(), want.len(), "{what}: length {} != {}", got.len(), want.len());
-    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-        let g = g.to_f64();
-        assert!((g - w).abs() <= atol + rtol * w.abs(), "{what}[{i}]: got {g}, want {w} (atol {atol}, rtol {rtol})");
+    /// Forward of the case's own input with `states`; (output batch-first, final states).
+    fn forward(&mut self, states: &[Option<&[R]>], keep: bool) -> (Vec<R>, Vec<Vec<R>>) {
+        let LayerCase { layer, params, x, batch, seq_len, lengths, .. } = self;
+        let x = match x {
+            CaseX::Features(x) => LayerX::Features(x),
+            CaseX::Tokens(ids) => LayerX::Tokens(ids),
+        };
+        forward_layer(layer.as_mut(), params, x, *seq_len, *batch, lengths.as_deref(), states, keep)
     }
 }
 
+/// Output steps (None: a vector output [B, F]) and features for an input of `seq_len` steps.
+fn out_dims<R: Real>(layer: &dyn Layer<R>, seq_len: usize) -> (Option<usize>, usize) {
+    let shape = layer.output_shape();
+    (shape.is_sequence().then(|| layer.output_steps(seq_len)), shape.features())
+}
+
+/// Forward of a time-major `x`; (output batch-first, final states).
+#[allow(clippy::too_many_arguments)]
+fn forward_layer<R: Real>(layer: &mut dyn Layer<R>, params: &[R], x: LayerX<'_, R>, seq_len: usize, batch: usize, lengths: Option<&[usize]>, states: &[Option<&[R]>], keep: bool) -> (Vec<R>, Vec<Vec<R>>) {
+    let (steps, f) = out_dims(layer, seq_len);
+    let mut out = vec![R::ZERO; steps.unwrap_or(1) * batch * f];
+    let fwd = Forward { x, seq_len, batch, lengths, states, keep, rng: None, params_version: 1, batch_major: false };
+    let finals = layer.forward(params, fwd, &mut out);
+    (steps.map_or_else(|| out.clone(), |t| swap01(&out, t, batch, f)), finals)
+}
+
+/// Every check of one case.
 fn check_case<R: Real>(case: &Json) {
-    let tol = if std::mem::size_of::<R>() == 4 { F32 } else { F64 };
-    let spec = LayerSpec::new(get(case, "type").as_str().expect("type"), get(case, "config").clone());
-    let (dims, _) = tensor(get(case, "x"));
-    let (b, t, f) = (dims[0], dims[1], dims[2]);
-    let mut layer = build::<R>(&spec, Some(Shape::Seq { features: f }), 0).expect("fixture config builds");
-    let named = get(case, "params");
-    let mut params = Vec::new();
-    for p in layer.params() {
-        let tj = named.get(&p.name).unwrap_or_else(|| panic!("param {} missing", p.name));
-        assert_eq!(tensor(tj).0, p.shape, "param {} shape", p.name);
-        params.extend(input::<R>(tj));
-    }
-    assert_eq!(params.len(), layer.param_count());
-    let x = transpose01(&input::<R>(get(case, "x")), b, t);
-    let lengths: Option<Vec<usize>> = case.get("lengths").map(|l| l.as_arr().expect("lengths").iter().map(|v| v.as_f64().unwrap() as usize).collect());
-    let infos = layer.states(b);
-    let state = |key: &str| -> Vec<Option<Vec<R>>> { infos.iter().map(|s| case.get(key).and_then(|m| m.get(s.name)).map(input::<R>)).collect() };
-    let (states0, d_final) = (state("states"), state("d_states"));
+    let (atol, rtol) = tol::<R>();
+    let close = |got: &[R], want: &Json, what: &str| assert_close(got, &reference::<R>(&tensor(want).1), atol, rtol, what);
+    let mut c = LayerCase::<R>::new(case);
+    let (b, t) = (c.batch, c.seq_len);
+    let expected = field(case, "expected");
+
+    // Initial states and final-state cotangents by the names `states()` gives.
+    let infos = c.layer.states(b);
+    let by_name = |key: &str| -> Vec<Option<Vec<R>>> {
+        if let Some(Json::Obj(m)) = case.get(key) {
+            for (name, _) in m {
+                assert!(infos.iter().any(|s| s.name == name), "{key}.{name}: not a state of this layer");
+            }
+        }
+        infos.iter().map(|s| case.get(key).and_then(|m| m.get(s.name)).map(|j| input::<R>(&tensor(j).1))).collect()
+    };
+    let (states0, d_final) = (by_name("states"), by_name("d_states"));
     let sref: Vec<Option<&[R]>> = states0.iter().map(Option::as_deref).collect();
+    let (out, finals) = c.forward(&sref, true);
+    close(&out, field(expected, "out"), "out");
+    assert_eq!(finals.len(), infos.len(), "one final state per states() entry");
 
-    let sequence = layer.output_shape().is_sequence();
-    let t_out = if sequence { layer.output_steps(t) } else { 1 };
-    let fo = layer.output_shape().features();
-    let mut out = vec![R::ZERO; t_out * b * fo];
-    let fwd = Forward { x: LayerX::Features(&x), seq_len: t, batch: b, lengths: lengths.as_deref(), states: &sref, keep: true, rng: None, params_version: 1, batch_major: false };
-    let finals = layer.forward(&params, fwd, &mut out);
-    let to_batch_first = |v: &[R], steps: usize| if sequence { transpose01(v, steps, b) } else { v.to_vec() };
-    let expected = get(case, "expected");
-    close(&to_batch_first(&out, t_out), get(expected, "out"), tol, "out");
-
-    let d_out = input::<R>(get(case, "d_out"));
-    let d_out = if sequence { transpose01(&d_out, b, t_out) } else { d_out };
+    let (steps, fo) = out_dims(c.layer.as_ref(), t);
+    let d_out = input::<R>(&tensor(field(case, "d_out")).1);
+    let d_out = steps.map_or_else(|| d_out.clone(), |so| swap01(&d_out, b, so, fo));
     let dref: Vec<Option<&[R]>> = d_final.iter().map(Option::as_deref).collect();
-    let mut grads = vec![R::ZERO; params.len()];
-    let g = layer.backward(&params, &d_out, false, &dref, &mut grads, true).expect("backward");
-    close(&transpose01(&g.dx, t, b), get(expected, "dx"), tol, "dx");
+    let canary = if is_f32::<R>() { 0.0 } else { GRAD_CANARY };
+    let mut grads = vec![R::from_f64(canary); c.params.len()];
+    let g = c.layer.backward(&c.params, &d_out, false, &dref, &mut grads, true).expect("backward");
+    grads.iter_mut().for_each(|v| *v -= R::from_f64(canary));
+
+    match (&c.x, expected.get("dx")) {
+        (CaseX::Features(_), Some(want)) => {
+            let fi = c.layer.input_shape().features();
+            let dx = if c.layer.input_shape().is_sequence() { swap01(&g.dx, t, b, fi) } else { g.dx.clone() };
+            close(&dx, want, "dx");
+        }
+        (CaseX::Tokens(_), None) => assert!(g.dx.is_empty(), "no dx for token ids"),
+        (CaseX::Features(_), None) => panic!("expected.dx missing for a float input"),
+        (CaseX::Tokens(_), Some(_)) => panic!("expected.dx given for token ids"),
+    }
     let mut at = 0;
-    for p in layer.params() {
+    for p in c.layer.params() {
         let n: usize = p.shape.iter().product();
-        close(&grads[at..at + n], get(get(expected, "params"), &p.name), tol, &format!("d {}", p.name));
+        close(&grads[at..at + n], field(field(expected, "params"), &p.name), &format!("d {}", p.name));
         at += n;
     }
     for (i, s) in infos.iter().enumerate() {
         if let Some(want) = expected.get("states").and_then(|m| m.get(s.name)) {
-            close(&finals[i], want, tol, &format!("final {}", s.name));
+            close(&finals[i], want, &format!("final {}", s.name));
         }
         if let Some(want) = expected.get("d_states").and_then(|m| m.get(s.name)) {
-            close(&g.d_states[i], want, tol, &format!("d {}", s.name));
+            close(&g.d_states[i], want, &format!("d {}", s.name));
+        }
+    }
+    if let Some(w) = expected.get("weights") {
+        check_weights(w, &mut c);
+    }
+}
+
+/// Trace panels hold f32: in an f64 run the weights carry one f32 rounding (≤ 6e-8 of values ≤ 1).
+fn weight_tol<R: Real>() -> (f64, f64) {
+    let (atol, rtol) = tol::<R>();
+    (atol.max(1e-7), rtol.max(1e-6))
+}
+
+/// For each sequence b alone (its first len_b steps, batch 1): the trace's attention panels equal the
+/// reference weights of b restricted to its valid steps, and its forward equals b's rows of the batch.
+fn check_weights<R: Real>(weights: &Json, c: &mut LayerCase<R>) {
+    let (b, t) = (c.batch, c.seq_len);
+    assert!(matches!(c.x, CaseX::Features(_)), "attention weights need a float input");
+    let f = c.x_given.len() / (b * t);
+    let (dims, w) = tensor(weights);
+    // [B, H, T, T] for a sequence output (MultiHeadAttention), [B, T] for a pooled one.
+    let per_step = dims.len() == 4;
+    let heads = if per_step { dims[1] } else { 1 };
+    let (atol, rtol) = tol::<R>();
+    let (watol, wrtol) = weight_tol::<R>();
+    let lengths = c.lengths.clone();
+    let (batch_out, _) = c.forward(&[], false);
+    for bi in 0..b {
+        let len = lengths.as_ref().map_or(t, |l| l[bi]);
+        let x: Vec<R> = c.x_given[bi * t * f..(bi * t + len) * f].to_vec();
+        let (out, _) = forward_layer(c.layer.as_mut(), &c.params, LayerX::Features(&x), len, 1, None, &[], false);
+        let want_out = if per_step { &batch_out[bi * t * f..(bi * t + len) * f] } else { &batch_out[bi * f..(bi + 1) * f] };
+        assert_close(&out, want_out, atol, rtol, &format!("sequence {bi} alone: output"));
+        let panels = c.layer.trace(&c.params, LayerX::Features(&x), len, &out);
+        let attention: Vec<_> = panels.iter().filter(|p| p.kind == PanelKind::Attention).collect();
+        assert_eq!(attention.len(), heads, "one attention panel per head");
+        assert_eq!(panels.last().map(|p| p.kind), Some(PanelKind::Output), "the output panel last");
+        for (h, p) in attention.iter().enumerate() {
+            let got: Vec<R> = p.values.iter().map(|&v| R::from_f32(v)).collect();
+            let want: Vec<f64> = if per_step {
+                assert_eq!((p.name.as_str(), p.units), (format!("head {h} attention").as_str(), len));
+                (0..len).flat_map(|i| w[((bi * heads + h) * t + i) * t..][..len].to_vec()).collect()
+            } else {
+                assert_eq!(p.units, len);
+                w[bi * t..bi * t + len].to_vec()
+            };
+            assert_close(&got, &reference::<R>(&want), watol, wrtol, &format!("sequence {bi} head {h} weights"));
         }
     }
 }
 
-/// Every case of `file` in f64 and f32; prints one line per case, then fails listing every failure.
-pub fn run_file(file: &str) {
-    let path = format!("{}/../../test/fixtures/torch_layers/{file}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e} (regenerate with /usr/bin/python3 test/fixtures/torch_layers/<name>.py)"));
-    let doc = Json::parse(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let cases = get(&doc, "cases").as_arr().expect("cases");
-    assert!(!cases.is_empty(), "{file}: no cases");
-    let mut failed = Vec::new();
-    for case in cases {
-        let name = get(case, "name").as_str().expect("name");
-        for (label, run) in [("f64", check_case::<f64> as fn(&Json)), ("f32", check_case::<f32>)] {
-            match catch_unwind(AssertUnwindSafe(|| run(case))) {
-                Ok(()) => eprintln!("ok      {label} {name}"),
-                Err(e) => {
-                    let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
-                    eprintln!("FAILED  {label} {name}: {msg}");
-                    failed.push(format!("{label} {name}: {msg}"));
-                }
-            }
-        }
-    }
-    assert!(failed.is_empty(), "{file}: {} of {} runs failed:\n  {}", failed.len(), 2 * cases.len(), failed.join("\n  "));
+/// Every case of `torch_layers/<file>` in `R`, one line each; returns the number of cases.
+pub fn run_file<R: Real>(file: &str) -> usize {
+    let label = if is_f32::<R>() { "f32" } else { "f64" };
+    run_cases(&format!("torch_layers/{file}"), label, check_case::<R>)
 }

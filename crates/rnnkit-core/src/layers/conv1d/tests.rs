@@ -37,6 +37,29 @@ fn gradients_match_finite_differences_over_the_config_grid() {
     assert!(n > 300, "{n} cases");
 }
 
+/// The depthwise kernel with channel multipliers 1, 2 and 3 over paddings, strides, dilations,
+/// activations and lengths, a short sequence between two long ones (its rows split a step's run).
+#[test]
+fn depthwise_multipliers_match_finite_differences() {
+    let mut n = 0;
+    for m in [1, 2, 3] {
+        for padding in ["valid", "same", "causal"] {
+            for (k, stride, dilation) in [(3, 1, 1), (2, 2, 1), (3, 1, 2), (4, 3, 1)] {
+                if padding == "same" && stride > 1 {
+                    continue;
+                }
+                for lengths in [None, Some(vec![T, 4, T - 2])] {
+                    let activation = ["identity", "tanh", "gelu"][n % 3];
+                    let config = format!(r#"{{"out_channels":{},"kernel_size":{k},"stride":{stride},"dilation":{dilation},"groups":{C_IN},"padding":"{padding}","activation":"{activation}","bias":{}}}"#, m * C_IN, n % 2 == 0);
+                    check(Case { kind: "Conv1D", config: &config, input: Some(Shape::Seq { features: C_IN }), seq_len: T, batch: 3, lengths, ids: None });
+                    n += 1;
+                }
+            }
+        }
+    }
+    assert!(n >= 60, "{n} cases");
+}
+
 #[test]
 fn first_layer_reads_in_channels_and_bias_free_depthwise_multiplier_checks() {
     check(Case { kind: "Conv1D", config: r#"{"in_channels":3,"out_channels":6,"kernel_size":3,"groups":3,"bias":false,"padding":"causal","activation":"relu"}"#, input: None, seq_len: 5, batch: 3, lengths: Some(vec![5, 1, 2]), ids: None });
@@ -115,8 +138,18 @@ fn run(l: &mut dyn crate::layers::Layer<f64>, p: &[f64], x: &[f64], t: usize, ba
 
 #[test]
 fn causal_conv_streams_step_by_step_through_its_history() {
-    let (t, b, c) = (7, 2, 3);
-    let mut l = layer("Conv1D", r#"{"out_channels":2,"kernel_size":3,"dilation":2,"padding":"causal","activation":"tanh"}"#, Some(Shape::Seq { features: c }));
+    // GEMM path, then the depthwise kernel with a channel multiplier of 2.
+    for (c, config) in [
+        (3, r#"{"out_channels":2,"kernel_size":3,"dilation":2,"padding":"causal","activation":"tanh"}"#),
+        (3, r#"{"out_channels":6,"groups":3,"kernel_size":3,"dilation":2,"padding":"causal","activation":"tanh"}"#),
+    ] {
+        streams_step_by_step(c, config);
+    }
+}
+
+fn streams_step_by_step(c: usize, config: &str) {
+    let (t, b) = (7, 2);
+    let mut l = layer("Conv1D", config, Some(Shape::Seq { features: c }));
     let mut rng = Rng::new(3);
     let p: Vec<f64> = (0..l.param_count()).map(|_| rng.uniform(-1.0, 1.0)).collect();
     let x: Vec<f64> = (0..t * b * c).map(|_| rng.uniform(-1.0, 1.0)).collect();
@@ -155,4 +188,50 @@ fn forward_below_min_steps_is_a_bug_naming_length_and_kernel() {
     let p = vec![0.0; l.param_count()];
     let fwd = Forward { x: LayerX::Features(&[0.0; 4]), seq_len: 4, batch: 1, lengths: None, states: &[], keep: false, rng: None, params_version: 1, batch_major: false };
     l.forward(&p, fwd, &mut []);
+}
+
+/// Forward of `x` [t, B, C] under `version`; with `keep`, then backward of Σ out ⊙ d_out: (out, grads).
+fn run_version(l: &mut dyn crate::layers::Layer<f64>, p: &[f64], x: &[f64], t: usize, version: u64, keep: bool) -> (Vec<f64>, Vec<f64>) {
+    let mut out = vec![0.0; l.output_steps(t) * 2 * l.output_shape().features()];
+    let fwd = Forward { x: LayerX::Features(x), seq_len: t, batch: 2, lengths: None, states: &[], keep, rng: None, params_version: version, batch_major: false };
+    l.forward(p, fwd, &mut out);
+    let mut grads = vec![0.0; p.len()];
+    if keep {
+        let d_out: Vec<f64> = (0..out.len()).map(|i| (i % 7) as f64 - 3.0).collect();
+        l.backward(p, &d_out, false, &[], &mut grads, true).unwrap();
+    }
+    (out, grads)
+}
+
+/// The packed weight is rebuilt when the version changes, and backward reads the weights of its
+/// own forward even when an inference forward with other weights came in between.
+#[test]
+fn packed_weight_follows_the_params_version() {
+    let (t, c) = (6, 4);
+    for config in [r#"{"out_channels":3,"kernel_size":3}"#, r#"{"out_channels":8,"groups":4,"kernel_size":3,"padding":"same"}"#] {
+        let mut rng = Rng::new(11);
+        let mut l = layer("Conv1D", config, Some(Shape::Seq { features: c }));
+        let fresh = || layer("Conv1D", config, Some(Shape::Seq { features: c }));
+        let p1: Vec<f64> = (0..l.param_count()).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let p2: Vec<f64> = (0..l.param_count()).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let x: Vec<f64> = (0..t * 2 * c).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let (o1, _) = run_version(&mut *l, &p1, &x, t, 1, false);
+        let (o2, _) = run_version(&mut *l, &p2, &x, t, 2, false);
+        assert_eq!(o1, run_version(&mut *fresh(), &p1, &x, t, 1, false).0, "{config}: version 1");
+        assert_eq!(o2, run_version(&mut *fresh(), &p2, &x, t, 1, false).0, "{config}: stale packed weight after a version change");
+        assert_ne!(o1, o2);
+        // Training forward on p1 (v3), inference on p2 (v4), then backward: p1's gradients.
+        let mut out = vec![0.0; o1.len()];
+        let fwd = Forward { x: LayerX::Features(&x), seq_len: t, batch: 2, lengths: None, states: &[], keep: true, rng: None, params_version: 3, batch_major: false };
+        l.forward(&p1, fwd, &mut out);
+        run_version(&mut *l, &p2, &x, t, 4, false);
+        let d_out: Vec<f64> = (0..out.len()).map(|i| (i % 7) as f64 - 3.0).collect();
+        let mut grads = vec![0.0; p1.len()];
+        let g = l.backward(&p1, &d_out, false, &[], &mut grads, true).unwrap();
+        let mut f = fresh();
+        let (_, want) = run_version(&mut *f, &p1, &x, t, 1, true);
+        assert_eq!(grads, want, "{config}: parameter gradients");
+        let mut grads2 = vec![0.0; p1.len()];
+        assert_eq!(g.dx, f.backward(&p1, &d_out, false, &[], &mut grads2, true).unwrap().dx, "{config}: dx");
+    }
 }

@@ -1,0 +1,144 @@
+//! Depthwise `Conv1D` (groups == in_channels, any channel multiplier m), forward and backward, as a
+//! direct kernel: im2col + GEMM made it one GEMM per group with n = m (≈ 1), all overhead. In the
+//! time-major layout a tap of one output step reads B consecutive input rows, so each (tap,
+//! multiplier index) of a step is one multiply-add over B·C contiguous values (the weight tiled B
+//! times); the inner loop vectorises. Taps come from `Geometry::for_each_run`, as im2col's do.
+
+// Layouts: PyTorch's weight [C·m, 1, k] (output channel o = c·m + i reads input channel c) is packed
+// [k, m, C]. The output and its gradient are worked on as [T_out, m, B, C]: for m = 1 the output's
+// own layout [T_out, B, C], for m > 1 a scratch permuted to and from the output's [T_out, B, C, m].
+
+use crate::real::Real;
+
+use super::im2col::{Geometry, Source};
+
+/// [C·m, 1, k] → [k, m, C].
+pub(super) fn pack<R: Real>(w: &[R], wp: &mut [R], c: usize, m: usize, k: usize) {
+    for g in 0..c {
+        for i in 0..m {
+            for j in 0..k {
+                wp[(j * m + i) * c + g] = w[(g * m + i) * k + j];
+            }
+        }
+    }
+}
+
+/// ADDS a [k, m, C] gradient into PyTorch's [C·m, 1, k] layout (parameter gradients accumulate).
+pub(super) fn unpack_add<R: Real>(dwp: &[R], dw: &mut [R], c: usize, m: usize, k: usize) {
+    for g in 0..c {
+        for i in 0..m {
+            for j in 0..k {
+                dw[(g * m + i) * k + j] += dwp[(j * m + i) * c + g];
+            }
+        }
+    }
+}
+
+/// acc ← acc + a ⊙ b over acc's length (equal lengths, so the loop vectorises without checks).
+#[inline(always)]
+fn mul_add<R: Real>(acc: &mut [R], a: &[R], b: &[R]) {
+    let n = acc.len();
+    let (a, b) = (&a[..n], &b[..n]);
+    for i in 0..n {
+        acc[i] += a[i] * b[i];
+    }
+}
+
+/// [T_out, m, B, C] ↔ [T_out, B, C, m] (`to_output`: towards the output's order).
+fn permute<R: Real>(src: &[R], dst: &mut [R], m: usize, b_n: usize, c: usize, to_output: bool) {
+    let step = m * b_n * c;
+    for (s, d) in src.chunks_exact(step).zip(dst.chunks_exact_mut(step)) {
+        for i in 0..m {
+            for b in 0..b_n {
+                for g in 0..c {
+                    let (mbc, bcm) = ((i * b_n + b) * c + g, (b * c + g) * m + i);
+                    if to_output { d[bcm] = s[mbc] } else { d[mbc] = s[bcm] }
+                }
+            }
+        }
+    }
+}
+
+/// The packed weight repeated for every sequence: [k, m, B, C], so a run of sequences multiplies one
+/// contiguous block.
+fn tiled<R: Real>(wp: &[R], k: usize, m: usize, b_n: usize, c: usize) -> Vec<R> {
+    let mut t = Vec::with_capacity(k * m * b_n * c);
+    for jm in 0..k * m {
+        for _ in 0..b_n {
+            t.extend_from_slice(&wp[jm * c..(jm + 1) * c]);
+        }
+    }
+    t
+}
+
+/// The buffer and first row a tap's source reads (None: history steps that are zeros).
+fn source<'a, R>(src: Source, x: &'a [R], history: Option<&'a [R]>) -> Option<(&'a [R], usize)> {
+    match src {
+        Source::Input(r) => Some((x, r)),
+        Source::History(r) => history.map(|hb| (hb, r)),
+    }
+}
+
+/// out [T_out·B, C·m] ← the convolution of `x` [T, B, C] (and `history` [H, B, C]; None = zeros)
+/// with the packed weight `wp`, no bias. Every element of `out` is written.
+pub(super) fn forward<R: Real>(geo: &Geometry<'_>, m: usize, wp: &[R], x: &[R], history: Option<&[R]>, out: &mut [R]) {
+    let (c, b_n, k) = (geo.channels, geo.batch, geo.win.kernel);
+    let (wt, bc) = (tiled(wp, k, m, b_n, c), b_n * c);
+    let mut scratch = if m > 1 { vec![R::ZERO; out.len()] } else { Vec::new() };
+    let acc: &mut [R] = if m > 1 { &mut scratch } else { out.fill(R::ZERO); &mut *out };
+    geo.for_each_run(|j, row0, src, bs| {
+        let Some((buf, r0)) = source(src, x, history) else { return };
+        let (o, lo, hi) = (row0 / b_n, bs.start * c, bs.end * c);
+        let s = &buf[r0 * c + lo..r0 * c + hi];
+        for i in 0..m {
+            let (a, w) = ((o * m + i) * bc, (j * m + i) * bc);
+            mul_add(&mut acc[a + lo..a + hi], &wt[w + lo..w + hi], s);
+        }
+    });
+    if m > 1 {
+        permute(&scratch, out, m, b_n, c, true);
+    }
+}
+
+/// The adjoint of `forward` for the output gradient `dz` [T_out·B, C·m]: ADDS the packed weight
+/// gradient into `dwp` [k, m, C], and, when given, the input gradient into `dx` [T, B, C] and the
+/// initial history's into `dh` [H, B, C] (its gradient is wanted even when it was zeros).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn backward<R: Real>(geo: &Geometry<'_>, m: usize, wp: &[R], x: &[R], history: Option<&[R]>, dz: &[R], dwp: &mut [R], mut dx: Option<(&mut [R], &mut [R])>) {
+    let (c, b_n, k) = (geo.channels, geo.batch, geo.win.kernel);
+    let (wt, bc) = (tiled(wp, k, m, b_n, c), b_n * c);
+    let permuted;
+    let g_all: &[R] = if m > 1 {
+        let mut p = vec![R::ZERO; dz.len()];
+        permute(dz, &mut p, m, b_n, c, false);
+        permuted = p;
+        &permuted
+    } else {
+        dz
+    };
+    // dW per sequence, [k, m, B, C], summed over the sequences at the end.
+    let mut dwt = vec![R::ZERO; k * m * bc];
+    geo.for_each_run(|j, row0, src, bs| {
+        let (o, lo, hi) = (row0 / b_n, bs.start * c, bs.end * c);
+        let input = source(src, x, history);
+        for i in 0..m {
+            let (a, w) = ((o * m + i) * bc, (j * m + i) * bc);
+            let g = &g_all[a + lo..a + hi];
+            if let Some((buf, r0)) = input {
+                mul_add(&mut dwt[w + lo..w + hi], g, &buf[r0 * c + lo..r0 * c + hi]);
+            }
+            if let Some((dxb, dhb)) = dx.as_mut() {
+                let (d, r0): (&mut [R], usize) = match src {
+                    Source::Input(r) => (&mut dxb[..], r),
+                    Source::History(r) => (&mut dhb[..], r),
+                };
+                mul_add(&mut d[r0 * c + lo..r0 * c + hi], &wt[w + lo..w + hi], g);
+            }
+        }
+    });
+    for (dw, per_b) in dwp.chunks_exact_mut(c).zip(dwt.chunks_exact(bc)) {
+        for row in per_b.chunks_exact(c) {
+            dw.iter_mut().zip(row).for_each(|(d, &v)| *d += v);
+        }
+    }
+}
