@@ -196,7 +196,7 @@ fn check_weights<R: Real>(weights: &Json, c: &mut LayerCase<R>) {
                 assert_eq!((p.name.as_str(), p.units), (format!("head {h} attention").as_str(), len));
                 (0..len).flat_map(|i| w[((bi * heads + h) * t + i) * t..][..len].to_vec()).collect()
             } else {
-                assert_eq!(p.units, len);
+                assert_eq!((p.units, p.values.len()), (1, len), "one weight per step: a [T, 1] panel");
                 w[bi * t..bi * t + len].to_vec()
             };
             assert_close(&got, &reference::<R>(&want), watol, wrtol, &format!("sequence {bi} head {h} weights"));
