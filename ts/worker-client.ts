@@ -6,11 +6,13 @@
  * Errors come back with their rnnkit `code`/`arg` intact.
  *
  *   const worker = new Worker(new URL('rnnkit/worker', import.meta.url), { type: 'module' });
- *   const model = await WorkerModel.create(worker, [{ type: 'LSTM', options: { inputSize: 1, hiddenSize: 32 } }, ...]);
+ *   const model = await WorkerModel.create(worker, [new LSTM({ inputSize: 1, hiddenSize: 32 }), new Dense({ units: 1 })]);
+ *   // or as data: [{ type: 'LSTM', config: { input_size: 1, hidden_size: 32 } }, { type: 'Dense', config: { units: 1 } }]
  */
 
 import type { BackendName } from './backend/types.js';
 import { ERROR_CODES, rnnkitError, type RnnkitErrorCode } from './errors.js';
+import { isLayer, type AnyLayer } from './layers/registry.js';
 import type { BatchLogs, CompileOptions, EpochLogs, FitCallbacks, History, SequentialOptions } from './model.js';
 import { Tensor, type DType, type Tensor2D, type Tensor3D } from './tensor.js';
 import type {
@@ -127,15 +129,19 @@ export class WorkerModel {
     return ch;
   }
 
-  /** Builds a Sequential inside the worker (replacing any model it hosted). */
+  /**
+   * Builds a Sequential inside the worker (replacing any model it hosted). Layers cross as
+   * `{type, config}`: layer objects are sent as their `specLayers()`, plain data as given.
+   */
   static async create(
     endpoint: MessageEndpoint,
-    layers: WorkerLayerSpec[],
+    layers: readonly (AnyLayer | WorkerLayerSpec)[],
     options: SequentialOptions & { backend?: BackendName } = {},
   ): Promise<WorkerModel> {
     const { backend, ...seqOptions } = options;
     const ch = WorkerModel.#channel(endpoint);
-    const info = await ch.call<ModelInfo>({ op: 'create', layers, options: seqOptions, backend });
+    const wire = layers.flatMap((l) => (isLayer(l) ? l.specLayers() : [l]));
+    const info = await ch.call<ModelInfo>({ op: 'create', layers: wire, options: seqOptions, backend });
     return new WorkerModel(ch, info);
   }
 

@@ -170,8 +170,8 @@ function validate(data: ReportData): void {
     a.panels.forEach((p, i) => {
       const arg = `data.activations.panels[${i}]`;
       checkString(`${arg}.name`, p.name);
-      if (!['hidden', 'cell', 'gate'].includes(p.kind)) {
-        throw valueError(`${arg}.kind`, `must be 'hidden', 'cell' or 'gate', got ${describe(p.kind)}`);
+      if (!['hidden', 'cell', 'gate', 'output', 'attention'].includes(p.kind)) {
+        throw valueError(`${arg}.kind`, `must be 'hidden', 'cell', 'gate', 'output' or 'attention', got ${describe(p.kind)}`);
       }
       if (!Number.isInteger(p.units) || p.units < 1) throw valueError(`${arg}.units`, `must be a positive integer, got ${describe(p.units)}`);
       if (!Array.isArray(p.values) || p.values.length !== T) {
@@ -352,7 +352,7 @@ ${rows}</table></section>`;
 }
 
 function activationSection(a: NonNullable<ReportData['activations']>): string {
-  const kinds = { hidden: 'hidden state', cell: 'cell state', gate: 'gate' } as const;
+  const kinds = { hidden: 'hidden state', cell: 'cell state', gate: 'gate', output: 'output', attention: 'attention weights' } as const;
   const input = a.input
     ? `<div class="act-block"><h3>input <span class="kind">${escapeHtml(a.inputLabel ?? 'first feature')}</span></h3><canvas id="act-input"></canvas></div>`
     : '';
