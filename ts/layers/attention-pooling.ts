@@ -18,6 +18,7 @@ export interface AttentionPoolingOptions {
 
 export class AttentionPooling extends Layer {
   static readonly type = 'AttentionPooling';
+  static readonly inputKey = 'features';
   static readonly fields = { features: size('features'), score: oneOf('score', ['additive', 'dot']), attentionSize: size('attention_size') };
   constructor(options: AttentionPoolingOptions = {}) {
     super(options);

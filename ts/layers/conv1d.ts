@@ -28,6 +28,7 @@ export interface Conv1DOptions {
 
 export class Conv1D extends Layer {
   static readonly type = 'Conv1D';
+  static readonly inputKey = 'in_channels';
   static readonly fields = {
     inChannels: size('in_channels'),
     outChannels: size('out_channels', true),

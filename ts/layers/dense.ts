@@ -27,6 +27,7 @@ export interface DenseOptions {
 
 export class Dense extends Layer {
   static readonly type = 'Dense';
+  static readonly inputKey = 'in_features';
   static readonly fields = {
     inFeatures: size('in_features'),
     units: size('units', true),

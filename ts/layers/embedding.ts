@@ -17,6 +17,7 @@ export interface EmbeddingOptions {
 
 export class Embedding extends Layer<Tensor2D<'int32'>> {
   static readonly type = 'Embedding';
+  static readonly inputKey = 'num_embeddings';
   static readonly fields = {
     numEmbeddings: size('num_embeddings', true),
     embeddingDim: size('embedding_dim', true),

@@ -7,6 +7,7 @@ import { HiddenStateLayer, RECURRENT_FIELDS, type RecurrentOptions } from './rec
 
 export class GRU extends HiddenStateLayer {
   static readonly type = 'GRU';
+  static readonly inputKey = 'input_size';
   static readonly fields = RECURRENT_FIELDS;
   constructor(options: RecurrentOptions) {
     super(options);

@@ -16,6 +16,7 @@ export interface LayerNormOptions {
 
 export class LayerNorm extends Layer {
   static readonly type = 'LayerNorm';
+  static readonly inputKey = 'normalized_shape';
   static readonly fields = { normalizedShape: size('normalized_shape'), eps: num('eps', 'positive'), elementwiseAffine: bool('elementwise_affine') };
   constructor(options: LayerNormOptions = {}) {
     super(options);

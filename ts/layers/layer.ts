@@ -24,6 +24,8 @@ export interface LayerClass<T extends Layer<LayerInput> = Layer<LayerInput>> {
   readonly type: string;
   /** camelCase option → core config key. */
   readonly fields: Fields;
+  /** The config key that takes the input's size when this is the first layer (absent: cannot be first, or needs none). */
+  readonly inputKey?: string;
 }
 
 export abstract class Layer<In extends LayerInput = Tensor3D> {

@@ -7,6 +7,7 @@ import { RECURRENT_FIELDS, RecurrentLayer, type LSTMBackwardOptions, type LSTMFo
 
 export class LSTM extends RecurrentLayer {
   static readonly type = 'LSTM';
+  static readonly inputKey = 'input_size';
   static readonly fields = RECURRENT_FIELDS;
   constructor(options: RecurrentOptions) {
     super(options);

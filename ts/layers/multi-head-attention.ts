@@ -20,6 +20,7 @@ export interface MultiHeadAttentionOptions {
 
 export class MultiHeadAttention extends Layer {
   static readonly type = 'MultiHeadAttention';
+  static readonly inputKey = 'embed_dim';
   static readonly fields = { embedDim: size('embed_dim'), numHeads: size('num_heads', true), bias: bool('bias'), causal: bool('causal') };
   constructor(options: MultiHeadAttentionOptions) {
     super(options);

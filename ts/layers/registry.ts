@@ -47,6 +47,16 @@ export function layerFromJSON(json: unknown, arg = 'layer'): AnyLayer {
   return (cls as unknown as typeof Dense).fromConfig.call(cls as never, config ?? {}, `${arg}.config`) as AnyLayer;
 }
 
+/**
+ * `layer` as a first layer reading inputs of `size` features (or a vocabulary of `size` token ids):
+ * its input key set when absent (a given one is left for the core to check).
+ */
+export function withInputSize(layer: LayerJSON, size: number): LayerJSON {
+  const key = LAYER_CLASSES.get(layer.type)?.inputKey;
+  if (key === undefined || layer.config[key] !== undefined) return layer;
+  return { type: layer.type, config: { ...layer.config, [key]: size } };
+}
+
 /** True for a layer made by any class of the registry. */
 export function isLayer(v: unknown): v is AnyLayer {
   return v instanceof Layer;

@@ -8,6 +8,7 @@ import { HiddenStateLayer, RECURRENT_FIELDS, type RNNOptions } from './recurrent
 
 export class RNN extends HiddenStateLayer {
   static readonly type = 'RNN';
+  static readonly inputKey = 'input_size';
   static readonly fields = { ...RECURRENT_FIELDS, nonlinearity: oneOf('nonlinearity', ['tanh', 'relu', 'sigmoid']) };
   constructor(options: RNNOptions) {
     super(options);
