@@ -80,5 +80,8 @@ export function optionsFromConfig(type: string, config: unknown, fields: Fields,
     if (v === null || v === undefined) continue;
     out[name] = fields[name].check(`${arg}.${k}`, v);
   }
+  for (const [name, f] of Object.entries(fields)) {
+    if (f.required && out[name] === undefined) throw valueError(`${arg}.${f.key}`, `is required by ${type}`);
+  }
   return out;
 }
