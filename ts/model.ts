@@ -516,6 +516,9 @@ export class Sequential<X extends LayerInput = LayerInput> {
     this.#checkTargets(yArg, y.dtype, y.shape, n, loss);
     const batch: BatchData = { x: (x as Tensor<DType>).data, xDims, y: y.data };
     if (mask !== undefined) {
+      if (this.io.output.kind !== 'sequence') {
+        throw valueError('options.mask', `a per-step mask needs sequence outputs, but the model returns ${shapeText(this.io.output)} (its last layers reduce the steps)`);
+      }
       if (!isTensor(mask) || mask.dtype !== 'float32' || mask.rank !== 2) throw typeError('options.mask', `a float32 Tensor2D [${n}, steps]`, describe(mask));
       if (mask.shape[0] !== n) throw shapeError('options.mask', `[${n}, steps] (batch of ${xArg})`, fmtShape(mask.shape));
       batch.mask = mask.data as Float32Array;
