@@ -12,6 +12,7 @@
 
 import type { BackendName } from './backend/types.js';
 import { ERROR_CODES, rnnkitError, type RnnkitErrorCode } from './errors.js';
+import type { LayerInput } from './layers/layer.js';
 import { isLayer, type AnyLayer } from './layers/registry.js';
 import type { BatchLogs, CompileOptions, EpochLogs, FitCallbacks, History, SequentialOptions } from './model.js';
 import { Tensor, type DType, type Tensor2D, type Tensor3D } from './tensor.js';
@@ -29,7 +30,7 @@ import type {
 export type { WorkerLayerSpec, MessageEndpoint } from './worker.js';
 
 export interface WorkerFitClientOptions extends Omit<WorkerFitOptions, 'validationData' | 'mask'> {
-  validationData?: readonly [Tensor3D, Tensor<DType>];
+  validationData?: readonly [LayerInput, Tensor<DType>];
   mask?: Tensor2D;
   callbacks?: FitCallbacks;
   signal?: AbortSignal;
@@ -173,7 +174,7 @@ export class WorkerModel {
     return this.#ch.call({ op: 'compile', options });
   }
 
-  async fit(x: Tensor3D, y: Tensor<DType>, options: WorkerFitClientOptions = {}): Promise<History> {
+  async fit(x: LayerInput, y: Tensor<DType>, options: WorkerFitClientOptions = {}): Promise<History> {
     const { callbacks, signal, validationData, mask, lengths, ...rest } = options;
     const wire: WorkerFitOptions = { ...rest };
     if (validationData) wire.validationData = [payload(validationData[0]), payload(validationData[1])];
@@ -224,11 +225,11 @@ export class WorkerModel {
     }
   }
 
-  async predict(x: Tensor3D, options: { lengths?: Tensor<'int32'> | LengthsPayload } = {}): Promise<Tensor<'float32'>> {
+  async predict(x: LayerInput, options: { lengths?: Tensor<'int32'> | LengthsPayload } = {}): Promise<Tensor<'float32'>> {
     return fromPayload(await this.#ch.call<TensorPayload>({ op: 'predict', x: payload(x), lengths: lengthsPayload(options.lengths) }));
   }
 
-  evaluate(x: Tensor3D, y: Tensor<DType>, options: { mask?: Tensor2D; lengths?: Tensor<'int32'> | LengthsPayload } = {}): Promise<number> {
+  evaluate(x: LayerInput, y: Tensor<DType>, options: { mask?: Tensor2D; lengths?: Tensor<'int32'> | LengthsPayload } = {}): Promise<number> {
     return this.#ch.call({
       op: 'evaluate',
       x: payload(x),

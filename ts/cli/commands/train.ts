@@ -225,6 +225,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const seed = num('seed') ?? 1;
   const source = sourceOf({ csv: str('csv'), text: str('text'), dataset: str('dataset') as DatasetName | undefined });
   const textTask = source === 'text';
+  const layerList = typeof flags.config === 'string' ? configLayers(flags.config) : undefined;
+  // A model that looks at later steps (a bidirectional layer) may forecast from the last step only.
+  const bidirectional = flags.bidirectional === true || (layerList ?? []).some((l) => (l as { config?: { bidirectional?: unknown } })?.config?.bidirectional === true);
 
   // Data first: a bad file should fail before any backend loads.
   const data = trainingData({
@@ -240,7 +243,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     valSplit: num('val-split') ?? 0.2,
     seed,
     size: num('size'),
-    bidirectional: flags.bidirectional === true,
+    bidirectional,
     maxVocab: num('max-vocab'),
     ...csvFlags(flags),
   });
@@ -273,7 +276,6 @@ export async function trainCommand(argv: string[]): Promise<number> {
     throw new CliError(`--tbptt needs a per-step target; ${data.meta.name} has one target per sequence${r.bidirectional ? ' (and --bidirectional forecasts use the last step only)' : ''}`);
   }
 
-  const layerList = typeof flags.config === 'string' ? configLayers(flags.config) : undefined;
   if (layerList) {
     const clash = MODEL_FLAGS.find((f) => flags[f] !== undefined);
     if (clash !== undefined) throw new CliError(`--${clash} describes the model, which the config file's "layers" list already does; give one or the other`);
