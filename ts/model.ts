@@ -81,11 +81,17 @@ export class Sequential<X extends LayerInput = LayerInput> {
     const backend = adopt?.backend ?? getBackend();
     const spec: ModelSpec = { batch_first: true, seed, threads, layers: layers.flatMap((l) => l.specLayers()) };
     // The core checks the order and every shape; its error names spec.layers[k].config.<key>.
-    this.#handle = adopt?.handle ?? backend.createModel(JSON.stringify(spec));
+    const handle = adopt?.handle ?? backend.createModel(JSON.stringify(spec));
+    try {
+      this.#spec = JSON.parse(handle.specJson()) as ModelSpec;
+      this.#infos = handle.layers();
+    } catch (e) {
+      if (!adopt) handle.dispose(); // an adopted handle is its caller's to free
+      throw e;
+    }
+    this.#handle = handle;
     this.#backend = backend.name;
     this.#backendObject = backend;
-    this.#spec = JSON.parse(this.#handle.specJson()) as ModelSpec;
-    this.#infos = this.#handle.layers();
   }
 
   /** Threads its native computations use (`options.threads`; 0 = every available core). */
