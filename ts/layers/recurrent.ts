@@ -223,7 +223,8 @@ export abstract class RecurrentLayer extends Layer<Tensor3D | Tensor2D<'int32'>>
     const out: Record<string, Tensor3D> = {};
     for (const [key, name] of Object.entries(names)) {
       const { index, dims } = this.#state(infos, name);
-      out[key] = new Tensor(states[index], dims);
+      // A copy: the backend's states may be views of one buffer.
+      out[key] = new Tensor(states[index].slice(), dims);
     }
     return out;
   }
