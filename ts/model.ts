@@ -298,7 +298,12 @@ export class Sequential<X extends LayerInput = LayerInput> {
     const handle = this.#ensureHandle('step');
     if (!isTensor(xT)) throw typeError('xT', 'a float32 Tensor2D [batch, features]', describe(xT));
     if (xT.dtype !== 'float32') throw typeError('xT', "dtype 'float32'", `'${xT.dtype}'`);
-    if (xT.shape.length !== 2 || xT.shape[0] < 1) throw shapeError('xT', '[batch >= 1, features]', fmtShape(xT.shape));
+    const input = this.#infos[0].input;
+    // The backend's step reads float32 features (a recurrent first layer's ids as one-hot rows).
+    if (input.kind === 'ids') throw typeError('xT', 'a model whose first layer reads features (step() takes float32 rows)', `a model starting with ${this.#infos[0].type}, which reads token ids`);
+    if (xT.shape.length !== 2 || xT.shape[0] < 1 || xT.shape[1] !== input.features) {
+      throw shapeError('xT', `[batch >= 1, ${input.features}] (the features layers[0] reads)`, fmtShape(xT.shape));
+    }
     const batch = xT.shape[0];
     const out = handle.step(xT.data as Float32Array, batch);
     return new Tensor(out, [batch, out.length / batch] as const);
