@@ -215,6 +215,11 @@ export class Sequential<X extends LayerInput = LayerInput> {
     if (d.backend !== this.#backend) {
       throw typeError(arg, `a dataset made on the '${this.#backend}' backend (this model's)`, `one made on '${d.backend}'`);
     }
+    const input = this.#infos[0].input;
+    if (!d.tokens && (input.kind === 'ids' || d.features !== input.features)) {
+      const want = input.kind === 'ids' ? `int32 token ids (layers[0], ${this.#infos[0].type}, reads ids)` : `x with ${input.features} features per step (what layers[0] reads)`;
+      throw (input.kind === 'ids' ? typeError : shapeError)(arg, want, `float32 x with ${d.features} features`);
+    }
     this.#checkTargets(`${arg}.y`, d.yDtype, d.yShape, d.size, loss);
     return d;
   }
