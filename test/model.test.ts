@@ -151,6 +151,11 @@ describe.each(BACKENDS)('Sequential on $name', ({ name, built }) => {
     const tr = m.trace(tensor(ids.slice(0, T), [1, T]));
     expect(tr.panels.some((p) => p.kind === 'attention')).toBe(true);
     expect(tr.panels.some((p) => p.kind === 'output')).toBe(true);
+    // Each panel has its own rows: the input's steps, half of them after the pool, one for a vector.
+    for (const p of tr.panels) expect(p.values.length, p.name).toBe(p.steps * p.units);
+    expect(tr.panels.some((p) => p.steps === T)).toBe(true);
+    expect(tr.panels.some((p) => p.steps === T / 2)).toBe(true);
+    expect(tr.panels.some((p) => p.steps === 1)).toBe(true);
     m.dispose();
   });
 

@@ -325,16 +325,22 @@ export class Sequential<X extends LayerInput = LayerInput> {
     const dims = this.#checkX('x', x);
     if (dims[0] !== 1) throw shapeError('x', x.dtype === 'int32' ? 'one sequence [1, seqLen]' : `one sequence [1, seqLen, ${dims[2]}]`, fmtShape(x.shape));
     const t = handle.trace(x.data, dims);
-    const panels = t.panels.map((p) => ({
-      name: p.name,
-      kind: p.kind,
-      units: p.units,
-      activation: p.activation,
-      block: p.block,
-      layer: p.layer,
-      direction: p.direction,
-      values: t.values.slice(p.offset, p.offset + t.steps * p.units),
-    }));
+    // Panels are concatenated in order; each one's rows run to the next one's offset (a pooled
+    // sequence has fewer steps than the input, a vector one).
+    const panels = t.panels.map((p, i) => {
+      const end = i + 1 < t.panels.length ? t.panels[i + 1].offset : t.values.length;
+      return {
+        name: p.name,
+        kind: p.kind,
+        units: p.units,
+        steps: (end - p.offset) / p.units,
+        activation: p.activation,
+        block: p.block,
+        layer: p.layer,
+        direction: p.direction,
+        values: t.values.slice(p.offset, end),
+      };
+    });
     return { steps: t.steps, panels };
   }
 

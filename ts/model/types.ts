@@ -97,13 +97,15 @@ export interface History {
   valLoss?: number[];
 }
 
-/** One heatmap of `Sequential.trace`: `values` is [T, units], step-major. */
+/** One heatmap of `Sequential.trace`: `values` is [steps, units], step-major. */
 export interface TracePanel {
   /** e.g. "layer 0 hidden state h", "layer 0 gate f (forget)", "block 1 layer 0 reverse gate z (update)". */
   name: string;
   /** 'output': a layer's output; 'attention': attention weights (`units` keys per query step). */
   kind: 'hidden' | 'cell' | 'gate' | 'output' | 'attention';
   units: number;
+  /** Rows of `values`: the input's steps, fewer after a strided convolution or a pool, 1 for a vector output. */
+  steps: number;
   /** What produced the values: 'sigmoid' (0..1), 'tanh' (−1..1), 'relu' (≥ 0), 'none' (a cell state, unbounded). */
   activation: 'sigmoid' | 'tanh' | 'relu' | 'none';
   /** Index of the layer in the model's `spec.layers`. */

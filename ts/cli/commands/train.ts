@@ -158,7 +158,8 @@ function firstSequence(s: Split): { x: Float32Array | Int32Array; steps: number;
 function activations(model: Sequential, data: PreparedData, s: Split): ReportData['activations'] {
   const { x, steps, f } = firstSequence(s);
   const trace = model.trace(x instanceof Int32Array ? tensor(x, [1, steps]) : (tensor(x, [1, steps, f]) as Tensor3D));
-  const panels = trace.panels.map((p) => ({
+  // The report draws panels aligned with the input's steps; pooled or reduced layers' panels are left out.
+  const panels = trace.panels.filter((p) => p.steps === trace.steps).map((p) => ({
     name: p.name,
     kind: p.kind,
     units: p.units,
