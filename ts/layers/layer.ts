@@ -26,6 +26,8 @@ export interface LayerClass<T extends Layer<LayerInput> = Layer<LayerInput>> {
   readonly fields: Fields;
   /** The config key that takes the input's size when this is the first layer (absent: cannot be first, or needs none). */
   readonly inputKey?: string;
+  /** `Layer.fromConfig`, inherited by every kind. */
+  fromConfig(config: unknown, arg?: string): T;
 }
 
 export abstract class Layer<In extends LayerInput = Tensor3D> {

@@ -44,7 +44,7 @@ export function layerFromJSON(json: unknown, arg = 'layer'): AnyLayer {
   if (typeof type !== 'string') throw typeError(`${arg}.type`, `a layer type name (${LAYER_TYPES.join(', ')})`, describe(type));
   const cls = LAYER_CLASSES.get(type);
   if (!cls) throw valueError(`${arg}.type`, `unknown layer type "${type}"; expected one of ${LAYER_TYPES.join(', ')}`);
-  return (cls as unknown as typeof Dense).fromConfig.call(cls as never, config ?? {}, `${arg}.config`) as AnyLayer;
+  return cls.fromConfig(config ?? {}, `${arg}.config`);
 }
 
 /**
