@@ -357,6 +357,38 @@ describe.each(BACKENDS)('Sequential on $name', ({ name, built }) => {
     m.dispose();
   });
 
+  it_('forward() carries the states stateInfo() describes: chunk after chunk equals predict() on the whole', () => {
+    // A causal convolution carries its input history, the GRU h, the LSTM h and c.
+    const m = new Sequential(
+      [new Conv1D({ inChannels: 2, outChannels: 3, kernelSize: 3, padding: 'causal' }), new GRU({ hiddenSize: 4 }), new LSTM({ hiddenSize: 3 }), new Dense({ units: 2 })],
+      { seed: 5 },
+    );
+    const [B, T, cut] = [2, 7, 3];
+    const info = m.stateInfo(B);
+    expect(info.map((st) => [st.layer, st.name])).toEqual([[0, 'history'], [1, 'h'], [2, 'h'], [2, 'c']]);
+    expect(info[1].dims).toEqual([1, B, 4]);
+    const x = randn([B, T, 2], { seed: 6 });
+    const part = (t0: number, t1: number) => {
+      const d = new Float32Array(B * (t1 - t0) * 2);
+      for (let b = 0; b < B; b++) d.set(x.data.subarray((b * T + t0) * 2, (b * T + t1) * 2), b * (t1 - t0) * 2);
+      return tensor(d, [B, t1 - t0, 2]);
+    };
+    const whole = m.predict(x).data;
+    const a = m.forward(part(0, cut));
+    expect(a.states.map((st) => st.length)).toEqual(info.map((st) => st.dims.reduce((p, q) => p * q, 1)));
+    const b = m.forward(part(cut, T), { states: a.states });
+    for (let bb = 0; bb < B; bb++) {
+      for (let t = 0; t < T; t++) {
+        const got = t < cut ? a.output.data.subarray((bb * cut + t) * 2, (bb * cut + t + 1) * 2) : b.output.data.subarray((bb * (T - cut) + t - cut) * 2, (bb * (T - cut) + t - cut + 1) * 2);
+        const want = whole.subarray((bb * T + t) * 2, (bb * T + t + 1) * 2);
+        got.forEach((v, u) => expect(v, `b ${bb} t ${t}`).toBeCloseTo(want[u], 5));
+      }
+    }
+    expect(() => m.forward(x, { states: [a.states[0]] })).toThrow(expect.objectContaining({ code: 'ERR_RNNKIT_SHAPE', arg: 'options.states' }));
+    expect(() => m.forward(x, { states: [a.states[0], [1] as never, undefined, undefined] })).toThrow(expect.objectContaining({ code: 'ERR_RNNKIT_TYPE', arg: 'options.states[1]' }));
+    m.dispose();
+  });
+
   it_('stateDict uses Sequential names and loadStateDict validates keys, shapes and values', async () => {
     const m = new Sequential([new LSTM({ inputSize: 2, hiddenSize: 3 }), new Dense({ units: 1 })]);
     const sd = m.stateDict();

@@ -12,7 +12,7 @@
  * epoch loop), persistence.ts (format errors, Node file I/O) and summary.ts.
  */
 
-import type { Backend, BackendName, BatchData, LayerInfo, LayerShape, ModelHandle, ParamInfo } from './backend/types.js';
+import type { Backend, BackendName, BatchData, LayerInfo, LayerShape, ModelHandle, ParamInfo, StateInfo } from './backend/types.js';
 import { getBackend } from './backend/select.js';
 import { describe, rnnkitError, shapeError, typeError, valueError, type RnnkitError } from './errors.js';
 import type { Layer, LayerInput } from './layers/layer.js';
@@ -275,6 +275,39 @@ export class Sequential<X extends LayerInput = LayerInput> {
     const lengths = options.lengths === undefined ? undefined : toLengths('options.lengths', options.lengths, dims[0], dims[1]);
     const out = handle.forward(x.data, dims, lengths ? { lengths } : {});
     return new Tensor(out.output, out.outputDims);
+  }
+
+  /**
+   * The states the layers carry between chunks of a sequence, in order, for `batch` sequences: a
+   * recurrent layer's h (and an LSTM's c), [numLayers·directions, batch, hiddenSize]; a causal
+   * convolution's input history. `forward`'s `states` follow this list.
+   */
+  stateInfo(batch: number): StateInfo[] {
+    return this.#ensureHandle('stateInfo').stateInfo(integerOption('batch', batch, 1));
+  }
+
+  /**
+   * Inference that carries states explicitly, for a long sequence run in chunks: `states` (one
+   * Float32Array per `stateInfo(batch)` entry; an absent one is zeros) in, the output and the final
+   * states out, ready for the next chunk. Chunk after chunk equals one predict() on the whole.
+   */
+  forward(x: X, options: { states?: readonly (Float32Array | undefined)[]; lengths?: Lengths } = {}): { output: Tensor<'float32'>; states: Float32Array[] } {
+    const handle = this.#ensureHandle('forward');
+    optionsObject('options', options, ['states', 'lengths']);
+    const dims = this.#checkX('x', x);
+    const states = options.states;
+    if (states !== undefined) {
+      if (!Array.isArray(states)) throw typeError('options.states', 'an array of Float32Array (one per stateInfo(batch) entry)', describe(states));
+      const want = handle.stateInfo(dims[0]).length;
+      if (states.length !== want) throw shapeError('options.states', `${want} entries (stateInfo(${dims[0]}))`, `${states.length}`);
+      states.forEach((st, i) => {
+        if (st !== undefined && !(st instanceof Float32Array)) throw typeError(`options.states[${i}]`, 'a Float32Array or undefined', describe(st));
+      });
+    }
+    const lengths = options.lengths === undefined ? undefined : toLengths('options.lengths', options.lengths, dims[0], dims[1]);
+    const out = handle.forward(x.data, dims, { ...(states ? { states } : {}), ...(lengths ? { lengths } : {}) });
+    // Copies: the backend's states may be views of one buffer.
+    return { output: new Tensor(out.output, out.outputDims), states: out.states.map((st) => st.slice()) };
   }
 
   /** The compiled loss on a `dataset()` or on (x, y), without updating the weights. */
