@@ -47,6 +47,29 @@ describe.skipIf(!built)('rnnkit CLI (run `npm run build` first)', () => {
     expect(html).toContain('layer 0 gate f (forget)'); // the activation heatmaps came from trace()
   });
 
+  it('train --config with a "layers" list: any layer order from the registry; the first input size comes from the data', async () => {
+    const layers = [
+      { type: 'Conv1D', config: { out_channels: 4, kernel_size: 3, padding: 'causal', activation: 'relu' } },
+      { type: 'GRU', config: { hidden_size: 8 } },
+      { type: 'LayerNorm', config: {} },
+      { type: 'Dense', config: { units: 1 } },
+    ];
+    writeFileSync(at('layers.json'), JSON.stringify({ layers, epochs: 2 }));
+    const r = await cli(['train', '--config', 'layers.json', '--dataset', 'seasonal', '--size', '200', '--window', '12', '--quiet', '--out', 'layers.safetensors', '--report', 'layers.html']);
+    expect(r.code, r.stderr).toBe(0);
+    const spec = JSON.parse(decodeSafetensors(readFileSync(at('layers.safetensors'))).metadata.spec);
+    expect(spec.layers.map((l: { type: string }) => l.type)).toEqual(['Conv1D', 'GRU', 'LayerNorm', 'Dense']);
+    expect(spec.layers[0].config).toMatchObject({ in_channels: 1, out_channels: 4, padding: 'causal' });
+    const i = await cli(['info', 'layers.safetensors']);
+    expect(i.stdout).toMatch(/Conv1D\(in_channels 1, out_channels 4/);
+
+    writeFileSync(at('typo.json'), JSON.stringify({ layers: [layers[1], { type: 'Dense', config: { units: 1, activ8tion: 'tanh' } }] }));
+    expectUserError(await cli(['train', '--config', 'typo.json', '--dataset', 'seasonal', '--size', '200', '--quiet']), 'layers[1].config.activ8tion');
+    expectUserError(await cli(['train', '--config', 'layers.json', '--hidden', '8', '--dataset', 'seasonal', '--size', '200', '--quiet']), '--hidden', '"layers"');
+    writeFileSync(at('wide.json'), JSON.stringify({ layers: [layers[1], { type: 'Dense', config: { units: 3 } }] }));
+    expectUserError(await cli(['train', '--config', 'wide.json', '--dataset', 'seasonal', '--size', '200', '--quiet']), 'Dense of 1 units');
+  });
+
   it('--json prints one event per line: start, every epoch (with gradient norm), done', async () => {
     const r = await cli(['train', '--dataset', 'adding', '--size', '64', '--window', '10', '--hidden', '8', '--epochs', '3', '--json', '--out', 'adding.safetensors', '--report', 'adding.html']);
     expect(r.code, r.stderr).toBe(0);
@@ -94,7 +117,7 @@ describe.skipIf(!built)('rnnkit CLI (run `npm run build` first)', () => {
 
     const i = await cli(['info', 'two.safetensors']);
     expect(i.code, i.stderr).toBe(0);
-    expect(i.stdout).toContain('GRU(2 → 8)');
+    expect(i.stdout).toContain('GRU(input_size 2, hidden_size 8');
     expect(i.stdout).toMatch(/parameters: \d+/);
     expect(i.stdout).toMatch(/trained on backend: (native|wasm)/);
     expect(i.stdout).toContain('normalisation');

@@ -165,8 +165,8 @@ describe.each(BACKENDS)('worker protocol: per-chunk progress on $name', ({ name,
   it.skipIf(!built)('onBatchEnd crosses the worker boundary in order; an abort stops the fit', async () => {
     await setBackend(name);
     const wm = await WorkerModel.create(connect(), [
-      { type: 'LSTM', options: { inputSize: 2, hiddenSize: 6, numLayers: 2, dropout: 0.3 } },
-      { type: 'Dense', options: { units: 1 } },
+      { type: 'LSTM', config: { input_size: 2, hidden_size: 6, num_layers: 2, dropout: 0.3 } },
+      { type: 'Dense', config: { units: 1 } },
     ], { seed: SEED, backend: name });
     await wm.compile(COMPILE);
     const calls: [number, BatchLogs][] = [];

@@ -1,5 +1,5 @@
 /**
- * Recurrent layers (ts/layers.ts) and backend selection (ts/backend/select.ts). Option validation
+ * Recurrent layers (ts/layers/recurrent.ts and its kinds) and backend selection (ts/backend/select.ts). Option validation
  * needs no backend; everything else runs once per backend (native, wasm), skipping — visibly, with
  * the reason in the suite name — a backend whose build output is missing. Selection logic is tested
  * with fake loaders in fresh module instances, so it needs no build at all.
@@ -31,25 +31,26 @@ const root = (p: string): string => fileURLToPath(new URL(`../${p}`, import.meta
 
 describe('layer options', () => {
   const cases: [string, () => unknown, string, string][] = [
-    ['missing hiddenSize', () => new LSTM({ inputSize: 3 } as never), 'ERR_RNNKIT_VALUE', 'hiddenSize'],
-    ['zero hiddenSize', () => new LSTM({ inputSize: 3, hiddenSize: 0 }), 'ERR_RNNKIT_VALUE', 'hiddenSize'],
-    ['fractional hiddenSize', () => new GRU({ inputSize: 3, hiddenSize: 2.5 }), 'ERR_RNNKIT_VALUE', 'hiddenSize'],
-    ['string hiddenSize', () => new GRU({ inputSize: 3, hiddenSize: '8' as never }), 'ERR_RNNKIT_TYPE', 'hiddenSize'],
-    ['negative inputSize', () => new RNN({ inputSize: -1, hiddenSize: 4 }), 'ERR_RNNKIT_VALUE', 'inputSize'],
-    ['zero numLayers', () => new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 0 }), 'ERR_RNNKIT_VALUE', 'numLayers'],
-    ['dropout 1', () => new LSTM({ inputSize: 3, hiddenSize: 4, dropout: 1 }), 'ERR_RNNKIT_VALUE', 'dropout'],
-    ['dropout NaN', () => new LSTM({ inputSize: 3, hiddenSize: 4, dropout: NaN }), 'ERR_RNNKIT_VALUE', 'dropout'],
-    ['bias as number', () => new GRU({ inputSize: 3, hiddenSize: 4, bias: 1 as never }), 'ERR_RNNKIT_TYPE', 'bias'],
-    ['batchFirst as string', () => new GRU({ inputSize: 3, hiddenSize: 4, batchFirst: 'yes' as never }), 'ERR_RNNKIT_TYPE', 'batchFirst'],
-    ['bad nonlinearity', () => new RNN({ inputSize: 3, hiddenSize: 4, nonlinearity: 'gelu' as never }), 'ERR_RNNKIT_VALUE', 'nonlinearity'],
-    ['orthogonal input weights', () => new RNN({ inputSize: 3, hiddenSize: 4, weightInit: 'orthogonal' as never }), 'ERR_RNNKIT_VALUE', 'weightInit'],
-    ['bad recurrentInit', () => new LSTM({ inputSize: 3, hiddenSize: 4, recurrentInit: 'zeros' as never }), 'ERR_RNNKIT_VALUE', 'recurrentInit'],
-    ['negative seed', () => new LSTM({ inputSize: 3, hiddenSize: 4, seed: -2 }), 'ERR_RNNKIT_VALUE', 'seed'],
-    ['snake_case option', () => new LSTM({ inputSize: 3, hidden_size: 4 } as never), 'ERR_RNNKIT_VALUE', 'hidden_size'],
-    ['nonlinearity on an LSTM', () => new LSTM({ inputSize: 3, hiddenSize: 4, nonlinearity: 'relu' } as never), 'ERR_RNNKIT_VALUE', 'nonlinearity'],
+    ['missing hiddenSize', () => new LSTM({ inputSize: 3 } as never), 'ERR_RNNKIT_VALUE', 'options.hiddenSize'],
+    ['zero hiddenSize', () => new LSTM({ inputSize: 3, hiddenSize: 0 }), 'ERR_RNNKIT_VALUE', 'options.hiddenSize'],
+    ['fractional hiddenSize', () => new GRU({ inputSize: 3, hiddenSize: 2.5 }), 'ERR_RNNKIT_VALUE', 'options.hiddenSize'],
+    ['string hiddenSize', () => new GRU({ inputSize: 3, hiddenSize: '8' as never }), 'ERR_RNNKIT_TYPE', 'options.hiddenSize'],
+    ['negative inputSize', () => new RNN({ inputSize: -1, hiddenSize: 4 }), 'ERR_RNNKIT_VALUE', 'options.inputSize'],
+    ['zero numLayers', () => new LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 0 }), 'ERR_RNNKIT_VALUE', 'options.numLayers'],
+    ['dropout 1', () => new LSTM({ inputSize: 3, hiddenSize: 4, dropout: 1 }), 'ERR_RNNKIT_VALUE', 'options.dropout'],
+    ['dropout NaN', () => new LSTM({ inputSize: 3, hiddenSize: 4, dropout: NaN }), 'ERR_RNNKIT_VALUE', 'options.dropout'],
+    ['bias as number', () => new GRU({ inputSize: 3, hiddenSize: 4, bias: 1 as never }), 'ERR_RNNKIT_TYPE', 'options.bias'],
+    ['batchFirst as string', () => new GRU({ inputSize: 3, hiddenSize: 4, batchFirst: 'yes' as never }), 'ERR_RNNKIT_TYPE', 'options.batchFirst'],
+    ['bad nonlinearity', () => new RNN({ inputSize: 3, hiddenSize: 4, nonlinearity: 'gelu' as never }), 'ERR_RNNKIT_VALUE', 'options.nonlinearity'],
+    ['orthogonal input weights', () => new RNN({ inputSize: 3, hiddenSize: 4, weightInit: 'orthogonal' as never }), 'ERR_RNNKIT_VALUE', 'options.weightInit'],
+    ['bad recurrentInit', () => new LSTM({ inputSize: 3, hiddenSize: 4, recurrentInit: 'zeros' as never }), 'ERR_RNNKIT_VALUE', 'options.recurrentInit'],
+    ['negative seed', () => new LSTM({ inputSize: 3, hiddenSize: 4, seed: -2 }), 'ERR_RNNKIT_VALUE', 'options.seed'],
+    ['snake_case option', () => new LSTM({ inputSize: 3, hidden_size: 4 } as never), 'ERR_RNNKIT_VALUE', 'options.hidden_size'],
+    ['nonlinearity on an LSTM', () => new LSTM({ inputSize: 3, hiddenSize: 4, nonlinearity: 'relu' } as never), 'ERR_RNNKIT_VALUE', 'options.nonlinearity'],
     ['options not an object', () => new GRU(undefined as never), 'ERR_RNNKIT_TYPE', 'options'],
-    ['Dense without units', () => new Dense({} as never), 'ERR_RNNKIT_VALUE', 'units'],
-    ['Dense bad activation', () => new Dense({ units: 2, activation: 'relu' as never }), 'ERR_RNNKIT_VALUE', 'activation'],
+    ['Dense without units', () => new Dense({} as never), 'ERR_RNNKIT_VALUE', 'options.units'],
+    ['Dense bad activation', () => new Dense({ units: 2, activation: 'swish' as never }), 'ERR_RNNKIT_VALUE', 'options.activation'],
+    ['Dense misspelt returnSequences', () => new Dense({ units: 2, returnSequenc8s: false } as never), 'ERR_RNNKIT_VALUE', 'options.returnSequenc8s'],
   ];
   it.each(cases)('%s → %s on %s', (_name, make, code, arg) => {
     const e = thrown(make);
@@ -58,56 +59,30 @@ describe('layer options', () => {
     expect(e.message).toContain(arg);
   });
 
-  it('fills PyTorch defaults into config', () => {
-    const l = new LSTM({ inputSize: 3, hiddenSize: 4 });
-    expect(l.config).toEqual({
-      inputSize: 3,
-      hiddenSize: 4,
-      numLayers: 1,
-      bias: true,
-      batchFirst: false,
-      dropout: 0,
-      bidirectional: false,
+  it('serialises the options given as the core config ({type, config}, snake_case); defaults are the core\'s', () => {
+    const l = new LSTM({ inputSize: 3, hiddenSize: 4, batchFirst: true, seed: 2 });
+    expect(l.toJSON()).toEqual({ type: 'LSTM', config: { input_size: 3, hidden_size: 4 } });
+    expect(new RNN({ hiddenSize: 2, nonlinearity: 'relu' }).toJSON()).toEqual({ type: 'RNN', config: { hidden_size: 2, nonlinearity: 'relu' } });
+    // The standalone options are the layer's, not the config's.
+    expect([l.batchFirst, l.seed, l.threads]).toEqual([true, 2, 0]);
+  });
+
+  it('builds the standalone spec: this layer alone, with its batchFirst, seed and threads', () => {
+    const g = new GRU({ hiddenSize: 8, numLayers: 2, bidirectional: true, dropout: 0.25, recurrentInit: 'orthogonal', threads: 2 });
+    expect(g.toModelSpec()).toEqual({
+      batch_first: false,
       seed: 0,
-      threads: 0,
-      weightInit: 'uniform',
-      recurrentInit: 'uniform',
-    });
-    expect(new RNN({ inputSize: 1, hiddenSize: 2 }).cell).toBe('rnn_tanh');
-    expect(new RNN({ inputSize: 1, hiddenSize: 2, nonlinearity: 'relu' }).cell).toBe('rnn_relu');
-  });
-
-  it('builds the core block and head specs', () => {
-    const g = new GRU({ hiddenSize: 8, numLayers: 2, bidirectional: true, dropout: 0.25, recurrentInit: 'orthogonal' });
-    expect(g.toBlockSpec(5)).toEqual({
-      cell: 'gru',
-      input_size: 5,
-      hidden_size: 8,
-      num_layers: 2,
-      bidirectional: true,
-      bias: true,
-      dropout: 0.25,
-      weight_init: 'uniform',
-      recurrent_init: 'orthogonal',
-    });
-    expect(thrown(() => g.toBlockSpec()).arg).toBe('inputSize');
-    const fixed = new LSTM({ inputSize: 3, hiddenSize: 4 });
-    expect(fixed.toBlockSpec().input_size).toBe(3);
-    expect(thrown(() => fixed.toBlockSpec(7)).code).toBe('ERR_RNNKIT_SHAPE');
-    expect(new Dense({ units: 2, returnSequences: false }).toHeadSpec()).toEqual({
-      units: 2,
-      activation: 'identity',
-      bias: true,
-      return_sequences: false,
+      threads: 2,
+      layers: [{ type: 'GRU', config: { hidden_size: 8, num_layers: 2, bidirectional: true, dropout: 0.25, recurrent_init: 'orthogonal' } }],
     });
   });
 
-  it('counts parameters like PyTorch without allocating a model', () => {
-    // nn.LSTM(3, 5, num_layers=2, bidirectional=True): 2·(20·3 + 20·5 + 40) + 2·(20·10 + 20·5 + 40)
-    expect(new LSTM({ inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true }).numParameters).toBe(1080);
-    // nn.GRU(4, 6, bias=False): 18·4 + 18·6
-    expect(new GRU({ inputSize: 4, hiddenSize: 6, bias: false }).numParameters).toBe(180);
-    expect(new Dense({ units: 3 }).paramCount(8)).toBe(27);
+  it('Dense returnSequences: false stands for LastStep + Dense in a spec', () => {
+    expect(new Dense({ units: 2, returnSequences: false }).specLayers()).toEqual([
+      { type: 'LastStep', config: {} },
+      { type: 'Dense', config: { units: 2 } },
+    ]);
+    expect(new Dense({ units: 2 }).specLayers()).toEqual([{ type: 'Dense', config: { units: 2 } }]);
   });
 });
 
@@ -325,7 +300,7 @@ describe.each(['native', 'wasm'] as const)('%s backend', (name) => {
     it('infers inputSize from the first input when it was omitted', () => {
       const gru = new GRU({ hiddenSize: 2 });
       expect(gru.forward(x).output.shape).toEqual([SEQ, BATCH, 2]);
-      expect(gru.config.inputSize).toBe(INPUT);
+      expect(gru.info().config.input_size).toBe(INPUT);
       expect(thrown(() => gru.forward(randn([SEQ, BATCH, INPUT + 1]))).code).toBe('ERR_RNNKIT_SHAPE');
       gru.dispose();
     });
@@ -384,6 +359,19 @@ describe.each(['native', 'wasm'] as const)('%s backend', (name) => {
       sd.weight_ih_l0.data.fill(0);
       expect(lstm.stateDict().weight_ih_l0.toArray().some((v) => v !== 0)).toBe(true);
       lstm.dispose();
+    });
+
+    it('parameter counts and canonical configs come from the core', () => {
+      // nn.LSTM(3, 5, num_layers=2, bidirectional=True): 2·(20·3 + 20·5 + 40) + 2·(20·10 + 20·5 + 40)
+      const lstm = new LSTM({ inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true });
+      expect(lstm.numParameters).toBe(1080);
+      expect(lstm.info()).toMatchObject({ type: 'LSTM', input: { kind: 'sequence', features: 3 }, output: { kind: 'sequence', features: 10 } });
+      expect(lstm.info().config).toMatchObject({ input_size: 3, hidden_size: 5, num_layers: 2, bias: true, dropout: 0 });
+      // nn.GRU(4, 6, bias=False): 18·4 + 18·6
+      const gru = new GRU({ inputSize: 4, hiddenSize: 6, bias: false });
+      expect(gru.numParameters).toBe(180);
+      lstm.dispose();
+      gru.dispose();
     });
 
     it('bias: false drops the bias tensors', () => {

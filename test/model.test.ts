@@ -7,8 +7,14 @@
 import { existsSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
+  AttentionPooling,
+  Conv1D,
   Dense,
+  Embedding,
+  GlobalMeanPool,
   GRU,
+  layerFromJSON,
+  MaxPool1D,
   liveHandles,
   LSTM,
   randn,
@@ -33,63 +39,123 @@ const forecaster = (seed = 1) =>
 const classifier = (seed = 1) =>
   new Sequential([new GRU({ inputSize: 2, hiddenSize: 8 }), new Dense({ units: 3, returnSequences: false })], { seed });
 
-// ---- no backend needed ------------------------------------------------------------------------------
-
-describe('Sequential construction', () => {
-  it('infers input sizes, builds the core spec and counts parameters', () => {
-    const m = new Sequential(
-      [new LSTM({ inputSize: 1, hiddenSize: 32 }), new GRU({ hiddenSize: 16, bidirectional: true }), new RNN({ hiddenSize: 4, nonlinearity: 'relu' }), new Dense({ units: 1, returnSequences: false })],
-      { seed: 1 },
-    );
-    expect(m.spec).toEqual({
-      batch_first: true,
-      seed: 1,
-      blocks: [
-        expect.objectContaining({ cell: 'lstm', input_size: 1, hidden_size: 32, num_layers: 1, bidirectional: false, bias: true }),
-        expect.objectContaining({ cell: 'gru', input_size: 32, hidden_size: 16, bidirectional: true }),
-        expect.objectContaining({ cell: 'rnn_relu', input_size: 32, hidden_size: 4 }),
-      ],
-      head: { units: 1, activation: 'identity', bias: true, return_sequences: false },
-    });
-    // LSTM 4·32·(1+32+2) + GRU 2·3·16·(32+16+2) + RNN 4·(32+4+2) + Dense 4+1
-    expect(m.numParameters).toBe(4480 + 4800 + 152 + 5);
-    expect(m.outputShape(5, 7)).toEqual([5, 1]);
-    const s = m.summary();
-    expect(s).toMatch(/LSTM\(1 → 32\)\s+\[batch, seq, 32\]\s+4,480/);
-    expect(s).toMatch(/GRU\(32 → 16, bidirectional\)\s+\[batch, seq, 32\]\s+4,800/);
-    expect(s).toMatch(/Dense\(4 → 1, identity, last step\)\s+\[batch, 1\]\s+5/);
-    expect(s).toMatch(/Total params: 9,437/);
-  });
-
-  it('rejects a Dense layer that is not last, naming its index', async () => {
-    await expectCode(() => new Sequential([new LSTM({ inputSize: 2, hiddenSize: 3 }), new Dense({ units: 1 }), new GRU({ hiddenSize: 2 })]), 'ERR_RNNKIT_VALUE', 'layers[1]');
-    await expectCode(() => new Sequential([new Dense({ units: 1 })]), 'ERR_RNNKIT_VALUE', 'layers[0]');
-  });
-
-  it('rejects input-size mismatches, a first layer without inputSize, empty stacks and non-layers', async () => {
-    const e = await caught(() => new Sequential([new LSTM({ inputSize: 2, hiddenSize: 3 }), new GRU({ inputSize: 4, hiddenSize: 2 })]));
-    expect(e).toMatchObject({ code: 'ERR_RNNKIT_SHAPE', arg: 'layers[1].inputSize' });
-    expect(e.message).toMatch(/expected 3 \(the output size of layers\[0\]\), got 4/);
-    await expectCode(() => new Sequential([new GRU({ hiddenSize: 2 })]), 'ERR_RNNKIT_VALUE', 'layers[0].inputSize');
-    await expectCode(() => new Sequential([]), 'ERR_RNNKIT_VALUE', 'layers');
-    await expectCode(() => new Sequential([{ hiddenSize: 3 } as unknown as LSTM]), 'ERR_RNNKIT_TYPE', 'layers[0]');
-    await expectCode(() => new Sequential('lstm' as unknown as []), 'ERR_RNNKIT_TYPE', 'layers');
-    await expectCode(() => forecaster(-1), 'ERR_RNNKIT_VALUE', 'options.seed');
-    await expectCode(() => new Sequential([new LSTM({ inputSize: 2, hiddenSize: 3 })], { sead: 1 } as never), 'ERR_RNNKIT_VALUE', 'options.sead');
-  });
-});
-
-// ---- per backend -------------------------------------------------------------------------------------
-
 describe.each(BACKENDS)('Sequential on $name', ({ name, built }) => {
   beforeEach(async () => {
     if (built) await setBackend(name);
   });
   const it_ = it.skipIf(!built);
 
-  it_('binds to the backend current at first use', () => {
+  it_('binds to the backend current at construction', () => {
     const m = forecaster();
     expect(m.backendName).toBe(name);
+    m.dispose();
+  });
+
+  it_('builds the core spec at construction; spec, shapes, summary and parameter counts come from the core', () => {
+    const m = new Sequential(
+      [new LSTM({ inputSize: 1, hiddenSize: 32 }), new GRU({ hiddenSize: 16, bidirectional: true }), new RNN({ hiddenSize: 4, nonlinearity: 'relu' }), new Dense({ units: 1, returnSequences: false })],
+      { seed: 1 },
+    );
+    const spec = m.spec;
+    expect(spec).toMatchObject({ batch_first: true, seed: 1, threads: 0 });
+    // Dense with returnSequences: false is LastStep + Dense; input sizes were inferred by the core.
+    expect(spec.layers.map((l) => l.type)).toEqual(['LSTM', 'GRU', 'RNN', 'LastStep', 'Dense']);
+    expect(spec.layers[0].config).toMatchObject({ input_size: 1, hidden_size: 32, num_layers: 1, bidirectional: false, bias: true });
+    expect(spec.layers[1].config).toMatchObject({ input_size: 32, hidden_size: 16, bidirectional: true });
+    expect(spec.layers[2].config).toMatchObject({ input_size: 32, hidden_size: 4, nonlinearity: 'relu' });
+    expect(spec.layers[4].config).toEqual({ in_features: 4, units: 1, activation: 'identity', bias: true });
+    // LSTM 4·32·(1+32+2) + GRU 2·3·16·(32+16+2) + RNN 4·(32+4+2) + Dense 4+1
+    expect(m.layerInfo().map((l) => l.params)).toEqual([4480, 4800, 152, 0, 5]);
+    expect(m.numParameters).toBe(4480 + 4800 + 152 + 5);
+    expect(m.io).toEqual({ input: { kind: 'sequence', features: 1 }, output: { kind: 'vector', features: 1 } });
+    // The layers rebuilt from the canonical spec serialise to it.
+    expect(spec.layers.map((l) => layerFromJSON(l).toJSON())).toEqual(spec.layers);
+    const s = m.summary();
+    expect(s).toMatch(/LSTM\(input_size 1, hidden_size 32.*\)\s+\[batch, seq, 32\]\s+4,480/);
+    expect(s).toMatch(/GRU\(.*bidirectional.*\)\s+\[batch, seq, 32\]\s+4,800/);
+    expect(s).toMatch(/LastStep\s+\[batch, 4\]\s+0/);
+    expect(s).toMatch(/Dense\(in_features 4, units 1, activation identity, bias\)\s+\[batch, 1\]\s+5/);
+    expect(s).toMatch(/Total params: 9,437/);
+    m.dispose();
+  });
+
+  it_('a shape mismatch or bad order is the core\'s error, naming spec.layers[k].config.<key>; bad arguments are TS errors', async () => {
+    const e = await caught(() => new Sequential([new LSTM({ inputSize: 2, hiddenSize: 3 }), new GRU({ inputSize: 4, hiddenSize: 2 })]));
+    expect(e).toMatchObject({ code: 'ERR_RNNKIT_SHAPE', arg: 'spec.layers[1].config.input_size' });
+    expect(e.message).toMatch(/3/);
+    expect(e.message).toMatch(/4/);
+    await expectCode(() => new Sequential([new GRU({ hiddenSize: 2 })]), 'ERR_RNNKIT_VALUE', 'spec.layers[0].config.input_size');
+    await expectCode(() => new Sequential([new LSTM({ inputSize: 2, hiddenSize: 3 }), new Embedding({ numEmbeddings: 4, embeddingDim: 2 })]), 'ERR_RNNKIT_SHAPE', 'spec.layers[1].config');
+    await expectCode(() => new Sequential([new LSTM({ inputSize: 2, hiddenSize: 3 }), new GlobalMeanPool(), new MaxPool1D({ poolSize: 2 })]), 'ERR_RNNKIT_SHAPE', 'spec.layers[2].config');
+    await expectCode(() => new Sequential([]), 'ERR_RNNKIT_VALUE', 'layers');
+    await expectCode(() => new Sequential([{ hiddenSize: 3 } as unknown as LSTM]), 'ERR_RNNKIT_TYPE', 'layers[0]');
+    await expectCode(() => new Sequential([{ type: 'LSTM', config: { hidden_size: 3 } } as unknown as LSTM]), 'ERR_RNNKIT_TYPE', 'layers[0]');
+    await expectCode(() => new Sequential('lstm' as unknown as []), 'ERR_RNNKIT_TYPE', 'layers');
+    await expectCode(() => forecaster(-1), 'ERR_RNNKIT_VALUE', 'options.seed');
+    await expectCode(() => new Sequential([new LSTM({ inputSize: 2, hiddenSize: 3 })], { sead: 1 } as never), 'ERR_RNNKIT_VALUE', 'options.sead');
+    // Layers may now follow each other freely: Dense per step, then a recurrent layer.
+    const free = new Sequential([new LSTM({ inputSize: 2, hiddenSize: 3 }), new Dense({ units: 4, activation: 'relu' }), new GRU({ hiddenSize: 2 })]);
+    expect(free.io.output).toEqual({ kind: 'sequence', features: 2 });
+    free.dispose();
+  });
+
+  it_('Embedding → Conv1D → MaxPool1D → BiLSTM → AttentionPooling → Dense builds, reports from the core and fits int32 ids', async () => {
+    const [vocab, B, T, classes] = [12, 16, 10, 3];
+    const m = new Sequential(
+      [
+        new Embedding({ numEmbeddings: vocab, embeddingDim: 6, paddingIdx: 0 }),
+        new Conv1D({ outChannels: 8, kernelSize: 3, padding: 'same', activation: 'relu' }),
+        new MaxPool1D({ poolSize: 2 }),
+        new LSTM({ hiddenSize: 5, bidirectional: true }),
+        new AttentionPooling({}),
+        new Dense({ units: classes }),
+      ],
+      { seed: 3 },
+    );
+    expect(m.io).toEqual({ input: { kind: 'ids', vocab }, output: { kind: 'vector', features: classes } });
+    const infos = m.layerInfo();
+    expect(infos.map((l) => l.type)).toEqual(['Embedding', 'Conv1D', 'MaxPool1D', 'LSTM', 'AttentionPooling', 'Dense']);
+    expect(infos.map((l) => l.output)).toEqual([
+      { kind: 'sequence', features: 6 },
+      { kind: 'sequence', features: 8 },
+      { kind: 'sequence', features: 8 },
+      { kind: 'sequence', features: 10 },
+      { kind: 'vector', features: 10 },
+      { kind: 'vector', features: classes },
+    ]);
+    // nn.Embedding 12·6; nn.Conv1d(6, 8, 3) 8·6·3 + 8; bidirectional nn.LSTM(8, 5) 2·(20·8 + 20·5 + 40); Dense 10·3 + 3
+    expect(infos[0].params).toBe(72);
+    expect(infos[1].params).toBe(152);
+    expect(infos[3].params).toBe(600);
+    expect(infos[5].params).toBe(33);
+    expect(m.numParameters).toBe(infos.reduce((n, l) => n + l.params, 0));
+    expect(m.summary()).toMatch(/Embedding\(num_embeddings 12, embedding_dim 6, padding_idx 0\)\s+\[batch, seq, 6\]\s+72/);
+    expect(m.summary()).toMatch(/input \[batch, seq\] ids/);
+    // Class = (first id) mod 3: learnable from the sequence.
+    const ids = new Int32Array(B * T);
+    const y = new Int32Array(B);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) ids[b * T + t] = 1 + ((b * 7 + t * 3) % (vocab - 1));
+      y[b] = ids[b * T] % classes;
+    }
+    const x = tensor(ids, [B, T]);
+    m.compile({ loss: 'cross_entropy', optimizer: { type: 'adam', lr: 0.02 } });
+    const h = await m.fit(x, tensor(y, [B]), { epochs: 15, batchSize: 8 });
+    expect(h.loss.every(Number.isFinite)).toBe(true);
+    expect(h.loss[h.loss.length - 1]).toBeLessThan(h.loss[0]);
+    expect(m.predict(x).shape).toEqual([B, classes]);
+    expect(m.evaluate(x, tensor(y, [B]))).toBeLessThan(h.loss[0]);
+    // Float features are the core's type error for an Embedding first layer.
+    await expectCode(() => m.predict(randn([B, T, 1], { seed: 1 }) as never), 'ERR_RNNKIT_TYPE', 'x');
+    // The trace shows attention weights and layer outputs.
+    const tr = m.trace(tensor(ids.slice(0, T), [1, T]));
+    expect(tr.panels.some((p) => p.kind === 'attention')).toBe(true);
+    expect(tr.panels.some((p) => p.kind === 'output')).toBe(true);
+    // Each panel has its own rows: the input's steps, half of them after the pool, one for a vector.
+    for (const p of tr.panels) expect(p.values.length, p.name).toBe(p.steps * p.units);
+    expect(tr.panels.some((p) => p.steps === T)).toBe(true);
+    expect(tr.panels.some((p) => p.steps === T / 2)).toBe(true);
+    expect(tr.panels.some((p) => p.steps === 1)).toBe(true);
     m.dispose();
   });
 
@@ -127,12 +193,14 @@ describe.each(BACKENDS)('Sequential on $name', ({ name, built }) => {
     nanY.data[7] = NaN;
     const e = await caught(() => m.fit(x, nanY));
     expect(e).toMatchObject({ code: 'ERR_RNNKIT_VALUE', arg: 'y' });
-    expect(e.message).toMatch(/element 7 is NaN/);
+    expect(e.message).toMatch(/NaN/);
     const infX = randn([4, 5, 2], { seed: 1 });
     infX.data[3] = Infinity;
     await expectCode(() => m.fit(infX, y), 'ERR_RNNKIT_VALUE', 'x');
     await expectCode(() => m.fit(x, zeros([4, 5], 'int32')), 'ERR_RNNKIT_TYPE', 'y'); // class ids with mse
-    await expectCode(() => m.fit(x, y, { mask: zeros([4, 4]) }), 'ERR_RNNKIT_SHAPE', 'options.mask');
+    // The mask's step count is the core's to check (convolutions and pools change steps).
+    expect((await caught(() => m.fit(x, y, { mask: zeros([4, 4]) }))).code).toBe('ERR_RNNKIT_SHAPE');
+    await expectCode(() => m.fit(x, y, { mask: zeros([3, 5]) }), 'ERR_RNNKIT_SHAPE', 'options.mask');
     await expectCode(() => m.fit(x, y, { lengths: [5, 5, 6, 1] }), 'ERR_RNNKIT_VALUE', 'options.lengths[2]');
     await expectCode(() => m.fit(x, y, { lengths: [5, 5] }), 'ERR_RNNKIT_SHAPE', 'options.lengths');
     await expectCode(() => m.fit(x, y, { epochs: 0 }), 'ERR_RNNKIT_VALUE', 'options.epochs');
@@ -289,6 +357,38 @@ describe.each(BACKENDS)('Sequential on $name', ({ name, built }) => {
     m.dispose();
   });
 
+  it_('forward() carries the states stateInfo() describes: chunk after chunk equals predict() on the whole', () => {
+    // A causal convolution carries its input history, the GRU h, the LSTM h and c.
+    const m = new Sequential(
+      [new Conv1D({ inChannels: 2, outChannels: 3, kernelSize: 3, padding: 'causal' }), new GRU({ hiddenSize: 4 }), new LSTM({ hiddenSize: 3 }), new Dense({ units: 2 })],
+      { seed: 5 },
+    );
+    const [B, T, cut] = [2, 7, 3];
+    const info = m.stateInfo(B);
+    expect(info.map((st) => [st.layer, st.name])).toEqual([[0, 'history'], [1, 'h'], [2, 'h'], [2, 'c']]);
+    expect(info[1].dims).toEqual([1, B, 4]);
+    const x = randn([B, T, 2], { seed: 6 });
+    const part = (t0: number, t1: number) => {
+      const d = new Float32Array(B * (t1 - t0) * 2);
+      for (let b = 0; b < B; b++) d.set(x.data.subarray((b * T + t0) * 2, (b * T + t1) * 2), b * (t1 - t0) * 2);
+      return tensor(d, [B, t1 - t0, 2]);
+    };
+    const whole = m.predict(x).data;
+    const a = m.forward(part(0, cut));
+    expect(a.states.map((st) => st.length)).toEqual(info.map((st) => st.dims.reduce((p, q) => p * q, 1)));
+    const b = m.forward(part(cut, T), { states: a.states });
+    for (let bb = 0; bb < B; bb++) {
+      for (let t = 0; t < T; t++) {
+        const got = t < cut ? a.output.data.subarray((bb * cut + t) * 2, (bb * cut + t + 1) * 2) : b.output.data.subarray((bb * (T - cut) + t - cut) * 2, (bb * (T - cut) + t - cut + 1) * 2);
+        const want = whole.subarray((bb * T + t) * 2, (bb * T + t + 1) * 2);
+        got.forEach((v, u) => expect(v, `b ${bb} t ${t}`).toBeCloseTo(want[u], 5));
+      }
+    }
+    expect(() => m.forward(x, { states: [a.states[0]] })).toThrow(expect.objectContaining({ code: 'ERR_RNNKIT_SHAPE', arg: 'options.states' }));
+    expect(() => m.forward(x, { states: [a.states[0], [1] as never, undefined, undefined] })).toThrow(expect.objectContaining({ code: 'ERR_RNNKIT_TYPE', arg: 'options.states[1]' }));
+    m.dispose();
+  });
+
   it_('stateDict uses Sequential names and loadStateDict validates keys, shapes and values', async () => {
     const m = new Sequential([new LSTM({ inputSize: 2, hiddenSize: 3 }), new Dense({ units: 1 })]);
     const sd = m.stateDict();
@@ -335,12 +435,18 @@ describe.each(BACKENDS)('worker protocol on $name', ({ name, built }) => {
   it.skipIf(!built)('create / compile / fit with progress / predict / save-bytes / load-bytes / abort / dispose', async () => {
     await setBackend(name);
     const client = connect();
+    // Layers cross as {type, config}: plain data, or layer objects (sent as their toJSON()).
     const wm = await WorkerModel.create(client, [
-      { type: 'LSTM', options: { inputSize: 2, hiddenSize: 6 } },
-      { type: 'Dense', options: { units: 1 } },
+      { type: 'LSTM', config: { input_size: 2, hidden_size: 6 } },
+      new Dense({ units: 1 }),
     ], { seed: 1, backend: name });
     expect(wm.backendName).toBe(name);
-    expect(wm.summary()).toMatch(/LSTM\(2 → 6\)/);
+    expect(wm.summary()).toMatch(/LSTM\(input_size 2, hidden_size 6/);
+    // Unknown or misspelt keys are errors naming them, across the boundary too.
+    const bad = await caught(() => WorkerModel.create(client, [{ type: 'Dense', config: { units: 1, in_features: 2, activ8tion: 'tanh' } }], { backend: name }));
+    expect(bad).toMatchObject({ code: 'ERR_RNNKIT_VALUE', arg: 'layers[0].config.activ8tion' });
+    const old = await caught(() => WorkerModel.create(client, [{ type: 'LSTM', options: { inputSize: 2, hiddenSize: 6 } } as never], { backend: name }));
+    expect(old).toMatchObject({ code: 'ERR_RNNKIT_VALUE', arg: 'layers[0].options' });
     await wm.compile({ loss: 'mse', optimizer: { type: 'adam', lr: 0.01 } });
     const x = randn([8, 5, 2], { seed: 1 });
     const y = randn([8, 5, 1], { seed: 2 });

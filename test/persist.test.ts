@@ -8,8 +8,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Dense, GRU, LSTM, randn, Sequential, setBackend } from '../ts/index.js';
+import { Dense, GRU, LSTM, randn, Sequential, setBackend, tensor } from '../ts/index.js';
 import { writeFileAtomic } from '../ts/persist-node.js';
 import { decodeSafetensors, encodeSafetensors, RNNKIT_VERSION, type NamedTensor } from '../ts/persist.js';
 import { backendsFor } from './helpers/backends.js';
@@ -280,7 +281,12 @@ describe.each(BACKENDS)('Sequential save/load on $name', ({ name, built }) => {
     expect(bits(loaded.predict(x).data)).toEqual(bits(model.predict(x).data));
     const { metadata } = decodeSafetensors(await readFile(path));
     expect(metadata).toMatchObject({ format: 'rnnkit', rnnkit: RNNKIT_VERSION, backend: name });
-    expect(JSON.parse(metadata.spec)).toMatchObject({ batch_first: true, seed: 3, head: { units: 2, return_sequences: false } });
+    // The core's canonical spec, layers format: Dense with returnSequences: false is LastStep + Dense.
+    const spec = JSON.parse(metadata.spec);
+    expect(spec).toMatchObject({ batch_first: true, seed: 3 });
+    expect(spec.layers.map((l: { type: string }) => l.type)).toEqual(['LSTM', 'GRU', 'LastStep', 'Dense']);
+    expect(spec.layers[3].config).toEqual({ in_features: 10, units: 2, activation: 'tanh', bias: true });
+    expect(spec).toEqual(model.spec);
     model.dispose();
     loaded.dispose();
   });
@@ -310,9 +316,13 @@ describe.each(BACKENDS)('Sequential save/load on $name', ({ name, built }) => {
     expectFormatError(() => Sequential.fromBytes(encodeSafetensors(reshaped, metadata)), /"2.weight" has shape \[10, 2\], the spec needs \[2, 10\]/);
     const nan = tensors.map((t) => (t.name === '2.bias' ? { ...t, data: new Float32Array([0, NaN]) } : t));
     expectFormatError(() => Sequential.fromBytes(encodeSafetensors(nan, metadata)), /"2.bias" element 1 is NaN/);
-    expectFormatError(() => Sequential.fromBytes(encodeSafetensors(tensors, { ...metadata, spec: '{"blocks": [' })), /spec is not valid JSON/);
-    const badSpec = JSON.stringify({ ...JSON.parse(metadata.spec), blocks: [{ cell: 'transformer', input_size: 3, hidden_size: 2 }] });
-    expectFormatError(() => Sequential.fromBytes(encodeSafetensors(tensors, { ...metadata, spec: badSpec })), /not a known cell/);
+    // The stored spec is read by the core: its own message, as a format error.
+    expectFormatError(() => Sequential.fromBytes(encodeSafetensors(tensors, { ...metadata, spec: '{"layers": [' })), /__metadata__.spec describes an invalid model/);
+    const badSpec = JSON.stringify({ ...JSON.parse(metadata.spec), layers: [{ type: 'Transformer', config: {} }] });
+    expectFormatError(() => Sequential.fromBytes(encodeSafetensors(tensors, { ...metadata, spec: badSpec })), /unknown layer type "Transformer"/);
+    const typo = JSON.parse(metadata.spec);
+    typo.layers[3].config.activ8tion = 'tanh';
+    expectFormatError(() => Sequential.fromBytes(encodeSafetensors(tensors, { ...metadata, spec: JSON.stringify(typo) })), /activ8tion/);
   });
 
   it.skipIf(!built)('explains that a safetensors file without __metadata__.spec (e.g. from PyTorch) cannot be loaded by path', async () => {
@@ -328,6 +338,31 @@ describe.each(BACKENDS)('Sequential save/load on $name', ({ name, built }) => {
     expect(bits(rebuilt.predict(x).data)).toEqual(bits(model.predict(x).data));
     model.dispose();
     rebuilt.dispose();
+  });
+
+  it.skipIf(!built)('a file in the format before issue 14 ({blocks, head}) loads and predicts what the old build predicted', async () => {
+    await setBackend(name);
+    const fixture = (f: string) => fileURLToPath(new URL(`./fixtures/legacy/${f}`, import.meta.url));
+    const want = JSON.parse(await readFile(fixture('gru2bi-lstm-dense-last.json'), 'utf8')) as { xShape: number[]; y: number[]; yShape: number[]; params: number };
+    const bytes = await readFile(fixture('gru2bi-lstm-dense-last.safetensors'));
+    expect(JSON.parse(decodeSafetensors(bytes).metadata.spec)).toHaveProperty('blocks');
+    const m = Sequential.fromBytes(bytes);
+    // Read by the core; the layers come from its canonical configs through the registry.
+    expect(m.layers.map((l) => l.type)).toEqual(['GRU', 'LSTM', 'LastStep', 'Dense']);
+    expect(m.spec.layers[0].config).toMatchObject({ input_size: 3, hidden_size: 4, num_layers: 2, bidirectional: true });
+    expect(m.numParameters).toBe(want.params);
+    const [n, t, f] = want.xShape;
+    const x = tensor(new Float32Array(n * t * f).map((_, i) => Math.sin(0.7 * i + 0.3)), [n, t, f]);
+    const y = m.predict(x);
+    expect(y.shape).toEqual(want.yShape);
+    // Written on native (FMA kernels): equal within float rounding on either backend.
+    y.data.forEach((v, i) => expect(Math.abs(v - want.y[i]), `y[${i}]`).toBeLessThan(1e-5));
+    // Saved again, it is in the layers format and loads to the same numbers.
+    const again = Sequential.fromBytes(m.toBytes());
+    expect(JSON.parse(decodeSafetensors(m.toBytes()).metadata.spec)).not.toHaveProperty('blocks');
+    expect(bits(again.predict(x).data)).toEqual(bits(y.data));
+    m.dispose();
+    again.dispose();
   });
 
   it.skipIf(!built)('load() of a missing file rejects with ENOENT; a corrupt file with ERR_RNNKIT_FORMAT', async () => {

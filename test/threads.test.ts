@@ -45,11 +45,11 @@ describe('threads option: validation', () => {
     }
   });
 
-  it('layers: config.threads defaults to 0, reaches toModelSpec, and bad values name threads', () => {
-    expect(new LSTM({ inputSize: 2, hiddenSize: 3 }).config.threads).toBe(0);
+  it('layers: threads defaults to 0, reaches toModelSpec, and bad values name threads', () => {
+    expect(new LSTM({ inputSize: 2, hiddenSize: 3 }).threads).toBe(0);
     const g = new GRU({ inputSize: 2, hiddenSize: 3, threads: 2 });
-    expect(g.config.threads).toBe(2);
-    expect(g.toModelSpec()).toMatchObject({ threads: 2, head: null });
+    expect(g.threads).toBe(2);
+    expect(g.toModelSpec()).toMatchObject({ threads: 2, layers: [{ type: 'GRU' }] });
     for (const [bad, code] of [
       [-1, 'ERR_RNNKIT_VALUE'],
       [2.5, 'ERR_RNNKIT_VALUE'],
@@ -58,7 +58,7 @@ describe('threads option: validation', () => {
     ] as const) {
       const e = thrown(() => new RNN({ inputSize: 2, hiddenSize: 3, threads: bad as number }));
       expect(e.code, `${String(bad)}: ${e.message}`).toBe(code);
-      expect(e.arg).toBe('threads');
+      expect(e.arg).toBe('options.threads');
     }
   });
 });

@@ -6,9 +6,18 @@
 
 import { describe, expectTypeOf, test } from 'vitest';
 import {
+  AttentionPooling,
+  Conv1D,
+  Dense,
+  Embedding,
+  GlobalMeanPool,
   GRU,
   LSTM,
+  MaxPool1D,
   RNN,
+  Sequential,
+  type AnyLayer,
+  type LayerJSON,
   randn,
   Tensor,
   tensor,
@@ -96,6 +105,61 @@ describe('layers reject wrong ranks and dtypes at compile time', () => {
     new RNN({ inputSize: 3, hiddenSize: 4, nonlinearity: 'gelu' });
     // @ts-expect-error snake_case is not an option name
     new GRU({ inputSize: 3, hiddenSize: 4, batch_first: true });
-    expectTypeOf(new RNN({ hiddenSize: 4 }).config.nonlinearity).toEqualTypeOf<'tanh' | 'relu' | 'sigmoid'>();
+    // @ts-expect-error Dense activations are the core's names
+    new Dense({ units: 2, activation: 'swish' });
+    // @ts-expect-error Conv1D padding is valid | same | causal
+    new Conv1D({ outChannels: 2, kernelSize: 3, padding: 'full' });
+    // @ts-expect-error Embedding needs embeddingDim
+    new Embedding({ numEmbeddings: 10 });
+    expectTypeOf(new RNN({ hiddenSize: 4 }).toJSON()).toEqualTypeOf<LayerJSON>();
+  });
+});
+
+describe('a Sequential reads what its first layer reads', () => {
+  const ids = zeros([2, 5], 'int32');
+  const feats = zeros([2, 5, 3]);
+  const y = zeros([2, 4]);
+
+  test('an Embedding first: int32 token ids [batch, seq]; float tensors are type errors', () => {
+    const m = new Sequential([
+      new Embedding({ numEmbeddings: 10, embeddingDim: 4 }),
+      new Conv1D({ outChannels: 8, kernelSize: 3 }),
+      new MaxPool1D({ poolSize: 2 }),
+      new LSTM({ hiddenSize: 6, bidirectional: true }),
+      new AttentionPooling({}),
+      new Dense({ units: 4 }),
+    ]);
+    expectTypeOf(m).toEqualTypeOf<Sequential<Tensor2D<'int32'>>>();
+    m.predict(ids);
+    void m.fit(ids, y);
+    m.evaluate(ids, y);
+    m.trace(zeros([1, 5], 'int32'));
+    // @ts-expect-error float32 features into an Embedding model
+    m.predict(feats);
+    // @ts-expect-error float32 features into an Embedding model
+    void m.fit(feats, y);
+    // @ts-expect-error float32 features into an Embedding model
+    m.evaluate(feats, y);
+    // @ts-expect-error int32 ids of rank 3
+    m.predict(zeros([2, 5, 1], 'int32'));
+  });
+
+  test('a Conv1D or Dense first: float32 features [batch, seq, features]; ids are type errors', () => {
+    const m = new Sequential([new Conv1D({ inChannels: 3, outChannels: 4, kernelSize: 2 }), new GlobalMeanPool(), new Dense({ units: 4 })]);
+    expectTypeOf(m).toEqualTypeOf<Sequential<Tensor3D>>();
+    m.predict(feats);
+    // @ts-expect-error token ids into a Conv1D model
+    m.predict(ids);
+    // @ts-expect-error token ids into a Dense model
+    new Sequential([new Dense({ inFeatures: 3, units: 2 })]).predict(ids);
+  });
+
+  test('a recurrent first layer reads either (ids as one-hot input)', () => {
+    const m = new Sequential([new LSTM({ inputSize: 10, hiddenSize: 4 }), new Dense({ units: 4 })]);
+    m.predict(feats);
+    m.predict(ids);
+    // A list typed only as layers reads either as well.
+    const layers: AnyLayer[] = [new GRU({ inputSize: 3, hiddenSize: 2 })];
+    expectTypeOf(new Sequential(layers)).toEqualTypeOf<Sequential<Tensor3D | Tensor2D<'int32'>>>();
   });
 });

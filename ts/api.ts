@@ -4,38 +4,11 @@
  */
 
 export { backendInfo, getBackend, liveHandles, ready, setBackend } from './backend/select.js';
-export type { Backend, BackendName, ModelHandle, ParamInfo } from './backend/types.js';
+export type { Backend, BackendName, LayerInfo, LayerShape, ModelHandle, ParamInfo, StateInfo } from './backend/types.js';
 export { dataset, Dataset, type DatasetOptions, type SequenceInput } from './dataset.js';
 export { ERROR_CODES, isRnnkitError, type RnnkitError, type RnnkitErrorCode } from './errors.js';
-export {
-  Dense,
-  GRU,
-  LSTM,
-  RecurrentLayer,
-  RNN,
-  type BackwardOptions,
-  type BlockSpec,
-  type CellName,
-  type DenseActivation,
-  type DenseConfig,
-  type DenseOptions,
-  type ForwardOptions,
-  type HeadSpec,
-  type Layer,
-  type LoadStateDictOptions,
-  type LSTMBackwardOptions,
-  type LSTMForwardOptions,
-  type LSTMGradients,
-  type LSTMOutput,
-  type RecurrentConfig,
-  type RecurrentGradients,
-  type RecurrentInit,
-  type RecurrentOptions,
-  type RecurrentOutput,
-  type RNNConfig,
-  type RNNOptions,
-  type WeightInit,
-} from './layers.js';
+// Every layer kind, its options type, the registry and the recurrent layers' standalone types.
+export * from './layers.js';
 export {
   Sequential,
   type BatchLogs,

@@ -1,29 +1,30 @@
 /**
- * `Sequential`: a Keras-like, batch-first stack of recurrent layers (RNN/LSTM/GRU) with an optional
- * Dense head, living as ONE backend model. JS only validates arguments and moves flat buffers: each
- * training epoch runs as a few `trainEpoch` calls over consecutive chunks of mini-batches (forward,
- * loss, BPTT, update for every mini-batch in Rust; off the JS thread on the native backend), each
- * chunk sized to take ~150 ms, so progress callbacks and aborts happen within an epoch, and results
- * equal one whole-epoch call bit for bit. Also: streaming `step`, state dicts with PyTorch names,
- * and safetensors save/load (bytes anywhere; file paths in Node only).
- * This file is the class; its parts are in ./model/: types.ts (public types), compile.ts (train JSON),
- * fit.ts (fit's plan and chunked epoch loop with validation), spec.ts (sizes and parameter counts),
- * persistence.ts (spec → layers, Node file I/O) and summary.ts.
+ * `Sequential`: a Keras-like, batch-first list of layers in any order the core accepts (e.g.
+ * Embedding → Conv1D → MaxPool1D → bidirectional LSTM → AttentionPooling → Dense), living as ONE
+ * backend model built at construction from `{batch_first, seed, threads, layers: [{type, config}]}`;
+ * a bad order or shape mismatch is the core's error (it names `spec.layers[k].config.<key>` and both
+ * shapes). Shapes, parameter counts and canonical configs come from the core. JS only validates
+ * arguments and moves flat buffers: each training epoch runs as a few `trainEpoch` calls over
+ * consecutive chunks of mini-batches (~150 ms each, in Rust; off the JS thread on the native
+ * backend), so progress callbacks and aborts happen within an epoch. Also: streaming `step`, state
+ * dicts with PyTorch names, and safetensors save/load (bytes anywhere; file paths in Node only).
+ * Parts in ./model/: types.ts (public types), compile.ts (train JSON), fit.ts (fit's plan and chunked
+ * epoch loop), persistence.ts (format errors, Node file I/O) and summary.ts.
  */
 
-import type { Backend, BackendName, BatchData, ModelHandle } from './backend/types.js';
+import type { Backend, BackendName, BatchData, LayerInfo, LayerShape, ModelHandle, ParamInfo, StateInfo } from './backend/types.js';
 import { getBackend } from './backend/select.js';
 import { describe, rnnkitError, shapeError, typeError, valueError, type RnnkitError } from './errors.js';
-import { Dense, RecurrentLayer, type BlockSpec, type HeadSpec, type Layer } from './layers.js';
+import type { Layer, LayerInput } from './layers/layer.js';
+import { isLayer, layerFromJSON, LAYER_TYPES, type AnyLayer } from './layers/registry.js';
 import { decodeSafetensors, encodeSafetensors, RNNKIT_VERSION, type NamedTensor } from './persist.js';
-import { Dataset, type SequenceInput } from './dataset.js';
-import { isTensor, Tensor, type DType, type Lengths, type Tensor2D, type Tensor3D } from './tensor.js';
+import { Dataset } from './dataset.js';
+import { isTensor, Tensor, type DType, type Lengths, type Tensor2D } from './tensor.js';
 import { inputDims, integerOption, nonEmptyString, optBool, optionsObject, plainObject, string, toLengths } from './validate.js';
 import { compileJson, COMPILE_KEYS } from './model/compile.js';
 import { disposedError, EVAL_BATCH, FIT_KEYS, firstNonFinite, fitLoop, type FitPlan } from './model/fit.js';
-import { formatError, layersFromSpec, nodeIO } from './model/persistence.js';
-import { blockParams, headParams, normaliseBlock, normaliseHead, outputSize, size } from './model/spec.js';
-import { summaryTable } from './model/summary.js';
+import { formatError, nodeIO } from './model/persistence.js';
+import { shapeText, summaryTable } from './model/summary.js';
 import type { CompileOptions, FitOptions, History, Loss, ModelSpec, SequentialOptions, TracePanel } from './model/types.js';
 
 // The public types live in ./model/types.ts; re-exported so `from './model.js'` imports keep working.
@@ -34,80 +35,88 @@ export { epochSeed } from './model/fit.js';
 const MAX_THREADS = 256;
 
 const fmtShape = (s: readonly number[]) => `[${s.join(', ')}]`;
+const size = (p: ParamInfo) => p.shape.reduce((a, b) => a * b, 1);
 
 /**
- * Layers are configuration only: the Sequential builds one core spec from them (batch-first, seeded
- * by `options.seed`; the layers' own `batchFirst` and `seed` options do not apply) and allocates its
- * backend model on first use, on the backend current at that moment.
+ * Layers are configuration: the Sequential builds one core spec from them (batch-first, seeded by
+ * `options.seed`; a recurrent layer's standalone `batchFirst`, `seed` and `threads` do not apply)
+ * and creates its backend model at once, on the current backend (in browsers `await ready()` first).
+ * `X`, the input `predict`/`fit`/`evaluate`/`trace` take, follows the first layer: int32 token ids
+ * [batch, seq] after an Embedding, float32 [batch, seq, features] otherwise (a recurrent first
+ * layer also reads ids, as one-hot input).
  */
-export class Sequential {
-  /** The layers as given (they are configuration only; the model owns one backend handle). */
-  readonly layers: readonly Layer[];
+export class Sequential<X extends LayerInput = LayerInput> {
+  /** The layers as given (configuration only; the model owns one backend handle). */
+  readonly layers: readonly AnyLayer[];
+  /** The core's canonical spec (every default and size filled in). */
   readonly #spec: ModelSpec;
-  /** `options.threads`: a runtime setting, so it travels with the backend model, not with `spec`. */
-  readonly #threads: number;
+  /** Every layer as the core built it (`spec.layers` order). */
+  readonly #infos: readonly LayerInfo[];
   #handle: ModelHandle | undefined;
-  #backend: BackendName | undefined;
+  readonly #backend: BackendName;
   /** The backend holding this model (datasets fit() makes go there too). */
-  #backendObject: Backend | undefined;
+  readonly #backendObject: Backend;
   #loss: Loss | undefined;
   #fitting = false;
   #disposed = false;
   /** Epochs trained so far over all fit() calls: keeps later fits from replaying earlier shuffles. */
   #epochsSeen = 0;
+  /** A handle fromBytes() made (from a stored spec) for the next constructor call to adopt. */
+  static #adopt: { handle: ModelHandle; backend: Backend } | undefined;
 
-  constructor(layers: readonly Layer[], options: SequentialOptions = {}) {
+  constructor(layers: readonly [Layer<X>, ...AnyLayer[]], options?: SequentialOptions);
+  constructor(layers: readonly AnyLayer[], options?: SequentialOptions);
+  constructor(layers: readonly AnyLayer[], options: SequentialOptions = {}) {
+    const adopt = Sequential.#adopt;
+    Sequential.#adopt = undefined;
     if (!Array.isArray(layers)) throw typeError('layers', 'an array of layers', describe(layers));
+    if (layers.length === 0) throw valueError('layers', 'expected at least one layer');
+    layers.forEach((l, k) => {
+      if (!isLayer(l)) throw typeError(`layers[${k}]`, `a layer (${LAYER_TYPES.join(', ')})`, describe(l));
+    });
     optionsObject('options', options, ['seed', 'threads']);
     const seed = options.seed === undefined ? 0 : integerOption('options.seed', options.seed, 0);
-    this.#threads = options.threads === undefined ? 0 : integerOption('options.threads', options.threads, 0, MAX_THREADS);
-    const blocks: BlockSpec[] = [];
-    let head: HeadSpec | null = null;
-    layers.forEach((layer, k) => {
-      const arg = `layers[${k}]`;
-      if (layer instanceof Dense) {
-        if (k !== layers.length - 1) {
-          throw valueError(arg, `a Dense layer must be the last layer of a Sequential, but ${layers.length - 1 - k} layer(s) follow it`);
-        }
-        if (k === 0) throw valueError(arg, 'a Sequential starts with a recurrent layer (RNN, LSTM or GRU), got Dense');
-        head = normaliseHead(layer.toHeadSpec() as Partial<HeadSpec>);
-        return;
-      }
-      if (!(layer instanceof RecurrentLayer)) {
-        throw typeError(arg, 'an RNN, LSTM, GRU or Dense layer', describe(layer));
-      }
-      const given = layer.config.inputSize;
-      let inputSize: number;
-      if (k === 0) {
-        if (given === undefined) throw valueError(`${arg}.inputSize`, 'is required on the first layer (later layers infer it)');
-        inputSize = given;
-      } else {
-        inputSize = outputSize(blocks[k - 1]);
-        if (given !== undefined && given !== inputSize) {
-          throw shapeError(`${arg}.inputSize`, `${inputSize} (the output size of layers[${k - 1}])`, `${given}`);
-        }
-      }
-      blocks.push(normaliseBlock(layer.toBlockSpec(inputSize) as Partial<BlockSpec>, inputSize));
-    });
-    if (blocks.length === 0) throw valueError('layers', 'expected at least one recurrent layer (RNN, LSTM or GRU)');
+    const threads = options.threads === undefined ? 0 : integerOption('options.threads', options.threads, 0, MAX_THREADS);
     this.layers = Object.freeze([...layers]);
-    this.#spec = { batch_first: true, seed, blocks, head };
+    const backend = adopt?.backend ?? getBackend();
+    const spec: ModelSpec = { batch_first: true, seed, threads, layers: layers.flatMap((l) => l.specLayers()) };
+    // The core checks the order and every shape; its error names spec.layers[k].config.<key>.
+    const handle = adopt?.handle ?? backend.createModel(JSON.stringify(spec));
+    try {
+      this.#spec = JSON.parse(handle.specJson()) as ModelSpec;
+      this.#infos = handle.layers();
+    } catch (e) {
+      if (!adopt) handle.dispose(); // an adopted handle is its caller's to free
+      throw e;
+    }
+    this.#handle = handle;
+    this.#backend = backend.name;
+    this.#backendObject = backend;
   }
 
   /** Threads its native computations use (`options.threads`; 0 = every available core). */
   get threads(): number {
-    return this.#threads;
+    return this.#spec.threads;
   }
 
-  /** The core spec this model is built from (a copy). */
+  /** The core's canonical spec of this model (a copy): every default and inferred size filled in. */
   get spec(): ModelSpec {
     return structuredClone(this.#spec);
   }
 
-  /** The backend this model lives on (binds the model to the current backend if it has not run yet). */
+  /** Every layer as the core built it (`spec.layers` order): canonical config, input and output shapes, parameter count. */
+  layerInfo(): LayerInfo[] {
+    return structuredClone([...this.#infos]);
+  }
+
+  /** What the model reads (token ids, or features per step) and what it returns (a sequence or a vector per sample). */
+  get io(): { input: LayerShape; output: LayerShape } {
+    return { input: { ...this.#infos[0].input }, output: { ...this.#infos[this.#infos.length - 1].output } };
+  }
+
+  /** The backend this model lives on. */
   get backendName(): BackendName {
-    if (this.#backend === undefined) this.#ensureHandle('backendName');
-    return this.#backend!;
+    return this.#backend;
   }
 
   /** The compiled loss, if compile() ran. */
@@ -119,16 +128,9 @@ export class Sequential {
     return this.#disposed;
   }
 
-  /** Total trainable parameters. */
+  /** Total trainable parameters (the core's count). */
   get numParameters(): number {
-    return this.#spec.blocks.reduce((s, b) => s + blockParams(b), 0) + headParams(this.#spec);
-  }
-
-  /** Output shape for `batch` sequences of `seqLen` steps. */
-  outputShape(batch: number, seqLen: number): number[] {
-    const { head } = this.#spec;
-    if (head === null) return [batch, seqLen, outputSize(this.#spec.blocks[this.#spec.blocks.length - 1])];
-    return head.return_sequences ? [batch, seqLen, head.units] : [batch, head.units];
+    return this.#infos.reduce((n, l) => n + l.params, 0);
   }
 
   compile(options: CompileOptions): void {
@@ -144,16 +146,16 @@ export class Sequential {
    * Trains on a `dataset()` (copied into the backend once, reusable) or on (x, y), which fit() copies
    * in once for this call. x: float32 [batch, seqLen, features] or int32 token ids [batch, seqLen].
    */
-  fit(data: Dataset, options?: Omit<FitOptions, 'mask' | 'lengths'>): Promise<History>;
-  fit(x: SequenceInput, y: Tensor<DType>, options?: FitOptions): Promise<History>;
-  async fit(a: Dataset | SequenceInput, b?: Tensor<DType> | FitOptions, c?: FitOptions): Promise<History> {
+  fit(data: Dataset, options?: Omit<FitOptions<X>, 'mask' | 'lengths'>): Promise<History>;
+  fit(x: X, y: Tensor<DType>, options?: FitOptions<X>): Promise<History>;
+  async fit(a: Dataset | X, b?: Tensor<DType> | FitOptions<X>, c?: FitOptions<X>): Promise<History> {
     if (this.#disposed) throw disposedError('fit');
     if (this.#fitting) throw this.#busyError('fit');
     this.#fitting = true; // set before the first await: a second fit() in the same tick sees it
     const owned: Dataset[] = [];
     try {
       if (a instanceof Dataset && isTensor(b)) throw typeError('options', 'an object (the dataset already holds y)', describe(b));
-      const [data, options] = a instanceof Dataset ? [a, (b ?? {}) as FitOptions] : [undefined, c ?? {}];
+      const [data, options] = a instanceof Dataset ? [a, (b ?? {}) as FitOptions<X>] : [undefined, c ?? {}];
       optionsObject('options', options, FIT_KEYS);
       // Everything is checked before anything happens: no recompile, no copy for a bad call.
       const plan = this.#fitPlan(options);
@@ -190,7 +192,7 @@ export class Sequential {
   }
 
   /** fit()'s own loss/optimizer options compile the model (checked by the caller beforehand). */
-  #compileFromFit(options: FitOptions): void {
+  #compileFromFit(options: FitOptions<X>): void {
     if (options.loss === undefined) return;
     const { loss, optimizer, clipNorm, clipValue } = options;
     this.#ensureHandle('fit').compile(JSON.stringify(compileJson({ loss, optimizer, clipNorm, clipValue })));
@@ -199,36 +201,50 @@ export class Sequential {
 
   /** A dataset of (x, y, mask, lengths) on this model's backend, checked against it; the caller disposes it (`owned`). */
   #ownDataset(owned: Dataset[], xArg: string, yArg: string, x: unknown, y: unknown, mask: unknown, lengths: unknown, loss: Loss): Dataset {
-    const batch = this.#batch(xArg, yArg, x, y, mask, lengths, true, loss);
+    const batch = this.#batch(xArg, yArg, x, y, mask, lengths, loss);
     this.#ensureHandle('fit');
     const d = new Dataset(batch, (y as Tensor<DType>).shape, this.#backendObject);
     owned.push(d);
     return d;
   }
 
-  /** Checks a dataset's backend, shapes and target kind against this model (its contents were checked when it was built). */
+  /** Checks a dataset's backend and target kind against this model (the core checks its sizes on use). */
   #usable(arg: string, d: Dataset, loss: Loss): Dataset {
     if (d.disposed) throw rnnkitError('ERR_RNNKIT_DISPOSED', `${arg}: the dataset has been disposed`, arg);
     this.#ensureHandle('fit');
     if (d.backend !== this.#backend) {
       throw typeError(arg, `a dataset made on the '${this.#backend}' backend (this model's)`, `one made on '${d.backend}'`);
     }
-    const inputSize = this.#spec.blocks[0].input_size;
-    if (!d.tokens && d.features !== inputSize) {
-      throw shapeError(arg, `x with ${inputSize} features per step (inputSize of layers[0])`, `${d.features}`);
+    const input = this.#infos[0].input;
+    if (!d.tokens && (input.kind === 'ids' || d.features !== input.features)) {
+      const want = input.kind === 'ids' ? `int32 token ids (layers[0], ${this.#infos[0].type}, reads ids)` : `x with ${input.features} features per step (what layers[0] reads)`;
+      throw (input.kind === 'ids' ? typeError : shapeError)(arg, want, `float32 x with ${d.features} features`);
     }
-    const out = this.outputShape(d.size, d.seqLen);
-    const classes = loss === 'cross_entropy';
-    const want = classes ? out.slice(0, -1) : out;
-    if (d.yDtype !== (classes ? 'int32' : 'float32')) {
-      throw typeError(`${arg}.y`, classes ? "int32 class ids for loss 'cross_entropy'" : `float32 targets for loss '${loss}'`, `${d.yDtype} targets`);
-    }
-    if (fmtShape(d.yShape) !== fmtShape(want)) throw shapeError(`${arg}.y`, `${fmtShape(want)} (the model's output shape${classes ? ' without its class axis' : ''})`, fmtShape(d.yShape));
+    this.#checkTargets(`${arg}.y`, d.yDtype, d.yShape, d.size, loss);
     return d;
   }
 
+  /**
+   * A target's dtype, rank, batch and feature dims against the output the core reports (its step
+   * count, which convolutions and pools change, is checked by the core through the total size).
+   */
+  #checkTargets(arg: string, dtype: DType, shape: readonly number[], batch: number, loss: Loss): void {
+    const out = this.#infos[this.#infos.length - 1].output;
+    const classes = loss === 'cross_entropy';
+    const features = out.kind === 'ids' ? 1 : out.features;
+    const dims = out.kind === 'vector' ? [`${batch}`] : [`${batch}`, 'steps'];
+    if (!classes) dims.push(`${features}`);
+    const want = `[${dims.join(', ')}] (the model's output ${shapeText(out)}${classes ? ' without its class axis' : ''})`;
+    if (dtype !== (classes ? 'int32' : 'float32')) {
+      throw typeError(arg, classes ? "int32 class ids for loss 'cross_entropy'" : `float32 targets for loss '${loss}'`, `dtype '${dtype}'${classes ? '' : " (int32 class ids need loss 'cross_entropy')"}`);
+    }
+    if (shape.length !== dims.length || shape[0] !== batch || (!classes && shape[shape.length - 1] !== features)) {
+      throw shapeError(arg, want, fmtShape(shape));
+    }
+  }
+
   /** fit()'s options other than data and compile ones, checked. */
-  #fitPlan(options: FitOptions): FitPlan {
+  #fitPlan(options: FitOptions<X>): FitPlan {
     const epochs = integerOption('options.epochs', options.epochs ?? 1, 1);
     const batchSizeOpt = integerOption('options.batchSize', options.batchSize ?? 32, 1);
     const shuffle = optBool('options.shuffle', options.shuffle ?? undefined, true);
@@ -251,8 +267,8 @@ export class Sequential {
     return { epochs, batchSizeOpt, shuffle, seed, tbptt, onEpochEnd, onBatchEnd, signal };
   }
 
-  /** Runs the model on `x` [batch, seqLen, inputSize] (or int32 token ids [batch, seqLen]): [batch, seqLen, units] or [batch, units]. */
-  predict(x: SequenceInput, options: { lengths?: Lengths } = {}): Tensor<'float32'> {
+  /** Runs the model on `x` (float32 [batch, seqLen, features] or int32 token ids [batch, seqLen], as its first layer reads): [batch, steps, units] or [batch, units]. */
+  predict(x: X, options: { lengths?: Lengths } = {}): Tensor<'float32'> {
     const handle = this.#ensureHandle('predict');
     optionsObject('options', options, ['lengths']);
     const dims = this.#checkX('x', x);
@@ -261,10 +277,43 @@ export class Sequential {
     return new Tensor(out.output, out.outputDims);
   }
 
+  /**
+   * The states the layers carry between chunks of a sequence, in order, for `batch` sequences: a
+   * recurrent layer's h (and an LSTM's c), [numLayers·directions, batch, hiddenSize]; a causal
+   * convolution's input history. `forward`'s `states` follow this list.
+   */
+  stateInfo(batch: number): StateInfo[] {
+    return this.#ensureHandle('stateInfo').stateInfo(integerOption('batch', batch, 1));
+  }
+
+  /**
+   * Inference that carries states explicitly, for a long sequence run in chunks: `states` (one
+   * Float32Array per `stateInfo(batch)` entry; an absent one is zeros) in, the output and the final
+   * states out, ready for the next chunk. Chunk after chunk equals one predict() on the whole.
+   */
+  forward(x: X, options: { states?: readonly (Float32Array | undefined)[]; lengths?: Lengths } = {}): { output: Tensor<'float32'>; states: Float32Array[] } {
+    const handle = this.#ensureHandle('forward');
+    optionsObject('options', options, ['states', 'lengths']);
+    const dims = this.#checkX('x', x);
+    const states = options.states;
+    if (states !== undefined) {
+      if (!Array.isArray(states)) throw typeError('options.states', 'an array of Float32Array (one per stateInfo(batch) entry)', describe(states));
+      const want = handle.stateInfo(dims[0]).length;
+      if (states.length !== want) throw shapeError('options.states', `${want} entries (stateInfo(${dims[0]}))`, `${states.length}`);
+      states.forEach((st, i) => {
+        if (st !== undefined && !(st instanceof Float32Array)) throw typeError(`options.states[${i}]`, 'a Float32Array or undefined', describe(st));
+      });
+    }
+    const lengths = options.lengths === undefined ? undefined : toLengths('options.lengths', options.lengths, dims[0], dims[1]);
+    const out = handle.forward(x.data, dims, { ...(states ? { states } : {}), ...(lengths ? { lengths } : {}) });
+    // Copies: the backend's states may be views of one buffer.
+    return { output: new Tensor(out.output, out.outputDims), states: out.states.map((st) => st.slice()) };
+  }
+
   /** The compiled loss on a `dataset()` or on (x, y), without updating the weights. */
   evaluate(data: Dataset, options?: { batchSize?: number }): number;
-  evaluate(x: SequenceInput, y: Tensor<DType>, options?: { mask?: Tensor2D; lengths?: Lengths }): number;
-  evaluate(a: Dataset | SequenceInput, b?: Tensor<DType> | { batchSize?: number }, c: { mask?: Tensor2D; lengths?: Lengths } = {}): number {
+  evaluate(x: X, y: Tensor<DType>, options?: { mask?: Tensor2D; lengths?: Lengths }): number;
+  evaluate(a: Dataset | X, b?: Tensor<DType> | { batchSize?: number }, c: { mask?: Tensor2D; lengths?: Lengths } = {}): number {
     const handle = this.#ensureHandle('evaluate');
     if (this.#loss === undefined) {
       throw rnnkitError('ERR_RNNKIT_VALUE', 'evaluate: the model is not compiled; call model.compile({ loss }) first', 'model');
@@ -275,17 +324,23 @@ export class Sequential {
       return handle.evaluateDataset(this.#usable('data', a, this.#loss).handle, integerOption('options.batchSize', options.batchSize ?? EVAL_BATCH, 1)).loss;
     }
     optionsObject('options', c, ['mask', 'lengths']);
-    return handle.evaluate(this.#batch('x', 'y', a, b, c.mask, c.lengths, false));
+    return handle.evaluate(this.#batch('x', 'y', a, b, c.mask, c.lengths));
   }
 
-  /** Streaming inference: one step `xT` [batch, inputSize] from the kept state → [batch, units]. */
+  /**
+   * Streaming inference: one step `xT` [batch, features] from the states the backend keeps (every
+   * recurrent layer's h/c, a causal convolution's history; `resetState()` zeroes them) → the output
+   * for that step, [batch, units].
+   */
   step(xT: Tensor2D): Tensor2D {
     const handle = this.#ensureHandle('step');
-    const inputSize = this.#spec.blocks[0].input_size;
-    if (!isTensor(xT)) throw typeError('xT', `a float32 Tensor2D [batch, ${inputSize}]`, describe(xT));
+    if (!isTensor(xT)) throw typeError('xT', 'a float32 Tensor2D [batch, features]', describe(xT));
     if (xT.dtype !== 'float32') throw typeError('xT', "dtype 'float32'", `'${xT.dtype}'`);
-    if (xT.shape.length !== 2 || xT.shape[1] !== inputSize || xT.shape[0] < 1) {
-      throw shapeError('xT', `[batch >= 1, ${inputSize}]`, fmtShape(xT.shape));
+    const input = this.#infos[0].input;
+    // The backend's step reads float32 features (a recurrent first layer's ids as one-hot rows).
+    if (input.kind === 'ids') throw typeError('xT', 'a model whose first layer reads features (step() takes float32 rows)', `a model starting with ${this.#infos[0].type}, which reads token ids`);
+    if (xT.shape.length !== 2 || xT.shape[0] < 1 || xT.shape[1] !== input.features) {
+      throw shapeError('xT', `[batch >= 1, ${input.features}] (the features layers[0] reads)`, fmtShape(xT.shape));
     }
     const batch = xT.shape[0];
     const out = handle.step(xT.data as Float32Array, batch);
@@ -293,25 +348,32 @@ export class Sequential {
   }
 
   /**
-   * The inside of the network for ONE sequence `x` [1, seqLen, inputSize]: per recurrent block, layer
-   * and direction, the hidden state h, the LSTM cell state c and each gate's activation (LSTM i, f, g,
-   * o; GRU r, z, n), each [seqLen, hiddenSize], from zero states and without dropout. For plots.
+   * The inside of the network for ONE sequence `x` ([1, seqLen, features] or ids [1, seqLen]), from
+   * zero states and without dropout, for plots: per recurrent layer, stack layer and direction the
+   * hidden state h, the LSTM cell state c and each gate (LSTM i, f, g, o; GRU r, z, n); attention
+   * weights ('attention'); other layers' outputs ('output'). Each panel is [steps, units].
    */
-  trace(x: SequenceInput): { steps: number; panels: TracePanel[] } {
+  trace(x: X): { steps: number; panels: TracePanel[] } {
     const handle = this.#ensureHandle('trace');
     const dims = this.#checkX('x', x);
-    if (dims[0] !== 1) throw shapeError('x', `one sequence [1, seqLen, ${dims[2]}]`, fmtShape(x.shape));
-    const t = x.dtype === 'int32' ? handle.trace(...oneHotSequence(x.data as Int32Array, this.#spec.blocks[0].input_size)) : handle.trace(x.data as Float32Array, dims);
-    const panels = t.panels.map((p) => ({
-      name: p.name,
-      kind: p.kind,
-      units: p.units,
-      activation: p.activation,
-      block: p.block,
-      layer: p.layer,
-      direction: p.direction,
-      values: t.values.slice(p.offset, p.offset + t.steps * p.units),
-    }));
+    if (dims[0] !== 1) throw shapeError('x', x.dtype === 'int32' ? 'one sequence [1, seqLen]' : `one sequence [1, seqLen, ${dims[2]}]`, fmtShape(x.shape));
+    const t = handle.trace(x.data, dims);
+    // Panels are concatenated in order; each one's rows run to the next one's offset (a pooled
+    // sequence has fewer steps than the input, a vector one).
+    const panels = t.panels.map((p, i) => {
+      const end = i + 1 < t.panels.length ? t.panels[i + 1].offset : t.values.length;
+      return {
+        name: p.name,
+        kind: p.kind,
+        units: p.units,
+        steps: (end - p.offset) / p.units,
+        activation: p.activation,
+        block: p.block,
+        layer: p.layer,
+        direction: p.direction,
+        values: t.values.slice(p.offset, end),
+      };
+    });
     return { steps: t.steps, panels };
   }
 
@@ -321,7 +383,10 @@ export class Sequential {
     this.#handle?.resetState();
   }
 
-  /** Copies of all parameters keyed by name ('0.weight_ih_l0', ..., '<k>.weight', '<k>.bias'). */
+  /**
+   * Copies of all parameters keyed by name: bare PyTorch names when one layer has parameters, else
+   * prefixed by the index among the layers that have some ('0.weight_ih_l0', ..., '1.weight').
+   */
   stateDict(): Record<string, Tensor<'float32'>> {
     const handle = this.#ensureHandle('stateDict');
     const flat = handle.getParams();
@@ -388,7 +453,11 @@ export class Sequential {
     });
   }
 
-  /** Rebuilds a model from toBytes()/save() output, on the current backend. */
+  /**
+   * Rebuilds a model from toBytes()/save() output, on the current backend: the core builds it from
+   * the stored spec (the layers format, or the older {blocks, head} one), then `layers` are made
+   * from the core's canonical configs through the layer registry.
+   */
   static fromBytes(bytes: Uint8Array | ArrayBuffer): Sequential {
     const { tensors, metadata } = decodeSafetensors(bytes);
     if (typeof metadata.spec !== 'string') {
@@ -400,10 +469,20 @@ export class Sequential {
         'bytes',
       );
     }
-    const [layers, opts] = layersFromSpec(metadata.spec);
+    const backend = getBackend();
     let model: Sequential;
     try {
-      model = new Sequential(layers, opts);
+      const handle = backend.createModel(metadata.spec);
+      try {
+        const spec = JSON.parse(handle.specJson()) as ModelSpec;
+        const layers = handle.layers().map((l, k) => layerFromJSON({ type: l.type, config: l.config }, `spec.layers[${k}]`));
+        Sequential.#adopt = { handle, backend };
+        model = new Sequential(layers, { seed: spec.seed, threads: spec.threads });
+      } catch (e) {
+        Sequential.#adopt = undefined;
+        handle.dispose();
+        throw e;
+      }
     } catch (e) {
       throw rnnkitError('ERR_RNNKIT_FORMAT', `safetensors: __metadata__.spec describes an invalid model: ${(e as Error).message}`, 'bytes', e);
     }
@@ -447,9 +526,9 @@ export class Sequential {
     return Sequential.fromBytes(await io.readFileBytes(path));
   }
 
-  /** A table of layers, output shapes and parameter counts. */
+  /** A table of the layers as the core built them: canonical configs, output shapes and parameter counts. */
   summary(): string {
-    return summaryTable(this.#spec, this.numParameters);
+    return summaryTable(this.#infos, this.#spec.seed);
   }
 
   /** Frees the backend model. During fit() the running epoch finishes first, then fit() rejects. A second call is a no-op. */
@@ -469,95 +548,37 @@ export class Sequential {
     return rnnkitError('ERR_RNNKIT_DISPOSED', `${op}: the model is busy in fit(); await it (or abort it with options.signal) first`, 'model');
   }
 
-  /** Creates the backend model on first use, on the backend current at that moment. */
+  /** The backend model (ERR_RNNKIT_DISPOSED once disposed). */
   #ensureHandle(op: string): ModelHandle {
-    if (this.#disposed) throw disposedError(op);
-    if (this.#handle === undefined) {
-      const backend = getBackend();
-      this.#handle = backend.createModel(JSON.stringify({ ...this.#spec, threads: this.#threads }));
-      this.#backend = backend.name;
-      this.#backendObject = backend;
-    }
+    if (this.#disposed || this.#handle === undefined) throw disposedError(op);
     return this.#handle;
   }
 
-  /** Core dims of `x`: [batch, seqLen, inputSize] features, or [batch, seqLen, 1] for int32 token ids (checked < inputSize). */
+  /** Core dims of `x`: [batch, seqLen, features], or [batch, seqLen, 1] for int32 token ids; the core checks them against the first layer. */
   #checkX(arg: string, x: unknown): [number, number, number] {
-    const inputSize = this.#spec.blocks[0].input_size;
-    if (isTensor(x) && x.dtype === 'int32') {
-      const dims = inputDims(arg, x);
-      const ids = x.data as Int32Array;
-      for (let i = 0; i < ids.length; i++) {
-        if (!(ids[i] >= 0 && ids[i] < inputSize)) throw valueError(arg, `element ${i} is token id ${ids[i]}, expected an id in [0, ${inputSize}) (inputSize of layers[0])`);
-      }
-      return dims;
-    }
-    const want = `[batch, seqLen, ${inputSize}]`;
-    if (!isTensor(x)) throw typeError(arg, `a float32 Tensor3D ${want} or int32 token ids [batch, seqLen]`, describe(x));
-    if (x.dtype !== 'float32') throw typeError(arg, "dtype 'float32'", `'${x.dtype}'`);
-    if (x.shape.length !== 3) throw shapeError(arg, `rank 3 ${want}`, `rank ${x.shape.length} ${fmtShape(x.shape)}`);
-    const [n, t, i] = x.shape;
-    if (i !== inputSize) throw shapeError(arg, `${want} (inputSize of layers[0])`, fmtShape(x.shape));
-    if (n < 1 || t < 1) throw shapeError(arg, `${want} with batch >= 1 and seqLen >= 1`, fmtShape(x.shape));
-    return [n, t, i];
+    return inputDims(arg, x);
   }
 
-  /** Validates one (x, y, mask, lengths) set against the spec and the compiled loss. */
-  #batch(xArg: string, yArg: string, x: unknown, y: unknown, mask: unknown, lengths: unknown, checkX: boolean, loss: Loss = this.#loss!): BatchData {
+  /**
+   * One (x, y, mask, lengths) set as backend data. Checked here: kinds, ranks and the dims the core
+   * cannot see in flat arrays (y's batch and features); the core checks sizes, values, ids and
+   * classes against the model and the compiled loss.
+   */
+  #batch(xArg: string, yArg: string, x: unknown, y: unknown, mask: unknown, lengths: unknown, loss: Loss = this.#loss!): BatchData {
     const xDims = this.#checkX(xArg, x);
     const [n, t] = xDims;
-    const xData = (x as Tensor3D).data;
-    if (checkX && xData instanceof Float32Array) {
-      const bad = firstNonFinite(xData);
-      if (bad >= 0) throw valueError(xArg, `element ${bad} is ${xData[bad]}; inputs must be finite`);
-    }
-    const out = this.outputShape(n, t);
     if (!isTensor(y)) throw typeError(yArg, loss === 'cross_entropy' ? 'an int32 Tensor of class ids' : 'a float32 Tensor', describe(y));
-    if (y.shape[0] !== n) {
-      throw shapeError(yArg, `batch ${n} (like ${xArg}) in its first dimension`, `${fmtShape(y.shape)}`);
-    }
-    let yData: Float32Array | Int32Array;
-    if (loss === 'cross_entropy') {
-      const want = out.slice(0, -1);
-      const classes = out[out.length - 1];
-      if (y.dtype !== 'int32') throw typeError(yArg, "int32 class ids for loss 'cross_entropy'", `dtype '${y.dtype}'`);
-      if (fmtShape(y.shape) !== fmtShape(want)) throw shapeError(yArg, `${fmtShape(want)} (the output shape without its class axis)`, fmtShape(y.shape));
-      yData = y.data as Int32Array;
-      for (let i = 0; i < yData.length; i++) {
-        if (yData[i] < 0 || yData[i] >= classes) throw valueError(`${yArg}`, `element ${i} is class ${yData[i]}, expected a class id in [0, ${classes})`);
-      }
-    } else {
-      if (y.dtype !== 'float32') {
-        throw typeError(yArg, `float32 targets for loss '${loss}'`, `dtype '${y.dtype}' (int32 class ids need loss 'cross_entropy')`);
-      }
-      if (fmtShape(y.shape) !== fmtShape(out)) throw shapeError(yArg, `${fmtShape(out)} (the model's output shape)`, fmtShape(y.shape));
-      yData = y.data as Float32Array;
-      const bad = firstNonFinite(yData);
-      if (bad >= 0) throw valueError(yArg, `element ${bad} is ${yData[bad]}; targets must be finite`);
-    }
-    const batch: BatchData = { x: xData, xDims, y: yData };
+    this.#checkTargets(yArg, y.dtype, y.shape, n, loss);
+    const batch: BatchData = { x: (x as Tensor<DType>).data, xDims, y: y.data };
     if (mask !== undefined) {
-      if (this.#spec.head !== null && !this.#spec.head.return_sequences) {
-        throw valueError('options.mask', 'a per-step mask needs sequence outputs, but the Dense head has returnSequences: false');
+      if (this.io.output.kind !== 'sequence') {
+        throw valueError('options.mask', `a per-step mask needs sequence outputs, but the model returns ${shapeText(this.io.output)} (its last layers reduce the steps)`);
       }
-      if (!isTensor(mask) || mask.dtype !== 'float32') throw typeError('options.mask', `a float32 Tensor2D [${n}, ${t}]`, describe(mask));
-      if (fmtShape(mask.shape) !== fmtShape([n, t])) throw shapeError('options.mask', `[${n}, ${t}] (batch, seqLen of ${xArg})`, fmtShape(mask.shape));
-      const m = mask.data as Float32Array;
-      for (let i = 0; i < m.length; i++) {
-        if (!(m[i] >= 0) || !Number.isFinite(m[i])) throw valueError('options.mask', `element ${i} is ${m[i]}; weights must be finite and >= 0`);
-      }
-      batch.mask = m;
+      if (!isTensor(mask) || mask.dtype !== 'float32' || mask.rank !== 2) throw typeError('options.mask', `a float32 Tensor2D [${n}, steps]`, describe(mask));
+      if (mask.shape[0] !== n) throw shapeError('options.mask', `[${n}, steps] (batch of ${xArg})`, fmtShape(mask.shape));
+      batch.mask = mask.data as Float32Array;
     }
     if (lengths !== undefined) batch.lengths = toLengths('options.lengths', lengths, n, t);
     return batch;
   }
-}
-
-/** One sequence of token ids as one-hot features [1, seqLen, width] (a trace is one short sequence, for a plot). */
-function oneHotSequence(ids: Int32Array, width: number): [Float32Array, [number, number, number]] {
-  // Checked like any input before it exists: at most 2^31 elements, as the core allows.
-  if (ids.length * width > 2 ** 31) throw shapeError('x', `at most 2^31 one-hot elements (seqLen × ${width})`, `[1, ${ids.length}]`);
-  const x = new Float32Array(ids.length * width);
-  ids.forEach((id, t) => (x[t * width + id] = 1));
-  return [x, [1, ids.length, width]];
 }

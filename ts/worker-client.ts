@@ -6,11 +6,14 @@
  * Errors come back with their rnnkit `code`/`arg` intact.
  *
  *   const worker = new Worker(new URL('rnnkit/worker', import.meta.url), { type: 'module' });
- *   const model = await WorkerModel.create(worker, [{ type: 'LSTM', options: { inputSize: 1, hiddenSize: 32 } }, ...]);
+ *   const model = await WorkerModel.create(worker, [new LSTM({ inputSize: 1, hiddenSize: 32 }), new Dense({ units: 1 })]);
+ *   // or as data: [{ type: 'LSTM', config: { input_size: 1, hidden_size: 32 } }, { type: 'Dense', config: { units: 1 } }]
  */
 
 import type { BackendName } from './backend/types.js';
 import { ERROR_CODES, rnnkitError, type RnnkitErrorCode } from './errors.js';
+import type { LayerInput } from './layers/layer.js';
+import { isLayer, type AnyLayer } from './layers/registry.js';
 import type { BatchLogs, CompileOptions, EpochLogs, FitCallbacks, History, SequentialOptions } from './model.js';
 import { Tensor, type DType, type Tensor2D, type Tensor3D } from './tensor.js';
 import type {
@@ -27,7 +30,7 @@ import type {
 export type { WorkerLayerSpec, MessageEndpoint } from './worker.js';
 
 export interface WorkerFitClientOptions extends Omit<WorkerFitOptions, 'validationData' | 'mask'> {
-  validationData?: readonly [Tensor3D, Tensor<DType>];
+  validationData?: readonly [LayerInput, Tensor<DType>];
   mask?: Tensor2D;
   callbacks?: FitCallbacks;
   signal?: AbortSignal;
@@ -127,15 +130,19 @@ export class WorkerModel {
     return ch;
   }
 
-  /** Builds a Sequential inside the worker (replacing any model it hosted). */
+  /**
+   * Builds a Sequential inside the worker (replacing any model it hosted). Layers cross as
+   * `{type, config}`: layer objects are sent as their `specLayers()`, plain data as given.
+   */
   static async create(
     endpoint: MessageEndpoint,
-    layers: WorkerLayerSpec[],
+    layers: readonly (AnyLayer | WorkerLayerSpec)[],
     options: SequentialOptions & { backend?: BackendName } = {},
   ): Promise<WorkerModel> {
     const { backend, ...seqOptions } = options;
     const ch = WorkerModel.#channel(endpoint);
-    const info = await ch.call<ModelInfo>({ op: 'create', layers, options: seqOptions, backend });
+    const wire = layers.flatMap((l) => (isLayer(l) ? l.specLayers() : [l]));
+    const info = await ch.call<ModelInfo>({ op: 'create', layers: wire, options: seqOptions, backend });
     return new WorkerModel(ch, info);
   }
 
@@ -167,7 +174,7 @@ export class WorkerModel {
     return this.#ch.call({ op: 'compile', options });
   }
 
-  async fit(x: Tensor3D, y: Tensor<DType>, options: WorkerFitClientOptions = {}): Promise<History> {
+  async fit(x: LayerInput, y: Tensor<DType>, options: WorkerFitClientOptions = {}): Promise<History> {
     const { callbacks, signal, validationData, mask, lengths, ...rest } = options;
     const wire: WorkerFitOptions = { ...rest };
     if (validationData) wire.validationData = [payload(validationData[0]), payload(validationData[1])];
@@ -218,11 +225,11 @@ export class WorkerModel {
     }
   }
 
-  async predict(x: Tensor3D, options: { lengths?: Tensor<'int32'> | LengthsPayload } = {}): Promise<Tensor<'float32'>> {
+  async predict(x: LayerInput, options: { lengths?: Tensor<'int32'> | LengthsPayload } = {}): Promise<Tensor<'float32'>> {
     return fromPayload(await this.#ch.call<TensorPayload>({ op: 'predict', x: payload(x), lengths: lengthsPayload(options.lengths) }));
   }
 
-  evaluate(x: Tensor3D, y: Tensor<DType>, options: { mask?: Tensor2D; lengths?: Tensor<'int32'> | LengthsPayload } = {}): Promise<number> {
+  evaluate(x: LayerInput, y: Tensor<DType>, options: { mask?: Tensor2D; lengths?: Tensor<'int32'> | LengthsPayload } = {}): Promise<number> {
     return this.#ch.call({
       op: 'evaluate',
       x: payload(x),

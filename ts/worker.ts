@@ -12,17 +12,17 @@
 import { getBackend, ready, setBackend } from './backend/select.js';
 import type { BackendName } from './backend/types.js';
 import { describe, isRnnkitError, rnnkitError, typeError, valueError } from './errors.js';
-import { Dense, GRU, LSTM, RNN, type DenseOptions, type Layer, type RecurrentOptions, type RNNOptions } from './layers.js';
+import type { LayerJSON } from './layers/layer.js';
+import { layerFromJSON } from './layers/registry.js';
 import { Sequential, type BatchLogs, type CompileOptions, type EpochLogs, type FitOptions, type History, type SequentialOptions } from './model.js';
 import type { DType, Tensor } from './tensor.js';
 import { tensorPayload } from './validate.js';
 
-/** A layer as plain data (class instances do not survive postMessage). */
-export type WorkerLayerSpec =
-  | { type: 'RNN'; options: RNNOptions }
-  | { type: 'LSTM'; options: RecurrentOptions }
-  | { type: 'GRU'; options: RecurrentOptions }
-  | { type: 'Dense'; options: DenseOptions };
+/**
+ * A layer as plain data (class instances do not survive postMessage): the serialised layer format
+ * `{type, config}` with the core's snake_case keys (`layer.toJSON()`), rebuilt by the layer registry.
+ */
+export type WorkerLayerSpec = LayerJSON;
 
 /** A tensor as plain data. */
 export interface TensorPayload {
@@ -83,22 +83,6 @@ export function toPayload(t: Tensor<DType>): TensorPayload {
   return { dtype: t.dtype, shape: [...t.shape], data: t.data };
 }
 
-function buildLayer(spec: WorkerLayerSpec, k: number): Layer {
-  if (typeof spec !== 'object' || spec === null) throw typeError(`layers[${k}]`, '{ type, options }', describe(spec));
-  switch (spec.type) {
-    case 'RNN':
-      return new RNN(spec.options);
-    case 'LSTM':
-      return new LSTM(spec.options);
-    case 'GRU':
-      return new GRU(spec.options);
-    case 'Dense':
-      return new Dense(spec.options);
-    default:
-      throw valueError(`layers[${k}].type`, `expected RNN, LSTM, GRU or Dense, got ${describe((spec as { type?: unknown }).type)}`);
-  }
-}
-
 function serializeError(e: unknown): SerializedError {
   if (e instanceof Error) {
     const out: SerializedError = { name: e.name, message: e.message };
@@ -136,8 +120,10 @@ export function serve(endpoint: MessageEndpoint): void {
   const handle = async (msg: WorkerRequest): Promise<[unknown, Transferable[]]> => {
     switch (msg.op) {
       case 'create': {
-        if (!Array.isArray(msg.layers)) throw typeError('layers', 'an array of { type, options }', describe(msg.layers));
-        const m = await replace('create', msg.backend, () => new Sequential(msg.layers.map(buildLayer), msg.options));
+        if (!Array.isArray(msg.layers)) throw typeError('layers', 'an array of { type, config }', describe(msg.layers));
+        // Rebuilt (and checked: unknown keys are errors) before the current model is replaced.
+        const layers = msg.layers.map((l, k) => layerFromJSON(l, `layers[${k}]`));
+        const m = await replace('create', msg.backend, () => new Sequential(layers, msg.options));
         return [info(m), []];
       }
       case 'compile':

@@ -206,12 +206,8 @@ function cliErrorFor(e: CommanderError, argv: readonly string[], specs: readonly
   return new CliError(`rnnkit ${command}: ${e.message.replace(/^error: /, '')}`);
 }
 
-/**
- * Reads a JSON config file of flag values ({"cell": "gru", "hidden": 64, "batch-size": 16}; camelCase
- * keys like "batchSize" work too). Unknown keys get the closest valid one; flags given on the command
- * line win over the file.
- */
-export function readConfig(path: string, specs: readonly FlagSpec[]): FlagValues {
+/** The JSON object of a config file (a CliError if it is not one). */
+function readConfigObject(path: string): Record<string, unknown> {
   const text = readUserFile(path, 'config file', 'utf8');
   let obj: unknown;
   try {
@@ -222,15 +218,32 @@ export function readConfig(path: string, specs: readonly FlagSpec[]): FlagValues
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
     throw new CliError(`config file ${path} must hold a JSON object of flag values, like {"cell": "gru", "epochs": 10}`);
   }
+  return obj as Record<string, unknown>;
+}
+
+/**
+ * Reads a JSON config file of flag values ({"cell": "gru", "hidden": 64, "batch-size": 16}; camelCase
+ * keys like "batchSize" work too). Unknown keys get the closest valid one; flags given on the command
+ * line win over the file. A `"layers"` list (not a count) is the model's layers, read by `configLayers`.
+ */
+export function readConfig(path: string, specs: readonly FlagSpec[]): FlagValues {
+  const obj = readConfigObject(path);
   const byName = new Map(specs.filter((s) => s.name !== 'config').map((s) => [s.name, s]));
   const out: FlagValues = {};
   for (const [key, value] of Object.entries(obj)) {
+    if (key === 'layers' && Array.isArray(value)) continue;
     const name = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
     const spec = byName.get(name);
     if (!spec) throw new CliError(`config file ${path}: unknown key "${key}"${didYouMean(name, [...byName.keys()], '"').replace(/\?$/, '"?')}`);
     out[name] = convert(spec, value, `config key "${key}"`);
   }
   return out;
+}
+
+/** The config file's `"layers"` list of `{type, config}` layers, if it has one (else undefined). */
+export function configLayers(path: string): unknown[] | undefined {
+  const layers = readConfigObject(path).layers;
+  return Array.isArray(layers) ? layers : undefined;
 }
 
 /** A readable message for a failed file read: missing, a directory, or not permitted. */

@@ -3,7 +3,7 @@
  * logs and history fit reports, trace panels and the core's model spec.
  */
 
-import type { BlockSpec, HeadSpec } from '../layers.js';
+import type { LayerJSON } from '../layers/layer.js';
 import type { Dataset, SequenceInput } from '../dataset.js';
 import type { DType, Lengths, Tensor, Tensor2D } from '../tensor.js';
 
@@ -64,7 +64,7 @@ export interface FitCallbacks {
   onBatchEnd?(batch: number, logs: BatchLogs): void | Promise<void>;
 }
 
-export interface FitOptions extends Partial<CompileOptions> {
+export interface FitOptions<X extends SequenceInput = SequenceInput> extends Partial<CompileOptions> {
   /** Default 1. */
   epochs?: number;
   /** Default 32. */
@@ -74,7 +74,7 @@ export interface FitOptions extends Partial<CompileOptions> {
   /** Seeds shuffling and dropout (epoch k uses a seed derived from this and k). Default: the model's seed. */
   seed?: number;
   /** Scored after every epoch (`History.valLoss`): a `dataset()` or [x, y]. */
-  validationData?: Dataset | readonly [SequenceInput, Tensor<DType>];
+  validationData?: Dataset | readonly [X, Tensor<DType>];
   /** Per-step loss weights [batch, seqLen]; sequence outputs only. With `fit(x, y)`; a dataset carries its own. */
   mask?: Tensor2D;
   /** Valid steps per sequence, each in 1..seqLen. With `fit(x, y)`; a dataset carries its own. */
@@ -97,15 +97,20 @@ export interface History {
   valLoss?: number[];
 }
 
-/** One heatmap of `Sequential.trace`: `values` is [T, units], step-major. */
+/** One heatmap of `Sequential.trace`: `values` is [steps, units], step-major. */
 export interface TracePanel {
   /** e.g. "layer 0 hidden state h", "layer 0 gate f (forget)", "block 1 layer 0 reverse gate z (update)". */
   name: string;
+  /** 'output': a layer's output; 'attention': attention weights (`units` keys per query step). */
   kind: 'hidden' | 'cell' | 'gate' | 'output' | 'attention';
   units: number;
+  /** Rows of `values`: the input's steps, fewer after a strided convolution or a pool, 1 for a vector output. */
+  steps: number;
   /** What produced the values: 'sigmoid' (0..1), 'tanh' (−1..1), 'relu' (≥ 0), 'none' (a cell state, unbounded). */
   activation: 'sigmoid' | 'tanh' | 'relu' | 'none';
+  /** Index of the layer in the model's `spec.layers`. */
   block: number;
+  /** The layer inside a stacked recurrent layer (else 0). */
   layer: number;
   /** 0 forward, 1 reverse. */
   direction: number;
@@ -122,12 +127,11 @@ export interface SequentialOptions {
   threads?: number;
 }
 
-/** The core's model spec (crates/rnnkit-core/src/spec.rs), every default filled in. */
+/** The core's model spec (crates/rnnkit-core/src/spec.rs); `Sequential.spec` has every default filled in. */
 export interface ModelSpec {
   batch_first: boolean;
   seed: number;
-  blocks: BlockSpec[];
-  head: HeadSpec | null;
-  /** Threads (0 = all available cores). Sent to the backend, not part of `Sequential.spec`. */
-  threads?: number;
+  /** Threads (0 = all available cores). */
+  threads: number;
+  layers: LayerJSON[];
 }

@@ -191,13 +191,9 @@ worker.addEventListener('error', (e) => fail(new Error(`the worker failed: ${e.m
 function layers(): WorkerLayerSpec[] {
   const hiddenSize = Number(ui.hidden.value);
   const cell = ui.cell.value;
-  const recurrent: WorkerLayerSpec =
-    cell === 'GRU'
-      ? { type: 'GRU', options: { inputSize: 1, hiddenSize } }
-      : cell === 'RNN'
-        ? { type: 'RNN', options: { inputSize: 1, hiddenSize, nonlinearity: 'tanh' } }
-        : { type: 'LSTM', options: { inputSize: 1, hiddenSize } };
-  return [recurrent, { type: 'Dense', options: { units: 1 } }];
+  // The serialised layer format {type, config} (the core's snake_case keys) crosses to the worker.
+  const type = cell === 'GRU' || cell === 'RNN' ? cell : 'LSTM';
+  return [{ type, config: { input_size: 1, hidden_size: hiddenSize } }, { type: 'Dense', config: { units: 1 } }];
 }
 
 function compileOptions() {

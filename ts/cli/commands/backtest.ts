@@ -48,7 +48,7 @@ export async function backtestCommand(argv: string[]): Promise<number> {
   return runOnSavedModel(argv, command, (loaded, flags) => {
     const meta = requireDataMeta(loaded, 'backtest');
     if (meta.task !== 'forecast') throw new CliError(`${loaded.path} is a ${meta.task} model; backtest evaluates forecasters (use \`rnnkit eval\`)`);
-    const returnSequences = loaded.model.spec.head?.return_sequences ?? true;
+    const returnSequences = loaded.model.io.output.kind === 'sequence';
     const steps = (flags.steps as number | undefined) ?? meta.horizon;
     const k = (flags.origins as number | undefined) ?? 10;
     const scored = scoredSeries(meta, { ...heldOutFlags(flags), dataset: flags.dataset as DatasetName | undefined });

@@ -41,7 +41,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const command = { name: 'eval', flags: EVAL_FLAGS, help: EVAL_HELP, missingModel: 'rnnkit eval needs --model file.safetensors' };
   return runOnSavedModel(argv, command, (loaded, flags) => {
     const meta = requireDataMeta(loaded, 'eval');
-    const returnSequences = loaded.model.spec.head?.return_sequences ?? true;
+    const returnSequences = loaded.model.io.output.kind === 'sequence';
     const dataset = flags.dataset as DatasetName | undefined;
     if (meta.task === 'forecast') {
       if (flags.text !== undefined) throw new CliError(`--text is for character models; ${loaded.path} forecasts ${meta.target} (give --csv or --held-out)`);

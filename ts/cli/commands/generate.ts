@@ -48,7 +48,8 @@ function sample(p: Float32Array, temperature: number, logits: boolean, rng: Rand
 /** Continues the prompt (character ids) by `length` sampled characters (the prompt is not included in the result). */
 export function sampleText(model: Sequential, meta: CharMeta, prompt: Int32Array, length: number, temperature: number, seed: number): string {
   const v = meta.vocab.length;
-  const logits = model.spec.head?.activation !== 'softmax';
+  // The model ends in softmax probabilities or in logits.
+  const logits = model.spec.layers[model.spec.layers.length - 1].config.activation !== 'softmax';
   const rng = new Random(seed);
   // step() takes features: one one-hot row per character.
   const input = (id: number) => {

@@ -47,7 +47,7 @@ export async function predictCommand(argv: string[]): Promise<number> {
     if (meta.task !== 'forecast') {
       throw new CliError(`${loaded.path} is a ${meta.task} model on ${meta.name}; predict forecasts series (use \`rnnkit ${meta.task === 'charlm' ? 'generate' : 'eval'}\`)`);
     }
-    const returnSequences = model.spec.head?.return_sequences ?? true;
+    const returnSequences = model.io.output.kind === 'sequence';
     const series = forecastSeries(meta, { csv: flags.csv as string | undefined, dataset: flags.dataset as 'seasonal' | undefined, ...csvFlags(flags) }, false);
     const rows = series.columns[0].length;
     if (rows < contextRows(meta)) {

@@ -11,9 +11,10 @@ import { writeFileAtomic } from '../../persist-node.js';
 import { resolve } from 'node:path';
 
 import { Dense, GRU, LSTM, RNN, Sequential, tensor, type Loss, type OptimizerType } from '../../index.js';
+import { layerFromJSON, withInputSize } from '../../layers/registry.js';
 import type { TracePanel } from '../../model.js';
 import type { Tensor3D } from '../../tensor.js';
-import { CliError, helpText, parseArgs, readConfig, type FlagSpec, type FlagValues } from '../args.js';
+import { CliError, configLayers, helpText, parseArgs, readConfig, type FlagSpec, type FlagValues } from '../args.js';
 import { DATASETS, type DatasetName } from '../datasets/builtin.js';
 import { charScoreTable } from '../datasets/char-baselines.js';
 import { trainingData, sourceOf } from '../datasets/index.js';
@@ -35,7 +36,7 @@ import { BACKEND_FLAG, CSV_READ_FLAGS, csvFlags, HELP_FLAG, selectBackend, split
 import { sampleText } from './generate.js';
 
 export const TRAIN_FLAGS: FlagSpec[] = [
-  { name: 'config', type: 'string', help: 'JSON file of flag values ({"cell": "gru", "batch-size": 16}); flags override it' },
+  { name: 'config', type: 'string', help: 'JSON file of flag values ({"cell": "gru", "batch-size": 16}); flags override it. A "layers" list of {"type", "config"} layers (e.g. [{"type": "GRU", "config": {"hidden_size": 32}}, {"type": "Dense", "config": {"units": 1}}]) replaces the model flags' },
   { name: 'csv', type: 'string', help: 'CSV time series: header row, a date column (optional), numeric columns' },
   { name: 'target', type: 'string', help: 'CSV column to forecast (name or 1-based number)', default: 'the last numeric column' },
   ...CSV_READ_FLAGS,
@@ -101,6 +102,34 @@ interface Resolved {
   report: string;
 }
 
+/** Flags that describe the model, which a config file's "layers" list replaces. */
+const MODEL_FLAGS = ['cell', 'hidden', 'layers', 'bidirectional', 'dropout', 'head'];
+
+/**
+ * The model of a config file's "layers" list: layers from the registry (unknown types or keys are
+ * errors naming them), the first one's input size from the data when not given, the core's checks.
+ */
+function modelFromLayers(list: unknown[], data: PreparedData, seed: number): Sequential {
+  let model: Sequential;
+  try {
+    const json = list.map((l, k) => layerFromJSON(l, `layers[${k}]`).toJSON());
+    json[0] = withInputSize(json[0], data.inputSize);
+    model = new Sequential(json.map((l, k) => layerFromJSON(l, `layers[${k}]`)), { seed });
+  } catch (e) {
+    throw new CliError(`config file "layers": ${(e as Error).message}`);
+  }
+  const out = model.io.output;
+  const want = data.returnSequences ? 'sequence' : 'vector';
+  if (out.kind !== want || out.features !== data.outputUnits) {
+    model.dispose();
+    throw new CliError(
+      `config file "layers": ${data.meta.name} needs the model to return a ${want} of ${data.outputUnits} features per ${want === 'sequence' ? 'step' : 'sequence'}, ` +
+        `but it returns a ${out.kind} of ${out.kind === 'ids' ? '?' : out.features} (end with a Dense of ${data.outputUnits} units${want === 'vector' ? ' after a LastStep, a pool or AttentionPooling' : ''})`,
+    );
+  }
+  return model;
+}
+
 function buildModel(r: Resolved, data: PreparedData): Sequential {
   const common = { hiddenSize: r.hidden, numLayers: r.layers, bidirectional: r.bidirectional, dropout: r.dropout };
   const first = { ...common, inputSize: data.inputSize };
@@ -129,9 +158,8 @@ function firstSequence(s: Split): { x: Float32Array | Int32Array; steps: number;
 function activations(model: Sequential, data: PreparedData, s: Split): ReportData['activations'] {
   const { x, steps, f } = firstSequence(s);
   const trace = model.trace(x instanceof Int32Array ? tensor(x, [1, steps]) : (tensor(x, [1, steps, f]) as Tensor3D));
-  // Per-step panels only (a layer with one value per sequence, e.g. a Dense after pooling, has no time axis to draw).
-  const perStep = trace.panels.filter((p) => p.values.length === trace.steps * p.units);
-  const panels = perStep.map((p) => ({
+  // The report draws panels aligned with the input's steps; pooled or reduced layers' panels are left out.
+  const panels = trace.panels.filter((p) => p.steps === trace.steps).map((p) => ({
     name: p.name,
     kind: p.kind,
     units: p.units,
@@ -198,6 +226,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const seed = num('seed') ?? 1;
   const source = sourceOf({ csv: str('csv'), text: str('text'), dataset: str('dataset') as DatasetName | undefined });
   const textTask = source === 'text';
+  const layerList = typeof flags.config === 'string' ? configLayers(flags.config) : undefined;
+  // A model that looks at later steps (a bidirectional layer) may forecast from the last step only.
+  const bidirectional = flags.bidirectional === true || (layerList ?? []).some((l) => (l as { config?: { bidirectional?: unknown } })?.config?.bidirectional === true);
 
   // Data first: a bad file should fail before any backend loads.
   const data = trainingData({
@@ -213,7 +244,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     valSplit: num('val-split') ?? 0.2,
     seed,
     size: num('size'),
-    bidirectional: flags.bidirectional === true,
+    bidirectional,
     maxVocab: num('max-vocab'),
     ...csvFlags(flags),
   });
@@ -246,8 +277,13 @@ export async function trainCommand(argv: string[]): Promise<number> {
     throw new CliError(`--tbptt needs a per-step target; ${data.meta.name} has one target per sequence${r.bidirectional ? ' (and --bidirectional forecasts use the last step only)' : ''}`);
   }
 
+  if (layerList) {
+    const clash = MODEL_FLAGS.find((f) => flags[f] !== undefined);
+    if (clash !== undefined) throw new CliError(`--${clash} describes the model, which the config file's "layers" list already does; give one or the other`);
+    r.cell = layerList.map((l) => String((l as { type?: unknown })?.type)).join(' → ');
+  }
   const backend = await selectBackend(str('backend'));
-  const model = buildModel(r, data);
+  const model = layerList ? modelFromLayers(layerList, data, r.seed) : buildModel(r, data);
   try {
     model.compile({ loss: r.loss, optimizer: { type: r.optimizer, lr: r.lr }, clipNorm: r.clipNorm });
   } catch (e) {
