@@ -293,7 +293,7 @@ describe.each(variants)('$label', (v) => {
       const c = backend.createModel(RNN_SPEC);
       expectError(() => a.paramInfo(), 'ERR_RNNKIT_DISPOSED');
       expect(c.paramInfo().length).toBe(4);
-      expect(JSON.parse(b.specJson()).blocks[0].cell).toBe('lstm');
+      expect(JSON.parse(b.specJson()).layers[0].type).toBe('LSTM');
       b.dispose();
       c.dispose();
       expect(backend.liveHandles()).toBe(0);
