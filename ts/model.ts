@@ -19,7 +19,7 @@ import type { Layer, LayerInput } from './layers/layer.js';
 import { isLayer, layerFromJSON, LAYER_TYPES, type AnyLayer } from './layers/registry.js';
 import { decodeSafetensors, encodeSafetensors, RNNKIT_VERSION, type NamedTensor } from './persist.js';
 import { Dataset } from './dataset.js';
-import { isTensor, Tensor, type DType, type Lengths, type Tensor2D } from './tensor.js';
+import { isTensor, Tensor, type DType, type Lengths, type Tensor1D, type Tensor2D } from './tensor.js';
 import { inputDims, integerOption, nonEmptyString, optBool, optionsObject, plainObject, string, toLengths } from './validate.js';
 import { compileJson, COMPILE_KEYS } from './model/compile.js';
 import { disposedError, EVAL_BATCH, FIT_KEYS, firstNonFinite, fitLoop, type FitPlan } from './model/fit.js';
@@ -328,22 +328,27 @@ export class Sequential<X extends LayerInput = LayerInput> {
   }
 
   /**
-   * Streaming inference: one step `xT` [batch, features] from the states the backend keeps (every
-   * recurrent layer's h/c, a causal convolution's history; `resetState()` zeroes them) → the output
-   * for that step, [batch, units].
+   * Streaming inference: one step `xT` [batch, features] — or one int32 token id per sequence,
+   * [batch], for a model that reads ids (an Embedding first, or a recurrent first layer reading ids as
+   * one-hot rows) — from the states the backend keeps (every recurrent layer's h/c, a causal
+   * convolution's history; `resetState()` zeroes them) → the output for that step, [batch, units].
    */
-  step(xT: Tensor2D): Tensor2D {
+  step(xT: Tensor2D | Tensor1D<'int32'>): Tensor2D {
     const handle = this.#ensureHandle('step');
-    if (!isTensor(xT)) throw typeError('xT', 'a float32 Tensor2D [batch, features]', describe(xT));
-    if (xT.dtype !== 'float32') throw typeError('xT', "dtype 'float32'", `'${xT.dtype}'`);
+    if (!isTensor(xT)) throw typeError('xT', 'a float32 Tensor2D [batch, features] or an int32 Tensor1D of ids [batch]', describe(xT));
     const input = this.#infos[0].input;
-    // The backend's step reads float32 features (a recurrent first layer's ids as one-hot rows).
-    if (input.kind === 'ids') throw typeError('xT', 'a model whose first layer reads features (step() takes float32 rows)', `a model starting with ${this.#infos[0].type}, which reads token ids`);
-    if (xT.shape.length !== 2 || xT.shape[0] < 1 || xT.shape[1] !== input.features) {
-      throw shapeError('xT', `[batch >= 1, ${input.features}] (the features layers[0] reads)`, fmtShape(xT.shape));
+    let batch: number;
+    if (xT.dtype === 'int32') {
+      if (xT.shape.length !== 1 || xT.shape[0] < 1) throw shapeError('xT', 'one token id per sequence: [batch >= 1]', fmtShape(xT.shape));
+      batch = xT.shape[0];
+    } else {
+      if (input.kind === 'ids') throw typeError('xT', `int32 token ids [batch] (layers[0] is an ${this.#infos[0].type})`, "dtype 'float32'");
+      if (xT.shape.length !== 2 || xT.shape[0] < 1 || xT.shape[1] !== input.features) {
+        throw shapeError('xT', `[batch >= 1, ${input.features}] (the features layers[0] reads)`, fmtShape(xT.shape));
+      }
+      batch = xT.shape[0];
     }
-    const batch = xT.shape[0];
-    const out = handle.step(xT.data as Float32Array, batch);
+    const out = handle.step(xT.data, batch);
     return new Tensor(out, [batch, out.length / batch] as const);
   }
 

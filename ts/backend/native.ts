@@ -221,7 +221,7 @@ class NativeModelHandle implements ModelHandle {
     }, rebuild);
   }
 
-  step(xT: Float32Array, batch: number): Float32Array {
+  step(xT: Inputs, batch: number): Float32Array {
     return call(() => this.raw.step(xT, batch));
   }
 

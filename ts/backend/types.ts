@@ -220,8 +220,8 @@ export interface ModelHandle {
    * same result as one call.
    */
   evaluateDataset(data: DatasetHandle, batchSize: number, range?: EvalRange): EvalResult;
-  /** Streaming: x_t [batch, input] → the output for that step, [batch, features]. */
-  step(xT: Float32Array, batch: number): Float32Array;
+  /** Streaming: x_t [batch, input] (or one int32 token id per sequence) → the output for that step, [batch, features]. */
+  step(xT: Inputs, batch: number): Float32Array;
   resetState(): void;
   /**
    * Per-layer activations for ONE sequence (`xDims` with batch 1), from zero states, without

@@ -217,6 +217,30 @@ fn streaming_steps_equal_one_forward() {
     assert_close(&first, &full.output[..b * 2], 1e-6, 1e-5, "after reset");
 }
 
+/// Any streamable stack streams: token ids through an Embedding, a causal convolution (its input
+/// history is the state), a LayerNorm, an LSTM and a per-step Dense give, step by step, what one
+/// forward over the whole sequence gives; layers that cannot stream are refused by name.
+#[test]
+fn streaming_token_ids_through_embedding_causal_conv_and_lstm_equals_one_forward() {
+    let json = r#"{"seed":4,"layers":[{"type":"Embedding","config":{"num_embeddings":7,"embedding_dim":3}},
+        {"type":"Conv1D","config":{"out_channels":4,"kernel_size":3,"dilation":2,"padding":"causal","activation":"relu"}},
+        {"type":"LayerNorm"},{"type":"LSTM","config":{"hidden_size":5}},{"type":"Dense","config":{"units":2}}]}"#;
+    let mut model = Model::from_json(json).unwrap();
+    let names: Vec<(usize, &str)> = model.state_info(2).iter().map(|s| (s.layer, s.info.name)).collect();
+    assert_eq!(names, [(1, "history"), (3, "h"), (3, "c")]);
+    let (b, t) = (2usize, 9usize);
+    let ids: Vec<i32> = (0..t * b).map(|i| (i * 5 % 7) as i32).collect(); // time-major [T, B]
+    let full = model.forward_tokens(&ids, [t, b, 1], &ForwardOptions::default()).unwrap();
+    let mut stepped = Vec::new();
+    for ti in 0..t {
+        stepped.extend(model.step_tokens(&ids[ti * b..(ti + 1) * b], b).unwrap());
+    }
+    assert_close(&stepped, &full.output, 1e-6, 1e-5, "step vs forward");
+    let pooled = r#"{"layers":[{"type":"LSTM","config":{"input_size":2,"hidden_size":3}},{"type":"GlobalMeanPool"}]}"#;
+    let e = Model::from_json(pooled).unwrap().step(&[0.0; 2], 1).unwrap_err();
+    assert!(e.to_string().contains("layer 1 (GlobalMeanPool)"), "{e}");
+}
+
 fn sine_dataset(n: usize, t: usize, seed: u64) -> Dataset<f32> {
     let mut rng = Rng::new(seed);
     let mut x = Vec::with_capacity(n * t);

@@ -371,12 +371,15 @@ pub fn trace(cx: &CallInfo) -> NResult<napi_value> {
     env.object_with([(c"meta", env.string(&t.meta_json())?), (c"values", env.f32_array_from(&t.flat_values())?)])
 }
 
-/// `step(xT: Float32Array, batch: number): Float32Array`.
+/// `step(xT: Float32Array | Int32Array, batch: number): Float32Array` (one token id per sequence for ids).
 pub fn step(cx: &CallInfo) -> NResult<napi_value> {
     let handle = wrap::unwrap(cx)?;
     let batch = cx.integer(1, "batch", 1, u32::MAX as u64)? as usize;
-    let x_t = cx.f32_array(0, "xT")?;
-    let y = handle.with(|m| Ok(m.step(x_t, batch)?))?;
+    let x_t = cx.inputs(0, "xT")?;
+    let y = handle.with(|m| match x_t {
+        InputsRef::Float(x) => Ok(m.step(x, batch)?),
+        InputsRef::Tokens(ids) => Ok(m.step_tokens(ids, batch)?),
+    })?;
     cx.env.f32_array_from(&y)
 }
 

@@ -254,14 +254,21 @@ pub extern "C" fn rnnkit_model_state_info_json(h: u32, batch: u32) -> i32 {
     })
 }
 
-/// Streaming inference of one step x_t [batch, input] → STEP.
+/// Streaming inference of one step x_t [batch, input] (or one i32 token id per sequence when `x_tokens` is 1) → STEP.
 #[unsafe(no_mangle)]
-pub extern "C" fn rnnkit_model_step(h: u32, x_t: *const f32, x_t_len: usize, batch: u32) -> i32 {
+pub extern "C" fn rnnkit_model_step(h: u32, x_t: *const f32, x_t_len: usize, batch: u32, x_tokens: i32) -> i32 {
     status::run(|| {
         // SAFETY: JS allocated the range with rnnkit_alloc and keeps it alive for this call.
         let x_t = unsafe { memory::slice(x_t, x_t_len, "xT") }?;
+        let tokens = flag(x_tokens, "xTokens")?;
         handles::with(h, |e| {
-            let y = e.model.step(x_t, batch as usize)?;
+            let y = if tokens {
+                // SAFETY: i32 and f32 have the same size and alignment; the range was checked above.
+                let ids = unsafe { std::slice::from_raw_parts(x_t.as_ptr() as *const i32, x_t.len()) };
+                e.model.step_tokens(ids, batch as usize)?
+            } else {
+                e.model.step(x_t, batch as usize)?
+            };
             e.results.set(slot::STEP, y);
             Ok(())
         })

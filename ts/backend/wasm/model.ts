@@ -206,11 +206,11 @@ export class WasmModel implements ModelHandle {
     });
   }
 
-  step(xT: Float32Array, batch: number): Float32Array {
-    const xs = f32Array('xT', xT);
+  step(xT: Inputs, batch: number): Float32Array {
+    const xs = inputs('xT', xT);
     const n = integer('batch', batch, 1, U32_MAX);
     return this.run('step', (s, ex, h) => {
-      s.rt.check(ex.rnnkit_model_step(h, s.array('xT', xs), xs.length, n));
+      s.rt.check(ex.rnnkit_model_step(h, s.array('xT', xs), xs.length, n, xs instanceof Int32Array ? 1 : 0));
       return s.f32(h, SLOT.STEP);
     });
   }

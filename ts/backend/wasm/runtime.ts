@@ -38,7 +38,7 @@ export interface Exports extends Partial<ThreadExports> {
   rnnkit_model_backward(h: number, dOut: number, dOutLen: number, dStates: number, dStatesLen: number): number;
   rnnkit_model_layers_json(h: number): number;
   rnnkit_model_state_info_json(h: number, batch: number): number;
-  rnnkit_model_step(h: number, xT: number, xTLen: number, batch: number): number;
+  rnnkit_model_step(h: number, xT: number, xTLen: number, batch: number, xTokens: number): number;
   rnnkit_model_reset_state(h: number): number;
   rnnkit_model_compile(h: number, train: number, trainLen: number): number;
   /** `batch`: a `RawBatch` descriptor (see `batchPtr`). */

@@ -47,16 +47,11 @@ function sample(p: Float32Array, temperature: number, logits: boolean, rng: Rand
 
 /** Continues the prompt (character ids) by `length` sampled characters (the prompt is not included in the result). */
 export function sampleText(model: Sequential, meta: CharMeta, prompt: Int32Array, length: number, temperature: number, seed: number): string {
-  const v = meta.vocab.length;
   // The model ends in softmax probabilities or in logits.
   const logits = model.spec.layers[model.spec.layers.length - 1].config.activation !== 'softmax';
   const rng = new Random(seed);
-  // step() takes features: one one-hot row per character.
-  const input = (id: number) => {
-    const x = new Float32Array(v);
-    x[id] = 1;
-    return tensor(x, [1, v]);
-  };
+  // One character id per step; the first layer reads it as an id (an Embedding, or a recurrent layer's one-hot row).
+  const input = (id: number) => tensor(new Int32Array([id]), [1]);
   model.resetState();
   let out: Float32Array | undefined;
   for (const id of prompt) out = model.step(input(id)).data as Float32Array;

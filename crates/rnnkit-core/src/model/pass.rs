@@ -97,20 +97,30 @@ impl<R: Real> Network<R> {
     /// `reset_state` or a batch-size change). Returns the output for that step: [batch, F]. Every
     /// layer must stream (unidirectional recurrences, causal convolutions, per-step layers).
     pub fn step(&mut self, x_t: &[R], batch: usize) -> Result<Vec<R>> {
+        let input = self.input_shape().features();
+        self.check_x(x_t, [1, batch, input])?;
+        self.step_input(NetX::Features(x_t), batch)
+    }
+
+    /// `step` on one token id per sequence (`ids` [batch]).
+    pub fn step_tokens(&mut self, ids: &[i32], batch: usize) -> Result<Vec<R>> {
+        self.check_ids(ids, [1, batch, 1])?;
+        self.step_input(NetX::Tokens(ids), batch)
+    }
+
+    fn step_input(&mut self, x: NetX<'_, R>, batch: usize) -> Result<Vec<R>> {
         for (k, l) in self.layers.iter().enumerate() {
             if let Err(why) = l.streams() {
                 return Err(Error::value("step", format!("layer {k} ({}) cannot stream one step at a time: {why}", l.kind())));
             }
         }
-        let input = self.input_shape().features();
-        self.check_x(x_t, [1, batch, input])?;
         if self.stream.as_ref().map(|s| s.batch) != Some(batch) {
             let states = self.state_info(batch).iter().map(|s| vec![R::ZERO; s.info.len()]).collect();
             self.stream = Some(Stream { batch, states });
         }
         let Some(state) = self.stream.take() else { unreachable!("stream state set above") };
         let given: Vec<Option<&[R]>> = state.states.iter().map(|s| Some(&s[..])).collect();
-        let mut pass = self.run(NetX::Features(x_t), 1, batch, &given, None, None, false, SeqOut::Core);
+        let mut pass = self.run(x, 1, batch, &given, None, None, false, SeqOut::Core);
         let out = std::mem::take(&mut pass.out);
         self.stream = Some(Stream { batch, states: pass.states });
         Ok(out)
