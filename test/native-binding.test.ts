@@ -163,7 +163,8 @@ describe('argument types', () => {
     expectThrows(() => m.forward(x, [2, 2] as unknown as [number, number, number]), RangeError, 'ERR_RNNKIT_SHAPE', 'xDims');
     expectThrows(() => m.forward(x, [2, -1, 2]), RangeError, 'ERR_RNNKIT_VALUE', 'xDims[1]');
     expectThrows(() => m.forward(x, [2, 1.5, 2]), RangeError, 'ERR_RNNKIT_VALUE', 'xDims[1]');
-    expectThrows(() => m.forward(x, [2, 1, 2], { h0: new Int32Array(3) as unknown as Float32Array }), TypeError, 'ERR_RNNKIT_TYPE', 'h0');
+    expectThrows(() => m.forward(x, [2, 1, 2], { states: [new Int32Array(3) as unknown as Float32Array, undefined] }), TypeError, 'ERR_RNNKIT_TYPE', 'states[0]');
+    expectThrows(() => m.forward(x, [2, 1, 2], { states: [new Float32Array(3)] }), RangeError, 'ERR_RNNKIT_SHAPE', 'states');
     expectThrows(() => m.forward(x, [2, 1, 2], { lengths: new Float32Array(1) as unknown as Int32Array }), TypeError, 'ERR_RNNKIT_TYPE', 'lengths');
     expectThrows(() => m.forward(x, [2, 1, 2], { training: 'yes' as unknown as boolean }), TypeError, 'ERR_RNNKIT_TYPE', 'training');
     expectThrows(() => m.forward(x, [2, 1, 2], null as unknown as undefined), TypeError, 'ERR_RNNKIT_TYPE', 'opts');
@@ -199,7 +200,7 @@ describe('typed arrays cross without copies and honour byte offsets', () => {
     const a = m.forward(plain, [3, 1, 2]);
     const b = m.forward(view, [3, 1, 2]);
     expect(Array.from(b.output)).toEqual(Array.from(a.output));
-    expect(Array.from(b.h)).toEqual(Array.from(a.h));
+    expect(Array.from(b.states[0])).toEqual(Array.from(a.states[0]));
     expect(b.output.every(Number.isFinite)).toBe(true);
     expect(backing.slice(0, 3).every(Number.isNaN)).toBe(true); // inputs are never written
   });
@@ -212,8 +213,8 @@ describe('typed arrays cross without copies and honour byte offsets', () => {
     expect(r.output.length).toBe(3 * 2 * 3);
     expect(r.output.byteOffset).toBe(0);
     expect(r.output.buffer.byteLength).toBe(r.output.length * 4);
-    expect(r.h.length).toBe(1 * 2 * 3);
-    expect(r.c.length).toBe(1 * 2 * 3);
+    expect(r.states.map((s) => s.length)).toEqual([1 * 2 * 3, 1 * 2 * 3]); // an LSTM's h and c
+    expect(m.stateInfo(2)).toEqual([{ layer: 0, name: 'h', dims: [1, 2, 3] }, { layer: 0, name: 'c', dims: [1, 2, 3] }]);
   });
 
   it('setParams reads an offset view; getParams returns a copy', () => {
@@ -332,7 +333,7 @@ describe('trainEpoch off the JS thread', () => {
     expect(loss).toBeGreaterThan(0);
     expect(Number.isFinite(gradNorm)).toBe(true);
     expect(gradNorm).toBeGreaterThan(0);
-    expect(m.specJson()).toContain('"gru"'); // usable again
+    expect(m.specJson()).toContain('"GRU"'); // usable again
     // Training changed the parameters.
     const fresh = create(HEAD_SPEC);
     expect(Array.from(m.getParams())).not.toEqual(Array.from(fresh.getParams()));
@@ -415,8 +416,20 @@ describe('the rest of ModelHandle', () => {
     const g = m.backward(new Float32Array(f.output.length).fill(1));
     expect(g.dx.length).toBe(x.length);
     expect(g.grads.length).toBe(m.getParams().length);
-    expect(g.dh0.length).toBe(f.h.length);
+    expect(g.dStates.map((d) => d.length)).toEqual(f.states.map((s) => s.length));
     expect(g.grads.some((v) => v !== 0)).toBe(true);
+    // Gradients arriving at the final states flow back into the initial ones.
+    const withDh = m.forward(x, [3, 2, 2], { training: true });
+    const g2 = m.backward(new Float32Array(withDh.output.length), [new Float32Array(withDh.states[0].length).fill(1), undefined]);
+    expect(g2.dStates[0].some((v) => v !== 0)).toBe(true);
+  });
+
+  it('layers() and specJson() come from the core: canonical configs in the layers format', () => {
+    const m = create(HEAD_SPEC);
+    const layers = m.layers();
+    expect(layers.map((l) => l.type)).toEqual(JSON.parse(m.specJson()).layers.map((l: { type: string }) => l.type));
+    expect(layers[0]).toMatchObject({ type: 'GRU', input: { kind: 'sequence', features: 2 } });
+    expect(layers.reduce((n, l) => n + l.params, 0)).toBe(m.getParams().length);
   });
 
   it('step and resetState stream one step at a time', () => {

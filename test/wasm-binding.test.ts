@@ -236,7 +236,7 @@ describe.each(variants)('$label', (v) => {
         [() => m.forward(x, 'abc' as unknown as [number, number, number]), 'ERR_RNNKIT_TYPE', 'xDims'],
         [() => m.forward(x, [2, 3] as unknown as [number, number, number]), 'ERR_RNNKIT_SHAPE', 'xDims'],
         [() => m.forward(x, [2, -3, 3]), 'ERR_RNNKIT_VALUE', 'xDims[1]'],
-        [() => m.forward(x, [2, 3, 3], { h0: new Int32Array(8) as unknown as Float32Array }), 'ERR_RNNKIT_TYPE', 'h0'],
+        [() => m.forward(x, [2, 3, 3], { states: [new Int32Array(8) as unknown as Float32Array] }), 'ERR_RNNKIT_TYPE', 'states[0]'],
         [() => m.forward(x, [2, 3, 3], { lengths: new Float32Array(2) as unknown as Int32Array }), 'ERR_RNNKIT_TYPE', 'lengths'],
         [() => m.forward(x, [2, 3, 3], { training: 1 as unknown as boolean }), 'ERR_RNNKIT_TYPE', 'training'],
         [() => m.forward(x, [2, 3, 3], 5 as unknown as object), 'ERR_RNNKIT_TYPE', 'opts'],
@@ -254,7 +254,7 @@ describe.each(variants)('$label', (v) => {
     it('shape and value errors come from the core with its argument names', () => {
       const m = create(RNN_SPEC);
       expectError(() => m.forward(new Float32Array(17), [2, 3, 3]), 'ERR_RNNKIT_SHAPE', 'x');
-      expectError(() => m.forward(new Float32Array(18), [2, 3, 3], { h0: new Float32Array(3) }), 'ERR_RNNKIT_SHAPE', 'h0');
+      expectError(() => m.forward(new Float32Array(18), [2, 3, 3], { states: [new Float32Array(3)] }), 'ERR_RNNKIT_SHAPE', 'states[0]');
       expectError(() => m.setParams(new Float32Array(3)), 'ERR_RNNKIT_SHAPE', 'params');
       expectError(() => m.compile('{"loss": "l1"}'), 'ERR_RNNKIT_VALUE', 'train.loss');
     });
@@ -364,10 +364,10 @@ describe.each(variants)('$label', (v) => {
       expect(r.outputDims).toEqual([2, 3, 4]);
       const ref = rnnTanhReference(params, x, dims, 4);
       expect(maxRelErr(r.output, ref.out)).toBeLessThan(TOL_FORWARD);
-      expect(maxRelErr(r.h, ref.hN)).toBeLessThan(TOL_FORWARD);
-      expect(r.c.length).toBe(0);
+      expect(r.states.length).toBe(1); // an Elman layer carries h only
+      expect(maxRelErr(r.states[0], ref.hN)).toBeLessThan(TOL_FORWARD);
       // Zero h0 is the default.
-      const z = m.forward(x, dims, { h0: new Float32Array(8) });
+      const z = m.forward(x, dims, { states: [new Float32Array(8)] });
       expect(z.output).toEqual(r.output);
     });
 
@@ -401,7 +401,7 @@ describe.each(variants)('$label', (v) => {
       const g = m.backward(weights);
       expect(g.grads.length).toBe(36);
       expect(g.dx.length).toBe(18);
-      expect(g.dh0.length).toBe(8);
+      expect(g.dStates.map((d) => d.length)).toEqual([8]);
       const eps = 1e-2;
       for (const i of [0, 5, 13, 20, 29, 35]) {
         const plus = params.slice();
@@ -471,8 +471,8 @@ describe.each(variants)('$label', (v) => {
         const ra = a.forward(x, [5, 4, 2]);
         const rb = b.forward(x, [5, 4, 2]);
         expect(maxRelErr(ra.output, rb.output)).toBeLessThan(TOL_ISA);
-        expect(maxRelErr(ra.h, rb.h)).toBeLessThan(TOL_ISA);
-        expect(maxRelErr(ra.c, rb.c)).toBeLessThan(TOL_ISA);
+        expect(maxRelErr(ra.states[0], rb.states[0])).toBeLessThan(TOL_ISA);
+        expect(maxRelErr(ra.states[1], rb.states[1])).toBeLessThan(TOL_ISA);
       } finally {
         b.dispose();
       }
@@ -502,7 +502,7 @@ describe('threaded module', () => {
       const out = m.forward(x, dims);
       m.compile(JSON.stringify({ loss: 'mse', optimizer: { type: 'adam', lr: 0.01 } }));
       const losses = [0, 1, 2].map(() => m.trainStep({ x, xDims: dims, y }));
-      return { output: bits(out.output), h: bits(out.h), losses, params: bits(m.getParams()) };
+      return { output: bits(out.output), h: bits(out.states[0]), losses, params: bits(m.getParams()) };
     } finally {
       m.dispose();
     }

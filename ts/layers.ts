@@ -354,8 +354,10 @@ export abstract class RecurrentLayer<C extends RecurrentConfig = RecurrentConfig
     if (o === null || typeof o !== 'object') throw typeError('opts', 'an options object', describe(o));
     knownKeys('opts', o, isLstm ? ['h0', 'c0', 'lengths', 'training'] : ['h0', 'lengths', 'training']);
     const args: BackendForwardOptions = {};
-    if (o.h0 !== undefined) args.h0 = this.#checkState('h0', o.h0, batch);
-    if (o.c0 !== undefined) args.c0 = this.#checkState('c0', o.c0, batch);
+    // A lone recurrent layer's states are [h] or, for an LSTM, [h, c].
+    const h0 = o.h0 === undefined ? undefined : this.#checkState('h0', o.h0, batch);
+    const c0 = o.c0 === undefined ? undefined : this.#checkState('c0', o.c0, batch);
+    if (h0 || c0) args.states = isLstm ? [h0, c0] : [h0];
     if (o.lengths !== undefined) args.lengths = toLengths('lengths', o.lengths, batch, seqLen);
     const training = optBool('training', o.training, false);
     args.training = training;
@@ -370,9 +372,9 @@ export abstract class RecurrentLayer<C extends RecurrentConfig = RecurrentConfig
     }
     const outputShape = [dims[0], dims[1], dims[2]] as const;
     const output = new Tensor(res.output, outputShape);
-    const h = new Tensor(res.h, this.#stateShape(batch));
+    const h = new Tensor(res.states[0].slice(), this.#stateShape(batch));
     const out: { output: Tensor3D; h: Tensor3D; c?: Tensor3D } = { output, h };
-    if (isLstm) out.c = new Tensor(res.c, this.#stateShape(batch));
+    if (isLstm) out.c = new Tensor(res.states[1].slice(), this.#stateShape(batch));
     if (training) this.#last = { xShape: [d0, d1, d2], outputShape, batch };
     return out;
   }
@@ -397,7 +399,7 @@ export abstract class RecurrentLayer<C extends RecurrentConfig = RecurrentConfig
     const dh = o.dh === undefined ? undefined : this.#checkState('dh', o.dh, last.batch);
     const dc = o.dc === undefined ? undefined : this.#checkState('dc', o.dc, last.batch);
 
-    const res = this.#handle.backward(dOutput.data, dh, dc);
+    const res = this.#handle.backward(dOutput.data, dh || dc ? (isLstm ? [dh, dc] : [dh]) : undefined);
     const grads: Record<string, Tensor> = {};
     for (const p of this.#params) {
       const n = p.shape.reduce((a, b) => a * b, 1);
@@ -405,10 +407,10 @@ export abstract class RecurrentLayer<C extends RecurrentConfig = RecurrentConfig
     }
     const out: { dx: Tensor3D; dh0: Tensor3D; dc0?: Tensor3D; grads: Record<string, Tensor> } = {
       dx: new Tensor(res.dx, last.xShape),
-      dh0: new Tensor(res.dh0, this.#stateShape(last.batch)),
+      dh0: new Tensor(res.dStates[0].slice(), this.#stateShape(last.batch)),
       grads,
     };
-    if (isLstm) out.dc0 = new Tensor(res.dc0, this.#stateShape(last.batch));
+    if (isLstm) out.dc0 = new Tensor(res.dStates[1].slice(), this.#stateShape(last.batch));
     return out;
   }
 

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 import { ERROR_CODES, rnnkitError, type RnnkitErrorCode } from '../errors.js';
 import { object } from '../validate.js';
-import { parseTraceMeta, settle } from './common.js';
+import { batchOf, parseTraceMeta, settle, StateLayout } from './common.js';
 import type {
   Backend,
   BackwardResult,
@@ -27,8 +27,10 @@ import type {
   ForwardOptions,
   ForwardResult,
   Inputs,
+  LayerInfo,
   ModelHandle,
   ParamInfo,
+  StateInfo,
   Targets,
   TraceResult,
 } from './types.js';
@@ -40,17 +42,22 @@ import type {
 export interface NativeModel
   extends Pick<
     ModelHandle,
-    'dispose' | 'disposed' | 'specJson' | 'paramInfo' | 'getParams' | 'setParams' | 'backward' | 'compile' | 'step' | 'resetState'
+    'dispose' | 'disposed' | 'specJson' | 'paramInfo' | 'getParams' | 'setParams' | 'compile' | 'step' | 'resetState'
   > {
-  /** `[output, h, c, ...outputDims]`: flat, because building the object in JS is cheaper (exports.rs). */
+  /**
+   * `[output, states, ...outputDims]`: flat, because building the object in JS is cheaper
+   * (exports.rs); `states` (in and out) is every state of `stateInfoJson(batch)` concatenated.
+   */
   forward(
     x: Inputs,
     xDims: readonly number[],
-    h0: Float32Array | undefined,
-    c0: Float32Array | undefined,
+    states: Float32Array | undefined,
     lengths: Int32Array | undefined,
     training: boolean,
-  ): [Float32Array, Float32Array, Float32Array, ...number[]];
+  ): [Float32Array, Float32Array, ...number[]];
+  backward(dOutput: Float32Array, dStates: Float32Array | undefined): { dx: Float32Array; dStates: Float32Array; grads: Float32Array };
+  layersJson(): string;
+  stateInfoJson(batch: number): string;
   trainStep(x: Inputs, xDims: readonly number[], y: Targets, mask?: Float32Array, lengths?: Int32Array): number;
   evaluate(x: Inputs, xDims: readonly number[], y: Targets, mask?: Float32Array, lengths?: Int32Array): number;
   evaluateDataset(
@@ -69,7 +76,7 @@ export interface NativeModel
     carryGradNormSum?: number,
   ): Promise<EpochResult>;
   /** `meta` is the core's `Trace::meta_json`. */
-  trace(x: Float32Array, xDims: readonly number[]): { meta: string; values: Float32Array };
+  trace(x: Inputs, xDims: readonly number[]): { meta: string; values: Float32Array };
 }
 
 /** A dataset object from `datasetNew` (opaque: the data lives in Rust). */
@@ -121,7 +128,15 @@ function call<T>(f: () => T): T {
 }
 
 class NativeModelHandle implements ModelHandle {
-  constructor(private readonly raw: NativeModel) {}
+  readonly #states: StateLayout;
+  readonly #batchFirst: boolean;
+  /** The batch of the last training forward (sizes `backward`'s state gradients). */
+  #lastBatch = 0;
+
+  constructor(private readonly raw: NativeModel) {
+    this.#states = new StateLayout((batch) => call(() => this.raw.stateInfoJson(batch)));
+    this.#batchFirst = (JSON.parse(call(() => raw.specJson())) as { batch_first: boolean }).batch_first;
+  }
 
   dispose(): void {
     call(() => this.raw.dispose());
@@ -147,14 +162,28 @@ class NativeModelHandle implements ModelHandle {
     call(() => this.raw.setParams(flat));
   }
 
-  forward(x: Inputs, xDims: [number, number, number], opts: ForwardOptions = {}): ForwardResult {
-    object('opts', opts);
-    const r = call(() => this.raw.forward(x, xDims, opts.h0, opts.c0, opts.lengths, opts.training ?? false));
-    return { output: r[0], outputDims: r.slice(3) as number[], h: r[1], c: r[2] };
+  layers(): LayerInfo[] {
+    return JSON.parse(call(() => this.raw.layersJson())) as LayerInfo[];
   }
 
-  backward(dOutput: Float32Array, dh?: Float32Array, dc?: Float32Array): BackwardResult {
-    return call(() => this.raw.backward(dOutput, dh, dc));
+  stateInfo(batch: number): StateInfo[] {
+    return JSON.parse(call(() => this.raw.stateInfoJson(batch))) as StateInfo[];
+  }
+
+  forward(x: Inputs, xDims: [number, number, number], opts: ForwardOptions = {}): ForwardResult {
+    object('opts', opts);
+    const batch = Array.isArray(xDims) ? batchOf(this.#batchFirst, xDims) : 0;
+    const states = this.#states.join(batch, opts.states, 'states');
+    const r = call(() => this.raw.forward(x, xDims, states, opts.lengths, opts.training ?? false));
+    if (opts.training) this.#lastBatch = batch;
+    return { output: r[0], outputDims: r.slice(2) as number[], states: this.#states.split(batch, r[1]) };
+  }
+
+  backward(dOutput: Float32Array, dStates?: readonly (Float32Array | undefined)[]): BackwardResult {
+    const batch = this.#lastBatch;
+    const flat = this.#states.join(batch, dStates, 'dStates');
+    const r = call(() => this.raw.backward(dOutput, flat));
+    return { dx: r.dx, dStates: this.#states.split(batch, r.dStates), grads: r.grads };
   }
 
   compile(trainJson: string): void {
@@ -200,7 +229,7 @@ class NativeModelHandle implements ModelHandle {
     call(() => this.raw.resetState());
   }
 
-  trace(x: Float32Array, xDims: [number, number, number]): TraceResult {
+  trace(x: Inputs, xDims: [number, number, number]): TraceResult {
     const { meta, values } = call(() => this.raw.trace(x, xDims));
     return { ...parseTraceMeta(meta), values };
   }

@@ -56,7 +56,7 @@ export interface ReportData {
     panels: Array<{
       /** e.g. "layer 0 hidden state h", "layer 0 gate i (input)". */
       name: string;
-      kind: 'hidden' | 'cell' | 'gate';
+      kind: 'hidden' | 'cell' | 'gate' | 'output' | 'attention';
       /** Rows of the heatmap. */
       units: number;
       /** [T][units]. */

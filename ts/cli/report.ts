@@ -352,7 +352,7 @@ ${rows}</table></section>`;
 }
 
 function activationSection(a: NonNullable<ReportData['activations']>): string {
-  const kinds = { hidden: 'hidden state', cell: 'cell state', gate: 'gate' } as const;
+  const kinds = { hidden: 'hidden state', cell: 'cell state', gate: 'gate', output: 'layer output', attention: 'attention weights' } as const;
   const input = a.input
     ? `<div class="act-block"><h3>input <span class="kind">${escapeHtml(a.inputLabel ?? 'first feature')}</span></h3><canvas id="act-input"></canvas></div>`
     : '';

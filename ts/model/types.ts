@@ -101,7 +101,7 @@ export interface History {
 export interface TracePanel {
   /** e.g. "layer 0 hidden state h", "layer 0 gate f (forget)", "block 1 layer 0 reverse gate z (update)". */
   name: string;
-  kind: 'hidden' | 'cell' | 'gate';
+  kind: 'hidden' | 'cell' | 'gate' | 'output' | 'attention';
   units: number;
   /** What produced the values: 'sigmoid' (0..1), 'tanh' (−1..1), 'relu' (≥ 0), 'none' (a cell state, unbounded). */
   activation: 'sigmoid' | 'tanh' | 'relu' | 'none';

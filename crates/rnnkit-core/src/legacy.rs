@@ -30,15 +30,15 @@ pub fn layers_from_blocks(blocks: &Json, head: Option<&Json>) -> Result<Vec<Laye
         if let Some(n) = nonlinearity {
             config.push(("nonlinearity".into(), Json::Str(n.into())));
         }
-        layers.push(LayerSpec::new(kind, Json::Obj(config)));
+        layers.push(LayerSpec::from_source(kind, Json::Obj(config), path));
     }
     if let Some(h) = head {
         let f = Fields::new(h, "spec.head", &["units", "activation", "bias", "return_sequences"])?;
         if !f.boolean("return_sequences", true)? {
-            layers.push(LayerSpec::new("LastStep", Json::Obj(Vec::new())));
+            layers.push(LayerSpec::from_source("LastStep", Json::Obj(Vec::new()), "spec.head".into()));
         }
         let Json::Obj(kv) = h else { unreachable!("Fields::new checked it is an object") };
-        layers.push(LayerSpec::new("Dense", Json::Obj(kv.iter().filter(|(key, _)| key != "return_sequences").cloned().collect())));
+        layers.push(LayerSpec::from_source("Dense", Json::Obj(kv.iter().filter(|(key, _)| key != "return_sequences").cloned().collect()), "spec.head".into()));
     }
     Ok(layers)
 }

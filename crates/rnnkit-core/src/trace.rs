@@ -6,6 +6,7 @@
 //! plots, where clarity beats speed. Rows are indexed by time position t (also for reverse directions).
 
 use crate::cell::{with_cell, Cell, StepForward};
+use crate::layers::LayerX;
 use crate::json::Json;
 use crate::params::cell_params;
 use crate::real::Real;
@@ -111,12 +112,12 @@ struct DirTrace<R> {
 }
 
 /// Runs one direction over `x` [T, input] from zero state, one step at a time.
-fn run_direction<R: Real>(spec: &RecurrentSpec, params: &[R], layer: usize, dir: usize, x: &[R], steps: usize) -> DirTrace<R> {
+fn run_direction<R: Real>(spec: &RecurrentSpec, params: &[R], layer: usize, dir: usize, x: LayerX<'_, R>, steps: usize) -> DirTrace<R> {
     with_cell!(spec.cell, |cell| run_cell(cell, spec, params, layer, dir, x, steps))
 }
 
 /// `run_direction` for one cell.
-fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], layer: usize, dir: usize, x: &[R], steps: usize) -> DirTrace<R> {
+fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], layer: usize, dir: usize, x: LayerX<'_, R>, steps: usize) -> DirTrace<R> {
     let cp = cell_params(spec, layer, dir);
     let (hd, input) = (spec.hidden_size, cp.input_size);
     let gs = cell.gates() * hd;
@@ -135,13 +136,16 @@ fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], laye
     let mut aux = vec![R::ZERO; cell.aux_width(hd)];
     for k in 0..steps {
         let t = if dir == 1 { steps - 1 - k } else { k };
-        let xt = &x[t * input..(t + 1) * input];
         // x-side pre-activations with the biases folded in, except the apart gates' b_hh (GRU's b_hn,
-        // inside r ⊙ (…)).
+        // inside r ⊙ (…)). A token id stands for a one-hot row: its product with W_ih is W_ih's column.
         let mut gates: Vec<R> = (0..gs)
             .map(|r| {
                 let folded_hh = if r >= shared { R::ZERO } else { b_hh.map_or(R::ZERO, |b| b[r]) };
-                dot(&w_ih[r * input..(r + 1) * input], xt) + b_ih.map_or(R::ZERO, |b| b[r]) + folded_hh
+                let wx = match x {
+                    LayerX::Features(x) => dot(&w_ih[r * input..(r + 1) * input], &x[t * input..(t + 1) * input]),
+                    LayerX::Tokens(ids) => w_ih[r * input + ids[t] as usize],
+                };
+                wx + b_ih.map_or(R::ZERO, |b| b[r]) + folded_hh
             })
             .collect();
         let gh: Vec<R> = (0..gs).map(|r| dot(&w_hh[r * hd..(r + 1) * hd], &h)).collect();
@@ -184,15 +188,16 @@ fn column_block<R: Real>(xs: &[R], steps: usize, row: usize, j: usize, w: usize)
 /// (time-major [T, 1, input] = [T, input]) from zero initial states, in inference mode (no
 /// dropout). Panel names are "layer {l}[ forward|reverse] ..."; `block` is left 0 for the network
 /// to set. Input is validated by the caller.
-pub fn trace_block<R: Real>(bs: &RecurrentSpec, bp: &[R], x: &[R], steps: usize) -> Vec<TracePanel> {
+pub fn trace_block<R: Real>(bs: &RecurrentSpec, bp: &[R], x: LayerX<'_, R>, steps: usize) -> Vec<TracePanel> {
     let mut panels = Vec::new();
-    let mut input: Vec<R> = x.to_vec();
+    let mut input: Vec<R> = Vec::new();
     let (hd, dirs) = (bs.hidden_size, bs.directions());
     for l in 0..bs.num_layers {
         let width = bs.output_size();
         let mut layer_out = vec![R::ZERO; steps * width];
         for d in 0..dirs {
-            let dt = run_direction(bs, bp, l, d, &input, steps);
+            let lx = if l == 0 { x } else { LayerX::Features(&input) };
+            let dt = run_direction(bs, bp, l, d, lx, steps);
             for t in 0..steps {
                 layer_out[t * width + d * hd..t * width + (d + 1) * hd].copy_from_slice(&dt.h[t * hd..(t + 1) * hd]);
             }

@@ -140,65 +140,76 @@ pub fn set_params(cx: &CallInfo) -> NResult<napi_value> {
     cx.env.undefined()
 }
 
-/// `forward(x, xDims, h0?, c0?, lengths?, training?): [output, h, c, ...outputDims]` — a flat
-/// array, not the `{output, outputDims, h, c}` of `ModelHandle`: ts/backend/native.ts builds that
-/// object in JS, where a literal is nearly free, while four named properties plus a dims array
-/// cost ~0.8 µs through N-API.
+/// `forward(x, xDims, states?, lengths?, training?): [output, states, ...outputDims]` — a flat
+/// array, not the `{output, outputDims, states}` of `ModelHandle`: ts/backend/native.ts builds that
+/// object in JS, where a literal is nearly free, while named properties plus a dims array cost
+/// ~0.8 µs through N-API. `states` (in and out) are every state of `stateInfo(batch)`
+/// concatenated in order; ts/backend/native.ts splits and joins them.
 ///
 /// Tuning notes (bench/napi-overhead.ts, old and new addon interleaved in one process, medians,
 /// 2 shared cores): T=1 B=1 I=1 H=1 4.41 → 3.31 µs, F2 54.2 → 52.6 µs. Steps: one-call argument
 /// reads (no typeof before a value read, no is_typedarray/is_array before info/length, new.target
-/// only in the constructor) and static keys ~0.15 µs; h and c sharing one ArrayBuffer (`output`
-/// keeps its own: users transfer `tensor.data.buffer`) ~0.2 µs; the flat array ~0.4 µs. About
-/// 1.2 µs of what is left is the core's own forward; the rest is V8 creating the results.
+/// only in the constructor) and static keys ~0.15 µs; the states in one ArrayBuffer (`output`
+/// keeps its own: users transfer `tensor.data.buffer`) ~0.2 µs; the flat array ~0.4 µs.
 pub fn forward(cx: &CallInfo) -> NResult<napi_value> {
     let handle = wrap::unwrap(cx)?;
     let x_dims = cx.dims3(1, "xDims")?;
-    let training = cx.opt_bool(5, "training", false)?;
+    let training = cx.opt_bool(4, "training", false)?;
     let x = cx.inputs(0, "x")?;
-    let h0 = cx.opt_f32_array(2, "h0")?;
-    let c0 = cx.opt_f32_array(3, "c0")?;
-    let lengths = cx.opt_i32_array(4, "lengths")?;
-    let opts = ForwardOptions { h0, c0, lengths, training };
+    let states = cx.opt_f32_array(2, "states")?;
+    let lengths = cx.opt_i32_array(3, "lengths")?;
     let env = cx.env;
-    // The model writes the output straight into the Float32Array JS gets back, which keeps an
-    // ArrayBuffer of its own (users transfer `tensor.data.buffer`, e.g. the worker's predict); the
-    // two states share one.
+    // The model writes the output straight into the Float32Array JS gets back.
     let (output, r) = handle.with(|m| {
-        // Token ids become one-hot features inside the core (`xDims` [.., .., 1]).
-        let (x, x_dims) = match x {
-            InputsRef::Float(x) => (std::borrow::Cow::Borrowed(x), x_dims),
-            InputsRef::Tokens(ids) => {
-                let (x, dims) = m.expand_tokens(ids, x_dims)?;
-                (std::borrow::Cow::Owned(x), dims)
-            }
+        let b = if m.spec().batch_first { x_dims[0] } else { x_dims[1] };
+        let given = states.map(|s| m.split_states("states", s, b)).transpose()?.unwrap_or_default();
+        let opts = ForwardOptions { states: &given, lengths, training };
+        let tokens = matches!(x, InputsRef::Tokens(_));
+        let (output, out_data) = env.new_f32_array(m.output_dims_of(x_dims, tokens)?.iter().product())?;
+        let r = match x {
+            InputsRef::Float(x) => m.forward_to(x, x_dims, &opts, out_data)?,
+            InputsRef::Tokens(ids) => m.forward_tokens_to(ids, x_dims, &opts, out_data)?,
         };
-        let (output, out_data) = env.new_f32_array(m.output_dims(x_dims)?.iter().product())?;
-        Ok((output, m.forward_to(&x, x_dims, &opts, out_data)?))
+        Ok((output, r))
     })?;
-    let [h, c] = env.f32_arrays_from([&r.h, &r.c])?;
-    let arr = env.array(3 + r.output_dims.len())?;
-    for (i, v) in [output, h, c].into_iter().enumerate() {
-        env.set_element(arr, i, v)?;
-    }
+    let states = env.f32_array_from(&r.states.concat())?;
+    let arr = env.array(2 + r.output_dims.len())?;
+    env.set_element(arr, 0, output)?;
+    env.set_element(arr, 1, states)?;
     for (i, &d) in r.output_dims.iter().enumerate() {
-        env.set_element(arr, 3 + i, env.number_value(d as f64)?)?;
+        env.set_element(arr, 2 + i, env.number_value(d as f64)?)?;
     }
     Ok(arr)
 }
 
-/// `backward(dOutput, dh?, dc?): {dx, dh0, dc0, grads}`.
+/// `backward(dOutput, dStates?): {dx, dStates, grads}` (states concatenated as in `forward`).
 pub fn backward(cx: &CallInfo) -> NResult<napi_value> {
     let handle = wrap::unwrap(cx)?;
     let d_output = cx.f32_array(0, "dOutput")?;
-    let dh = cx.opt_f32_array(1, "dh")?;
-    let dc = cx.opt_f32_array(2, "dc")?;
-    let r = handle.with(|m| Ok(m.backward(d_output, dh, dc)?))?;
+    let d_states = cx.opt_f32_array(1, "dStates")?;
+    let r = handle.with(|m| {
+        let b = m.last_batch().unwrap_or(0);
+        let given = d_states.map(|s| m.split_states("dStates", s, b)).transpose()?.unwrap_or_default();
+        Ok(m.backward(d_output, &given)?)
+    })?;
     let env = cx.env;
     // As in `forward`: `dx` gets its own ArrayBuffer, the rest share one.
     let dx = env.f32_array_from(&r.dx)?;
-    let [dh0, dc0, grads] = env.f32_arrays_from([&r.dh0, &r.dc0, &r.grads])?;
-    env.object_with([(c"dx", dx), (c"dh0", dh0), (c"dc0", dc0), (c"grads", grads)])
+    let [d_states, grads] = env.f32_arrays_from([&r.d_states.concat(), &r.grads])?;
+    env.object_with([(c"dx", dx), (c"dStates", d_states), (c"grads", grads)])
+}
+
+/// `layersJson(): string` — `Model::layers_json`.
+pub fn layers_json(cx: &CallInfo) -> NResult<napi_value> {
+    let json = wrap::unwrap(cx)?.with(|m| Ok(m.layers_json()))?;
+    cx.env.string(&json)
+}
+
+/// `stateInfoJson(batch): string` — `Model::state_info_json`.
+pub fn state_info_json(cx: &CallInfo) -> NResult<napi_value> {
+    let batch = cx.integer(0, "batch", 1, u32::MAX as u64)? as usize;
+    let json = wrap::unwrap(cx)?.with(|m| Ok(m.state_info_json(batch)))?;
+    cx.env.string(&json)
 }
 
 /// `compile(trainJson: string): void`.
@@ -346,13 +357,16 @@ pub fn dataset_disposed(cx: &CallInfo) -> NResult<napi_value> {
     cx.env.boolean(d)
 }
 
-/// `trace(x, xDims): {meta: string, values: Float32Array}` — hidden states, cell states and gate
-/// activations for one sequence (batch 1); `meta` is `Trace::meta_json`, offsets index `values`.
+/// `trace(x, xDims): {meta: string, values: Float32Array}` — every layer's panels for one sequence
+/// (batch 1; features or token ids); `meta` is `Trace::meta_json`, offsets index `values`.
 pub fn trace(cx: &CallInfo) -> NResult<napi_value> {
     let handle = wrap::unwrap(cx)?;
     let x_dims = cx.dims3(1, "xDims")?;
-    let x = cx.f32_array(0, "x")?;
-    let t = handle.with(|m| Ok(m.trace(x, x_dims)?))?;
+    let x = cx.inputs(0, "x")?;
+    let t = handle.with(|m| match x {
+        InputsRef::Float(x) => Ok(m.trace(x, x_dims)?),
+        InputsRef::Tokens(ids) => Ok(m.trace_tokens(ids, x_dims)?),
+    })?;
     let env = cx.env;
     env.object_with([(c"meta", env.string(&t.meta_json())?), (c"values", env.f32_array_from(&t.flat_values())?)])
 }

@@ -54,6 +54,8 @@ export!(js_dataset_dispose => exports::dataset_dispose);
 export!(js_dataset_disposed => exports::dataset_disposed);
 export!(js_step => exports::step);
 export!(js_trace => exports::trace);
+export!(js_layers_json => exports::layers_json);
+export!(js_state_info_json => exports::state_info_json);
 export!(js_reset_state => exports::reset_state);
 
 type Shim = unsafe extern "C" fn(napi_env, napi_callback_info) -> napi_value;
@@ -88,6 +90,8 @@ const METHODS: &[(&CStr, Shim)] = &[
     (c"evaluateDataset", js_evaluate_dataset),
     (c"step", js_step),
     (c"trace", js_trace),
+    (c"layersJson", js_layers_json),
+    (c"stateInfoJson", js_state_info_json),
     (c"resetState", js_reset_state),
 ];
 

@@ -11,11 +11,11 @@ use rnnkit_core::{Error, Model, Result};
 /// `PARAMS` is the model's own parameter buffer (no copy). Mirrored in `ts/backend/wasm.ts`.
 pub mod slot {
     pub const OUTPUT: u32 = 0;
-    pub const H: u32 = 1;
-    pub const C: u32 = 2;
+    /// Every state of `state_info(batch)`, concatenated in order.
+    pub const STATES: u32 = 1;
     pub const DX: u32 = 3;
-    pub const DH0: u32 = 4;
-    pub const DC0: u32 = 5;
+    /// The initial states' gradients, concatenated likewise.
+    pub const D_STATES: u32 = 4;
     pub const GRADS: u32 = 6;
     pub const STEP: u32 = 7;
     /// The loss of train_step / evaluate (one f32); train_epoch: [loss, gradient norm].

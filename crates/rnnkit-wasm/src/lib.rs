@@ -179,74 +179,78 @@ pub extern "C" fn rnnkit_model_set_params(h: u32, flat: *const f32, flat_len: us
 // ---- inference and gradients ---------------------------------------------------------------------
 
 /// x: `x_dims` = [d0, d1, d2] as documented in `Model` (i32 token ids when `x_tokens` is 1, d2 = 1).
-/// h0, c0, lengths: null when absent.
-/// Results: OUTPUT, OUTPUT_DIMS, H, C.
+/// states: every state of `state_info(batch)` concatenated in order, or null (zeros); lengths:
+/// null when absent. Results: OUTPUT, OUTPUT_DIMS, STATES (concatenated likewise).
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn rnnkit_model_forward(
     h: u32,
     x: *const f32, x_len: usize, d0: u32, d1: u32, d2: u32,
-    h0: *const f32, h0_len: usize,
-    c0: *const f32, c0_len: usize,
+    states: *const f32, states_len: usize,
     lengths: *const i32, lengths_len: usize,
     training: i32, x_tokens: i32,
 ) -> i32 {
     status::run(|| {
         // SAFETY: JS allocated every range with rnnkit_alloc and keeps them alive for this call.
-        let (x, h0, c0, lengths) = unsafe {
-            (
-                memory::slice(x, x_len, "x")?,
-                memory::opt_slice(h0, h0_len, "h0")?,
-                memory::opt_slice(c0, c0_len, "c0")?,
-                memory::opt_slice(lengths, lengths_len, "lengths")?,
-            )
+        let (x, states, lengths) = unsafe {
+            (memory::slice(x, x_len, "x")?, memory::opt_slice(states, states_len, "states")?, memory::opt_slice(lengths, lengths_len, "lengths")?)
         };
-        let opts = ForwardOptions { h0, c0, lengths, training: flag(training, "training")? };
+        let x_dims = dims(d0, d1, d2);
+        let training = flag(training, "training")?;
+        let tokens = flag(x_tokens, "xTokens")?;
         handles::with(h, |e| {
-            // x_tokens: `x` holds i32 token ids (dims [.., .., 1]), one-hot inside the core.
-            let r = if flag(x_tokens, "xTokens")? {
+            let b = if e.model.spec().batch_first { x_dims[0] } else { x_dims[1] };
+            let given = states.map(|s| e.model.split_states("states", s, b)).transpose()?.unwrap_or_default();
+            let opts = ForwardOptions { states: &given, lengths, training };
+            let r = if tokens {
                 // SAFETY: i32 and f32 have the same size and alignment; the range was checked above.
                 let ids = unsafe { std::slice::from_raw_parts(x.as_ptr() as *const i32, x.len()) };
-                let (x, x_dims) = e.model.expand_tokens(ids, dims(d0, d1, d2))?;
-                e.model.forward(&x, x_dims, &opts)?
+                e.model.forward_tokens(ids, x_dims, &opts)?
             } else {
-                e.model.forward(x, dims(d0, d1, d2), &opts)?
+                e.model.forward(x, x_dims, &opts)?
             };
             e.results.output_dims = r.output_dims.iter().map(|&d| d as u32).collect();
             e.results.set(slot::OUTPUT, r.output);
-            e.results.set(slot::H, r.h);
-            e.results.set(slot::C, r.c);
+            e.results.set(slot::STATES, r.states.concat());
             Ok(())
         })
     })
 }
 
-/// Gradients through the last training forward. dh, dc: null when absent.
-/// Results: DX, DH0, DC0, GRADS.
+/// Gradients through the last training forward. d_states: the final states' gradients
+/// concatenated as in `rnnkit_model_forward`, or null (zeros). Results: DX, D_STATES, GRADS.
 #[unsafe(no_mangle)]
-pub extern "C" fn rnnkit_model_backward(
-    h: u32,
-    d_output: *const f32, d_output_len: usize,
-    dh: *const f32, dh_len: usize,
-    dc: *const f32, dc_len: usize,
-) -> i32 {
+pub extern "C" fn rnnkit_model_backward(h: u32, d_output: *const f32, d_output_len: usize, d_states: *const f32, d_states_len: usize) -> i32 {
     status::run(|| {
         // SAFETY: JS allocated every range with rnnkit_alloc and keeps them alive for this call.
-        let (d_output, dh, dc) = unsafe {
-            (
-                memory::slice(d_output, d_output_len, "dOutput")?,
-                memory::opt_slice(dh, dh_len, "dh")?,
-                memory::opt_slice(dc, dc_len, "dc")?,
-            )
-        };
+        let (d_output, d_states) = unsafe { (memory::slice(d_output, d_output_len, "dOutput")?, memory::opt_slice(d_states, d_states_len, "dStates")?) };
         handles::with(h, |e| {
-            let r = e.model.backward(d_output, dh, dc)?;
+            let b = e.model.last_batch().unwrap_or(0);
+            let given = d_states.map(|s| e.model.split_states("dStates", s, b)).transpose()?.unwrap_or_default();
+            let r = e.model.backward(d_output, &given)?;
             e.results.set(slot::DX, r.dx);
-            e.results.set(slot::DH0, r.dh0);
-            e.results.set(slot::DC0, r.dc0);
+            e.results.set(slot::D_STATES, r.d_states.concat());
             e.results.set(slot::GRADS, r.grads);
             Ok(())
         })
+    })
+}
+
+/// The model's layers as JSON (`Model::layers_json`) → TEXT.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_model_layers_json(h: u32) -> i32 {
+    on_model(h, |e| {
+        e.results.text = e.model.layers_json();
+        Ok(())
+    })
+}
+
+/// The states for a batch of `batch` as JSON (`Model::state_info_json`) → TEXT.
+#[unsafe(no_mangle)]
+pub extern "C" fn rnnkit_model_state_info_json(h: u32, batch: u32) -> i32 {
+    on_model(h, |e| {
+        e.results.text = e.model.state_info_json(batch as usize);
+        Ok(())
     })
 }
 
@@ -412,15 +416,22 @@ pub extern "C" fn rnnkit_dataset_free(dataset: u32) -> i32 {
     })
 }
 
-/// Activations for one sequence (batch 1) → OUTPUT (every panel's values, concatenated) and TEXT
+/// Activations for one sequence (batch 1; i32 token ids when `x_tokens` is 1) → OUTPUT (every panel's values, concatenated) and TEXT
 /// (`Trace::meta_json`: names, kinds, units and offsets into OUTPUT).
 #[unsafe(no_mangle)]
-pub extern "C" fn rnnkit_model_trace(h: u32, x: *const f32, x_len: usize, d0: u32, d1: u32, d2: u32) -> i32 {
+pub extern "C" fn rnnkit_model_trace(h: u32, x: *const f32, x_len: usize, d0: u32, d1: u32, d2: u32, x_tokens: i32) -> i32 {
     status::run(|| {
         // SAFETY: JS allocated the range with rnnkit_alloc and keeps it alive for this call.
         let x = unsafe { memory::slice(x, x_len, "x") }?;
+        let tokens = flag(x_tokens, "xTokens")?;
         handles::with(h, |e| {
-            let t = e.model.trace(x, dims(d0, d1, d2))?;
+            let t = if tokens {
+                // SAFETY: i32 and f32 have the same size and alignment; the range was checked above.
+                let ids = unsafe { std::slice::from_raw_parts(x.as_ptr() as *const i32, x.len()) };
+                e.model.trace_tokens(ids, dims(d0, d1, d2))?
+            } else {
+                e.model.trace(x, dims(d0, d1, d2))?
+            };
             e.results.text = t.meta_json();
             e.results.set(slot::OUTPUT, t.flat_values());
             Ok(())
@@ -584,9 +595,9 @@ mod tests {
         // SAFETY: `out` was just written by the export.
         let h = unsafe { out.read() };
         let x = rnnkit_alloc(8, 4) as *const f32;
-        let status = rnnkit_model_forward(h, x, 3, 1, 1, 3, std::ptr::null(), 0, std::ptr::null(), 0, std::ptr::null(), 0, 0, 0);
+        let status = rnnkit_model_forward(h, x, 3, 1, 1, 3, std::ptr::null(), 0, std::ptr::null(), 0, 0, 0);
         assert_eq!((status, last().1.as_str()), (3, "x"), "x_len past its block");
-        let status = rnnkit_model_forward(h, x, 2, 1, 1, 2, std::ptr::null(), 0, std::ptr::null(), 0, std::ptr::null(), 0, 7, 0);
+        let status = rnnkit_model_forward(h, x, 2, 1, 1, 2, std::ptr::null(), 0, std::ptr::null(), 0, 7, 0);
         assert_eq!((status, last().1.as_str()), (1, "training"));
         assert_eq!(rnnkit_model_free(h), 0);
         for p in [spec, out as *mut u8, x as *mut u8] {

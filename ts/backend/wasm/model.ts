@@ -7,9 +7,9 @@ import { rnnkitError } from '../../errors.js';
 import {
   dims3, f32Array, finite, inputs, integer, object, optBool, optF32Array, optI32Array, string, U32_MAX,
 } from '../../validate.js';
-import { parseTraceMeta, settle } from '../common.js';
+import { batchOf, parseTraceMeta, settle, StateLayout } from '../common.js';
 import type {
-  BackwardResult, BatchData, DatasetHandle, EpochOptions, EpochResult, EvalRange, EvalResult, ForwardOptions, ForwardResult, Inputs, ModelHandle, ParamInfo, TraceResult,
+  BackwardResult, BatchData, DatasetHandle, EpochOptions, EpochResult, EvalRange, EvalResult, ForwardOptions, ForwardResult, Inputs, LayerInfo, ModelHandle, ParamInfo, StateInfo, TraceResult,
 } from '../types.js';
 import { CallScope, SLOT, type Exports } from './runtime.js';
 import { batchPtr, checkBatch } from './batch.js';
@@ -17,12 +17,26 @@ import type { WasmBackend } from './backend.js';
 
 export class WasmModel implements ModelHandle {
   #disposed = false;
+  readonly #states = new StateLayout((batch) =>
+    this.run('stateInfo', (s, ex, h) => {
+      s.rt.check(ex.rnnkit_model_state_info_json(h, batch));
+      return s.textResult(h);
+    }),
+  );
+  #batchFirst: boolean | undefined;
+  /** The batch of the last training forward (sizes `backward`'s state gradients). */
+  #lastBatch = 0;
 
   constructor(
     private readonly backend: WasmBackend,
     private readonly runtimeId: number,
     private readonly handle: number,
   ) {}
+
+  #batch(xDims: readonly number[]): number {
+    this.#batchFirst ??= (JSON.parse(this.specJson()) as { batch_first: boolean }).batch_first;
+    return batchOf(this.#batchFirst, xDims);
+  }
 
   get disposed(): boolean {
     return this.#disposed || this.backend.runtimeIfAlive(this.runtimeId) === undefined;
@@ -73,42 +87,54 @@ export class WasmModel implements ModelHandle {
     this.run('setParams', (s, ex, h) => s.rt.check(ex.rnnkit_model_set_params(h, s.array('params', params), params.length)));
   }
 
+  layers(): LayerInfo[] {
+    return this.run('layers', (s, ex, h) => {
+      s.rt.check(ex.rnnkit_model_layers_json(h));
+      return JSON.parse(s.textResult(h)) as LayerInfo[];
+    });
+  }
+
+  stateInfo(batch: number): StateInfo[] {
+    const b = integer('batch', batch, 1, U32_MAX);
+    return this.run('stateInfo', (s, ex, h) => {
+      s.rt.check(ex.rnnkit_model_state_info_json(h, b));
+      return JSON.parse(s.textResult(h)) as StateInfo[];
+    });
+  }
+
   forward(x: Inputs, xDims: [number, number, number], opts: ForwardOptions = {}): ForwardResult {
     object('opts', opts);
     const training = optBool('training', opts.training ?? undefined, false);
     const dims = dims3('xDims', xDims);
     const xs = inputs('x', x);
-    const h0 = optF32Array('h0', opts.h0);
-    const c0 = optF32Array('c0', opts.c0);
+    const batch = this.#batch(dims);
+    const states = this.#states.join(batch, opts.states, 'states');
     const lengths = optI32Array('lengths', opts.lengths);
-    return this.run('forward', (s, ex, h) => {
+    const r = this.run('forward', (s, ex, h) => {
       s.rt.check(
         ex.rnnkit_model_forward(
           h, s.array('x', xs), xs.length, dims[0], dims[1], dims[2],
-          s.optArray('h0', h0), h0?.length ?? 0,
-          s.optArray('c0', c0), c0?.length ?? 0,
+          s.optArray('states', states), states?.length ?? 0,
           s.optArray('lengths', lengths), lengths?.length ?? 0,
           training ? 1 : 0, xs instanceof Int32Array ? 1 : 0,
         ),
       );
-      return { output: s.f32(h, SLOT.OUTPUT), outputDims: s.u32(h, SLOT.OUTPUT_DIMS), h: s.f32(h, SLOT.H), c: s.f32(h, SLOT.C) };
+      return { output: s.f32(h, SLOT.OUTPUT), outputDims: s.u32(h, SLOT.OUTPUT_DIMS), states: s.f32(h, SLOT.STATES) };
     });
+    if (training) this.#lastBatch = batch;
+    // Split after the call: the layout may need a call of its own.
+    return { output: r.output, outputDims: r.outputDims, states: this.#states.split(batch, r.states) };
   }
 
-  backward(dOutput: Float32Array, dh?: Float32Array, dc?: Float32Array): BackwardResult {
+  backward(dOutput: Float32Array, dStates?: readonly (Float32Array | undefined)[]): BackwardResult {
     const dOut = f32Array('dOutput', dOutput);
-    const dhs = optF32Array('dh', dh);
-    const dcs = optF32Array('dc', dc);
-    return this.run('backward', (s, ex, h) => {
-      s.rt.check(
-        ex.rnnkit_model_backward(
-          h, s.array('dOutput', dOut), dOut.length,
-          s.optArray('dh', dhs), dhs?.length ?? 0,
-          s.optArray('dc', dcs), dcs?.length ?? 0,
-        ),
-      );
-      return { dx: s.f32(h, SLOT.DX), dh0: s.f32(h, SLOT.DH0), dc0: s.f32(h, SLOT.DC0), grads: s.f32(h, SLOT.GRADS) };
+    const batch = this.#lastBatch;
+    const ds = this.#states.join(batch, dStates, 'dStates');
+    const r = this.run('backward', (s, ex, h) => {
+      s.rt.check(ex.rnnkit_model_backward(h, s.array('dOutput', dOut), dOut.length, s.optArray('dStates', ds), ds?.length ?? 0));
+      return { dx: s.f32(h, SLOT.DX), dStates: s.f32(h, SLOT.D_STATES), grads: s.f32(h, SLOT.GRADS) };
     });
+    return { dx: r.dx, dStates: this.#states.split(batch, r.dStates), grads: r.grads };
   }
 
   compile(trainJson: string): void {
@@ -193,11 +219,11 @@ export class WasmModel implements ModelHandle {
     this.run('resetState', (s, ex, h) => s.rt.check(ex.rnnkit_model_reset_state(h)));
   }
 
-  trace(x: Float32Array, xDims: [number, number, number]): TraceResult {
+  trace(x: Inputs, xDims: [number, number, number]): TraceResult {
     const dims = dims3('xDims', xDims);
-    const xs = f32Array('x', x);
+    const xs = inputs('x', x);
     return this.run('trace', (s, ex, h) => {
-      s.rt.check(ex.rnnkit_model_trace(h, s.array('x', xs), xs.length, dims[0], dims[1], dims[2]));
+      s.rt.check(ex.rnnkit_model_trace(h, s.array('x', xs), xs.length, dims[0], dims[1], dims[2], xs instanceof Int32Array ? 1 : 0));
       return { ...parseTraceMeta(s.textResult(h)), values: s.f32(h, SLOT.OUTPUT) };
     });
   }

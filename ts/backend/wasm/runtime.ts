@@ -33,9 +33,11 @@ export interface Exports extends Partial<ThreadExports> {
   rnnkit_model_set_params(h: number, flat: number, flatLen: number): number;
   rnnkit_model_forward(
     h: number, x: number, xLen: number, d0: number, d1: number, d2: number,
-    h0: number, h0Len: number, c0: number, c0Len: number, lengths: number, lengthsLen: number, training: number, xTokens: number,
+    states: number, statesLen: number, lengths: number, lengthsLen: number, training: number, xTokens: number,
   ): number;
-  rnnkit_model_backward(h: number, dOut: number, dOutLen: number, dh: number, dhLen: number, dc: number, dcLen: number): number;
+  rnnkit_model_backward(h: number, dOut: number, dOutLen: number, dStates: number, dStatesLen: number): number;
+  rnnkit_model_layers_json(h: number): number;
+  rnnkit_model_state_info_json(h: number, batch: number): number;
   rnnkit_model_step(h: number, xT: number, xTLen: number, batch: number): number;
   rnnkit_model_reset_state(h: number): number;
   rnnkit_model_compile(h: number, train: number, trainLen: number): number;
@@ -52,12 +54,12 @@ export interface Exports extends Partial<ThreadExports> {
     h: number, dataset: number, batchSize: number, shuffle: number, seed: number, tbptt: number,
     firstBatch: number, maxBatches: number, carryUpdates: number, carryLossSum: number, carryGradNormSum: number,
   ): number;
-  rnnkit_model_trace(h: number, x: number, xLen: number, d0: number, d1: number, d2: number): number;
+  rnnkit_model_trace(h: number, x: number, xLen: number, d0: number, d1: number, d2: number, xTokens: number): number;
 }
 
 /** Result slots, mirrored from crates/rnnkit-wasm/src/handles.rs `slot`. */
 export const SLOT = {
-  OUTPUT: 0, H: 1, C: 2, DX: 3, DH0: 4, DC0: 5, GRADS: 6, STEP: 7, LOSS: 8,
+  OUTPUT: 0, STATES: 1, DX: 3, D_STATES: 4, GRADS: 6, STEP: 7, LOSS: 8,
   OUTPUT_DIMS: 16, TEXT: 17, PARAMS: 18,
 } as const;
 
@@ -71,7 +73,7 @@ export const REQUIRED_EXPORTS: readonly (keyof Exports)[] = [
   'rnnkit_model_spec_json', 'rnnkit_model_param_info', 'rnnkit_model_params', 'rnnkit_model_set_params',
   'rnnkit_model_forward', 'rnnkit_model_backward', 'rnnkit_model_step', 'rnnkit_model_reset_state',
   'rnnkit_model_compile', 'rnnkit_model_train_step', 'rnnkit_model_evaluate', 'rnnkit_model_train_epoch',
-  'rnnkit_model_trace', 'rnnkit_model_evaluate_dataset', 'rnnkit_dataset_create', 'rnnkit_dataset_free',
+  'rnnkit_model_trace', 'rnnkit_model_layers_json', 'rnnkit_model_state_info_json', 'rnnkit_model_evaluate_dataset', 'rnnkit_dataset_create', 'rnnkit_dataset_free',
 ];
 
 export const utf8Encoder = new TextEncoder();

@@ -171,18 +171,9 @@ impl<R: Real> Layer<R> for Recurrent<R> {
     }
 
     fn trace(&self, params: &[R], x: LayerX<'_, R>, seq_len: usize, _out: &[R]) -> Vec<TracePanel> {
-        let s = self.spec();
-        let x: Vec<R> = match x {
-            LayerX::Features(x) => x.to_vec(),
-            // One-hot rows for ids: a trace is one short sequence, clarity over speed.
-            LayerX::Tokens(ids) => {
-                let mut v = vec![R::ZERO; ids.len() * s.input_size];
-                ids.iter().enumerate().for_each(|(t, &id)| v[t * s.input_size + id as usize] = R::ONE);
-                v
-            }
-        };
-        trace_block(s, params, &x, seq_len)
+        trace_block(self.spec(), params, x, seq_len)
     }
+
 }
 
 impl RecurrentSpec {

@@ -25,15 +25,29 @@ use super::{Layer, Shape};
 pub const KINDS: &[&str] = &["RNN", "LSTM", "GRU", "Dense", "LastStep", "Embedding", "LayerNorm", "Dropout", "ReLU", "GELU", "Tanh", "Sigmoid", "GlobalMeanPool", "GlobalMaxPool", "AttentionPooling", "MultiHeadAttention", "Conv1D", "MaxPool1D", "AvgPool1D"];
 
 /// One entry of a spec's `layers` list.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct LayerSpec {
     pub kind: String,
     pub config: Json,
+    /// Where the config came from, for error paths: `spec.layers[k].config` unless read from the
+    /// older format (`spec.blocks[k]`, `spec.head`). Not part of the spec's value.
+    pub source: Option<String>,
+}
+
+impl PartialEq for LayerSpec {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.config == other.config
+    }
 }
 
 impl LayerSpec {
     pub fn new(kind: &str, config: Json) -> Self {
-        LayerSpec { kind: kind.to_string(), config }
+        LayerSpec { kind: kind.to_string(), config, source: None }
+    }
+
+    /// A spec whose config errors name `source` (the older format's path).
+    pub fn from_source(kind: &str, config: Json, source: String) -> Self {
+        LayerSpec { kind: kind.to_string(), config, source: Some(source) }
     }
 
     /// Reads `{"type", "config"}` (config optional: `{}`).
@@ -48,7 +62,7 @@ impl LayerSpec {
             return Err(Error::value(f.path("type"), format!("unknown layer type \"{kind}\"; expected one of {}", KINDS.join(", "))));
         }
         let config = f.raw("config").cloned().unwrap_or(Json::Obj(Vec::new()));
-        Ok(LayerSpec { kind, config })
+        Ok(LayerSpec { kind, config, source: None })
     }
 
     pub fn to_json(&self) -> Json {
@@ -59,7 +73,7 @@ impl LayerSpec {
 /// Builds layer `index` of a network from its spec and the previous layer's output (None for the
 /// first layer). Errors name `spec.layers[index].config.<key>`.
 pub fn build<R: Real>(spec: &LayerSpec, input: Option<Shape>, index: usize) -> Result<Box<dyn Layer<R>>> {
-    let path = format!("spec.layers[{index}].config");
+    let path = spec.source.clone().unwrap_or_else(|| format!("spec.layers[{index}].config"));
     let c = &spec.config;
     Ok(match spec.kind.as_str() {
         "RNN" | "LSTM" | "GRU" => Box::new(Recurrent::<R>::from_config(&spec.kind, c, input, &path)?),

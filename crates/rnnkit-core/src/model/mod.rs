@@ -70,6 +70,7 @@ pub struct LayerSummary {
 }
 
 mod batch;
+mod describe;
 mod options;
 mod pass;
 mod train;
@@ -310,8 +311,18 @@ impl<R: Real> Network<R> {
 
     /// Output dims for input dims (validates x_dims).
     pub fn output_dims(&self, x_dims: [usize; 3]) -> Result<Vec<usize>> {
-        let (t, b) = self.check_x_dims(x_dims)?;
+        self.output_dims_of(x_dims, false)
+    }
+
+    /// `output_dims` for features, or for token ids (`tokens`: dims `[.., .., 1]`).
+    pub fn output_dims_of(&self, x_dims: [usize; 3], tokens: bool) -> Result<Vec<usize>> {
+        let (t, b) = self.check_dims_of(x_dims, tokens)?;
         Ok(self.output_dims_for(self.out_steps(t), b))
+    }
+
+    /// The batch of the last training forward (what `backward`'s state gradients are sized by).
+    pub fn last_batch(&self) -> Option<usize> {
+        self.cache.as_ref().map(|c| c.batch)
     }
 
     /// Sets loss, optimizer and clipping from train-spec JSON; resets optimizer state.

@@ -22,6 +22,11 @@ impl<R: Real> Network<R> {
         self.forward_impl(NetX::Features(x), x_dims, opts, Some(output))
     }
 
+    /// `forward_to` on token ids (dims `[.., .., 1]`).
+    pub fn forward_tokens_to(&mut self, ids: &[i32], x_dims: [usize; 3], opts: &ForwardOptions<'_, R>, output: &mut [R]) -> Result<ForwardResult<R>> {
+        self.forward_impl(NetX::Tokens(ids), x_dims, opts, Some(output))
+    }
+
     pub(super) fn forward_impl(&mut self, input: NetX<'_, R>, x_dims: [usize; 3], opts: &ForwardOptions<'_, R>, mut into: Option<&mut [R]>) -> Result<ForwardResult<R>> {
         let (t, b) = match input {
             NetX::Features(x) => self.check_x(x, x_dims)?,
