@@ -163,10 +163,10 @@ impl<R: Real> Scan<'_, R> {
         self.bias(self.cp.b_hh).filter(|_| apart > 0).map(|b| &b[shared..])
     }
 
-    /// `out` [rows, G·H] ← h_prev·W_hhᵀ + β·out for `rows` batch rows: the packed-weight kernel for
-    /// f32 (`packed` holds W_hhᵀ), the generic GEMM otherwise.
-    fn step_gemm(&self, packed: &PackedB, rows: usize, h_prev: &[R], beta: R, out: &mut [R]) {
-        let (hd, gs) = (self.hidden, self.gate_size());
+    /// `out` [rows, G·H = gs] ← h_prev·W_hhᵀ + β·out for `rows` batch rows: the packed-weight kernel
+    /// for f32 (`packed` holds W_hhᵀ), the generic GEMM otherwise.
+    fn step_gemm(&self, packed: &PackedB, rows: usize, gs: usize, h_prev: &[R], beta: R, out: &mut [R]) {
+        let hd = self.hidden;
         if let (Some(hp), Some(o)) = (as_f32(h_prev), as_f32_mut(&mut *out)) {
             return (kernels().sgemm_packed)(false, rows, 0, gs, hd, 1.0, hp, hd, packed, beta.to_f32(), o, gs);
         }
@@ -223,6 +223,8 @@ impl<R: Real> Scan<'_, R> {
     fn forward_rows<C: Cell>(&self, cell: &C, input: StepInput<'_>, b_apart: Option<&[R]>, v: FwdRows<'_, R>, out: &Disjoint<'_, R>, out_at: (usize, usize)) {
         let FwdRows { active, h_prev, c_prev, gates, gh, h, c, aux } = v;
         let (rows, hd) = (active.len(), self.hidden);
+        // The concrete cell's shape (no lookup per step).
+        let gs = cell.gates() * hd;
         // The row step runs the cell itself.
         let cell_done = matches!(input, StepInput::Row { .. });
         match input {
@@ -230,9 +232,9 @@ impl<R: Real> Scan<'_, R> {
                 // h_{t−1}·W_hhᵀ: accumulated straight into the step's gate block, or into `gh` for a
                 // cell with apart gates. The cell then runs on the block while it is hot.
                 if cell.apart_gates() > 0 {
-                    self.step_gemm(packed, rows, h_prev, R::ZERO, gh);
+                    self.step_gemm(packed, rows, gs, h_prev, R::ZERO, gh);
                 } else {
-                    self.step_gemm(packed, rows, h_prev, R::ONE, gates);
+                    self.step_gemm(packed, rows, gs, h_prev, R::ONE, gates);
                 }
             }
             StepInput::Row { w, reverse } => {
@@ -346,7 +348,10 @@ impl<R: Real> Scan<'_, R> {
     /// backward, then dh_{t−1} += dGh·W_hh against W_hh packed once per backward pass (f32).
     #[allow(clippy::too_many_arguments)]
     fn backward_rows<C: Cell>(&self, cell: &C, packed: (&PackedB, &PackedB), in_: BackRows<'_, R>, dy_stride: usize, dh: &mut [R], dc: &mut [R], dgx: &mut [R], dgh: &mut [R], dh_next: &mut [R]) {
-        let (rows, hd, gs) = (in_.active.len(), self.hidden, self.gate_size());
+        let (rows, hd) = (in_.active.len(), self.hidden);
+        // The concrete cell's shape (no lookup per step): as `shared_apart_rows`.
+        let (gs, ka) = (cell.gates() * hd, cell.apart_gates() * hd);
+        let k = gs - ka;
         for (b, _) in in_.active.iter().enumerate().filter(|(_, on)| **on) {
             let y = &in_.dy[b * dy_stride..b * dy_stride + hd];
             dh[b * hd..(b + 1) * hd].iter_mut().zip(y).for_each(|(d, y)| *d += *y);
@@ -367,7 +372,6 @@ impl<R: Real> Scan<'_, R> {
         });
         // dh_{t−1} += dGh·W_hh. dGh is dgx, except the apart gates' block (`dgh`): the other
         // columns of dgx times their W_hh rows (`packed.0`), then `dgh` times the apart rows (`packed.1`).
-        let (k, ka) = self.shared_apart_rows();
         let w_hh = self.w_hh();
         match (as_f32(dgx), as_f32(dgh), as_f32_mut(&mut *dh_next)) {
             (Some(dx), Some(dn), Some(dhn)) => {
