@@ -18,7 +18,8 @@ import { resolve } from 'node:path';
 import { quantileSorted } from './stats.js';
 
 interface RawModel {
-  forward(x: Float32Array, xDims: number[]): Float32Array[];
+  /** [output, states…, ...dims]: the states as h and c apart (older addons) or one buffer. */
+  forward(x: Float32Array, xDims: number[]): (Float32Array | number)[];
   compile(options: string): void;
   trainStep(x: Float32Array, xDims: number[], y: Float32Array): number;
   dispose(): void;
@@ -62,10 +63,14 @@ const models = positional.map(load);
 
 /** One timed call: a forward or a training step. */
 const call = (m: RawModel): unknown => (train ? m.trainStep(x, dims, y) : m.forward(x, dims));
-/** What a call returns, as bits: the output and final h (forward) or the loss (train). */
+/** What a call returns, as bits: the output and the final states (forward) or the loss (train).
+ * The states are every array after the output, concatenated: older addons return h and c apart,
+ * newer ones one buffer of all states (h then c), so both compare alike. */
 const bits = (m: RawModel): Uint32Array[] => {
   if (train) return [new Uint32Array(Float32Array.of(m.trainStep(x, dims, y)).buffer)];
-  return m.forward(x, dims).slice(0, 2).map((a) => new Uint32Array(a.buffer, a.byteOffset, a.length));
+  const [output, ...states] = m.forward(x, dims).filter((a): a is Float32Array => a instanceof Float32Array);
+  const flat = Float32Array.from(states.flatMap((s) => Array.from(s)));
+  return [output, flat].map((a) => new Uint32Array(a.buffer, a.byteOffset, a.length));
 };
 const sameBits = (p: Uint32Array, q: Uint32Array) => p.length === q.length && p.every((v, i) => v === q[i]);
 // Three calls each (a training run's first steps), compared call by call; they also warm up.

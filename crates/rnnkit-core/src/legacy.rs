@@ -3,6 +3,7 @@
 //! every file written by earlier versions still loads: each block becomes an RNN/LSTM/GRU layer and
 //! a head becomes a Dense layer, after a LastStep when it read only the last step.
 
+use crate::cell::CellKind;
 use crate::error::{Error, Result};
 use crate::fields::Fields;
 use crate::json::Json;
@@ -20,11 +21,10 @@ pub fn layers_from_blocks(blocks: &Json, head: Option<&Json>) -> Result<Vec<Laye
     for (k, b) in blocks.iter().enumerate() {
         let path = format!("spec.blocks[{k}]");
         let f = Fields::new(b, &path, BLOCK_KEYS)?;
-        let (kind, nonlinearity) = f.choice(
-            "cell",
-            None,
-            &[("lstm", ("LSTM", None)), ("gru", ("GRU", None)), ("rnn_tanh", ("RNN", Some("tanh"))), ("rnn_relu", ("RNN", Some("relu"))), ("rnn_sigmoid", ("RNN", Some("sigmoid")))],
-        )?;
+        // A cell's old name ("lstm", "rnn_relu") stands for its layer type and nonlinearity.
+        let cells: Vec<(&str, CellKind)> = CellKind::ALL.iter().map(|&c| (c.name(), c)).collect();
+        let cell = f.choice("cell", None, &cells)?;
+        let (kind, nonlinearity) = (cell.layer_type(), cell.nonlinearity());
         let Json::Obj(kv) = b else { unreachable!("Fields::new checked it is an object") };
         let mut config: Vec<(String, Json)> = kv.iter().filter(|(key, _)| key != "cell").cloned().collect();
         if let Some(n) = nonlinearity {

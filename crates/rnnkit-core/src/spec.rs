@@ -2,44 +2,12 @@
 //! snake_case; defaults follow PyTorch (`torch.nn.LSTM`, `torch.optim.*`). Errors name the field path,
 //! e.g. `spec.blocks[1].hidden_size`.
 
+pub use crate::cell::CellKind;
 use crate::error::{Error, Result};
 use crate::fields::Fields;
 pub use crate::layers::Activation;
 use crate::layers::LayerSpec;
 use crate::json::Json;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CellKind {
-    RnnTanh,
-    RnnRelu,
-    /// Elman's original form, an extra beyond PyTorch.
-    RnnSigmoid,
-    Lstm,
-    Gru,
-}
-
-impl CellKind {
-    /// Gate blocks per weight matrix: weight_ih is [gates * hidden_size, input_size].
-    pub fn gates(self) -> usize {
-        match self {
-            CellKind::Lstm => 4,
-            CellKind::Gru => 3,
-            _ => 1,
-        }
-    }
-    pub fn has_cell_state(self) -> bool {
-        self == CellKind::Lstm
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            CellKind::RnnTanh => "rnn_tanh",
-            CellKind::RnnRelu => "rnn_relu",
-            CellKind::RnnSigmoid => "rnn_sigmoid",
-            CellKind::Lstm => "lstm",
-            CellKind::Gru => "gru",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WeightInit {

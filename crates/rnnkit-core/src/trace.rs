@@ -1,15 +1,16 @@
 //! Activation traces for reports: the inside of the network for ONE input sequence — per block, layer
 //! and direction, the hidden state h [T, H], the LSTM cell state c [T, H] and every gate's activation
-//! [T, H] (LSTM i, f, g, o; GRU r, z, n). It steps the cells one time step at a time with plain dot
-//! products and `cell::forward_step`, so it is independent of the layer's GEMM schedule; it is for
+//! [T, H] (the cell's `gate_panels`: LSTM i, f, g, o; GRU r, z, n). It steps the cells one time step
+//! at a time with plain dot products and `Cell::forward_step`, so it is independent of the layer's
+//! GEMM schedule; it is for
 //! plots, where clarity beats speed. Rows are indexed by time position t (also for reverse directions).
 
-use crate::cell::{self, aux_width, StepForward};
+use crate::cell::{with_cell, Cell, StepForward};
 use crate::layers::LayerX;
 use crate::json::Json;
 use crate::params::cell_params;
 use crate::real::Real;
-use crate::spec::{CellKind, RecurrentSpec};
+use crate::spec::RecurrentSpec;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PanelKind {
@@ -103,25 +104,6 @@ impl Trace {
     }
 }
 
-/// Names and activations of each gate block, PyTorch's order; none for Elman cells (their single
-/// "gate" is h itself).
-fn gate_names(cell: CellKind) -> &'static [(&'static str, &'static str)] {
-    match cell {
-        CellKind::Lstm => &[("i (input)", "sigmoid"), ("f (forget)", "sigmoid"), ("g (candidate)", "tanh"), ("o (output)", "sigmoid")],
-        CellKind::Gru => &[("r (reset)", "sigmoid"), ("z (update)", "sigmoid"), ("n (candidate)", "tanh")],
-        _ => &[],
-    }
-}
-
-fn hidden_activation(cell: CellKind) -> &'static str {
-    match cell {
-        CellKind::RnnRelu => "relu",
-        CellKind::RnnSigmoid => "sigmoid",
-        // LSTM h = o ⊙ tanh(c) and GRU h (a convex mix of tanh values) both stay in (−1, 1).
-        _ => "tanh",
-    }
-}
-
 /// What one direction of one layer recorded.
 struct DirTrace<R> {
     h: Vec<R>,
@@ -131,28 +113,34 @@ struct DirTrace<R> {
 
 /// Runs one direction over `x` [T, input] from zero state, one step at a time.
 fn run_direction<R: Real>(spec: &RecurrentSpec, params: &[R], layer: usize, dir: usize, x: LayerX<'_, R>, steps: usize) -> DirTrace<R> {
+    with_cell!(spec.cell, |cell| run_cell(cell, spec, params, layer, dir, x, steps))
+}
+
+/// `run_direction` for one cell.
+fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], layer: usize, dir: usize, x: LayerX<'_, R>, steps: usize) -> DirTrace<R> {
     let cp = cell_params(spec, layer, dir);
     let (hd, input) = (spec.hidden_size, cp.input_size);
-    let gs = spec.cell.gates() * hd;
+    let gs = cell.gates() * hd;
+    // Gate rows from here on are the apart gates' (`Cell::apart_gates`): their b_hh stays apart.
+    let shared = gs - cell.apart_gates() * hd;
     let w_ih = &params[cp.w_ih..cp.w_ih + gs * input];
     let w_hh = &params[cp.w_hh..cp.w_hh + gs * hd];
     let b_ih = cp.b_ih.map(|o| &params[o..o + gs]);
     let b_hh = cp.b_hh.map(|o| &params[o..o + gs]);
-    let gru = spec.cell == CellKind::Gru;
-    let lstm = spec.cell.has_cell_state();
+    let lstm = cell.has_cell_state();
     let dot = |w: &[R], v: &[R]| w.iter().zip(v).fold(R::ZERO, |acc, (a, b)| acc + *a * *b);
 
     let mut out = DirTrace { h: vec![R::ZERO; steps * hd], c: vec![R::ZERO; if lstm { steps * hd } else { 0 }], gates: vec![R::ZERO; steps * gs] };
     let mut h = vec![R::ZERO; hd];
     let mut c = vec![R::ZERO; if lstm { hd } else { 0 }];
-    let mut aux = vec![R::ZERO; aux_width(spec.cell, hd)];
+    let mut aux = vec![R::ZERO; cell.aux_width(hd)];
     for k in 0..steps {
         let t = if dir == 1 { steps - 1 - k } else { k };
-        // x-side pre-activations with the biases folded in, except GRU's b_hn (it sits inside r ⊙ (…)).
-        // A token id stands for a one-hot row: its product with W_ih is W_ih's column.
+        // x-side pre-activations with the biases folded in, except the apart gates' b_hh (GRU's b_hn,
+        // inside r ⊙ (…)). A token id stands for a one-hot row: its product with W_ih is W_ih's column.
         let mut gates: Vec<R> = (0..gs)
             .map(|r| {
-                let folded_hh = if gru && r >= 2 * hd { R::ZERO } else { b_hh.map_or(R::ZERO, |b| b[r]) };
+                let folded_hh = if r >= shared { R::ZERO } else { b_hh.map_or(R::ZERO, |b| b[r]) };
                 let wx = match x {
                     LayerX::Features(x) => dot(&w_ih[r * input..(r + 1) * input], &x[t * input..(t + 1) * input]),
                     LayerX::Tokens(ids) => w_ih[r * input + ids[t] as usize],
@@ -163,22 +151,19 @@ fn run_direction<R: Real>(spec: &RecurrentSpec, params: &[R], layer: usize, dir:
         let gh: Vec<R> = (0..gs).map(|r| dot(&w_hh[r * hd..(r + 1) * hd], &h)).collect();
         let mut h_new = vec![R::ZERO; hd];
         let mut c_new = vec![R::ZERO; c.len()];
-        cell::forward_step(
-            spec.cell,
-            StepForward {
-                batch: 1,
-                hidden: hd,
-                active: &[true],
-                gates: &mut gates,
-                gh: &gh,
-                b_hn: if gru { b_hh.map(|b| &b[2 * hd..]) } else { None },
-                h_prev: &h,
-                h: &mut h_new,
-                c_prev: &c,
-                c: &mut c_new,
-                aux: &mut aux,
-            },
-        );
+        cell.forward_step(StepForward {
+            batch: 1,
+            hidden: hd,
+            active: &[true],
+            gates: &mut gates,
+            gh: &gh,
+            b_hh_apart: b_hh.filter(|_| shared < gs).map(|b| &b[shared..]),
+            h_prev: &h,
+            h: &mut h_new,
+            c_prev: &c,
+            c: &mut c_new,
+            aux: &mut aux,
+        });
         out.h[t * hd..(t + 1) * hd].copy_from_slice(&h_new);
         if lstm {
             out.c[t * hd..(t + 1) * hd].copy_from_slice(&c_new);
@@ -228,12 +213,12 @@ pub fn trace_block<R: Real>(bs: &RecurrentSpec, bp: &[R], x: LayerX<'_, R>, step
                 activation,
                 values,
             };
-            panels.push(panel(format!("{prefix} hidden state h"), PanelKind::Hidden, hidden_activation(bs.cell), to_f32(&dt.h)));
+            panels.push(panel(format!("{prefix} hidden state h"), PanelKind::Hidden, bs.cell.hidden_activation(), to_f32(&dt.h)));
             if bs.cell.has_cell_state() {
                 panels.push(panel(format!("{prefix} cell state c"), PanelKind::Cell, "none", to_f32(&dt.c)));
             }
             let gs = bs.cell.gates() * hd;
-            for (j, (gate, act)) in gate_names(bs.cell).iter().enumerate() {
+            for (j, (gate, act)) in bs.cell.gate_panels().iter().enumerate() {
                 panels.push(panel(format!("{prefix} gate {gate}"), PanelKind::Gate, act, column_block(&dt.gates, steps, gs, j, hd)));
             }
         }

@@ -1,7 +1,11 @@
-//! Recurrent cells: the fused element-wise half of one time step. The layer (`layer::scan`) does the
-//! matrix products (X·W_ihᵀ for all steps, h·W_hhᵀ per step, and the BPTT GEMMs); a cell turns the
-//! pre-activations of one step into gate activations and the new state, and back again in BPTT.
-//! Rows whose step is past their sequence (`active[b] == false`) carry the state through unchanged.
+//! Recurrent cells: the fused element-wise half of one time step, behind one `Cell` trait. The
+//! layer (`recurrent::scan`) does the matrix products (X·W_ihᵀ for all steps, h·W_hhᵀ per step, and
+//! the BPTT GEMMs) and asks its cell only through this trait: how many gate blocks, whether there is
+//! a cell state, which gates keep their hidden-side pre-activation apart, and the steps themselves.
+//! A cell turns the pre-activations of one step into gate activations and the new state, and back
+//! again in BPTT. Rows whose step is past their sequence (`active[b] == false`) carry the state
+//! through unchanged. One file per cell (rnn.rs, lstm.rs, gru.rs); `CellKind` is the config-level
+//! name, and `with_cell!` is the one place that maps a name to its cell.
 
 pub mod gru;
 pub mod lstm;
@@ -10,32 +14,173 @@ pub mod rnn;
 use std::any::TypeId;
 
 use crate::real::Real;
-use crate::spec::CellKind;
 
-/// One forward step over a batch. Row-major; `G·H` rows are gate-major (`[i f g o]` for LSTM,
-/// `[r z n]` for GRU), PyTorch's order.
+/// The cells by name, as specs and saved files spell them. `cell()` gives the cell itself (as a
+/// trait object, for shapes and names), `with_cell!` runs code on the concrete cell (for the time
+/// loops, compiled once per cell).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    RnnTanh,
+    RnnRelu,
+    /// Elman's original form, an extra beyond PyTorch.
+    RnnSigmoid,
+    Lstm,
+    Gru,
+}
+
+/// Runs `$body` with `$c` bound to the concrete cell `$kind` names (a `&'static` value of its
+/// type), so `$body` is compiled once per cell and the steps it calls are direct, inlinable calls:
+/// the dispatch happens once per scan, never per step. The only `match` on `CellKind`.
+macro_rules! with_cell {
+    ($kind:expr, |$c:ident| $body:expr) => {
+        $crate::cell::with_cell!(@arms $kind, $c, $body,
+            RnnTanh => rnn::RNN_TANH, RnnRelu => rnn::RNN_RELU, RnnSigmoid => rnn::RNN_SIGMOID, Lstm => lstm::Lstm, Gru => gru::Gru)
+    };
+    (@arms $kind:expr, $c:ident, $body:expr, $($name:ident => $file:ident::$cell:ident),*) => {
+        match $kind {
+            $($crate::cell::CellKind::$name => {
+                let $c = &$crate::cell::$file::$cell;
+                $body
+            })*
+        }
+    };
+}
+pub(crate) use with_cell;
+
+impl CellKind {
+    pub const ALL: [CellKind; 5] = [CellKind::RnnTanh, CellKind::RnnRelu, CellKind::RnnSigmoid, CellKind::Lstm, CellKind::Gru];
+
+    /// The cell this name stands for.
+    pub fn cell(self) -> &'static dyn Cell {
+        with_cell!(self, |c| c as &'static dyn Cell)
+    }
+}
+
+/// A `CellKind` reads as its cell: `spec.cell.gates()`.
+impl std::ops::Deref for CellKind {
+    type Target = dyn Cell;
+    fn deref(&self) -> &(dyn Cell + 'static) {
+        self.cell()
+    }
+}
+
+/// One recurrent cell. Gate blocks are PyTorch's, in its order (`[i f g o]` LSTM, `[r z n]` GRU),
+/// each H rows of W_ih and W_hh. The shape and naming methods are object safe (`CellKind::cell`);
+/// the steps are generic over the float type and reached through `with_cell!`.
+pub trait Cell: Sync {
+    /// The spec name ("lstm", "gru", "rnn_tanh", …), as the older `blocks` format and errors spell it.
+    fn name(&self) -> &'static str;
+    /// The layer type that builds this cell ("RNN", "LSTM", "GRU").
+    fn layer_type(&self) -> &'static str;
+    /// The layer's `nonlinearity` config value that picks this cell among its type's, if it has one.
+    fn nonlinearity(&self) -> Option<&'static str> {
+        None
+    }
+    /// Gate blocks per weight matrix: weight_ih is [gates·H, input_size].
+    fn gates(&self) -> usize;
+    /// Whether the cell carries a cell state c beside h (LSTM).
+    fn has_cell_state(&self) -> bool {
+        false
+    }
+    /// Extra per-step values a forward step stores for BPTT besides gates and states, per row.
+    fn aux_width(&self, _hidden: usize) -> usize {
+        0
+    }
+    /// How many gate blocks, counted from the last, need their hidden-side pre-activation
+    /// W_h·h + b_h apart from the input side (GRU's n: r ⊙ (W_hn h + b_hn)). Their b_hh stays out
+    /// of the projection's folded bias (`StepForward::b_hh_apart`), the step GEMM writes h·W_hhᵀ
+    /// into `StepForward::gh` instead of the gate block, and BPTT takes their hidden-side gradient
+    /// from `StepBackward::dgh`. 0: every gate is act(W_i x + b_i + W_h h + b_h).
+    fn apart_gates(&self) -> usize {
+        0
+    }
+    /// Name and activation ("sigmoid", "tanh") of each gate block for traces; none when the single
+    /// gate is h itself (Elman).
+    fn gate_panels(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+    /// The activation bounding h, for a trace's colour scale: "tanh", "sigmoid" or "relu".
+    fn hidden_activation(&self) -> &'static str {
+        "tanh"
+    }
+    /// Whether `row_step` exists: a one-row f32 step with its recurrent GEMV fused in.
+    fn has_row_step(&self) -> bool {
+        false
+    }
+    /// One batch row's forward step with h_{t−1}·W_hhᵀ fused in (see `RowStep`); only called when
+    /// `has_row_step`. Bit-identical to the step GEMM followed by `forward_step`.
+    fn row_step(&self, _s: RowStep<'_>) {
+        unreachable!("{}: no fused row step (has_row_step is false)", self.name())
+    }
+    /// One forward step in f32: the fused SIMD kernels of the kernel table where the cell has them.
+    fn forward_f32(&self, s: StepForward<'_, f32>)
+    where
+        Self: Sized,
+    {
+        self.forward_generic(s)
+    }
+    /// One backward step in f32, as `forward_f32`.
+    fn backward_f32(&self, s: StepBackward<'_, f32>)
+    where
+        Self: Sized,
+    {
+        self.backward_generic(s)
+    }
+    /// The formulas written once over `Real`: the f64 oracle of the gradient checks.
+    fn forward_generic<R: Real>(&self, s: StepForward<'_, R>)
+    where
+        Self: Sized;
+    fn backward_generic<R: Real>(&self, s: StepBackward<'_, R>)
+    where
+        Self: Sized;
+    /// One forward step: `forward_f32` for f32, `forward_generic` otherwise.
+    #[inline]
+    fn forward_step<R: Real>(&self, s: StepForward<'_, R>)
+    where
+        Self: Sized,
+    {
+        match s.into_f32() {
+            Ok(s) => self.forward_f32(s),
+            Err(s) => self.forward_generic(s),
+        }
+    }
+    /// One backward step, as `forward_step`.
+    #[inline]
+    fn backward_step<R: Real>(&self, s: StepBackward<'_, R>)
+    where
+        Self: Sized,
+    {
+        match s.into_f32() {
+            Ok(s) => self.backward_f32(s),
+            Err(s) => self.backward_generic(s),
+        }
+    }
+}
+
+/// One forward step over a batch. Row-major; `G·H` rows are gate-major (PyTorch's order).
 pub struct StepForward<'a, R> {
     pub batch: usize,
     pub hidden: usize,
     /// [batch]: whether this step is inside each sequence.
     pub active: &'a [bool],
-    /// [batch, G·H]. In: x·W_ihᵀ + folded biases (Elman, LSTM: plus h_prev·W_hhᵀ when `gh` is empty).
+    /// [batch, G·H]. In: x·W_ihᵀ + folded biases (plus h_prev·W_hhᵀ when `gh` is empty).
     /// Out: gate activations (what BPTT reads).
     pub gates: &'a mut [R],
-    /// [batch, G·H]: h_prev·W_hhᵀ (no bias). Required for GRU (r⊙(W_hn h + b_hn) needs it apart);
-    /// Elman and LSTM cells add it to `gates` when given, and take it as already included when empty
-    /// (the layer's step GEMM accumulates straight into the gate block).
+    /// [batch, G·H]: h_prev·W_hhᵀ (no bias). Required when the cell has `apart_gates`; other cells
+    /// add it to `gates` when given, and take it as already included when empty (the layer's step
+    /// GEMM accumulates straight into the gate block).
     pub gh: &'a [R],
-    /// [H]: GRU's b_hn, which sits inside r ⊙ (W_hn h + b_hn) and cannot be folded. `None` otherwise.
-    pub b_hn: Option<&'a [R]>,
+    /// [apart_gates·H]: the hidden-side biases of the apart gates (GRU's b_hn), which cannot be
+    /// folded. `None` without biases or apart gates.
+    pub b_hh_apart: Option<&'a [R]>,
     /// [batch, H]
     pub h_prev: &'a [R],
     /// [batch, H], written.
     pub h: &'a mut [R],
-    /// [batch, H] for LSTM, empty otherwise.
+    /// [batch, H] with a cell state, empty otherwise.
     pub c_prev: &'a [R],
     pub c: &'a mut [R],
-    /// [batch, H], written: LSTM tanh(c), GRU W_hn h + b_hn; empty for Elman cells.
+    /// [batch, aux_width], written (LSTM tanh(c), GRU W_hn h + b_hn).
     pub aux: &'a mut [R],
 }
 
@@ -45,38 +190,52 @@ pub struct StepBackward<'a, R> {
     pub batch: usize,
     pub hidden: usize,
     pub active: &'a [bool],
-    /// What the forward step stored: gates [batch, G·H], aux [batch, H] (or empty), h_prev, c_prev.
+    /// What the forward step stored: gates [batch, G·H], aux [batch, aux_width], h_prev, c_prev.
     pub gates: &'a [R],
     pub aux: &'a [R],
     pub h_prev: &'a [R],
     pub c_prev: &'a [R],
     /// [batch, H]: dL/dh_t (for active rows already including dL/d output_t).
     pub dh: &'a [R],
-    /// [batch, H], LSTM only (else empty). In: dL/dc_t. Out: dL/dc_{t−1}.
+    /// [batch, H] with a cell state (else empty). In: dL/dc_t. Out: dL/dc_{t−1}.
     pub dc: &'a mut [R],
     /// [batch, G·H], written: dL/d(x-side pre-activation); zero rows for inactive steps.
     pub dgx: &'a mut [R],
-    /// [batch, H], GRU only (else empty), written: dL/d(W_hn·h + b_hn), the hidden-side gradient of
-    /// the n block. Every other hidden-side gradient (Elman, LSTM, GRU's r and z) equals its `dgx`
-    /// column, so the caller reuses `dgx` for those.
+    /// [batch, apart_gates·H] (else empty), written: dL/d(W_h·h + b_h) of the apart gates. Every
+    /// other gate's hidden-side gradient equals its `dgx` column, so the caller reuses `dgx` there.
     pub dgh: &'a mut [R],
     /// [batch, H], written: the part of dL/dh_{t−1} that does not flow through W_hh (GRU's z ⊙ dh,
     /// the carried gradient of inactive rows, else 0). The caller then adds dGh·W_hh.
     pub dh_prev: &'a mut [R],
 }
 
-/// Extra per-step state a cell stores besides gates and h (and c): H values per row, or none.
-pub fn aux_width(cell: CellKind, hidden: usize) -> usize {
-    match cell {
-        CellKind::Lstm | CellKind::Gru => hidden,
-        _ => 0,
-    }
+/// One batch row's f32 forward step with its recurrent product fused in (`Cell::row_step`).
+pub struct RowStep<'a> {
+    pub hidden: usize,
+    pub active: bool,
+    /// Walk the unit groups from the last (the scan alternates, so the weights read last stay in L1).
+    pub reverse: bool,
+    /// W_hh packed by `kernels::pack_row_weights` for the kernel table's lanes.
+    pub w: &'a [f32],
+    /// As `StepForward::b_hh_apart`; empty when absent.
+    pub b_hh_apart: &'a [f32],
+    /// [G·H]: in the row's input projection, out its gate activations.
+    pub gates: &'a mut [f32],
+    pub h_prev: &'a [f32],
+    pub h: &'a mut [f32],
+    pub c_prev: &'a [f32],
+    pub c: &'a mut [f32],
+    pub aux: &'a mut [f32],
 }
 
-/// `xs` as f32 when `R` is f32: the production path then runs the fused SIMD cell kernels of the
-/// kernel table, while f64 (the gradient-check oracle) runs the generic code in this module.
+fn is_f32<R: 'static>() -> bool {
+    TypeId::of::<R>() == TypeId::of::<f32>()
+}
+
+/// `xs` as f32 when `R` is f32: the production path then runs the packed kernels of the kernel
+/// table, while f64 (the gradient-check oracle) runs the generic code.
 pub(crate) fn as_f32<R: Real>(xs: &[R]) -> Option<&[f32]> {
-    (TypeId::of::<R>() == TypeId::of::<f32>()).then(|| {
+    is_f32::<R>().then(|| {
         // SAFETY: R is f32 (same TypeId), so this reinterprets a slice as its own type.
         unsafe { std::slice::from_raw_parts(xs.as_ptr().cast::<f32>(), xs.len()) }
     })
@@ -84,40 +243,158 @@ pub(crate) fn as_f32<R: Real>(xs: &[R]) -> Option<&[f32]> {
 
 /// Mutable `as_f32`.
 pub(crate) fn as_f32_mut<R: Real>(xs: &mut [R]) -> Option<&mut [f32]> {
-    (TypeId::of::<R>() == TypeId::of::<f32>()).then(|| {
+    is_f32::<R>().then(|| {
         // SAFETY: R is f32 (same TypeId); the returned borrow replaces `xs` for its lifetime.
         unsafe { std::slice::from_raw_parts_mut(xs.as_mut_ptr().cast::<f32>(), xs.len()) }
     })
 }
 
-/// Adds `gh` into `gates` (Elman and LSTM cells given h·W_hhᵀ separately; no-op when empty).
+/// `as_f32` of a slice known to be f32 (the caller checked `is_f32`).
+fn f32s<R: Real>(xs: &[R]) -> &[f32] {
+    as_f32(xs).expect("checked: R is f32")
+}
+
+fn f32s_mut<R: Real>(xs: &mut [R]) -> &mut [f32] {
+    as_f32_mut(xs).expect("checked: R is f32")
+}
+
+impl<'a, R: Real> StepForward<'a, R> {
+    /// The same step typed f32 when `R` is f32, else itself back. (Both sides are the same few
+    /// borrowed views, moved once per step.)
+    #[allow(clippy::result_large_err)]
+    fn into_f32(self) -> Result<StepForward<'a, f32>, Self> {
+        if !is_f32::<R>() {
+            return Err(self);
+        }
+        let StepForward { batch, hidden, active, gates, gh, b_hh_apart, h_prev, h, c_prev, c, aux } = self;
+        Ok(StepForward {
+            batch,
+            hidden,
+            active,
+            gates: f32s_mut(gates),
+            gh: f32s(gh),
+            b_hh_apart: b_hh_apart.map(f32s),
+            h_prev: f32s(h_prev),
+            h: f32s_mut(h),
+            c_prev: f32s(c_prev),
+            c: f32s_mut(c),
+            aux: f32s_mut(aux),
+        })
+    }
+}
+
+impl<'a, R: Real> StepBackward<'a, R> {
+    /// The same step typed f32 when `R` is f32, else itself back. (Both sides are the same few
+    /// borrowed views, moved once per step.)
+    #[allow(clippy::result_large_err)]
+    fn into_f32(self) -> Result<StepBackward<'a, f32>, Self> {
+        if !is_f32::<R>() {
+            return Err(self);
+        }
+        let StepBackward { batch, hidden, active, gates, aux, h_prev, c_prev, dh, dc, dgx, dgh, dh_prev } = self;
+        Ok(StepBackward {
+            batch,
+            hidden,
+            active,
+            gates: f32s(gates),
+            aux: f32s(aux),
+            h_prev: f32s(h_prev),
+            c_prev: f32s(c_prev),
+            dh: f32s(dh),
+            dc: f32s_mut(dc),
+            dgx: f32s_mut(dgx),
+            dgh: f32s_mut(dgh),
+            dh_prev: f32s_mut(dh_prev),
+        })
+    }
+}
+
+/// Adds `gh` into `gates` (cells given h·W_hhᵀ separately; no-op when empty).
 pub(crate) fn add_gh<R: Real>(gates: &mut [R], gh: &[R]) {
     gates.iter_mut().zip(gh).for_each(|(g, h)| *g += *h);
-}
-
-pub fn forward_step<R: Real>(cell: CellKind, s: StepForward<'_, R>) {
-    match cell {
-        CellKind::RnnTanh => rnn::forward_step(rnn::Nonlinearity::Tanh, s),
-        CellKind::RnnRelu => rnn::forward_step(rnn::Nonlinearity::Relu, s),
-        CellKind::RnnSigmoid => rnn::forward_step(rnn::Nonlinearity::Sigmoid, s),
-        CellKind::Lstm => lstm::forward_step(s),
-        CellKind::Gru => gru::forward_step(s),
-    }
-}
-
-pub fn backward_step<R: Real>(cell: CellKind, s: StepBackward<'_, R>) {
-    match cell {
-        CellKind::RnnTanh => rnn::backward_step(rnn::Nonlinearity::Tanh, s),
-        CellKind::RnnRelu => rnn::backward_step(rnn::Nonlinearity::Relu, s),
-        CellKind::RnnSigmoid => rnn::backward_step(rnn::Nonlinearity::Sigmoid, s),
-        CellKind::Lstm => lstm::backward_step(s),
-        CellKind::Gru => gru::backward_step(s),
-    }
 }
 
 /// Copies row `b` of `src` into `dst` for every inactive row: the state carried past a sequence's end.
 pub(crate) fn carry_inactive<R: Real>(active: &[bool], hidden: usize, src: &[R], dst: &mut [R]) {
     for (b, _) in active.iter().enumerate().filter(|(_, a)| !**a) {
         dst[b * hidden..(b + 1) * hidden].copy_from_slice(&src[b * hidden..(b + 1) * hidden]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// Inputs of one step for `cell`: batch 3 (row 1 past its sequence), H = 5 (not a multiple of
+    /// any vector width), every operand the cell reads filled from `rng`.
+    struct Case {
+        active: Vec<bool>,
+        gates: Vec<f64>,
+        gh: Vec<f64>,
+        b_apart: Vec<f64>,
+        h_prev: Vec<f64>,
+        c_prev: Vec<f64>,
+        dh: Vec<f64>,
+        dc: Vec<f64>,
+    }
+    const B: usize = 3;
+    const H: usize = 5;
+
+    fn case(cell: &dyn Cell, rng: &mut Rng) -> Case {
+        let mut v = |n: usize| (0..n).map(|_| rng.uniform(-1.5, 1.5)).collect::<Vec<f64>>();
+        let (gs, c) = (cell.gates() * H, if cell.has_cell_state() { B * H } else { 0 });
+        let gh = if cell.apart_gates() > 0 { v(B * gs) } else { Vec::new() };
+        Case { active: vec![true, false, true], gates: v(B * gs), gh, b_apart: v(cell.apart_gates() * H), h_prev: v(B * H), c_prev: v(c), dh: v(B * H), dc: v(c) }
+    }
+
+    /// Every output of one forward and one backward step, run in `R` through `Cell::forward_step`
+    /// and `backward_step` (f32: the fused kernels of `forward_f32`; f64: the generic formulas).
+    fn run<R: Real, C: Cell>(cell: &C, k: &Case) -> Vec<Vec<f64>> {
+        let r = |x: &[f64]| x.iter().map(|&v| R::from_f64(v)).collect::<Vec<R>>();
+        let (gs, aux_w) = (cell.gates() * H, cell.aux_width(H));
+        let (mut gates, mut h, mut c, mut aux) = (r(&k.gates), vec![R::ZERO; B * H], vec![R::ZERO; k.c_prev.len()], vec![R::ZERO; B * aux_w]);
+        let (h_prev, c_prev, b_apart) = (r(&k.h_prev), r(&k.c_prev), r(&k.b_apart));
+        let b_hh_apart = (!b_apart.is_empty()).then_some(&b_apart[..]);
+        let gh = r(&k.gh);
+        cell.forward_step(StepForward { batch: B, hidden: H, active: &k.active, gates: &mut gates, gh: &gh, b_hh_apart, h_prev: &h_prev, h: &mut h, c_prev: &c_prev, c: &mut c, aux: &mut aux });
+        let (mut dc, mut dgx, mut dgh, mut dh_prev) = (r(&k.dc), vec![R::ZERO; B * gs], vec![R::ZERO; B * cell.apart_gates() * H], vec![R::ZERO; B * H]);
+        let dh = r(&k.dh);
+        cell.backward_step(StepBackward { batch: B, hidden: H, active: &k.active, gates: &gates, aux: &aux, h_prev: &h_prev, c_prev: &c_prev, dh: &dh, dc: &mut dc, dgx: &mut dgx, dgh: &mut dgh, dh_prev: &mut dh_prev });
+        [gates, h, c, aux, dc, dgx, dgh, dh_prev].iter().map(|x| x.iter().map(|v| v.to_f64()).collect()).collect()
+    }
+
+    /// Each cell's f32 step (the kernel table's fused kernels where it has them) agrees with its
+    /// generic formulas in f64, forward and backward, for every operand the trait routes: the
+    /// f32 entry gets the same fields the generic one does.
+    #[test]
+    fn f32_steps_match_the_generic_formulas() {
+        let mut rng = Rng::new(11);
+        for kind in CellKind::ALL {
+            with_cell!(kind, |cell| {
+                let k = case(cell, &mut rng);
+                let (got, want) = (run::<f32, _>(cell, &k), run::<f64, _>(cell, &k));
+                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                    assert_eq!(g.len(), w.len(), "{kind:?} output {i}");
+                    let err = g.iter().zip(w).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+                    assert!(err < 1e-5, "{kind:?} output {i}: max error {err}");
+                }
+            });
+        }
+    }
+
+    /// Every name is distinct and finds its cell again: what `layers::recurrent` and the older
+    /// `blocks` format rely on to map a config back to its cell.
+    #[test]
+    fn names_are_unique_and_consistent() {
+        for a in CellKind::ALL {
+            for b in CellKind::ALL {
+                let same = (a.layer_type(), a.nonlinearity()) == (b.layer_type(), b.nonlinearity());
+                assert_eq!(same, a == b, "{a:?} {b:?}");
+                assert_eq!(a.name() == b.name(), a == b, "{a:?} {b:?}");
+            }
+            assert!(a.gate_panels().is_empty() || a.gate_panels().len() == a.gates(), "{a:?}");
+            assert!(a.apart_gates() < a.gates() || a.apart_gates() == 0, "{a:?}");
+        }
     }
 }

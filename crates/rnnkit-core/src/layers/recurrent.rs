@@ -1,6 +1,7 @@
 //! `RNN`, `LSTM`, `GRU`: one PyTorch recurrent module (all its layers and directions) as a network
 //! layer. The math lives in `crate::recurrent` (kernels, schedules, BPTT); this file only adapts it:
-//! config, shapes, states (h, and c for cells with a cell state), parameters and init.
+//! config, shapes, states (h, and c for cells with a cell state), parameters and init. Which cell a
+//! layer type and `nonlinearity` pick is the cells' own answer (`Cell::layer_type`, `nonlinearity`).
 
 use crate::error::Result;
 use crate::fields::Fields;
@@ -30,15 +31,18 @@ impl<R: Real> Recurrent<R> {
     /// `kind` is "RNN", "LSTM" or "GRU"; `input` the previous layer's output (None for the first
     /// layer, whose `input_size` is then required).
     pub fn from_config(kind: &str, config: &Json, input: Option<Shape>, path: &str) -> Result<Self> {
+        // The cells this layer type builds, by their `nonlinearity` (the first is the default).
+        let cells: Vec<(&str, CellKind)> = CellKind::ALL.iter().filter(|c| c.layer_type() == kind).map(|&c| (c.nonlinearity().unwrap_or(""), c)).collect();
         let mut keys = vec!["input_size", "hidden_size", "num_layers", "bidirectional", "bias", "dropout", "weight_init", "recurrent_init"];
-        if kind == "RNN" {
+        let chooses = cells.iter().any(|(n, _)| !n.is_empty());
+        if chooses {
             keys.push("nonlinearity");
         }
         let f = Fields::new(config, path, &keys)?;
-        let cell = match kind {
-            "LSTM" => CellKind::Lstm,
-            "GRU" => CellKind::Gru,
-            _ => f.choice("nonlinearity", Some("tanh"), &[("tanh", CellKind::RnnTanh), ("relu", CellKind::RnnRelu), ("sigmoid", CellKind::RnnSigmoid)])?,
+        let cell = match cells.first() {
+            Some(&(default, _)) if chooses => f.choice("nonlinearity", Some(default), &cells)?,
+            Some(&(_, cell)) => cell,
+            None => unreachable!("the registry builds this layer for cell layer types only, not {kind}"),
         };
         let spec = RecurrentSpec {
             cell,
@@ -59,17 +63,9 @@ impl<R: Real> Recurrent<R> {
     }
 }
 
-pub(crate) fn kind_of(cell: CellKind) -> &'static str {
-    match cell {
-        CellKind::Lstm => "LSTM",
-        CellKind::Gru => "GRU",
-        _ => "RNN",
-    }
-}
-
 impl<R: Real> Layer<R> for Recurrent<R> {
     fn kind(&self) -> &'static str {
-        kind_of(self.spec().cell)
+        self.spec().cell.layer_type()
     }
 
     fn config(&self) -> Json {
@@ -85,13 +81,7 @@ impl<R: Real> Layer<R> for Recurrent<R> {
             ("weight_init".into(), init(s.weight_init)),
             ("recurrent_init".into(), init(s.recurrent_init)),
         ];
-        let nonlinearity = match s.cell {
-            CellKind::RnnTanh => Some("tanh"),
-            CellKind::RnnRelu => Some("relu"),
-            CellKind::RnnSigmoid => Some("sigmoid"),
-            _ => None,
-        };
-        if let Some(n) = nonlinearity {
+        if let Some(n) = s.cell.nonlinearity() {
             kv.push(("nonlinearity".into(), Json::Str(n.into())));
         }
         Json::Obj(kv)
@@ -189,7 +179,7 @@ impl<R: Real> Layer<R> for Recurrent<R> {
 impl RecurrentSpec {
     /// This module as a `layers` entry.
     pub fn to_layer_spec(&self) -> super::LayerSpec {
-        super::LayerSpec::new(kind_of(self.cell), Layer::<f32>::config(&Recurrent::<f32>::new(self.clone())))
+        super::LayerSpec::new(self.cell.layer_type(), Layer::<f32>::config(&Recurrent::<f32>::new(self.clone())))
     }
 }
 

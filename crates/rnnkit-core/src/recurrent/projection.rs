@@ -20,7 +20,6 @@ use crate::cell::{as_f32, as_f32_mut};
 use crate::kernels::{kernels, MAX_NR};
 use crate::parallel::{self, part_rows, row_parts, Disjoint};
 use crate::real::Real;
-use crate::spec::CellKind;
 
 /// Rows of the stacked weights per direction: its G·H gate rows, padded to a panel boundary.
 fn block_rows(gate_size: usize) -> usize {
@@ -106,10 +105,10 @@ fn gather<R: Real>(scans: &[Scan<'_, R>], ids: &[i32], proj: &mut Projection<R>,
     }
 }
 
-/// Gate row g's bias in the projection: b_ih + b_hh folded, except GRU's n gate, whose b_hn is scaled
-/// by r inside the cell (b_in alone); `None` without biases.
+/// Gate row g's bias in the projection: b_ih + b_hh folded, except in the cell's apart gates (GRU's
+/// n, whose b_hn is scaled by r inside the cell), where it is b_ih alone; `None` without biases.
 fn folded_bias<R: Real>(s: &Scan<'_, R>, g: usize) -> Option<R> {
-    let folded = if s.cell == CellKind::Gru { 2 * s.hidden } else { s.gate_size() };
+    let (folded, _) = s.shared_apart_rows();
     let (b_ih, b_hh) = s.bias(s.cp.b_ih).zip(s.bias(s.cp.b_hh))?;
     Some(if g < folded { b_ih[g] + b_hh[g] } else { b_ih[g] })
 }
@@ -153,17 +152,17 @@ mod tests {
     }
 
     /// x·W_ihᵀ + b for every row of x and gate g of direction `dir`, from the formulas in f64
-    /// (b = b_ih + b_hh, except b_ih alone for GRU's n gate).
+    /// (b = b_ih + b_hh, except b_ih alone for the apart gates: GRU's n).
     fn reference(spec: &RecurrentSpec, params: &[f64], x: &[f64], dir: usize) -> Vec<f64> {
         let s = scan(spec, None, params, 1, 1, 0, dir, None, false);
         let (input, gs) = (spec.input_size, s.gate_size());
         let bias = |o: Option<usize>, g: usize| o.map_or(0.0, |o| params[o + g]);
-        let n_gate = spec.cell == CellKind::Gru;
+        let folded = (spec.cell.gates() - spec.cell.apart_gates()) * spec.hidden_size;
         x.chunks_exact(input)
             .flat_map(|xr| {
                 (0..gs).map(move |g| {
                     let dot: f64 = xr.iter().enumerate().map(|(i, v)| v * params[s.cp.w_ih + g * input + i]).sum();
-                    let b_hh = if n_gate && g >= 2 * spec.hidden_size { 0.0 } else { bias(s.cp.b_hh, g) };
+                    let b_hh = if g >= folded { 0.0 } else { bias(s.cp.b_hh, g) };
                     dot + bias(s.cp.b_ih, g) + b_hh
                 })
             })

@@ -1,9 +1,11 @@
 //! One direction of one layer. Its gate record arrives holding the input projection of every step,
 //! [x_t | 1]·[W_ih | b]ᵀ with the biases, computed for the whole layer by one GEMM (projection.rs,
 //! PyTorch's `pre_compute_input`). The forward then runs per step one GEMM h_{t−1}·W_hhᵀ accumulated
-//! into the step's gate block, and the cell's fused element-wise pass (gate activations, state
-//! update; GRU's b_hn, which r scales) while that block is in cache. A batch-1 LSTM or GRU step runs
-//! its GEMV and cell fused, group by group of hidden units (`Kernels::lstm_row_step`, `gru_row_step`).
+//! into the step's gate block (into `gh` for a cell with apart gates, `Cell::apart_gates`), and the
+//! cell's fused element-wise pass (gate activations, state update) while that block is in cache. A
+//! batch-1 step of a cell with a fused row step runs its GEMV and cell together, group by group of
+//! hidden units (`Cell::row_step`). The scan knows its cell only through the `Cell` trait, and runs
+//! compiled per cell (`with_cell!` once per scan), so the steps are direct calls.
 //! An inference forward (`record` false) keeps two state slots and one aux slab, hot in cache.
 //!
 //! BPTT mirrors it: per step the cell's gate backward into a [seq_len, batch, G·H] buffer and
@@ -20,7 +22,7 @@ use std::ops::Range;
 
 use super::workspace::{fit, slots, BackScratch, DirState, StepScratch};
 use super::LayerX;
-use crate::cell::{self, as_f32, as_f32_mut, aux_width, StepBackward, StepForward};
+use crate::cell::{as_f32, as_f32_mut, with_cell, Cell, RowStep, StepBackward, StepForward};
 use crate::kernels::{kernels, pack_row_weights, PackedB};
 use crate::parallel::{self, part_rows, row_parts, Disjoint};
 use crate::params::CellParams;
@@ -39,7 +41,7 @@ const MIN_DIRECTION_MACS: usize = 1 << 21;
 pub(crate) enum StepKernel {
     /// One GEMM h_{t−1}·W_hhᵀ into the gate block, then the cell.
     Gemm,
-    /// A one-row step's GEMV and cell fused (`Kernels::lstm_row_step`, `gru_row_step`).
+    /// A one-row step's GEMV and cell fused (`Cell::row_step`).
     Row,
 }
 
@@ -119,8 +121,8 @@ impl<R> OutRows<'_, '_, R> {
 enum StepInput<'v> {
     /// The step GEMM against `packed` (W_hhᵀ).
     Gemm { packed: &'v PackedB },
-    /// For one LSTM or GRU row: the step product and the cell run fused, group by group of hidden
-    /// units, against W_hh packed by `pack_row_weights` (`reverse`: groups from the last).
+    /// For one row of a cell with a row step: the step product and the cell run fused, group by
+    /// group of hidden units, against W_hh packed by `pack_row_weights` (`reverse`: groups from the last).
     Row { w: &'v [f32], reverse: bool },
 }
 
@@ -148,10 +150,23 @@ impl<R: Real> Scan<'_, R> {
         offset.map(|o| &self.params[o..o + self.gate_size()])
     }
 
-    /// `out` [rows, G·H] ← h_prev·W_hhᵀ + β·out for `rows` batch rows: the packed-weight kernel for
-    /// f32 (`packed` holds W_hhᵀ), the generic GEMM otherwise.
-    fn step_gemm(&self, packed: &PackedB, rows: usize, h_prev: &[R], beta: R, out: &mut [R]) {
-        let (hd, gs) = (self.hidden, self.gate_size());
+    /// Gate rows whose hidden-side pre-activation is W_hh's share of the gate block (their
+    /// hidden-side gradient is dgx), and the apart gates' rows after them (`Cell::apart_gates`).
+    pub(super) fn shared_apart_rows(&self) -> (usize, usize) {
+        let apart = self.cell.apart_gates() * self.hidden;
+        (self.gate_size() - apart, apart)
+    }
+
+    /// The apart gates' b_hh (GRU's b_hn), which the cell applies itself; `None` without.
+    fn b_hh_apart(&self) -> Option<&[R]> {
+        let (shared, apart) = self.shared_apart_rows();
+        self.bias(self.cp.b_hh).filter(|_| apart > 0).map(|b| &b[shared..])
+    }
+
+    /// `out` [rows, G·H = gs] ← h_prev·W_hhᵀ + β·out for `rows` batch rows: the packed-weight kernel
+    /// for f32 (`packed` holds W_hhᵀ), the generic GEMM otherwise.
+    fn step_gemm(&self, packed: &PackedB, rows: usize, gs: usize, h_prev: &[R], beta: R, out: &mut [R]) {
+        let hd = self.hidden;
         if let (Some(hp), Some(o)) = (as_f32(h_prev), as_f32_mut(&mut *out)) {
             return (kernels().sgemm_packed)(false, rows, 0, gs, hd, 1.0, hp, hd, packed, beta.to_f32(), o, gs);
         }
@@ -184,14 +199,13 @@ impl<R: Real> Scan<'_, R> {
         if parts == dirs && self.step_macs() >= MIN_DIRECTION_MACS && self.scan_parts() <= dirs { dirs } else { 1 }
     }
 
-    /// The forward's step kernel: `Row` for f32 LSTM or GRU with batch 1 and H a multiple of the
-    /// vector width: the cell's transcendental chains then overlap the GEMV's weight loads, which
-    /// stream W_hh from L2 (F2: 0.048 → 0.041 ms per call, old and new addons interleaved). Its sums
-    /// are the step GEMM's, so the results are bit-identical. (An Elman cell has one tanh per unit:
-    /// nothing to overlap.)
+    /// The forward's step kernel: `Row` for f32 cells with a row step (LSTM, GRU) at batch 1 and H a
+    /// multiple of the vector width: the cell's transcendental chains then overlap the GEMV's
+    /// weight loads, which stream W_hh from L2 (F2: 0.048 → 0.041 ms per call, old and new addons
+    /// interleaved). Its sums are the step GEMM's, so the results are bit-identical. (An Elman cell
+    /// has one tanh per unit: nothing to overlap.)
     fn step_kernel(&self) -> StepKernel {
-        let row_cell = matches!(self.cell, CellKind::Lstm | CellKind::Gru);
-        if as_f32(self.params).is_some() && row_cell && self.batch == 1 && self.hidden.is_multiple_of(kernels().lanes) {
+        if as_f32(self.params).is_some() && self.cell.has_row_step() && self.batch == 1 && self.hidden.is_multiple_of(kernels().lanes) {
             StepKernel::Row
         } else {
             StepKernel::Gemm
@@ -206,36 +220,35 @@ impl<R: Real> Scan<'_, R> {
 
     /// One forward step for a block of batch rows: the recurrent product (see `StepInput`), the
     /// fused cell, the output rows (the block's first at `out_at.0` of `out`, `out_at.1` apart).
-    fn forward_rows(&self, input: StepInput<'_>, b_hn: Option<&[R]>, v: FwdRows<'_, R>, out: &Disjoint<'_, R>, out_at: (usize, usize)) {
+    fn forward_rows<C: Cell>(&self, cell: &C, input: StepInput<'_>, b_apart: Option<&[R]>, v: FwdRows<'_, R>, out: &Disjoint<'_, R>, out_at: (usize, usize)) {
         let FwdRows { active, h_prev, c_prev, gates, gh, h, c, aux } = v;
         let (rows, hd) = (active.len(), self.hidden);
+        // The concrete cell's shape (no lookup per step).
+        let gs = cell.gates() * hd;
         // The row step runs the cell itself.
         let cell_done = matches!(input, StepInput::Row { .. });
         match input {
             StepInput::Gemm { packed } => {
-                // h_{t−1}·W_hhᵀ: accumulated straight into the step's gate block (Elman, LSTM), or into
-                // `gh` for GRU, whose n gate needs it apart. The cell then runs on the block while it is hot.
-                if self.cell == CellKind::Gru {
-                    self.step_gemm(packed, rows, h_prev, R::ZERO, gh);
+                // h_{t−1}·W_hhᵀ: accumulated straight into the step's gate block, or into `gh` for a
+                // cell with apart gates. The cell then runs on the block while it is hot.
+                if cell.apart_gates() > 0 {
+                    self.step_gemm(packed, rows, gs, h_prev, R::ZERO, gh);
                 } else {
-                    self.step_gemm(packed, rows, h_prev, R::ONE, gates);
+                    self.step_gemm(packed, rows, gs, h_prev, R::ONE, gates);
                 }
             }
             StepInput::Row { w, reverse } => {
-                let (Some(g), Some(hp), Some(hn), Some(ax)) = (as_f32_mut(&mut *gates), as_f32(h_prev), as_f32_mut(&mut *h), as_f32_mut(&mut *aux)) else {
+                let (Some(g), Some(hp), Some(hn), Some(ax), Some(cp), Some(cn)) =
+                    (as_f32_mut(&mut *gates), as_f32(h_prev), as_f32_mut(&mut *h), as_f32_mut(&mut *aux), as_f32(c_prev), as_f32_mut(&mut *c))
+                else {
                     unreachable!("the fused row step runs in f32 only (`Scan::step_kernel`)");
                 };
-                if self.cell == CellKind::Gru {
-                    let b_hn = b_hn.and_then(as_f32).unwrap_or(&[]);
-                    (kernels().gru_row_step)(hd, active[0], reverse, w, b_hn, g, hp, hn, ax);
-                } else {
-                    let (Some(cp), Some(cn)) = (as_f32(c_prev), as_f32_mut(&mut *c)) else { unreachable!("as above") };
-                    (kernels().lstm_row_step)(hd, active[0], reverse, w, g, cp, cn, ax, hp, hn);
-                }
+                let b_hh_apart = b_apart.and_then(as_f32).unwrap_or(&[]);
+                cell.row_step(RowStep { hidden: hd, active: active[0], reverse, w, b_hh_apart, gates: g, h_prev: hp, h: hn, c_prev: cp, c: cn, aux: ax });
             }
         }
         if !cell_done {
-            cell::forward_step(self.cell, StepForward { batch: rows, hidden: hd, active, gates, gh, b_hn, h_prev, h: &mut *h, c_prev, c, aux });
+            cell.forward_step(StepForward { batch: rows, hidden: hd, active, gates, gh, b_hh_apart: b_apart, h_prev, h: &mut *h, c_prev, c, aux });
         }
         for (b, &on) in active.iter().enumerate() {
             // SAFETY: this step's H-wide piece of sequence b for this direction: no other part or
@@ -270,18 +283,15 @@ impl<R: Real> Scan<'_, R> {
         let step = self.step_kernel();
         // Slabs kept of aux (the states keep `steps + 1` slots or two, `slot`).
         let steps_kept = if self.record { steps } else { 1 };
-        st.fit(self.cell, steps_kept, batch, hd);
+        st.fit(self.cell.cell(), steps_kept, batch, hd);
         debug_assert_eq!(st.gates.len(), steps * batch * gs, "the input projection fills every step's gates");
         sc.active.resize(batch, true);
         if self.version.is_none() || st.prepared != self.version.map(|v| (v, step)) {
             self.pack_recurrent(st, step);
         }
 
-        // GRU's b_hn stays out of the projection: it is scaled by r inside the cell.
-        let b_hn = match (self.cell, self.bias(self.cp.b_hh)) {
-            (CellKind::Gru, Some(b_hh)) => Some(&b_hh[2 * hd..]),
-            _ => None,
-        };
+        // The apart gates' b_hh (GRU's b_hn) stays out of the projection: the cell applies it.
+        let b_apart = self.b_hh_apart();
 
         let init = self.slot(if self.reverse { steps } else { 0 });
         let seed = |buf: &mut [R], s: Option<&[R]>| match s {
@@ -293,40 +303,43 @@ impl<R: Real> Scan<'_, R> {
             seed(&mut st.cs, c0);
         }
 
-        fit(&mut sc.gh, if self.cell == CellKind::Gru { batch * gs } else { 0 });
-        let aux_w = aux_width(self.cell, hd);
+        fit(&mut sc.gh, if self.cell.apart_gates() > 0 { batch * gs } else { 0 });
+        let aux_w = self.cell.aux_width(hd);
         let parts = self.scan_parts();
         let (packed_hh, w_rows) = (&st.w_hh_t, st.w_hh_rows.as_slice());
         let (gates_all, gh_all, active_all) = (Disjoint::new(&mut st.gates), Disjoint::new(&mut sc.gh), Disjoint::new(&mut sc.active));
         let (hs, cs, aux_all) = (Disjoint::new(&mut st.hs), Disjoint::new(&mut st.cs), Disjoint::new(&mut st.aux));
-        parallel::run(parts, |p| {
-            let r = part_rows(batch, parts, p);
-            // Rows r of the [·, batch, ·] record slab `slab` (a step or a state slot).
-            let at = |slab: usize| slab * batch + r.start..slab * batch + r.end;
-            let lengths = self.lengths.map(|l| &l[r.clone()]);
-            // SAFETY: `part_rows` gives each part its own batch rows, and every piece below is those
-            // rows of one buffer (of one slab), so no two live pieces of different parts overlap;
-            // within the part, `active` and `gh` are taken once and the per-step pieces differ in slab.
-            let (active, gh) = unsafe { (active_all.rows(r.clone(), 1), gh_all.rows(r.clone(), gs)) };
-            for k in 0..steps {
-                let t = if self.reverse { steps - 1 - k } else { k };
-                let (prev, cur) = slots(t, self.reverse);
-                let (prev, cur) = (self.slot(prev), self.slot(cur));
-                // The step's slab of aux.
-                let ta = if steps_kept == steps { t } else { 0 };
-                mark_active(active, lengths, t);
-                // SAFETY: as above; `prev` ≠ `cur`, so the two pieces of `hs` (and of `cs`) are disjoint.
-                let (gates, h_prev, h, c_prev, c, aux) = unsafe {
-                    (gates_all.rows(at(t), gs), hs.rows(at(prev), hd), hs.rows(at(cur), hd), cs.rows(at(prev), hd), cs.rows(at(cur), hd), aux_all.rows(at(ta), aux_w))
-                };
-                let step_input = match step {
-                    StepKernel::Row => StepInput::Row { w: w_rows, reverse: k % 2 == 1 },
-                    StepKernel::Gemm => StepInput::Gemm { packed: packed_hh },
-                };
-                let v = FwdRows { active: &*active, h_prev, c_prev, gates, gh: &mut *gh, h, c, aux };
-                // Each part writes the output pieces of its own rows, each direction its own columns.
-                self.forward_rows(step_input, b_hn, v, out.out, out.place(steps, batch, t, r.start));
-            }
+        // Compiled per cell: every step below calls it directly.
+        with_cell!(self.cell, |cell| {
+            parallel::run(parts, |p| {
+                let r = part_rows(batch, parts, p);
+                // Rows r of the [·, batch, ·] record slab `slab` (a step or a state slot).
+                let at = |slab: usize| slab * batch + r.start..slab * batch + r.end;
+                let lengths = self.lengths.map(|l| &l[r.clone()]);
+                // SAFETY: `part_rows` gives each part its own batch rows, and every piece below is those
+                // rows of one buffer (of one slab), so no two live pieces of different parts overlap;
+                // within the part, `active` and `gh` are taken once and the per-step pieces differ in slab.
+                let (active, gh) = unsafe { (active_all.rows(r.clone(), 1), gh_all.rows(r.clone(), gs)) };
+                for k in 0..steps {
+                    let t = if self.reverse { steps - 1 - k } else { k };
+                    let (prev, cur) = slots(t, self.reverse);
+                    let (prev, cur) = (self.slot(prev), self.slot(cur));
+                    // The step's slab of aux.
+                    let ta = if steps_kept == steps { t } else { 0 };
+                    mark_active(active, lengths, t);
+                    // SAFETY: as above; `prev` ≠ `cur`, so the two pieces of `hs` (and of `cs`) are disjoint.
+                    let (gates, h_prev, h, c_prev, c, aux) = unsafe {
+                        (gates_all.rows(at(t), gs), hs.rows(at(prev), hd), hs.rows(at(cur), hd), cs.rows(at(prev), hd), cs.rows(at(cur), hd), aux_all.rows(at(ta), aux_w))
+                    };
+                    let step_input = match step {
+                        StepKernel::Row => StepInput::Row { w: w_rows, reverse: k % 2 == 1 },
+                        StepKernel::Gemm => StepInput::Gemm { packed: packed_hh },
+                    };
+                    let v = FwdRows { active: &*active, h_prev, c_prev, gates, gh: &mut *gh, h, c, aux };
+                    // Each part writes the output pieces of its own rows, each direction its own columns.
+                    self.forward_rows(cell, step_input, b_apart, v, out.out, out.place(steps, batch, t, r.start));
+                }
+            });
         });
     }
 
@@ -334,46 +347,44 @@ impl<R: Real> Scan<'_, R> {
     /// starts at the block's first row, rows `dy_stride` apart): adds dy into dh, runs the cell's
     /// backward, then dh_{t−1} += dGh·W_hh against W_hh packed once per backward pass (f32).
     #[allow(clippy::too_many_arguments)]
-    fn backward_rows(&self, packed: (&PackedB, &PackedB), in_: BackRows<'_, R>, dy_stride: usize, dh: &mut [R], dc: &mut [R], dgx: &mut [R], dgh: &mut [R], dh_next: &mut [R]) {
-        let (rows, hd, gs) = (in_.active.len(), self.hidden, self.gate_size());
+    fn backward_rows<C: Cell>(&self, cell: &C, packed: (&PackedB, &PackedB), in_: BackRows<'_, R>, dy_stride: usize, dh: &mut [R], dc: &mut [R], dgx: &mut [R], dgh: &mut [R], dh_next: &mut [R]) {
+        let (rows, hd) = (in_.active.len(), self.hidden);
+        // The concrete cell's shape (no lookup per step): as `shared_apart_rows`.
+        let (gs, ka) = (cell.gates() * hd, cell.apart_gates() * hd);
+        let k = gs - ka;
         for (b, _) in in_.active.iter().enumerate().filter(|(_, on)| **on) {
             let y = &in_.dy[b * dy_stride..b * dy_stride + hd];
             dh[b * hd..(b + 1) * hd].iter_mut().zip(y).for_each(|(d, y)| *d += *y);
         }
-        let gru = self.cell == CellKind::Gru;
-        cell::backward_step(
-            self.cell,
-            StepBackward {
-                batch: rows,
-                hidden: hd,
-                active: in_.active,
-                gates: in_.gates,
-                aux: in_.aux,
-                h_prev: in_.h_prev,
-                c_prev: in_.c_prev,
-                dh,
-                dc,
-                dgx: &mut *dgx,
-                dgh: &mut *dgh,
-                dh_prev: &mut *dh_next,
-            },
-        );
-        // dh_{t−1} += dGh·W_hh. dGh is dgx, except GRU's n block (`dgh`): its r, z columns of dgx
-        // times W_hh's r, z rows (`packed.0`), then `dgh` times the n rows (`packed.1`).
-        let k = if gru { 2 * hd } else { gs };
+        cell.backward_step(StepBackward {
+            batch: rows,
+            hidden: hd,
+            active: in_.active,
+            gates: in_.gates,
+            aux: in_.aux,
+            h_prev: in_.h_prev,
+            c_prev: in_.c_prev,
+            dh,
+            dc,
+            dgx: &mut *dgx,
+            dgh: &mut *dgh,
+            dh_prev: &mut *dh_next,
+        });
+        // dh_{t−1} += dGh·W_hh. dGh is dgx, except the apart gates' block (`dgh`): the other
+        // columns of dgx times their W_hh rows (`packed.0`), then `dgh` times the apart rows (`packed.1`).
         let w_hh = self.w_hh();
         match (as_f32(dgx), as_f32(dgh), as_f32_mut(&mut *dh_next)) {
             (Some(dx), Some(dn), Some(dhn)) => {
                 let gemm = kernels().sgemm_packed;
                 gemm(false, rows, 0, hd, k, 1.0, dx, gs, packed.0, 1.0, dhn, hd);
-                if gru {
-                    gemm(false, rows, 0, hd, hd, 1.0, dn, hd, packed.1, 1.0, dhn, hd);
+                if ka > 0 {
+                    gemm(false, rows, 0, hd, ka, 1.0, dn, ka, packed.1, 1.0, dhn, hd);
                 }
             }
             _ => {
                 R::gemm(false, false, rows, hd, k, R::ONE, dgx, gs, &w_hh[..k * hd], hd, R::ONE, dh_next, hd);
-                if gru {
-                    R::gemm(false, false, rows, hd, hd, R::ONE, dgh, hd, &w_hh[k * hd..], hd, R::ONE, dh_next, hd);
+                if ka > 0 {
+                    R::gemm(false, false, rows, hd, ka, R::ONE, dgh, ka, &w_hh[k * hd..], hd, R::ONE, dh_next, hd);
                 }
             }
         }
@@ -412,10 +423,12 @@ impl<R: Real> Scan<'_, R> {
     ) {
         let (steps, batch, hd, gs, input) = (self.seq_len, self.batch, self.hidden, self.gate_size(), self.cp.input_size);
         let bh = batch * hd;
-        let gru = self.cell == CellKind::Gru;
+        // W_hh's rows that multiply dgx (all but the apart gates'), and the apart gates' rows, which
+        // multiply dgh (see `backward_rows`).
+        let (k_dgx, ka) = self.shared_apart_rows();
         let lstm = self.cell.has_cell_state();
         fit(&mut sc.dgx, steps * batch * gs);
-        fit(&mut sc.dgh, if gru { steps * batch * hd } else { 0 });
+        fit(&mut sc.dgh, steps * batch * ka);
         fit(&mut sc.dh_next, bh);
         sc.active.resize(batch, true);
         sc.dh.clear();
@@ -431,50 +444,51 @@ impl<R: Real> Scan<'_, R> {
             }
         }
 
-        let aux_w = aux_width(self.cell, hd);
-        // W_hh's rows that multiply dgx (all but GRU's n rows), and GRU's n rows (see `backward_rows`).
-        let k_dgx = if gru { 2 * hd } else { gs };
+        let aux_w = self.cell.aux_width(hd);
         if let Some(w) = as_f32(self.w_hh()) {
             let pack = kernels().pack_b;
             pack(false, k_dgx, hd, &w[..k_dgx * hd], hd, &mut sc.w_hh_n);
-            if gru {
-                pack(false, hd, hd, &w[k_dgx * hd..], hd, &mut sc.w_hn_n);
+            if ka > 0 {
+                pack(false, ka, hd, &w[k_dgx * hd..], hd, &mut sc.w_hn_n);
             }
         }
         let parts = self.scan_parts();
         let packed = (&sc.w_hh_n, &sc.w_hn_n);
         let (dh_all, dc_all, dh_next_all) = (Disjoint::new(&mut sc.dh), Disjoint::new(&mut sc.dc), Disjoint::new(&mut sc.dh_next));
         let (dgx_all, dgh_all, active_all) = (Disjoint::new(&mut sc.dgx), Disjoint::new(&mut sc.dgh), Disjoint::new(&mut sc.active));
-        parallel::run(parts, |p| {
-            let r = part_rows(batch, parts, p);
-            // Rows r of the [·, batch, ·] slab `slab` (a step or a state slot), and that range scaled to `width`.
-            let at = |slab: usize| slab * batch + r.start..slab * batch + r.end;
-            let wide = |slab: usize, width: usize| at(slab).start * width..at(slab).end * width;
-            let lengths = self.lengths.map(|l| &l[r.clone()]);
-            // SAFETY: `part_rows` gives each part its own batch rows, and every piece below is those
-            // rows of one buffer (of one step for dgx/dgh), so no two live pieces of different parts
-            // overlap; within the part each buffer is cut once, or once per step at a different step.
-            let (active, dc) = unsafe { (active_all.rows(r.clone(), 1), dc_all.rows(r.clone(), hd)) };
-            let (mut dh, mut dh_next) = unsafe { (dh_all.rows(r.clone(), hd), dh_next_all.rows(r.clone(), hd)) };
-            for k in 0..steps {
-                // Reverse of the forward's processing order.
-                let t = if self.reverse { k } else { steps - 1 - k };
-                let (prev, _) = slots(t, self.reverse);
-                mark_active(active, lengths, t);
-                // SAFETY: as above.
-                let (dgx, dgh) = unsafe { (dgx_all.rows(at(t), gs), dgh_all.rows(at(t), hd)) };
-                let rows = BackRows {
-                    active: &*active,
-                    gates: &st.gates[wide(t, gs)],
-                    aux: sub(&st.aux, wide(t, aux_w)),
-                    h_prev: &st.hs[wide(prev, hd)],
-                    c_prev: sub(&st.cs, wide(prev, hd)),
-                    // dy of this step's rows, row b at b·dy_stride (the slice may end inside the last row's stride).
-                    dy: &dy[at(t).start * dy_stride + dy_offset..],
-                };
-                self.backward_rows(packed, rows, dy_stride, &mut *dh, &mut *dc, dgx, dgh, &mut *dh_next);
-                std::mem::swap(&mut dh, &mut dh_next);
-            }
+        // Compiled per cell: every step below calls it directly.
+        with_cell!(self.cell, |cell| {
+            parallel::run(parts, |p| {
+                let r = part_rows(batch, parts, p);
+                // Rows r of the [·, batch, ·] slab `slab` (a step or a state slot), and that range scaled to `width`.
+                let at = |slab: usize| slab * batch + r.start..slab * batch + r.end;
+                let wide = |slab: usize, width: usize| at(slab).start * width..at(slab).end * width;
+                let lengths = self.lengths.map(|l| &l[r.clone()]);
+                // SAFETY: `part_rows` gives each part its own batch rows, and every piece below is those
+                // rows of one buffer (of one step for dgx/dgh), so no two live pieces of different parts
+                // overlap; within the part each buffer is cut once, or once per step at a different step.
+                let (active, dc) = unsafe { (active_all.rows(r.clone(), 1), dc_all.rows(r.clone(), hd)) };
+                let (mut dh, mut dh_next) = unsafe { (dh_all.rows(r.clone(), hd), dh_next_all.rows(r.clone(), hd)) };
+                for k in 0..steps {
+                    // Reverse of the forward's processing order.
+                    let t = if self.reverse { k } else { steps - 1 - k };
+                    let (prev, _) = slots(t, self.reverse);
+                    mark_active(active, lengths, t);
+                    // SAFETY: as above.
+                    let (dgx, dgh) = unsafe { (dgx_all.rows(at(t), gs), dgh_all.rows(at(t), ka)) };
+                    let rows = BackRows {
+                        active: &*active,
+                        gates: &st.gates[wide(t, gs)],
+                        aux: sub(&st.aux, wide(t, aux_w)),
+                        h_prev: &st.hs[wide(prev, hd)],
+                        c_prev: sub(&st.cs, wide(prev, hd)),
+                        // dy of this step's rows, row b at b·dy_stride (the slice may end inside the last row's stride).
+                        dy: &dy[at(t).start * dy_stride + dy_offset..],
+                    };
+                    self.backward_rows(cell, packed, rows, dy_stride, &mut *dh, &mut *dc, dgx, dgh, &mut *dh_next);
+                    std::mem::swap(&mut dh, &mut dh_next);
+                }
+            });
         });
         // Every part swapped its dh and dh_next pieces once per step: the gradient ends in `dh_next`
         // when the step count is odd.
@@ -487,7 +501,7 @@ impl<R: Real> Scan<'_, R> {
         }
 
         // Weight gradients as GEMMs over all seq_len·batch rows at once. W_hh's rows 0..k_dgx take
-        // their gradient from dgx, GRU's n rows from dgh.
+        // their gradient from dgx, the apart gates' rows from dgh.
         let rows = steps * batch;
         let w_ih_len = gs * input;
         // `grads` starts at this layer+direction's W_ih (params.rs: [W_ih | W_hh | b_ih | b_hh]).
@@ -510,8 +524,8 @@ impl<R: Real> Scan<'_, R> {
                     grads[g_ih + i * input..g_ih + (i + 1) * input].iter_mut().zip(&d[..input]).for_each(|(g, v)| *g += *v);
                     grads[g_hh + i * hd..g_hh + (i + 1) * hd].iter_mut().zip(&d[input..]).for_each(|(g, v)| *g += *v);
                 }
-                if gru {
-                    R::gemm(true, false, hd, input, rows, R::ONE, &sc.dgx[k_dgx..], gs, x, input, R::ONE, &mut grads[g_ih + k_dgx * input..g_ih + w_ih_len], input);
+                if ka > 0 {
+                    R::gemm(true, false, ka, input, rows, R::ONE, &sc.dgx[k_dgx..], gs, x, input, R::ONE, &mut grads[g_ih + k_dgx * input..g_ih + w_ih_len], input);
                 }
             }
             x => {
@@ -523,17 +537,17 @@ impl<R: Real> Scan<'_, R> {
                 R::gemm(true, false, k_dgx, hd, rows, R::ONE, &sc.dgx, gs, hs, hd, R::ONE, &mut grads[g_hh..g_hh + k_dgx * hd], hd);
             }
         }
-        if gru {
-            R::gemm(true, false, hd, hd, rows, R::ONE, &sc.dgh, hd, hs, hd, R::ONE, &mut grads[g_hh + k_dgx * hd..g_hh + gs * hd], hd);
+        if ka > 0 {
+            R::gemm(true, false, ka, hd, rows, R::ONE, &sc.dgh, ka, hs, hd, R::ONE, &mut grads[g_hh + k_dgx * hd..g_hh + gs * hd], hd);
         }
         if let (Some(bi), Some(bh_)) = (self.cp.b_ih.map(|o| o - self.cp.w_ih), self.cp.b_hh.map(|o| o - self.cp.w_ih)) {
-            // db_ih sums dgx; db_hh sums the same columns 0..k_dgx (one pass feeds both), then GRU's dgh.
+            // db_ih sums dgx; db_hh sums the same columns 0..k_dgx (one pass feeds both), then dgh.
             let (lo, hi) = grads.split_at_mut(bi.max(bh_));
             let (first, second) = (&mut lo[bi.min(bh_)..bi.min(bh_) + gs], &mut hi[..gs]);
             let (b_ih, b_hh) = if bi < bh_ { (first, second) } else { (second, first) };
             column_sums(&sc.dgx, gs, b_ih, &mut b_hh[..k_dgx]);
-            if gru {
-                column_sums(&sc.dgh, hd, &mut b_hh[k_dgx..], &mut []);
+            if ka > 0 {
+                column_sums(&sc.dgh, ka, &mut b_hh[k_dgx..], &mut []);
             }
         }
         if !dx.is_empty() {

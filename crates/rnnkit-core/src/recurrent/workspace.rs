@@ -2,11 +2,10 @@
 //! activations and states, per layer inputs and dropout masks) and per-step scratch. Buffers only
 //! grow (`fit` resizes without freeing), so repeated calls of one shape never touch the allocator.
 
-use crate::cell::aux_width;
 use super::scan::StepKernel;
+use crate::cell::Cell;
 use crate::kernels::{PackedB, RowWeights};
 use crate::real::Real;
-use crate::spec::CellKind;
 
 /// Resizes to exactly `n` elements, reusing capacity. Contents are unspecified: callers overwrite.
 pub(crate) fn fit<R: Real>(v: &mut Vec<R>, n: usize) {
@@ -26,7 +25,7 @@ pub(crate) struct DirState<R> {
     /// all steps form one contiguous [seq_len·batch, H] matrix (the operand of dW_hh's GEMM).
     /// Forward direction: slot 0 = h0, slot t+1 = h_t. Reverse: slot t = h_t, slot seq_len = h0.
     pub hs: Vec<R>,
-    /// Same layout as `hs`, LSTM only.
+    /// Same layout as `hs`, for a cell with a cell state (LSTM).
     pub cs: Vec<R>,
     /// W_hhᵀ packed for the step GEMM (f32 only; see `prepared`).
     pub w_hh_t: PackedB,
@@ -34,18 +33,19 @@ pub(crate) struct DirState<R> {
     pub w_hh_rows: RowWeights,
     /// The parameter version and step kernel the packed W_hh was prepared for.
     pub prepared: Option<(u64, StepKernel)>,
-    /// [seq_len, batch, H]: LSTM tanh(c_t), GRU W_hn·h_{t−1} + b_hn; empty for Elman cells.
+    /// [seq_len, batch, aux_width]: what the cell keeps per step (LSTM tanh(c_t), GRU
+    /// W_hn·h_{t−1} + b_hn); empty for Elman cells.
     pub aux: Vec<R>,
 }
 
 impl<R: Real> DirState<R> {
     /// Sizes the buffers for `steps` slabs of aux and `steps + 1` state slots (the gates are sized by
     /// the input projection, projection.rs, which fills them).
-    pub fn fit(&mut self, cell: CellKind, steps: usize, batch: usize, hidden: usize) {
+    pub fn fit(&mut self, cell: &dyn Cell, steps: usize, batch: usize, hidden: usize) {
         let bh = batch * hidden;
         fit(&mut self.hs, (steps + 1) * bh);
         fit(&mut self.cs, if cell.has_cell_state() { (steps + 1) * bh } else { 0 });
-        fit(&mut self.aux, steps * batch * aux_width(cell, hidden));
+        fit(&mut self.aux, steps * batch * cell.aux_width(hidden));
     }
 }
 
@@ -77,7 +77,7 @@ pub(crate) fn slots(t: usize, reverse: bool) -> (usize, usize) {
 /// Scratch of one forward scan.
 #[derive(Default)]
 pub(crate) struct StepScratch<R> {
-    /// [batch, G·H], GRU only: h_{t−1}·W_hhᵀ (the cell needs the n block's apart).
+    /// [batch, G·H], for a cell with apart gates only: h_{t−1}·W_hhᵀ (`Cell::apart_gates`).
     pub gh: Vec<R>,
     /// [batch]
     pub active: Vec<bool>,
@@ -88,16 +88,16 @@ pub(crate) struct StepScratch<R> {
 pub(crate) struct BackScratch<R> {
     /// [seq_len, batch, G·H]: dL/d(x-side pre-activations) of every step.
     pub dgx: Vec<R>,
-    /// [seq_len, batch, H], GRU only: dL/d(W_hn·h + b_hn) (cell/mod.rs `StepBackward::dgh`).
+    /// [seq_len, batch, apart gates·H]: dL/d(W_h·h + b_h) of the apart gates (`StepBackward::dgh`).
     pub dgh: Vec<R>,
     /// [batch, H]: dL/dh carried backwards, and the next one being built.
     pub dh: Vec<R>,
     pub dh_next: Vec<R>,
-    /// [batch, H], LSTM only.
+    /// [batch, H], for a cell with a cell state only.
     pub dc: Vec<R>,
     pub active: Vec<bool>,
-    /// W_hh packed for the BPTT step GEMM dh += dGh·W_hh (f32 only), once per backward pass; for
-    /// GRU only its r and z rows, and `w_hn_n` its n rows (they multiply `dgh`, the rest `dgx`).
+    /// W_hh packed for the BPTT step GEMM dh += dGh·W_hh (f32 only), once per backward pass: its
+    /// rows that multiply `dgx`, and in `w_hn_n` the apart gates' rows (GRU's n), which multiply `dgh`.
     pub w_hh_n: PackedB,
     pub w_hn_n: PackedB,
     /// f32: [seq_len·batch, input + H] rows [x_t | h_{t−1}], and [G·H, input + H] the
