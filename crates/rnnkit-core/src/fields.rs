@@ -17,7 +17,9 @@ impl<'a> Fields<'a> {
         };
         for (k, _) in kv {
             if !allowed.contains(&k.as_str()) {
-                return Err(Error::value(format!("{path}.{k}"), format!("unknown field; expected one of {}", allowed.join(", "))));
+                // An object without fields (an activation layer's config) says so, not "one of" nothing.
+                let expected = if allowed.is_empty() { "expected none (this object takes no fields)".to_string() } else { format!("expected one of {}", allowed.join(", ")) };
+                return Err(Error::value(format!("{path}.{k}"), format!("unknown field; {expected}")));
             }
         }
         Ok(Fields { obj, path: path.to_string() })
@@ -94,3 +96,17 @@ impl<'a> Fields<'a> {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_field_names_what_is_allowed() {
+        let obj = Json::parse(r#"{"approximate":"tanh"}"#).unwrap();
+        let e = Fields::new(&obj, "spec.layers[1].config", &[]).err().unwrap().to_string();
+        assert!(e.contains("spec.layers[1].config.approximate: unknown field; expected none (this object takes no fields)"), "{e}");
+        let e = Fields::new(&obj, "c", &["p", "q"]).err().unwrap().to_string();
+        assert!(e.contains("c.approximate: unknown field; expected one of p, q"), "{e}");
+    }
+}

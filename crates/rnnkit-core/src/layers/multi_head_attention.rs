@@ -72,6 +72,13 @@ impl<R: Real> MultiHeadAttention<R> {
         crate::dense::param_count(&self.in_proj())
     }
 
+    /// Where the key part of in_proj_bias sits in the parameters (after in_proj_weight [3E, E] and
+    /// the query part), when there is a bias.
+    fn key_bias_range(&self) -> Option<std::ops::Range<usize>> {
+        let e = self.embed_dim;
+        self.bias.then(|| 3 * e * e + e..3 * e * e + 2 * e)
+    }
+
     /// Keys query `i` of a sequence with `len` valid steps attends to: a prefix of the keys.
     fn keys(&self, i: usize, len: usize) -> usize {
         if self.causal { len.min(i + 1) } else { len }
@@ -210,7 +217,14 @@ impl<R: Real> Layer<R> for MultiHeadAttention<R> {
             }
         }
         let mut dx = vec![R::ZERO; rows * e];
+        // The key bias adds q·b_k to every score of a query's row, which the row's softmax cancels:
+        // its exact gradient is zero. Computed (Σ dK) it is rounding residue that differs between
+        // backends and that Adam, dividing by its size, turns into a random walk; so it adds nothing.
+        let key_bias = self.key_bias_range().map(|r| (r.clone(), grads[r].to_vec()));
         dense_backward(&self.in_proj(), &params[..oo], &c.x, rows, &d_qkv, &mut grads[..oo], &mut dx);
+        if let Some((r, before)) = key_bias {
+            grads[r].copy_from_slice(&before);
+        }
         Ok(LayerGrads { dx, d_states: Vec::new() })
     }
 
@@ -251,6 +265,31 @@ mod tests {
             }
         }
         check(Case { kind: "MultiHeadAttention", config: r#"{"embed_dim":2,"num_heads":2}"#, input: None, seq_len: 3, batch: 1, lengths: None, ids: None });
+    }
+
+    /// The key bias cannot change the output, so it gets exactly no gradient (added onto a canary).
+    #[test]
+    fn key_bias_gets_no_gradient() {
+        let (t, b, e) = (5, 3, 8);
+        for config in [r#"{"num_heads":2}"#, r#"{"num_heads":4,"causal":true}"#] {
+            let mut l = MultiHeadAttention::<f32>::from_config(&Json::parse(config).unwrap(), Some(Shape::Seq { features: e }), "c").unwrap();
+            let mut rng = Rng::new(9);
+            let mut p = vec![0f32; l.param_count()];
+            l.init(&mut p, &mut rng);
+            p.iter_mut().for_each(|v| *v += rng.uniform(-0.3, 0.3) as f32);
+            let x: Vec<f32> = (0..t * b * e).map(|_| rng.uniform(-2.0, 2.0) as f32).collect();
+            let mut out = vec![0f32; t * b * e];
+            let lengths = [5, 2, 4];
+            let fwd = Forward { x: LayerX::Features(&x), seq_len: t, batch: b, lengths: Some(&lengths), states: &[], keep: true, rng: None, params_version: 1, batch_major: false };
+            l.forward(&p, fwd, &mut out);
+            let dy: Vec<f32> = (0..t * b * e).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
+            let mut g = vec![0.25f32; p.len()];
+            l.backward(&p, &dy, false, &[], &mut g, true).unwrap();
+            let r = l.key_bias_range().unwrap();
+            assert!(g[r.clone()].iter().all(|&v| v == 0.25), "{config}: key bias gradient {:?}", &g[r.clone()]);
+            // The query and value parts of the bias do get gradients.
+            assert!(g[r.start - e..r.start].iter().chain(&g[r.end..r.end + e]).any(|&v| v != 0.25), "{config}");
+        }
     }
 
     /// Inference forward with the layer's init and random x; returns (params, x, out).
