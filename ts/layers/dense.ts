@@ -43,6 +43,9 @@ export class Dense extends Layer {
   }
 
   override specLayers(): LayerJSON[] {
-    return this.returnSequences ? [this.toJSON()] : [{ type: 'LastStep', config: {} }, this.toJSON()];
+    // A first layer's LastStep needs the width it reads: the Dense's inFeatures, when given.
+    const width = this.toJSON().config.in_features;
+    const last = { type: 'LastStep', config: width === undefined ? {} : { features: width } };
+    return this.returnSequences ? [this.toJSON()] : [last, this.toJSON()];
   }
 }

@@ -3,6 +3,19 @@
  * Core: crates/rnnkit-core/src/layers/last_step.rs.
  */
 
-import { optionless } from './layer.js';
+import { size } from './fields.js';
+import { Layer } from './layer.js';
 
-export class LastStep extends optionless('LastStep') {}
+export interface LastStepOptions {
+  /** Features of the sequence it reads; inferred from the previous layer (needed only as a first layer). */
+  features?: number;
+}
+
+export class LastStep extends Layer {
+  static readonly type = 'LastStep';
+  static readonly inputKey = 'features';
+  static readonly fields = { features: size('features') };
+  constructor(options: LastStepOptions = {}) {
+    super(options);
+  }
+}

@@ -7,7 +7,7 @@ use crate::json::Json;
 use crate::real::Real;
 use crate::rng::Rng;
 
-use super::{Forward, Layer, LayerGrads, LayerX, ParamShape, Shape};
+use super::{input_features, Forward, Layer, LayerGrads, LayerX, ParamShape, Shape};
 
 pub struct LastStep {
     features: usize,
@@ -16,13 +16,11 @@ pub struct LastStep {
 }
 
 impl LastStep {
+    /// `features` (optional) is the width of the sequence it reads: inferred from the previous
+    /// layer, and required when LastStep is the first layer.
     pub fn from_config(config: &Json, input: Option<Shape>, path: &str) -> Result<Self> {
-        Fields::new(config, path, &[])?;
-        match input {
-            Some(Shape::Seq { features }) => Ok(LastStep { features, cache: None }),
-            Some(other) => Err(Error::shape(path, "a sequence input [batch, seq, features]", format!("{} (the previous layer's output)", other.describe()))),
-            None => Err(Error::value(path, "LastStep cannot be the first layer (its input size is unknown)")),
-        }
+        let f = Fields::new(config, path, &["features"])?;
+        Ok(LastStep { features: input_features(&f, "features", input, true)?, cache: None })
     }
 }
 
@@ -35,7 +33,7 @@ impl<R: Real> Layer<R> for LastStep {
         "LastStep"
     }
     fn config(&self) -> Json {
-        Json::Obj(Vec::new())
+        Json::Obj(vec![("features".into(), Json::Num(self.features as f64))])
     }
     fn input_shape(&self) -> Shape {
         Shape::Seq { features: self.features }
