@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -17,7 +17,8 @@ const tsx = join(root, 'node_modules/.bin/tsx');
 
 /**
  * The ```ts blocks of the README that import the package, and the module scripts of its ```html
- * blocks (run in Node against the same API: this checks their names and variables, not the page).
+ * blocks (run in Node against the same API: this checks their names and variables, not the page). Every
+ * ```json model spec (one with "layers") must build in the core as written.
  */
 function nodeSnippets(): string[] {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -48,3 +49,15 @@ describe.skipIf(!existsSync(entry))('README snippets', () => {
     }, 150_000);
   });
 });
+
+describe.skipIf(!existsSync(entry))('README model specs', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const specs = [...readme.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]).filter((j) => j.includes('"layers"'));
+  it('every JSON model spec in the README builds in the core as written', async () => {
+    expect(specs.length).toBeGreaterThanOrEqual(1);
+    const { getBackend, ready } = (await import(pathToFileURL(entry).href)) as typeof import('../ts/index.js');
+    await ready();
+    for (const spec of specs) getBackend().createModel(spec).dispose();
+  });
+});
+
