@@ -70,6 +70,29 @@ describe.skipIf(!built)('rnnkit CLI (run `npm run build` first)', () => {
     expectUserError(await cli(['train', '--config', 'wide.json', '--dataset', 'seasonal', '--size', '200', '--quiet']), 'Dense of 1 units');
   });
 
+  it('the report draws attention weights: self-attention heads of a forecaster, pooling weights of a classifier', async () => {
+    const mha = [
+      { type: 'GRU', config: { hidden_size: 8 } },
+      { type: 'MultiHeadAttention', config: { num_heads: 2, causal: true } },
+      { type: 'Dense', config: { units: 1 } },
+    ];
+    writeFileSync(at('mha.json'), JSON.stringify({ layers: mha, epochs: 1 }));
+    const f = await cli(['train', '--config', 'mha.json', '--dataset', 'seasonal', '--size', '200', '--window', '12', '--quiet', '--out', 'mha.safetensors', '--report', 'mha.html']);
+    expect(f.code, f.stderr).toBe(0);
+    const fh = readFileSync(at('mha.html'), 'utf8');
+    expect(fh).toContain('head 1 attention');
+    expect(fh).toContain('attention weights · 12 units'); // [query step][key step]: one row per key over the 12 query steps
+    const pool = [
+      { type: 'GRU', config: { hidden_size: 8, bidirectional: true } },
+      { type: 'AttentionPooling', config: {} },
+      { type: 'Dense', config: { units: 2 } },
+    ];
+    writeFileSync(at('pool.json'), JSON.stringify({ layers: pool, epochs: 1 }));
+    const c = await cli(['train', '--config', 'pool.json', '--dataset', 'reber', '--size', '200', '--quiet', '--out', 'pool.safetensors', '--report', 'pool.html']);
+    expect(c.code, c.stderr).toBe(0);
+    expect(readFileSync(at('pool.html'), 'utf8')).toMatch(/block 1 attention weights <span class="kind">attention weights · 1 units/);
+  });
+
   it('--json prints one event per line: start, every epoch (with gradient norm), done', async () => {
     const r = await cli(['train', '--dataset', 'adding', '--size', '64', '--window', '10', '--hidden', '8', '--epochs', '3', '--json', '--out', 'adding.safetensors', '--report', 'adding.html']);
     expect(r.code, r.stderr).toBe(0);
