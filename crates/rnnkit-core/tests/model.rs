@@ -344,3 +344,19 @@ fn bad_input_names_the_argument() {
     let mut bi = Model::from_json(r#"{"blocks":[{"cell":"gru","input_size":1,"hidden_size":2,"bidirectional":true}]}"#).unwrap();
     assert_eq!(bi.step(&[0.0], 1).err().and_then(arg), Some("step".into()));
 }
+
+/// Working buffers are sized before anything is allocated: self-attention over 50k steps needs a
+/// 2.5·10⁹-element weight matrix, and a Dense of 2^20 units over 4096 rows a 2^32-element output;
+/// both are errors naming x, not an abort or a multi-GB allocation.
+#[test]
+fn buffers_beyond_the_element_limit_are_errors_naming_x_before_allocating() {
+    let mha = r#"{"batch_first":true,"layers":[{"type":"MultiHeadAttention","config":{"embed_dim":4,"num_heads":1}}]}"#;
+    let mut m = Model::from_json(mha).unwrap();
+    let t = 50_000;
+    let e = m.forward(&vec![0.0; t * 4], [1, t, 4], &ForwardOptions::default()).err().expect("an error");
+    assert_eq!(e.arg(), Some("x"), "{e}");
+    let wide = r#"{"batch_first":true,"layers":[{"type":"Dense","config":{"in_features":1,"units":1048576}}]}"#;
+    let mut m = Model::from_json(wide).unwrap();
+    let e = m.forward(&vec![0.0; 4096], [1, 4096, 1], &ForwardOptions::default()).err().expect("an error");
+    assert_eq!(e.arg(), Some("x"), "{e}");
+}

@@ -159,6 +159,12 @@ pub trait Layer<R: Real>: Send {
         let _ = seq_len;
         lengths.to_vec()
     }
+    /// Checks, before anything is allocated, that a call on `seq_len` steps of `batch` sequences fits
+    /// the buffers it needs (beyond its output, which the network checks); an error names `x`.
+    fn check_call(&self, seq_len: usize, batch: usize) -> Result<()> {
+        let _ = (seq_len, batch);
+        Ok(())
+    }
     /// Parameter tensors in layout order (PyTorch's names and shapes).
     fn params(&self) -> Vec<ParamShape>;
     fn param_count(&self) -> usize {

@@ -142,6 +142,12 @@ impl<R: Real> Layer<R> for MultiHeadAttention<R> {
         Shape::Seq { features: self.embed_dim }
     }
 
+    fn check_call(&self, seq_len: usize, batch: usize) -> Result<()> {
+        let rows = seq_len.saturating_mul(batch);
+        checked_len("x", "MultiHeadAttention projections", &[rows, 3 * self.embed_dim])?;
+        checked_len("x", "MultiHeadAttention attention weights (batch, heads, seq_len, seq_len)", &[batch, self.num_heads, seq_len, seq_len]).map(|_| ())
+    }
+
     fn params(&self) -> Vec<ParamShape> {
         let e = self.embed_dim;
         let mut out = vec![ParamShape::new("in_proj_weight", vec![3 * e, e])];

@@ -35,17 +35,26 @@ impl<R: Real> Network<R> {
 
     /// Every layer gets at least the steps it needs (`Layer::min_steps`: a "valid" convolution or
     /// pooling window), following the steps through the layers before it.
+    /// Also checks, before anything is allocated, that every layer's output and working buffers
+    /// fit (at most 2^31 elements each: a wide Dense or an attention over a long sequence).
     fn check_steps(&self, t: usize, x_dims: &[usize]) -> Result<()> {
+        let b = if self.spec.batch_first { x_dims[0] } else { x_dims[1] };
         let mut steps = t;
         for (k, l) in self.layers.iter().enumerate() {
-            if !l.input_shape().is_sequence() {
-                break;
-            }
-            if steps < l.min_steps() {
+            let sequence = l.input_shape().is_sequence();
+            if sequence && steps < l.min_steps() {
                 let reason = format!("sequences long enough for layer {k} ({}), which needs at least {} steps ({t} input steps leave it {steps})", l.kind(), l.min_steps());
                 return Err(Error::shape("x", reason, dims_str(x_dims)));
             }
-            steps = l.output_steps(steps);
+            l.check_call(steps, b)?;
+            let out = l.output_shape();
+            let out_steps = if out.is_sequence() { l.output_steps(steps) } else { 1 };
+            let n = [out_steps, b, out.features()].iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+            if n.is_none_or(|n| n > 1 << 31) {
+                let reason = format!("inputs whose layer {k} ({}) output [{out_steps}, {b}, {}] fits in 2^31 elements", l.kind(), out.features());
+                return Err(Error::shape("x", reason, dims_str(x_dims)));
+            }
+            steps = out_steps;
         }
         Ok(())
     }
