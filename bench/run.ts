@@ -12,7 +12,7 @@
  * default latest).
  */
 
-import { availableParallelism, release, type } from 'node:os';
+import { availableParallelism, loadavg, release, type } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadNativeBackend } from '../ts/backend/native.js';
 import { cpuModel } from './machine.js';
@@ -89,7 +89,9 @@ interface Peaks {
 
 async function main(): Promise<void> {
   const extra = args.filter((a) => a !== '--quick');
-  const command = `npm run ${quick ? 'bench:quick' : 'bench'}${extra.length ? ` -- ${extra.join(' ')}` : ''}`;
+  // With filters the command is the driver itself (`npm run bench -- …` would hand them to the fit section).
+  const command = extra.length ? `npx tsx bench/run.ts ${args.join(' ')}` : `npm run ${quick ? 'bench:quick' : 'bench'}`;
+  const loadStart = loadavg()[0];
   const notes: string[] = [];
 
   console.log(`rnnkit bench (${quick ? 'quick' : 'full'}): ${cpuModel()}, ${cores} cores, Node ${process.version}`);
@@ -250,6 +252,7 @@ async function main(): Promise<void> {
       rnnkitIsa,
       torch,
       blas,
+      loadavg: [loadStart, loadavg()[0]],
     },
     workloads: datas.map((d) => ({ id: d.workload.id, title: d.workload.title, shape: shapeOf(d), gflop: d.flops / 1e9 })),
     rows,

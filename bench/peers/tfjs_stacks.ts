@@ -14,8 +14,18 @@ import { type StackData, type StackWorkload } from '../stacks.js';
 
 type Tf = typeof TF;
 
+/** The layers written in tf ops. */
+export interface StackLayers {
+  /** Additive attention pooling with a projection of `size`. */
+  AttentionPooling: new (size: number) => TF.layers.Layer;
+  /** Conv1D 'same' + relu; weights: kernel [k·C, filters] (row j·C + c = tap j, channel c), bias. */
+  Im2colConv1D: new (filters: number, k: number, inputShape: number[]) => TF.layers.Layer;
+  /** Embedding with a scatterND gradient; weight: table [vocab, dim]. */
+  ScatterEmbedding: new (vocab: number, dim: number, inputShape: number[]) => TF.layers.Layer;
+}
+
 /** Custom layers need the tf namespace to subclass; made once per tf module. */
-function customLayers(tf: Tf) {
+function customLayers(tf: Tf): StackLayers {
   const glorot = () => tf.initializers.glorotUniform({});
   const one = (inputs: TF.Tensor | TF.Tensor[]): TF.Tensor => (Array.isArray(inputs) ? inputs[0] : inputs);
 
@@ -129,7 +139,13 @@ function customLayers(tf: Tf) {
   return { AttentionPooling, Im2colConv1D, ScatterEmbedding };
 }
 
-let made: { tf: Tf; layers: ReturnType<typeof customLayers> } | undefined;
+let made: { tf: Tf; layers: StackLayers } | undefined;
+
+/** The custom layers, registered once per tf module (exported for test/bench-stacks.test.ts). */
+export function stackLayers(tf: Tf): StackLayers {
+  if (made?.tf !== tf) made = { tf, layers: customLayers(tf) };
+  return made.layers;
+}
 
 /** Whether the current backend registers a kernel (and so its built-in layer can train). */
 function hasKernel(tf: Tf, name: string): boolean {
@@ -138,8 +154,7 @@ function hasKernel(tf: Tf, name: string): boolean {
 
 /** The stack's model (compiled with Adam at `lr`) and its input and label tensors; `tfOps` lists the parts written in tf ops. */
 export function buildStack(tf: Tf, data: StackData, lr: number): { model: TF.LayersModel; x: TF.Tensor; y: TF.Tensor; tfOps: string[] } {
-  if (made?.tf !== tf) made = { tf, layers: customLayers(tf) };
-  const { AttentionPooling, Im2colConv1D, ScatterEmbedding } = made.layers;
+  const { AttentionPooling, Im2colConv1D, ScatterEmbedding } = stackLayers(tf);
   const w: StackWorkload = data.workload;
   const tfOps = ['attention pooling'];
   const layers: TF.layers.Layer[] = [];
