@@ -87,12 +87,18 @@ function fitSection() {
   return `\n\n${out.join('\n')}`;
 }
 
-// The layer-stack training steps (bench/stacks.ts: C1 CRNN, A1 attention text classifier) from
-// bench/results/stacks.json (`npx tsx bench/run.ts --only=C1,A1 --name=stacks`), in their own block.
+// The layer-stack training steps (bench/stacks.ts: C1 CRNN, A1 attention text classifier) from the newest
+// of latest.json and stacks.json (`npx tsx bench/run.ts --only=C1,A1 --name=stacks`), in their own block.
 function stacksSection() {
-  const url = new URL('bench/results/stacks.json', root);
-  if (!existsSync(url)) return undefined;
-  const st = JSON.parse(readFileSync(url, 'utf8'));
+  // The newer of a full run (latest.json, which has C1/A1 since issue 14) and a run of the stacks alone.
+  const runs = ['latest', 'stacks']
+    .map((n) => new URL(`bench/results/${n}.json`, root))
+    .filter((u) => existsSync(u))
+    .map((u) => ({ ...JSON.parse(readFileSync(u, 'utf8')), md: u.pathname.replace(/.*\/bench\//, 'bench/').replace(/json$/, 'md') }))
+    .filter((x) => x.rows.some((row) => row.workload === 'C1' || row.workload === 'A1'))
+    .sort((x, y) => y.machine.date.localeCompare(x.machine.date));
+  if (!runs.length) return undefined;
+  const st = runs[0];
   const row = (w, peer) => st.rows.find((x) => x.workload === w && x.peer === peer && x.status === 'ok');
   const cell = (x) => (x ? `${fmt(x.medianMs)} (${fmt(x.p25Ms)}–${fmt(x.p75Ms)})` : '—');
   const peers = [
@@ -116,12 +122,12 @@ function stacksSection() {
       ` (${m.cpu}, ${m.cores} cores${m.loadavg ? `, load average ${m.loadavg.map((v) => v.toFixed(1)).join(' → ')}` : ''}): median ms (p25–p75), every peer timed in the same interleaved rounds;` +
       ' same shapes and FLOPs, each peer with its own initial weights. **C1** CRNN: [32, 200, 40] features → Conv1D(40→64, k 5, same, relu) → MaxPool1D(2) → BiGRU(64) →' +
       ' additive AttentionPooling → Dense(10). **A1** text classifier: int32 ids [32, 200], vocabulary 5,000 → Embedding(64) → BiLSTM(64) → AttentionPooling → Dense(2).' +
-      ' tfjs: attention pooling written in tf ops, and on tfjs-wasm the convolution (im2col) and the embedding gradient too (`bench/results/stacks.md`).',
+      ` tfjs: attention pooling written in tf ops, and on tfjs-wasm the convolution (im2col) and the embedding gradient too (\`${st.md}\`).`,
     '',
     `| workload | GFLOP | ${peers.map((p) => p[0]).join(' | ')} | ${ratios.map((r) => r[0]).join(' | ')} |`,
     `|---|---|${peers.map(() => '---|').join('')}${ratios.map(() => '---|').join('')}`,
   ];
-  for (const w of st.workloads) {
+  for (const w of st.workloads.filter((x) => x.id === 'C1' || x.id === 'A1')) {
     out.push(
       `| ${w.id} ${w.title} | ${w.gflop.toFixed(2)} | ${peers.map(([, p]) => cell(row(w.id, p))).join(' | ')} | ` +
         `${ratios.map(([, a, b]) => ratio(row(w.id, a)?.medianMs, row(w.id, b)?.medianMs)).join(' | ')} |`,
