@@ -167,9 +167,9 @@ export function buildStack(tf: Tf, data: StackData, lr: number): { model: TF.Lay
       tfOps.push('conv1d (im2col + matMul)');
     }
     layers.push(tf.layers.maxPooling1d({ poolSize: w.pool! }));
-  } else if (hasKernel(tf, 'UnsortedSegmentSum')) {
-    layers.push(tf.layers.embedding({ inputDim: w.vocab!, outputDim: w.features, inputLength: w.seqLen }));
   } else {
+    // Always: tf.layers.embedding's gradient is UnsortedSegmentSum, which tfjs-backend-wasm lacks and the
+    // cpu backend computes segment by segment (5,000 masked passes: minutes per step).
     layers.push(new ScatterEmbedding(w.vocab!, w.features, [w.seqLen]));
     tfOps.push('embedding gradient (scatterND)');
   }
