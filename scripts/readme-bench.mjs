@@ -122,7 +122,7 @@ function stacksSection() {
       ` (${m.cpu}, ${m.cores} cores${m.loadavg ? `, load average ${m.loadavg.map((v) => v.toFixed(1)).join(' → ')}` : ''}): median ms (p25–p75), every peer timed in the same interleaved rounds;` +
       ' same shapes and FLOPs, each peer with its own initial weights. **C1** CRNN: [32, 200, 40] features → Conv1D(40→64, k 5, same, relu) → MaxPool1D(2) → BiGRU(64) →' +
       ' additive AttentionPooling → Dense(10). **A1** text classifier: int32 ids [32, 200], vocabulary 5,000 → Embedding(64) → BiLSTM(64) → AttentionPooling → Dense(2).' +
-      ` tfjs: attention pooling written in tf ops, and on tfjs-wasm the convolution (im2col) and the embedding gradient too (\`${st.md}\`).`,
+      ` tfjs: attention pooling and the embedding gradient written in tf ops, and on tfjs-wasm the convolution (im2col) too (\`${st.md}\`).`,
     '',
     `| workload | GFLOP | ${peers.map((p) => p[0]).join(' | ')} | ${ratios.map((r) => r[0]).join(' | ')} |`,
     `|---|---|${peers.map(() => '---|').join('')}${ratios.map(() => '---|').join('')}`,
