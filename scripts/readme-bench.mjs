@@ -133,6 +133,13 @@ function stacksSection() {
         `${ratios.map(([, a, b]) => ratio(row(w.id, a)?.medianMs, row(w.id, b)?.medianMs)).join(' | ')} |`,
     );
   }
+  if (Math.max(...(m.loadavg ?? [0])) > m.cores) {
+    out.push(
+      '',
+      `The machine was shared during this run (load average above its ${m.cores} cores): the 2-thread rows lose most, ` +
+        'PyTorch ×2 (OpenMP threads spin-waiting for a busy core) most of all, so the ×1 columns are the comparison to quote.',
+    );
+  }
   return out.join('\n');
 }
 
