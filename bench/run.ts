@@ -1,5 +1,6 @@
 /**
- * `npm run bench` / `npm run bench:quick`: every workload (bench/workloads.ts) on rnnkit-native
+ * `npm run bench` / `npm run bench:quick`: every workload (bench/workloads.ts, then the layer stacks
+ * C1/A1 of bench/stacks.ts) on rnnkit-native
  * (1 thread and all cores), rnnkit-wasm (1 thread, and the threaded module on all cores),
  * onnxruntime-node (1 and 2 threads), tfjs-backend-wasm, tfjs cpu, brain.js and PyTorch (1 and 2
  * threads, persistent child processes), in one run, on the same inputs, every peer timed in the
