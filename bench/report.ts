@@ -41,6 +41,8 @@ export interface Machine {
   rnnkitIsa?: string;
   torch?: string;
   blas?: string;
+  /** 1-minute load average at the start and the end of the run (a shared machine's other tenants). */
+  loadavg?: number[];
 }
 
 export interface Report {
@@ -74,7 +76,7 @@ export function toMarkdown(r: Report): string {
   out.push(`# rnnkit benchmark (${r.mode} mode)`, '');
   out.push('```sh', r.command, '```', '');
   out.push(
-    `- Machine: ${m.cpu}, ${m.cores} cores, ${m.os}; Node ${m.node}; ${m.date}`,
+    `- Machine: ${m.cpu}, ${m.cores} cores, ${m.os}; Node ${m.node}; ${m.date}${m.loadavg ? `; load average ${m.loadavg.map((v) => v.toFixed(1)).join(' → ')}` : ''}`,
     `- Measured FMA peak (rnnkit-core peak.rs): ${fmt(m.peak1Gflops, 1)} GFLOP/s on 1 thread, ${fmt(m.peakAllGflops, 1)} GFLOP/s on ${m.cores} threads; rnnkit kernels: ${m.rnnkitIsa ?? '—'}`,
     `- PyTorch: ${m.torch ?? 'not available'}${m.blas ? `, BLAS: ${m.blas}` : ''}`,
     '',

@@ -1,5 +1,6 @@
 /**
- * `npm run bench` / `npm run bench:quick`: every workload (bench/workloads.ts) on rnnkit-native
+ * `npm run bench` / `npm run bench:quick`: every workload (bench/workloads.ts, then the layer stacks
+ * C1/A1 of bench/stacks.ts) on rnnkit-native
  * (1 thread and all cores), rnnkit-wasm (1 thread, and the threaded module on all cores),
  * onnxruntime-node (1 and 2 threads), tfjs-backend-wasm, tfjs cpu, brain.js and PyTorch (1 and 2
  * threads, persistent child processes), in one run, on the same inputs, every peer timed in the
@@ -8,10 +9,11 @@
  * over each peer; writes bench/results/latest.{json,md}.
  *
  * Flags: --quick (short time boxes; skips the peers that take seconds per call), --only=F1,T1,
- * --peers=native,ort (substring filter on peer names), --out=DIR.
+ * --peers=native,ort (substring filter on peer names), --out=DIR, --name=NAME (result files NAME.{json,md};
+ * default latest).
  */
 
-import { availableParallelism, release, type } from 'node:os';
+import { availableParallelism, loadavg, release, type } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadNativeBackend } from '../ts/backend/native.js';
 import { cpuModel } from './machine.js';
@@ -21,11 +23,12 @@ import { ortPeer } from './peers/ort.js';
 import { nativePeer, wasmPeer } from './peers/rnnkit.js';
 import { blasName, torchPeer, torchVersion } from './peers/torch.js';
 import { tfjsCpuPeer, tfjsWasmPeer } from './peers/tfjs.js';
-import type { Peer, Prepared } from './peers/types.js';
+import type { BenchData, Peer, Prepared } from './peers/types.js';
 import { toMarkdown, writeResults, type Report, type Row } from './report.js';
 import { isSlow, probe, sample, type Budget } from './sample.js';
 import { gflops, summarize } from './stats.js';
-import { makeData, WORKLOADS, type WorkloadData } from './workloads.js';
+import { isStack, makeStackData, stackShape, STACKS } from './stacks.js';
+import { makeData, WORKLOADS } from './workloads.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -33,6 +36,8 @@ const quick = args.includes('--quick');
 const only = flag('only')?.split(',');
 const peerFilter = flag('peers')?.split(',');
 const outDir = flag('out') ?? fileURLToPath(new URL('./results', import.meta.url));
+/** Base name of the result files: `--only=C1,A1 --name=stacks` keeps latest.{json,md} (what the README quotes) intact. */
+const outName = flag('name') ?? 'latest';
 
 const BUDGET: Budget = quick ? { warmupMs: 100, budgetMs: 300, minSamples: 3 } : { warmupMs: 500, budgetMs: 3000, minSamples: 7 };
 /** Interleaved timing rounds per workload (see main), and the pause after each peer's slice. */
@@ -53,7 +58,7 @@ function wanted(name: string): boolean {
   return !peerFilter || peerFilter.some((f) => name.toLowerCase().includes(f.toLowerCase()));
 }
 
-function rowFrom(data: WorkloadData, peer: { name: string; threads: number }, samplesMs: number[], peaks: Peaks): Row {
+function rowFrom(data: BenchData, peer: { name: string; threads: number }, samplesMs: number[], peaks: Peaks): Row {
   const s = summarize(samplesMs);
   const rate = gflops(data.flops, s.medianMs);
   const peak = peer.threads === 1 ? peaks.one : peaks.all;
@@ -71,6 +76,13 @@ function rowFrom(data: WorkloadData, peer: { name: string; threads: number }, sa
   };
 }
 
+/** The workload's shape for the console and the report. */
+function shapeOf(d: BenchData): string {
+  if (isStack(d)) return stackShape(d.workload);
+  const w = d.workload;
+  return `B=${w.batch} T=${w.seqLen} I=${w.inputSize} H=${w.hiddenSize}${w.units ? ` +Dense(${w.hiddenSize}→${w.units}) MSE Adam` : ''}`;
+}
+
 interface Peaks {
   one?: number;
   all?: number;
@@ -78,9 +90,10 @@ interface Peaks {
 
 async function main(): Promise<void> {
   const extra = args.filter((a) => a !== '--quick');
-  const command = `npm run ${quick ? 'bench:quick' : 'bench'}${extra.length ? ` -- ${extra.join(' ')}` : ''}`;
+  // With filters the command is the driver itself (`npm run bench -- …` would hand them to the fit section).
+  const command = extra.length ? `npx tsx bench/run.ts ${args.join(' ')}` : `npm run ${quick ? 'bench:quick' : 'bench'}`;
+  const loadStart = loadavg()[0];
   const notes: string[] = [];
-  const workloads = WORKLOADS.filter((w) => !only || only.includes(w.id));
 
   console.log(`rnnkit bench (${quick ? 'quick' : 'full'}): ${cpuModel()}, ${cores} cores, Node ${process.version}`);
   const peaks: Peaks = { one: measurePeak(1), all: measurePeak(cores) };
@@ -105,14 +118,15 @@ async function main(): Promise<void> {
     console.log(`PyTorch ${torch}, ${blas}`);
   }
   const rows: Row[] = [];
-  const datas = workloads.map(makeData);
+  // The single-layer workloads, then the layer stacks (issue 14); --only filters both.
+  const datas: BenchData[] = [...WORKLOADS.map(makeData), ...STACKS.map(makeStackData)].filter((d) => !only || only.includes(d.workload.id));
   /** rnnkit-native ×1's output per inference workload: every other peer's output is compared with it. */
   const references = new Map<string, Float32Array>();
 
   try {
     for (const data of datas) {
       const w = data.workload;
-      console.log(`\n${w.id} ${w.title}: B=${w.batch} T=${w.seqLen} I=${w.inputSize} H=${w.hiddenSize}${w.units ? ` units=${w.units}` : ''} (${(data.flops / 1e9).toFixed(3)} GFLOP)`);
+      console.log(`\n${w.id} ${w.title}: ${shapeOf(data)} (${(data.flops / 1e9).toFixed(3)} GFLOP)`);
       // Prepare every peer, then time them in interleaved rounds: noise from other tenants of a shared
       // machine comes and goes over seconds, and one peer timed for its whole budget after another
       // could land in a quiet spell the other missed (F1 against onnxruntime moved 0.87× ↔ 1.14×
@@ -178,7 +192,8 @@ async function main(): Promise<void> {
           if (failed) continue;
           try {
             const row = rowFrom(data, peer, samples, peaks);
-            if (peer.note) row.note = peer.note;
+            const note = prepared.note ?? peer.note;
+            if (note) row.note = note;
             if (prepared.output) {
               await prepared.activate?.();
               const out = await prepared.output();
@@ -204,9 +219,13 @@ async function main(): Promise<void> {
   }
 
   for (const p of peers) if (p.note && !p.unavailable) notes.push(`${p.name}: ${p.note}`);
+  // Notes a peer gave for one workload (e.g. tfjs ops written by hand for C1/A1).
+  const rowNotes = rows.filter((r) => r.note && r.note !== peers.find((p) => p.name === r.peer)?.note).map((r) => `${r.workload} ${r.peer}: ${r.note}`);
+  notes.push(...rowNotes);
   notes.push(
     'GFLOP/s use the workload formula (bench/workloads.ts): LSTM forward 2·B·T·4H·(I+H), GRU 3H, RNN 1H; a training step counts 3 × (recurrent + head forward).',
     '% peak divides by the 1-thread FMA peak for 1-thread rows and by the all-cores peak for multi-thread rows.',
+    'C1/A1 (layer stacks): a training step counts 3 × forward of Conv1D 2·B·T·C_out·C_in·K + BiRNN 2·2·B·T\'·G·H·(I+H) + attention 2·B·T\'·F·(F+2) + Dense (bench/stacks.ts); each peer starts from its own initial weights (same shapes), so there is no output column.',
     'tfjs GRU is the "reset before" variant (tfjs-layers has no reset_after), same FLOPs; its outputs are not compared.',
     'onnxruntime and PyTorch get time-major / batch-first input as they prefer, converted outside the timed call; rnnkit and tfjs take batch-first.',
     'A timing on a shared machine means something only as a ratio against rows from the same run.',
@@ -234,17 +253,13 @@ async function main(): Promise<void> {
       rnnkitIsa,
       torch,
       blas,
+      loadavg: [loadStart, loadavg()[0]],
     },
-    workloads: datas.map((d) => ({
-      id: d.workload.id,
-      title: d.workload.title,
-      shape: `B=${d.workload.batch} T=${d.workload.seqLen} I=${d.workload.inputSize} H=${d.workload.hiddenSize}${d.workload.units ? ` +Dense(${d.workload.hiddenSize}→${d.workload.units}) MSE Adam` : ''}`,
-      gflop: d.flops / 1e9,
-    })),
+    workloads: datas.map((d) => ({ id: d.workload.id, title: d.workload.title, shape: shapeOf(d), gflop: d.flops / 1e9 })),
     rows,
     notes,
   };
-  writeResults(outDir, 'latest', report, toMarkdown(report));
+  writeResults(outDir, outName, report, toMarkdown(report));
 }
 
 main().then(

@@ -33,12 +33,13 @@ import time
 import torch
 
 from json_lines import serve
+from torch_stacks import prepare_stack
 
 
-def load(directory, name, shape):
+def load(directory, name, shape, dtype=torch.float32):
     with open(os.path.join(directory, name), "rb") as f:
         data = bytearray(f.read())
-    return torch.frombuffer(data, dtype=torch.float32).reshape(shape).clone()
+    return torch.frombuffer(data, dtype=dtype).reshape(shape).clone()
 
 
 def build(w, d):
@@ -63,6 +64,8 @@ def build(w, d):
 
 def prepare(w, d, lr):
     """The workload's call: one inference forward pass or one training step."""
+    if "family" in w:  # a layer stack (C1, A1): torch_stacks.py
+        return prepare_stack(w, lambda name, dtype, shape: load(d, w["id"] + "." + name, shape, dtype), lr)
     B, T = w["batch"], w["seqLen"]
     x = load(d, w["id"] + ".x", (B, T, w["inputSize"]))
     rnn, head = build(w, d)

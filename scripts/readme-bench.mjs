@@ -1,6 +1,7 @@
 // Fills the README's benchmark table and wasm sizes from bench/results/latest.json and build/*.wasm,
 // and the training table from bench/results/fit.json when it exists, so the README always quotes
-// real runs. Usage: node scripts/readme-bench.mjs (after npm run bench or npm run bench:fit).
+// real runs, and the layer-stack table from bench/results/stacks.json. Usage: node scripts/readme-bench.mjs
+// (after npm run bench or npm run bench:fit); --stacks fills only the stacks block.
 import { existsSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
@@ -86,8 +87,81 @@ function fitSection() {
   return `\n\n${out.join('\n')}`;
 }
 
+// The layer-stack training steps (bench/stacks.ts: C1 CRNN, A1 attention text classifier) from the newest
+// of latest.json and stacks.json (`npx tsx bench/run.ts --only=C1,A1 --name=stacks`), in their own block.
+function stacksSection() {
+  // The newer of a full run (latest.json, which has C1/A1 since issue 14) and a run of the stacks alone.
+  const runs = ['latest', 'stacks']
+    .map((n) => new URL(`bench/results/${n}.json`, root))
+    .filter((u) => existsSync(u))
+    .map((u) => ({ ...JSON.parse(readFileSync(u, 'utf8')), md: u.pathname.replace(/.*\/bench\//, 'bench/').replace(/json$/, 'md') }))
+    .filter((x) => x.rows.some((row) => row.workload === 'C1' || row.workload === 'A1'))
+    .sort((x, y) => y.machine.date.localeCompare(x.machine.date));
+  if (!runs.length) return undefined;
+  const st = runs[0];
+  const row = (w, peer) => st.rows.find((x) => x.workload === w && x.peer === peer && x.status === 'ok');
+  const cell = (x) => (x ? `${fmt(x.medianMs)} (${fmt(x.p25Ms)}–${fmt(x.p75Ms)})` : '—');
+  const peers = [
+    ['native ×1', 'rnnkit-native ×1'],
+    ['native ×2', 'rnnkit-native ×2 (all)'],
+    ['wasm ×1', 'rnnkit-wasm ×1 (SIMD)'],
+    ['wasm ×2', 'rnnkit-wasm ×2 (all) (SIMD)'],
+    ['PyTorch ×1', 'pytorch ×1'],
+    ['PyTorch ×2', 'pytorch ×2'],
+    ['tfjs-wasm', 'tfjs-wasm (SIMD)'],
+    ['tfjs cpu', 'tfjs (cpu)'],
+  ];
+  const ratios = [
+    ['native ×1 vs PyTorch ×1', 'rnnkit-native ×1', 'pytorch ×1'],
+    ['native ×2 vs PyTorch ×2', 'rnnkit-native ×2 (all)', 'pytorch ×2'],
+    ['wasm ×1 vs tfjs-wasm', 'rnnkit-wasm ×1 (SIMD)', 'tfjs-wasm (SIMD)'],
+  ];
+  const m = st.machine;
+  const out = [
+    `Layer stacks, one training step each (batch 32, cross-entropy, Adam), \`${st.command}\` on ${m.date.slice(0, 10)}` +
+      ` (${m.cpu}, ${m.cores} cores${m.loadavg ? `, load average ${m.loadavg.map((v) => v.toFixed(1)).join(' → ')}` : ''}): median ms (p25–p75), every peer timed in the same interleaved rounds;` +
+      ' same shapes and FLOPs, each peer with its own initial weights. **C1** CRNN: [32, 200, 40] features → Conv1D(40→64, k 5, same, relu) → MaxPool1D(2) → BiGRU(64) →' +
+      ' additive AttentionPooling → Dense(10). **A1** text classifier: int32 ids [32, 200], vocabulary 5,000 → Embedding(64) → BiLSTM(64) → AttentionPooling → Dense(2).' +
+      ` tfjs: attention pooling and the embedding gradient written in tf ops, and on tfjs-wasm the convolution (im2col) too (\`${st.md}\`).`,
+    '',
+    `| workload | GFLOP | ${peers.map((p) => p[0]).join(' | ')} | ${ratios.map((r) => r[0]).join(' | ')} |`,
+    `|---|---|${peers.map(() => '---|').join('')}${ratios.map(() => '---|').join('')}`,
+  ];
+  for (const w of st.workloads.filter((x) => x.id === 'C1' || x.id === 'A1')) {
+    out.push(
+      `| ${w.id} ${w.title} | ${w.gflop.toFixed(2)} | ${peers.map(([, p]) => cell(row(w.id, p))).join(' | ')} | ` +
+        `${ratios.map(([, a, b]) => ratio(row(w.id, a)?.medianMs, row(w.id, b)?.medianMs)).join(' | ')} |`,
+    );
+  }
+  if (Math.max(...(m.loadavg ?? [0])) > m.cores) {
+    out.push(
+      '',
+      `The machine was shared during this run (load average above its ${m.cores} cores): the 2-thread rows lose most, ` +
+        'PyTorch ×2 (OpenMP threads spin-waiting for a busy core) most of all, so the ×1 columns are the comparison to quote.',
+    );
+  }
+  return out.join('\n');
+}
+
+/** Replaces the text between `<!-- NAME:start -->` and `<!-- NAME:end -->` (markers kept). */
+function fill(text, name, body) {
+  const open = `<!-- ${name}:start -->`;
+  const close = `<!-- ${name}:end -->`;
+  const start = text.indexOf(open);
+  const end = text.indexOf(close);
+  return start >= 0 && end > start ? `${text.slice(0, start)}${open}\n${body}\n${text.slice(end)}` : text;
+}
+
 const readme = new URL('README.md', root);
 let text = readFileSync(readme, 'utf8');
+const stacks = stacksSection();
+if (stacks) text = fill(text, 'bench-stacks', stacks);
+// --stacks: only the stacks block (a run of C1/A1 alone leaves the other tables and the wasm sizes as they were).
+if (process.argv.includes('--stacks')) {
+  writeFileSync(readme, text);
+  console.log(stacks ?? 'no bench/results/stacks.json');
+  process.exit(0);
+}
 const start = text.indexOf('<!-- bench:start -->');
 const end = text.indexOf('<!-- bench:end -->');
 const block = `<!-- bench:start -->

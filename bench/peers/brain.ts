@@ -8,8 +8,8 @@
  */
 
 import { createRequire } from 'node:module';
-import type { WorkloadData } from '../workloads.js';
-import type { Peer, Prepare } from './types.js';
+import { isStack } from '../stacks.js';
+import type { BenchData, Peer, Prepare } from './types.js';
 
 interface TimeStepNet {
   run(input: number[][]): unknown;
@@ -30,7 +30,8 @@ export function brainPeer(): Peer {
     threads: 1,
     unavailable,
     note: 'rough: one sequence at a time, own output layer and optimiser (see bench/peers/brain.ts)',
-    async prepare(data: WorkloadData): Promise<Prepare> {
+    async prepare(data: BenchData): Promise<Prepare> {
+      if (isStack(data)) return { skip: 'brain.js has no convolution, embedding, bidirectional or attention layers' };
       const w = data.workload;
       const ctor = brain!.recurrent[{ lstm: 'LSTMTimeStep', gru: 'GRUTimeStep', rnn: 'RNNTimeStep' }[w.cell]];
       const net = new ctor({ inputSize: w.inputSize, hiddenLayers: [w.hiddenSize], outputSize: w.inputSize });

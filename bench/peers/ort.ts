@@ -5,8 +5,9 @@
  */
 
 import { buildOnnxModel } from '../onnx/build.js';
-import { toTimeMajor, type WorkloadData } from '../workloads.js';
-import type { Peer, Prepare } from './types.js';
+import { isStack } from '../stacks.js';
+import { toTimeMajor } from '../workloads.js';
+import type { BenchData, Peer, Prepare } from './types.js';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -35,9 +36,9 @@ export async function ortPeer(threads: number): Promise<Peer> {
     name: `onnxruntime ×${threads}`,
     threads,
     unavailable,
-    async prepare(data: WorkloadData): Promise<Prepare> {
+    async prepare(data: BenchData): Promise<Prepare> {
+      if (isStack(data) || data.workload.kind !== 'inference') return { skip: 'inference only (onnxruntime-node has no training API)' };
       const w = data.workload;
-      if (w.kind !== 'inference') return { skip: 'inference only (onnxruntime-node has no training API)' };
       const ort = await ortModule!;
       const session = await ort.InferenceSession.create(buildOnnxModel(data), {
         intraOpNumThreads: threads,

@@ -8,8 +8,9 @@ import { availableParallelism } from 'node:os';
 import { loadNativeBackend } from '../../ts/backend/native.js';
 import { loadWasmBackend } from '../../ts/backend/wasm.js';
 import type { Backend, ModelHandle } from '../../ts/backend/types.js';
+import { isStack, stackSpec, type StackData } from '../stacks.js';
 import { LEARNING_RATE, type Workload, type WorkloadData } from '../workloads.js';
-import type { Peer, Prepare } from './types.js';
+import type { BenchData, Peer, Prepare } from './types.js';
 
 const CELL_NAME = { lstm: 'lstm', gru: 'gru', rnn: 'rnn_tanh' } as const;
 
@@ -63,7 +64,17 @@ function loadWeights(model: ModelHandle, data: WorkloadData): void {
   model.setParams(flat);
 }
 
-function prepareOn(backend: Backend, data: WorkloadData, threads: number | undefined): Prepare {
+/** A layer stack (C1, A1): the `{type, config}` spec with the core's own seeded init, one cross-entropy training step per call. */
+function prepareStack(backend: Backend, data: StackData, threads: number | undefined): Prepare {
+  const w = data.workload;
+  const model = backend.createModel(JSON.stringify(stackSpec(w, threads)));
+  model.compile(JSON.stringify({ loss: 'cross_entropy', optimizer: { type: 'adam', lr: LEARNING_RATE } }));
+  const batch = { x: data.x, xDims: [w.batch, w.seqLen, w.family === 'crnn' ? w.features : 1] as [number, number, number], y: data.y };
+  return { call: () => model.trainStep(batch), dispose: () => model.dispose() };
+}
+
+function prepareOn(backend: Backend, data: BenchData, threads: number | undefined): Prepare {
+  if (isStack(data)) return prepareStack(backend, data, threads);
   const w = data.workload;
   const model = backend.createModel(JSON.stringify(specOf(w, threads)));
   loadWeights(model, data);

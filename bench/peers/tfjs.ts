@@ -9,7 +9,9 @@
 
 import type * as TF from '@tensorflow/tfjs';
 import { LEARNING_RATE, reorderGates, transpose, type WorkloadData } from '../workloads.js';
+import { isStack } from '../stacks.js';
 import type { Peer, Prepare } from './types.js';
+import { buildStack } from './tfjs_stacks.js';
 
 type Tf = typeof TF;
 
@@ -58,6 +60,18 @@ function tfPeer(backend: 'cpu' | 'wasm'): Peer {
       const activate = async () => {
         if (tf.getBackend() !== backend) await tf.setBackend(backend);
       };
+      if (isStack(data)) {
+        const { model, x, y, tfOps } = buildStack(tf, data, LEARNING_RATE);
+        return {
+          call: () => model.trainOnBatch(x, y),
+          activate,
+          note: `written in tf ops: ${tfOps.join(', ')}`,
+          dispose: () => {
+            tf.dispose([x, y]);
+            model.dispose();
+          },
+        };
+      }
       const w = data.workload;
       // Initialisers are overwritten by setWeights; 'zeros' skips tfjs's slow orthogonal default.
       const common = {

@@ -22,8 +22,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JsonChild } from '../child.js';
 import type { Budget } from '../sample.js';
-import { LEARNING_RATE, type WorkloadData } from '../workloads.js';
-import type { Peer, Prepare } from './types.js';
+import { isStack } from '../stacks.js';
+import { LEARNING_RATE } from '../workloads.js';
+import type { BenchData, Peer, Prepare } from './types.js';
 
 export const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('../torch_bench.py', import.meta.url));
@@ -80,24 +81,27 @@ export function torchPeer(threads: number): Peer {
     name: `pytorch ×${threads}`,
     threads,
     unavailable: torchUnavailable(),
-    async prepare(data: WorkloadData): Promise<Prepare> {
+    async prepare(data: BenchData): Promise<Prepare> {
       const c = await running();
       const w = data.workload;
       const id = w.id;
       const files: string[] = [];
-      const write = (name: string, a: Float32Array) => {
+      const write = (name: string, a: Float32Array | Int32Array) => {
         const path = join(c.dir, `${id}.${name}`);
         writeFileSync(path, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
         files.push(path);
       };
       write('x', data.x);
-      write('weight_ih', data.weights.weightIh);
-      write('weight_hh', data.weights.weightHh);
-      write('bias_ih', data.weights.biasIh);
-      write('bias_hh', data.weights.biasHh);
       if (data.y) write('y', data.y);
-      if (data.weights.headWeight) write('head_weight', data.weights.headWeight);
-      if (data.weights.headBias) write('head_bias', data.weights.headBias);
+      // Layer stacks (C1, A1) build their own torch init; the single-layer workloads load the shared weights.
+      if (!isStack(data)) {
+        write('weight_ih', data.weights.weightIh);
+        write('weight_hh', data.weights.weightHh);
+        write('bias_ih', data.weights.biasIh);
+        write('bias_hh', data.weights.biasHh);
+        if (data.weights.headWeight) write('head_weight', data.weights.headWeight);
+        if (data.weights.headBias) write('head_bias', data.weights.headBias);
+      }
       let probeMs: number;
       try {
         probeMs = (await c.request({ cmd: 'prepare', workload: w, dir: c.dir, lr: LEARNING_RATE })).probe_ms as number;

@@ -5,7 +5,11 @@
  */
 
 import type { Budget } from '../sample.js';
+import type { StackData } from '../stacks.js';
 import type { WorkloadData } from '../workloads.js';
+
+/** What a peer prepares: a single-layer workload (bench/workloads.ts) or a layer stack (bench/stacks.ts). */
+export type BenchData = WorkloadData | StackData;
 
 export interface Prepared {
   /** One workload call: an inference forward pass, or one full training step. */
@@ -19,6 +23,8 @@ export interface Prepared {
    * backend and run under the other are copied across on every op: F1 took 9 s instead of 0.14).
    */
   activate?(): void | Promise<void>;
+  /** What this row computes differently from the others (e.g. an op written by hand); overrides `Peer.note`. */
+  note?: string;
   /** The untimed probe call's time when prepare() already made one (else run.ts probes `call`). */
   probeMs?: number;
   /**
@@ -37,7 +43,7 @@ export interface Peer {
   threads: number;
   /** Why this peer cannot run at all on this machine (checked once), or undefined. */
   unavailable?: string;
-  prepare(data: WorkloadData): Promise<Prepare>;
+  prepare(data: BenchData): Promise<Prepare>;
   /** Free shared resources after all workloads. */
   close?(): void | Promise<void>;
   /** Rough comparison only (different algorithm or API semantics); the report says why. */
