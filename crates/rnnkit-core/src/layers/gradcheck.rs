@@ -87,6 +87,9 @@ pub fn check(c: Case) {
     };
     let fwd = Forward { x: lx, seq_len: c.seq_len, batch: c.batch, lengths: c.lengths.as_deref(), states: &sref, keep: true, rng: None, params_version: version(), batch_major: false };
     l.forward(&p, fwd, &mut out);
+    if l.wants_input() {
+        l.adopt_input(x.clone());
+    }
     let vref: Vec<Option<&[f64]>> = v.iter().map(|s| Some(&s[..])).collect();
     let mut grads = vec![0.0; n_params];
     let g = l.backward(&p, &w, false, &vref, &mut grads, c.ids.is_none()).expect("backward");

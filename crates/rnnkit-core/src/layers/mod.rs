@@ -201,6 +201,17 @@ pub trait Layer<R: Real>: Send {
     /// the logits `final_activation()` applies to, when `at_logits`), `d_states` like the final
     /// states (None = zero). ADDS parameter gradients into `grads` (this layer's slice).
     fn backward(&mut self, params: &[R], d_out: &[R], at_logits: bool, d_states: &[Option<&[R]>], grads: &mut [R], want_dx: bool) -> Result<LayerGrads<R>>;
+    /// Whether a training forward keeps its input for backward by taking the network's buffer
+    /// (`adopt_input`) instead of copying it. Whoever runs such a layer's training forward hands it
+    /// the input right after (the network does; so do the test harnesses).
+    fn wants_input(&self) -> bool {
+        false
+    }
+    /// After a training forward of a layer that `wants_input`: its input, owned. Returns the buffer
+    /// it held before, for reuse.
+    fn adopt_input(&mut self, input: Vec<R>) -> Option<Vec<R>> {
+        Some(input)
+    }
     /// Drops what the last training forward kept.
     fn clear_cache(&mut self);
     /// The activation that maps this layer's logits to its output, when a loss may read the logits

@@ -260,7 +260,17 @@ impl<R: Real> Network<R> {
             };
             final_states.extend(layer.forward(&self.params[self.ranges[k].clone()], fwd, out));
             let input = std::mem::replace(&mut cur, buf);
-            self.spare.give(input);
+            // A layer that keeps its input for backward takes the buffer (the first layer's input is
+            // the caller's, so it gets a copy).
+            let input = match (keep && layer.wants_input(), k, x) {
+                (false, _, _) => Some(input),
+                (true, 0, NetX::Features(x)) => layer.adopt_input(x.to_vec()),
+                (true, 0, NetX::Tokens(_)) => Some(input),
+                (true, _, _) => layer.adopt_input(input),
+            };
+            if let Some(v) = input {
+                self.spare.give(v);
+            }
             steps = out_steps;
             cur_len = out_len;
         }

@@ -95,6 +95,9 @@ fn forward_layer<R: Real>(layer: &mut dyn Layer<R>, params: &[R], x: LayerX<'_, 
     let mut out = vec![R::ZERO; steps.unwrap_or(1) * batch * f];
     let fwd = Forward { x, seq_len, batch, lengths, states, keep, rng: None, params_version: 1, batch_major: false };
     let finals = layer.forward(params, fwd, &mut out);
+    if let (true, true, LayerX::Features(x)) = (keep, layer.wants_input(), x) {
+        layer.adopt_input(x.to_vec());
+    }
     (steps.map_or_else(|| out.clone(), |t| swap01(&out, t, batch, f)), finals)
 }
 
