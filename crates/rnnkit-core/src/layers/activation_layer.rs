@@ -6,11 +6,10 @@ use crate::error::{Error, Result};
 use crate::fields::Fields;
 use crate::json::Json;
 use crate::real::Real;
-use crate::rng::Rng;
 
 use super::activation::{activation_backward, activation_forward, Activation};
 use super::same_shape::{features_input, Rows};
-use super::{Forward, Layer, LayerGrads, LayerX, ParamShape, Shape};
+use super::{Forward, Layer, LayerGrads, LayerX, Shape};
 
 /// The registry's names and what each computes.
 pub const KINDS: &[(&str, Activation)] = &[("ReLU", Activation::Relu), ("GELU", Activation::Gelu), ("Tanh", Activation::Tanh), ("Sigmoid", Activation::Sigmoid)];
@@ -52,10 +51,6 @@ impl<R: Real> Layer<R> for ActivationLayer<R> {
     fn output_shape(&self) -> Shape {
         self.shape
     }
-    fn params(&self) -> Vec<ParamShape> {
-        Vec::new()
-    }
-    fn init(&self, _params: &mut [f32], _rng: &mut Rng) {}
 
     fn forward(&mut self, _params: &[R], fwd: Forward<'_, R>, out: &mut [R]) -> Vec<Vec<R>> {
         let LayerX::Features(x) = fwd.x else { panic!("{} reads features, not token ids", self.kind) };

@@ -9,7 +9,7 @@ use crate::real::Real;
 use crate::rng::Rng;
 
 use super::same_shape::{features_input, Rows};
-use super::{Forward, Layer, LayerGrads, LayerX, ParamShape, Shape};
+use super::{Forward, Layer, LayerGrads, LayerX, Shape};
 
 /// Fills `mask` with 0 (probability p) or 1/(1−p), drawn in element order, and applies it to `xs`.
 /// Also the recurrent layers' inter-layer dropout.
@@ -58,10 +58,6 @@ impl<R: Real> Layer<R> for Dropout<R> {
     fn output_shape(&self) -> Shape {
         self.shape
     }
-    fn params(&self) -> Vec<ParamShape> {
-        Vec::new()
-    }
-    fn init(&self, _params: &mut [f32], _rng: &mut Rng) {}
     fn uses_rng(&self) -> bool {
         self.p > 0.0
     }

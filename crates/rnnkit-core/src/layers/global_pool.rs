@@ -6,9 +6,8 @@ use crate::error::{Error, Result};
 use crate::fields::Fields;
 use crate::json::Json;
 use crate::real::Real;
-use crate::rng::Rng;
 
-use super::{Forward, Layer, LayerGrads, LayerX, ParamShape, Shape};
+use super::{Forward, Layer, LayerGrads, LayerX, Shape};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pool {
@@ -59,10 +58,6 @@ impl<R: Real> Layer<R> for GlobalPool {
     fn output_shape(&self) -> Shape {
         Shape::Vector { features: self.features }
     }
-    fn params(&self) -> Vec<ParamShape> {
-        Vec::new()
-    }
-    fn init(&self, _params: &mut [f32], _rng: &mut Rng) {}
     fn streams(&self) -> std::result::Result<(), String> {
         Err("a global pooling reads the whole sequence".into())
     }

@@ -5,9 +5,8 @@ use crate::error::{Error, Result};
 use crate::fields::Fields;
 use crate::json::Json;
 use crate::real::Real;
-use crate::rng::Rng;
 
-use super::{input_features, Forward, Layer, LayerGrads, LayerX, ParamShape, Shape};
+use super::{input_features, Forward, Layer, LayerGrads, LayerX, Shape};
 
 pub struct LastStep {
     features: usize,
@@ -41,10 +40,6 @@ impl<R: Real> Layer<R> for LastStep {
     fn output_shape(&self) -> Shape {
         Shape::Vector { features: self.features }
     }
-    fn params(&self) -> Vec<ParamShape> {
-        Vec::new()
-    }
-    fn init(&self, _params: &mut [f32], _rng: &mut Rng) {}
 
     fn forward(&mut self, _params: &[R], fwd: Forward<'_, R>, out: &mut [R]) -> Vec<Vec<R>> {
         let LayerX::Features(x) = fwd.x else { panic!("LastStep reads features, not token ids") };

@@ -165,13 +165,17 @@ pub trait Layer<R: Real>: Send {
         let _ = (seq_len, batch);
         Ok(())
     }
-    /// Parameter tensors in layout order (PyTorch's names and shapes).
-    fn params(&self) -> Vec<ParamShape>;
+    /// Parameter tensors in layout order (PyTorch's names and shapes); none by default.
+    fn params(&self) -> Vec<ParamShape> {
+        Vec::new()
+    }
     fn param_count(&self) -> usize {
         self.params().iter().map(|p| p.shape.iter().product::<usize>()).sum()
     }
     /// Fills this layer's slice (PyTorch's default init unless the config says otherwise).
-    fn init(&self, params: &mut [f32], rng: &mut Rng);
+    fn init(&self, params: &mut [f32], rng: &mut Rng) {
+        let _ = (params, rng);
+    }
     /// The states carried between calls for a batch of `batch`; none by default.
     fn states(&self, batch: usize) -> Vec<StateInfo> {
         let _ = batch;

@@ -9,10 +9,9 @@ use crate::error::{Error, Result};
 use crate::fields::Fields;
 use crate::json::Json;
 use crate::real::Real;
-use crate::rng::Rng;
 
 use super::window::{window_steps, Padding, Window};
-use super::{Forward, Layer, LayerGrads, LayerX, ParamShape, Shape};
+use super::{Forward, Layer, LayerGrads, LayerX, Shape};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoolKind {
@@ -91,11 +90,7 @@ impl<R: Real> Layer<R> for Pool {
 
     window_steps!();
 
-    fn params(&self) -> Vec<ParamShape> {
-        Vec::new()
-    }
 
-    fn init(&self, _params: &mut [f32], _rng: &mut Rng) {}
 
     fn streams(&self) -> std::result::Result<(), String> {
         if self.win.kernel == 1 && self.win.stride == 1 {
