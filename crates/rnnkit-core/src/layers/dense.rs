@@ -32,6 +32,8 @@ pub struct Dense<R> {
     x: Vec<R>,
     y: Vec<R>,
     dz: Vec<R>,
+    /// Backward's dx, handed back by the network after use (`take_back`).
+    dx: Vec<R>,
 }
 
 impl<R: Real> Dense<R> {
@@ -47,7 +49,7 @@ impl<R: Real> Dense<R> {
         };
         // The first layer of a network reads sequences.
         let sequence = input.is_none_or(Shape::is_sequence);
-        Ok(Dense { spec, sequence, cache: None, z: Vec::new(), x: Vec::new(), y: Vec::new(), dz: Vec::new() })
+        Ok(Dense { spec, sequence, cache: None, z: Vec::new(), x: Vec::new(), y: Vec::new(), dz: Vec::new(), dx: Vec::new() })
     }
 }
 
@@ -141,7 +143,12 @@ impl<R: Real> Layer<R> for Dense<R> {
         if let Some((b, Some(len))) = &c.steps {
             zero_past_lengths(&mut dz, *b, units, len);
         }
-        let mut dx = vec![R::ZERO; c.rows * self.spec.in_features];
+        // dense_backward overwrites dx (β = 0), so a kept buffer of the right length needs no zeroing.
+        let mut dx = std::mem::take(&mut self.dx);
+        if dx.len() != c.rows * self.spec.in_features {
+            dx.clear();
+            dx.resize(c.rows * self.spec.in_features, R::ZERO);
+        }
         dense_backward(&self.spec, params, &self.x, c.rows, &dz, grads, &mut dx);
         self.dz = dz;
         Ok(LayerGrads { dx: if want_dx { dx } else { Vec::new() }, d_states: Vec::new() })
@@ -153,6 +160,10 @@ impl<R: Real> Layer<R> for Dense<R> {
 
     fn adopt_input(&mut self, input: Vec<R>) -> Option<Vec<R>> {
         Some(std::mem::replace(&mut self.x, input))
+    }
+
+    fn take_back(&mut self, dx: Vec<R>) -> Option<Vec<R>> {
+        Some(std::mem::replace(&mut self.dx, dx)).filter(|v| v.capacity() > 0)
     }
 
     fn clear_cache(&mut self) {

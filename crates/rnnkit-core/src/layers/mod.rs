@@ -216,6 +216,11 @@ pub trait Layer<R: Real>: Send {
     fn adopt_input(&mut self, input: Vec<R>) -> Option<Vec<R>> {
         Some(input)
     }
+    /// Backward's `dx`, handed back once the layer before has read it: a layer may keep it for its
+    /// next backward (no fresh pages per step). Returns it when unwanted.
+    fn take_back(&mut self, dx: Vec<R>) -> Option<Vec<R>> {
+        Some(dx)
+    }
     /// Drops what the last training forward kept.
     fn clear_cache(&mut self);
     /// The activation that maps this layer's logits to its output, when a loss may read the logits

@@ -302,8 +302,15 @@ impl<R: Real> Network<R> {
             for (i, s) in lg.d_states.into_iter().enumerate() {
                 d_states0[starts[k] + i] = s;
             }
+            // `d` was layer k+1's dx, now read by layer k: back to the layer that made it.
             let used = std::mem::replace(&mut d, lg.dx);
-            self.spare.give(used);
+            let unwanted = match self.layers.get_mut(k + 1) {
+                Some(made_it) => made_it.take_back(used),
+                None => Some(used),
+            };
+            if let Some(v) = unwanted {
+                self.spare.give(v);
+            }
         }
         Ok((d, d_states0))
     }
