@@ -184,6 +184,9 @@ pub struct Network<R: Real> {
     layers: Vec<Box<dyn Layer<R>>>,
     /// Each layer's slice of `params`.
     ranges: Vec<Range<usize>>,
+    /// How many states each layer carries (the same for every batch size), so a pass finds each
+    /// layer's slice of the states list without asking every layer on every call.
+    state_counts: Vec<usize>,
     layout: Vec<ParamInfo>,
     params: Vec<R>,
     training: Option<Training<R>>,
@@ -243,10 +246,12 @@ impl<R: Real> Network<R> {
         for (ls, layer) in spec.layers.iter_mut().zip(&layers) {
             ls.config = layer.config();
         }
+        let state_counts = layers.iter().map(|l| l.states(1).len()).collect();
         Ok(Network {
             params: flat.into_iter().map(R::from_f32).collect(),
             layout,
             ranges,
+            state_counts,
             layers,
             training: None,
             cache: None,

@@ -222,7 +222,7 @@ impl<R: Real> Network<R> {
         let mut state_at = 0;
         for k in 0..n {
             let layer = &mut self.layers[k];
-            let given: Vec<Option<&[R]>> = (0..layer.states(b).len()).map(|i| states.get(state_at + i).copied().flatten()).collect();
+            let given: Vec<Option<&[R]>> = (0..self.state_counts[k]).map(|i| states.get(state_at + i).copied().flatten()).collect();
             state_at += given.len();
             let shape = layer.output_shape();
             let (out_steps, out_len) = if shape.is_sequence() {
@@ -281,10 +281,10 @@ impl<R: Real> Network<R> {
     /// Returns (dx time-major, empty unless `want_dx`; the initial states' gradients).
     pub(super) fn run_backward(&mut self, g: OutGrad<'_, R>, d_states: &[Option<&[R]>], grads: &mut [R], want_dx: bool) -> Result<(Vec<R>, Vec<Vec<R>>)> {
         let _threads = crate::parallel::scope_threads(self.spec.threads);
-        let Some(batch) = self.cache.as_ref().map(|c| c.batch) else {
+        if self.cache.is_none() {
             return Err(Error::value("backward", "needs a preceding forward with training: true"));
-        };
-        let counts: Vec<usize> = self.layers.iter().map(|l| l.states(batch).len()).collect();
+        }
+        let counts = &self.state_counts;
         let mut starts: Vec<usize> = counts.iter().scan(0, |acc, &c| { let s = *acc; *acc += c; Some(s) }).collect();
         starts.push(counts.iter().sum());
         let mut d_states0: Vec<Vec<R>> = vec![Vec::new(); starts[counts.len()]];
