@@ -163,6 +163,8 @@ fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], laye
             c_prev: &c,
             c: &mut c_new,
             aux: &mut aux,
+            options: &spec.options,
+            peephole: cp.peephole.map_or(&[], |o| &params[o..o + crate::cell::options::PEEPHOLES * hd]),
         });
         out.h[t * hd..(t + 1) * hd].copy_from_slice(&h_new);
         if lstm {

@@ -20,6 +20,7 @@ fn block(cell: CellKind, input: usize, hidden: usize, layers: usize, bidir: bool
         dropout: 0.0,
         weight_init: w,
         recurrent_init: r,
+        options: Default::default(),
     }
 }
 

@@ -31,6 +31,7 @@ fn spec(cell: CellKind, input_size: usize, hidden_size: usize, num_layers: usize
         dropout: 0.0,
         weight_init: WeightInit::Uniform,
         recurrent_init: WeightInit::Uniform,
+        options: Default::default(),
     }
 }
 
