@@ -114,9 +114,9 @@ pub struct Clipped<R> {
 }
 
 impl<R: Real> Clipped<R> {
-    pub fn new(act: GateActivation, clip: Option<f32>) -> Self {
+    pub fn new(act: GateActivation, clip: Option<f64>) -> Self {
         let clip = clip.map(|c| {
-            let c = R::from_f32(c);
+            let c = R::from_f64(c);
             (c, act.value(-c), act.value(c))
         });
         Clipped { act, clip }

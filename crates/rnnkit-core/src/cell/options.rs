@@ -30,7 +30,7 @@ pub struct CellOptions {
     /// LSTM: every gate's pre-activation (with its peephole term) is clamped to [−clip, clip]
     /// before its activation; c itself is not (onnxruntime's reference, the ONNX spec's "input of
     /// activations").
-    pub cell_clip: Option<f32>,
+    pub cell_clip: Option<f64>,
     /// LSTM (ONNX `input_forget`): f = 1 − i; the forget gate's weights and peephole go unused.
     pub input_forget: bool,
 }
@@ -93,10 +93,10 @@ impl CellOptions {
         o.peephole = f.boolean("peephole", false)?;
         o.input_forget = f.boolean("input_forget", false)?;
         if let Some(c) = f.opt_num("cell_clip")? {
-            if c <= 0.0 || c > f32::MAX as f64 {
+            if c <= 0.0 {
                 return Err(Error::value(f.path("cell_clip"), format!("expected a finite number > 0, got {c}")));
             }
-            o.cell_clip = Some(c as f32);
+            o.cell_clip = Some(c);
         }
         // Explicit defaults are the defaults: one spelling per model, and the fused kernels serve it.
         let own = cell.candidate_activation();
@@ -123,7 +123,7 @@ impl CellOptions {
             kv.push(("peephole".into(), Json::Bool(true)));
         }
         if let Some(c) = self.cell_clip {
-            kv.push(("cell_clip".into(), Json::Num(c as f64)));
+            kv.push(("cell_clip".into(), Json::Num(c)));
         }
         if self.input_forget {
             kv.push(("input_forget".into(), Json::Bool(true)));
