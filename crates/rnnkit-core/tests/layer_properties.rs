@@ -93,6 +93,19 @@ fn batch_row<R: Real>(xs: &[R], batch: usize, width: usize, b: usize) -> Vec<R> 
     xs.chunks_exact(width).skip(b).step_by(batch).flatten().copied().collect()
 }
 
+/// Sequence `b` of `call` alone, as a batch of one (with its length, if `call` has lengths).
+fn row_alone<R: Real>(s: &RecurrentSpec, call: &Call<R>, b: usize) -> Call<R> {
+    let (batch, h) = (call.batch, s.hidden_size);
+    Call {
+        seq_len: call.seq_len,
+        batch: 1,
+        x: batch_row(&call.x, batch, s.input_size, b),
+        h0: call.h0.as_ref().map(|v| batch_row(v, batch, h, b)),
+        c0: call.c0.as_ref().map(|v| batch_row(v, batch, h, b)),
+        lengths: call.lengths.as_ref().map(|l| vec![l[b]]),
+    }
+}
+
 /// Step `t` of a [seq_len, batch, width] tensor.
 fn step<R: Real>(xs: &[R], batch: usize, width: usize, t: usize) -> Vec<R> {
     xs[t * batch * width..(t + 1) * batch * width].to_vec()
@@ -253,15 +266,7 @@ fn batch_rows_are_independent() {
         call.lengths = Some(vec![4, 2, 3, 1, 4]);
         let all = run(&s, &params, &call);
         for b in 0..batch {
-            let alone = Call {
-                seq_len,
-                batch: 1,
-                x: batch_row(&call.x, batch, s.input_size, b),
-                h0: call.h0.as_ref().map(|v| batch_row(v, batch, h, b)),
-                c0: call.c0.as_ref().map(|v| batch_row(v, batch, h, b)),
-                lengths: Some(vec![call.lengths.as_ref().unwrap()[b]]),
-            };
-            let one = run(&s, &params, &alone);
+            let one = run(&s, &params, &row_alone(&s, &call, b));
             let what = format!("{} row {b}", cell.name());
             assert_close(&batch_row(&all.output, batch, s.output_size(), b), &one.output, F32_REORDER_TOL, 0.0, &format!("{what}: output"));
             assert_close(&batch_row(&all.h_n, batch, h, b), &one.h_n, F32_REORDER_TOL, 0.0, &format!("{what}: h_n"));
@@ -619,15 +624,7 @@ fn cell_options_keep_rows_independent_and_stream() {
         let call = Call::random(&s, seq_len, batch, &mut rng);
         let all = run(&s, &params, &call);
         for b in 0..batch {
-            let alone = Call {
-                seq_len,
-                batch: 1,
-                x: batch_row(&call.x, batch, s.input_size, b),
-                h0: call.h0.as_ref().map(|v| batch_row(v, batch, h, b)),
-                c0: call.c0.as_ref().map(|v| batch_row(v, batch, h, b)),
-                lengths: None,
-            };
-            let one = run(&s, &params, &alone);
+            let one = run(&s, &params, &row_alone(&s, &call, b));
             let what = format!("{} {options:?} row {b}", cell.name());
             assert_close(&batch_row(&all.output, batch, s.output_size(), b), &one.output, F32_REORDER_TOL, 0.0, &format!("{what}: output"));
             assert_close(&batch_row(&all.c_n, batch, h, b), &one.c_n, F32_REORDER_TOL, 0.0, &format!("{what}: c_n"));

@@ -76,6 +76,16 @@ impl GateActivation {
         }
     }
 
+    /// `d` · act'(x) for the x whose activation is `y`: a gradient through the activation. Sigmoid
+    /// multiplies left to right, d·y·(1 − y), as the cells did before options existed, so the f64
+    /// reference path (and the training histories recorded from it) keeps its roundings.
+    pub fn backprop<R: Real>(self, d: R, y: R) -> R {
+        match self {
+            GateActivation::Sigmoid => d * y * (R::ONE - y),
+            other => d * other.derivative(y),
+        }
+    }
+
     /// d act / dx at the x whose activation is `y`.
     pub fn derivative<R: Real>(self, y: R) -> R {
         match self {
@@ -133,10 +143,11 @@ impl<R: Real> Clipped<R> {
         }
     }
 
-    pub fn derivative(&self, y: R) -> R {
+    /// `GateActivation::backprop`, 0 for a clamped input.
+    pub fn backprop(&self, d: R, y: R) -> R {
         match self.clip {
             Some((_, lo, hi)) if y == lo || y == hi => R::ZERO,
-            _ => self.act.derivative(y),
+            _ => self.act.backprop(d, y),
         }
     }
 }
@@ -179,7 +190,7 @@ mod tests {
             let c = Clipped::<R>::new(GateActivation::Sigmoid, Some(1.5));
             let mut v: Vec<R> = [-3.0, -1.0, 0.4, 1.5, 2.0, 9.0].iter().map(|&x| R::from_f64(x)).collect();
             c.apply(&mut v);
-            let d: Vec<f64> = v.iter().map(|&y| c.derivative(y).to_f64()).collect();
+            let d: Vec<f64> = v.iter().map(|&y| c.backprop(R::ONE, y).to_f64()).collect();
             assert_eq!(d[0], 0.0);
             assert!(d[1] > 0.1 && d[2] > 0.1);
             // Exactly at the bound counts as clamped (measure zero in practice).

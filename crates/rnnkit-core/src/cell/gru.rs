@@ -106,9 +106,9 @@ impl Cell for Gru {
                 let k = b * hd + j;
                 let (r, z, n) = (gate[j], gate[hd + j], gate[2 * hd + j]);
                 let dh = s.dh[k];
-                let dn_pre = dh * (R::ONE - z) * cand.derivative(n);
-                let dr_pre = dn_pre * s.aux[k] * gate_act.derivative(r);
-                let dz_pre = dh * (s.h_prev[k] - n) * gate_act.derivative(z);
+                let dn_pre = cand.backprop(dh * (R::ONE - z), n);
+                let dr_pre = gate_act.backprop(dn_pre * s.aux[k], r);
+                let dz_pre = gate_act.backprop(dh * (s.h_prev[k] - n), z);
                 dgx[j] = dr_pre;
                 dgx[hd + j] = dz_pre;
                 dgx[2 * hd + j] = dn_pre;

@@ -133,7 +133,7 @@ impl Cell for Lstm {
                 let (i, f, g, og) = (g_row[j], g_row[hd + j], g_row[2 * hd + j], g_row[3 * hd + j]);
                 let tc = s.aux[k];
                 let dh = s.dh[k];
-                let d_o = dh * tc * gate.derivative(og);
+                let d_o = gate.backprop(dh * tc, og);
                 let mut dc = s.dc[k] + dh * og * cell_act.derivative(tc);
                 if let Some(p) = peep {
                     dc += d_o * p.o[j];
@@ -144,13 +144,16 @@ impl Cell for Lstm {
                 if o.input_forget {
                     di -= df;
                 }
-                let d_i = di * gate.derivative(i);
-                let d_f = if o.input_forget { R::ZERO } else { df * gate.derivative(f) };
+                let d_i = gate.backprop(di, i);
+                let d_f = if o.input_forget { R::ZERO } else { gate.backprop(df, f) };
                 dgx[j] = d_i;
                 dgx[hd + j] = d_f;
-                dgx[2 * hd + j] = dc * i * cand.derivative(g);
+                dgx[2 * hd + j] = cand.backprop(dc * i, g);
                 dgx[3 * hd + j] = d_o;
-                s.dc[k] = dc * f + peep.map_or(R::ZERO, |p| d_i * p.i[j] + d_f * p.f[j]);
+                s.dc[k] = match peep {
+                    Some(p) => dc * f + d_i * p.i[j] + d_f * p.f[j],
+                    None => dc * f,
+                };
                 s.dh_prev[k] = R::ZERO;
             }
         }

@@ -77,8 +77,8 @@ impl Cell for Rnn {
                 continue;
             }
             for j in rows {
-                let d = act.derivative(s.gates[j]);
-                s.dgx[j] = s.dh[j] * d;
+                // dh · act'(h), in this order (the f64 reference's roundings; `backprop` is the gates' order).
+                s.dgx[j] = s.dh[j] * act.derivative(s.gates[j]);
                 s.dh_prev[j] = R::ZERO;
             }
         }
