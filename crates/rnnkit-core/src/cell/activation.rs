@@ -111,42 +111,46 @@ impl GateActivation {
     }
 }
 
-/// An activation whose input is first clamped to [−clip, clip] when `clip` is set (ONNX's `clip`).
-/// With a clip, values are activated one at a time (`GateActivation::value`), so a clamped input's
-/// output is bit for bit act(±clip): that is how `derivative` recognises it (the gradient of a
-/// clamped input is 0). An unclamped input whose output equals act(±clip) lies where the activation
-/// is flat up to ±clip, so its derivative is 0 (or one rounding from it) anyway.
-#[derive(Debug, Clone, Copy)]
+/// An activation whose input is first clamped to [−clip, clip] when `clip` is set (ONNX's `clip`),
+/// over one gate block of `hidden` values at a time. The gradient of a clamped input is 0, and
+/// BPTT, which keeps only outputs, recognises one by its output: act(±clip) exactly, computed here
+/// once per position of the block by the same slice call as the block itself (the kernel table's
+/// f32 result for an element depends on its value and its position in the slice only, never its
+/// neighbours). An unclamped input whose output equals act(±clip) lies where the activation is flat
+/// up to ±clip, so its derivative is 0 anyway (or within a rounding of it).
+#[derive(Debug, Clone)]
 pub struct Clipped<R> {
     act: GateActivation,
-    /// (clip, act(−clip), act(clip)).
-    clip: Option<(R, R, R)>,
+    /// (clip, act(−clip) per position, act(clip) per position).
+    clip: Option<(R, Vec<R>, Vec<R>)>,
 }
 
 impl<R: Real> Clipped<R> {
-    pub fn new(act: GateActivation, clip: Option<f64>) -> Self {
+    pub fn new(act: GateActivation, clip: Option<f64>, hidden: usize) -> Self {
         let clip = clip.map(|c| {
             let c = R::from_f64(c);
-            (c, act.value(-c), act.value(c))
+            let (mut lo, mut hi) = (vec![-c; hidden], vec![c; hidden]);
+            act.apply(&mut lo);
+            act.apply(&mut hi);
+            (c, lo, hi)
         });
         Clipped { act, clip }
     }
 
+    /// One gate block ([hidden]) in place.
     pub fn apply(&self, xs: &mut [R]) {
-        match self.clip {
-            None => self.act.apply(xs),
-            Some((c, _, _)) => xs.iter_mut().for_each(|x| {
-                // NaN stays NaN.
-                let v = if *x < -c { -c } else if *x > c { c } else { *x };
-                *x = self.act.value(v);
-            }),
+        if let Some((c, _, _)) = &self.clip {
+            let c = *c;
+            // NaN stays NaN.
+            xs.iter_mut().for_each(|x| *x = if *x < -c { -c } else if *x > c { c } else { *x });
         }
+        self.act.apply(xs);
     }
 
-    /// `GateActivation::backprop`, 0 for a clamped input.
-    pub fn backprop(&self, d: R, y: R) -> R {
-        match self.clip {
-            Some((_, lo, hi)) if y == lo || y == hi => R::ZERO,
+    /// `GateActivation::backprop` for position `j` of a block, 0 for a clamped input.
+    pub fn backprop(&self, j: usize, d: R, y: R) -> R {
+        match &self.clip {
+            Some((_, lo, hi)) if y == lo[j] || y == hi[j] => R::ZERO,
             _ => self.act.backprop(d, y),
         }
     }
@@ -183,18 +187,24 @@ mod tests {
     }
 
     /// A clamped input gets gradient 0, an unclamped one the activation's, in f32 too (where
-    /// sigmoid is the kernel table's approximation).
+    /// sigmoid is the kernel table's approximation, SIMD lanes and scalar tail alike).
     #[test]
     fn clip_zeroes_the_gradient_of_clamped_inputs() {
         fn check<R: Real>() {
-            let c = Clipped::<R>::new(GateActivation::Sigmoid, Some(1.5));
-            let mut v: Vec<R> = [-3.0, -1.0, 0.4, 1.5, 2.0, 9.0].iter().map(|&x| R::from_f64(x)).collect();
+            // 37 values: clamped ones in SIMD lanes and in the scalar tail of every ISA.
+            let xs: Vec<f64> = (0..37).map(|j| [-3.0, -1.0, 0.4, 1.5, 2.0, 9.0, -1.5][j % 7]).collect();
+            let c = Clipped::<R>::new(GateActivation::Sigmoid, Some(1.5), xs.len());
+            let mut v: Vec<R> = xs.iter().map(|&x| R::from_f64(x)).collect();
             c.apply(&mut v);
-            let d: Vec<f64> = v.iter().map(|&y| c.backprop(R::ONE, y).to_f64()).collect();
-            assert_eq!(d[0], 0.0);
-            assert!(d[1] > 0.1 && d[2] > 0.1);
-            // Exactly at the bound counts as clamped (measure zero in practice).
-            assert_eq!(&d[3..], &[0.0, 0.0, 0.0]);
+            for (j, (&x, &y)) in xs.iter().zip(&v).enumerate() {
+                let d = c.backprop(j, R::ONE, y).to_f64();
+                // Exactly at the bound counts as clamped (measure zero in practice).
+                if x.abs() >= 1.5 {
+                    assert_eq!(d, 0.0, "x = {x} at {j}");
+                } else {
+                    assert!(d > 0.1, "x = {x} at {j}: {d}");
+                }
+            }
         }
         check::<f32>();
         check::<f64>();

@@ -67,7 +67,7 @@ impl Cell for Lstm {
         let gs = 4 * hd;
         let n = s.batch * gs;
         let o = s.options;
-        let (gate, cand) = (Clipped::<R>::new(o.gate(), o.cell_clip), Clipped::<R>::new(o.candidate(GateActivation::Tanh), o.cell_clip));
+        let (gate, cand) = (Clipped::<R>::new(o.gate(), o.cell_clip, hd), Clipped::<R>::new(o.candidate(GateActivation::Tanh), o.cell_clip, hd));
         let peep = Peepholes::new(s.peephole, hd);
         add_gh(&mut s.gates[..n], s.gh);
         for b in 0..s.batch {
@@ -115,7 +115,7 @@ impl Cell for Lstm {
         let hd = s.hidden;
         let gs = 4 * hd;
         let o = s.options;
-        let (gate, cand) = (Clipped::<R>::new(o.gate(), o.cell_clip), Clipped::<R>::new(o.candidate(GateActivation::Tanh), o.cell_clip));
+        let (gate, cand) = (Clipped::<R>::new(o.gate(), o.cell_clip, hd), Clipped::<R>::new(o.candidate(GateActivation::Tanh), o.cell_clip, hd));
         let cell_act = o.cell_state(GateActivation::Tanh);
         let peep = Peepholes::new(s.peephole, hd);
         for b in 0..s.batch {
@@ -133,7 +133,7 @@ impl Cell for Lstm {
                 let (i, f, g, og) = (g_row[j], g_row[hd + j], g_row[2 * hd + j], g_row[3 * hd + j]);
                 let tc = s.aux[k];
                 let dh = s.dh[k];
-                let d_o = gate.backprop(dh * tc, og);
+                let d_o = gate.backprop(j, dh * tc, og);
                 let mut dc = s.dc[k] + dh * og * cell_act.derivative(tc);
                 if let Some(p) = peep {
                     dc += d_o * p.o[j];
@@ -144,11 +144,11 @@ impl Cell for Lstm {
                 if o.input_forget {
                     di -= df;
                 }
-                let d_i = gate.backprop(di, i);
-                let d_f = if o.input_forget { R::ZERO } else { gate.backprop(df, f) };
+                let d_i = gate.backprop(j, di, i);
+                let d_f = if o.input_forget { R::ZERO } else { gate.backprop(j, df, f) };
                 dgx[j] = d_i;
                 dgx[hd + j] = d_f;
-                dgx[2 * hd + j] = cand.backprop(dc * i, g);
+                dgx[2 * hd + j] = cand.backprop(j, dc * i, g);
                 dgx[3 * hd + j] = d_o;
                 s.dc[k] = match peep {
                     Some(p) => dc * f + d_i * p.i[j] + d_f * p.f[j],
