@@ -56,6 +56,24 @@ impl CellOptions {
         self.cell_activation.unwrap_or(self.candidate(own))
     }
 
+    /// The activation a trace names for a gate panel the cell calls `own` ("sigmoid" gates,
+    /// "tanh" candidate), so a report scales it by what really ran.
+    pub fn panel_activation(&self, own: &'static str) -> &'static str {
+        match own {
+            "sigmoid" => self.gate().name(),
+            "tanh" => self.candidate(GateActivation::Tanh).name(),
+            other => other,
+        }
+    }
+
+    /// The activation bounding h for a trace (`Cell::hidden_activation` unless an option changed
+    /// it): the candidate's (GRU, Elman), or the LSTM's h(c).
+    pub fn hidden_activation(&self, cell: CellKind) -> &'static str {
+        let own = cell.candidate_activation();
+        let a = if cell.has_cell_state() { self.cell_state(own) } else { self.candidate(own) };
+        if a == own { cell.hidden_activation() } else { a.name() }
+    }
+
     /// Reads the option keys of a recurrent layer's config (`f` allows `KEYS`). `cell` is the cell
     /// the layer type and `nonlinearity` chose; for an Elman layer an `activation` it has a cell for
     /// picks that cell instead (it must agree with a given `nonlinearity`), so each model has one
@@ -153,6 +171,18 @@ mod tests {
         let mut kv = Vec::new();
         o.write(&mut kv);
         assert_eq!(read(CellKind::Lstm, &Json::Obj(kv).to_string()).unwrap().1, o);
+    }
+
+    /// Traces name what ran, so a report scales its panels by the real ranges.
+    #[test]
+    fn trace_names_follow_the_options() {
+        let d = CellOptions::default();
+        assert_eq!((d.hidden_activation(CellKind::Lstm), d.hidden_activation(CellKind::RnnRelu)), ("tanh", "relu"));
+        let o = CellOptions { gate_activation: Some(GateActivation::HardSigmoid), activation: Some(GateActivation::Relu), ..d };
+        assert_eq!((o.panel_activation("sigmoid"), o.panel_activation("tanh")), ("hard_sigmoid", "relu"));
+        assert_eq!((o.hidden_activation(CellKind::Gru), o.hidden_activation(CellKind::Lstm)), ("relu", "relu"));
+        let keep_h = CellOptions { cell_activation: Some(GateActivation::Tanh), ..o };
+        assert_eq!(keep_h.hidden_activation(CellKind::Lstm), "tanh");
     }
 
     #[test]
