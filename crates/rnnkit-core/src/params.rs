@@ -44,6 +44,13 @@ pub struct CellParams {
     pub len: usize,
 }
 
+impl CellParams {
+    /// The peephole weights [PEEPHOLES·hidden] in `params` (the block's slice), empty without.
+    pub fn peephole_in<'p, R>(&self, params: &'p [R], hidden: usize) -> &'p [R] {
+        self.peephole.map_or(&[], |o| &params[o..o + PEEPHOLES * hidden])
+    }
+}
+
 /// Offsets (relative to the block's first parameter) for layer `layer`, direction `dir` (1 = reverse).
 pub fn cell_params(spec: &RecurrentSpec, layer: usize, dir: usize) -> CellParams {
     let g = spec.cell.gates() * spec.hidden_size;

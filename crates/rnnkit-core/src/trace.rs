@@ -164,7 +164,7 @@ fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], laye
             c: &mut c_new,
             aux: &mut aux,
             options: &spec.options,
-            peephole: cp.peephole.map_or(&[], |o| &params[o..o + crate::cell::options::PEEPHOLES * hd]),
+            peephole: cp.peephole_in(params, hd),
         });
         out.h[t * hd..(t + 1) * hd].copy_from_slice(&h_new);
         if lstm {

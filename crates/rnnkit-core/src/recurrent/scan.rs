@@ -154,7 +154,7 @@ impl<R: Real> Scan<'_, R> {
     }
     /// The LSTM's peephole weights [PEEPHOLES·H], empty without.
     fn peephole(&self) -> &[R] {
-        self.cp.peephole.map_or(&[], |o| &self.params[o..o + PEEPHOLES * self.hidden])
+        self.cp.peephole_in(self.params, self.hidden)
     }
 
     /// Gate rows whose hidden-side pre-activation is W_hh's share of the gate block (their
