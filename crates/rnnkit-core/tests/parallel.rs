@@ -323,9 +323,23 @@ fn model_shapes_really_split() {
     }
 }
 
+/// `model_json`'s shapes with cell options: a bidirectional LSTM with peepholes, clip and hard-sigmoid
+/// gates (the generic f32 formulas and the peephole gradients), then a softsign GRU.
+fn options_model_json(threads: usize) -> String {
+    format!(
+        r#"{{"batch_first":true,"seed":11,"threads":{threads},"layers":[
+            {{"type":"LSTM","config":{{"input_size":{I},"hidden_size":{H},"bidirectional":true,"peephole":true,"cell_clip":0.5,"gate_activation":"hard_sigmoid"}}}},
+            {{"type":"GRU","config":{{"hidden_size":{H},"activation":"softsign"}}}},{{"type":"Dense","config":{{"units":{UNITS}}}}}]}}"#
+    )
+}
+
 /// (output, states, dx, state gradients, grads) of one forward + backward on a batch of `batch`.
 fn forward_backward(cell: &str, threads: usize, batch: usize) -> Vec<Vec<f32>> {
-    let mut m = Model::from_json(&model_json(cell, threads)).unwrap();
+    forward_backward_of(&model_json(cell, threads), batch)
+}
+
+fn forward_backward_of(json: &str, batch: usize) -> Vec<Vec<f32>> {
+    let mut m = Model::from_json(json).unwrap();
     let mut rng = Rng::new(5);
     let x: Vec<f32> = uniform_vec(&mut rng, batch * T * I, -1.0, 1.0);
     let lengths: Vec<i32> = (0..batch).map(|b| (T - b % 4) as i32).collect();
@@ -349,6 +363,18 @@ fn outputs_and_gradients_are_bit_identical_for_every_thread_count() {
         for threads in 2..=4 {
             for (k, (got, want)) in forward_backward(cell, threads, batch).iter().zip(&one).enumerate() {
                 assert_bits(got, want, &format!("{cell} batch {batch} threads {threads}: result {k} (output, states, dx, state gradients, grads)"));
+            }
+        }
+    }
+}
+
+#[test]
+fn cell_options_are_bit_identical_for_every_thread_count() {
+    for batch in [B, 1] {
+        let one = forward_backward_of(&options_model_json(1), batch);
+        for threads in 2..=4 {
+            for (k, (got, want)) in forward_backward_of(&options_model_json(threads), batch).iter().zip(&one).enumerate() {
+                assert_bits(got, want, &format!("options model batch {batch} threads {threads}: result {k}"));
             }
         }
     }
