@@ -68,6 +68,13 @@ const CASES: BadCase[] = [
   // Activations
   { kind: 'GELU', what: 'a config key (core)', make: (a) => raw(a, [D4, { type: 'GELU', config: { approximate: 'tanh' } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[1].config.approximate', says: /unknown field/ },
   { kind: 'ReLU', what: 'a config key (facade)', make: (a) => a.ReLU.fromConfig({ inplace: true }), code: 'ERR_RNNKIT_VALUE', arg: 'config.inplace', says: /unknown ReLU config key/ },
+  // Recurrent cell options (the core judges which cell takes which)
+  { kind: 'LSTM', what: 'cellClip 0 (facade)', make: (a) => new a.LSTM({ hiddenSize: 4, cellClip: 0 }), code: 'ERR_RNNKIT_VALUE', arg: 'options.cellClip', says: /> 0, got 0/ },
+  { kind: 'LSTM', what: 'cell_clip -1 (core)', make: (a) => raw(a, [{ type: 'LSTM', config: { input_size: 4, hidden_size: 4, cell_clip: -1 } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.cell_clip', says: /> 0, got -1/ },
+  { kind: 'LSTM', what: 'unknown gate_activation (core)', make: (a) => raw(a, [{ type: 'LSTM', config: { input_size: 4, hidden_size: 4, gate_activation: 'hardSigmoid' } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.gate_activation', says: /hard_sigmoid.*got "hardSigmoid"/ },
+  { kind: 'GRU', what: 'peephole on a GRU (core)', make: (a) => raw(a, [{ type: 'GRU', config: { input_size: 4, hidden_size: 4, peephole: true } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.peephole', says: /only an LSTM has this option; this layer is a GRU/ },
+  { kind: 'RNN', what: 'gate_activation on an RNN (core)', make: (a) => raw(a, [{ type: 'RNN', config: { input_size: 4, hidden_size: 4, gate_activation: 'sigmoid' } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.gate_activation', says: /no gates/ },
+  { kind: 'RNN', what: 'activation against nonlinearity', make: (a) => new a.Sequential([new a.RNN({ inputSize: 4, hiddenSize: 4, nonlinearity: 'relu', activation: 'tanh' })]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.activation', says: /conflicts with nonlinearity "relu".*got "tanh"/ },
 ];
 
 it('covers every new layer kind', () => {

@@ -1,7 +1,8 @@
 /**
- * PyTorch parity of every non-recurrent layer kind through the public TS API, on native and on each
+ * PyTorch parity of every non-recurrent layer kind, and of the recurrent cell options (LSTM peepholes,
+ * clip, input_forget, gate / candidate activations), through the public TS API, on native and on each
  * wasm module (threaded SIMD128, SIMD128, scalar). Each case of test/fixtures/torch_layers/
- * {basic,attention,conv}.json (format: test/fixtures/README.md) becomes a `Sequential` holding the
+ * {basic,attention,conv,lstm_options}.json (format: test/fixtures/README.md) becomes a `Sequential` holding the
  * layer, loads PyTorch's parameters with `loadStateDict`, and is checked twice:
  * - `Sequential.forward` (inference, with lengths and initial states) gives the fixture's output;
  * - a `ModelHandle` of the model's canonical spec and parameters (`getBackend().createModel`: the
@@ -61,7 +62,7 @@ interface LayerCase {
   };
 }
 
-const FILES = ['basic', 'attention', 'conv'] as const;
+const FILES = ['basic', 'attention', 'conv', 'lstm_options'] as const;
 const CASES: [string, LayerCase][] = FILES.flatMap((f) => {
   const j = JSON.parse(readFileSync(new URL(`./fixtures/torch_layers/${f}.json`, import.meta.url), 'utf8')) as { cases: LayerCase[] };
   return j.cases.map((c): [string, LayerCase] => [`${f}: ${c.name}`, c]);
@@ -229,7 +230,7 @@ async function api(label: string): Promise<Api> {
 
 it('covers every fixture file and every new layer kind', () => {
   const kinds = new Set(CASES.map(([, c]) => c.type));
-  for (const k of ['Embedding', 'LayerNorm', 'ReLU', 'GELU', 'Tanh', 'Sigmoid', 'GlobalMeanPool', 'GlobalMaxPool', 'AttentionPooling', 'MultiHeadAttention', 'Conv1D', 'MaxPool1D', 'AvgPool1D']) {
+  for (const k of ['Embedding', 'LayerNorm', 'ReLU', 'GELU', 'Tanh', 'Sigmoid', 'GlobalMeanPool', 'GlobalMaxPool', 'AttentionPooling', 'MultiHeadAttention', 'Conv1D', 'MaxPool1D', 'AvgPool1D', 'LSTM', 'GRU', 'RNN']) {
     expect(kinds, k).toContain(k);
   }
   expect(CASES.length).toBeGreaterThanOrEqual(50);

@@ -32,6 +32,11 @@ export {
   type RecurrentOutput,
   type RNNOptions,
   type WeightInit,
+  GATE_ACTIVATIONS,
+  type GateActivation,
+  type GatedOptions,
+  type GRUOptions,
+  type LSTMOptions,
 } from './layers/recurrent.js';
 export { isLayer, LAYER_CLASSES, LAYER_TYPES, layerFromJSON, type AnyLayer } from './layers/registry.js';
 export { RNN } from './layers/rnn.js';

@@ -2,7 +2,7 @@
 //! snake_case; defaults follow PyTorch (`torch.nn.LSTM`, `torch.optim.*`). Errors name the field path,
 //! e.g. `spec.blocks[1].hidden_size`.
 
-pub use crate::cell::CellKind;
+pub use crate::cell::{CellKind, CellOptions};
 use crate::error::{Error, Result};
 use crate::fields::Fields;
 pub use crate::layers::Activation;
@@ -32,6 +32,8 @@ pub struct RecurrentSpec {
     pub dropout: f32,
     pub weight_init: WeightInit,
     pub recurrent_init: WeightInit,
+    /// Element-wise cell options (activations; LSTM peepholes, clip, coupled gates).
+    pub options: CellOptions,
 }
 
 impl RecurrentSpec {

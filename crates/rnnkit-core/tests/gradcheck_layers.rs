@@ -40,6 +40,7 @@ fn spec(cell: CellKind, num_layers: usize, bidirectional: bool, bias: bool, drop
         dropout,
         weight_init: WeightInit::Uniform,
         recurrent_init: WeightInit::Uniform,
+        options: Default::default(),
     }
 }
 

@@ -199,6 +199,11 @@ fn forward_to_writes_what_forward_returns() {
     }
 }
 
+/// `model.step` over every step of a time-major `x` ([T, batch, features]), outputs concatenated.
+fn step_through(model: &mut Model, x: &[f32], batch: usize, features: usize) -> Vec<f32> {
+    x.chunks_exact(batch * features).flat_map(|x_t| model.step(x_t, batch).unwrap()).collect()
+}
+
 #[test]
 fn streaming_steps_equal_one_forward() {
     let json = r#"{"seed":9,"blocks":[{"cell":"lstm","input_size":2,"hidden_size":4,"num_layers":2},{"cell":"gru","input_size":4,"hidden_size":3}],"head":{"units":2,"activation":"tanh"}}"#;
@@ -207,14 +212,32 @@ fn streaming_steps_equal_one_forward() {
     let mut rng = Rng::new(2);
     let x: Vec<f32> = uniform_vec(&mut rng, t * b * 2, -1.0, 1.0);
     let full = model.forward(&x, [t, b, 2], &ForwardOptions::default()).unwrap();
-    let mut stepped = Vec::new();
-    for ti in 0..t {
-        stepped.extend(model.step(&x[ti * b * 2..(ti + 1) * b * 2], b).unwrap());
-    }
-    assert_close(&stepped, &full.output, 1e-6, 1e-5, "step vs forward");
+    assert_close(&step_through(&mut model, &x, b, 2), &full.output, 1e-6, 1e-5, "step vs forward");
     model.reset_state();
     let first = model.step(&x[..b * 2], b).unwrap();
     assert_close(&first, &full.output[..b * 2], 1e-6, 1e-5, "after reset");
+}
+
+/// Cell options stream too: a peephole LSTM with clip and hard-sigmoid gates, a GRU with a relu
+/// candidate and an Elman softsign layer, stepped, give one forward's output (the model's `step`
+/// carries h and c through the options' cells, and a saved spec builds the same model again).
+#[test]
+fn streaming_with_cell_options_equals_one_forward() {
+    let json = r#"{"seed":5,"layers":[
+        {"type":"LSTM","config":{"input_size":2,"hidden_size":4,"num_layers":2,"peephole":true,"cell_clip":1.5,"gate_activation":"hard_sigmoid"}},
+        {"type":"GRU","config":{"hidden_size":3,"activation":"relu"}},
+        {"type":"RNN","config":{"hidden_size":3,"activation":"softsign"}},{"type":"Dense","config":{"units":2}}]}"#;
+    let mut model = Model::from_json(json).unwrap();
+    let (b, t) = (3usize, 6usize);
+    let mut rng = Rng::new(3);
+    let x: Vec<f32> = uniform_vec(&mut rng, t * b * 2, -2.0, 2.0);
+    let full = model.forward(&x, [t, b, 2], &ForwardOptions::default()).unwrap();
+    assert_close(&step_through(&mut model, &x, b, 2), &full.output, 1e-6, 1e-5, "step vs forward");
+    let mut again = Model::from_json(&model.spec_json()).unwrap();
+    assert!(model.spec_json().contains(r#""peephole":true"#), "{}", model.spec_json());
+    again.set_params(model.params()).unwrap();
+    let copy = again.forward(&x, [t, b, 2], &ForwardOptions::default()).unwrap();
+    assert_eq!(copy.output, full.output, "the canonical spec builds the same model");
 }
 
 /// Any streamable stack streams: token ids through an Embedding, a causal convolution (its input

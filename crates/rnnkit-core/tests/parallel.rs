@@ -323,6 +323,16 @@ fn model_shapes_really_split() {
     }
 }
 
+/// `model_json`'s shapes with cell options: a bidirectional LSTM with peepholes, clip and hard-sigmoid
+/// gates (the generic f32 formulas and the peephole gradients), then a softsign GRU.
+fn options_model_json(threads: usize) -> String {
+    format!(
+        r#"{{"batch_first":true,"seed":11,"threads":{threads},"layers":[
+            {{"type":"LSTM","config":{{"input_size":{I},"hidden_size":{H},"bidirectional":true,"peephole":true,"cell_clip":0.5,"gate_activation":"hard_sigmoid"}}}},
+            {{"type":"GRU","config":{{"hidden_size":{H},"activation":"softsign"}}}},{{"type":"Dense","config":{{"units":{UNITS}}}}}]}}"#
+    )
+}
+
 /// (output, states, dx, state gradients, grads) of one forward + backward of the model `json` on a
 /// batch of `batch` sequences of `steps` steps.
 fn forward_backward_of(json: &str, batch: usize, steps: usize) -> Vec<Vec<f32>> {
@@ -376,6 +386,18 @@ fn depthwise_conv_is_bit_identical_for_every_thread_count() {
     for threads in 2..=4 {
         for (k, (got, want)) in forward_backward_of(&json(threads), B, 200).iter().zip(&one).enumerate() {
             assert_bits(got, want, &format!("depthwise conv, threads {threads}: result {k} (output, states, dx, state gradients, grads)"));
+        }
+    }
+}
+
+#[test]
+fn cell_options_are_bit_identical_for_every_thread_count() {
+    for batch in [B, 1] {
+        let one = forward_backward_of(&options_model_json(1), batch, T);
+        for threads in 2..=4 {
+            for (k, (got, want)) in forward_backward_of(&options_model_json(threads), batch, T).iter().zip(&one).enumerate() {
+                assert_bits(got, want, &format!("options model batch {batch} threads {threads}: result {k}"));
+            }
         }
     }
 }

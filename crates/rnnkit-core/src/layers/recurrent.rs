@@ -1,7 +1,8 @@
 //! `RNN`, `LSTM`, `GRU`: one PyTorch recurrent module (all its layers and directions) as a network
 //! layer. The math lives in `crate::recurrent` (kernels, schedules, BPTT); this file only adapts it:
 //! config, shapes, states (h, and c for cells with a cell state), parameters and init. Which cell a
-//! layer type and `nonlinearity` pick is the cells' own answer (`Cell::layer_type`, `nonlinearity`).
+//! layer type and `nonlinearity` pick is the cells' own answer (`Cell::layer_type`, `nonlinearity`);
+//! the element-wise option keys (activations, LSTM peephole/clip/coupled gates) are `CellOptions`'.
 
 use crate::error::Result;
 use crate::fields::Fields;
@@ -11,7 +12,7 @@ use crate::params::{block_layout, block_param_count};
 use crate::real::Real;
 use crate::recurrent::{BlockInput, RecurrentBlock};
 use crate::rng::Rng;
-use crate::spec::{CellKind, RecurrentSpec, WeightInit};
+use crate::spec::{CellKind, CellOptions, RecurrentSpec, WeightInit};
 use crate::trace::{trace_block, TracePanel};
 
 use super::{input_features, Forward, Layer, LayerGrads, LayerX, ParamShape, Shape, StateInfo};
@@ -34,6 +35,7 @@ impl<R: Real> Recurrent<R> {
         // The cells this layer type builds, by their `nonlinearity` (the first is the default).
         let cells: Vec<(&str, CellKind)> = CellKind::ALL.iter().filter(|c| c.layer_type() == kind).map(|&c| (c.nonlinearity().unwrap_or(""), c)).collect();
         let mut keys = vec!["input_size", "hidden_size", "num_layers", "bidirectional", "bias", "dropout", "weight_init", "recurrent_init"];
+        keys.extend_from_slice(crate::cell::options::KEYS);
         let chooses = cells.iter().any(|(n, _)| !n.is_empty());
         if chooses {
             keys.push("nonlinearity");
@@ -44,6 +46,7 @@ impl<R: Real> Recurrent<R> {
             Some(&(_, cell)) => cell,
             None => unreachable!("the registry builds this layer for cell layer types only, not {kind}"),
         };
+        let (cell, options) = CellOptions::read(&f, cell, f.raw("nonlinearity").is_some())?;
         let spec = RecurrentSpec {
             cell,
             input_size: input_features(&f, "input_size", input, true)?,
@@ -54,6 +57,7 @@ impl<R: Real> Recurrent<R> {
             dropout: f.in_range("dropout", 0.0, 0.0, 1.0, true)?,
             weight_init: f.choice("weight_init", Some("uniform"), &INITS[..2])?,
             recurrent_init: f.choice("recurrent_init", Some("uniform"), INITS)?,
+            options,
         };
         Ok(Recurrent::new(spec))
     }
@@ -81,9 +85,11 @@ impl<R: Real> Layer<R> for Recurrent<R> {
             ("weight_init".into(), init(s.weight_init)),
             ("recurrent_init".into(), init(s.recurrent_init)),
         ];
-        if let Some(n) = s.cell.nonlinearity() {
+        // An Elman activation beyond PyTorch's nonlinearities is written as `activation` alone.
+        if let Some(n) = s.cell.nonlinearity().filter(|_| s.options.activation.is_none()) {
             kv.push(("nonlinearity".into(), Json::Str(n.into())));
         }
+        s.options.write(&mut kv);
         Json::Obj(kv)
     }
 
