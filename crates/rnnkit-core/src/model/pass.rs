@@ -39,6 +39,7 @@ impl<R: Real> Network<R> {
         }
         self.check_states("states", opts.states, b)?;
         let lengths = opts.lengths.map(|l| check_lengths(l, b, t)).transpose()?;
+        self.check_state_values("states", opts.states, t, b, lengths.as_deref())?;
         let bf = self.spec.batch_first;
         let spare = &mut self.spare;
         let (x_tm, ids_tm) = match input {
@@ -120,9 +121,19 @@ impl<R: Real> Network<R> {
         }
         let Some(state) = self.stream.take() else { unreachable!("stream state set above") };
         let given: Vec<Option<&[R]>> = state.states.iter().map(|s| Some(&s[..])).collect();
+        if let Err(e) = self.check_state_values("step", &given, 1, batch, None) {
+            // The states stay as they were: a failed step changes nothing.
+            self.stream = Some(state);
+            return Err(e);
+        }
         let mut pass = self.run(x, 1, batch, &given, None, None, false, SeqOut::Core);
         let out = std::mem::take(&mut pass.out);
         self.stream = Some(Stream { batch, states: pass.states });
+        // The states this step started from go back to their layers, to hold the next step's.
+        let mut old = state.states.into_iter();
+        for (l, &n) in self.layers.iter_mut().zip(&self.state_counts) {
+            l.recycle_states(old.by_ref().take(n).collect());
+        }
         Ok(out)
     }
 
@@ -313,6 +324,24 @@ impl<R: Real> Network<R> {
             }
         }
         Ok((d, d_states0))
+    }
+
+    /// Each layer's check of its initial states' values (`Layer::check_state_values`: e.g. a
+    /// key/value cache that cannot hold the new steps), following the steps and lengths through
+    /// the layers as `run` does; the error names `arg` and the layer.
+    pub(super) fn check_state_values(&self, arg: &str, states: &[Option<&[R]>], t: usize, b: usize, lengths: Option<&[usize]>) -> Result<()> {
+        let (mut steps, mut len, mut at) = (t, lengths.map(<[usize]>::to_vec), 0);
+        for (k, (l, &n)) in self.layers.iter().zip(&self.state_counts).enumerate() {
+            let given: Vec<Option<&[R]>> = (at..at + n).map(|i| states.get(i).copied().flatten()).collect();
+            at += n;
+            l.check_state_values(&given, steps, b, len.as_deref()).map_err(|why| Error::value(arg, format!("layer {k} ({}): {why}", l.kind())))?;
+            if !l.output_shape().is_sequence() {
+                break;
+            }
+            len = len.map(|v| l.output_lengths(steps, &v));
+            steps = l.output_steps(steps);
+        }
+        Ok(())
     }
 
     /// Checks a list of states (or their gradients) against `state_info(batch)`: empty, or one

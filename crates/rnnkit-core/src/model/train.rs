@@ -200,6 +200,7 @@ impl<R: Real> Network<R> {
     /// returns (loss, gradient norm before clipping, final states).
     pub(super) fn train_chunk(&mut self, p: &Prepared<R>, states: &[Option<&[R]>], rng: &mut Rng) -> Result<(R, f64, Vec<Vec<R>>)> {
         let dropout = self.uses_rng();
+        self.check_state_values("tbptt", states, p.seq_len, p.batch, p.lengths.as_deref())?;
         let mut pass = self.run(p.input(), p.seq_len, p.batch, states, p.lengths.as_deref(), if dropout { Some(rng) } else { None }, true, SeqOut::Core);
         self.cache = Some(Cache { batch: p.batch, out_steps: pass.out_steps, tokens: p.ids.is_some(), seq_len: p.seq_len });
         let (loss, grad, at_logits) = self.loss_of(&pass, p)?;

@@ -2,10 +2,19 @@
 //! parameter names and init (query = key = value = the input). Keys past a sequence's length are
 //! masked (PyTorch's key_padding_mask), `causal` masks keys after the query's step (attn_mask =
 //! triu(−inf, 1)), and query rows past a length output zeros. No dropout on the attention weights
-//! (PyTorch's `dropout` argument is not offered). Streaming needs a KV cache: not implemented.
+//! (PyTorch's `dropout` argument is not offered).
+//!
+//! A causal layer streams: its states are a key/value cache (`kv_cache.rs`) of `cache_size` steps
+//! per sequence (default 1024, at most 2^24), and a call attends to the cached steps before its
+//! own, so `step()` after step, or forward after forward on chunks, equals one forward on the whole
+//! sequence. Continuing past the cache's capacity is an error naming `cache_size`.
 //!
 //! Projections are one GEMM over all T·B rows each (as Dense layers); scores and the weighted sum
-//! are GEMMs per (sequence, head) reading Q, K, V in place from the [T·B, 3E] projection (row stride B·3E).
+//! are GEMMs per (sequence, head) reading Q, K, V in place from the [T·B, 3E] projection (row
+//! stride B·3E), and the cached K and V in place from the states (row stride E): one more GEMM
+//! each, over the cached steps only, so a step costs what is cached, not the cache's size.
+
+mod kv_cache;
 
 use crate::dense::{dense_backward, dense_forward};
 use crate::error::{Error, Result};
@@ -18,44 +27,70 @@ use crate::trace::TracePanel;
 
 use super::activation::Activation;
 use super::attention_pooling::{buffer_len, checked_len, masked_softmax, masked_softmax_backward, valid};
-use super::{input_features, Forward, Layer, LayerGrads, LayerX, ParamShape, Shape};
+use super::{input_features, Forward, Layer, LayerGrads, LayerX, ParamShape, Shape, StateInfo};
+use kv_cache::{KvLayout, Past, DEFAULT_CACHE_SIZE, MAX_CACHE_SIZE};
 
 /// What one forward computes and backward reads.
 struct Pass<R> {
     /// [T·B, 3E]: q | k | v per row.
     qkv: Vec<R>,
-    /// Attention weights [B, H, T, T] (query-major); rows of queries past a length are zero.
+    /// Attention weights [B, H, T, width] (query-major): a sequence's row holds its cached steps'
+    /// weights, then its own steps'; rows of queries past a length are zero.
     p: Vec<R>,
+    /// T + the most steps a sequence had cached.
+    width: usize,
     /// The heads' outputs, concatenated [T·B, E].
     ctx: Vec<R>,
 }
 
-struct Cache<R> {
+struct Cache<R: Real> {
     x: Vec<R>,
     pass: Pass<R>,
+    /// The cached steps the forward started from.
+    past: Past<'static, R>,
     seq_len: usize,
     batch: usize,
     lengths: Option<Vec<usize>>,
 }
 
-pub struct MultiHeadAttention<R> {
+pub struct MultiHeadAttention<R: Real> {
     embed_dim: usize,
     num_heads: usize,
     bias: bool,
     causal: bool,
+    /// Steps the key/value cache keeps per sequence (a causal layer's states).
+    cache_size: usize,
+    /// The config key's full path (`spec.layers[k].config.cache_size`), for the full-cache error.
+    cache_key: String,
     cache: Option<Cache<R>>,
+    /// An earlier streaming step's states, written over by the next final states.
+    spare_states: Option<Vec<Vec<R>>>,
 }
 
 impl<R: Real> MultiHeadAttention<R> {
     pub fn from_config(config: &Json, input: Option<Shape>, path: &str) -> Result<Self> {
-        let f = Fields::new(config, path, &["embed_dim", "num_heads", "bias", "causal"])?;
+        let f = Fields::new(config, path, &["embed_dim", "num_heads", "bias", "causal", "cache_size"])?;
         let embed_dim = input_features(&f, "embed_dim", input, true)?;
         let num_heads = f.size("num_heads", None, 1)?;
         if embed_dim % num_heads != 0 {
             return Err(Error::value(f.path("num_heads"), format!("must divide embed_dim {embed_dim}, got {num_heads}")));
         }
         checked_len(&f.path("embed_dim"), "parameter in_proj_weight", &[3, embed_dim, embed_dim])?;
-        Ok(MultiHeadAttention { embed_dim, num_heads, bias: f.boolean("bias", true)?, causal: f.boolean("causal", false)?, cache: None })
+        let causal = f.boolean("causal", false)?;
+        let cache_key = f.path("cache_size");
+        if !causal && f.raw("cache_size").is_some() {
+            return Err(Error::value(cache_key, "applies to a causal layer only (causal: true): non-causal attention does not stream"));
+        }
+        let cache_size = f.size("cache_size", Some(DEFAULT_CACHE_SIZE), 1)?;
+        if cache_size > MAX_CACHE_SIZE {
+            return Err(Error::value(cache_key, format!("must be at most {MAX_CACHE_SIZE} (2^24 steps: the \"steps\" state counts in float32), got {cache_size}")));
+        }
+        checked_len(&cache_key, "the key/value cache of one sequence (keys and values, cache_size, embed_dim)", &[2, cache_size, embed_dim])?;
+        Ok(MultiHeadAttention { embed_dim, num_heads, bias: f.boolean("bias", true)?, causal, cache_size, cache_key, cache: None, spare_states: None })
+    }
+
+    fn kv(&self) -> KvLayout {
+        KvLayout { cache_size: self.cache_size, embed_dim: self.embed_dim }
     }
 
     /// in_proj (weight then bias) and out_proj as Dense layers over rows.
@@ -79,36 +114,59 @@ impl<R: Real> MultiHeadAttention<R> {
         self.bias.then(|| 3 * e * e + e..3 * e * e + 2 * e)
     }
 
-    /// Keys query `i` of a sequence with `len` valid steps attends to: a prefix of the keys.
-    fn keys(&self, i: usize, len: usize) -> usize {
-        if self.causal { len.min(i + 1) } else { len }
+    /// Keys query `i` of a sequence with `len` valid steps and `cached` steps before them attends
+    /// to: a prefix of the row [cached | own].
+    fn keys(&self, i: usize, len: usize, cached: usize) -> usize {
+        if i >= len {
+            0
+        } else if self.causal {
+            cached + len.min(i + 1)
+        } else {
+            len
+        }
+    }
+
+    /// The cached steps a forward starts from: none for a non-causal layer.
+    fn past<'a>(&self, states: &[Option<&'a [R]>], batch: usize) -> Past<'a, R> {
+        if self.causal { self.kv().past(states, batch) } else { Past::fresh(batch) }
     }
 
     /// The attention up to the heads' concatenated outputs; `out` gets the output projection with
     /// rows past a length zeroed.
-    fn attend(&self, params: &[R], x: &[R], t: usize, b: usize, lengths: Option<&[usize]>, out: &mut [R]) -> Pass<R> {
+    #[allow(clippy::too_many_arguments)]
+    fn attend(&self, params: &[R], x: &[R], t: usize, b: usize, lengths: Option<&[usize]>, past: &Past<'_, R>, out: &mut [R]) -> Pass<R> {
         let (e, heads) = (self.embed_dim, self.num_heads);
-        let d = e / heads;
+        let (d, block) = (e / heads, self.kv().block());
         let rows = t * b;
         let mut qkv = vec![R::ZERO; buffer_len("MultiHeadAttention q|k|v", &[rows, 3 * e])];
         let mut scratch = vec![R::ZERO; qkv.len()];
         dense_forward(&self.in_proj(), &params[..self.out_offset()], x, rows, &mut scratch, &mut qkv);
         drop(scratch);
-        let mut p = vec![R::ZERO; buffer_len("MultiHeadAttention weights", &[b, heads, t, t])];
+        let w = t + past.most();
+        let mut p = vec![R::ZERO; buffer_len("MultiHeadAttention weights", &[b, heads, t, w])];
         let mut ctx = vec![R::ZERO; rows * e];
         let scale = R::ONE / R::from_f64(d as f64).sqrt();
         let ld = b * 3 * e;
         for bi in 0..b {
-            let len = valid(lengths, t, bi);
+            let (len, n0) = (valid(lengths, t, bi), past.steps[bi]);
             for h in 0..heads {
                 let (q, k, v) = (bi * 3 * e + h * d, bi * 3 * e + e + h * d, bi * 3 * e + 2 * e + h * d);
-                let ph = &mut p[(bi * heads + h) * t * t..][..t * t];
-                // S = Q·Kᵀ/√d, then a softmax over each query's keys; padded queries keep zero rows.
-                R::gemm(false, true, t, t, d, scale, &qkv[q..], ld, &qkv[k..], ld, R::ZERO, ph, t);
-                for (i, row) in ph.chunks_exact_mut(t).enumerate() {
-                    masked_softmax(row, if i < len { self.keys(i, len) } else { 0 });
+                let cached = bi * block + h * d;
+                let ph = &mut p[(bi * heads + h) * t * w..][..t * w];
+                // S = Q·Kᵀ/√d over [cached | own] keys, then a softmax over each query's keys;
+                // padded queries keep zero rows.
+                if n0 > 0 {
+                    R::gemm(false, true, t, n0, d, scale, &qkv[q..], ld, &past.keys[cached..], e, R::ZERO, ph, w);
                 }
-                R::gemm(false, false, t, d, t, R::ONE, ph, t, &qkv[v..], ld, R::ZERO, &mut ctx[bi * e + h * d..], b * e);
+                R::gemm(false, true, t, t, d, scale, &qkv[q..], ld, &qkv[k..], ld, R::ZERO, &mut ph[n0..], w);
+                for (i, row) in ph.chunks_exact_mut(w).enumerate() {
+                    masked_softmax(row, self.keys(i, len, n0));
+                }
+                let c = &mut ctx[bi * e + h * d..];
+                if n0 > 0 {
+                    R::gemm(false, false, t, d, n0, R::ONE, ph, w, &past.values[cached..], e, R::ZERO, c, b * e);
+                }
+                R::gemm(false, false, t, d, t, R::ONE, &ph[n0..], w, &qkv[v..], ld, if n0 > 0 { R::ONE } else { R::ZERO }, c, b * e);
             }
         }
         let mut z = vec![R::ZERO; rows * e];
@@ -116,7 +174,7 @@ impl<R: Real> MultiHeadAttention<R> {
         if let Some(l) = lengths {
             super::dense::zero_past_lengths(out, b, e, l);
         }
-        Pass { qkv, p, ctx }
+        Pass { qkv, p, width: w, ctx }
     }
 }
 
@@ -126,12 +184,16 @@ impl<R: Real> Layer<R> for MultiHeadAttention<R> {
     }
 
     fn config(&self) -> Json {
-        Json::Obj(vec![
+        let mut fields = vec![
             ("embed_dim".into(), Json::Num(self.embed_dim as f64)),
             ("num_heads".into(), Json::Num(self.num_heads as f64)),
             ("bias".into(), Json::Bool(self.bias)),
             ("causal".into(), Json::Bool(self.causal)),
-        ])
+        ];
+        if self.causal {
+            fields.push(("cache_size".into(), Json::Num(self.cache_size as f64)));
+        }
+        Json::Obj(fields)
     }
 
     fn input_shape(&self) -> Shape {
@@ -145,7 +207,11 @@ impl<R: Real> Layer<R> for MultiHeadAttention<R> {
     fn check_call(&self, seq_len: usize, batch: usize) -> Result<()> {
         let rows = seq_len.saturating_mul(batch);
         checked_len("x", "MultiHeadAttention projections", &[rows, 3 * self.embed_dim])?;
-        checked_len("x", "MultiHeadAttention attention weights (batch, heads, seq_len, seq_len)", &[batch, self.num_heads, seq_len, seq_len]).map(|_| ())
+        checked_len("x", "MultiHeadAttention attention weights (batch, heads, seq_len, seq_len)", &[batch, self.num_heads, seq_len, seq_len])?;
+        if self.causal {
+            checked_len("x", "MultiHeadAttention key/value cache (keys and values, batch, cache_size, embed_dim)", &[2, batch, self.cache_size, self.embed_dim])?;
+        }
+        Ok(())
     }
 
     fn params(&self) -> Vec<ParamShape> {
@@ -172,30 +238,49 @@ impl<R: Real> Layer<R> for MultiHeadAttention<R> {
         fill(&mut params[oo..oo + e * e], 1.0 / (e as f64).sqrt());
     }
 
+    fn states(&self, batch: usize) -> Vec<StateInfo> {
+        if self.causal { self.kv().states(batch) } else { Vec::new() }
+    }
+
     fn streams(&self) -> std::result::Result<(), String> {
-        Err(if self.causal {
-            "causal self-attention would stream with a cache of past keys and values, which is not implemented yet".into()
-        } else {
-            "non-causal self-attention lets every step attend to later steps".into()
-        })
+        if self.causal { Ok(()) } else { Err("non-causal self-attention lets every step attend to later steps".into()) }
+    }
+
+    fn check_state_values(&self, states: &[Option<&[R]>], seq_len: usize, batch: usize, lengths: Option<&[usize]>) -> std::result::Result<(), String> {
+        if !self.causal {
+            return Ok(());
+        }
+        self.kv().check_steps(states, seq_len, lengths, &self.cache_key)?;
+        let width = seq_len.saturating_add(self.kv().past(states, batch).most());
+        checked_len("x", "MultiHeadAttention attention weights (batch, heads, seq_len, cached + seq_len)", &[batch, self.num_heads, seq_len, width]).map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    fn recycle_states(&mut self, states: Vec<Vec<R>>) {
+        if self.causal {
+            self.spare_states = Some(states);
+        }
     }
 
     fn forward(&mut self, params: &[R], fwd: Forward<'_, R>, out: &mut [R]) -> Vec<Vec<R>> {
         let LayerX::Features(x) = fwd.x else { panic!("MultiHeadAttention reads features, not token ids") };
-        let pass = self.attend(params, x, fwd.seq_len, fwd.batch, fwd.lengths, out);
+        let (t, b) = (fwd.seq_len, fwd.batch);
+        let past = self.past(fwd.states, b);
+        let pass = self.attend(params, x, t, b, fwd.lengths, &past, out);
+        let states = if self.causal { self.kv().final_states(&past, &pass.qkv, t, fwd.lengths, self.spare_states.take()) } else { Vec::new() };
         if fwd.keep {
-            self.cache = Some(Cache { x: x.to_vec(), pass, seq_len: fwd.seq_len, batch: fwd.batch, lengths: fwd.lengths.map(<[usize]>::to_vec) });
+            self.cache = Some(Cache { x: x.to_vec(), pass, past: past.into_owned(), seq_len: t, batch: b, lengths: fwd.lengths.map(<[usize]>::to_vec) });
         }
-        Vec::new()
+        states
     }
 
-    fn backward(&mut self, params: &[R], d_out: &[R], _at_logits: bool, _d_states: &[Option<&[R]>], grads: &mut [R], _want_dx: bool) -> Result<LayerGrads<R>> {
+    fn backward(&mut self, params: &[R], d_out: &[R], _at_logits: bool, d_states: &[Option<&[R]>], grads: &mut [R], _want_dx: bool) -> Result<LayerGrads<R>> {
         let Some(c) = &self.cache else {
             return Err(Error::value("backward", "needs a preceding forward with training: true"));
         };
         let (e, heads, t, b) = (self.embed_dim, self.num_heads, c.seq_len, c.batch);
         let (d, rows, ld, oo) = (e / heads, t * b, b * 3 * e, self.out_offset());
-        let Pass { qkv, p, ctx } = &c.pass;
+        let Pass { qkv, p, width: w, ctx } = &c.pass;
+        let (w, past, block) = (*w, &c.past, self.kv().block());
         // Outputs past a length are constant zeros: their cotangent reaches nothing.
         let mut dy = d_out.to_vec();
         if let Some(l) = &c.lengths {
@@ -205,33 +290,52 @@ impl<R: Real> Layer<R> for MultiHeadAttention<R> {
         dense_backward(&self.out_proj(), &params[oo..], ctx, rows, &dy, &mut grads[oo..], &mut d_ctx);
         let scale = R::ONE / R::from_f64(d as f64).sqrt();
         let mut d_qkv = vec![R::ZERO; qkv.len()];
-        let (mut dp, mut ds) = (vec![R::ZERO; t * t], vec![R::ZERO; t * t]);
+        let (mut dp, mut ds) = (vec![R::ZERO; t * w], vec![R::ZERO; t * w]);
+        let cache_len = if self.causal { b * block } else { 0 };
+        let (mut d_keys, mut d_values) = (vec![R::ZERO; cache_len], vec![R::ZERO; cache_len]);
         for bi in 0..b {
-            let len = valid(c.lengths.as_deref(), t, bi);
+            let (len, n0) = (valid(c.lengths.as_deref(), t, bi), past.steps[bi]);
+            let beta = if n0 > 0 { R::ONE } else { R::ZERO };
             for h in 0..heads {
                 let (q, k, v) = (bi * 3 * e + h * d, bi * 3 * e + e + h * d, bi * 3 * e + 2 * e + h * d);
-                let ph = &p[(bi * heads + h) * t * t..][..t * t];
+                let cached = bi * block + h * d;
+                let ph = &p[(bi * heads + h) * t * w..][..t * w];
                 let dc = &d_ctx[bi * e + h * d..];
-                // dP = dC·Vᵀ, dV = Pᵀ·dC, dS through each row's softmax, dQ = dS·K/√d, dK = dSᵀ·Q/√d.
-                R::gemm(false, true, t, t, d, R::ONE, dc, b * e, &qkv[v..], ld, R::ZERO, &mut dp, t);
-                R::gemm(true, false, t, d, t, R::ONE, ph, t, dc, b * e, R::ZERO, &mut d_qkv[v..], ld);
-                for (i, ((dsr, pr), dpr)) in ds.chunks_exact_mut(t).zip(ph.chunks_exact(t)).zip(dp.chunks_exact(t)).enumerate() {
-                    masked_softmax_backward(pr, dpr, if i < len { self.keys(i, len) } else { 0 }, dsr);
+                // Over the keys [cached | own]: dP = dC·Vᵀ, dV = Pᵀ·dC, dS through each row's
+                // softmax, dQ = dS·K/√d, dK = dSᵀ·Q/√d.
+                if n0 > 0 {
+                    R::gemm(false, true, t, n0, d, R::ONE, dc, b * e, &past.values[cached..], e, R::ZERO, &mut dp, w);
+                    R::gemm(true, false, n0, d, t, R::ONE, ph, w, dc, b * e, R::ZERO, &mut d_values[cached..], e);
                 }
-                R::gemm(false, false, t, d, t, scale, &ds, t, &qkv[k..], ld, R::ZERO, &mut d_qkv[q..], ld);
-                R::gemm(true, false, t, d, t, scale, &ds, t, &qkv[q..], ld, R::ZERO, &mut d_qkv[k..], ld);
+                R::gemm(false, true, t, t, d, R::ONE, dc, b * e, &qkv[v..], ld, R::ZERO, &mut dp[n0..], w);
+                R::gemm(true, false, t, d, t, R::ONE, &ph[n0..], w, dc, b * e, R::ZERO, &mut d_qkv[v..], ld);
+                for (i, ((dsr, pr), dpr)) in ds.chunks_exact_mut(w).zip(ph.chunks_exact(w)).zip(dp.chunks_exact(w)).enumerate() {
+                    masked_softmax_backward(pr, dpr, self.keys(i, len, n0), dsr);
+                }
+                if n0 > 0 {
+                    R::gemm(false, false, t, d, n0, scale, &ds, w, &past.keys[cached..], e, R::ZERO, &mut d_qkv[q..], ld);
+                    R::gemm(true, false, n0, d, t, scale, &ds, w, &qkv[q..], ld, R::ZERO, &mut d_keys[cached..], e);
+                }
+                R::gemm(false, false, t, d, t, scale, &ds[n0..], w, &qkv[k..], ld, beta, &mut d_qkv[q..], ld);
+                R::gemm(true, false, t, d, t, scale, &ds[n0..], w, &qkv[q..], ld, R::ZERO, &mut d_qkv[k..], ld);
             }
         }
+        if self.causal {
+            self.kv().final_states_backward(&past.steps, t, c.lengths.as_deref(), d_states, &mut d_keys, &mut d_values, &mut d_qkv);
+        }
         let mut dx = vec![R::ZERO; rows * e];
-        // The key bias adds q·b_k to every score of a query's row, which the row's softmax cancels:
-        // its exact gradient is zero. Computed (Σ dK) it is rounding residue that differs between
-        // backends and that Adam, dividing by its size, turns into a random walk; so it adds nothing.
-        let key_bias = self.key_bias_range().map(|r| (r.clone(), grads[r].to_vec()));
+        // With no cached keys and no gradient on the final keys, the key bias adds q·b_k to every
+        // score of a query's row, which the row's softmax cancels: its exact gradient is zero.
+        // Computed (Σ dK) it is rounding residue that differs between backends and that Adam,
+        // dividing by its size, turns into a random walk; so it adds nothing.
+        let cancels = past.most() == 0 && d_states.first().copied().flatten().is_none();
+        let key_bias = self.key_bias_range().filter(|_| cancels).map(|r| (r.clone(), grads[r].to_vec()));
         dense_backward(&self.in_proj(), &params[..oo], &c.x, rows, &d_qkv, &mut grads[..oo], &mut dx);
         if let Some((r, before)) = key_bias {
             grads[r].copy_from_slice(&before);
         }
-        Ok(LayerGrads { dx, d_states: Vec::new() })
+        let d_states = if self.causal { vec![d_keys, d_values, vec![R::ZERO; b]] } else { Vec::new() };
+        Ok(LayerGrads { dx, d_states })
     }
 
     fn clear_cache(&mut self) {
@@ -242,7 +346,7 @@ impl<R: Real> Layer<R> for MultiHeadAttention<R> {
     fn trace(&self, params: &[R], x: LayerX<'_, R>, seq_len: usize, out: &[R]) -> Vec<TracePanel> {
         let LayerX::Features(x) = x else { panic!("MultiHeadAttention reads features, not token ids") };
         let mut y = vec![R::ZERO; out.len()];
-        let pass = self.attend(params, x, seq_len, 1, None, &mut y);
+        let pass = self.attend(params, x, seq_len, 1, None, &Past::fresh(1), &mut y);
         let tt = seq_len * seq_len;
         let mut panels: Vec<TracePanel> = (0..self.num_heads).map(|h| TracePanel::attention(format!("head {h} attention"), seq_len, &pass.p[h * tt..(h + 1) * tt])).collect();
         panels.push(TracePanel::output(self.embed_dim, out));

@@ -1,7 +1,8 @@
 //! Unit tests of `MultiHeadAttention`: finite differences, masks, trace, init, config errors, and
 //! streaming with the key/value cache (step by step = one forward).
 
-use super::super::gradcheck::{check, layer, Case};
+use super::super::gradcheck::{check, check_from, layer, Case};
+use super::kv_cache::Past;
 use super::*;
 
 #[test]
@@ -11,15 +12,31 @@ fn gradients_match_finite_differences() {
         r#"{"num_heads":1}"#,
         r#"{"num_heads":2}"#,
         r#"{"num_heads":4}"#,
-        r#"{"num_heads":2,"causal":true}"#,
+        r#"{"num_heads":2,"causal":true,"cache_size":6}"#,
         r#"{"num_heads":2,"bias":false}"#,
-        r#"{"num_heads":2,"bias":false,"causal":true}"#,
+        r#"{"num_heads":2,"bias":false,"causal":true,"cache_size":6}"#,
     ] {
         for lengths in [None, Some(vec![4, 1, 3])] {
             check(Case { kind: "MultiHeadAttention", config, input: seq, seq_len: 4, batch: 3, lengths, ids: None });
         }
     }
     check(Case { kind: "MultiHeadAttention", config: r#"{"embed_dim":2,"num_heads":2}"#, input: None, seq_len: 3, batch: 1, lengths: None, ids: None });
+}
+
+/// From a key/value cache: sequences with 2, 0 and 5 cached steps (random keys and values, and
+/// random gradients on the final cache), so every gradient crosses [cached | own] keys; the third
+/// overflows a cache of 6 (its last steps are not kept, and get no gradient from the final cache).
+#[test]
+fn gradients_through_the_key_value_cache_match_finite_differences() {
+    let seq = Some(Shape::Seq { features: 4 });
+    let mut rng = Rng::new(11);
+    let mut random = |n: usize| (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<f64>>();
+    for config in [r#"{"num_heads":2,"causal":true,"cache_size":6}"#, r#"{"num_heads":1,"bias":false,"causal":true,"cache_size":6}"#, r#"{"num_heads":4,"causal":true,"cache_size":6}"#] {
+        for lengths in [None, Some(vec![4, 1, 3])] {
+            let states = vec![random(3 * 6 * 4), random(3 * 6 * 4), vec![2.0, 0.0, 5.0]];
+            check_from(Case { kind: "MultiHeadAttention", config, input: seq, seq_len: 4, batch: 3, lengths, ids: None }, Some(states));
+        }
+    }
 }
 
 /// The key bias cannot change the output, so it gets exactly no gradient (added onto a canary).
@@ -92,7 +109,7 @@ fn masks_padding_and_the_future_and_traces_one_sequence() {
         common_close(&panels[h].values, &want);
     }
     let mut y = vec![0.0; 3 * e];
-    l.attend(&p, &seq, 3, 1, None, &mut y);
+    l.attend(&p, &seq, 3, 1, None, &Past::fresh(1), &mut y);
     common_close(&y.iter().map(|&v| v as f32).collect::<Vec<_>>(), &seq_out.iter().map(|&v| v as f32).collect::<Vec<_>>());
 }
 
@@ -123,7 +140,12 @@ fn config_is_canonical_and_errors_name_the_key() {
     assert_eq!(names, [("in_proj_weight".into(), vec![18, 6]), ("in_proj_bias".into(), vec![18]), ("out_proj.weight".into(), vec![6, 6]), ("out_proj.bias".into(), vec![6])]);
     assert_eq!(layer("MultiHeadAttention", r#"{"num_heads":3,"bias":false}"#, seq).param_count(), 18 * 6 + 36);
     assert!(l.streams().unwrap_err().contains("later steps"));
-    assert!(layer("MultiHeadAttention", r#"{"num_heads":1,"causal":true}"#, seq).streams().unwrap_err().contains("not implemented"));
+    assert!(l.states(2).is_empty(), "non-causal attention carries no states");
+    let causal = layer("MultiHeadAttention", r#"{"num_heads":1,"causal":true}"#, seq);
+    assert!(causal.streams().is_ok());
+    assert_eq!(causal.config().to_string(), r#"{"embed_dim":6,"num_heads":1,"bias":true,"causal":true,"cache_size":1024}"#);
+    let states: Vec<(&str, Vec<usize>)> = causal.states(2).into_iter().map(|s| (s.name, s.dims)).collect();
+    assert_eq!(states, [("keys", vec![2, 1024, 6]), ("values", vec![2, 1024, 6]), ("steps", vec![2])]);
     let err = |config: &str, input: Option<Shape>| {
         let spec = crate::layers::LayerSpec::new("MultiHeadAttention", Json::parse(config).unwrap());
         crate::layers::build::<f64>(&spec, input, 1).err().expect("an error").to_string()
@@ -140,6 +162,17 @@ fn config_is_canonical_and_errors_name_the_key() {
     assert!(e.contains("config.causal") && e.contains("boolean"), "{e}");
     let e = err(r#"{"num_heads":2,"dropout":0.1}"#, seq);
     assert!(e.contains("config.dropout") && e.contains("unknown"), "{e}");
+    let e = err(r#"{"num_heads":2,"cache_size":8}"#, seq);
+    assert!(e.contains("config.cache_size") && e.contains("causal"), "{e}");
+    let e = err(r#"{"num_heads":2,"causal":true,"cache_size":0}"#, seq);
+    assert!(e.contains("config.cache_size") && e.contains(">= 1") && e.contains('0'), "{e}");
+    let e = err(r#"{"num_heads":2,"causal":true,"cache_size":2.5}"#, seq);
+    assert!(e.contains("config.cache_size") && e.contains("2.5"), "{e}");
+    let e = err(r#"{"num_heads":2,"causal":true,"cache_size":16777217}"#, seq);
+    assert!(e.contains("config.cache_size") && e.contains("16777216") && e.contains("16777217"), "{e}");
+    // 2·cache_size·embed_dim per sequence, counted without wrapping before anything exists.
+    let e = err(r#"{"num_heads":1,"causal":true,"cache_size":16777216}"#, Some(Shape::Seq { features: 128 }));
+    assert!(e.contains("config.cache_size") && e.contains("exceed"), "{e}");
     let e = err(r#"{"num_heads":1}"#, Some(Shape::Vector { features: 6 }));
     assert!(e.contains("config.embed_dim") && e.contains("sequence"), "{e}");
     let e = err(r#"{"num_heads":1}"#, Some(Shape::Seq { features: 40000 }));
