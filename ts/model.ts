@@ -273,7 +273,8 @@ export class Sequential<X extends LayerInput = LayerInput> {
     optionsObject('options', options, ['lengths']);
     const dims = this.#checkX('x', x);
     const lengths = options.lengths === undefined ? undefined : toLengths('options.lengths', options.lengths, dims[0], dims[1]);
-    const out = handle.forward(x.data, dims, lengths ? { lengths } : {});
+    // No final states: predict() does not return them (a key/value cache would be copied for nothing).
+    const out = handle.forward(x.data, dims, { ...(lengths ? { lengths } : {}), finalStates: false });
     return new Tensor(out.output, out.outputDims);
   }
 

@@ -76,7 +76,7 @@ fn chunks_with_the_states_passed_back_equal_one_forward() {
             let n = t1 - t0;
             let given: Vec<Option<&[f64]>> = states.iter().map(|s| Some(&s[..])).collect();
             let len: Option<Vec<i32>> = lengths.as_ref().map(|l| l.iter().map(|&v| (v.min(t1) - t0) as i32).collect());
-            let opts = ForwardOptions { states: &given, lengths: len.as_deref(), training: false };
+            let opts = ForwardOptions { states: &given, lengths: len.as_deref(), training: false, skip_states: false };
             let r = m.forward(&x[t0 * b * e..t1 * b * e], [n, b, e], &opts).unwrap();
             chunked.extend(r.output);
             states = r.states;
@@ -157,4 +157,18 @@ fn truncated_bptt_carries_the_cache_across_chunks() {
     let e = short.train_epoch(&data, &EpochOptions { batch_size: 8, shuffle: false, seed: 0, tbptt: Some(4) }).unwrap_err();
     assert_eq!(e.arg(), Some("tbptt"), "{e}");
     assert!(e.to_string().contains("cache_size is 8") && e.to_string().contains("step 9"), "{e}");
+}
+
+/// A prediction that does not read the final states (`skip_states`) gets the same output and no
+/// states: the cache (batch·cache_size·embed_dim values per state) is neither built nor copied.
+#[test]
+fn skip_states_gives_the_same_output_and_no_states() {
+    let (t, b) = (7, 2);
+    let mut m = Model::from_json(&text_model(2, true, 64)).unwrap();
+    let x = ids(t, b, 4);
+    let with = m.forward_tokens(&x, [t, b, 1], &ForwardOptions::default()).unwrap();
+    let without = m.forward_tokens(&x, [t, b, 1], &ForwardOptions { skip_states: true, ..ForwardOptions::default() }).unwrap();
+    assert_eq!(with.output, without.output);
+    assert_eq!(with.states.len(), 5);
+    assert!(without.states.is_empty());
 }

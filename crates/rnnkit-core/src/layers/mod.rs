@@ -213,6 +213,11 @@ pub trait Layer<R: Real>: Send {
     /// Writes the output (`output_steps(T)·B·F` or `B·F` values) into `out` and returns the final
     /// states (one per `states(batch)` entry).
     fn forward(&mut self, params: &[R], fwd: Forward<'_, R>, out: &mut [R]) -> Vec<Vec<R>>;
+    /// `forward` for a caller that does not read the final states: a layer whose states are costly
+    /// to build (a key/value cache) skips them. Default: `forward`, its states dropped.
+    fn forward_discarding_states(&mut self, params: &[R], fwd: Forward<'_, R>, out: &mut [R]) {
+        self.forward(params, fwd, out);
+    }
     /// Gradients through the last forward with `keep`: `d_out` is shaped like its output (or like
     /// the logits `final_activation()` applies to, when `at_logits`), `d_states` like the final
     /// states (None = zero). ADDS parameter gradients into `grads` (this layer's slice).

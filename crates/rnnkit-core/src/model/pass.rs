@@ -51,7 +51,7 @@ impl<R: Real> Network<R> {
             None => NetX::Features(&x_tm),
         };
         let mut rng = if opts.training && self.uses_rng() { Some(self.rng.fork()) } else { None };
-        let mut pass = self.run(net_x, t, b, opts.states, lengths.as_deref(), rng.as_mut(), opts.training, SeqOut::Visible(into.as_deref_mut()));
+        let mut pass = self.run(net_x, t, b, opts.states, lengths.as_deref(), rng.as_mut(), opts.training, !opts.skip_states, SeqOut::Visible(into.as_deref_mut()));
         let output = match into {
             _ if pass.user_layout => std::mem::take(&mut pass.out),
             Some(out) => {
@@ -126,7 +126,7 @@ impl<R: Real> Network<R> {
             self.stream = Some(state);
             return Err(e);
         }
-        let mut pass = self.run(x, 1, batch, &given, None, None, false, SeqOut::Core);
+        let mut pass = self.run(x, 1, batch, &given, None, None, false, true, SeqOut::Core);
         let out = std::mem::take(&mut pass.out);
         self.stream = Some(Stream { batch, states: pass.states });
         // The states this step started from go back to their layers, to hold the next step's.
@@ -221,8 +221,9 @@ impl<R: Real> Network<R> {
     }
 
     /// Each layer in turn; `states` holds initial states (one per `state_info` entry) or is empty.
+    /// `want_states`: the caller reads the final states (else `Pass::states` is empty).
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn run(&mut self, x: NetX<'_, R>, t: usize, b: usize, states: &[Option<&[R]>], lengths: Option<&[usize]>, mut rng: Option<&mut Rng>, keep: bool, mut seq_out: SeqOut<'_, R>) -> Pass<R> {
+    pub(super) fn run(&mut self, x: NetX<'_, R>, t: usize, b: usize, states: &[Option<&[R]>], lengths: Option<&[usize]>, mut rng: Option<&mut Rng>, keep: bool, want_states: bool, mut seq_out: SeqOut<'_, R>) -> Pass<R> {
         let _threads = crate::parallel::scope_threads(self.spec.threads);
         let n = self.layers.len();
         let mut cur: Vec<R> = Vec::new();
@@ -269,7 +270,12 @@ impl<R: Real> Network<R> {
                 params_version: self.params_version,
                 batch_major,
             };
-            final_states.extend(layer.forward(&self.params[self.ranges[k].clone()], fwd, out));
+            let params = &self.params[self.ranges[k].clone()];
+            if want_states {
+                final_states.extend(layer.forward(params, fwd, out));
+            } else {
+                layer.forward_discarding_states(params, fwd, out);
+            }
             let input = std::mem::replace(&mut cur, buf);
             // A layer that keeps its input for backward takes the buffer (the first layer's input is
             // the caller's, so it gets a copy).

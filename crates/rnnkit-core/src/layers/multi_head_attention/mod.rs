@@ -131,6 +131,19 @@ impl<R: Real> MultiHeadAttention<R> {
         if self.causal { self.kv().past(states, batch) } else { Past::fresh(batch) }
     }
 
+    /// `forward`, with the final states (the grown cache) only when `want_states`.
+    fn forward_with(&mut self, params: &[R], fwd: Forward<'_, R>, out: &mut [R], want_states: bool) -> Vec<Vec<R>> {
+        let LayerX::Features(x) = fwd.x else { panic!("MultiHeadAttention reads features, not token ids") };
+        let (t, b) = (fwd.seq_len, fwd.batch);
+        let past = self.past(fwd.states, b);
+        let pass = self.attend(params, x, t, b, fwd.lengths, &past, out);
+        let states = if self.causal && want_states { self.kv().final_states(&past, &pass.qkv, t, fwd.lengths, self.spare_states.take()) } else { Vec::new() };
+        if fwd.keep {
+            self.cache = Some(Cache { x: x.to_vec(), pass, past: past.into_owned(), seq_len: t, batch: b, lengths: fwd.lengths.map(<[usize]>::to_vec) });
+        }
+        states
+    }
+
     /// The attention up to the heads' concatenated outputs; `out` gets the output projection with
     /// rows past a length zeroed.
     #[allow(clippy::too_many_arguments)]
@@ -262,15 +275,12 @@ impl<R: Real> Layer<R> for MultiHeadAttention<R> {
     }
 
     fn forward(&mut self, params: &[R], fwd: Forward<'_, R>, out: &mut [R]) -> Vec<Vec<R>> {
-        let LayerX::Features(x) = fwd.x else { panic!("MultiHeadAttention reads features, not token ids") };
-        let (t, b) = (fwd.seq_len, fwd.batch);
-        let past = self.past(fwd.states, b);
-        let pass = self.attend(params, x, t, b, fwd.lengths, &past, out);
-        let states = if self.causal { self.kv().final_states(&past, &pass.qkv, t, fwd.lengths, self.spare_states.take()) } else { Vec::new() };
-        if fwd.keep {
-            self.cache = Some(Cache { x: x.to_vec(), pass, past: past.into_owned(), seq_len: t, batch: b, lengths: fwd.lengths.map(<[usize]>::to_vec) });
-        }
-        states
+        self.forward_with(params, fwd, out, true)
+    }
+
+    /// A prediction does not copy the cache (batch·cache_size·embed_dim values per state).
+    fn forward_discarding_states(&mut self, params: &[R], fwd: Forward<'_, R>, out: &mut [R]) {
+        self.forward_with(params, fwd, out, false);
     }
 
     fn backward(&mut self, params: &[R], d_out: &[R], _at_logits: bool, d_states: &[Option<&[R]>], grads: &mut [R], _want_dx: bool) -> Result<LayerGrads<R>> {
