@@ -64,13 +64,22 @@ impl KvLayout {
         self.cache_size * self.embed_dim
     }
 
-    /// The initial states as a `Past` (absent ones are zeros; counts are rounded, as a finite
-    /// difference nudges them). Borrowed: copy with `into_owned` to keep it for backward.
-    pub fn past<'a, R: Real>(&self, states: &[Option<&'a [R]>], batch: usize) -> Past<'a, R> {
-        let steps: Vec<usize> = match states.get(2).copied().flatten() {
+    /// Each sequence's count from the "steps" state (zeros when absent; rounded, as a finite
+    /// difference nudges it).
+    pub fn cached_steps<R: Real>(&self, states: &[Option<&[R]>], batch: usize) -> Vec<usize> {
+        match states.get(2).copied().flatten() {
             Some(s) => s.iter().map(|v| v.to_f64().round().max(0.0) as usize).collect(),
             None => vec![0; batch],
-        };
+        }
+    }
+
+    /// The initial states as a `Past` (absent keys or values are zeros). Borrowed: copy with
+    /// `into_owned` to keep it for backward.
+    pub fn past<'a, R: Real>(&self, states: &[Option<&'a [R]>], batch: usize) -> Past<'a, R> {
+        let steps = self.cached_steps(states, batch);
+        if let Some(&n) = steps.iter().find(|&&n| n > self.cache_size) {
+            panic!("MultiHeadAttention: a sequence has {n} cached steps, more than cache_size {}; the network refuses such states first (check_state_values)", self.cache_size);
+        }
         let cached = steps.iter().any(|&n| n > 0);
         let view = |i: usize| match states.get(i).copied().flatten() {
             Some(s) if cached => Cow::Borrowed(s),

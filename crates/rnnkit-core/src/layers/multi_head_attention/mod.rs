@@ -264,7 +264,8 @@ impl<R: Real> Layer<R> for MultiHeadAttention<R> {
             return Ok(());
         }
         self.kv().check_steps(states, seq_len, lengths, &self.cache_key)?;
-        let width = seq_len.saturating_add(self.kv().past(states, batch).most());
+        let most = self.kv().cached_steps(states, batch).into_iter().max().unwrap_or(0);
+        let width = seq_len.saturating_add(most);
         checked_len("x", "MultiHeadAttention attention weights (batch, heads, seq_len, cached + seq_len)", &[batch, self.num_heads, seq_len, width]).map(|_| ()).map_err(|e| e.to_string())
     }
 
