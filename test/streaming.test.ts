@@ -95,23 +95,27 @@ describe.each(BACKENDS)('step() on $name', ({ name, built }) => {
     }
   });
 
-  it.skipIf(!built)('causal attention: forward() on chunks with the states passed back equals one predict()', async () => {
+  it.skipIf(!built)('causal attention: forward() on chunks with the states passed back equals one predict(), with lengths too', async () => {
     await setBackend(name);
     const [b, t] = [3, 9];
     const m = attentionModel(2, true, 16);
     const ids = tokenIds(b, t, 1);
-    const whole = (await m.predict(tensor(ids, [b, t]))).data as Float32Array;
-    const got = new Float32Array(whole.length);
-    let states: Float32Array[] | undefined;
-    for (const [t0, t1] of [[0, 4], [4, 5], [5, 9]]) {
-      const n = t1 - t0;
-      const chunk = new Int32Array(b * n).map((_, i) => ids[Math.floor(i / n) * t + t0 + (i % n)]);
-      const r = m.forward(tensor(chunk, [b, n]), states ? { states } : {});
-      for (let j = 0; j < b; j++) got.set(r.output.data.subarray(j * n * 3, (j + 1) * n * 3), (j * t + t0) * 3);
-      states = r.states;
+    // Sequences 1 and 2 end inside the last chunk: zeros past their ends, and their counts stop.
+    for (const lengths of [undefined, [9, 6, 8]]) {
+      const whole = (await m.predict(tensor(ids, [b, t]), lengths ? { lengths } : {})).data as Float32Array;
+      const got = new Float32Array(whole.length);
+      let states: Float32Array[] | undefined;
+      for (const [t0, t1] of [[0, 4], [4, 5], [5, 9]]) {
+        const n = t1 - t0;
+        const chunk = new Int32Array(b * n).map((_, i) => ids[Math.floor(i / n) * t + t0 + (i % n)]);
+        const chunkLengths = lengths?.map((len) => Math.min(len, t1) - t0);
+        const r = m.forward(tensor(chunk, [b, n]), { ...(states ? { states } : {}), ...(chunkLengths ? { lengths: chunkLengths } : {}) });
+        for (let j = 0; j < b; j++) got.set(r.output.data.subarray(j * n * 3, (j + 1) * n * 3), (j * t + t0) * 3);
+        states = r.states;
+      }
+      expectClose(got, whole, `chunks, lengths ${lengths}`);
+      expect(Array.from(states![4])).toEqual(lengths ?? [t, t, t]);
     }
-    expectClose(got, whole, 'chunks');
-    expect(Array.from(states![4])).toEqual([t, t, t]);
     m.dispose();
   });
 
