@@ -113,7 +113,7 @@ fn backward_matches_finite_differences_of_weighted_outputs_and_states() {
     let s0: Vec<Vec<f64>> = info.iter().map(|s| uniform_vec(&mut rng, s.info.len(), -0.5, 0.5)).collect();
     let dims = [t, b, 2];
     let st: Vec<Option<&[f64]>> = s0.iter().map(|v| Some(v.as_slice())).collect();
-    let fwd = net.forward(&x, dims, &ForwardOptions { states: &st, lengths: Some(&[3, 1]), training: true }).unwrap();
+    let fwd = net.forward(&x, dims, &ForwardOptions { states: &st, lengths: Some(&[3, 1]), training: true, skip_states: false }).unwrap();
     let w: Vec<f64> = uniform_vec(&mut rng, fwd.output.len(), -1.0, 1.0);
     let u: Vec<Vec<f64>> = fwd.states.iter().map(|s| uniform_vec(&mut rng, s.len(), -1.0, 1.0)).collect();
     let ur: Vec<Option<&[f64]>> = u.iter().map(|v| Some(v.as_slice())).collect();
@@ -121,7 +121,7 @@ fn backward_matches_finite_differences_of_weighted_outputs_and_states() {
     let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
     let objective = |net: &mut Network<f64>, x: &[f64], s: &[Vec<f64>]| {
         let sr: Vec<Option<&[f64]>> = s.iter().map(|v| Some(v.as_slice())).collect();
-        let r = net.forward(x, dims, &ForwardOptions { states: &sr, lengths: Some(&[3, 1]), training: false }).unwrap();
+        let r = net.forward(x, dims, &ForwardOptions { states: &sr, lengths: Some(&[3, 1]), training: false, skip_states: false }).unwrap();
         dot(&r.output, &w) + r.states.iter().zip(&u).map(|(a, b)| dot(a, b)).sum::<f64>()
     };
     let numeric_x = central_differences(&x, |v| objective(&mut net, v, &s0));
