@@ -50,7 +50,7 @@ pub struct MinRnn<R> {
     call: Option<Call>,
     /// Biased pre-activations [T·B, G·H]; backward turns them into their gradients in place.
     pre: Vec<R>,
-    /// Recurrence coefficients [T, B·H]: a, then b (which backward reuses for the masked dL/dy).
+    /// Recurrence coefficients [T, B·H]: a, then b (which backward reuses for a masked dL/dy).
     a: Vec<R>,
     b: Vec<R>,
     /// States h_t [T, B·H] of a training forward, and backward's total dL/dh_t.
@@ -67,6 +67,22 @@ pub struct MinRnn<R> {
 fn split_rows(rows: usize, cost: usize, f: impl Fn(Range<usize>) + Sync) {
     let parts = row_parts(rows, cost);
     parallel::run(parts, |p| f(part_rows(rows, parts, p)));
+}
+
+/// `sums[j] += Σ_r m[r, j]` for a row-major `m` of `width` columns, split over the model's threads by
+/// columns: each column is summed in row order by one part, so the result is the same for every split
+/// (a 1×rows GEMM would pack all of `m` first).
+fn add_column_sums<R: Real>(m: &[R], width: usize, sums: &mut [R]) {
+    let parts = row_parts(width, m.len());
+    let out = Disjoint::new(sums);
+    parallel::run(parts, |p| {
+        let cols = part_rows(width, parts, p);
+        // SAFETY: each part takes its own columns of `sums`.
+        let acc = unsafe { out.piece(cols.start, cols.len()) };
+        for row in m.chunks_exact(width) {
+            acc.iter_mut().zip(&row[cols.clone()]).for_each(|(s, &v)| *s += v);
+        }
+    });
 }
 
 /// Whether row r = t·batch + b of a time-major buffer is inside its sequence.
@@ -233,16 +249,20 @@ impl<R: Real> Layer<R> for MinRnn<R> {
         let (rows, width) = (call.seq_len * batch, batch * h);
         let lengths = call.lengths.as_deref();
         // Total dL/dh_t = dL/dy_t (zero past a length) + a_{t+1} ⊙ dL/dh_{t+1}, from dL/dh_n.
-        self.b.copy_from_slice(d_out);
-        if let Some(lengths) = lengths {
-            zero_past_lengths(&mut self.b, batch, h, lengths);
-        }
+        let dy = match lengths {
+            Some(lengths) => {
+                self.b.copy_from_slice(d_out);
+                zero_past_lengths(&mut self.b, batch, h, lengths);
+                &self.b[..]
+            }
+            None => d_out,
+        };
         let dh_n = match d_states.first().copied().flatten() {
             Some(d) => d.to_vec(),
             None => vec![R::ZERO; width],
         };
         resize(&mut self.g, rows * h);
-        linear_scan(Direction::Reverse, &self.a, &self.b, &dh_n, &mut self.g, width);
+        linear_scan(Direction::Reverse, &self.a, dy, &dh_n, &mut self.g, width);
         let dh0: Vec<R> = self.a[..width].iter().zip(&self.g[..width]).map(|(&a, &g)| a * g).collect();
         {
             let (pre, hs, g, h0) = (Disjoint::new(&mut self.pre), &self.h, &self.g, &self.h0);
@@ -266,9 +286,7 @@ impl<R: Real> Layer<R> for MinRnn<R> {
         let d_pre = &self.pre;
         let (gw, gb) = grads.split_at_mut(gs * input);
         if self.bias {
-            // db += 1ᵀ·d_pre.
-            let ones = vec![R::ONE; rows];
-            R::gemm(false, false, 1, gs, rows, R::ONE, &ones, rows, d_pre, gs, R::ONE, gb, gs);
+            add_column_sums(d_pre, gs, gb);
         }
         let weight = &params[..gs * input];
         let mut dx = Vec::new();
