@@ -5,7 +5,8 @@
 //! - minLSTM (G = 3: f, i, h̃): f = σ(k_f), i = σ(k_i), h̃ = g(k_h); a = f/(f + i), b = i/(f + i) ⊙ h̃.
 //!
 //! g is the paper's log-space candidate, g(x) = x + ½ (x ≥ 0), σ(x) (x < 0), so h̃ > 0. Computed as
-//! the paper's log-space version computes them: 1 − z as σ(−k) (not 1 − σ(k), which is 0 for z ≈ 1),
+//! the paper's log-space version computes them: z and 1 − z both from σ(−|k|) (never 1 − σ(k) where
+//! that is the small one: it is 0 for z ≈ 1),
 //! and f/(f + i) = σ(log f − log i) with log σ(k) = −softplus(−k) once f or i is so small that
 //! f + i would leave the normal f32 range (below, the direct ratio is exact to a few ulps and fast).
 
@@ -75,21 +76,29 @@ fn normalised<R: Real>(kf: R, ki: R, f: R, i: R) -> (R, R) {
     }
 }
 
-/// `dst` ← σ(sign·src), through the kernel table for f32.
-fn sigmoid_into<R: Real>(src: &[R], negate: bool, dst: &mut [R]) {
-    for (d, &s) in dst.iter_mut().zip(src) {
-        *d = if negate { -s } else { s };
-    }
+/// `dst` ← σ(src), through the kernel table for f32.
+fn sigmoid_into<R: Real>(src: &[R], dst: &mut [R]) {
+    dst.copy_from_slice(src);
     R::sigmoid_slice(dst);
 }
 
-/// σ(±k) of the blocks a row's math reads, `(block, negate)` each, H lanes apiece in `scratch`.
-fn sigmoids<'s, R: Real, const N: usize>(pre: &[R], h: usize, blocks: [(usize, bool); N], scratch: &'s mut [R]) -> [&'s [R]; N] {
-    for (dst, (block, negate)) in scratch.chunks_exact_mut(h).zip(blocks) {
-        sigmoid_into(&pre[block * h..][..h], negate, dst);
+/// `pos` ← σ(k), `neg` ← σ(−k) from one sigmoid: s = σ(−|k|) is the smaller of the two and 1 − s
+/// the larger (≥ ½, so the subtraction costs no relative precision).
+fn sigmoid_pair<R: Real>(k: &[R], pos: &mut [R], neg: &mut [R]) {
+    for (n, &v) in neg.iter_mut().zip(k) {
+        *n = -v.abs();
     }
-    let scratch = &*scratch;
-    std::array::from_fn(|n| &scratch[n * h..][..h])
+    R::sigmoid_slice(neg);
+    for ((p, n), &v) in pos.iter_mut().zip(neg.iter_mut()).zip(k) {
+        let (small, large) = (*n, R::ONE - *n);
+        (*p, *n) = if v >= R::ZERO { (large, small) } else { (small, large) };
+    }
+}
+
+/// `n` H-lane pieces of `scratch`.
+fn lanes<R, const N: usize>(scratch: &mut [R], h: usize) -> [&mut [R]; N] {
+    let mut pieces = scratch.chunks_exact_mut(h);
+    std::array::from_fn(|_| pieces.next().expect("scratch holds scratch_per_unit() pieces"))
 }
 
 /// One row: `pre` [G·H] (bias included) → `a`, `b` [H].
@@ -97,14 +106,18 @@ pub(crate) fn forward_row<R: Real>(cell: MinCell, pre: &[R], a: &mut [R], b: &mu
     let h = a.len();
     match cell {
         MinCell::Gru => {
-            sigmoid_into(&pre[..h], true, a);
-            let [z, sh] = sigmoids(pre, h, [(0, false), (1, false)], scratch);
+            let [z, sh] = lanes(scratch, h);
+            sigmoid_pair(&pre[..h], z, a);
+            sigmoid_into(&pre[h..2 * h], sh);
             for j in 0..h {
                 b[j] = z[j] * candidate(pre[h + j], sh[j]);
             }
         }
         MinCell::Lstm => {
-            let [f, i, sh] = sigmoids(pre, h, [(0, false), (1, false), (2, false)], scratch);
+            let [f, i, sh] = lanes(scratch, h);
+            for (block, dst) in [&mut *f, &mut *i, &mut *sh].into_iter().enumerate() {
+                sigmoid_into(&pre[block * h..][..h], dst);
+            }
             for j in 0..h {
                 let (fa, ia) = normalised(pre[j], pre[h + j], f[j], i[j]);
                 a[j] = fa;
@@ -123,7 +136,9 @@ pub(crate) fn backward_row<R: Real>(cell: MinCell, pre: &[R], g: &[R], h_prev: &
     let h = g.len();
     match cell {
         MinCell::Gru => {
-            let [z, one_minus_z, sh] = sigmoids(pre, h, [(0, false), (0, true), (1, false)], scratch);
+            let [z, one_minus_z, sh] = lanes(scratch, h);
+            sigmoid_pair(&pre[..h], z, one_minus_z);
+            sigmoid_into(&pre[h..2 * h], sh);
             let (dz, dh) = d_pre.split_at_mut(h);
             for j in 0..h {
                 let kh = pre[h + j];
@@ -132,7 +147,10 @@ pub(crate) fn backward_row<R: Real>(cell: MinCell, pre: &[R], g: &[R], h_prev: &
             }
         }
         MinCell::Lstm => {
-            let [f, i, sh, f_neg, i_neg] = sigmoids(pre, h, [(0, false), (1, false), (2, false), (0, true), (1, true)], scratch);
+            let [f, i, sh, f_neg, i_neg] = lanes(scratch, h);
+            sigmoid_pair(&pre[..h], f, f_neg);
+            sigmoid_pair(&pre[h..2 * h], i, i_neg);
+            sigmoid_into(&pre[2 * h..3 * h], sh);
             let (df, rest) = d_pre.split_at_mut(h);
             let (di, dh) = rest.split_at_mut(h);
             for j in 0..h {

@@ -57,7 +57,8 @@ pub struct MinRnn<R> {
     h: Vec<R>,
     g: Vec<R>,
     h0: Vec<R>,
-    /// A training forward's input: features (time-major) or ids.
+    /// A training forward's input: features (time-major, handed over by the network through
+    /// `adopt_input`, not copied) or ids.
     x: Vec<R>,
     ids: Vec<i32>,
 }
@@ -225,9 +226,8 @@ impl<R: Real> Layer<R> for MinRnn<R> {
             linear_scan(Direction::Forward, &self.a, &self.b, &self.h0, &mut self.h, width);
             out.copy_from_slice(&self.h);
             self.call = Some(Call { seq_len: fwd.seq_len, batch, lengths: fwd.lengths.map(<[usize]>::to_vec), tokens: matches!(fwd.x, LayerX::Tokens(_)) });
-            match fwd.x {
-                LayerX::Features(x) => refill(&mut self.x, x),
-                LayerX::Tokens(ids) => refill(&mut self.ids, ids),
+            if let LayerX::Tokens(ids) = fwd.x {
+                refill(&mut self.ids, ids);
             }
             &self.h
         } else {
@@ -305,6 +305,14 @@ impl<R: Real> Layer<R> for MinRnn<R> {
             }
         }
         Ok(LayerGrads { dx, d_states: vec![dh0] })
+    }
+
+    fn wants_input(&self) -> bool {
+        true
+    }
+
+    fn adopt_input(&mut self, input: Vec<R>) -> Option<Vec<R>> {
+        Some(std::mem::replace(&mut self.x, input))
     }
 
     fn clear_cache(&mut self) {

@@ -71,6 +71,9 @@ fn forward<R: Real>(l: &mut dyn Layer<R>, params: &[R], x: &[R], seq_len: usize,
     let mut out = vec![R::ZERO; seq_len * batch * l.output_shape().features()];
     let fwd = Forward { x: LayerX::Features(x), seq_len, batch, lengths, states: &states, keep, rng: None, params_version: 1, batch_major: false };
     let mut finals = l.forward(params, fwd, &mut out);
+    if keep && l.wants_input() {
+        l.adopt_input(x.to_vec());
+    }
     (out, finals.remove(0))
 }
 
