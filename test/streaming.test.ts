@@ -5,7 +5,7 @@
  * bidirectional layer, a pooling over the sequence) is refused naming the layer.
  */
 import { describe, expect, it } from 'vitest';
-import { Conv1D, Dense, Embedding, GlobalMeanPool, LayerNorm, LSTM, Sequential, setBackend, tensor } from '../ts/index.js';
+import { Conv1D, Dense, Embedding, GlobalMeanPool, LayerNorm, LSTM, MinGRU, MinLSTM, Sequential, setBackend, tensor } from '../ts/index.js';
 import { backendsFor } from './helpers/backends.js';
 import { caught } from './helpers/errors.js';
 
@@ -34,6 +34,30 @@ describe.each(BACKENDS)('step() on $name', ({ name, built }) => {
       for (let j = 0; j < b; j++) stepped.set(y.subarray(j * 2, j * 2 + 2), (j * t + k) * 2);
     }
     for (let i = 0; i < whole.length; i++) expect(stepped[i]).toBeCloseTo(whole[i], 5);
+    m.dispose();
+  });
+
+  it.skipIf(!built)('features through causal Conv1D → LayerNorm → MinGRU → MinLSTM → Dense (the minGRU paper\'s block) equal one predict() past the scan\'s 64-step chunks', async () => {
+    await setBackend(name);
+    const m = new Sequential(
+      [
+        new Conv1D({ inChannels: 3, outChannels: 4, kernelSize: 3, padding: 'causal' }),
+        new LayerNorm({}),
+        new MinGRU({ hiddenSize: 5 }),
+        new MinLSTM({ hiddenSize: 4 }),
+        new Dense({ units: 2 }),
+      ],
+      { seed: 5 },
+    );
+    const [b, t, f] = [2, 70, 3];
+    const x = new Float32Array(b * t * f).map((_, i) => Math.sin(i * 0.37)); // [batch, seq, features]
+    const whole = (await m.predict(tensor(x, [b, t, f]))).data;
+    for (let k = 0; k < t; k++) {
+      const col = new Float32Array(b * f);
+      for (let j = 0; j < b; j++) col.set(x.subarray((j * t + k) * f, (j * t + k + 1) * f), j * f);
+      const y = m.step(tensor(col, [b, f])).data;
+      for (let j = 0; j < b; j++) for (let u = 0; u < 2; u++) expect(y[j * 2 + u]).toBeCloseTo(whole[(j * t + k) * 2 + u], 5);
+    }
     m.dispose();
   });
 

@@ -1,6 +1,7 @@
 //! MinGRU/MinLSTM: finite differences (every gradient, lengths, ids, across chunk boundaries), an
 //! independent step-by-step f64 reference on a long sequence with saturated gates, streaming one step
-//! at a time, bit-identical results for every thread count, and config errors.
+//! at a time, inference (chunked sequential) against training (chunked scan with carries) forward,
+//! bit-identical results for every thread count, and config errors.
 
 use super::super::gradcheck::{check, layer, Case};
 use super::super::registry::{build, LayerSpec};
@@ -141,6 +142,34 @@ fn stepping_equals_the_whole_sequence() {
             h = next;
         }
         assert!(h.iter().zip(&h_n).all(|(a, b)| (a - b).abs() < 1e-12), "{kind} final state");
+    }
+}
+
+/// Inference runs chunk by chunk with a sequential scan, training scans the whole sequence in
+/// chunks with carries: the same outputs and final state up to rounding, with lengths and h0.
+#[test]
+fn inference_forward_equals_training_forward() {
+    let (t, batch, input, hidden) = (3 * CHUNK_STEPS + 11, 3, 2, 4);
+    let lengths = [t, 2 * CHUNK_STEPS + 1, 5];
+    let mut rng = Rng::new(21);
+    for kind in KINDS {
+        let config = r#"{"input_size":2,"hidden_size":4}"#;
+        let mut l = layer(kind, config, None);
+        let params: Vec<f64> = (0..l.param_count()).map(|_| rng.uniform(-2.0, 2.0)).collect();
+        let x: Vec<f64> = (0..t * batch * input).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let h0: Vec<f64> = (0..batch * hidden).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let (y_inf, h_inf) = forward(l.as_mut(), &params, &x, t, batch, Some(&lengths), Some(&h0), false);
+        let (y_train, h_train) = forward(l.as_mut(), &params, &x, t, batch, Some(&lengths), Some(&h0), true);
+        let err = y_inf.iter().chain(&h_inf).zip(y_train.iter().chain(&h_train)).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        assert!(err < 1e-12, "{kind}: inference and training forward differ by {err}");
+
+        let mut l32 = build::<f32>(&LayerSpec::new(kind, Json::parse(config).unwrap()), None, 0).unwrap();
+        let to32 = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let (p32, x32, h032) = (to32(&params), to32(&x), to32(&h0));
+        let (y_inf, _) = forward(l32.as_mut(), &p32, &x32, t, batch, Some(&lengths), Some(&h032), false);
+        let (y_train, _) = forward(l32.as_mut(), &p32, &x32, t, batch, Some(&lengths), Some(&h032), true);
+        let err = y_inf.iter().zip(&y_train).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(err < 1e-6, "{kind} f32: inference and training forward differ by {err}");
     }
 }
 
