@@ -4,13 +4,13 @@
 
 mod common;
 
+use common::network_grad::{numeric_gradient, train_gradient};
 use common::{assert_close, uniform_vec};
 use rnnkit_core::model::{Batch, Dataset, EpochOptions, Inputs, InputsRef, Network, Targets, TargetsRef};
 use rnnkit_core::rng::Rng;
 use rnnkit_core::Model;
 
-/// Central-difference step and tolerances for f64 (PyTorch gradcheck's defaults).
-const EPS: f64 = 1e-6;
+/// Tolerances for f64 (PyTorch gradcheck's defaults).
 const ATOL: f64 = 1e-5;
 const RTOL: f64 = 1e-3;
 
@@ -23,34 +23,6 @@ fn stack(batch_first: bool) -> String {
             {{"type":"MinLSTM","config":{{"hidden_size":3,"bias":false}}}},
             {{"type":"Dense","config":{{"units":2}}}}]}}"#
     )
-}
-
-/// With plain SGD at lr = 1 one update is exactly `p ← p − g`: the gradient the training step used.
-fn train_gradient(net: &mut Network<f64>, batch: &Batch<'_, f64>) -> Vec<f64> {
-    let before = net.params().to_vec();
-    net.train_step(batch).unwrap();
-    let after = net.params().to_vec();
-    net.set_params(&before).unwrap();
-    before.iter().zip(&after).map(|(b, a)| b - a).collect()
-}
-
-fn numeric_gradient(net: &mut Network<f64>, batch: &Batch<'_, f64>) -> Vec<f64> {
-    let base = net.params().to_vec();
-    let mut probe = base.clone();
-    let grad = (0..base.len())
-        .map(|i| {
-            probe[i] = base[i] + EPS;
-            net.set_params(&probe).unwrap();
-            let plus = net.evaluate(batch).unwrap();
-            probe[i] = base[i] - EPS;
-            net.set_params(&probe).unwrap();
-            let minus = net.evaluate(batch).unwrap();
-            probe[i] = base[i];
-            (plus - minus) / (2.0 * EPS)
-        })
-        .collect();
-    net.set_params(&base).unwrap();
-    grad
 }
 
 #[test]
