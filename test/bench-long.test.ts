@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { LONG, longFlops, longForwardFlops, longSpec, makeLongData, type LongWorkload } from '../bench/long.js';
 import { PYTHON, torchEnv, torchUnavailable } from '../bench/peers/torch.js';
 import { loadNativeBackend } from '../ts/backend/native.js';
+import { specLayerCounts } from './helpers/spec-layers.js';
 
 const byId = (id: string) => LONG.find((w) => w.id === id)!;
 
@@ -41,15 +42,7 @@ describe('bench long: workloads', () => {
 });
 
 /** Parameters per layer that has any, as rnnkit's core builds the spec. */
-function rnnkitCounts(w: LongWorkload): { types: string[]; params: number[] } {
-  const model = loadNativeBackend().createModel(JSON.stringify(longSpec(w, 1)));
-  try {
-    const layers = model.layers();
-    return { types: layers.map((l) => l.type), params: layers.map((l) => l.params).filter((p) => p > 0) };
-  } finally {
-    model.dispose();
-  }
-}
+const rnnkitCounts = (w: LongWorkload) => specLayerCounts(longSpec(w, 1));
 
 describe('bench long: rnnkit spec', () => {
   it('the layer (+ Dense head for training) with the fused projection of the min cells', () => {

@@ -17,24 +17,21 @@ export interface MinRNNOptions {
   bias?: boolean;
 }
 
-const FIELDS = { inputSize: size('input_size'), hiddenSize: size('hidden_size', true), bias: bool('bias') };
-
-/** minGRU: z = σ(W_z x + b_z), h̃ = g(W_h x + b_h), h_t = (1 − z) ⊙ h_{t−1} + z ⊙ h̃ (g: v + ½ for v ≥ 0, σ(v) below). */
-export class MinGRU extends Layer<Tensor3D | Tensor2D<'int32'>> {
-  static readonly type = 'MinGRU';
+/** What the two cells share: the config, the input (features or token ids) and the state `h`. */
+abstract class MinRNN extends Layer<Tensor3D | Tensor2D<'int32'>> {
   static readonly inputKey = 'input_size';
-  static readonly fields = FIELDS;
+  static readonly fields = { inputSize: size('input_size'), hiddenSize: size('hidden_size', true), bias: bool('bias') };
   constructor(options: MinRNNOptions) {
     super(options);
   }
 }
 
+/** minGRU: z = σ(W_z x + b_z), h̃ = g(W_h x + b_h), h_t = (1 − z) ⊙ h_{t−1} + z ⊙ h̃ (g: v + ½ for v ≥ 0, σ(v) below). */
+export class MinGRU extends MinRNN {
+  static readonly type = 'MinGRU';
+}
+
 /** minLSTM: f, i = σ(W_f x + b_f), σ(W_i x + b_i), h̃ = g(W_h x + b_h), h_t = (f ⊙ h_{t−1} + i ⊙ h̃) / (f + i). */
-export class MinLSTM extends Layer<Tensor3D | Tensor2D<'int32'>> {
+export class MinLSTM extends MinRNN {
   static readonly type = 'MinLSTM';
-  static readonly inputKey = 'input_size';
-  static readonly fields = FIELDS;
-  constructor(options: MinRNNOptions) {
-    super(options);
-  }
 }
