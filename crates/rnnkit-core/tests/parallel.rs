@@ -370,7 +370,7 @@ fn outputs_and_gradients_are_bit_identical_for_every_thread_count() {
 }
 
 /// A depthwise Conv1D (channel multiplier 2) with a history state in front of an LSTM: its passes
-/// split into channel blocks (200 steps · 7 taps · 2 · 19 rows · 37 channels ≈ 2·10⁶ MACs: 4 parts
+/// split into blocks of sequences (200 steps · 7 taps · 2 · 19 rows · 37 channels ≈ 2·10⁶ MACs: 4 parts
 /// at 4 threads).
 #[test]
 fn depthwise_conv_is_bit_identical_for_every_thread_count() {

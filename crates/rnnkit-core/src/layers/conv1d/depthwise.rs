@@ -9,9 +9,10 @@
 // own layout [T_out, B, C], for m > 1 a scratch permuted to and from the output's [T_out, B, C, m].
 //
 // Threads: every value a pass writes (output, dW per sequence, dx, the history's gradient) belongs
-// to one input channel, so a pass splits into blocks of channels, each running every run of taps
-// over its own channels. A value's sum runs over the taps in the same order in any block, so the
-// result is bit-identical for every thread count.
+// to one sequence, so a pass splits into blocks of sequences, each running every run of taps over its
+// own sequences (one contiguous piece of B·C per run, as without threads). A value's sum runs over
+// the taps in the same order in any block, and dW is summed over the sequences afterwards in a fixed
+// order, so the result is bit-identical for every thread count.
 
 use std::ops::Range;
 
@@ -79,20 +80,11 @@ fn tiled<R: Real>(wp: &[R], k: usize, m: usize, b_n: usize, c: usize) -> Vec<R> 
     t
 }
 
-/// Smallest channel block worth its own part: a few vectors per sequence row.
-const MIN_CHANNELS_PER_PART: usize = 8;
-
-/// How many channel blocks a pass of `macs` multiply-adds over `c` channels splits into.
-fn channel_parts(c: usize, macs: usize) -> usize {
-    parallel::row_parts(c.div_ceil(MIN_CHANNELS_PER_PART), macs)
-}
-
-/// The element ranges, within one [B, C] step, of channels `cr` of sequences `bs`: one contiguous
-/// range when `cr` is every channel, else one per sequence.
-fn channel_slices(bs: Range<usize>, c: usize, cr: &Range<usize>) -> impl Iterator<Item = Range<usize>> {
-    let (whole, cr) = (cr.len() == c, cr.clone());
-    let seqs = if whole { bs.start..bs.start + 1 } else { bs.clone() };
-    seqs.map(move |b| if whole { bs.start * c..bs.end * c } else { b * c + cr.start..b * c + cr.end })
+/// The elements, within one [B, C] step, of the sequences a run of taps covers (`bs`) that are also
+/// this part's (`mine`): one contiguous range, or none.
+fn own_elements(bs: Range<usize>, mine: &Range<usize>, c: usize) -> Option<Range<usize>> {
+    let (lo, hi) = (bs.start.max(mine.start), bs.end.min(mine.end));
+    (lo < hi).then(|| lo * c..hi * c)
 }
 
 /// The buffer and first row a tap's source reads (None: history steps that are zeros).
@@ -110,21 +102,19 @@ pub(super) fn forward<R: Real>(geo: &Geometry<'_>, m: usize, wp: &[R], x: &[R], 
     let (wt, bc) = (tiled(wp, k, m, b_n, c), b_n * c);
     let mut scratch = if m > 1 { vec![R::ZERO; out.len()] } else { Vec::new() };
     let acc: &mut [R] = if m > 1 { &mut scratch } else { out.fill(R::ZERO); &mut *out };
-    let parts = channel_parts(c, geo.t_out() * k * m * bc);
+    let parts = parallel::row_parts(b_n, geo.t_out() * k * m * bc);
     let acc_all = Disjoint::new(acc);
     parallel::run(parts, |p| {
-        let cr = part_rows(c, parts, p);
+        let mine = part_rows(b_n, parts, p);
         geo.for_each_run(|j, row0, src, bs| {
             let Some((buf, r0)) = source(src, x, history) else { return };
-            let o = row0 / b_n;
-            for e in channel_slices(bs, c, &cr) {
-                let s = &buf[r0 * c + e.start..r0 * c + e.end];
-                for i in 0..m {
-                    let (a, w) = ((o * m + i) * bc, (j * m + i) * bc);
-                    // SAFETY: the elements of channels `cr` are this part's alone.
-                    let dst = unsafe { acc_all.piece(a + e.start, e.len()) };
-                    mul_add(dst, &wt[w + e.start..w + e.end], s);
-                }
+            let Some(e) = own_elements(bs, &mine, c) else { return };
+            let (o, s) = (row0 / b_n, &buf[r0 * c + e.start..r0 * c + e.end]);
+            for i in 0..m {
+                let (a, w) = ((o * m + i) * bc, (j * m + i) * bc);
+                // SAFETY: the elements of sequences `mine` are this part's alone.
+                let dst = unsafe { acc_all.piece(a + e.start, e.len()) };
+                mul_add(dst, &wt[w + e.start..w + e.end], s);
             }
         });
     });
@@ -151,34 +141,32 @@ pub(super) fn backward<R: Real>(geo: &Geometry<'_>, m: usize, wp: &[R], x: &[R],
     };
     // dW per sequence, [k, m, B, C], summed over the sequences at the end.
     let mut dwt = vec![R::ZERO; k * m * bc];
-    let parts = channel_parts(c, geo.t_out() * k * m * bc * if dx.is_some() { 2 } else { 1 });
+    let parts = parallel::row_parts(b_n, geo.t_out() * k * m * bc * if dx.is_some() { 2 } else { 1 });
     let dwt_all = Disjoint::new(&mut dwt);
     let (dx_all, dh_all) = match dx.as_mut() {
         Some((dxb, dhb)) => (Some(Disjoint::new(&mut dxb[..])), Some(Disjoint::new(&mut dhb[..]))),
         None => (None, None),
     };
     parallel::run(parts, |p| {
-        let cr = part_rows(c, parts, p);
+        let mine = part_rows(b_n, parts, p);
         geo.for_each_run(|j, row0, src, bs| {
-            let o = row0 / b_n;
-            let input = source(src, x, history);
-            for e in channel_slices(bs, c, &cr) {
-                for i in 0..m {
-                    let (a, w) = ((o * m + i) * bc, (j * m + i) * bc);
-                    let g = &g_all[a + e.start..a + e.end];
-                    if let Some((buf, r0)) = input {
-                        // SAFETY: the elements of channels `cr` are this part's alone (also below).
-                        let dst = unsafe { dwt_all.piece(w + e.start, e.len()) };
-                        mul_add(dst, g, &buf[r0 * c + e.start..r0 * c + e.end]);
-                    }
-                    let (d, r0) = match src {
-                        Source::Input(r) => (&dx_all, r),
-                        Source::History(r) => (&dh_all, r),
-                    };
-                    if let Some(d) = d {
-                        let dst = unsafe { d.piece(r0 * c + e.start, e.len()) };
-                        mul_add(dst, &wt[w + e.start..w + e.end], g);
-                    }
+            let Some(e) = own_elements(bs, &mine, c) else { return };
+            let (o, input) = (row0 / b_n, source(src, x, history));
+            for i in 0..m {
+                let (a, w) = ((o * m + i) * bc, (j * m + i) * bc);
+                let g = &g_all[a + e.start..a + e.end];
+                if let Some((buf, r0)) = input {
+                    // SAFETY: the elements of sequences `mine` are this part's alone (also below).
+                    let dst = unsafe { dwt_all.piece(w + e.start, e.len()) };
+                    mul_add(dst, g, &buf[r0 * c + e.start..r0 * c + e.end]);
+                }
+                let (d, r0) = match src {
+                    Source::Input(r) => (&dx_all, r),
+                    Source::History(r) => (&dh_all, r),
+                };
+                if let Some(d) = d {
+                    let dst = unsafe { d.piece(r0 * c + e.start, e.len()) };
+                    mul_add(dst, &wt[w + e.start..w + e.end], g);
                 }
             }
         });
