@@ -27,8 +27,15 @@ export interface RecurrentOptions {
   bias?: boolean;
   /** Dropout on the outputs of every layer but the last, training only, in [0, 1). Default 0. */
   dropout?: number;
-  /** Default false. */
+  /** Default false. Same as `direction: 'bidirectional'`; giving both, they must agree. */
   bidirectional?: boolean;
+  /**
+   * Default 'forward'. 'reverse' runs the one direction from each sequence's last valid step to its
+   * first (Keras `go_backwards`, ONNX `direction="reverse"`) and writes every output at its own time
+   * index, as PyTorch's reverse half and ONNX's Y do (Keras returns the sequence reversed instead).
+   * Its parameters have the plain `_l{k}` names. 'bidirectional' = `bidirectional: true`.
+   */
+  direction?: 'forward' | 'reverse' | 'bidirectional';
   /** Input weights: 'uniform' is PyTorch's U(-1/√H, 1/√H). Default 'uniform'. */
   weightInit?: WeightInit;
   /** Recurrent weights. Default 'uniform'. */
@@ -103,6 +110,7 @@ export const RECURRENT_FIELDS = {
   hiddenSize: size('hidden_size', true),
   numLayers: size('num_layers'),
   bidirectional: bool('bidirectional'),
+  direction: oneOf('direction', ['forward', 'reverse', 'bidirectional']),
   bias: bool('bias'),
   dropout: num('dropout', 0, 1),
   weightInit: oneOf('weight_init', ['uniform', 'xavier']),

@@ -16,6 +16,7 @@ fn block(cell: CellKind, input: usize, hidden: usize, layers: usize, bidir: bool
         hidden_size: hidden,
         num_layers: layers,
         bidirectional: bidir,
+        reverse: false,
         bias: true,
         dropout: 0.0,
         weight_init: w,

@@ -14,7 +14,7 @@ use rnnkit_core::real::Real;
 use rnnkit_core::rng::Rng;
 use rnnkit_core::spec::{CellKind, RecurrentSpec, WeightInit};
 
-const ALL_CELLS: [CellKind; 5] = [CellKind::RnnTanh, CellKind::RnnRelu, CellKind::RnnSigmoid, CellKind::Lstm, CellKind::Gru];
+const ALL_CELLS: [CellKind; 6] = [CellKind::RnnTanh, CellKind::RnnRelu, CellKind::RnnSigmoid, CellKind::Lstm, CellKind::Gru, CellKind::GruResetBefore];
 /// Same f64 arithmetic in a different order (naive loops vs GEMMs): a few ulps.
 const F64_REORDER_TOL: f64 = 1e-12;
 /// f32 results that should be equal up to summation order / kernel blocking (a few ε of O(1) values).
@@ -27,6 +27,7 @@ fn spec(cell: CellKind, input_size: usize, hidden_size: usize, num_layers: usize
         hidden_size,
         num_layers,
         bidirectional,
+        reverse: false,
         bias,
         dropout: 0.0,
         weight_init: WeightInit::Uniform,
@@ -152,6 +153,14 @@ fn reference(s: &RecurrentSpec, params: &[f64], call: &Call<f64>) -> (Vec<f64>, 
                         let r = sigmoid(wx(j) + wh(j));
                         let z = sigmoid(wx(h_sz + j) + wh(h_sz + j));
                         let n = (wx(2 * h_sz + j) + r * wh(2 * h_sz + j)).tanh();
+                        ((1.0 - z) * n + z * h[j], 0.0)
+                    }
+                    CellKind::GruResetBefore => {
+                        // n reads W_hn (r ⊙ h) + b_hn: the reset gate before the product.
+                        let r = |i: usize| sigmoid(wx(i) + wh(i));
+                        let z = sigmoid(wx(h_sz + j) + wh(h_sz + j));
+                        let k = 2 * h_sz + j;
+                        let n = (wx(k) + b_hh[k] + (0..h_sz).map(|i| w_hh[k * h_sz + i] * r(i) * h[i]).sum::<f64>()).tanh();
                         ((1.0 - z) * n + z * h[j], 0.0)
                     }
                 };
@@ -356,7 +365,7 @@ fn zero_weights_give_known_outputs() {
                     // i = f = o = σ(0) = ½, g = tanh(0) = 0: c' = ½c, h' = ½·tanh(c').
                     CellKind::Lstm => (0.5 * (0.5 * ck).tanh(), 0.5 * ck),
                     // r = z = ½, n = tanh(0 + ½·0) = 0: h' = ½h.
-                    CellKind::Gru => (0.5 * hk, 0.0),
+                    CellKind::Gru | CellKind::GruResetBefore => (0.5 * hk, 0.0),
                 };
             }
             want_h[k] = hk;

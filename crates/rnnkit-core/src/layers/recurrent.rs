@@ -31,25 +31,33 @@ impl<R: Real> Recurrent<R> {
     /// `kind` is "RNN", "LSTM" or "GRU"; `input` the previous layer's output (None for the first
     /// layer, whose `input_size` is then required).
     pub fn from_config(kind: &str, config: &Json, input: Option<Shape>, path: &str) -> Result<Self> {
-        // The cells this layer type builds, by their `nonlinearity` (the first is the default).
-        let cells: Vec<(&str, CellKind)> = CellKind::ALL.iter().filter(|c| c.layer_type() == kind).map(|&c| (c.nonlinearity().unwrap_or(""), c)).collect();
-        let mut keys = vec!["input_size", "hidden_size", "num_layers", "bidirectional", "bias", "dropout", "weight_init", "recurrent_init"];
-        let chooses = cells.iter().any(|(n, _)| !n.is_empty());
-        if chooses {
+        // The cells this layer type builds; its `nonlinearity` and `reset_after` keys (when its cells
+        // differ in them) pick one, the first cell's values being the defaults.
+        let cells: Vec<CellKind> = CellKind::ALL.iter().copied().filter(|c| c.layer_type() == kind).collect();
+        let Some(&first) = cells.first() else { unreachable!("the registry builds this layer for cell layer types only, not {kind}") };
+        let mut keys = vec!["input_size", "hidden_size", "num_layers", "bidirectional", "direction", "bias", "dropout", "weight_init", "recurrent_init"];
+        let nonlinearities: Vec<(&str, &str)> = cells.iter().filter_map(|c| c.nonlinearity()).map(|n| (n, n)).collect();
+        let chooses_reset = cells.iter().any(|c| c.reset_after().is_some());
+        if !nonlinearities.is_empty() {
             keys.push("nonlinearity");
         }
+        if chooses_reset {
+            keys.push("reset_after");
+        }
         let f = Fields::new(config, path, &keys)?;
-        let cell = match cells.first() {
-            Some(&(default, _)) if chooses => f.choice("nonlinearity", Some(default), &cells)?,
-            Some(&(_, cell)) => cell,
-            None => unreachable!("the registry builds this layer for cell layer types only, not {kind}"),
+        let nonlinearity = first.nonlinearity().map(|default| f.choice("nonlinearity", Some(default), &nonlinearities)).transpose()?;
+        let reset_after = first.reset_after().map(|default| f.boolean("reset_after", default)).transpose()?;
+        let Some(&cell) = cells.iter().find(|c| c.nonlinearity() == nonlinearity && c.reset_after() == reset_after) else {
+            unreachable!("every {kind} choice names a cell (cell::tests::names_are_unique_and_consistent)")
         };
+        let (bidirectional, reverse) = direction(&f)?;
         let spec = RecurrentSpec {
             cell,
             input_size: input_features(&f, "input_size", input, true)?,
             hidden_size: f.size("hidden_size", None, 1)?,
             num_layers: f.size("num_layers", Some(1), 1)?,
-            bidirectional: f.boolean("bidirectional", false)?,
+            bidirectional,
+            reverse,
             bias: f.boolean("bias", true)?,
             dropout: f.in_range("dropout", 0.0, 0.0, 1.0, true)?,
             weight_init: f.choice("weight_init", Some("uniform"), &INITS[..2])?,
@@ -60,6 +68,23 @@ impl<R: Real> Recurrent<R> {
 
     pub fn spec(&self) -> &RecurrentSpec {
         &self.block.spec
+    }
+}
+
+/// (bidirectional, reverse) from `direction` ("forward" | "reverse" | "bidirectional") and the older
+/// `bidirectional` flag, which stays accepted; both given must agree.
+fn direction(f: &Fields<'_>) -> Result<(bool, bool)> {
+    const DIRECTIONS: &[(&str, (bool, bool))] = &[("forward", (false, false)), ("reverse", (false, true)), ("bidirectional", (true, false))];
+    let flag = f.raw("bidirectional").map(|_| f.boolean("bidirectional", false)).transpose()?;
+    let Some(named) = f.raw("direction").map(|_| f.choice("direction", None, DIRECTIONS)).transpose()? else {
+        return Ok((flag.unwrap_or(false), false));
+    };
+    match flag {
+        Some(b) if b != named.0 => {
+            let name = DIRECTIONS.iter().find(|(_, d)| *d == named).map_or("", |(n, _)| *n);
+            Err(crate::Error::value(f.path("bidirectional"), format!("expected {} (direction is \"{name}\"), got {b}; give one of the two", named.0)))
+        }
+        _ => Ok(named),
     }
 }
 
@@ -76,6 +101,7 @@ impl<R: Real> Layer<R> for Recurrent<R> {
             ("hidden_size".into(), Json::Num(s.hidden_size as f64)),
             ("num_layers".into(), Json::Num(s.num_layers as f64)),
             ("bidirectional".into(), Json::Bool(s.bidirectional)),
+            ("direction".into(), Json::Str(s.direction_name().into())),
             ("bias".into(), Json::Bool(s.bias)),
             ("dropout".into(), Json::Num(s.dropout as f64)),
             ("weight_init".into(), init(s.weight_init)),
@@ -83,6 +109,9 @@ impl<R: Real> Layer<R> for Recurrent<R> {
         ];
         if let Some(n) = s.cell.nonlinearity() {
             kv.push(("nonlinearity".into(), Json::Str(n.into())));
+        }
+        if let Some(r) = s.cell.reset_after() {
+            kv.push(("reset_after".into(), Json::Bool(r)));
         }
         Json::Obj(kv)
     }
@@ -120,6 +149,9 @@ impl<R: Real> Layer<R> for Recurrent<R> {
     fn streams(&self) -> std::result::Result<(), String> {
         if self.spec().bidirectional {
             return Err("a bidirectional layer's reverse direction sees the future".into());
+        }
+        if self.spec().reverse {
+            return Err("a reverse layer starts from the last step: it sees the future".into());
         }
         Ok(())
     }
@@ -191,5 +223,41 @@ impl crate::spec::ModelSpec {
             return Err(crate::Error::value(format!("spec.layers[{index}].type"), format!("expected RNN, LSTM or GRU, got {}", l.kind)));
         }
         Ok(Recurrent::<f32>::from_config(&l.kind, &l.config, None, &format!("spec.layers[{index}].config"))?.block.spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(config: &str) -> Result<Recurrent<f64>> {
+        Recurrent::<f64>::from_config("GRU", &Json::parse(config).unwrap(), None, "spec.layers[0].config")
+    }
+
+    /// `direction` and the older `bidirectional` flag: each alone, both when they agree; a clash and
+    /// an unknown direction are errors naming the key, the expected and the given value.
+    #[test]
+    fn direction_and_bidirectional_agree_or_fail() {
+        let dir = |c: &str| build(c).map(|r| (r.spec().bidirectional, r.spec().reverse));
+        assert_eq!(dir(r#"{"input_size":2,"hidden_size":3}"#).unwrap(), (false, false));
+        assert_eq!(dir(r#"{"input_size":2,"hidden_size":3,"direction":"reverse"}"#).unwrap(), (false, true));
+        assert_eq!(dir(r#"{"input_size":2,"hidden_size":3,"bidirectional":true}"#).unwrap(), (true, false));
+        assert_eq!(dir(r#"{"input_size":2,"hidden_size":3,"direction":"bidirectional","bidirectional":true}"#).unwrap(), (true, false));
+        assert_eq!(dir(r#"{"input_size":2,"hidden_size":3,"direction":"reverse","bidirectional":false}"#).unwrap(), (false, true));
+        let e = build(r#"{"input_size":2,"hidden_size":3,"direction":"reverse","bidirectional":true}"#).err().unwrap().to_string();
+        assert!(e.contains("spec.layers[0].config.bidirectional") && e.contains("expected false (direction is \"reverse\"), got true"), "{e}");
+        let e = build(r#"{"input_size":2,"hidden_size":3,"direction":"backward"}"#).err().unwrap().to_string();
+        assert!(e.contains("spec.layers[0].config.direction") && e.contains("forward, reverse, bidirectional") && e.contains("\"backward\""), "{e}");
+    }
+
+    /// A reverse layer names its one direction like a forward one (PyTorch's plain `_l{k}`), writes
+    /// `direction` in its canonical config, and does not stream (it starts from the last step).
+    #[test]
+    fn a_reverse_layer_has_plain_names_and_does_not_stream() {
+        let r = build(r#"{"input_size":2,"hidden_size":3,"num_layers":2,"direction":"reverse"}"#).unwrap();
+        let names: Vec<String> = Layer::<f64>::params(&r).into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"]);
+        assert_eq!(Layer::<f64>::config(&r).get("direction"), Some(&Json::Str("reverse".into())));
+        assert!(Layer::<f64>::streams(&r).unwrap_err().contains("sees the future"));
     }
 }
