@@ -10,7 +10,7 @@ export { Dense, type DenseActivation, type DenseOptions } from './layers/dense.j
 export { Dropout, type DropoutOptions } from './layers/dropout.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
 export { GlobalMaxPool, GlobalMeanPool } from './layers/global-pool.js';
-export { GRU } from './layers/gru.js';
+export { GRU, type GRUOptions } from './layers/gru.js';
 export { LastStep } from './layers/last-step.js';
 export { Layer, type LayerClass, type LayerInput, type LayerJSON } from './layers/layer.js';
 export { LayerNorm, type LayerNormOptions } from './layers/layer-norm.js';
