@@ -2,6 +2,7 @@
 //! Values are drawn in f64 from the one seeded `Rng`, in layout order, then rounded to f32, so a
 //! seed gives the same parameters bit for bit on every backend.
 
+use crate::cell::Recurrence;
 use crate::params::{block_param_count, cell_params};
 use crate::rng::Rng;
 use crate::spec::{DenseSpec, RecurrentSpec, WeightInit};
@@ -24,8 +25,15 @@ pub fn init_block(spec: &RecurrentSpec, params: &mut [f32], rng: &mut Rng) {
             let c = cell_params(spec, layer, dir);
             let w_ih = &mut params[c.w_ih..c.w_ih + g * c.input_size];
             fill_gates(w_ih, spec.weight_init, gates, h, c.input_size, k, rng);
-            let w_hh = &mut params[c.w_hh..c.w_hh + g * h];
-            fill_gates(w_hh, spec.recurrent_init, gates, h, h, k, rng);
+            let w_hh = &mut params[c.w_hh..c.w_hh + g * spec.cell.recurrence().weight_cols(h)];
+            if spec.cell.recurrence() == Recurrence::Diagonal {
+                // IndRNN's u ~ U(0, 1), as the authors' code initialises it (Sunnydreamrain/
+                // IndRNN_pytorch, `reset_parameters`), drawn within `recurrent_max_abs` when smaller.
+                let hi = spec.recurrent_max_abs.map_or(1.0, |b| f64::from(b).min(1.0));
+                w_hh.iter_mut().for_each(|u| *u = rng.uniform(0.0, hi) as f32);
+            } else {
+                fill_gates(w_hh, spec.recurrent_init, gates, h, h, k, rng);
+            }
             for b in [c.b_ih, c.b_hh].into_iter().flatten() {
                 let bias = &mut params[b..b + g];
                 if uniform_bias {

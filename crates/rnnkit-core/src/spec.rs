@@ -36,6 +36,9 @@ pub struct RecurrentSpec {
     pub dropout: f32,
     pub weight_init: WeightInit,
     pub recurrent_init: WeightInit,
+    /// A diagonal recurrence's bound (IndRNN `recurrent_max_abs`): |u| ≤ bound, drawn within it at
+    /// init and clipped to it after every optimizer step (`Layer::constrain`). None: unbounded.
+    pub recurrent_max_abs: Option<f32>,
 }
 
 impl RecurrentSpec {

@@ -124,7 +124,7 @@ fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], laye
     // Gate rows from here on are the apart gates' (`Cell::apart_gates`): their b_hh stays apart.
     let shared = gs - cell.apart_gates() * hd;
     let w_ih = &params[cp.w_ih..cp.w_ih + gs * input];
-    let w_hh = &params[cp.w_hh..cp.w_hh + gs * hd];
+    let w_hh = &params[cp.w_hh..cp.w_hh + gs * cell.recurrence().weight_cols(hd)];
     let b_ih = cp.b_ih.map(|o| &params[o..o + gs]);
     let b_hh = cp.b_hh.map(|o| &params[o..o + gs]);
     let lstm = cell.has_cell_state();
@@ -148,7 +148,11 @@ fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], laye
                 wx + b_ih.map_or(R::ZERO, |b| b[r]) + folded_hh
             })
             .collect();
-        let mut gh: Vec<R> = (0..gs).map(|r| dot(&w_hh[r * hd..(r + 1) * hd], &h)).collect();
+        let mut gh: Vec<R> = match cell.recurrence() {
+            // u ⊙ h: row r reads unit r mod H.
+            Recurrence::Diagonal => (0..gs).map(|r| w_hh[r] * h[r % hd]).collect(),
+            _ => (0..gs).map(|r| dot(&w_hh[r * hd..(r + 1) * hd], &h)).collect(),
+        };
         if let Recurrence::Gated { blocks } = cell.recurrence() {
             // The two phases of `Recurrence::Gated`: g from the other blocks, then the gated blocks
             // read g ⊙ h (left in aux) through their rows of W_hh; the step then gets no `gh`.

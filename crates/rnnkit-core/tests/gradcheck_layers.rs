@@ -41,6 +41,7 @@ fn spec(cell: CellKind, num_layers: usize, bidirectional: bool, bias: bool, drop
         dropout,
         weight_init: WeightInit::Uniform,
         recurrent_init: WeightInit::Uniform,
+        recurrent_max_abs: None,
     }
 }
 
@@ -201,6 +202,16 @@ fn gradcheck_gru() {
 #[test]
 fn gradcheck_gru_reset_before() {
     gradcheck_cell(CellKind::GruResetBefore);
+}
+
+#[test]
+fn gradcheck_indrnn_relu() {
+    gradcheck_cell(CellKind::IndRnnRelu);
+}
+
+#[test]
+fn gradcheck_indrnn_tanh() {
+    gradcheck_cell(CellKind::IndRnnTanh);
 }
 
 /// Inter-layer dropout: masks come from a fresh `Rng::new(seed)` per evaluation, so the loss is a

@@ -21,6 +21,7 @@ fn block(cell: CellKind, input: usize, hidden: usize, layers: usize, bidir: bool
         dropout: 0.0,
         weight_init: w,
         recurrent_init: r,
+        recurrent_max_abs: None,
     }
 }
 

@@ -9,7 +9,7 @@ mod common;
 use common::torch_layers::run_file;
 
 /// Every case recurrent_variants.py writes.
-const MIN_CASES: usize = 6;
+const MIN_CASES: usize = 12;
 
 #[test]
 fn recurrent_variants_f64_match_pytorch() {

@@ -9,6 +9,7 @@
 
 pub mod gru;
 pub mod gru_reset_before;
+pub mod ind_rnn;
 pub mod lstm;
 pub mod rnn;
 
@@ -29,6 +30,9 @@ pub enum CellKind {
     Gru,
     /// GRU with the reset gate before the recurrent product (`reset_after: false`).
     GruResetBefore,
+    /// IndRNN (Li et al. 2018), relu (the paper's default) or tanh.
+    IndRnnRelu,
+    IndRnnTanh,
 }
 
 /// Runs `$body` with `$c` bound to the concrete cell `$kind` names (a `&'static` value of its
@@ -38,7 +42,7 @@ macro_rules! with_cell {
     ($kind:expr, |$c:ident| $body:expr) => {
         $crate::cell::with_cell!(@arms $kind, $c, $body,
             RnnTanh => rnn::RNN_TANH, RnnRelu => rnn::RNN_RELU, RnnSigmoid => rnn::RNN_SIGMOID, Lstm => lstm::Lstm, Gru => gru::Gru,
-            GruResetBefore => gru_reset_before::GruResetBefore)
+            GruResetBefore => gru_reset_before::GruResetBefore, IndRnnRelu => ind_rnn::IND_RNN_RELU, IndRnnTanh => ind_rnn::IND_RNN_TANH)
     };
     (@arms $kind:expr, $c:ident, $body:expr, $($name:ident => $file:ident::$cell:ident),*) => {
         match $kind {
@@ -53,7 +57,16 @@ pub(crate) use with_cell;
 
 impl CellKind {
     /// The first cell of a layer type is its default.
-    pub const ALL: [CellKind; 6] = [CellKind::RnnTanh, CellKind::RnnRelu, CellKind::RnnSigmoid, CellKind::Lstm, CellKind::Gru, CellKind::GruResetBefore];
+    pub const ALL: [CellKind; 8] = [
+        CellKind::RnnTanh,
+        CellKind::RnnRelu,
+        CellKind::RnnSigmoid,
+        CellKind::Lstm,
+        CellKind::Gru,
+        CellKind::GruResetBefore,
+        CellKind::IndRnnRelu,
+        CellKind::IndRnnTanh,
+    ];
 
     /// The cell this name stands for.
     pub fn cell(self) -> &'static dyn Cell {
@@ -81,6 +94,9 @@ pub enum Recurrence {
     /// (the step's aux), and a second GEMM adds its product into the last blocks (GRU reset-before).
     /// BPTT: d(g ⊙ h) = dG_last·W_h, then `Cell::gate_hidden_backward`.
     Gated { blocks: usize },
+    /// u ⊙ h_{t−1} with u [G·H] (W_hh is a vector, row r multiplying unit r mod H): element-wise,
+    /// no GEMM; BPTT dh_{t−1} = Σ_g dG_g ⊙ u_g (IndRNN).
+    Diagonal,
 }
 
 impl Recurrence {
@@ -88,13 +104,14 @@ impl Recurrence {
     pub fn weight_cols(self, hidden: usize) -> usize {
         match self {
             Recurrence::Dense | Recurrence::Gated { .. } => hidden,
+            Recurrence::Diagonal => 1,
         }
     }
     /// Gate blocks, counted from the last, whose hidden side is not the step GEMM of h_{t−1}.
     pub fn gated_blocks(self) -> usize {
         match self {
             Recurrence::Gated { blocks } => blocks,
-            Recurrence::Dense => 0,
+            Recurrence::Dense | Recurrence::Diagonal => 0,
         }
     }
 }

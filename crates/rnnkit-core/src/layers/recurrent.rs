@@ -1,5 +1,5 @@
-//! `RNN`, `LSTM`, `GRU`: one PyTorch recurrent module (all its layers and directions) as a network
-//! layer. The math lives in `crate::recurrent` (kernels, schedules, BPTT); this file only adapts it:
+//! `RNN`, `LSTM`, `GRU`, `IndRNN`: one PyTorch-style recurrent module (all its layers and
+//! directions) as a network layer. The math lives in `crate::recurrent` (kernels, schedules, BPTT); this file only adapts it:
 //! config, shapes, states (h, and c for cells with a cell state), parameters and init. Which cell a
 //! layer type and `nonlinearity` pick is the cells' own answer (`Cell::layer_type`, `nonlinearity`).
 
@@ -7,7 +7,8 @@ use crate::error::Result;
 use crate::fields::Fields;
 use crate::init::init_block;
 use crate::json::Json;
-use crate::params::{block_layout, block_param_count};
+use crate::cell::Recurrence;
+use crate::params::{block_layout, block_param_count, cell_params};
 use crate::real::Real;
 use crate::recurrent::{BlockInput, RecurrentBlock};
 use crate::rng::Rng;
@@ -28,7 +29,7 @@ impl<R: Real> Recurrent<R> {
         Recurrent { block: RecurrentBlock::new(spec) }
     }
 
-    /// `kind` is "RNN", "LSTM" or "GRU"; `input` the previous layer's output (None for the first
+    /// `kind` is "RNN", "LSTM", "GRU" or "IndRNN"; `input` the previous layer's output (None for the first
     /// layer, whose `input_size` is then required).
     pub fn from_config(kind: &str, config: &Json, input: Option<Shape>, path: &str) -> Result<Self> {
         // The cells this layer type builds; its `nonlinearity` and `reset_after` keys (when its cells
@@ -43,6 +44,12 @@ impl<R: Real> Recurrent<R> {
         }
         if chooses_reset {
             keys.push("reset_after");
+        }
+        // A diagonal recurrence (IndRNN) has a vector, not a matrix, to initialise, and a bound.
+        let diagonal = first.recurrence() == Recurrence::Diagonal;
+        if diagonal {
+            keys.retain(|k| *k != "recurrent_init");
+            keys.push("recurrent_max_abs");
         }
         let f = Fields::new(config, path, &keys)?;
         let nonlinearity = first.nonlinearity().map(|default| f.choice("nonlinearity", Some(default), &nonlinearities)).transpose()?;
@@ -62,6 +69,7 @@ impl<R: Real> Recurrent<R> {
             dropout: f.in_range("dropout", 0.0, 0.0, 1.0, true)?,
             weight_init: f.choice("weight_init", Some("uniform"), &INITS[..2])?,
             recurrent_init: f.choice("recurrent_init", Some("uniform"), INITS)?,
+            recurrent_max_abs: f.opt_num("recurrent_max_abs")?.map(|_| f.positive("recurrent_max_abs", None)).transpose()?,
         };
         Ok(Recurrent::new(spec))
     }
@@ -107,6 +115,10 @@ impl<R: Real> Layer<R> for Recurrent<R> {
             ("weight_init".into(), init(s.weight_init)),
             ("recurrent_init".into(), init(s.recurrent_init)),
         ];
+        if s.cell.recurrence() == Recurrence::Diagonal {
+            kv.retain(|(k, _)| k != "recurrent_init");
+            kv.push(("recurrent_max_abs".into(), s.recurrent_max_abs.map_or(Json::Null, |b| Json::Num(f64::from(b)))));
+        }
         if let Some(n) = s.cell.nonlinearity() {
             kv.push(("nonlinearity".into(), Json::Str(n.into())));
         }
@@ -202,6 +214,20 @@ impl<R: Real> Layer<R> for Recurrent<R> {
         self.block.clear_cache();
     }
 
+    /// |u| ≤ recurrent_max_abs for every layer and direction's recurrent vector (IndRNN): the paper's
+    /// constraint, applied after each optimizer step.
+    fn constrain(&self, params: &mut [R]) {
+        let s = self.spec();
+        let Some(bound) = s.recurrent_max_abs.map(R::from_f32) else { return };
+        let n = s.cell.gates() * s.hidden_size * s.cell.recurrence().weight_cols(s.hidden_size);
+        for l in 0..s.num_layers {
+            for d in 0..s.directions() {
+                let w = cell_params(s, l, d).w_hh;
+                params[w..w + n].iter_mut().for_each(|u| *u = u.max(-bound).min(bound));
+            }
+        }
+    }
+
     fn trace(&self, params: &[R], x: LayerX<'_, R>, seq_len: usize, _out: &[R]) -> Vec<TracePanel> {
         trace_block(self.spec(), params, x, seq_len)
     }
@@ -219,8 +245,8 @@ impl crate::spec::ModelSpec {
     /// Layer `index` read as a recurrent module (an error names it when it is another kind).
     pub fn recurrent_spec(&self, index: usize) -> Result<RecurrentSpec> {
         let l = self.layers.get(index).ok_or_else(|| crate::Error::value("spec.layers", format!("has no layer {index}")))?;
-        if !matches!(l.kind.as_str(), "RNN" | "LSTM" | "GRU") {
-            return Err(crate::Error::value(format!("spec.layers[{index}].type"), format!("expected RNN, LSTM or GRU, got {}", l.kind)));
+        if !matches!(l.kind.as_str(), "RNN" | "LSTM" | "GRU" | "IndRNN") {
+            return Err(crate::Error::value(format!("spec.layers[{index}].type"), format!("expected RNN, LSTM, GRU or IndRNN, got {}", l.kind)));
         }
         Ok(Recurrent::<f32>::from_config(&l.kind, &l.config, None, &format!("spec.layers[{index}].config"))?.block.spec)
     }
@@ -259,5 +285,41 @@ mod tests {
         assert_eq!(names, ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"]);
         assert_eq!(Layer::<f64>::config(&r).get("direction"), Some(&Json::Str("reverse".into())));
         assert!(Layer::<f64>::streams(&r).unwrap_err().contains("sees the future"));
+    }
+
+    fn build_kind(kind: &str, config: &str) -> Result<Recurrent<f64>> {
+        Recurrent::<f64>::from_config(kind, &Json::parse(config).unwrap(), None, "spec.layers[0].config")
+    }
+
+    /// IndRNN: relu by default, u a vector [H] per layer and direction, `recurrent_max_abs` > 0 (in
+    /// the canonical config, null when unset), no `recurrent_init` (u is a vector, drawn U(0, 1));
+    /// `reset_after` belongs to GRU alone. Errors name the key.
+    #[test]
+    fn indrnn_config_names_and_errors() {
+        let r = build_kind("IndRNN", r#"{"input_size":2,"hidden_size":3,"direction":"bidirectional"}"#).unwrap();
+        assert_eq!(r.spec().cell, CellKind::IndRnnRelu);
+        let shapes: Vec<(String, Vec<usize>)> = Layer::<f64>::params(&r).into_iter().map(|p| (p.name, p.shape)).collect();
+        assert_eq!(shapes[1], ("weight_hh_l0".to_string(), vec![3]));
+        assert_eq!(shapes[5], ("weight_hh_l0_reverse".to_string(), vec![3]));
+        let c = Layer::<f64>::config(&r);
+        assert_eq!((c.get("nonlinearity"), c.get("recurrent_max_abs"), c.get("recurrent_init")), (Some(&Json::Str("relu".into())), Some(&Json::Null), None));
+        let t = build_kind("IndRNN", r#"{"input_size":2,"hidden_size":3,"nonlinearity":"tanh","recurrent_max_abs":1.5}"#).unwrap();
+        assert_eq!((t.spec().cell, t.spec().recurrent_max_abs), (CellKind::IndRnnTanh, Some(1.5)));
+        for (config, key, says) in [
+            (r#"{"input_size":2,"hidden_size":3,"recurrent_max_abs":0}"#, "recurrent_max_abs", "expected a value > 0, got 0"),
+            (r#"{"input_size":2,"hidden_size":3,"recurrent_init":"orthogonal"}"#, "recurrent_init", "unknown field"),
+            (r#"{"input_size":2,"hidden_size":3,"nonlinearity":"sigmoid"}"#, "nonlinearity", "expected one of relu, tanh"),
+            (r#"{"input_size":2,"hidden_size":3,"reset_after":false}"#, "reset_after", "unknown field"),
+        ] {
+            let e = build_kind("IndRNN", config).err().unwrap().to_string();
+            assert!(e.contains(&format!("spec.layers[0].config.{key}")) && e.contains(says), "{config}: {e}");
+        }
+        let e = build_kind("LSTM", r#"{"input_size":2,"hidden_size":3,"recurrent_max_abs":1}"#).err().unwrap().to_string();
+        assert!(e.contains("spec.layers[0].config.recurrent_max_abs: unknown field"), "{e}");
+        let g = build_kind("GRU", r#"{"input_size":2,"hidden_size":3,"reset_after":false}"#).unwrap();
+        assert_eq!(g.spec().cell, CellKind::GruResetBefore);
+        assert_eq!(Layer::<f64>::config(&g).get("reset_after"), Some(&Json::Bool(false)));
+        let e = build_kind("GRU", r#"{"input_size":2,"hidden_size":3,"reset_after":"no"}"#).err().unwrap().to_string();
+        assert!(e.contains("spec.layers[0].config.reset_after") && e.contains("boolean"), "{e}");
     }
 }

@@ -22,7 +22,7 @@ use std::ops::Range;
 
 use super::workspace::{fit, slots, BackScratch, DirState, StepScratch};
 use super::LayerX;
-use crate::cell::{as_f32, as_f32_mut, with_cell, Cell, GateHidden, GateHiddenBackward, RowStep, StepBackward, StepForward};
+use crate::cell::{as_f32, as_f32_mut, with_cell, Cell, GateHidden, GateHiddenBackward, Recurrence, RowStep, StepBackward, StepForward};
 use crate::kernels::{kernels, pack_row_weights, PackedB};
 use crate::parallel::{self, part_rows, row_parts, Disjoint};
 use crate::params::CellParams;
@@ -71,6 +71,14 @@ pub(crate) struct Scan<'a, R> {
 fn hidden_rows<C: Cell + ?Sized>(cell: &C, hidden: usize) -> (usize, usize) {
     let special = (cell.apart_gates() + cell.recurrence().gated_blocks()) * hidden;
     (cell.gates() * hidden - special, special)
+}
+
+/// gates[b, r] += u[r]·h[b, r mod H] for every row b: a diagonal recurrence's step product
+/// (`Recurrence::Diagonal`), `gates` [rows, gs], `h` [rows, H].
+fn add_diagonal<R: Real>(gates: &mut [R], gs: usize, hd: usize, u: &[R], h: &[R]) {
+    for (g, h) in gates.chunks_exact_mut(gs).zip(h.chunks_exact(hd)) {
+        g.iter_mut().zip(u).enumerate().for_each(|(r, (a, u))| *a += *u * h[r % hd]);
+    }
 }
 
 /// `v[range]`, or `v` itself when empty (an operand the cell does not use).
@@ -151,7 +159,7 @@ impl<R: Real> Scan<'_, R> {
         &self.params[self.cp.w_ih..self.cp.w_ih + self.gate_size() * self.cp.input_size]
     }
     fn w_hh(&self) -> &[R] {
-        &self.params[self.cp.w_hh..self.cp.w_hh + self.gate_size() * self.hidden]
+        &self.params[self.cp.w_hh..self.cp.w_hh + self.gate_size() * self.cell.recurrence().weight_cols(self.hidden)]
     }
     pub(super) fn bias(&self, offset: Option<usize>) -> Option<&[R]> {
         offset.map(|o| &self.params[o..o + self.gate_size()])
@@ -198,7 +206,7 @@ impl<R: Real> Scan<'_, R> {
 
     /// The step GEMMs' multiply-adds over the whole scan.
     fn step_macs(&self) -> usize {
-        self.seq_len * self.batch * self.gate_size() * self.hidden
+        self.seq_len * self.batch * self.gate_size() * self.cell.recurrence().weight_cols(self.hidden)
     }
 
     /// How many of a layer's `dirs` directions (this scan is one of them) should run at once, each
@@ -244,6 +252,7 @@ impl<R: Real> Scan<'_, R> {
         // The row step runs the cell itself.
         let cell_done = matches!(input, StepInput::Row { .. });
         match input {
+            StepInput::Gemm { .. } if cell.recurrence() == Recurrence::Diagonal => add_diagonal(gates, gs, hd, self.w_hh(), h_prev),
             StepInput::Gemm { packed, gated } => {
                 // h_{t−1}·W_hhᵀ: accumulated straight into the step's gate block, or into `gh` for a
                 // cell with apart gates. The cell then runs on the block while it is hot.
@@ -288,7 +297,9 @@ impl<R: Real> Scan<'_, R> {
     /// W_hh packed for the forward's step kernel (f32), into `st`: once per weight version, not per
     /// call or step.
     fn pack_recurrent(&self, st: &mut DirState<R>, step: StepKernel) {
-        if let Some(w_hh) = as_f32(self.w_hh()) {
+        // A diagonal recurrence reads its vector as it is.
+        let dense = self.cell.recurrence() != Recurrence::Diagonal;
+        if let Some(w_hh) = as_f32(self.w_hh()).filter(|_| dense) {
             match step {
                 StepKernel::Row => pack_row_weights(self.cell.gates(), kernels().lanes, self.hidden, w_hh, &mut st.w_hh_rows),
                 StepKernel::Gemm => {
@@ -411,6 +422,15 @@ impl<R: Real> Scan<'_, R> {
             }
             cell.gate_hidden_backward(GateHiddenBackward { batch: rows, hidden: hd, gates: in_.gates, h_prev: in_.h_prev, d_gated_h: dgh, dgx: &mut *dgx, dh_prev: &mut *dh_next });
         }
+        if cell.recurrence() == Recurrence::Diagonal {
+            // dh_{t−1} += Σ_g dG_g ⊙ u_g: no GEMM.
+            for (d, dn) in dgx.chunks_exact(gs).zip(dh_next.chunks_exact_mut(hd)) {
+                for (r, (dv, u)) in d.iter().zip(w_hh).enumerate() {
+                    dn[r % hd] += *dv * *u;
+                }
+            }
+            return;
+        }
         // dh_{t−1} += dGh·W_hh. dGh is dgx, except the apart gates' block (`dgh`): the other
         // columns of dgx times their W_hh rows (`packed.0`), then `dgh` times the apart rows (`packed.1`).
         match (as_f32(dgx), as_f32(dgh), as_f32_mut(&mut *dh_next)) {
@@ -489,7 +509,8 @@ impl<R: Real> Scan<'_, R> {
         }
 
         let aux_w = self.cell.aux_width(hd);
-        if let Some(w) = as_f32(self.w_hh()) {
+        let diagonal = self.cell.recurrence() == Recurrence::Diagonal;
+        if let Some(w) = as_f32(self.w_hh()).filter(|_| !diagonal) {
             let pack = kernels().pack_b;
             pack(false, plain, hd, &w[..plain * hd], hd, &mut sc.w_hh_n);
             if special > 0 {
@@ -554,7 +575,7 @@ impl<R: Real> Scan<'_, R> {
         let h_prev = if self.reverse { bh } else { 0 };
         let hs = &st.hs[h_prev..h_prev + rows * hd];
         match x {
-            LayerX::Features(x) if as_f32(x).is_some() => {
+            LayerX::Features(x) if as_f32(x).is_some() && !diagonal => {
                 // Those shared rows use one GEMM for dW_ih and dW_hh against [x | h_{t−1}], which packs
                 // dGᵀ once (T1: 1024×3200ᵀ·3200×320 ~95 GFLOP/s, against ~72 and ~90 for the two apart).
                 let w = input + hd;
@@ -579,7 +600,15 @@ impl<R: Real> Scan<'_, R> {
                     LayerX::Features(x) => R::gemm(true, false, gs, input, rows, R::ONE, &sc.dgx, gs, x, input, R::ONE, g_w_ih, input),
                     LayerX::Tokens(ids) => add_token_weight_grads(ids, &sc.dgx, gs, input, &mut sc.dw, g_w_ih),
                 }
-                R::gemm(true, false, plain, hd, rows, R::ONE, &sc.dgx, gs, hs, hd, R::ONE, &mut grads[g_hh..g_hh + plain * hd], hd);
+                if diagonal {
+                    // du_r = Σ_rows dG[row, r]·h_{t−1}[row, r mod H].
+                    let du = &mut grads[g_hh..g_hh + gs];
+                    for (d, h) in sc.dgx.chunks_exact(gs).zip(hs.chunks_exact(hd)) {
+                        du.iter_mut().zip(d).enumerate().for_each(|(r, (g, v))| *g += *v * h[r % hd]);
+                    }
+                } else {
+                    R::gemm(true, false, plain, hd, rows, R::ONE, &sc.dgx, gs, hs, hd, R::ONE, &mut grads[g_hh..g_hh + plain * hd], hd);
+                }
             }
         }
         if ka > 0 {
