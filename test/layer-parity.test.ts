@@ -1,7 +1,7 @@
 /**
  * PyTorch parity of every non-recurrent layer kind through the public TS API, on native and on each
  * wasm module (threaded SIMD128, SIMD128, scalar). Each case of test/fixtures/torch_layers/
- * {basic,attention,conv}.json (format: test/fixtures/README.md) becomes a `Sequential` holding the
+ * {basic,attention,conv,recurrent_variants}.json (format: test/fixtures/README.md) becomes a `Sequential` holding the
  * layer, loads PyTorch's parameters with `loadStateDict`, and is checked twice:
  * - `Sequential.forward` (inference, with lengths and initial states) gives the fixture's output;
  * - a `ModelHandle` of the model's canonical spec and parameters (`getBackend().createModel`: the
