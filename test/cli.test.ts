@@ -255,7 +255,7 @@ describe.skipIf(!built)('rnnkit CLI (run `npm run build` first)', () => {
       expectUserError(await cli(['train', '--lr8', '0.1']), 'unknown flag --lr8 for rnnkit train, did you mean --lr?');
       expectUserError(await cli(['train', '--hiden', '4']), 'did you mean --hidden?');
       expectUserError(await cli(['trian']), 'unknown command "trian", did you mean train?');
-      expectUserError(await cli(['train', '--cell', 'lstn']), 'expects one of rnn, rnn-relu, lstm, gru, got "lstn", did you mean lstm?');
+      expectUserError(await cli(['train', '--cell', 'lstn']), 'expects one of rnn, rnn-relu, lstm, gru, gru-reset-before, indrnn, indrnn-tanh, got "lstn", did you mean lstm?');
     });
 
     it('a model file that is not an rnnkit safetensors file', async () => {

@@ -29,7 +29,7 @@ pub fn init_block(spec: &RecurrentSpec, params: &mut [f32], rng: &mut Rng) {
             if spec.cell.recurrence() == Recurrence::Diagonal {
                 // IndRNN's u ~ U(0, 1), as the authors' code initialises it (Sunnydreamrain/
                 // IndRNN_pytorch, `reset_parameters`), drawn within `recurrent_max_abs` when smaller.
-                let hi = spec.recurrent_max_abs.map_or(1.0, |b| f64::from(b).min(1.0));
+                let hi = spec.recurrent_max_abs.map_or(1.0, |b| b.min(1.0));
                 w_hh.iter_mut().for_each(|u| *u = rng.uniform(0.0, hi) as f32);
             } else {
                 fill_gates(w_hh, spec.recurrent_init, gates, h, h, k, rng);

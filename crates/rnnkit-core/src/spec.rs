@@ -38,7 +38,7 @@ pub struct RecurrentSpec {
     pub recurrent_init: WeightInit,
     /// A diagonal recurrence's bound (IndRNN `recurrent_max_abs`): |u| ≤ bound, drawn within it at
     /// init and clipped to it after every optimizer step (`Layer::constrain`). None: unbounded.
-    pub recurrent_max_abs: Option<f32>,
+    pub recurrent_max_abs: Option<f64>,
 }
 
 impl RecurrentSpec {

@@ -366,7 +366,7 @@ fn buffers_beyond_the_element_limit_are_errors_naming_x_before_allocating() {
 /// parameters train freely. SGD at lr = 50 pushes u far past the bound in one step.
 #[test]
 fn indrnn_recurrent_weights_stay_within_their_bound_after_each_update() {
-    let bound = 0.25; // exact in f32, as the spec stores it
+    let bound = 0.25;
     let json = format!(
         r#"{{"seed":2,"layers":[{{"type":"IndRNN","config":{{"input_size":2,"hidden_size":4,"num_layers":2,"direction":"bidirectional","recurrent_max_abs":{bound}}}}},
             {{"type":"Dense","config":{{"units":1}}}}]}}"#

@@ -10,7 +10,7 @@
 import { writeFileAtomic } from '../../persist-node.js';
 import { resolve } from 'node:path';
 
-import { Dense, GRU, LSTM, RNN, Sequential, tensor, type Loss, type OptimizerType } from '../../index.js';
+import { Dense, GRU, IndRNN, LSTM, RNN, Sequential, tensor, type Loss, type OptimizerType } from '../../index.js';
 import { layerFromJSON, withInputSize } from '../../layers/registry.js';
 import type { TracePanel } from '../../model.js';
 import type { Tensor3D } from '../../tensor.js';
@@ -53,7 +53,13 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'window', type: 'int', min: 1, help: 'sequence length in steps', default: '48 (text 64, reber 30, adding 50)' },
   { name: 'stride', type: 'int', min: 1, help: 'steps between window starts', default: '1 (text: window/2)' },
   { name: 'val-split', type: 'number', min: 0, max: 0.9, help: 'fraction held out for validation (the end of a series)', default: '0.2' },
-  { name: 'cell', type: 'string', choices: ['rnn', 'rnn-relu', 'lstm', 'gru'], help: 'recurrent cell', default: 'lstm' },
+  {
+    name: 'cell',
+    type: 'string',
+    choices: ['rnn', 'rnn-relu', 'lstm', 'gru', 'gru-reset-before', 'indrnn', 'indrnn-tanh'],
+    help: 'recurrent cell (gru-reset-before: the Keras/TF.js/ONNX-default GRU form; indrnn: Li et al. 2018, relu)',
+    default: 'lstm',
+  },
   { name: 'hidden', type: 'int', min: 1, help: 'hidden units per layer', default: '32 (text 96)' },
   { name: 'layers', type: 'int', min: 1, max: 16, help: 'stacked recurrent layers', default: '1' },
   { name: 'bidirectional', type: 'boolean', help: 'run each layer both ways (forecasts then use the last step only)' },
@@ -133,7 +139,11 @@ function modelFromLayers(list: unknown[], data: PreparedData, seed: number): Seq
 function buildModel(r: Resolved, data: PreparedData): Sequential {
   const common = { hiddenSize: r.hidden, numLayers: r.layers, bidirectional: r.bidirectional, dropout: r.dropout };
   const first = { ...common, inputSize: data.inputSize };
-  const rec = r.cell === 'lstm' ? new LSTM(first) : r.cell === 'gru' ? new GRU(first) : new RNN({ ...first, nonlinearity: r.cell === 'rnn-relu' ? 'relu' : 'tanh' });
+  const rec =
+    r.cell === 'lstm' ? new LSTM(first)
+    : r.cell === 'gru' || r.cell === 'gru-reset-before' ? new GRU({ ...first, resetAfter: r.cell === 'gru' })
+    : r.cell === 'indrnn' || r.cell === 'indrnn-tanh' ? new IndRNN({ ...first, nonlinearity: r.cell === 'indrnn' ? 'relu' : 'tanh' })
+    : new RNN({ ...first, nonlinearity: r.cell === 'rnn-relu' ? 'relu' : 'tanh' });
   const head = new Dense({ units: data.outputUnits, activation: r.head as 'identity', returnSequences: data.returnSequences });
   return new Sequential([rec, head], { seed: r.seed });
 }

@@ -69,13 +69,21 @@ impl<R: Real> Recurrent<R> {
             dropout: f.in_range("dropout", 0.0, 0.0, 1.0, true)?,
             weight_init: f.choice("weight_init", Some("uniform"), &INITS[..2])?,
             recurrent_init: f.choice("recurrent_init", Some("uniform"), INITS)?,
-            recurrent_max_abs: f.opt_num("recurrent_max_abs")?.map(|_| f.positive("recurrent_max_abs", None)).transpose()?,
+            recurrent_max_abs: recurrent_max_abs(&f)?,
         };
         Ok(Recurrent::new(spec))
     }
 
     pub fn spec(&self) -> &RecurrentSpec {
         &self.block.spec
+    }
+}
+
+/// A diagonal recurrence's optional bound: a number > 0 (kept as given, so the config reads back as written).
+fn recurrent_max_abs(f: &Fields<'_>) -> Result<Option<f64>> {
+    match f.opt_num("recurrent_max_abs")? {
+        Some(b) if b <= 0.0 => Err(crate::Error::value(f.path("recurrent_max_abs"), format!("expected a value > 0, got {b}"))),
+        b => Ok(b),
     }
 }
 
@@ -117,7 +125,7 @@ impl<R: Real> Layer<R> for Recurrent<R> {
         ];
         if s.cell.recurrence() == Recurrence::Diagonal {
             kv.retain(|(k, _)| k != "recurrent_init");
-            kv.push(("recurrent_max_abs".into(), s.recurrent_max_abs.map_or(Json::Null, |b| Json::Num(f64::from(b)))));
+            kv.push(("recurrent_max_abs".into(), s.recurrent_max_abs.map_or(Json::Null, Json::Num)));
         }
         if let Some(n) = s.cell.nonlinearity() {
             kv.push(("nonlinearity".into(), Json::Str(n.into())));
@@ -218,7 +226,7 @@ impl<R: Real> Layer<R> for Recurrent<R> {
     /// constraint, applied after each optimizer step.
     fn constrain(&self, params: &mut [R]) {
         let s = self.spec();
-        let Some(bound) = s.recurrent_max_abs.map(R::from_f32) else { return };
+        let Some(bound) = s.recurrent_max_abs.map(R::from_f64) else { return };
         let n = s.cell.gates() * s.hidden_size * s.cell.recurrence().weight_cols(s.hidden_size);
         for l in 0..s.num_layers {
             for d in 0..s.directions() {
