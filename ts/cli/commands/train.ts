@@ -237,8 +237,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const source = sourceOf({ csv: str('csv'), text: str('text'), dataset: str('dataset') as DatasetName | undefined });
   const textTask = source === 'text';
   const layerList = typeof flags.config === 'string' ? configLayers(flags.config) : undefined;
-  // A model that looks at later steps (a bidirectional layer) may forecast from the last step only.
-  const bidirectional = flags.bidirectional === true || (layerList ?? []).some((l) => (l as { config?: { bidirectional?: unknown } })?.config?.bidirectional === true);
+  // A model that looks at later steps (a bidirectional or reverse layer) may forecast from the last step only.
+  const seesLater = (c: { bidirectional?: unknown; direction?: unknown } | undefined) => c?.bidirectional === true || c?.direction === 'bidirectional' || c?.direction === 'reverse';
+  const bidirectional = flags.bidirectional === true || (layerList ?? []).some((l) => seesLater((l as { config?: { bidirectional?: unknown; direction?: unknown } })?.config));
 
   // Data first: a bad file should fail before any backend loads.
   const data = trainingData({
