@@ -5,6 +5,10 @@
 //! [G·H, H] matrix does). The cell is `Recurrence::Diagonal`: the scan adds u ⊙ h_{t−1} element-wise
 //! (no GEMM) and, in BPTT, dh_{t−1} = dpre ⊙ u and du = Σ dpre ⊙ h_{t−1}. Given the pre-activation,
 //! the step is the Elman cell's, so it runs that cell's formulas.
+//! Init (init.rs): u ~ U(0, 1) as in the authors' code (Sunnydreamrain/IndRNN_pytorch); W_ih and the
+//! biases PyTorch's U(±1/√H). The paper's constraint |u| ≤ bound is the layer's `recurrent_max_abs`
+//! (`Layer::constrain`, after every optimizer step); for relu over T steps the paper takes
+//! bound = 2^(1/T) (so |u|^T ≤ 2: no exploding), and keeps |u| away from 0 for long memory.
 
 use super::rnn::{Nonlinearity, Rnn};
 use super::{Cell, Recurrence, StepBackward, StepForward};
