@@ -76,8 +76,11 @@ fn hidden_rows<C: Cell + ?Sized>(cell: &C, hidden: usize) -> (usize, usize) {
 /// gates[b, r] += u[r]·h[b, r mod H] for every row b: a diagonal recurrence's step product
 /// (`Recurrence::Diagonal`), `gates` [rows, gs], `h` [rows, H].
 fn add_diagonal<R: Real>(gates: &mut [R], gs: usize, hd: usize, u: &[R], h: &[R]) {
+    // Block by block (no index arithmetic per element, so the loop vectorises).
     for (g, h) in gates.chunks_exact_mut(gs).zip(h.chunks_exact(hd)) {
-        g.iter_mut().zip(u).enumerate().for_each(|(r, (a, u))| *a += *u * h[r % hd]);
+        for (block, u) in g.chunks_exact_mut(hd).zip(u.chunks_exact(hd)) {
+            block.iter_mut().zip(u).zip(h).for_each(|((a, u), h)| *a += *u * *h);
+        }
     }
 }
 
@@ -425,8 +428,8 @@ impl<R: Real> Scan<'_, R> {
         if cell.recurrence() == Recurrence::Diagonal {
             // dh_{t−1} += Σ_g dG_g ⊙ u_g: no GEMM.
             for (d, dn) in dgx.chunks_exact(gs).zip(dh_next.chunks_exact_mut(hd)) {
-                for (r, (dv, u)) in d.iter().zip(w_hh).enumerate() {
-                    dn[r % hd] += *dv * *u;
+                for (d, u) in d.chunks_exact(hd).zip(w_hh.chunks_exact(hd)) {
+                    dn.iter_mut().zip(d).zip(u).for_each(|((o, d), u)| *o += *d * *u);
                 }
             }
             return;
@@ -604,7 +607,9 @@ impl<R: Real> Scan<'_, R> {
                     // du_r = Σ_rows dG[row, r]·h_{t−1}[row, r mod H].
                     let du = &mut grads[g_hh..g_hh + gs];
                     for (d, h) in sc.dgx.chunks_exact(gs).zip(hs.chunks_exact(hd)) {
-                        du.iter_mut().zip(d).enumerate().for_each(|(r, (g, v))| *g += *v * h[r % hd]);
+                        for (du, d) in du.chunks_exact_mut(hd).zip(d.chunks_exact(hd)) {
+                            du.iter_mut().zip(d).zip(h).for_each(|((g, d), h)| *g += *d * *h);
+                        }
                     }
                 } else {
                     R::gemm(true, false, plain, hd, rows, R::ONE, &sc.dgx, gs, hs, hd, R::ONE, &mut grads[g_hh..g_hh + plain * hd], hd);
