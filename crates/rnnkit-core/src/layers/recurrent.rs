@@ -262,7 +262,24 @@ impl crate::spec::ModelSpec {
 
 #[cfg(test)]
 mod tests {
+    use super::super::gradcheck::{check, Case};
     use super::*;
+
+    /// The structural variants through the `Layer` trait (config, states, params as the network sees
+    /// them) against central finite differences: every parameter, x and h0, with lengths.
+    #[test]
+    fn structural_variants_pass_the_finite_difference_check() {
+        let seq = Some(Shape::Seq { features: 3 });
+        for (kind, config) in [
+            ("GRU", r#"{"hidden_size":3,"reset_after":false,"direction":"reverse","num_layers":2}"#),
+            ("GRU", r#"{"hidden_size":2,"reset_after":false,"direction":"bidirectional","bias":false}"#),
+            ("LSTM", r#"{"hidden_size":2,"direction":"reverse"}"#),
+            ("IndRNN", r#"{"hidden_size":3,"direction":"bidirectional","num_layers":2,"nonlinearity":"tanh"}"#),
+            ("IndRNN", r#"{"hidden_size":4,"direction":"reverse","recurrent_max_abs":0.5}"#),
+        ] {
+            check(Case { kind, config, input: seq, seq_len: 4, batch: 3, lengths: Some(vec![4, 1, 3]), ids: None });
+        }
+    }
 
     fn build(config: &str) -> Result<Recurrent<f64>> {
         Recurrent::<f64>::from_config("GRU", &Json::parse(config).unwrap(), None, "spec.layers[0].config")
