@@ -29,7 +29,8 @@ pub struct RecurrentSpec {
     pub bidirectional: bool,
     /// Reverse-only (config `direction: "reverse"`, Keras `go_backwards`, ONNX `reverse`): the one
     /// direction runs t = len_b − 1 … 0, as the second direction of a bidirectional layer does, and
-    /// writes each output at its own time index. Never set together with `bidirectional`.
+    /// writes each output at its own time index. Never set together with `bidirectional`. Its one
+    /// direction has PyTorch's plain `_l{k}` parameter names.
     pub reverse: bool,
     pub bias: bool,
     /// Dropout on the outputs of every layer but the last, in training only.
