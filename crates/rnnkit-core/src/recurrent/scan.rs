@@ -4,7 +4,10 @@
 //! into the step's gate block (into `gh` for a cell with apart gates, `Cell::apart_gates`), and the
 //! cell's fused element-wise pass (gate activations, state update) while that block is in cache. A
 //! batch-1 step of a cell with a fused row step runs its GEMV and cell together, group by group of
-//! hidden units (`Cell::row_step`). The scan knows its cell only through the `Cell` trait, and runs
+//! hidden units (`Cell::row_step`). How h_{t−1} enters is the cell's `Cell::recurrence()`: that
+//! GEMM; for a gated recurrence (GRU reset-before) a GEMM for the other blocks, the cell's
+//! `gate_hidden`, then (g ⊙ h_{t−1})·W_hᵀ into the gated blocks; for a diagonal one (IndRNN)
+//! u ⊙ h_{t−1} element-wise, no GEMM. The scan knows its cell only through the `Cell` trait, and runs
 //! compiled per cell (`with_cell!` once per scan), so the steps are direct calls.
 //! An inference forward (`record` false) keeps two state slots and one aux slab, hot in cache.
 //!
