@@ -68,6 +68,14 @@ const CASES: BadCase[] = [
   // Activations
   { kind: 'GELU', what: 'a config key (core)', make: (a) => raw(a, [D4, { type: 'GELU', config: { approximate: 'tanh' } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[1].config.approximate', says: /unknown field/ },
   { kind: 'ReLU', what: 'a config key (facade)', make: (a) => a.ReLU.fromConfig({ inplace: true }), code: 'ERR_RNNKIT_VALUE', arg: 'config.inplace', says: /unknown ReLU config key/ },
+  // Recurrent variants (issue 15): direction, reset_after, IndRNN
+  { kind: 'GRU', what: 'direction and bidirectional disagree', make: (a) => new a.Sequential([new a.GRU({ inputSize: 2, hiddenSize: 3, direction: 'reverse', bidirectional: true })]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.bidirectional', says: /expected false \(direction is "reverse"\), got true/ },
+  { kind: 'GRU', what: 'unknown direction (facade)', make: (a) => new a.GRU({ hiddenSize: 3, direction: 'backward' as never }), code: 'ERR_RNNKIT_VALUE', arg: 'options.direction', says: /forward.*reverse.*bidirectional/ },
+  { kind: 'GRU', what: 'unknown direction (core)', make: (a) => raw(a, [{ type: 'GRU', config: { input_size: 2, hidden_size: 3, direction: 'backward' } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.direction', says: /forward, reverse, bidirectional, got "backward"/ },
+  { kind: 'GRU', what: 'reset_after on an LSTM (core)', make: (a) => raw(a, [{ type: 'LSTM', config: { input_size: 2, hidden_size: 3, reset_after: false } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.reset_after', says: /unknown field/ },
+  { kind: 'IndRNN', what: 'recurrent_max_abs 0 (core)', make: (a) => raw(a, [{ type: 'IndRNN', config: { input_size: 2, hidden_size: 3, recurrent_max_abs: 0 } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.recurrent_max_abs', says: /> 0, got 0/ },
+  { kind: 'IndRNN', what: 'recurrent_init (a vector has none; core)', make: (a) => raw(a, [{ type: 'IndRNN', config: { input_size: 2, hidden_size: 3, recurrent_init: 'orthogonal' } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.recurrent_init', says: /unknown field/ },
+  { kind: 'IndRNN', what: 'sigmoid nonlinearity (core)', make: (a) => raw(a, [{ type: 'IndRNN', config: { input_size: 2, hidden_size: 3, nonlinearity: 'sigmoid' } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.nonlinearity', says: /relu, tanh, got "sigmoid"/ },
 ];
 
 it('covers every new layer kind', () => {
