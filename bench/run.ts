@@ -1,6 +1,6 @@
 /**
  * `npm run bench` / `npm run bench:quick`: every workload (bench/workloads.ts, then the layer stacks
- * C1/A1 of bench/stacks.ts) on rnnkit-native
+ * CR1/AT1 of bench/stacks.ts) on rnnkit-native
  * (1 thread and all cores), rnnkit-wasm (1 thread, and the threaded module on all cores),
  * onnxruntime-node (1 and 2 threads), tfjs-backend-wasm, tfjs cpu, brain.js and PyTorch (1 and 2
  * threads, persistent child processes), in one run, on the same inputs, every peer timed in the
@@ -36,7 +36,7 @@ const quick = args.includes('--quick');
 const only = flag('only')?.split(',');
 const peerFilter = flag('peers')?.split(',');
 const outDir = flag('out') ?? fileURLToPath(new URL('./results', import.meta.url));
-/** Base name of the result files: `--only=C1,A1 --name=stacks` keeps latest.{json,md} (what the README quotes) intact. */
+/** Base name of the result files: `--only=CR1,AT1 --name=stacks` keeps latest.{json,md} (what the README quotes) intact. */
 const outName = flag('name') ?? 'latest';
 
 const BUDGET: Budget = quick ? { warmupMs: 100, budgetMs: 300, minSamples: 3 } : { warmupMs: 500, budgetMs: 3000, minSamples: 7 };
@@ -219,13 +219,13 @@ async function main(): Promise<void> {
   }
 
   for (const p of peers) if (p.note && !p.unavailable) notes.push(`${p.name}: ${p.note}`);
-  // Notes a peer gave for one workload (e.g. tfjs ops written by hand for C1/A1).
+  // Notes a peer gave for one workload (e.g. tfjs ops written by hand for CR1/AT1).
   const rowNotes = rows.filter((r) => r.note && r.note !== peers.find((p) => p.name === r.peer)?.note).map((r) => `${r.workload} ${r.peer}: ${r.note}`);
   notes.push(...rowNotes);
   notes.push(
     'GFLOP/s use the workload formula (bench/workloads.ts): LSTM forward 2·B·T·4H·(I+H), GRU 3H, RNN 1H; a training step counts 3 × (recurrent + head forward).',
     '% peak divides by the 1-thread FMA peak for 1-thread rows and by the all-cores peak for multi-thread rows.',
-    'C1/A1 (layer stacks): a training step counts 3 × forward of Conv1D 2·B·T·C_out·C_in·K + BiRNN 2·2·B·T\'·G·H·(I+H) + attention 2·B·T\'·F·(F+2) + Dense (bench/stacks.ts); each peer starts from its own initial weights (same shapes), so there is no output column.',
+    'CR1/AT1 (layer stacks): a training step counts 3 × forward of Conv1D 2·B·T·C_out·C_in·K + BiRNN 2·2·B·T\'·G·H·(I+H) + attention 2·B·T\'·F·(F+2) + Dense (bench/stacks.ts); each peer starts from its own initial weights (same shapes), so there is no output column.',
     'tfjs GRU is the "reset before" variant (tfjs-layers has no reset_after), same FLOPs; its outputs are not compared.',
     'onnxruntime and PyTorch get time-major / batch-first input as they prefer, converted outside the timed call; rnnkit and tfjs take batch-first.',
     'A timing on a shared machine means something only as a ratio against rows from the same run.',

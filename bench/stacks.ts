@@ -1,5 +1,5 @@
 /**
- * The layer-stack training workloads of issue 14 (C1 CRNN, A1 attention text classifier): their
+ * The layer-stack training workloads of issue 14 (CR1 CRNN, AT1 attention text classifier): their
  * architecture, FLOP formulas, seeded inputs and class labels, and rnnkit's `{type, config}` layers
  * spec. Unlike bench/workloads.ts's single-layer rows, every peer initialises its own weights (same
  * shapes and FLOPs, not the same numbers): the point is the time of one training step.
@@ -8,7 +8,7 @@
 import { seededUniform } from './workloads.js';
 
 export interface StackWorkload {
-  id: 'C1' | 'A1';
+  id: 'CR1' | 'AT1';
   title: string;
   kind: 'train';
   /** What the peers build (bench/peers/*: one builder per family). */
@@ -32,7 +32,7 @@ export interface StackWorkload {
 
 export const STACKS: readonly StackWorkload[] = [
   {
-    id: 'C1',
+    id: 'CR1',
     title: 'CRNN training step',
     kind: 'train',
     family: 'crnn',
@@ -47,7 +47,7 @@ export const STACKS: readonly StackWorkload[] = [
     classes: 10,
   },
   {
-    id: 'A1',
+    id: 'AT1',
     title: 'attention text classifier step',
     kind: 'train',
     family: 'attention-text',

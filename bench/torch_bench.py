@@ -64,7 +64,7 @@ def build(w, d):
 
 def prepare(w, d, lr):
     """The workload's call: one inference forward pass or one training step."""
-    if "family" in w:  # a layer stack (C1, A1): torch_stacks.py
+    if "family" in w:  # a layer stack (CR1, AT1): torch_stacks.py
         return prepare_stack(w, lambda name, dtype, shape: load(d, w["id"] + "." + name, shape, dtype), lr)
     B, T = w["batch"], w["seqLen"]
     x = load(d, w["id"] + ".x", (B, T, w["inputSize"]))

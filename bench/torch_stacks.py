@@ -1,4 +1,4 @@
-"""The layer-stack workloads of bench/stacks.ts (C1 CRNN, A1 attention text classifier) in PyTorch, for
+"""The layer-stack workloads of bench/stacks.ts (CR1 CRNN, AT1 attention text classifier) in PyTorch, for
 bench/torch_bench.py: the same architecture and shapes as rnnkit's `{type, config}` spec, torch's own
 default init (the stacks do not share weights), nn.CrossEntropyLoss on the logits, Adam.
 

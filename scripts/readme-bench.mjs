@@ -87,15 +87,15 @@ function fitSection() {
   return `\n\n${out.join('\n')}`;
 }
 
-// The layer-stack training steps (bench/stacks.ts: C1 CRNN, A1 attention text classifier) from the newest
-// of latest.json and stacks.json (`npx tsx bench/run.ts --only=C1,A1 --name=stacks`), in their own block.
+// The layer-stack training steps (bench/stacks.ts: CR1 CRNN, AT1 attention text classifier) from the newest
+// of latest.json and stacks.json (`npx tsx bench/run.ts --only=CR1,AT1 --name=stacks`), in their own block.
 function stacksSection() {
-  // The newer of a full run (latest.json, which has C1/A1 since issue 14) and a run of the stacks alone.
+  // The newer of a full run (latest.json, which has CR1/AT1 since issue 14) and a run of the stacks alone.
   const runs = ['latest', 'stacks']
     .map((n) => new URL(`bench/results/${n}.json`, root))
     .filter((u) => existsSync(u))
     .map((u) => ({ ...JSON.parse(readFileSync(u, 'utf8')), md: u.pathname.replace(/.*\/bench\//, 'bench/').replace(/json$/, 'md') }))
-    .filter((x) => x.rows.some((row) => row.workload === 'C1' || row.workload === 'A1'))
+    .filter((x) => x.rows.some((row) => row.workload === 'CR1' || row.workload === 'AT1'))
     .sort((x, y) => y.machine.date.localeCompare(x.machine.date));
   if (!runs.length) return undefined;
   const st = runs[0];
@@ -120,14 +120,14 @@ function stacksSection() {
   const out = [
     `Layer stacks, one training step each (batch 32, cross-entropy, Adam), \`${st.command}\` on ${m.date.slice(0, 10)}` +
       ` (${m.cpu}, ${m.cores} cores${m.loadavg ? `, load average ${m.loadavg.map((v) => v.toFixed(1)).join(' → ')}` : ''}): median ms (p25–p75), every peer timed in the same interleaved rounds;` +
-      ' same shapes and FLOPs, each peer with its own initial weights. **C1** CRNN: [32, 200, 40] features → Conv1D(40→64, k 5, same, relu) → MaxPool1D(2) → BiGRU(64) →' +
-      ' additive AttentionPooling → Dense(10). **A1** text classifier: int32 ids [32, 200], vocabulary 5,000 → Embedding(64) → BiLSTM(64) → AttentionPooling → Dense(2).' +
+      ' same shapes and FLOPs, each peer with its own initial weights. **CR1** CRNN: [32, 200, 40] features → Conv1D(40→64, k 5, same, relu) → MaxPool1D(2) → BiGRU(64) →' +
+      ' additive AttentionPooling → Dense(10). **AT1** text classifier: int32 ids [32, 200], vocabulary 5,000 → Embedding(64) → BiLSTM(64) → AttentionPooling → Dense(2).' +
       ` tfjs: attention pooling and the embedding gradient written in tf ops, and on tfjs-wasm the convolution (im2col) too (\`${st.md}\`).`,
     '',
     `| workload | GFLOP | ${peers.map((p) => p[0]).join(' | ')} | ${ratios.map((r) => r[0]).join(' | ')} |`,
     `|---|---|${peers.map(() => '---|').join('')}${ratios.map(() => '---|').join('')}`,
   ];
-  for (const w of st.workloads.filter((x) => x.id === 'C1' || x.id === 'A1')) {
+  for (const w of st.workloads.filter((x) => x.id === 'CR1' || x.id === 'AT1')) {
     out.push(
       `| ${w.id} ${w.title} | ${w.gflop.toFixed(2)} | ${peers.map(([, p]) => cell(row(w.id, p))).join(' | ')} | ` +
         `${ratios.map(([, a, b]) => ratio(row(w.id, a)?.medianMs, row(w.id, b)?.medianMs)).join(' | ')} |`,
@@ -156,7 +156,7 @@ const readme = new URL('README.md', root);
 let text = readFileSync(readme, 'utf8');
 const stacks = stacksSection();
 if (stacks) text = fill(text, 'bench-stacks', stacks);
-// --stacks: only the stacks block (a run of C1/A1 alone leaves the other tables and the wasm sizes as they were).
+// --stacks: only the stacks block (a run of CR1/AT1 alone leaves the other tables and the wasm sizes as they were).
 if (process.argv.includes('--stacks')) {
   writeFileSync(readme, text);
   console.log(stacks ?? 'no bench/results/stacks.json');

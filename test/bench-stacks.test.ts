@@ -1,5 +1,5 @@
 /**
- * The benchmark's layer-stack workloads (bench/stacks.ts: C1 CRNN, A1 attention text classifier): FLOP
+ * The benchmark's layer-stack workloads (bench/stacks.ts: CR1 CRNN, AT1 attention text classifier): FLOP
  * formulas, seeded data, rnnkit's `{type, config}` spec as the native core builds it, PyTorch's modules
  * (bench/torch_stacks.py) layer by layer against rnnkit's parameter counts, and the tfjs layers written in
  * tf ops (bench/peers/tfjs_stacks.ts) against tfjs's built-in kernels and a direct computation. Never timings.
@@ -17,29 +17,29 @@ import { loadNativeBackend } from '../ts/backend/native.js';
 const byId = (id: string) => STACKS.find((w) => w.id === id)!;
 
 describe('bench stacks: FLOP formulas', () => {
-  it('C1: conv + BiGRU over the pooled 100 steps + attention + Dense, × 3 for a step', () => {
+  it('CR1: conv + BiGRU over the pooled 100 steps + attention + Dense, × 3 for a step', () => {
     const conv = 2 * 32 * 200 * 64 * 40 * 5;
     const gru = 2 * 2 * 32 * 100 * 3 * 64 * (64 + 64);
     const attention = 2 * 32 * 100 * 128 * 128 + 2 * 2 * 32 * 100 * 128;
     const dense = 2 * 32 * 128 * 10;
-    expect(recurrentSteps(byId('C1'))).toBe(100);
-    expect(stackForwardFlops(byId('C1'))).toBe(conv + gru + attention + dense);
-    expect(stackFlops(byId('C1'))).toBe(3 * (conv + gru + attention + dense));
+    expect(recurrentSteps(byId('CR1'))).toBe(100);
+    expect(stackForwardFlops(byId('CR1'))).toBe(conv + gru + attention + dense);
+    expect(stackFlops(byId('CR1'))).toBe(3 * (conv + gru + attention + dense));
   });
-  it('A1: BiLSTM over 200 steps of 64-wide embeddings + attention + Dense (the gather counts 0)', () => {
+  it('AT1: BiLSTM over 200 steps of 64-wide embeddings + attention + Dense (the gather counts 0)', () => {
     const lstm = 2 * 2 * 32 * 200 * 4 * 64 * (64 + 64);
     const attention = 2 * 32 * 200 * 128 * 128 + 2 * 2 * 32 * 200 * 128;
-    expect(stackForwardFlops(byId('A1'))).toBe(lstm + attention + 2 * 32 * 128 * 2);
+    expect(stackForwardFlops(byId('AT1'))).toBe(lstm + attention + 2 * 32 * 128 * 2);
   });
 });
 
 describe('bench stacks: data', () => {
-  it('C1 features in [-1, 1], A1 ids in [0, vocab), labels in [0, classes), the same every call', () => {
-    const c1 = makeStackData(byId('C1'));
+  it('CR1 features in [-1, 1], AT1 ids in [0, vocab), labels in [0, classes), the same every call', () => {
+    const c1 = makeStackData(byId('CR1'));
     expect(c1.x).toBeInstanceOf(Float32Array);
     expect(c1.x.length).toBe(32 * 200 * 40);
     expect(c1.x.every((v) => v >= -1 && v <= 1)).toBe(true);
-    const a1 = makeStackData(byId('A1'));
+    const a1 = makeStackData(byId('AT1'));
     expect(a1.x).toBeInstanceOf(Int32Array);
     expect(a1.x.length).toBe(32 * 200);
     expect(a1.x.every((id) => id >= 0 && id < 5000)).toBe(true);
@@ -50,7 +50,7 @@ describe('bench stacks: data', () => {
       expect(Math.max(...d.y)).toBeLessThan(d.workload.classes);
       expect(new Set(d.y).size).toBeGreaterThan(1);
     }
-    expect(makeStackData(byId('A1')).x).toEqual(a1.x);
+    expect(makeStackData(byId('AT1')).x).toEqual(a1.x);
   });
 });
 
@@ -66,20 +66,20 @@ function rnnkitCounts(id: string): { types: string[]; params: number[] } {
 }
 
 describe('bench stacks: rnnkit spec', () => {
-  it('C1 is Conv1D → MaxPool1D → GRU → AttentionPooling → Dense with 64·40·5+64, BiGRU, 128·128+128+128, 128·10+10 parameters', () => {
-    const { types, params } = rnnkitCounts('C1');
+  it('CR1 is Conv1D → MaxPool1D → GRU → AttentionPooling → Dense with 64·40·5+64, BiGRU, 128·128+128+128, 128·10+10 parameters', () => {
+    const { types, params } = rnnkitCounts('CR1');
     expect(types).toEqual(['Conv1D', 'MaxPool1D', 'GRU', 'AttentionPooling', 'Dense']);
     expect(params).toEqual([64 * 40 * 5 + 64, 2 * (2 * 192 * 64 + 2 * 192), 128 * 128 + 2 * 128, 128 * 10 + 10]);
   });
-  it('A1 is Embedding → LSTM → AttentionPooling → Dense', () => {
-    const { types, params } = rnnkitCounts('A1');
+  it('AT1 is Embedding → LSTM → AttentionPooling → Dense', () => {
+    const { types, params } = rnnkitCounts('AT1');
     expect(types).toEqual(['Embedding', 'LSTM', 'AttentionPooling', 'Dense']);
     expect(params).toEqual([5000 * 64, 2 * (2 * 256 * 64 + 2 * 256), 128 * 128 + 2 * 128, 128 * 2 + 2]);
   });
 });
 
 describe.skipIf(torchUnavailable() !== undefined)('bench stacks: PyTorch modules', () => {
-  it.each(['C1', 'A1'])('%s: the same parameter count per layer as rnnkit', (id) => {
+  it.each(['CR1', 'AT1'])('%s: the same parameter count per layer as rnnkit', (id) => {
     const code = [
       'import json, sys',
       `sys.path.insert(0, ${JSON.stringify(fileURLToPath(new URL('../bench', import.meta.url)))})`,
@@ -159,7 +159,7 @@ describe('bench stacks: tfjs layers in tf ops (cpu backend)', () => {
     }
   });
 
-  it.each(['C1', 'A1'])('%s builds and takes one finite training step on the cpu backend (tiny batch)', async (id) => {
+  it.each(['CR1', 'AT1'])('%s builds and takes one finite training step on the cpu backend (tiny batch)', async (id) => {
     const w = { ...byId(id), batch: 2, seqLen: 8 };
     const data = makeStackData(w);
     const { model, x, y } = buildStack(tf as never, data, 1e-3);

@@ -70,6 +70,18 @@ describe.skipIf(!built)('rnnkit CLI (run `npm run build` first)', () => {
     expectUserError(await cli(['train', '--config', 'wide.json', '--dataset', 'seasonal', '--size', '200', '--quiet']), 'Dense of 1 units');
   });
 
+  it('--gate-activation and --peephole build an LSTM with TF.js-style gates and peepholes, saved and shown by info', async () => {
+    const r = await cli(['train', '--dataset', 'seasonal', '--size', '200', '--window', '12', ...SMALL, '--cell', 'lstm', '--gate-activation', 'hard_sigmoid', '--peephole', '--out', 'peep.safetensors', '--report', 'peep.html']);
+    expect(r.code, r.stderr).toBe(0);
+    const { metadata } = decodeSafetensors(readFileSync(at('peep.safetensors')));
+    const spec = JSON.parse(metadata.spec);
+    expect(spec.layers[0]).toMatchObject({ type: 'LSTM', config: { gate_activation: 'hard_sigmoid', peephole: true } });
+    const i = await cli(['info', 'peep.safetensors']);
+    expect(i.stdout).toContain('hard_sigmoid');
+    expectUserError(await cli(['train', '--cell', 'gru', '--peephole', '--quiet']), '--peephole needs --cell lstm');
+    expectUserError(await cli(['train', '--cell', 'rnn', '--gate-activation', 'hard_sigmoid', '--quiet']), '--gate-activation needs --cell lstm, gru or gru-reset-before');
+  });
+
   it('the report draws attention weights: self-attention heads of a forecaster, pooling weights of a classifier', async () => {
     const mha = [
       { type: 'GRU', config: { hidden_size: 8 } },

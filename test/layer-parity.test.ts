@@ -1,7 +1,8 @@
 /**
- * PyTorch parity of every non-recurrent layer kind through the public TS API, on native and on each
+ * PyTorch parity of every non-recurrent layer kind, and of the recurrent cell options (LSTM peepholes,
+ * clip, input_forget, gate / candidate activations), through the public TS API, on native and on each
  * wasm module (threaded SIMD128, SIMD128, scalar). Each case of test/fixtures/torch_layers/
- * {basic,attention,conv,recurrent_variants}.json (format: test/fixtures/README.md) becomes a `Sequential` holding the
+ * {basic,attention,conv,recurrent_variants,lstm_options}.json (format: test/fixtures/README.md) becomes a `Sequential` holding the
  * layer, loads PyTorch's parameters with `loadStateDict`, and is checked twice:
  * - `Sequential.forward` (inference, with lengths and initial states) gives the fixture's output;
  * - a `ModelHandle` of the model's canonical spec and parameters (`getBackend().createModel`: the
@@ -61,7 +62,7 @@ interface LayerCase {
   };
 }
 
-const FILES = ['basic', 'attention', 'conv', 'recurrent_variants'] as const;
+const FILES = ['basic', 'attention', 'conv', 'recurrent_variants', 'lstm_options'] as const;
 const CASES: [string, LayerCase][] = FILES.flatMap((f) => {
   const j = JSON.parse(readFileSync(new URL(`./fixtures/torch_layers/${f}.json`, import.meta.url), 'utf8')) as { cases: LayerCase[] };
   return j.cases.map((c): [string, LayerCase] => [`${f}: ${c.name}`, c]);
@@ -229,7 +230,7 @@ async function api(label: string): Promise<Api> {
 
 it('covers every fixture file and every new layer kind', () => {
   const kinds = new Set(CASES.map(([, c]) => c.type));
-  for (const k of ['Embedding', 'LayerNorm', 'ReLU', 'GELU', 'Tanh', 'Sigmoid', 'GlobalMeanPool', 'GlobalMaxPool', 'AttentionPooling', 'MultiHeadAttention', 'Conv1D', 'MaxPool1D', 'AvgPool1D']) {
+  for (const k of ['Embedding', 'LayerNorm', 'ReLU', 'GELU', 'Tanh', 'Sigmoid', 'GlobalMeanPool', 'GlobalMaxPool', 'AttentionPooling', 'MultiHeadAttention', 'Conv1D', 'MaxPool1D', 'AvgPool1D', 'LSTM', 'GRU', 'RNN']) {
     expect(kinds, k).toContain(k);
   }
   expect(CASES.length).toBeGreaterThanOrEqual(50);
@@ -291,7 +292,8 @@ const WIDE: { name: string; type: string; config: Record<string, unknown>; f: nu
   ...['ReLU', 'GELU', 'Tanh', 'Sigmoid', 'GlobalMeanPool', 'GlobalMaxPool'].map((type) => ({ name: type, type, config: {}, f: 37 })),
   { name: 'attention_pooling_additive', type: 'AttentionPooling', config: { score: 'additive', attention_size: 21 }, f: 35 },
   { name: 'attention_pooling_dot', type: 'AttentionPooling', config: { score: 'dot' }, f: 35 },
-  { name: 'mha_causal', type: 'MultiHeadAttention', config: { num_heads: 4, causal: true }, f: 36 },
+  // From a key/value cache of a few steps per sequence (states and lengths: see wideCase).
+  { name: 'mha_causal', type: 'MultiHeadAttention', config: { num_heads: 4, causal: true, cache_size: 20 }, f: 36 },
   { name: 'mha', type: 'MultiHeadAttention', config: { num_heads: 3 }, f: 36 },
   { name: 'conv_same_groups', type: 'Conv1D', config: { out_channels: 36, kernel_size: 5, dilation: 2, groups: 3, padding: 'same', activation: 'gelu' }, f: 27 },
   { name: 'conv_causal_history', type: 'Conv1D', config: { out_channels: 33, kernel_size: 4, dilation: 2, padding: 'causal' }, f: 29, states: true },
@@ -333,7 +335,9 @@ function wideCase(api: Api, w: (typeof WIDE)[number], seed: number): LayerCase {
     c.d_out = { dims: [...out.shape], ...uniform(out.data.length) };
     c.expected.out.dims = [...out.shape];
     for (const s of model.stateInfo(WIDE_B)) {
-      (c.states ??= {})[s.name] = { dims: s.dims, ...uniform(count(s.dims)) };
+      // A key/value cache's "steps" are whole numbers: 0 to 6 cached steps, so 13 more fit in 20.
+      const values = s.name === 'steps' ? { data: Array.from({ length: count(s.dims) }, () => r.int(7)) } : uniform(count(s.dims));
+      (c.states ??= {})[s.name] = { dims: s.dims, ...values };
       (c.d_states ??= {})[s.name] = { dims: s.dims, ...uniform(count(s.dims)) };
       (c.expected.states ??= {})[s.name] = { dims: s.dims, data: [] };
       (c.expected.d_states ??= {})[s.name] = { dims: s.dims, data: [] };

@@ -303,6 +303,25 @@ describe.each(BACKENDS)('Sequential save/load on $name', ({ name, built }) => {
     copy.dispose();
   });
 
+  it.skipIf(!built)('cell options and peephole weights survive toBytes → fromBytes', async () => {
+    await setBackend(name);
+    const model = new Sequential(
+      [
+        new LSTM({ inputSize: 3, hiddenSize: 4, peephole: true, cellClip: 2, gateActivation: 'hard_sigmoid', bidirectional: true }),
+        new GRU({ hiddenSize: 3, activation: 'softsign' }),
+        new Dense({ units: 2 }),
+      ],
+      { seed: 4 },
+    );
+    const copy = Sequential.fromBytes(model.toBytes().slice().buffer);
+    expect(Object.keys(copy.stateDict())).toContain('0.weight_peephole_l0_reverse');
+    expect(copy.spec).toEqual(model.spec);
+    const x = randn([2, 5, 3], { seed: 6 });
+    expect(bits(copy.predict(x).data)).toEqual(bits(model.predict(x).data));
+    model.dispose();
+    copy.dispose();
+  });
+
   it.skipIf(!built)('rejects files whose tensors disagree with the stored spec', async () => {
     await setBackend(name);
     const model = makeModel();

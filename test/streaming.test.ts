@@ -1,15 +1,51 @@
 /**
  * Streaming through any stack that can stream, on both backends: `step()` one token id (or one
  * feature row) at a time equals `predict()` over the whole sequence, with a causal convolution's
- * input history and the recurrent states carried between calls; a stack that cannot stream (a
- * bidirectional layer, a pooling over the sequence) is refused naming the layer.
+ * input history, a causal attention's key/value cache and the recurrent states carried between
+ * calls, and `forward()` on chunks with the states passed back in; a stack that cannot stream (a
+ * bidirectional layer, a pooling over the sequence, non-causal attention) is refused naming the
+ * layer, and so is a step past a key/value cache's capacity.
  */
 import { describe, expect, it } from 'vitest';
-import { Conv1D, Dense, Embedding, GlobalMeanPool, GRU, IndRNN, LayerNorm, LSTM, Sequential, setBackend, tensor } from '../ts/index.js';
+import { Conv1D, Dense, Embedding, GlobalMeanPool, GRU, IndRNN, LayerNorm, LSTM, MultiHeadAttention, Sequential, setBackend, tensor } from '../ts/index.js';
 import { backendsFor } from './helpers/backends.js';
 import { caught } from './helpers/errors.js';
 
 const BACKENDS = backendsFor('streaming.test');
+
+/** f32 step vs one predict(): the same sums in other GEMM calls, a few roundings apart. */
+function expectClose(got: Float32Array, want: Float32Array, what: string): void {
+  expect(got.length, what).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    if (!(Math.abs(got[i] - want[i]) <= 1e-6 + 1e-6 * Math.abs(want[i]))) expect.fail(`${what}[${i}]: ${got[i]} vs ${want[i]}`);
+  }
+}
+
+/** Embedding → LSTM → causal MultiHeadAttention → Dense(3). */
+function attentionModel(numHeads: number, bias: boolean, cacheSize: number): Sequential {
+  return new Sequential(
+    [
+      new Embedding({ numEmbeddings: 11, embeddingDim: 6 }),
+      new LSTM({ hiddenSize: 8 }),
+      new MultiHeadAttention({ numHeads, bias, causal: true, cacheSize }),
+      new Dense({ units: 3 }),
+    ],
+    { seed: 5 },
+  );
+}
+
+/** Token ids [batch, seq]. */
+const tokenIds = (b: number, t: number, seed: number) => new Int32Array(b * t).map((_, i) => (i * 7 + seed * 3 + ((i * i) % 5)) % 11);
+
+/** step() one column of ids [batch, seq] at a time → the outputs laid out as predict's [batch, seq, units]. */
+function stepAll(m: Sequential, ids: Int32Array, b: number, t: number, units: number): Float32Array {
+  const out = new Float32Array(b * t * units);
+  for (let k = 0; k < t; k++) {
+    const y = m.step(tensor(new Int32Array(b).map((_, j) => ids[j * t + k]), [b])).data;
+    for (let j = 0; j < b; j++) out.set(y.subarray(j * units, (j + 1) * units), (j * t + k) * units);
+  }
+  return out;
+}
 
 describe.each(BACKENDS)('step() on $name', ({ name, built }) => {
   it.skipIf(!built)('token ids through Embedding → causal Conv1D → LayerNorm → LSTM → Dense equal one predict()', async () => {
@@ -63,6 +99,71 @@ describe.each(BACKENDS)('step() on $name', ({ name, built }) => {
     m.dispose();
   });
 
+  it.skipIf(!built)('token ids through Embedding → LSTM → causal MultiHeadAttention → Dense: steps equal one predict()', async () => {
+    await setBackend(name);
+    const [b, t] = [3, 9];
+    for (const [heads, bias] of [[2, true], [4, false]] as const) {
+      const m = attentionModel(heads, bias, 16);
+      const what = `heads ${heads}, bias ${bias}`;
+      expect(m.stateInfo(b).map((s) => [s.layer, s.name, s.dims])).toEqual([
+        [1, 'h', [1, b, 8]],
+        [1, 'c', [1, b, 8]],
+        [2, 'keys', [b, 16, 8]],
+        [2, 'values', [b, 16, 8]],
+        [2, 'steps', [b]],
+      ]);
+      const ids = tokenIds(b, t, heads);
+      const whole = (await m.predict(tensor(ids, [b, t]))).data as Float32Array;
+      expectClose(stepAll(m, ids, b, t, 3), whole, `${what}: steps`);
+      m.resetState();
+      expectClose(stepAll(m, ids, b, t, 3), whole, `${what}: after resetState()`);
+      m.dispose();
+    }
+  });
+
+  it.skipIf(!built)('causal attention: forward() on chunks with the states passed back equals one predict(), with lengths too', async () => {
+    await setBackend(name);
+    const [b, t] = [3, 9];
+    const m = attentionModel(2, true, 16);
+    const ids = tokenIds(b, t, 1);
+    // Sequences 1 and 2 end inside the last chunk: zeros past their ends, and their counts stop.
+    for (const lengths of [undefined, [9, 6, 8]]) {
+      const whole = (await m.predict(tensor(ids, [b, t]), lengths ? { lengths } : {})).data as Float32Array;
+      const got = new Float32Array(whole.length);
+      let states: Float32Array[] | undefined;
+      for (const [t0, t1] of [[0, 4], [4, 5], [5, 9]]) {
+        const n = t1 - t0;
+        const chunk = new Int32Array(b * n).map((_, i) => ids[Math.floor(i / n) * t + t0 + (i % n)]);
+        const chunkLengths = lengths?.map((len) => Math.min(len, t1) - t0);
+        const r = m.forward(tensor(chunk, [b, n]), { ...(states ? { states } : {}), ...(chunkLengths ? { lengths: chunkLengths } : {}) });
+        for (let j = 0; j < b; j++) got.set(r.output.data.subarray(j * n * 3, (j + 1) * n * 3), (j * t + t0) * 3);
+        states = r.states;
+      }
+      expectClose(got, whole, `chunks, lengths ${lengths}`);
+      expect(Array.from(states![4])).toEqual(lengths ?? [t, t, t]);
+    }
+    m.dispose();
+  });
+
+  it.skipIf(!built)('a step past the key/value cache is an error naming cache_size, its capacity and the step', async () => {
+    await setBackend(name);
+    const m = attentionModel(2, true, 4);
+    const ids = tokenIds(2, 5, 2);
+    const col = (k: number) => tensor(new Int32Array(2).map((_, j) => ids[j * 5 + k]), [2]);
+    for (let k = 0; k < 4; k++) m.step(col(k));
+    const e = await caught(() => m.step(col(4)));
+    expect([e.code, e.arg]).toEqual(['ERR_RNNKIT_VALUE', 'step']);
+    expect(e.message).toContain('layer 2 (MultiHeadAttention)');
+    expect(e.message).toContain('cache_size is 4');
+    expect(e.message).toContain('step 5');
+    // The refused step changed nothing; after resetState() the stream starts again.
+    m.resetState();
+    const first = m.step(col(0)).data;
+    const whole = (await m.predict(tensor(ids, [2, 5]))).data as Float32Array;
+    expectClose(first, new Float32Array([...whole.subarray(0, 3), ...whole.subarray(15, 18)]), 'first step after reset');
+    m.dispose();
+  });
+
   it.skipIf(!built)('a stack that cannot stream is refused, naming the layer', async () => {
     await setBackend(name);
     const m = new Sequential([new LSTM({ inputSize: 2, hiddenSize: 3 }), new GlobalMeanPool({})]);
@@ -70,5 +171,11 @@ describe.each(BACKENDS)('step() on $name', ({ name, built }) => {
     expect([e.code, e.arg]).toEqual(['ERR_RNNKIT_VALUE', 'step']);
     expect(e.message).toContain('layer 1 (GlobalMeanPool)');
     m.dispose();
+    const attention = new Sequential([new MultiHeadAttention({ embedDim: 4, numHeads: 2 })]);
+    expect(attention.stateInfo(1)).toEqual([]);
+    const ea = await caught(() => attention.step(tensor(new Float32Array(4), [1, 4])));
+    expect([ea.code, ea.arg]).toEqual(['ERR_RNNKIT_VALUE', 'step']);
+    expect(ea.message).toContain('layer 0 (MultiHeadAttention)');
+    attention.dispose();
   });
 });

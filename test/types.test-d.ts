@@ -105,6 +105,16 @@ describe('layers reject wrong ranks and dtypes at compile time', () => {
     new RNN({ inputSize: 3, hiddenSize: 4, nonlinearity: 'gelu' });
     // @ts-expect-error snake_case is not an option name
     new GRU({ inputSize: 3, hiddenSize: 4, batch_first: true });
+    // Cell options: activations per cell type, the LSTM-only ones on LSTM only.
+    new LSTM({ hiddenSize: 4, gateActivation: 'hard_sigmoid', activation: 'relu', cellActivation: 'tanh', peephole: true, cellClip: 3, inputForget: true });
+    new GRU({ hiddenSize: 4, gateActivation: 'hard_sigmoid', activation: 'softsign' });
+    new RNN({ hiddenSize: 4, activation: 'elu' });
+    // @ts-expect-error an unknown gate activation
+    new LSTM({ hiddenSize: 4, gateActivation: 'hardSigmoid' });
+    // @ts-expect-error peepholes are an LSTM's
+    new GRU({ hiddenSize: 4, peephole: true });
+    // @ts-expect-error an Elman cell has no gates
+    new RNN({ hiddenSize: 4, gateActivation: 'sigmoid' });
     // @ts-expect-error Dense activations are the core's names
     new Dense({ units: 2, activation: 'swish' });
     // @ts-expect-error Conv1D padding is valid | same | causal

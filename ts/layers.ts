@@ -10,7 +10,7 @@ export { Dense, type DenseActivation, type DenseOptions } from './layers/dense.j
 export { Dropout, type DropoutOptions } from './layers/dropout.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
 export { GlobalMaxPool, GlobalMeanPool } from './layers/global-pool.js';
-export { GRU, type GRUOptions } from './layers/gru.js';
+export { GRU } from './layers/gru.js';
 export { IndRNN, type IndRNNOptions } from './layers/ind-rnn.js';
 export { LastStep } from './layers/last-step.js';
 export { Layer, type LayerClass, type LayerInput, type LayerJSON } from './layers/layer.js';
@@ -33,6 +33,11 @@ export {
   type RecurrentOutput,
   type RNNOptions,
   type WeightInit,
+  GATE_ACTIVATIONS,
+  type GateActivation,
+  type GatedOptions,
+  type GRUOptions,
+  type LSTMOptions,
 } from './layers/recurrent.js';
 export { isLayer, LAYER_CLASSES, LAYER_TYPES, layerFromJSON, type AnyLayer } from './layers/registry.js';
 export { RNN } from './layers/rnn.js';

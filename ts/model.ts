@@ -273,14 +273,16 @@ export class Sequential<X extends LayerInput = LayerInput> {
     optionsObject('options', options, ['lengths']);
     const dims = this.#checkX('x', x);
     const lengths = options.lengths === undefined ? undefined : toLengths('options.lengths', options.lengths, dims[0], dims[1]);
-    const out = handle.forward(x.data, dims, lengths ? { lengths } : {});
+    // No final states: predict() does not return them (a key/value cache would be copied for nothing).
+    const out = handle.forward(x.data, dims, { ...(lengths ? { lengths } : {}), finalStates: false });
     return new Tensor(out.output, out.outputDims);
   }
 
   /**
    * The states the layers carry between chunks of a sequence, in order, for `batch` sequences: a
    * recurrent layer's h (and an LSTM's c), [numLayers·directions, batch, hiddenSize]; a causal
-   * convolution's input history. `forward`'s `states` follow this list.
+   * convolution's input history; a causal MultiHeadAttention's key/value cache (keys, values
+   * [batch, cacheSize, embedDim] and steps [batch]). `forward`'s `states` follow this list.
    */
   stateInfo(batch: number): StateInfo[] {
     return this.#ensureHandle('stateInfo').stateInfo(integerOption('batch', batch, 1));
@@ -331,7 +333,8 @@ export class Sequential<X extends LayerInput = LayerInput> {
    * Streaming inference: one step `xT` [batch, features] — or one int32 token id per sequence,
    * [batch], for a model that reads ids (an Embedding first, or a recurrent first layer reading ids as
    * one-hot rows) — from the states the backend keeps (every recurrent layer's h/c, a causal
-   * convolution's history; `resetState()` zeroes them) → the output for that step, [batch, units].
+   * convolution's history, a causal attention's key/value cache; `resetState()` zeroes them) → the
+   * output for that step, [batch, units].
    */
   step(xT: Tensor2D | Tensor1D<'int32'>): Tensor2D {
     const handle = this.#ensureHandle('step');

@@ -64,7 +64,7 @@ function loadWeights(model: ModelHandle, data: WorkloadData): void {
   model.setParams(flat);
 }
 
-/** A layer stack (C1, A1): the `{type, config}` spec with the core's own seeded init, one cross-entropy training step per call. */
+/** A layer stack (CR1, AT1): the `{type, config}` spec with the core's own seeded init, one cross-entropy training step per call. */
 function prepareStack(backend: Backend, data: StackData, threads: number | undefined): Prepare {
   const w = data.workload;
   const model = backend.createModel(JSON.stringify(stackSpec(w, threads)));

@@ -1,11 +1,11 @@
 /**
- * The layer-stack workloads (bench/stacks.ts: C1 CRNN, A1 attention text classifier) as tfjs-layers
+ * The layer-stack workloads (bench/stacks.ts: CR1 CRNN, AT1 attention text classifier) as tfjs-layers
  * models, for bench/peers/tfjs.ts. tfjs has no attention pooling layer, so it is written here with tf
  * ops (a custom Layer). tfjs-backend-wasm registers no Conv2DBackpropFilter (conv1d's weight gradient):
  * there the convolution runs as im2col + matMul in tf ops (same FLOPs); where the kernel exists the
  * built-in conv1d is used. The embedding is always a gather whose gradient is a scatterND (which sums
  * repeated ids): tf.layers.embedding's gradient, UnsortedSegmentSum, is missing on wasm and on the cpu
- * backend loops over the 5,000 ids (an A1 step did not finish in 9 minutes). The Dense head ends in
+ * backend loops over the 5,000 ids (an AT1 step did not finish in 9 minutes). The Dense head ends in
  * softmax with sparse categorical cross-entropy (the same function as logits + cross-entropy;
  * tfjs-layers' compile has no from-logits option).
  */

@@ -93,7 +93,7 @@ export function torchPeer(threads: number): Peer {
       };
       write('x', data.x);
       if (data.y) write('y', data.y);
-      // Layer stacks (C1, A1) build their own torch init; the single-layer workloads load the shared weights.
+      // Layer stacks (CR1, AT1) build their own torch init; the single-layer workloads load the shared weights.
       if (!isStack(data)) {
         write('weight_ih', data.weights.weightIh);
         write('weight_hh', data.weights.weightHh);

@@ -54,6 +54,7 @@ export interface NativeModel
     states: Float32Array | undefined,
     lengths: Int32Array | undefined,
     training: boolean,
+    finalStates: boolean,
   ): [Float32Array, Float32Array, ...number[]];
   backward(dOutput: Float32Array, dStates: Float32Array | undefined): { dx: Float32Array; dStates: Float32Array; grads: Float32Array };
   layersJson(): string;
@@ -174,9 +175,10 @@ class NativeModelHandle implements ModelHandle {
     object('opts', opts);
     const batch = Array.isArray(xDims) ? batchOf(this.#batchFirst, xDims) : 0;
     const states = this.#states.join(batch, opts.states, 'states');
-    const r = call(() => this.raw.forward(x, xDims, states, opts.lengths, opts.training ?? false));
+    const finalStates = opts.finalStates ?? true;
+    const r = call(() => this.raw.forward(x, xDims, states, opts.lengths, opts.training ?? false, finalStates));
     if (opts.training) this.#lastBatch = batch;
-    return { output: r[0], outputDims: r.slice(2) as number[], states: this.#states.split(batch, r[1]) };
+    return { output: r[0], outputDims: r.slice(2) as number[], states: finalStates ? this.#states.split(batch, r[1]) : [] };
   }
 
   backward(dOutput: Float32Array, dStates?: readonly (Float32Array | undefined)[]): BackwardResult {

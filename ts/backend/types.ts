@@ -51,12 +51,18 @@ export interface ForwardOptions {
   lengths?: Int32Array;
   /** Keep activations for backward() and apply dropout. */
   training?: boolean;
+  /**
+   * Default true. False: the caller does not read the final states (a prediction), so `states`
+   * comes back empty and the backend neither builds nor copies them (a causal attention's
+   * key/value cache is batch·cacheSize·embedDim values per state).
+   */
+  finalStates?: boolean;
 }
 
 export interface ForwardResult {
   output: Float32Array;
   outputDims: number[];
-  /** Final states, one per `stateInfo(batch)` entry. */
+  /** Final states, one per `stateInfo(batch)` entry; empty when asked with `finalStates: false`. */
   states: Float32Array[];
 }
 

@@ -1,15 +1,23 @@
 /**
- * `LSTM` (`nn.LSTM`), PyTorch gate order i, f, g, o. Standalone use and options: ./recurrent.ts.
+ * `LSTM` (`nn.LSTM`), PyTorch gate order i, f, g, o, plus ONNX's options: gate / candidate / cell
+ * activations, peepholes, cell clip, coupled input-forget gates. Standalone use and options: ./recurrent.ts.
  */
 
 import type { Tensor3D } from '../tensor.js';
-import { RECURRENT_FIELDS, RecurrentLayer, type LSTMBackwardOptions, type LSTMForwardOptions, type LSTMGradients, type LSTMOutput, type RecurrentOptions } from './recurrent.js';
+import { bool, num, oneOf } from './fields.js';
+import { GATE_ACTIVATIONS, GATED_FIELDS, RecurrentLayer, type LSTMBackwardOptions, type LSTMForwardOptions, type LSTMGradients, type LSTMOptions, type LSTMOutput } from './recurrent.js';
 
 export class LSTM extends RecurrentLayer {
   static readonly type = 'LSTM';
   static readonly inputKey = 'input_size';
-  static readonly fields = RECURRENT_FIELDS;
-  constructor(options: RecurrentOptions) {
+  static readonly fields = {
+    ...GATED_FIELDS,
+    cellActivation: oneOf('cell_activation', GATE_ACTIVATIONS),
+    peephole: bool('peephole'),
+    cellClip: num('cell_clip', 'positive'),
+    inputForget: bool('input_forget'),
+  };
+  constructor(options: LSTMOptions) {
     super(options);
   }
   forward(x: Tensor3D, opts?: LSTMForwardOptions): LSTMOutput {

@@ -51,9 +51,59 @@ export interface RecurrentOptions {
   threads?: number;
 }
 
+/**
+ * An activation a cell may apply to its gates or candidate (the core's `GateActivation`):
+ * 'hard_sigmoid' is clamp(0.2·x + 0.5, 0, 1) as Keras 2, TF.js and ONNX (alpha 0.2, beta 0.5) define
+ * it; 'softsign' x/(1+|x|); 'softplus' ln(1+eˣ); 'elu' x ≥ 0 ? x : eˣ − 1.
+ */
+export type GateActivation = 'sigmoid' | 'hard_sigmoid' | 'tanh' | 'relu' | 'softsign' | 'softplus' | 'elu';
+export const GATE_ACTIVATIONS: readonly GateActivation[] = ['sigmoid', 'hard_sigmoid', 'tanh', 'relu', 'softsign', 'softplus', 'elu'];
+
 export interface RNNOptions extends RecurrentOptions {
   /** Default 'tanh'; 'sigmoid' is Elman's original form. */
   nonlinearity?: 'tanh' | 'relu' | 'sigmoid';
+  /**
+   * h_t = activation(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh) (ONNX RNN's f): `nonlinearity` with the
+   * other activations too. Give one of the two (both only when they agree). Default: the nonlinearity.
+   */
+  activation?: GateActivation;
+}
+
+/** Gate and candidate activations of LSTM and GRU, per layer (every layer and direction of the module). */
+export interface GatedOptions extends RecurrentOptions {
+  /**
+   * The gates (LSTM i, f, o; GRU r, z): ONNX's f, Keras's `recurrentActivation`. Default 'sigmoid';
+   * a TF.js / Keras 2 model's default is 'hard_sigmoid'.
+   */
+  gateActivation?: GateActivation;
+  /** The candidate (LSTM g, GRU n): ONNX's g, Keras's `activation`. Default 'tanh'. */
+  activation?: GateActivation;
+}
+
+export interface GRUOptions extends GatedOptions {
+  /**
+   * Default true (PyTorch's form). false: the reset gate before the recurrent product (a TF.js GRU's
+   * kernel [I, 3H] in gate order z, r, h maps to weight_ih_l0 [3H, I] in order r, z, n, transposed;
+   * its recurrent kernel likewise to weight_hh_l0; its bias [3H] to bias_ih_l0, with bias_hh_l0 = 0).
+   * Both forms take `gateActivation` and `activation`.
+   */
+  resetAfter?: boolean;
+}
+
+/** LSTM options beyond PyTorch's, with ONNX's meaning (LSTM operator, its reference in onnxruntime). */
+export interface LSTMOptions extends GatedOptions {
+  /** h = o ⊙ cellActivation(c): ONNX's h. Default: `activation` (Keras uses one for both). */
+  cellActivation?: GateActivation;
+  /**
+   * Peephole connections (ONNX P): i and f also read P ⊙ c_{t−1}, o reads P ⊙ c_t. Adds the
+   * parameter `weight_peephole_l{k}[_reverse]` [3·hiddenSize] per layer and direction, in ONNX's
+   * order i, o, f, after that cell's biases. Default false.
+   */
+  peephole?: boolean;
+  /** Clamps every gate's pre-activation (with its peephole term) to [−cellClip, cellClip] (ONNX `clip`; c itself is not clipped). > 0; default none. */
+  cellClip?: number;
+  /** Coupled input and forget gates (ONNX `input_forget`): f = 1 − i; the forget gate's weights go unused. Default false. */
+  inputForget?: boolean;
 }
 
 export interface ForwardOptions {
@@ -115,6 +165,13 @@ export const RECURRENT_FIELDS = {
   dropout: num('dropout', 0, 1),
   weightInit: oneOf('weight_init', ['uniform', 'xavier']),
   recurrentInit: oneOf('recurrent_init', ['uniform', 'xavier', 'orthogonal']),
+} satisfies Fields;
+
+/** LSTM's and GRU's options: RECURRENT_FIELDS and the activations (the core checks which cell takes which). */
+export const GATED_FIELDS = {
+  ...RECURRENT_FIELDS,
+  gateActivation: oneOf('gate_activation', GATE_ACTIVATIONS),
+  activation: oneOf('activation', GATE_ACTIVATIONS),
 } satisfies Fields;
 
 /** Options of the standalone layer that are not part of its config. */

@@ -2,6 +2,7 @@
 //! Values are drawn in f64 from the one seeded `Rng`, in layout order, then rounded to f32, so a
 //! seed gives the same parameters bit for bit on every backend.
 
+use crate::cell::options::PEEPHOLES;
 use crate::cell::Recurrence;
 use crate::params::{block_param_count, cell_params};
 use crate::rng::Rng;
@@ -11,8 +12,8 @@ use crate::spec::{DenseSpec, RecurrentSpec, WeightInit};
 /// and `spec.recurrent_init` (weight_hh). Uniform: every weight and bias ~ U(−1/√H, 1/√H).
 /// Xavier: each gate's [H, fan_in] block ~ U(±√(6/(fan_in+H))), biases 0. Orthogonal: each gate's
 /// H×H block of weight_hh orthogonal (QR of a normal matrix with sign correction), biases 0.
-/// Biases keep PyTorch's uniform only when both inits are Uniform; any Xavier/Orthogonal choice
-/// zeroes them (the Keras convention those initialisers come from).
+/// Biases (and LSTM peephole weights) keep PyTorch's uniform only when both inits are Uniform; any
+/// Xavier/Orthogonal choice zeroes them (the Keras convention those initialisers come from).
 pub fn init_block(spec: &RecurrentSpec, params: &mut [f32], rng: &mut Rng) {
     assert_eq!(params.len(), block_param_count(spec), "init_block: params must hold the whole block");
     let h = spec.hidden_size;
@@ -34,8 +35,11 @@ pub fn init_block(spec: &RecurrentSpec, params: &mut [f32], rng: &mut Rng) {
             } else {
                 fill_gates(w_hh, spec.recurrent_init, gates, h, h, k, rng);
             }
-            for b in [c.b_ih, c.b_hh].into_iter().flatten() {
-                let bias = &mut params[b..b + g];
+            // Peephole weights are one value per unit, like a bias, and are drawn like one (after
+            // the biases, so a layer without them draws exactly what it did before they existed).
+            let peephole = c.peephole.map(|p| (p, PEEPHOLES * h));
+            for (b, n) in [c.b_ih.map(|b| (b, g)), c.b_hh.map(|b| (b, g)), peephole].into_iter().flatten() {
+                let bias = &mut params[b..b + n];
                 if uniform_bias {
                     fill_uniform(bias, k, rng);
                 } else {

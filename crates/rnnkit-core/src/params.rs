@@ -1,7 +1,10 @@
 //! Parameter layout: names, shapes and offsets into one flat buffer, in PyTorch's `named_parameters()`
 //! order (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, then the `_reverse` direction,
-//! then the next layer). Gradients use the same layout, so optimizers see two flat slices.
+//! then the next layer). Gradients use the same layout, so optimizers see two flat slices. An LSTM
+//! with peepholes adds `weight_peephole_l{k}[_reverse]` [3·H] after each cell's bias_hh: ONNX's P,
+//! in ONNX's order i, o, f (PyTorch has no peepholes; its names for the rest are unchanged).
 
+use crate::cell::options::PEEPHOLES;
 use crate::cell::Recurrence;
 use crate::spec::RecurrentSpec;
 
@@ -36,8 +39,17 @@ pub struct CellParams {
     /// [gates·H], `None` when the block has no bias.
     pub b_ih: Option<usize>,
     pub b_hh: Option<usize>,
-    /// Values in this layer+direction's block [W_ih | W_hh | b_ih | b_hh], which starts at `w_ih`.
+    /// [PEEPHOLES·H] (ONNX's P: i, o, f), `None` without peepholes.
+    pub peephole: Option<usize>,
+    /// Values in this layer+direction's block [W_ih | W_hh | b_ih | b_hh | P], which starts at `w_ih`.
     pub len: usize,
+}
+
+impl CellParams {
+    /// The peephole weights [PEEPHOLES·hidden] in `params` (the block's slice), empty without.
+    pub fn peephole_in<'p, R>(&self, params: &'p [R], hidden: usize) -> &'p [R] {
+        self.peephole.map_or(&[], |o| &params[o..o + PEEPHOLES * hidden])
+    }
 }
 
 /// Offsets (relative to the block's first parameter) for layer `layer`, direction `dir` (1 = reverse).
@@ -45,7 +57,8 @@ pub fn cell_params(spec: &RecurrentSpec, layer: usize, dir: usize) -> CellParams
     let g = spec.cell.gates() * spec.hidden_size;
     // Columns of W_hh's rows: H, or 1 for a vector (`Recurrence::Diagonal`).
     let h = spec.cell.recurrence().weight_cols(spec.hidden_size);
-    let per_cell = |input: usize| g * input + g * h + if spec.bias { 2 * g } else { 0 };
+    let peephole = if spec.options.peephole { PEEPHOLES * spec.hidden_size } else { 0 };
+    let per_cell = |input: usize| g * input + g * h + if spec.bias { 2 * g } else { 0 } + peephole;
     let mut offset = 0;
     for l in 0..=layer {
         let input = if l == 0 { spec.input_size } else { spec.output_size() };
@@ -55,7 +68,9 @@ pub fn cell_params(spec: &RecurrentSpec, layer: usize, dir: usize) -> CellParams
                 let w_hh = w_ih + g * input;
                 let b_ih = spec.bias.then_some(w_hh + g * h);
                 let b_hh = b_ih.map(|b| b + g);
-                return CellParams { input_size: input, w_ih, w_hh, b_ih, b_hh, len: per_cell(input) };
+                let p = b_hh.map_or(w_hh + g * h, |b| b + g);
+                let peephole = spec.options.peephole.then_some(p);
+                return CellParams { input_size: input, w_ih, w_hh, b_ih, b_hh, peephole, len: per_cell(input) };
             }
             offset += per_cell(input);
         }
@@ -81,6 +96,9 @@ pub fn block_layout(spec: &RecurrentSpec, prefix: &str, base: usize) -> Vec<Para
                 push("bias_ih", vec![g], bi);
                 push("bias_hh", vec![g], bh);
             }
+            if let Some(p) = c.peephole {
+                push("weight_peephole", vec![PEEPHOLES * spec.hidden_size], p);
+            }
         }
     }
     out
@@ -90,9 +108,8 @@ pub fn block_layout(spec: &RecurrentSpec, prefix: &str, base: usize) -> Vec<Para
 /// `block_layout`: every forward and backward checks it, and building the names was ~15% of a
 /// tiny forward call.
 pub fn block_param_count(spec: &RecurrentSpec) -> usize {
-    let (g, h) = (spec.cell.gates() * spec.hidden_size, spec.cell.recurrence().weight_cols(spec.hidden_size));
     let last = cell_params(spec, spec.num_layers.saturating_sub(1), spec.directions() - 1);
-    last.b_hh.map_or(last.w_hh + g * h, |b| b + g)
+    last.w_ih + last.len
 }
 
 #[cfg(test)]
@@ -102,7 +119,7 @@ mod tests {
 
     fn spec(cell: CellKind, num_layers: usize, bidirectional: bool, bias: bool) -> RecurrentSpec {
         let u = WeightInit::Uniform;
-        RecurrentSpec { cell, input_size: 3, hidden_size: 5, num_layers, bidirectional, reverse: false, bias, dropout: 0.0, weight_init: u, recurrent_init: u, recurrent_max_abs: None }
+        RecurrentSpec { cell, input_size: 3, hidden_size: 5, num_layers, bidirectional, reverse: false, bias, dropout: 0.0, weight_init: u, recurrent_init: u, recurrent_max_abs: None, options: Default::default() }
     }
 
     #[test]
@@ -126,6 +143,24 @@ mod tests {
                 let sum: usize = block_layout(&s, "", 0).iter().map(ParamInfo::len).sum();
                 assert_eq!(block_param_count(&s), sum, "{s:?}");
             }
+        }
+    }
+
+    #[test]
+    fn peepholes_follow_each_cells_biases() {
+        for bias in [true, false] {
+            let mut s = spec(CellKind::Lstm, 2, true, bias);
+            s.options.peephole = true;
+            let layout = block_layout(&s, "", 0);
+            let names: Vec<&str> = layout.iter().map(|p| p.name.as_str()).collect();
+            let first: &[&str] = if bias { &["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_peephole_l0"] } else { &["weight_ih_l0", "weight_hh_l0", "weight_peephole_l0"] };
+            assert_eq!(&names[..first.len()], first);
+            assert_eq!(names.last(), Some(&"weight_peephole_l1_reverse"));
+            assert!(layout.iter().filter(|p| p.name.starts_with("weight_peephole")).all(|p| p.shape == vec![15]));
+            for w in layout.windows(2) {
+                assert_eq!(w[0].offset + w[0].len(), w[1].offset);
+            }
+            assert_eq!(block_param_count(&s), layout.iter().map(ParamInfo::len).sum::<usize>());
         }
     }
 }

@@ -2,7 +2,7 @@
 //! snake_case; defaults follow PyTorch (`torch.nn.LSTM`, `torch.optim.*`). Errors name the field path,
 //! e.g. `spec.blocks[1].hidden_size`.
 
-pub use crate::cell::CellKind;
+pub use crate::cell::{CellKind, CellOptions};
 use crate::error::{Error, Result};
 use crate::fields::Fields;
 pub use crate::layers::Activation;
@@ -40,6 +40,8 @@ pub struct RecurrentSpec {
     /// A diagonal recurrence's bound (IndRNN `recurrent_max_abs`): |u| ≤ bound, drawn within it at
     /// init and clipped to it after every optimizer step (`Layer::constrain`). None: unbounded.
     pub recurrent_max_abs: Option<f64>,
+    /// Element-wise cell options (activations; LSTM peepholes, clip, coupled gates).
+    pub options: CellOptions,
 }
 
 impl RecurrentSpec {

@@ -158,7 +158,7 @@ fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], laye
             // read g ⊙ h (left in aux) through their rows of W_hh; the step then gets no `gh`.
             let plain = gs - blocks * hd;
             gates.iter_mut().zip(&gh[..plain]).for_each(|(g, v)| *g += *v);
-            cell.gate_hidden(GateHidden { batch: 1, hidden: hd, gates: &mut gates, h_prev: &h, gated_h: &mut aux });
+            cell.gate_hidden(GateHidden { batch: 1, hidden: hd, gates: &mut gates, h_prev: &h, gated_h: &mut aux, options: &spec.options });
             for r in plain..gs {
                 gates[r] += dot(&w_hh[r * hd..(r + 1) * hd], &aux);
             }
@@ -178,6 +178,8 @@ fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], laye
             c_prev: &c,
             c: &mut c_new,
             aux: &mut aux,
+            options: &spec.options,
+            peephole: cp.peephole_in(params, hd),
         });
         out.h[t * hd..(t + 1) * hd].copy_from_slice(&h_new);
         if lstm {
@@ -228,13 +230,13 @@ pub fn trace_block<R: Real>(bs: &RecurrentSpec, bp: &[R], x: LayerX<'_, R>, step
                 activation,
                 values,
             };
-            panels.push(panel(format!("{prefix} hidden state h"), PanelKind::Hidden, bs.cell.hidden_activation(), to_f32(&dt.h)));
+            panels.push(panel(format!("{prefix} hidden state h"), PanelKind::Hidden, bs.options.hidden_activation(bs.cell), to_f32(&dt.h)));
             if bs.cell.has_cell_state() {
                 panels.push(panel(format!("{prefix} cell state c"), PanelKind::Cell, "none", to_f32(&dt.c)));
             }
             let gs = bs.cell.gates() * hd;
             for (j, (gate, act)) in bs.cell.gate_panels().iter().enumerate() {
-                panels.push(panel(format!("{prefix} gate {gate}"), PanelKind::Gate, act, column_block(&dt.gates, steps, gs, j, hd)));
+                panels.push(panel(format!("{prefix} gate {gate}"), PanelKind::Gate, bs.options.panel_activation(act), column_block(&dt.gates, steps, gs, j, hd)));
             }
         }
         input = layer_out;

@@ -42,6 +42,7 @@ fn spec(cell: CellKind, num_layers: usize, bidirectional: bool, bias: bool, drop
         weight_init: WeightInit::Uniform,
         recurrent_init: WeightInit::Uniform,
         recurrent_max_abs: None,
+        options: Default::default(),
     }
 }
 

@@ -22,6 +22,7 @@ fn block(cell: CellKind, input: usize, hidden: usize, layers: usize, bidir: bool
         weight_init: w,
         recurrent_init: r,
         recurrent_max_abs: None,
+        options: Default::default(),
     }
 }
 
@@ -202,4 +203,27 @@ fn no_bias_blocks_fill_everything() {
         let (p, _) = init(&spec, 8);
         assert!(p.iter().all(|v| v.is_finite() && *v != 0.0), "{cell:?}: unfilled or zero weights");
     }
+}
+
+/// LSTM peephole weights are drawn like biases (U(−1/√H, 1/√H), zero under Xavier/orthogonal), after
+/// each cell's biases, so the first cell's W_ih, W_hh and biases are the draws of a model without them.
+#[test]
+fn peepholes_are_drawn_like_biases() {
+    let with = |w: WeightInit, r: WeightInit| {
+        let mut s = block(CellKind::Lstm, 3, 16, 2, true, w, r);
+        s.options.peephole = true;
+        s
+    };
+    let u = WeightInit::Uniform;
+    let (p, layout) = init(&with(u, u), 4);
+    let peep = values(&p, &layout, "weight_peephole");
+    assert_eq!(peep.len(), 4, "one per layer and direction");
+    for v in &peep {
+        assert!(v.iter().all(|&x| x.abs() <= 0.25) && v.iter().any(|&x| x != 0.0));
+    }
+    let (plain, plain_layout) = init(&block(CellKind::Lstm, 3, 16, 2, true, u, u), 4);
+    let first_cell = |p: &[f32], l: &[ParamInfo]| l.iter().take(4).flat_map(|i| p[i.range()].to_vec()).collect::<Vec<f32>>();
+    assert_eq!(first_cell(&p, &layout), first_cell(&plain, &plain_layout));
+    let (px, lx) = init(&with(WeightInit::Xavier, WeightInit::Orthogonal), 4);
+    assert!(values(&px, &lx, "weight_peephole").iter().all(|v| v.iter().all(|&x| x == 0.0)));
 }

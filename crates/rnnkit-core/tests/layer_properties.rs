@@ -33,6 +33,7 @@ fn spec(cell: CellKind, input_size: usize, hidden_size: usize, num_layers: usize
         weight_init: WeightInit::Uniform,
         recurrent_init: WeightInit::Uniform,
         recurrent_max_abs: None,
+        options: Default::default(),
     }
 }
 
@@ -92,6 +93,19 @@ fn run<R: Real>(s: &RecurrentSpec, params: &[R], call: &Call<R>) -> BlockOutput<
 /// Rows `rows` (each `width` wide) of a [n, batch, width] tensor with batch index `b`.
 fn batch_row<R: Real>(xs: &[R], batch: usize, width: usize, b: usize) -> Vec<R> {
     xs.chunks_exact(width).skip(b).step_by(batch).flatten().copied().collect()
+}
+
+/// Sequence `b` of `call` alone, as a batch of one (with its length, if `call` has lengths).
+fn row_alone<R: Real>(s: &RecurrentSpec, call: &Call<R>, b: usize) -> Call<R> {
+    let (batch, h) = (call.batch, s.hidden_size);
+    Call {
+        seq_len: call.seq_len,
+        batch: 1,
+        x: batch_row(&call.x, batch, s.input_size, b),
+        h0: call.h0.as_ref().map(|v| batch_row(v, batch, h, b)),
+        c0: call.c0.as_ref().map(|v| batch_row(v, batch, h, b)),
+        lengths: call.lengths.as_ref().map(|l| vec![l[b]]),
+    }
 }
 
 /// Step `t` of a [seq_len, batch, width] tensor.
@@ -265,15 +279,7 @@ fn batch_rows_are_independent() {
         call.lengths = Some(vec![4, 2, 3, 1, 4]);
         let all = run(&s, &params, &call);
         for b in 0..batch {
-            let alone = Call {
-                seq_len,
-                batch: 1,
-                x: batch_row(&call.x, batch, s.input_size, b),
-                h0: call.h0.as_ref().map(|v| batch_row(v, batch, h, b)),
-                c0: call.c0.as_ref().map(|v| batch_row(v, batch, h, b)),
-                lengths: Some(vec![call.lengths.as_ref().unwrap()[b]]),
-            };
-            let one = run(&s, &params, &alone);
+            let one = run(&s, &params, &row_alone(&s, &call, b));
             let what = format!("{} row {b}", cell.name());
             assert_close(&batch_row(&all.output, batch, s.output_size(), b), &one.output, F32_REORDER_TOL, 0.0, &format!("{what}: output"));
             assert_close(&batch_row(&all.h_n, batch, h, b), &one.h_n, F32_REORDER_TOL, 0.0, &format!("{what}: h_n"));
@@ -605,5 +611,46 @@ fn cleared_and_released_workspaces_give_fresh_results() {
         block.release_memory();
         assert!(!block.has_cache(), "{}: cache survived release_memory", cell.name());
         assert!(train(&mut block, &p2) == want2, "{}: call after release_memory differs", cell.name());
+    }
+}
+
+/// Cell options (`spec.options`) in f32 keep both properties above, at H = 16, a multiple of every
+/// ISA's lane count: a batch-1 row (where default options take the fused row step) equals its row of
+/// a batch-3 run (the step GEMM and the generic formulas), and a sequence equals repeated single steps
+/// (streaming `step()` carries h and c through the options' cell).
+#[test]
+fn cell_options_keep_rows_independent_and_stream() {
+    use rnnkit_core::cell::{CellOptions, GateActivation};
+    let mut rng = Rng::new(15);
+    let hard = Some(GateActivation::HardSigmoid);
+    let variants = [
+        (CellKind::Lstm, CellOptions { peephole: true, cell_clip: Some(0.8), ..Default::default() }),
+        (CellKind::Lstm, CellOptions { input_forget: true, gate_activation: hard, ..Default::default() }),
+        (CellKind::Gru, CellOptions { gate_activation: hard, activation: Some(GateActivation::Relu), ..Default::default() }),
+        (CellKind::RnnTanh, CellOptions { activation: Some(GateActivation::Softsign), ..Default::default() }),
+    ];
+    for (cell, options) in variants {
+        let mut s = spec(cell, 4, 16, 2, false, true);
+        s.options = options;
+        let params: Vec<f32> = uniform_vec(&mut rng, block_param_count(&s), -0.5, 0.5);
+        let (seq_len, batch, h) = (5, 3, s.hidden_size);
+        let call = Call::random(&s, seq_len, batch, &mut rng);
+        let all = run(&s, &params, &call);
+        for b in 0..batch {
+            let one = run(&s, &params, &row_alone(&s, &call, b));
+            let what = format!("{} {options:?} row {b}", cell.name());
+            assert_close(&batch_row(&all.output, batch, s.output_size(), b), &one.output, F32_REORDER_TOL, 0.0, &format!("{what}: output"));
+            assert_close(&batch_row(&all.c_n, batch, h, b), &one.c_n, F32_REORDER_TOL, 0.0, &format!("{what}: c_n"));
+        }
+        let mut block = RecurrentBlock::new(s.clone());
+        let (mut hs, mut cs) = (call.h0.clone(), call.c0.clone());
+        for t in 0..seq_len {
+            let one = Call { seq_len: 1, batch, x: step(&call.x, batch, s.input_size, t), h0: hs, c0: cs, lengths: None };
+            let out = one.run(&mut block, &params);
+            assert_close(&out.output, &step(&all.output, batch, s.output_size(), t), F32_REORDER_TOL, 0.0, &format!("{} {options:?} step {t}", cell.name()));
+            hs = Some(out.h_n);
+            cs = s.cell.has_cell_state().then_some(out.c_n);
+        }
+        assert_close(cs.as_deref().unwrap_or(&[]), &all.c_n, F32_REORDER_TOL, 0.0, &format!("{} {options:?}: c_n", cell.name()));
     }
 }

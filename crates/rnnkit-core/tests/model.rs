@@ -113,7 +113,7 @@ fn backward_matches_finite_differences_of_weighted_outputs_and_states() {
     let s0: Vec<Vec<f64>> = info.iter().map(|s| uniform_vec(&mut rng, s.info.len(), -0.5, 0.5)).collect();
     let dims = [t, b, 2];
     let st: Vec<Option<&[f64]>> = s0.iter().map(|v| Some(v.as_slice())).collect();
-    let fwd = net.forward(&x, dims, &ForwardOptions { states: &st, lengths: Some(&[3, 1]), training: true }).unwrap();
+    let fwd = net.forward(&x, dims, &ForwardOptions { states: &st, lengths: Some(&[3, 1]), training: true, skip_states: false }).unwrap();
     let w: Vec<f64> = uniform_vec(&mut rng, fwd.output.len(), -1.0, 1.0);
     let u: Vec<Vec<f64>> = fwd.states.iter().map(|s| uniform_vec(&mut rng, s.len(), -1.0, 1.0)).collect();
     let ur: Vec<Option<&[f64]>> = u.iter().map(|v| Some(v.as_slice())).collect();
@@ -121,7 +121,7 @@ fn backward_matches_finite_differences_of_weighted_outputs_and_states() {
     let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f64>();
     let objective = |net: &mut Network<f64>, x: &[f64], s: &[Vec<f64>]| {
         let sr: Vec<Option<&[f64]>> = s.iter().map(|v| Some(v.as_slice())).collect();
-        let r = net.forward(x, dims, &ForwardOptions { states: &sr, lengths: Some(&[3, 1]), training: false }).unwrap();
+        let r = net.forward(x, dims, &ForwardOptions { states: &sr, lengths: Some(&[3, 1]), training: false, skip_states: false }).unwrap();
         dot(&r.output, &w) + r.states.iter().zip(&u).map(|(a, b)| dot(a, b)).sum::<f64>()
     };
     let numeric_x = central_differences(&x, |v| objective(&mut net, v, &s0));
@@ -199,6 +199,11 @@ fn forward_to_writes_what_forward_returns() {
     }
 }
 
+/// `model.step` over every step of a time-major `x` ([T, batch, features]), outputs concatenated.
+fn step_through(model: &mut Model, x: &[f32], batch: usize, features: usize) -> Vec<f32> {
+    x.chunks_exact(batch * features).flat_map(|x_t| model.step(x_t, batch).unwrap()).collect()
+}
+
 #[test]
 fn streaming_steps_equal_one_forward() {
     let json = r#"{"seed":9,"blocks":[{"cell":"lstm","input_size":2,"hidden_size":4,"num_layers":2},{"cell":"gru","input_size":4,"hidden_size":3}],"head":{"units":2,"activation":"tanh"}}"#;
@@ -207,14 +212,32 @@ fn streaming_steps_equal_one_forward() {
     let mut rng = Rng::new(2);
     let x: Vec<f32> = uniform_vec(&mut rng, t * b * 2, -1.0, 1.0);
     let full = model.forward(&x, [t, b, 2], &ForwardOptions::default()).unwrap();
-    let mut stepped = Vec::new();
-    for ti in 0..t {
-        stepped.extend(model.step(&x[ti * b * 2..(ti + 1) * b * 2], b).unwrap());
-    }
-    assert_close(&stepped, &full.output, 1e-6, 1e-5, "step vs forward");
+    assert_close(&step_through(&mut model, &x, b, 2), &full.output, 1e-6, 1e-5, "step vs forward");
     model.reset_state();
     let first = model.step(&x[..b * 2], b).unwrap();
     assert_close(&first, &full.output[..b * 2], 1e-6, 1e-5, "after reset");
+}
+
+/// Cell options stream too: a peephole LSTM with clip and hard-sigmoid gates, a GRU with a relu
+/// candidate and an Elman softsign layer, stepped, give one forward's output (the model's `step`
+/// carries h and c through the options' cells, and a saved spec builds the same model again).
+#[test]
+fn streaming_with_cell_options_equals_one_forward() {
+    let json = r#"{"seed":5,"layers":[
+        {"type":"LSTM","config":{"input_size":2,"hidden_size":4,"num_layers":2,"peephole":true,"cell_clip":1.5,"gate_activation":"hard_sigmoid"}},
+        {"type":"GRU","config":{"hidden_size":3,"activation":"relu"}},
+        {"type":"RNN","config":{"hidden_size":3,"activation":"softsign"}},{"type":"Dense","config":{"units":2}}]}"#;
+    let mut model = Model::from_json(json).unwrap();
+    let (b, t) = (3usize, 6usize);
+    let mut rng = Rng::new(3);
+    let x: Vec<f32> = uniform_vec(&mut rng, t * b * 2, -2.0, 2.0);
+    let full = model.forward(&x, [t, b, 2], &ForwardOptions::default()).unwrap();
+    assert_close(&step_through(&mut model, &x, b, 2), &full.output, 1e-6, 1e-5, "step vs forward");
+    let mut again = Model::from_json(&model.spec_json()).unwrap();
+    assert!(model.spec_json().contains(r#""peephole":true"#), "{}", model.spec_json());
+    again.set_params(model.params()).unwrap();
+    let copy = again.forward(&x, [t, b, 2], &ForwardOptions::default()).unwrap();
+    assert_eq!(copy.output, full.output, "the canonical spec builds the same model");
 }
 
 /// Any streamable stack streams: token ids through an Embedding, a causal convolution (its input

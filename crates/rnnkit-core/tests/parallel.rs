@@ -323,13 +323,24 @@ fn model_shapes_really_split() {
     }
 }
 
-/// (output, states, dx, state gradients, grads) of one forward + backward on a batch of `batch`.
-fn forward_backward(cell: &str, threads: usize, batch: usize) -> Vec<Vec<f32>> {
-    let mut m = Model::from_json(&model_json(cell, threads)).unwrap();
+/// `model_json`'s shapes with cell options: a bidirectional LSTM with peepholes, clip and hard-sigmoid
+/// gates (the generic f32 formulas and the peephole gradients), then a softsign GRU.
+fn options_model_json(threads: usize) -> String {
+    format!(
+        r#"{{"batch_first":true,"seed":11,"threads":{threads},"layers":[
+            {{"type":"LSTM","config":{{"input_size":{I},"hidden_size":{H},"bidirectional":true,"peephole":true,"cell_clip":0.5,"gate_activation":"hard_sigmoid"}}}},
+            {{"type":"GRU","config":{{"hidden_size":{H},"activation":"softsign"}}}},{{"type":"Dense","config":{{"units":{UNITS}}}}}]}}"#
+    )
+}
+
+/// (output, states, dx, state gradients, grads) of one forward + backward of the model `json` on a
+/// batch of `batch` sequences of `steps` steps.
+fn forward_backward_of(json: &str, batch: usize, steps: usize) -> Vec<Vec<f32>> {
+    let mut m = Model::from_json(json).unwrap();
     let mut rng = Rng::new(5);
-    let x: Vec<f32> = uniform_vec(&mut rng, batch * T * I, -1.0, 1.0);
-    let lengths: Vec<i32> = (0..batch).map(|b| (T - b % 4) as i32).collect();
-    let fwd = m.forward(&x, [batch, T, I], &ForwardOptions { lengths: Some(&lengths), training: true, ..Default::default() }).unwrap();
+    let x: Vec<f32> = uniform_vec(&mut rng, batch * steps * I, -1.0, 1.0);
+    let lengths: Vec<i32> = (0..batch).map(|b| (steps - b % 4) as i32).collect();
+    let fwd = m.forward(&x, [batch, steps, I], &ForwardOptions { lengths: Some(&lengths), training: true, ..Default::default() }).unwrap();
     let dy: Vec<f32> = uniform_vec(&mut rng, fwd.output.len(), -1.0, 1.0);
     let ds: Vec<Vec<f32>> = fwd.states.iter().map(|s| uniform_vec(&mut rng, s.len(), -1.0, 1.0)).collect();
     let given: Vec<Option<&[f32]>> = ds.iter().map(|s| Some(s.as_slice())).collect();
@@ -342,6 +353,10 @@ fn forward_backward(cell: &str, threads: usize, batch: usize) -> Vec<Vec<f32>> {
     out
 }
 
+fn forward_backward(cell: &str, threads: usize, batch: usize) -> Vec<Vec<f32>> {
+    forward_backward_of(&model_json(cell, threads), batch, T)
+}
+
 #[test]
 fn outputs_and_gradients_are_bit_identical_for_every_thread_count() {
     for (cell, batch) in [("lstm", B), ("gru", B), ("rnn_tanh", B), ("lstm", 33), ("gru", 1), ("rnn_relu", 33), ("gru_reset_before", B), ("gru_reset_before", 1), ("indrnn_relu", B), ("indrnn_tanh", 33)] {
@@ -352,6 +367,54 @@ fn outputs_and_gradients_are_bit_identical_for_every_thread_count() {
             }
         }
     }
+}
+
+/// A depthwise Conv1D (channel multiplier 2) with a history state in front of an LSTM: its passes
+/// split into channel blocks (200 steps · 7 taps · 2 · 19 rows · 37 channels ≈ 2·10⁶ MACs: 4 parts
+/// at 4 threads).
+#[test]
+fn depthwise_conv_is_bit_identical_for_every_thread_count() {
+    let json = |threads: usize| {
+        format!(
+            r#"{{"batch_first":true,"seed":3,"threads":{threads},"layers":[
+                {{"type":"Conv1D","config":{{"in_channels":{I},"out_channels":{},"kernel_size":7,"groups":{I},"padding":"causal"}}}},
+                {{"type":"LSTM","config":{{"hidden_size":16}}}},{{"type":"Dense","config":{{"units":{UNITS}}}}}]}}"#,
+            2 * I
+        )
+    };
+    let one = forward_backward_of(&json(1), B, 200);
+    for threads in 2..=4 {
+        for (k, (got, want)) in forward_backward_of(&json(threads), B, 200).iter().zip(&one).enumerate() {
+            assert_bits(got, want, &format!("depthwise conv, threads {threads}: result {k} (output, states, dx, state gradients, grads)"));
+        }
+    }
+}
+
+#[test]
+fn cell_options_are_bit_identical_for_every_thread_count() {
+    for batch in [B, 1] {
+        let one = forward_backward_of(&options_model_json(1), batch, T);
+        for threads in 2..=4 {
+            for (k, (got, want)) in forward_backward_of(&options_model_json(threads), batch, T).iter().zip(&one).enumerate() {
+                assert_bits(got, want, &format!("options model batch {batch} threads {threads}: result {k}"));
+            }
+        }
+    }
+}
+
+/// A depthwise Conv1D (B=32 T=400 C=64, kernel 9, same) + Dense(64→8) per step: one training step.
+#[test]
+#[ignore]
+fn depthwise_conv_training_step_timing() {
+    let (b, t, c, u) = (32, 400, 64, 8);
+    let json = |threads: usize| {
+        format!(
+            r#"{{"batch_first":true,"threads":{threads},"layers":[{{"type":"Conv1D","config":{{"in_channels":{c},"out_channels":{c},"kernel_size":9,"groups":{c},"padding":"same"}}}},
+                {{"type":"Dense","config":{{"units":{u}}}}}]}}"#
+        )
+    };
+    let (one, two) = train_step_ms(&json, (b, t, c), u);
+    println!("depthwise Conv1D training step: threads=1 {one:.2} ms, threads=2 {two:.2} ms, speedup {:.2}x", one / two);
 }
 
 /// Parameters after 3 epochs of Adam on a fixed dataset of `n` sequences in batches of `batch_size`.
@@ -398,6 +461,38 @@ fn threads_spec_is_validated_and_round_trips() {
 
 // ---- timing (ignored: prints, asserts nothing about speed) -----------------------------------
 
+/// Median milliseconds of one training step (MSE, Adam) of the model `json(threads)` at 1 and 2
+/// threads, interleaved, on random data of `dims` with `units` targets per step.
+fn train_step_ms(json: &dyn Fn(usize) -> String, (b, t, i): (usize, usize, usize), units: usize) -> (f64, f64) {
+    let mut rng = Rng::new(1);
+    let x: Vec<f32> = uniform_vec(&mut rng, b * t * i, -1.0, 1.0);
+    let y: Vec<f32> = uniform_vec(&mut rng, b * t * units, -1.0, 1.0);
+    let mut models: Vec<Model> = [1, 2]
+        .iter()
+        .map(|&n| {
+            let mut m = Model::from_json(&json(n)).unwrap();
+            m.compile(r#"{"loss":"mse","optimizer":{"type":"adam","lr":0.001}}"#).unwrap();
+            m
+        })
+        .collect();
+    let batch = rnnkit_core::model::Batch { x: rnnkit_core::model::InputsRef::Float(&x), x_dims: [b, t, i], y: rnnkit_core::model::TargetsRef::Float(&y), mask: None, lengths: None };
+    let mut samples = [Vec::new(), Vec::new()];
+    for round in 0..14 {
+        for (k, m) in models.iter_mut().enumerate() {
+            let start = Instant::now();
+            m.train_step(&batch).unwrap();
+            if round >= 2 {
+                samples[k].push(start.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    (median(&mut samples[0]), median(&mut samples[1]))
+}
+
 /// T1: LSTM B=32 T=100 I=64 H=256 + Dense(256→64) at every step, MSE, Adam; one training step.
 #[test]
 #[ignore]
@@ -407,33 +502,7 @@ fn t1_training_step_timing() {
         let json = |threads: usize| {
             format!(r#"{{"batch_first":true,"threads":{threads},"blocks":[{{"cell":"{cell}","input_size":{i},"hidden_size":{h}}}],"head":{{"units":{u}}}}}"#)
         };
-        let mut rng = Rng::new(1);
-        let x: Vec<f32> = uniform_vec(&mut rng, b * t * i, -1.0, 1.0);
-        let y: Vec<f32> = uniform_vec(&mut rng, b * t * u, -1.0, 1.0);
-        let mut models: Vec<Model> = [1, 2]
-            .iter()
-            .map(|&n| {
-                let mut m = Model::from_json(&json(n)).unwrap();
-                m.compile(r#"{"loss":"mse","optimizer":{"type":"adam","lr":0.001}}"#).unwrap();
-                m
-            })
-            .collect();
-        let batch = rnnkit_core::model::Batch { x: rnnkit_core::model::InputsRef::Float(&x), x_dims: [b, t, i], y: rnnkit_core::model::TargetsRef::Float(&y), mask: None, lengths: None };
-        let mut samples = [Vec::new(), Vec::new()];
-        for round in 0..14 {
-            for (k, m) in models.iter_mut().enumerate() {
-                let start = Instant::now();
-                m.train_step(&batch).unwrap();
-                if round >= 2 {
-                    samples[k].push(start.elapsed().as_secs_f64() * 1e3);
-                }
-            }
-        }
-        let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        let (one, two) = (median(&mut samples[0]), median(&mut samples[1]));
+        let (one, two) = train_step_ms(&json, (b, t, i), u);
         println!("T1-like {cell} training step: threads=1 {one:.2} ms, threads=2 {two:.2} ms, speedup {:.2}x (isa {:?})", one / two, kernels().isa);
     }
     // What two threads buy on this machine right now: F1's FLOPs as one GEMM, (3200×320)·(320×1024).

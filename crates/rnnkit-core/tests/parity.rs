@@ -134,7 +134,7 @@ fn check_recurrent_model(case: &Json) {
     let (h0, c0) = (state("h0"), state("c0"));
     let lengths: Option<Vec<i32>> = case.get("lengths").map(|l| nums(l).iter().map(|&v| v as i32).collect());
     let states: Vec<Option<&[f32]>> = if spec.cell.has_cell_state() { vec![h0.as_deref(), c0.as_deref()] } else { vec![h0.as_deref()] };
-    let opts = ForwardOptions { states: &states, lengths: lengths.as_deref(), training: true };
+    let opts = ForwardOptions { states: &states, lengths: lengths.as_deref(), training: true, skip_states: false };
     let fwd = model.forward(&x, [x_dims[0], x_dims[1], x_dims[2]], &opts).expect("forward");
     let (out_dims, out_want) = tensor(field(case, "output"));
     assert_eq!(fwd.output_dims, out_dims, "output dims");

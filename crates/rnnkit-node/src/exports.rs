@@ -140,7 +140,8 @@ pub fn set_params(cx: &CallInfo) -> NResult<napi_value> {
     cx.env.undefined()
 }
 
-/// `forward(x, xDims, states?, lengths?, training?): [output, states, ...outputDims]` — a flat
+/// `forward(x, xDims, states?, lengths?, training?, finalStates?): [output, states, ...outputDims]`
+/// (`finalStates` false: the caller does not read them, `states` comes back empty) — a flat
 /// array, not the `{output, outputDims, states}` of `ModelHandle`: ts/backend/native.ts builds that
 /// object in JS, where a literal is nearly free, while named properties plus a dims array cost
 /// ~0.8 µs through N-API. `states` (in and out) are every state of `stateInfo(batch)`
@@ -158,12 +159,13 @@ pub fn forward(cx: &CallInfo) -> NResult<napi_value> {
     let x = cx.inputs(0, "x")?;
     let states = cx.opt_f32_array(2, "states")?;
     let lengths = cx.opt_i32_array(3, "lengths")?;
+    let final_states = cx.opt_bool(5, "finalStates", true)?;
     let env = cx.env;
     // The model writes the output straight into the Float32Array JS gets back.
     let (output, r) = handle.with(|m| {
         let b = if m.spec().batch_first { x_dims[0] } else { x_dims[1] };
         let given = states.map(|s| m.split_states("states", s, b)).transpose()?.unwrap_or_default();
-        let opts = ForwardOptions { states: &given, lengths, training };
+        let opts = ForwardOptions { states: &given, lengths, training, skip_states: !final_states };
         let tokens = matches!(x, InputsRef::Tokens(_));
         let (output, out_data) = env.new_f32_array(m.output_dims_of(x_dims, tokens)?.iter().product())?;
         let r = match x {

@@ -180,7 +180,8 @@ pub extern "C" fn rnnkit_model_set_params(h: u32, flat: *const f32, flat_len: us
 
 /// x: `x_dims` = [d0, d1, d2] as documented in `Model` (i32 token ids when `x_tokens` is 1, d2 = 1).
 /// states: every state of `state_info(batch)` concatenated in order, or null (zeros); lengths:
-/// null when absent. Results: OUTPUT, OUTPUT_DIMS, STATES (concatenated likewise).
+/// null when absent. Results: OUTPUT, OUTPUT_DIMS, STATES (concatenated likewise; empty when
+/// `skip_states` is 1: the caller does not read them, e.g. a prediction).
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn rnnkit_model_forward(
@@ -188,7 +189,7 @@ pub extern "C" fn rnnkit_model_forward(
     x: *const f32, x_len: usize, d0: u32, d1: u32, d2: u32,
     states: *const f32, states_len: usize,
     lengths: *const i32, lengths_len: usize,
-    training: i32, x_tokens: i32,
+    training: i32, x_tokens: i32, skip_states: i32,
 ) -> i32 {
     status::run(|| {
         // SAFETY: JS allocated every range with rnnkit_alloc and keeps them alive for this call.
@@ -198,10 +199,11 @@ pub extern "C" fn rnnkit_model_forward(
         let x_dims = dims(d0, d1, d2);
         let training = flag(training, "training")?;
         let tokens = flag(x_tokens, "xTokens")?;
+        let skip_states = flag(skip_states, "skipStates")?;
         handles::with(h, |e| {
             let b = if e.model.spec().batch_first { x_dims[0] } else { x_dims[1] };
             let given = states.map(|s| e.model.split_states("states", s, b)).transpose()?.unwrap_or_default();
-            let opts = ForwardOptions { states: &given, lengths, training };
+            let opts = ForwardOptions { states: &given, lengths, training, skip_states };
             let r = if tokens {
                 // SAFETY: i32 and f32 have the same size and alignment; the range was checked above.
                 let ids = unsafe { std::slice::from_raw_parts(x.as_ptr() as *const i32, x.len()) };

@@ -116,14 +116,14 @@ export class WasmModel implements ModelHandle {
           h, s.array('x', xs), xs.length, dims[0], dims[1], dims[2],
           s.optArray('states', states), states?.length ?? 0,
           s.optArray('lengths', lengths), lengths?.length ?? 0,
-          training ? 1 : 0, xs instanceof Int32Array ? 1 : 0,
+          training ? 1 : 0, xs instanceof Int32Array ? 1 : 0, opts.finalStates === false ? 1 : 0,
         ),
       );
       return { output: s.f32(h, SLOT.OUTPUT), outputDims: s.u32(h, SLOT.OUTPUT_DIMS), states: s.f32(h, SLOT.STATES) };
     });
     if (training) this.#lastBatch = batch;
     // Split after the call: the layout may need a call of its own.
-    return { output: r.output, outputDims: r.outputDims, states: this.#states.split(batch, r.states) };
+    return { output: r.output, outputDims: r.outputDims, states: opts.finalStates === false ? [] : this.#states.split(batch, r.states) };
   }
 
   backward(dOutput: Float32Array, dStates?: readonly (Float32Array | undefined)[]): BackwardResult {

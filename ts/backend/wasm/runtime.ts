@@ -33,7 +33,7 @@ export interface Exports extends Partial<ThreadExports> {
   rnnkit_model_set_params(h: number, flat: number, flatLen: number): number;
   rnnkit_model_forward(
     h: number, x: number, xLen: number, d0: number, d1: number, d2: number,
-    states: number, statesLen: number, lengths: number, lengthsLen: number, training: number, xTokens: number,
+    states: number, statesLen: number, lengths: number, lengthsLen: number, training: number, xTokens: number, skipStates: number,
   ): number;
   rnnkit_model_backward(h: number, dOut: number, dOutLen: number, dStates: number, dStatesLen: number): number;
   rnnkit_model_layers_json(h: number): number;

@@ -10,7 +10,7 @@
 import { writeFileAtomic } from '../../persist-node.js';
 import { resolve } from 'node:path';
 
-import { Dense, GRU, IndRNN, LSTM, RNN, Sequential, tensor, type Loss, type OptimizerType } from '../../index.js';
+import { Dense, GATE_ACTIVATIONS, GRU, IndRNN, LSTM, RNN, Sequential, tensor, type GateActivation, type Loss, type OptimizerType } from '../../index.js';
 import { layerFromJSON, withInputSize } from '../../layers/registry.js';
 import type { TracePanel } from '../../model.js';
 import type { Tensor3D } from '../../tensor.js';
@@ -60,6 +60,8 @@ export const TRAIN_FLAGS: FlagSpec[] = [
     help: 'recurrent cell (gru-reset-before: the Keras/TF.js/ONNX-default GRU form; indrnn: Li et al. 2018, relu)',
     default: 'lstm',
   },
+  { name: 'gate-activation', type: 'string', choices: GATE_ACTIVATIONS, help: 'lstm/gru gate activation (hard_sigmoid: as TF.js and Keras 2)', default: 'sigmoid' },
+  { name: 'peephole', type: 'boolean', help: 'lstm: peephole connections (ONNX P); other LSTM options through a config file\'s "layers"' },
   { name: 'hidden', type: 'int', min: 1, help: 'hidden units per layer', default: '32 (text 96)' },
   { name: 'layers', type: 'int', min: 1, max: 16, help: 'stacked recurrent layers', default: '1' },
   { name: 'bidirectional', type: 'boolean', help: 'run each layer both ways (forecasts then use the last step only)' },
@@ -91,6 +93,9 @@ const DEFAULT_EPOCHS: Record<string, number> = { csv: 20, text: 10, seasonal: 20
 
 interface Resolved {
   cell: string;
+  /** LSTM/GRU only; undefined = the cell's default (sigmoid). */
+  gateActivation: GateActivation | undefined;
+  peephole: boolean;
   hidden: number;
   layers: number;
   bidirectional: boolean;
@@ -109,7 +114,7 @@ interface Resolved {
 }
 
 /** Flags that describe the model, which a config file's "layers" list replaces. */
-const MODEL_FLAGS = ['cell', 'hidden', 'layers', 'bidirectional', 'dropout', 'head'];
+const MODEL_FLAGS = ['cell', 'gate-activation', 'peephole', 'hidden', 'layers', 'bidirectional', 'dropout', 'head'];
 
 /**
  * The model of a config file's "layers" list: layers from the registry (unknown types or keys are
@@ -139,9 +144,10 @@ function modelFromLayers(list: unknown[], data: PreparedData, seed: number): Seq
 function buildModel(r: Resolved, data: PreparedData): Sequential {
   const common = { hiddenSize: r.hidden, numLayers: r.layers, bidirectional: r.bidirectional, dropout: r.dropout };
   const first = { ...common, inputSize: data.inputSize };
+  const gated = { ...first, ...(r.gateActivation ? { gateActivation: r.gateActivation } : {}) };
   const rec =
-    r.cell === 'lstm' ? new LSTM(first)
-    : r.cell === 'gru' || r.cell === 'gru-reset-before' ? new GRU({ ...first, resetAfter: r.cell === 'gru' })
+    r.cell === 'lstm' ? new LSTM({ ...gated, ...(r.peephole ? { peephole: true } : {}) })
+    : r.cell === 'gru' || r.cell === 'gru-reset-before' ? new GRU({ ...gated, resetAfter: r.cell === 'gru' })
     : r.cell === 'indrnn' || r.cell === 'indrnn-tanh' ? new IndRNN({ ...first, nonlinearity: r.cell === 'indrnn' ? 'relu' : 'tanh' })
     : new RNN({ ...first, nonlinearity: r.cell === 'rnn-relu' ? 'relu' : 'tanh' });
   const head = new Dense({ units: data.outputUnits, activation: r.head as 'identity', returnSequences: data.returnSequences });
@@ -268,6 +274,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   }
   const r: Resolved = {
     cell: str('cell') ?? 'lstm',
+    gateActivation: str('gate-activation') as GateActivation | undefined,
+    peephole: flags.peephole === true,
     hidden: num('hidden') ?? (textTask ? 96 : 32),
     layers: num('layers') ?? 1,
     bidirectional: flags.bidirectional === true,
@@ -284,6 +292,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     out: resolve(str('out') ?? 'rnnkit-model.safetensors'),
     report: resolve(str('report') ?? 'rnnkit-report.html'),
   };
+  if (r.gateActivation !== undefined && !['lstm', 'gru', 'gru-reset-before'].includes(r.cell)) throw new CliError(`--gate-activation needs --cell lstm, gru or gru-reset-before (an ${r.cell} cell has no gates)`);
+  if (r.peephole && r.cell !== 'lstm') throw new CliError(`--peephole needs --cell lstm (only an LSTM has peephole connections), got --cell ${r.cell}`);
   if (r.tbptt > 0 && !data.returnSequences) {
     throw new CliError(`--tbptt needs a per-step target; ${data.meta.name} has one target per sequence${r.bidirectional ? ' (and --bidirectional forecasts use the last step only)' : ''}`);
   }
@@ -305,6 +315,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     data: data.meta.name,
     task: data.meta.task,
     cell: r.cell,
+    ...(r.gateActivation ? { 'gate-activation': r.gateActivation } : {}),
+    ...(r.peephole ? { peephole: true } : {}),
     hidden: r.hidden,
     layers: r.layers,
     bidirectional: r.bidirectional,

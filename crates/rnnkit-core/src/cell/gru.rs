@@ -3,8 +3,10 @@
 //! n is an apart gate (`Cell::apart_gates`): its hidden-side pre-activation arrives apart (`gh`,
 //! `b_hh_apart`), is kept as aux, and BPTT writes its hidden-side gradient to `dgh` (r's and z's
 //! hidden-side gradients are their input-side ones). In f32 the steps run the kernel table's fused
-//! kernels (kernels/cells.rs); the generic versions here are their reference.
+//! kernels (kernels/cells.rs); the generic versions here are their reference, and serve other
+//! gate / candidate activations (`CellOptions`: ONNX's f and g) in f32 as well.
 
+use super::activation::GateActivation;
 use super::{carry_inactive, Cell, RowStep, StepBackward, StepForward};
 use crate::kernels::kernels;
 use crate::real::Real;
@@ -51,6 +53,9 @@ impl Cell for Gru {
     fn hidden_activation(&self) -> &'static str {
         "tanh"
     }
+    fn takes_options(&self) -> bool {
+        true
+    }
     fn has_row_step(&self) -> bool {
         true
     }
@@ -59,30 +64,37 @@ impl Cell for Gru {
     }
 
     fn forward_f32(&self, s: StepForward<'_, f32>) {
+        if !s.options.is_default() {
+            return self.forward_generic(s);
+        }
         let b_hn = s.b_hh_apart.unwrap_or(&[]);
         (kernels().gru_forward)(s.batch, s.hidden, s.active, s.gates, s.gh, b_hn, s.h_prev, s.h, s.aux)
     }
 
     fn backward_f32(&self, s: StepBackward<'_, f32>) {
+        if !s.options.is_default() {
+            return self.backward_generic(s);
+        }
         (kernels().gru_backward)(s.batch, s.hidden, s.active, s.gates, s.aux, s.h_prev, s.dh, s.dgx, s.dgh, s.dh_prev)
     }
 
     fn forward_generic<R: Real>(&self, s: StepForward<'_, R>) {
         let hd = s.hidden;
         let gs = 3 * hd;
+        let (gate_act, cand) = (s.options.gate(), s.options.candidate(GateActivation::Tanh));
         for b in 0..s.batch {
             let gate = &mut s.gates[b * gs..(b + 1) * gs];
             let gh = &s.gh[b * gs..(b + 1) * gs];
             for j in 0..2 * hd {
                 gate[j] += gh[j];
             }
-            R::sigmoid_slice(&mut gate[..2 * hd]); // r, z
+            gate_act.apply(&mut gate[..2 * hd]); // r, z
             let hn = &mut s.aux[b * hd..(b + 1) * hd];
             for j in 0..hd {
                 hn[j] = gh[2 * hd + j] + s.b_hh_apart.map_or(R::ZERO, |bn| bn[j]);
                 gate[2 * hd + j] += gate[j] * hn[j];
             }
-            R::tanh_slice(&mut gate[2 * hd..]); // n
+            cand.apply(&mut gate[2 * hd..]); // n
             blend(gate, &s.h_prev[b * hd..(b + 1) * hd], &mut s.h[b * hd..(b + 1) * hd]);
         }
         carry_inactive(s.active, hd, s.h_prev, s.h);
@@ -91,6 +103,7 @@ impl Cell for Gru {
     fn backward_generic<R: Real>(&self, s: StepBackward<'_, R>) {
         let hd = s.hidden;
         let gs = 3 * hd;
+        let (gate_act, cand) = (s.options.gate(), s.options.candidate(GateActivation::Tanh));
         for b in 0..s.batch {
             let rows = b * hd..(b + 1) * hd;
             let (dgx, dgh) = (&mut s.dgx[b * gs..(b + 1) * gs], &mut s.dgh[rows.clone()]);
@@ -105,9 +118,9 @@ impl Cell for Gru {
                 let k = b * hd + j;
                 let (r, z, n) = (gate[j], gate[hd + j], gate[2 * hd + j]);
                 let dh = s.dh[k];
-                let dn_pre = dh * (R::ONE - z) * (R::ONE - n * n);
-                let dr_pre = dn_pre * s.aux[k] * r * (R::ONE - r);
-                let dz_pre = dh * (s.h_prev[k] - n) * z * (R::ONE - z);
+                let dn_pre = cand.backprop(dh * (R::ONE - z), n);
+                let dr_pre = gate_act.backprop(dn_pre * s.aux[k], r);
+                let dz_pre = gate_act.backprop(dh * (s.h_prev[k] - n), z);
                 dgx[j] = dr_pre;
                 dgx[hd + j] = dz_pre;
                 dgx[2 * hd + j] = dn_pre;

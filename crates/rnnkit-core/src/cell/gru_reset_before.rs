@@ -8,8 +8,11 @@
 //! outside r ⊙ (…), so every bias folds into the input projection (no apart gates). BPTT mirrors
 //! it: `backward_step` gives dz, dn and z ⊙ dh; the scan computes d(r⊙h) = dn·W_hn; then
 //! `gate_hidden_backward` gives dr and adds r ⊙ d(r⊙h) to dh_{t−1}. Generic code in f32 too (no
-//! fused kernel): the same on every instruction set.
+//! fused kernel): the same on every instruction set. It takes the GRU's options (`CellOptions`:
+//! `gate_activation` for r and z, `activation` for n), so a Keras/TF.js GRU with its default
+//! hard-sigmoid gates loads as it is.
 
+use super::activation::GateActivation;
 use super::gru::{blend, GATE_PANELS};
 use super::{carry_inactive, Cell, GateHidden, GateHiddenBackward, Recurrence, StepBackward, StepForward};
 use crate::real::Real;
@@ -40,12 +43,15 @@ impl Cell for GruResetBefore {
     fn gate_panels(&self) -> &'static [(&'static str, &'static str)] {
         GATE_PANELS
     }
+    fn takes_options(&self) -> bool {
+        true
+    }
 
     fn gate_hidden<R: Real>(&self, s: GateHidden<'_, R>) {
         let hd = s.hidden;
         for b in 0..s.batch {
             let gate = &mut s.gates[b * 3 * hd..b * 3 * hd + 2 * hd];
-            R::sigmoid_slice(gate); // r, z
+            s.options.gate().apply(gate); // r, z
             let (h, rh) = (&s.h_prev[b * hd..(b + 1) * hd], &mut s.gated_h[b * hd..(b + 1) * hd]);
             rh.iter_mut().zip(&gate[..hd]).zip(h).for_each(|((o, r), h)| *o = *r * *h);
         }
@@ -53,9 +59,10 @@ impl Cell for GruResetBefore {
 
     fn forward_generic<R: Real>(&self, s: StepForward<'_, R>) {
         let hd = s.hidden;
+        let cand = s.options.candidate(GateActivation::Tanh);
         for b in 0..s.batch {
             let gate = &mut s.gates[b * 3 * hd..(b + 1) * 3 * hd];
-            R::tanh_slice(&mut gate[2 * hd..]); // n; r and z are activated by `gate_hidden`
+            cand.apply(&mut gate[2 * hd..]); // n; r and z are activated by `gate_hidden`
             blend(gate, &s.h_prev[b * hd..(b + 1) * hd], &mut s.h[b * hd..(b + 1) * hd]);
         }
         carry_inactive(s.active, hd, s.h_prev, s.h);
@@ -65,6 +72,7 @@ impl Cell for GruResetBefore {
     fn backward_generic<R: Real>(&self, s: StepBackward<'_, R>) {
         let hd = s.hidden;
         let gs = 3 * hd;
+        let (gate_act, cand) = (s.options.gate(), s.options.candidate(GateActivation::Tanh));
         for b in 0..s.batch {
             let rows = b * hd..(b + 1) * hd;
             let dgx = &mut s.dgx[b * gs..(b + 1) * gs];
@@ -79,22 +87,23 @@ impl Cell for GruResetBefore {
                 let (z, n) = (gate[hd + j], gate[2 * hd + j]);
                 let dh = s.dh[k];
                 dgx[j] = R::ZERO;
-                dgx[hd + j] = dh * (s.h_prev[k] - n) * z * (R::ONE - z);
-                dgx[2 * hd + j] = dh * (R::ONE - z) * (R::ONE - n * n);
+                dgx[hd + j] = gate_act.backprop(dh * (s.h_prev[k] - n), z);
+                dgx[2 * hd + j] = cand.backprop(dh * (R::ONE - z), n);
                 s.dh_prev[k] = dh * z;
             }
         }
     }
 
-    /// dr_pre = d(r⊙h) ⊙ h ⊙ r(1−r); dh_{t−1} += d(r⊙h) ⊙ r. Inactive rows have d(r⊙h) = 0 (their dn is).
+    /// dr_pre = d(r⊙h) ⊙ h ⊙ f'(r); dh_{t−1} += d(r⊙h) ⊙ r. Inactive rows have d(r⊙h) = 0 (their dn is).
     fn gate_hidden_backward<R: Real>(&self, s: GateHiddenBackward<'_, R>) {
         let hd = s.hidden;
+        let gate_act = s.options.gate();
         for b in 0..s.batch {
             let (rs, dr) = (&s.gates[b * 3 * hd..b * 3 * hd + hd], &mut s.dgx[b * 3 * hd..b * 3 * hd + hd]);
             for (j, (&r, dr)) in rs.iter().zip(dr).enumerate() {
                 let k = b * hd + j;
                 let d = s.d_gated_h[k];
-                *dr = d * s.h_prev[k] * r * (R::ONE - r);
+                *dr = gate_act.backprop(d * s.h_prev[k], r);
                 s.dh_prev[k] += d * r;
             }
         }

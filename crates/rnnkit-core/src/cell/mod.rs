@@ -5,15 +5,21 @@
 //! A cell turns the pre-activations of one step into gate activations and the new state, and back
 //! again in BPTT. Rows whose step is past their sequence (`active[b] == false`) carry the state
 //! through unchanged. One file per cell (rnn.rs, lstm.rs, gru.rs); `CellKind` is the config-level
-//! name, and `with_cell!` is the one place that maps a name to its cell.
+//! name, and `with_cell!` is the one place that maps a name to its cell. A step also carries the
+//! layer's element-wise `CellOptions` (options.rs: activations, LSTM peepholes, clip, coupled gates).
 
+pub mod activation;
 pub mod gru;
 pub mod gru_reset_before;
 pub mod ind_rnn;
 pub mod lstm;
+pub mod options;
 pub mod rnn;
 
 use std::any::TypeId;
+
+pub use activation::GateActivation;
+pub use options::CellOptions;
 
 use crate::real::Real;
 
@@ -163,7 +169,16 @@ pub trait Cell: Sync {
     fn hidden_activation(&self) -> &'static str {
         "tanh"
     }
-    /// Whether `row_step` exists: a one-row f32 step with its recurrent GEMV fused in.
+    /// Whether the steps honour `CellOptions` (else any non-default option is a config error).
+    fn takes_options(&self) -> bool {
+        false
+    }
+    /// The candidate's activation when `CellOptions::activation` is unset.
+    fn candidate_activation(&self) -> GateActivation {
+        GateActivation::Tanh
+    }
+    /// Whether `row_step` exists: a one-row f32 step with its recurrent GEMV fused in (default
+    /// options only: the scan asks for it only then).
     fn has_row_step(&self) -> bool {
         false
     }
@@ -258,6 +273,10 @@ pub struct StepForward<'a, R> {
     pub c: &'a mut [R],
     /// [batch, aux_width], written (LSTM tanh(c), GRU W_hn h + b_hn).
     pub aux: &'a mut [R],
+    /// The layer's element-wise options.
+    pub options: &'a CellOptions,
+    /// [PEEPHOLES·H] in ONNX's order i, o, f with `options.peephole`, else empty.
+    pub peephole: &'a [R],
 }
 
 /// One backward step over a batch: the gradient of the loss w.r.t. h_t becomes gradients of the
@@ -283,6 +302,9 @@ pub struct StepBackward<'a, R> {
     /// [batch, H], written: the part of dL/dh_{t−1} that does not flow through W_hh (GRU's z ⊙ dh,
     /// the carried gradient of inactive rows, else 0). The caller then adds dGh·W_hh.
     pub dh_prev: &'a mut [R],
+    /// As in `StepForward`. (The peephole gradients are the caller's: sums of `dgx` times c.)
+    pub options: &'a CellOptions,
+    pub peephole: &'a [R],
 }
 
 /// The first phase of a `Recurrence::Gated` step over a batch.
@@ -295,6 +317,8 @@ pub struct GateHidden<'a, R> {
     pub h_prev: &'a [R],
     /// [batch, H], written: g ⊙ h_{t−1}.
     pub gated_h: &'a mut [R],
+    /// The layer's element-wise options (the gate activation).
+    pub options: &'a CellOptions,
 }
 
 /// The last phase of a `Recurrence::Gated` BPTT step over a batch.
@@ -310,6 +334,8 @@ pub struct GateHiddenBackward<'a, R> {
     pub dgx: &'a mut [R],
     /// [batch, H]: added to.
     pub dh_prev: &'a mut [R],
+    /// The layer's element-wise options (the gate activation).
+    pub options: &'a CellOptions,
 }
 
 /// One batch row's f32 forward step with its recurrent product fused in (`Cell::row_step`).
@@ -369,7 +395,7 @@ impl<'a, R: Real> StepForward<'a, R> {
         if !is_f32::<R>() {
             return Err(self);
         }
-        let StepForward { batch, hidden, active, gates, gh, b_hh_apart, h_prev, h, c_prev, c, aux } = self;
+        let StepForward { batch, hidden, active, gates, gh, b_hh_apart, h_prev, h, c_prev, c, aux, options, peephole } = self;
         Ok(StepForward {
             batch,
             hidden,
@@ -382,6 +408,8 @@ impl<'a, R: Real> StepForward<'a, R> {
             c_prev: f32s(c_prev),
             c: f32s_mut(c),
             aux: f32s_mut(aux),
+            options,
+            peephole: f32s(peephole),
         })
     }
 }
@@ -394,7 +422,7 @@ impl<'a, R: Real> StepBackward<'a, R> {
         if !is_f32::<R>() {
             return Err(self);
         }
-        let StepBackward { batch, hidden, active, gates, aux, h_prev, c_prev, dh, dc, dgx, dgh, dh_prev } = self;
+        let StepBackward { batch, hidden, active, gates, aux, h_prev, c_prev, dh, dc, dgx, dgh, dh_prev, options, peephole } = self;
         Ok(StepBackward {
             batch,
             hidden,
@@ -408,6 +436,8 @@ impl<'a, R: Real> StepBackward<'a, R> {
             dgx: f32s_mut(dgx),
             dgh: f32s_mut(dgh),
             dh_prev: f32s_mut(dh_prev),
+            options,
+            peephole: f32s(peephole),
         })
     }
 }
@@ -440,15 +470,19 @@ mod tests {
         c_prev: Vec<f64>,
         dh: Vec<f64>,
         dc: Vec<f64>,
+        options: CellOptions,
+        /// [PEEPHOLES·H] with `options.peephole`.
+        peephole: Vec<f64>,
     }
     const B: usize = 3;
     const H: usize = 5;
 
-    fn case(cell: &dyn Cell, rng: &mut Rng) -> Case {
+    fn case(cell: &dyn Cell, options: CellOptions, rng: &mut Rng) -> Case {
         let mut v = |n: usize| (0..n).map(|_| rng.uniform(-1.5, 1.5)).collect::<Vec<f64>>();
         let (gs, c) = (cell.gates() * H, if cell.has_cell_state() { B * H } else { 0 });
         let gh = if cell.apart_gates() > 0 { v(B * gs) } else { Vec::new() };
-        Case { active: vec![true, false, true], gates: v(B * gs), gh, b_apart: v(cell.apart_gates() * H), h_prev: v(B * H), c_prev: v(c), dh: v(B * H), dc: v(c) }
+        let peephole = if options.peephole { v(options::PEEPHOLES * H) } else { Vec::new() };
+        Case { active: vec![true, false, true], gates: v(B * gs), gh, b_apart: v(cell.apart_gates() * H), h_prev: v(B * H), c_prev: v(c), dh: v(B * H), dc: v(c), options, peephole }
     }
 
     /// Every output of one forward and one backward step, run in `R` through `Cell::forward_step`
@@ -459,30 +493,45 @@ mod tests {
         let (mut gates, mut h, mut c, mut aux) = (r(&k.gates), vec![R::ZERO; B * H], vec![R::ZERO; k.c_prev.len()], vec![R::ZERO; B * aux_w]);
         let (h_prev, c_prev, b_apart) = (r(&k.h_prev), r(&k.c_prev), r(&k.b_apart));
         let b_hh_apart = (!b_apart.is_empty()).then_some(&b_apart[..]);
-        let gh = r(&k.gh);
-        cell.forward_step(StepForward { batch: B, hidden: H, active: &k.active, gates: &mut gates, gh: &gh, b_hh_apart, h_prev: &h_prev, h: &mut h, c_prev: &c_prev, c: &mut c, aux: &mut aux });
+        let (gh, peephole) = (r(&k.gh), r(&k.peephole));
+        let options = &k.options;
+        cell.forward_step(StepForward { batch: B, hidden: H, active: &k.active, gates: &mut gates, gh: &gh, b_hh_apart, h_prev: &h_prev, h: &mut h, c_prev: &c_prev, c: &mut c, aux: &mut aux, options, peephole: &peephole });
         let (mut dc, mut dgx, mut dgh, mut dh_prev) = (r(&k.dc), vec![R::ZERO; B * gs], vec![R::ZERO; B * cell.apart_gates() * H], vec![R::ZERO; B * H]);
         let dh = r(&k.dh);
-        cell.backward_step(StepBackward { batch: B, hidden: H, active: &k.active, gates: &gates, aux: &aux, h_prev: &h_prev, c_prev: &c_prev, dh: &dh, dc: &mut dc, dgx: &mut dgx, dgh: &mut dgh, dh_prev: &mut dh_prev });
+        cell.backward_step(StepBackward { batch: B, hidden: H, active: &k.active, gates: &gates, aux: &aux, h_prev: &h_prev, c_prev: &c_prev, dh: &dh, dc: &mut dc, dgx: &mut dgx, dgh: &mut dgh, dh_prev: &mut dh_prev, options, peephole: &peephole });
         [gates, h, c, aux, dc, dgx, dgh, dh_prev].iter().map(|x| x.iter().map(|v| v.to_f64()).collect()).collect()
     }
 
-    /// Each cell's f32 step (the kernel table's fused kernels where it has them) agrees with its
-    /// generic formulas in f64, forward and backward, for every operand the trait routes: the
-    /// f32 entry gets the same fields the generic one does.
+    /// Each cell's f32 step (the kernel table's fused kernels where it has them, the generic
+    /// formulas in f32 with options) agrees with its generic formulas in f64, forward and backward,
+    /// for every operand the trait routes: the f32 entry gets the same fields the generic one does.
     #[test]
     fn f32_steps_match_the_generic_formulas() {
         let mut rng = Rng::new(11);
+        let hard = Some(GateActivation::HardSigmoid);
+        let lstm_options = CellOptions { gate_activation: hard, activation: Some(GateActivation::Softsign), cell_activation: Some(GateActivation::Tanh), peephole: true, cell_clip: Some(1.2), input_forget: false };
+        let variants = [
+            (None, CellOptions::default()),
+            (Some(CellKind::Lstm), lstm_options),
+            (Some(CellKind::Lstm), CellOptions { input_forget: true, cell_clip: None, ..lstm_options }),
+            (Some(CellKind::Gru), CellOptions { gate_activation: hard, activation: Some(GateActivation::Relu), ..Default::default() }),
+            (Some(CellKind::RnnTanh), CellOptions { activation: Some(GateActivation::Elu), ..Default::default() }),
+        ];
         for kind in CellKind::ALL {
-            with_cell!(kind, |cell| {
-                let k = case(cell, &mut rng);
-                let (got, want) = (run::<f32, _>(cell, &k), run::<f64, _>(cell, &k));
-                for (i, (g, w)) in got.iter().zip(&want).enumerate() {
-                    assert_eq!(g.len(), w.len(), "{kind:?} output {i}");
-                    let err = g.iter().zip(w).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-                    assert!(err < 1e-5, "{kind:?} output {i}: max error {err}");
+            for &(only, options) in &variants {
+                if only.is_some_and(|o| o != kind) {
+                    continue;
                 }
-            });
+                with_cell!(kind, |cell| {
+                    let k = case(cell, options, &mut rng);
+                    let (got, want) = (run::<f32, _>(cell, &k), run::<f64, _>(cell, &k));
+                    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                        assert_eq!(g.len(), w.len(), "{kind:?} {options:?} output {i}");
+                        let err = g.iter().zip(w).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+                        assert!(err < 1e-5, "{kind:?} {options:?} output {i}: max error {err}");
+                    }
+                });
+            }
         }
     }
 

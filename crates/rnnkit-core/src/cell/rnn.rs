@@ -1,7 +1,9 @@
 //! Elman cell: h' = act(W_ih x + b_ih + W_hh h + b_hh), act ∈ tanh | relu | sigmoid (PyTorch's
-//! `nn.RNN` nonlinearities plus Elman's original sigmoid). The derivative is read from the output.
+//! `nn.RNN` nonlinearities plus Elman's original sigmoid), or any `GateActivation` the layer's
+//! `CellOptions::activation` names (ONNX RNN's f). The derivative is read from the output.
 //! One gate block (h itself), no cell state, nothing stored besides h.
 
+use super::activation::GateActivation;
 use super::{add_gh, carry_inactive, Cell, StepBackward, StepForward};
 use crate::real::Real;
 
@@ -37,6 +39,16 @@ impl Cell for Rnn {
     fn gates(&self) -> usize {
         1
     }
+    fn takes_options(&self) -> bool {
+        true
+    }
+    fn candidate_activation(&self) -> GateActivation {
+        match self.0 {
+            Nonlinearity::Tanh => GateActivation::Tanh,
+            Nonlinearity::Relu => GateActivation::Relu,
+            Nonlinearity::Sigmoid => GateActivation::Sigmoid,
+        }
+    }
     fn hidden_activation(&self) -> &'static str {
         match self.0 {
             Nonlinearity::Tanh => "tanh",
@@ -49,18 +61,14 @@ impl Cell for Rnn {
         let n = s.batch * s.hidden;
         add_gh(&mut s.gates[..n], s.gh);
         let a = &mut s.gates[..n];
-        match self.0 {
-            Nonlinearity::Tanh => R::tanh_slice(a),
-            Nonlinearity::Sigmoid => R::sigmoid_slice(a),
-            // `<` keeps NaN as NaN, like torch.relu.
-            Nonlinearity::Relu => a.iter_mut().filter(|g| **g < R::ZERO).for_each(|g| *g = R::ZERO),
-        }
+        s.options.candidate(self.candidate_activation()).apply(a);
         s.h[..n].copy_from_slice(a);
         carry_inactive(s.active, s.hidden, s.h_prev, s.h);
     }
 
     fn backward_generic<R: Real>(&self, s: StepBackward<'_, R>) {
         let hd = s.hidden;
+        let act = s.options.candidate(self.candidate_activation());
         for b in 0..s.batch {
             let rows = b * hd..(b + 1) * hd;
             if !s.active[b] {
@@ -69,15 +77,8 @@ impl Cell for Rnn {
                 continue;
             }
             for j in rows {
-                let a = s.gates[j];
-                let d = match self.0 {
-                    Nonlinearity::Tanh => R::ONE - a * a,
-                    Nonlinearity::Sigmoid => a * (R::ONE - a),
-                    Nonlinearity::Relu => {
-                        if a > R::ZERO { R::ONE } else { R::ZERO }
-                    }
-                };
-                s.dgx[j] = s.dh[j] * d;
+                // dh · act'(h), in this order (the f64 reference's roundings; `backprop` is the gates' order).
+                s.dgx[j] = s.dh[j] * act.derivative(s.gates[j]);
                 s.dh_prev[j] = R::ZERO;
             }
         }

@@ -60,6 +60,12 @@ fn objective(l: &mut dyn Layer<f64>, p: &[f64], c: &Case, x: &[f64], states0: &[
 
 /// Finite-difference check of every gradient `backward` returns; panics with the worst mismatch.
 pub fn check(c: Case) {
+    check_from(c, None);
+}
+
+/// `check` from the given initial states (one per `states(batch)` entry) instead of random ones:
+/// for states whose values must make sense (a key/value cache's step counts).
+pub fn check_from(c: Case, given_states: Option<Vec<Vec<f64>>>) {
     let mut l = layer(c.kind, c.config, c.input);
     let mut rng = Rng::new(7);
     let n_params = l.param_count();
@@ -75,7 +81,9 @@ pub fn check(c: Case) {
     };
     let w = uniform(out_len, &mut rng);
     let infos = l.states(c.batch);
-    let states0: Vec<Vec<f64>> = infos.iter().map(|s| uniform(s.len(), &mut rng)).collect();
+    let random_states: Vec<Vec<f64>> = infos.iter().map(|s| uniform(s.len(), &mut rng)).collect();
+    let states0 = given_states.unwrap_or(random_states);
+    assert!(states0.len() == infos.len() && states0.iter().zip(&infos).all(|(s, i)| s.len() == i.len()), "{}: given states must match states(batch)", c.kind);
     let v: Vec<Vec<f64>> = infos.iter().map(|s| uniform(s.len(), &mut rng)).collect();
 
     // Analytic.

@@ -186,6 +186,18 @@ pub trait Layer<R: Real>: Send {
     fn streams(&self) -> std::result::Result<(), String> {
         Ok(())
     }
+    /// Checks the values of a call's initial states (the network has checked their lengths and
+    /// that they are finite) for `seq_len` steps of `batch` sequences with `lengths`: Err says what
+    /// does not fit (e.g. a key/value cache that cannot hold the new steps). None = zeros.
+    fn check_state_values(&self, states: &[Option<&[R]>], seq_len: usize, batch: usize, lengths: Option<&[usize]>) -> std::result::Result<(), String> {
+        let _ = (states, seq_len, batch, lengths);
+        Ok(())
+    }
+    /// After a streaming step: the states it started from (which this layer returned the step
+    /// before), for the layer to write its next final states into instead of allocating.
+    fn recycle_states(&mut self, states: Vec<Vec<R>>) {
+        let _ = states;
+    }
     /// Draws from `Forward::rng` in training (dropout).
     fn uses_rng(&self) -> bool {
         false
@@ -201,6 +213,11 @@ pub trait Layer<R: Real>: Send {
     /// Writes the output (`output_steps(T)·B·F` or `B·F` values) into `out` and returns the final
     /// states (one per `states(batch)` entry).
     fn forward(&mut self, params: &[R], fwd: Forward<'_, R>, out: &mut [R]) -> Vec<Vec<R>>;
+    /// `forward` for a caller that does not read the final states: a layer whose states are costly
+    /// to build (a key/value cache) skips them. Default: `forward`, its states dropped.
+    fn forward_discarding_states(&mut self, params: &[R], fwd: Forward<'_, R>, out: &mut [R]) {
+        self.forward(params, fwd, out);
+    }
     /// Gradients through the last forward with `keep`: `d_out` is shaped like its output (or like
     /// the logits `final_activation()` applies to, when `at_logits`), `d_states` like the final
     /// states (None = zero). ADDS parameter gradients into `grads` (this layer's slice).

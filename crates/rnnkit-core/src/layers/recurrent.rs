@@ -1,7 +1,9 @@
 //! `RNN`, `LSTM`, `GRU`, `IndRNN`: one PyTorch-style recurrent module (all its layers and
-//! directions) as a network layer. The math lives in `crate::recurrent` (kernels, schedules, BPTT); this file only adapts it:
-//! config, shapes, states (h, and c for cells with a cell state), parameters and init. Which cell a
-//! layer type and `nonlinearity` pick is the cells' own answer (`Cell::layer_type`, `nonlinearity`).
+//! directions) as a network layer. The math lives in `crate::recurrent` (kernels, schedules, BPTT);
+//! this file only adapts it: config, shapes, states (h, and c for cells with a cell state),
+//! parameters and init. Which cell a layer type, `nonlinearity` and `reset_after` pick is the cells'
+//! own answer (`Cell::layer_type`, `nonlinearity`, `reset_after`); the element-wise option keys
+//! (activations, LSTM peephole/clip/coupled gates) are `CellOptions`'.
 
 use crate::error::Result;
 use crate::fields::Fields;
@@ -12,7 +14,7 @@ use crate::params::{block_layout, block_param_count, cell_params};
 use crate::real::Real;
 use crate::recurrent::{BlockInput, RecurrentBlock};
 use crate::rng::Rng;
-use crate::spec::{CellKind, RecurrentSpec, WeightInit};
+use crate::spec::{CellKind, CellOptions, RecurrentSpec, WeightInit};
 use crate::trace::{trace_block, TracePanel};
 
 use super::{input_features, Forward, Layer, LayerGrads, LayerX, ParamShape, Shape, StateInfo};
@@ -37,6 +39,7 @@ impl<R: Real> Recurrent<R> {
         let cells: Vec<CellKind> = CellKind::ALL.iter().copied().filter(|c| c.layer_type() == kind).collect();
         let Some(&first) = cells.first() else { unreachable!("the registry builds this layer for cell layer types only, not {kind}") };
         let mut keys = vec!["input_size", "hidden_size", "num_layers", "bidirectional", "direction", "bias", "dropout", "weight_init", "recurrent_init"];
+        keys.extend_from_slice(crate::cell::options::KEYS);
         let nonlinearities: Vec<(&str, &str)> = cells.iter().filter_map(|c| c.nonlinearity()).map(|n| (n, n)).collect();
         let chooses_reset = cells.iter().any(|c| c.reset_after().is_some());
         if !nonlinearities.is_empty() {
@@ -57,6 +60,7 @@ impl<R: Real> Recurrent<R> {
         let Some(&cell) = cells.iter().find(|c| c.nonlinearity() == nonlinearity && c.reset_after() == reset_after) else {
             unreachable!("every {kind} choice names a cell (cell::tests::names_are_unique_and_consistent)")
         };
+        let (cell, options) = CellOptions::read(&f, cell, f.raw("nonlinearity").is_some())?;
         let (bidirectional, reverse) = direction(&f)?;
         let spec = RecurrentSpec {
             cell,
@@ -70,6 +74,7 @@ impl<R: Real> Recurrent<R> {
             weight_init: f.choice("weight_init", Some("uniform"), &INITS[..2])?,
             recurrent_init: f.choice("recurrent_init", Some("uniform"), INITS)?,
             recurrent_max_abs: recurrent_max_abs(&f)?,
+            options,
         };
         Ok(Recurrent::new(spec))
     }
@@ -127,12 +132,14 @@ impl<R: Real> Layer<R> for Recurrent<R> {
             kv.retain(|(k, _)| k != "recurrent_init");
             kv.push(("recurrent_max_abs".into(), s.recurrent_max_abs.map_or(Json::Null, Json::Num)));
         }
-        if let Some(n) = s.cell.nonlinearity() {
+        // An Elman activation beyond PyTorch's nonlinearities is written as `activation` alone.
+        if let Some(n) = s.cell.nonlinearity().filter(|_| s.options.activation.is_none()) {
             kv.push(("nonlinearity".into(), Json::Str(n.into())));
         }
         if let Some(r) = s.cell.reset_after() {
             kv.push(("reset_after".into(), Json::Bool(r)));
         }
+        s.options.write(&mut kv);
         Json::Obj(kv)
     }
 

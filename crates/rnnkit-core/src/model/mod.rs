@@ -35,6 +35,10 @@ pub struct ForwardOptions<'a, R = f32> {
     pub lengths: Option<&'a [i32]>,
     /// Keep activations for `backward` and apply dropout.
     pub training: bool,
+    /// The caller does not read the final states (a prediction): `ForwardResult::states` comes
+    /// back empty, and a layer whose states are large (an attention's key/value cache of
+    /// batch·cache_size·embed_dim values each) does not build them.
+    pub skip_states: bool,
 }
 
 pub struct ForwardResult<R = f32> {

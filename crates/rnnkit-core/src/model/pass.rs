@@ -39,6 +39,7 @@ impl<R: Real> Network<R> {
         }
         self.check_states("states", opts.states, b)?;
         let lengths = opts.lengths.map(|l| check_lengths(l, b, t)).transpose()?;
+        self.check_state_values("states", opts.states, t, b, lengths.as_deref())?;
         let bf = self.spec.batch_first;
         let spare = &mut self.spare;
         let (x_tm, ids_tm) = match input {
@@ -50,7 +51,7 @@ impl<R: Real> Network<R> {
             None => NetX::Features(&x_tm),
         };
         let mut rng = if opts.training && self.uses_rng() { Some(self.rng.fork()) } else { None };
-        let mut pass = self.run(net_x, t, b, opts.states, lengths.as_deref(), rng.as_mut(), opts.training, SeqOut::Visible(into.as_deref_mut()));
+        let mut pass = self.run(net_x, t, b, opts.states, lengths.as_deref(), rng.as_mut(), opts.training, !opts.skip_states, SeqOut::Visible(into.as_deref_mut()));
         let output = match into {
             _ if pass.user_layout => std::mem::take(&mut pass.out),
             Some(out) => {
@@ -120,9 +121,19 @@ impl<R: Real> Network<R> {
         }
         let Some(state) = self.stream.take() else { unreachable!("stream state set above") };
         let given: Vec<Option<&[R]>> = state.states.iter().map(|s| Some(&s[..])).collect();
-        let mut pass = self.run(x, 1, batch, &given, None, None, false, SeqOut::Core);
+        if let Err(e) = self.check_state_values("step", &given, 1, batch, None) {
+            // The states stay as they were: a failed step changes nothing.
+            self.stream = Some(state);
+            return Err(e);
+        }
+        let mut pass = self.run(x, 1, batch, &given, None, None, false, true, SeqOut::Core);
         let out = std::mem::take(&mut pass.out);
         self.stream = Some(Stream { batch, states: pass.states });
+        // The states this step started from go back to their layers, to hold the next step's.
+        let mut old = state.states.into_iter();
+        for (l, &n) in self.layers.iter_mut().zip(&self.state_counts) {
+            l.recycle_states(old.by_ref().take(n).collect());
+        }
         Ok(out)
     }
 
@@ -210,8 +221,9 @@ impl<R: Real> Network<R> {
     }
 
     /// Each layer in turn; `states` holds initial states (one per `state_info` entry) or is empty.
+    /// `want_states`: the caller reads the final states (else `Pass::states` is empty).
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn run(&mut self, x: NetX<'_, R>, t: usize, b: usize, states: &[Option<&[R]>], lengths: Option<&[usize]>, mut rng: Option<&mut Rng>, keep: bool, mut seq_out: SeqOut<'_, R>) -> Pass<R> {
+    pub(super) fn run(&mut self, x: NetX<'_, R>, t: usize, b: usize, states: &[Option<&[R]>], lengths: Option<&[usize]>, mut rng: Option<&mut Rng>, keep: bool, want_states: bool, mut seq_out: SeqOut<'_, R>) -> Pass<R> {
         let _threads = crate::parallel::scope_threads(self.spec.threads);
         let n = self.layers.len();
         let mut cur: Vec<R> = Vec::new();
@@ -258,7 +270,12 @@ impl<R: Real> Network<R> {
                 params_version: self.params_version,
                 batch_major,
             };
-            final_states.extend(layer.forward(&self.params[self.ranges[k].clone()], fwd, out));
+            let params = &self.params[self.ranges[k].clone()];
+            if want_states {
+                final_states.extend(layer.forward(params, fwd, out));
+            } else {
+                layer.forward_discarding_states(params, fwd, out);
+            }
             let input = std::mem::replace(&mut cur, buf);
             // A layer that keeps its input for backward takes the buffer (the first layer's input is
             // the caller's, so it gets a copy).
@@ -313,6 +330,24 @@ impl<R: Real> Network<R> {
             }
         }
         Ok((d, d_states0))
+    }
+
+    /// Each layer's check of its initial states' values (`Layer::check_state_values`: e.g. a
+    /// key/value cache that cannot hold the new steps), following the steps and lengths through
+    /// the layers as `run` does; the error names `arg` and the layer.
+    pub(super) fn check_state_values(&self, arg: &str, states: &[Option<&[R]>], t: usize, b: usize, lengths: Option<&[usize]>) -> Result<()> {
+        let (mut steps, mut len, mut at) = (t, lengths.map(<[usize]>::to_vec), 0);
+        for (k, (l, &n)) in self.layers.iter().zip(&self.state_counts).enumerate() {
+            let given: Vec<Option<&[R]>> = (at..at + n).map(|i| states.get(i).copied().flatten()).collect();
+            at += n;
+            l.check_state_values(&given, steps, b, len.as_deref()).map_err(|why| Error::value(arg, format!("layer {k} ({}): {why}", l.kind())))?;
+            if !l.output_shape().is_sequence() {
+                break;
+            }
+            len = len.map(|v| l.output_lengths(steps, &v));
+            steps = l.output_steps(steps);
+        }
+        Ok(())
     }
 
     /// Checks a list of states (or their gradients) against `state_info(batch)`: empty, or one

@@ -148,7 +148,7 @@ impl<R: Real> Network<R> {
     /// The compiled loss's unreduced parts (Σ weighted row losses, denominator) on a prepared batch,
     /// from an inference pass (no gradient); the batch's buffers go back to `spare`.
     fn score(&mut self, p: Prepared<R>) -> Result<(f64, f64)> {
-        let pass = self.run(p.input(), p.seq_len, p.batch, &[], p.lengths.as_deref(), None, false, SeqOut::Core);
+        let pass = self.run(p.input(), p.seq_len, p.batch, &[], p.lengths.as_deref(), None, false, false, SeqOut::Core);
         let parts = self.loss_input(&pass, &p).and_then(|l| loss_parts(l.kind, l.pred, &l.targets, p.weights.as_deref(), l.rows, l.units));
         self.recycle_pass(pass);
         self.recycle(p);
@@ -193,14 +193,15 @@ impl<R: Real> Network<R> {
 
     /// As `train_prepared`, also returning the gradient norm before clipping.
     pub(super) fn train_prepared_stats(&mut self, p: &Prepared<R>, rng: &mut Rng) -> Result<(R, f64)> {
-        self.train_chunk(p, &[], rng).map(|(loss, norm, _)| (loss, norm))
+        self.train_chunk(p, &[], false, rng).map(|(loss, norm, _)| (loss, norm))
     }
 
     /// One update on `p` from initial states (one per `state_info` entry, or empty for zeros);
-    /// returns (loss, gradient norm before clipping, final states).
-    pub(super) fn train_chunk(&mut self, p: &Prepared<R>, states: &[Option<&[R]>], rng: &mut Rng) -> Result<(R, f64, Vec<Vec<R>>)> {
+    /// returns (loss, gradient norm before clipping, final states: empty unless `want_states`).
+    pub(super) fn train_chunk(&mut self, p: &Prepared<R>, states: &[Option<&[R]>], want_states: bool, rng: &mut Rng) -> Result<(R, f64, Vec<Vec<R>>)> {
         let dropout = self.uses_rng();
-        let mut pass = self.run(p.input(), p.seq_len, p.batch, states, p.lengths.as_deref(), if dropout { Some(rng) } else { None }, true, SeqOut::Core);
+        self.check_state_values("tbptt", states, p.seq_len, p.batch, p.lengths.as_deref())?;
+        let mut pass = self.run(p.input(), p.seq_len, p.batch, states, p.lengths.as_deref(), if dropout { Some(rng) } else { None }, true, want_states, SeqOut::Core);
         self.cache = Some(Cache { batch: p.batch, out_steps: pass.out_steps, tokens: p.ids.is_some(), seq_len: p.seq_len });
         let (loss, grad, at_logits) = self.loss_of(&pass, p)?;
         let mut grads = self.spare.zeros(self.params.len());
@@ -249,7 +250,7 @@ impl<R: Real> Network<R> {
             let skip = chunk.weights.as_ref().is_some_and(|w| w.iter().all(|v| *v == R::ZERO));
             if !skip {
                 let given: Vec<Option<&[R]>> = states.iter().map(|s| Some(&s[..])).collect();
-                let (loss, norm, next) = self.train_chunk(&chunk, &given, rng)?;
+                let (loss, norm, next) = self.train_chunk(&chunk, &given, true, rng)?;
                 losses.push((loss, norm));
                 states = next;
             }

@@ -25,7 +25,8 @@ use std::ops::Range;
 
 use super::workspace::{fit, slots, BackScratch, DirState, StepScratch};
 use super::LayerX;
-use crate::cell::{as_f32, as_f32_mut, with_cell, Cell, GateHidden, GateHiddenBackward, Recurrence, RowStep, StepBackward, StepForward};
+use crate::cell::options::PEEPHOLES;
+use crate::cell::{as_f32, as_f32_mut, lstm, with_cell, Cell, CellOptions, GateHidden, GateHiddenBackward, Recurrence, RowStep, StepBackward, StepForward};
 use crate::kernels::{kernels, pack_row_weights, PackedB};
 use crate::parallel::{self, part_rows, row_parts, Disjoint};
 use crate::params::CellParams;
@@ -51,6 +52,8 @@ pub(crate) enum StepKernel {
 /// The fixed arguments of one scan.
 pub(crate) struct Scan<'a, R> {
     pub cell: CellKind,
+    /// Element-wise options; the fused row step serves only the defaults.
+    pub options: CellOptions,
     pub seq_len: usize,
     pub batch: usize,
     pub hidden: usize,
@@ -170,6 +173,10 @@ impl<R: Real> Scan<'_, R> {
     pub(super) fn bias(&self, offset: Option<usize>) -> Option<&[R]> {
         offset.map(|o| &self.params[o..o + self.gate_size()])
     }
+    /// The LSTM's peephole weights [PEEPHOLES·H], empty without.
+    fn peephole(&self) -> &[R] {
+        self.cp.peephole_in(self.params, self.hidden)
+    }
 
     /// Gate rows whose hidden-side pre-activation is W_hh's share of the gate block (their
     /// hidden-side gradient is dgx), and the apart gates' rows after them (`Cell::apart_gates`).
@@ -235,7 +242,7 @@ impl<R: Real> Scan<'_, R> {
     /// interleaved). Its sums are the step GEMM's, so the results are bit-identical. (An Elman cell
     /// has one tanh per unit: nothing to overlap.)
     fn step_kernel(&self) -> StepKernel {
-        if as_f32(self.params).is_some() && self.cell.has_row_step() && self.batch == 1 && self.hidden.is_multiple_of(kernels().lanes) {
+        if as_f32(self.params).is_some() && self.cell.has_row_step() && self.options.is_default() && self.batch == 1 && self.hidden.is_multiple_of(kernels().lanes) {
             StepKernel::Row
         } else {
             StepKernel::Gemm
@@ -271,7 +278,7 @@ impl<R: Real> Scan<'_, R> {
                 if plain < gs {
                     // Gated: the cell activates the other blocks and leaves g ⊙ h_{t−1} in aux, whose
                     // product the gated blocks add.
-                    cell.gate_hidden(GateHidden { batch: rows, hidden: hd, gates: &mut *gates, h_prev, gated_h: &mut *aux });
+                    cell.gate_hidden(GateHidden { batch: rows, hidden: hd, gates: &mut *gates, h_prev, gated_h: &mut *aux, options: &self.options });
                     self.step_gemm(gated, plain..gs, rows, aux, R::ONE, &mut gates[plain..], gs);
                 }
             }
@@ -286,7 +293,8 @@ impl<R: Real> Scan<'_, R> {
             }
         }
         if !cell_done {
-            cell.forward_step(StepForward { batch: rows, hidden: hd, active, gates, gh, b_hh_apart: b_apart, h_prev, h: &mut *h, c_prev, c, aux });
+            let (options, peephole) = (&self.options, self.peephole());
+            cell.forward_step(StepForward { batch: rows, hidden: hd, active, gates, gh, b_hh_apart: b_apart, h_prev, h: &mut *h, c_prev, c, aux, options, peephole });
         }
         for (b, &on) in active.iter().enumerate() {
             // SAFETY: this step's H-wide piece of sequence b for this direction: no other part or
@@ -418,6 +426,8 @@ impl<R: Real> Scan<'_, R> {
             dgx: &mut *dgx,
             dgh: if gated > 0 { &mut [] } else { &mut *dgh },
             dh_prev: &mut *dh_next,
+            options: &self.options,
+            peephole: self.peephole(),
         });
         let w_hh = self.w_hh();
         if gated > 0 {
@@ -426,7 +436,7 @@ impl<R: Real> Scan<'_, R> {
                 (Some(dx), Some(dgh)) => (kernels().sgemm_packed)(false, rows, 0, hd, special, 1.0, &dx[k..], gs, packed.1, 0.0, dgh, hd),
                 _ => R::gemm(false, false, rows, hd, special, R::ONE, &dgx[k..], gs, &w_hh[k * hd..], hd, R::ZERO, dgh, hd),
             }
-            cell.gate_hidden_backward(GateHiddenBackward { batch: rows, hidden: hd, gates: in_.gates, h_prev: in_.h_prev, d_gated_h: dgh, dgx: &mut *dgx, dh_prev: &mut *dh_next });
+            cell.gate_hidden_backward(GateHiddenBackward { batch: rows, hidden: hd, gates: in_.gates, h_prev: in_.h_prev, d_gated_h: dgh, dgx: &mut *dgx, dh_prev: &mut *dh_next, options: &self.options });
         }
         if cell.recurrence() == Recurrence::Diagonal {
             // dh_{t−1} += Σ_g dG_g ⊙ u_g: no GEMM.
@@ -634,6 +644,14 @@ impl<R: Real> Scan<'_, R> {
             column_sums(&sc.dgx, gs, b_ih, &mut b_hh[..k_dgx]);
             if ka > 0 {
                 column_sums(&sc.dgh, ka, &mut b_hh[k_dgx..], &mut []);
+            }
+        }
+        if let Some(p) = self.cp.peephole {
+            // dP from the whole record at once (see `lstm::add_peephole_grads`).
+            let dp = &mut grads[p - self.cp.w_ih..][..PEEPHOLES * hd];
+            for t in 0..steps {
+                let (prev, cur) = slots(t, self.reverse);
+                lstm::add_peephole_grads(hd, &sc.dgx[t * batch * gs..(t + 1) * batch * gs], &st.cs[prev * bh..(prev + 1) * bh], &st.cs[cur * bh..(cur + 1) * bh], dp);
             }
         }
         if !dx.is_empty() {

@@ -21,6 +21,7 @@ use crate::spec::RecurrentSpec;
 pub(super) fn scan<'a, R: Real>(spec: &RecurrentSpec, ws_lengths: Option<&'a [usize]>, params: &'a [R], seq_len: usize, batch: usize, layer: usize, dir: usize, version: Option<u64>, record: bool) -> Scan<'a, R> {
     Scan {
         cell: spec.cell,
+        options: spec.options,
         seq_len,
         batch,
         hidden: spec.hidden_size,

@@ -7,7 +7,15 @@
 // Layouts: PyTorch's weight [C·m, 1, k] (output channel o = c·m + i reads input channel c) is packed
 // [k, m, C]. The output and its gradient are worked on as [T_out, m, B, C]: for m = 1 the output's
 // own layout [T_out, B, C], for m > 1 a scratch permuted to and from the output's [T_out, B, C, m].
+//
+// Threads: every value a pass writes (output, dW per sequence, dx, the history's gradient) belongs
+// to one input channel, so a pass splits into blocks of channels, each running every run of taps
+// over its own channels. A value's sum runs over the taps in the same order in any block, so the
+// result is bit-identical for every thread count.
 
+use std::ops::Range;
+
+use crate::parallel::{self, part_rows, Disjoint};
 use crate::real::Real;
 
 use super::im2col::{Geometry, Source};
@@ -71,6 +79,22 @@ fn tiled<R: Real>(wp: &[R], k: usize, m: usize, b_n: usize, c: usize) -> Vec<R> 
     t
 }
 
+/// Smallest channel block worth its own part: a few vectors per sequence row.
+const MIN_CHANNELS_PER_PART: usize = 8;
+
+/// How many channel blocks a pass of `macs` multiply-adds over `c` channels splits into.
+fn channel_parts(c: usize, macs: usize) -> usize {
+    parallel::row_parts(c.div_ceil(MIN_CHANNELS_PER_PART), macs)
+}
+
+/// The element ranges, within one [B, C] step, of channels `cr` of sequences `bs`: one contiguous
+/// range when `cr` is every channel, else one per sequence.
+fn channel_slices(bs: Range<usize>, c: usize, cr: &Range<usize>) -> impl Iterator<Item = Range<usize>> {
+    let (whole, cr) = (cr.len() == c, cr.clone());
+    let seqs = if whole { bs.start..bs.start + 1 } else { bs.clone() };
+    seqs.map(move |b| if whole { bs.start * c..bs.end * c } else { b * c + cr.start..b * c + cr.end })
+}
+
 /// The buffer and first row a tap's source reads (None: history steps that are zeros).
 fn source<'a, R>(src: Source, x: &'a [R], history: Option<&'a [R]>) -> Option<(&'a [R], usize)> {
     match src {
@@ -86,14 +110,23 @@ pub(super) fn forward<R: Real>(geo: &Geometry<'_>, m: usize, wp: &[R], x: &[R], 
     let (wt, bc) = (tiled(wp, k, m, b_n, c), b_n * c);
     let mut scratch = if m > 1 { vec![R::ZERO; out.len()] } else { Vec::new() };
     let acc: &mut [R] = if m > 1 { &mut scratch } else { out.fill(R::ZERO); &mut *out };
-    geo.for_each_run(|j, row0, src, bs| {
-        let Some((buf, r0)) = source(src, x, history) else { return };
-        let (o, lo, hi) = (row0 / b_n, bs.start * c, bs.end * c);
-        let s = &buf[r0 * c + lo..r0 * c + hi];
-        for i in 0..m {
-            let (a, w) = ((o * m + i) * bc, (j * m + i) * bc);
-            mul_add(&mut acc[a + lo..a + hi], &wt[w + lo..w + hi], s);
-        }
+    let parts = channel_parts(c, geo.t_out() * k * m * bc);
+    let acc_all = Disjoint::new(acc);
+    parallel::run(parts, |p| {
+        let cr = part_rows(c, parts, p);
+        geo.for_each_run(|j, row0, src, bs| {
+            let Some((buf, r0)) = source(src, x, history) else { return };
+            let o = row0 / b_n;
+            for e in channel_slices(bs, c, &cr) {
+                let s = &buf[r0 * c + e.start..r0 * c + e.end];
+                for i in 0..m {
+                    let (a, w) = ((o * m + i) * bc, (j * m + i) * bc);
+                    // SAFETY: the elements of channels `cr` are this part's alone.
+                    let dst = unsafe { acc_all.piece(a + e.start, e.len()) };
+                    mul_add(dst, &wt[w + e.start..w + e.end], s);
+                }
+            }
+        });
     });
     if m > 1 {
         permute(&scratch, out, m, b_n, c, true);
@@ -118,23 +151,37 @@ pub(super) fn backward<R: Real>(geo: &Geometry<'_>, m: usize, wp: &[R], x: &[R],
     };
     // dW per sequence, [k, m, B, C], summed over the sequences at the end.
     let mut dwt = vec![R::ZERO; k * m * bc];
-    geo.for_each_run(|j, row0, src, bs| {
-        let (o, lo, hi) = (row0 / b_n, bs.start * c, bs.end * c);
-        let input = source(src, x, history);
-        for i in 0..m {
-            let (a, w) = ((o * m + i) * bc, (j * m + i) * bc);
-            let g = &g_all[a + lo..a + hi];
-            if let Some((buf, r0)) = input {
-                mul_add(&mut dwt[w + lo..w + hi], g, &buf[r0 * c + lo..r0 * c + hi]);
+    let parts = channel_parts(c, geo.t_out() * k * m * bc * if dx.is_some() { 2 } else { 1 });
+    let dwt_all = Disjoint::new(&mut dwt);
+    let (dx_all, dh_all) = match dx.as_mut() {
+        Some((dxb, dhb)) => (Some(Disjoint::new(&mut dxb[..])), Some(Disjoint::new(&mut dhb[..]))),
+        None => (None, None),
+    };
+    parallel::run(parts, |p| {
+        let cr = part_rows(c, parts, p);
+        geo.for_each_run(|j, row0, src, bs| {
+            let o = row0 / b_n;
+            let input = source(src, x, history);
+            for e in channel_slices(bs, c, &cr) {
+                for i in 0..m {
+                    let (a, w) = ((o * m + i) * bc, (j * m + i) * bc);
+                    let g = &g_all[a + e.start..a + e.end];
+                    if let Some((buf, r0)) = input {
+                        // SAFETY: the elements of channels `cr` are this part's alone (also below).
+                        let dst = unsafe { dwt_all.piece(w + e.start, e.len()) };
+                        mul_add(dst, g, &buf[r0 * c + e.start..r0 * c + e.end]);
+                    }
+                    let (d, r0) = match src {
+                        Source::Input(r) => (&dx_all, r),
+                        Source::History(r) => (&dh_all, r),
+                    };
+                    if let Some(d) = d {
+                        let dst = unsafe { d.piece(r0 * c + e.start, e.len()) };
+                        mul_add(dst, &wt[w + e.start..w + e.end], g);
+                    }
+                }
             }
-            if let Some((dxb, dhb)) = dx.as_mut() {
-                let (d, r0): (&mut [R], usize) = match src {
-                    Source::Input(r) => (&mut dxb[..], r),
-                    Source::History(r) => (&mut dhb[..], r),
-                };
-                mul_add(&mut d[r0 * c + lo..r0 * c + hi], &wt[w + lo..w + hi], g);
-            }
-        }
+        });
     });
     for (dw, per_b) in dwp.chunks_exact_mut(c).zip(dwt.chunks_exact(bc)) {
         for row in per_b.chunks_exact(c) {
