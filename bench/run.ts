@@ -1,6 +1,6 @@
 /**
  * `npm run bench` / `npm run bench:quick`: every workload (bench/workloads.ts, then the layer stacks
- * CR1/AT1 of bench/stacks.ts) on rnnkit-native
+ * CR1/AT1 of bench/stacks.ts, then the long-sequence workloads of bench/long.ts) on rnnkit-native
  * (1 thread and all cores), rnnkit-wasm (1 thread, and the threaded module on all cores),
  * onnxruntime-node (1 and 2 threads), tfjs-backend-wasm, tfjs cpu, brain.js and PyTorch (1 and 2
  * threads, persistent child processes), in one run, on the same inputs, every peer timed in the
@@ -27,6 +27,7 @@ import type { BenchData, Peer, Prepared } from './peers/types.js';
 import { toMarkdown, writeResults, type Report, type Row } from './report.js';
 import { isSlow, probe, sample, type Budget } from './sample.js';
 import { gflops, summarize } from './stats.js';
+import { isLong, LONG, longShape, makeLongData } from './long.js';
 import { isStack, makeStackData, stackShape, STACKS } from './stacks.js';
 import { makeData, WORKLOADS } from './workloads.js';
 
@@ -79,6 +80,7 @@ function rowFrom(data: BenchData, peer: { name: string; threads: number }, sampl
 /** The workload's shape for the console and the report. */
 function shapeOf(d: BenchData): string {
   if (isStack(d)) return stackShape(d.workload);
+  if (isLong(d)) return longShape(d.workload);
   const w = d.workload;
   return `B=${w.batch} T=${w.seqLen} I=${w.inputSize} H=${w.hiddenSize}${w.units ? ` +Dense(${w.hiddenSize}→${w.units}) MSE Adam` : ''}`;
 }
@@ -119,7 +121,7 @@ async function main(): Promise<void> {
   }
   const rows: Row[] = [];
   // The single-layer workloads, then the layer stacks (issue 14); --only filters both.
-  const datas: BenchData[] = [...WORKLOADS.map(makeData), ...STACKS.map(makeStackData)].filter((d) => !only || only.includes(d.workload.id));
+  const datas: BenchData[] = [...WORKLOADS.map(makeData), ...STACKS.map(makeStackData), ...LONG.map(makeLongData)].filter((d) => !only || only.includes(d.workload.id));
   /** rnnkit-native ×1's output per inference workload: every other peer's output is compared with it. */
   const references = new Map<string, Float32Array>();
 
@@ -226,6 +228,7 @@ async function main(): Promise<void> {
     'GFLOP/s use the workload formula (bench/workloads.ts): LSTM forward 2·B·T·4H·(I+H), GRU 3H, RNN 1H; a training step counts 3 × (recurrent + head forward).',
     '% peak divides by the 1-thread FMA peak for 1-thread rows and by the all-cores peak for multi-thread rows.',
     'CR1/AT1 (layer stacks): a training step counts 3 × forward of Conv1D 2·B·T·C_out·C_in·K + BiRNN 2·2·B·T\'·G·H·(I+H) + attention 2·B·T\'·F·(F+2) + Dense (bench/stacks.ts); each peer starts from its own initial weights (same shapes), so there is no output column.',
+    'MG/ML/GR/LS… (long sequences, issue 15): minGRU 2·B·T·2H·I, minLSTM 3H·I, GRU 3H·(I+H), LSTM 4H·(I+H) per forward, a training step 3 × (layer + head) (bench/long.ts); rnnkit-native and PyTorch only (PyTorch\'s min cells use the paper\'s log-space parallel scan, bench/torch_long.py), each with its own initial weights, so there is no output column.',
     'tfjs GRU is the "reset before" variant (tfjs-layers has no reset_after), same FLOPs; its outputs are not compared.',
     'onnxruntime and PyTorch get time-major / batch-first input as they prefer, converted outside the timed call; rnnkit and tfjs take batch-first.',
     'A timing on a shared machine means something only as a ratio against rows from the same run.',

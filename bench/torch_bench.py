@@ -33,6 +33,7 @@ import time
 import torch
 
 from json_lines import serve
+from torch_long import prepare_long
 from torch_stacks import prepare_stack
 
 
@@ -66,6 +67,8 @@ def prepare(w, d, lr):
     """The workload's call: one inference forward pass or one training step."""
     if "family" in w:  # a layer stack (CR1, AT1): torch_stacks.py
         return prepare_stack(w, lambda name, dtype, shape: load(d, w["id"] + "." + name, shape, dtype), lr)
+    if "long" in w:  # a long-sequence workload (minGRU, minLSTM, GRU, LSTM): torch_long.py
+        return prepare_long(w, lambda name, dtype, shape: load(d, w["id"] + "." + name, shape, dtype), lr)
     B, T = w["batch"], w["seqLen"]
     x = load(d, w["id"] + ".x", (B, T, w["inputSize"]))
     rnn, head = build(w, d)

@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { PYTHON, torchEnv, torchUnavailable } from '../bench/peers/torch.js';
 import { buildStack, stackLayers } from '../bench/peers/tfjs_stacks.js';
 import { makeStackData, recurrentSteps, stackFlops, stackForwardFlops, stackSpec, STACKS } from '../bench/stacks.js';
-import { loadNativeBackend } from '../ts/backend/native.js';
+import { specLayerCounts } from './helpers/spec-layers.js';
 
 const byId = (id: string) => STACKS.find((w) => w.id === id)!;
 
@@ -55,15 +55,7 @@ describe('bench stacks: data', () => {
 });
 
 /** Parameters per layer that has any, as rnnkit's core builds the spec. */
-function rnnkitCounts(id: string): { types: string[]; params: number[] } {
-  const model = loadNativeBackend().createModel(JSON.stringify(stackSpec(byId(id), 1)));
-  try {
-    const layers = model.layers();
-    return { types: layers.map((l) => l.type), params: layers.map((l) => l.params).filter((p) => p > 0) };
-  } finally {
-    model.dispose();
-  }
-}
+const rnnkitCounts = (id: string) => specLayerCounts(stackSpec(byId(id), 1));
 
 describe('bench stacks: rnnkit spec', () => {
   it('CR1 is Conv1D → MaxPool1D → GRU → AttentionPooling → Dense with 64·40·5+64, BiGRU, 128·128+128+128, 128·10+10 parameters', () => {

@@ -82,6 +82,14 @@ describe.skipIf(!built)('rnnkit CLI (run `npm run build` first)', () => {
     expectUserError(await cli(['train', '--cell', 'rnn', '--gate-activation', 'hard_sigmoid', '--quiet']), '--gate-activation needs --cell lstm, gru or gru-reset-before');
   });
 
+  it("--cell gru-reset-before --gate-activation hard_sigmoid builds TF.js's default GRU form", async () => {
+    const r = await cli(['train', '--dataset', 'seasonal', '--size', '200', '--window', '12', ...SMALL, '--cell', 'gru-reset-before', '--gate-activation', 'hard_sigmoid', '--out', 'tfgru.safetensors']);
+    expect(r.code, r.stderr).toBe(0);
+    const spec = JSON.parse(decodeSafetensors(readFileSync(at('tfgru.safetensors'))).metadata.spec);
+    expect(spec.layers[0]).toMatchObject({ type: 'GRU', config: { reset_after: false, gate_activation: 'hard_sigmoid' } });
+    expectUserError(await cli(['train', '--cell', 'indrnn', '--gate-activation', 'hard_sigmoid', '--quiet']), '--gate-activation needs --cell lstm, gru or gru-reset-before');
+  });
+
   it('the report draws attention weights: self-attention heads of a forecaster, pooling weights of a classifier', async () => {
     const mha = [
       { type: 'GRU', config: { hidden_size: 8 } },

@@ -65,6 +65,10 @@ const CASES: BadCase[] = [
   // AttentionPooling
   { kind: 'AttentionPooling', what: "attention_size with score 'dot'", make: (a) => new a.Sequential([new a.AttentionPooling({ features: 4, score: 'dot', attentionSize: 3 })]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.attention_size', says: /applies only to score "additive"/ },
   { kind: 'AttentionPooling', what: 'unknown score (core)', make: (a) => raw(a, [{ type: 'AttentionPooling', config: { features: 4, score: 'general' } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.score', says: /additive, dot, got "general"/ },
+  // MinGRU / MinLSTM
+  { kind: 'MinGRU', what: 'hidden_size missing (core)', make: (a) => raw(a, [D4, { type: 'MinGRU', config: {} }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[1].config.hidden_size', says: /required/ },
+  { kind: 'MinLSTM', what: 'input_size not the previous output', make: (a) => new a.Sequential([dense4(a), new a.MinLSTM({ inputSize: 5, hiddenSize: 2 })]), code: 'ERR_RNNKIT_SHAPE', arg: 'spec.layers[1].config.input_size', says: /got 5/ },
+  { kind: 'MinGRU', what: 'num_layers (core)', make: (a) => raw(a, [D4, { type: 'MinGRU', config: { hidden_size: 2, num_layers: 2 } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[1].config.num_layers', says: /unknown field/ },
   // Activations
   { kind: 'GELU', what: 'a config key (core)', make: (a) => raw(a, [D4, { type: 'GELU', config: { approximate: 'tanh' } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[1].config.approximate', says: /unknown field/ },
   { kind: 'ReLU', what: 'a config key (facade)', make: (a) => a.ReLU.fromConfig({ inplace: true }), code: 'ERR_RNNKIT_VALUE', arg: 'config.inplace', says: /unknown ReLU config key/ },
@@ -90,7 +94,7 @@ const CASES: BadCase[] = [
 
 it('covers every new layer kind', () => {
   const kinds = new Set(CASES.map((c) => c.kind));
-  for (const k of ['Conv1D', 'MultiHeadAttention', 'Dropout', 'Embedding', 'LayerNorm', 'MaxPool1D', 'AvgPool1D', 'GlobalMaxPool', 'AttentionPooling', 'GELU', 'ReLU']) expect(kinds, k).toContain(k);
+  for (const k of ['Conv1D', 'MultiHeadAttention', 'Dropout', 'Embedding', 'LayerNorm', 'MaxPool1D', 'AvgPool1D', 'GlobalMaxPool', 'AttentionPooling', 'GELU', 'ReLU', 'MinGRU', 'MinLSTM']) expect(kinds, k).toContain(k);
 });
 
 for (const v of VARIANTS) {

@@ -2,7 +2,7 @@
  * PyTorch parity of every non-recurrent layer kind, and of the recurrent cell options (LSTM peepholes,
  * clip, input_forget, gate / candidate activations), through the public TS API, on native and on each
  * wasm module (threaded SIMD128, SIMD128, scalar). Each case of test/fixtures/torch_layers/
- * {basic,attention,conv,recurrent_variants,lstm_options}.json (format: test/fixtures/README.md) becomes a `Sequential` holding the
+ * {basic,attention,conv,recurrent_variants,lstm_options,minrnn}.json (format: test/fixtures/README.md) becomes a `Sequential` holding the
  * layer, loads PyTorch's parameters with `loadStateDict`, and is checked twice:
  * - `Sequential.forward` (inference, with lengths and initial states) gives the fixture's output;
  * - a `ModelHandle` of the model's canonical spec and parameters (`getBackend().createModel`: the
@@ -62,7 +62,7 @@ interface LayerCase {
   };
 }
 
-const FILES = ['basic', 'attention', 'conv', 'recurrent_variants', 'lstm_options'] as const;
+const FILES = ['basic', 'attention', 'conv', 'recurrent_variants', 'lstm_options', 'minrnn'] as const;
 const CASES: [string, LayerCase][] = FILES.flatMap((f) => {
   const j = JSON.parse(readFileSync(new URL(`./fixtures/torch_layers/${f}.json`, import.meta.url), 'utf8')) as { cases: LayerCase[] };
   return j.cases.map((c): [string, LayerCase] => [`${f}: ${c.name}`, c]);
@@ -230,7 +230,7 @@ async function api(label: string): Promise<Api> {
 
 it('covers every fixture file and every new layer kind', () => {
   const kinds = new Set(CASES.map(([, c]) => c.type));
-  for (const k of ['Embedding', 'LayerNorm', 'ReLU', 'GELU', 'Tanh', 'Sigmoid', 'GlobalMeanPool', 'GlobalMaxPool', 'AttentionPooling', 'MultiHeadAttention', 'Conv1D', 'MaxPool1D', 'AvgPool1D', 'LSTM', 'GRU', 'RNN']) {
+  for (const k of ['Embedding', 'LayerNorm', 'ReLU', 'GELU', 'Tanh', 'Sigmoid', 'GlobalMeanPool', 'GlobalMaxPool', 'AttentionPooling', 'MultiHeadAttention', 'Conv1D', 'MaxPool1D', 'AvgPool1D', 'LSTM', 'GRU', 'RNN', 'MinGRU', 'MinLSTM']) {
     expect(kinds, k).toContain(k);
   }
   expect(CASES.length).toBeGreaterThanOrEqual(50);
@@ -301,6 +301,9 @@ const WIDE: { name: string; type: string; config: Record<string, unknown>; f: nu
   { name: 'conv_valid_stride', type: 'Conv1D', config: { out_channels: 40, kernel_size: 3, stride: 2 }, f: 25 },
   { name: 'maxpool', type: 'MaxPool1D', config: { pool_size: 3, stride: 2 }, f: 37 },
   { name: 'avgpool_same', type: 'AvgPool1D', config: { pool_size: 4, stride: 1, padding: 'same' }, f: 37 },
+  { name: 'min_gru', type: 'MinGRU', config: { hidden_size: 37 }, f: 29 },
+  { name: 'min_lstm_state', type: 'MinLSTM', config: { hidden_size: 35 }, f: 27, states: true },
+  { name: 'min_gru_ids', type: 'MinGRU', config: { input_size: 40, hidden_size: 33 }, f: 0, vocab: 40 },
 ];
 const WIDE_B = 3;
 const WIDE_T = 13;

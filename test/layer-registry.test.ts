@@ -25,6 +25,8 @@ import {
   LayerNorm,
   LSTM,
   MaxPool1D,
+  MinGRU,
+  MinLSTM,
   MultiHeadAttention,
   ReLU,
   RNN,
@@ -57,6 +59,8 @@ const SAMPLES: AnyLayer[] = [
   new Conv1D({ inChannels: 4, outChannels: 6, kernelSize: 3, stride: 1, dilation: 2, groups: 2, padding: 'causal', bias: false, activation: 'relu' }),
   new MaxPool1D({ poolSize: 2, stride: 2, padding: 'same' }),
   new AvgPool1D({ poolSize: 3 }),
+  new MinGRU({ inputSize: 3, hiddenSize: 4, bias: false }),
+  new MinLSTM({ hiddenSize: 5 }),
 ];
 
 describe('layer registry', () => {

@@ -7,7 +7,7 @@
  * layer, and so is a step past a key/value cache's capacity.
  */
 import { describe, expect, it } from 'vitest';
-import { Conv1D, Dense, Embedding, GlobalMeanPool, GRU, IndRNN, LayerNorm, LSTM, MultiHeadAttention, Sequential, setBackend, tensor } from '../ts/index.js';
+import { Conv1D, Dense, Embedding, GlobalMeanPool, GRU, IndRNN, LayerNorm, LSTM, MinGRU, MinLSTM, MultiHeadAttention, Sequential, setBackend, tensor } from '../ts/index.js';
 import { backendsFor } from './helpers/backends.js';
 import { caught } from './helpers/errors.js';
 
@@ -141,6 +141,30 @@ describe.each(BACKENDS)('step() on $name', ({ name, built }) => {
       }
       expectClose(got, whole, `chunks, lengths ${lengths}`);
       expect(Array.from(states![4])).toEqual(lengths ?? [t, t, t]);
+    }
+    m.dispose();
+  });
+
+  it.skipIf(!built)('features through causal Conv1D → LayerNorm → MinGRU → MinLSTM → Dense (the minGRU paper\'s block) equal one predict() past the scan\'s 64-step chunks', async () => {
+    await setBackend(name);
+    const m = new Sequential(
+      [
+        new Conv1D({ inChannels: 3, outChannels: 4, kernelSize: 3, padding: 'causal' }),
+        new LayerNorm({}),
+        new MinGRU({ hiddenSize: 5 }),
+        new MinLSTM({ hiddenSize: 4 }),
+        new Dense({ units: 2 }),
+      ],
+      { seed: 5 },
+    );
+    const [b, t, f] = [2, 70, 3];
+    const x = new Float32Array(b * t * f).map((_, i) => Math.sin(i * 0.37)); // [batch, seq, features]
+    const whole = (await m.predict(tensor(x, [b, t, f]))).data;
+    for (let k = 0; k < t; k++) {
+      const col = new Float32Array(b * f);
+      for (let j = 0; j < b; j++) col.set(x.subarray((j * t + k) * f, (j * t + k + 1) * f), j * f);
+      const y = m.step(tensor(col, [b, f])).data;
+      for (let j = 0; j < b; j++) for (let u = 0; u < 2; u++) expect(y[j * 2 + u]).toBeCloseTo(whole[(j * t + k) * 2 + u], 5);
     }
     m.dispose();
   });

@@ -16,6 +16,7 @@ export { LastStep } from './layers/last-step.js';
 export { Layer, type LayerClass, type LayerInput, type LayerJSON } from './layers/layer.js';
 export { LayerNorm, type LayerNormOptions } from './layers/layer-norm.js';
 export { LSTM } from './layers/lstm.js';
+export { MinGRU, MinLSTM, type MinRNNOptions } from './layers/min-rnn.js';
 export { MultiHeadAttention, type MultiHeadAttentionOptions } from './layers/multi-head-attention.js';
 export { AvgPool1D, MaxPool1D, type Pool1DOptions } from './layers/pool1d.js';
 export {

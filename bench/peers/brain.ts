@@ -8,6 +8,7 @@
  */
 
 import { createRequire } from 'node:module';
+import { isLong } from '../long.js';
 import { isStack } from '../stacks.js';
 import type { BenchData, Peer, Prepare } from './types.js';
 
@@ -31,6 +32,7 @@ export function brainPeer(): Peer {
     unavailable,
     note: 'rough: one sequence at a time, own output layer and optimiser (see bench/peers/brain.ts)',
     async prepare(data: BenchData): Promise<Prepare> {
+      if (isLong(data)) return { skip: 'the long-sequence rows compare rnnkit with PyTorch' };
       if (isStack(data)) return { skip: 'brain.js has no convolution, embedding, bidirectional or attention layers' };
       const w = data.workload;
       const ctor = brain!.recurrent[{ lstm: 'LSTMTimeStep', gru: 'GRUTimeStep', rnn: 'RNNTimeStep' }[w.cell]];

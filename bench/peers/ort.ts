@@ -5,6 +5,7 @@
  */
 
 import { buildOnnxModel } from '../onnx/build.js';
+import { isLong } from '../long.js';
 import { isStack } from '../stacks.js';
 import { toTimeMajor } from '../workloads.js';
 import type { BenchData, Peer, Prepare } from './types.js';
@@ -37,6 +38,7 @@ export async function ortPeer(threads: number): Promise<Peer> {
     threads,
     unavailable,
     async prepare(data: BenchData): Promise<Prepare> {
+      if (isLong(data)) return { skip: 'no minGRU/minLSTM in ONNX; the long-sequence rows compare rnnkit with PyTorch' };
       if (isStack(data) || data.workload.kind !== 'inference') return { skip: 'inference only (onnxruntime-node has no training API)' };
       const w = data.workload;
       const ort = await ortModule!;

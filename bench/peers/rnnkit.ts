@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { loadNativeBackend } from '../../ts/backend/native.js';
 import { loadWasmBackend } from '../../ts/backend/wasm.js';
 import type { Backend, ModelHandle } from '../../ts/backend/types.js';
+import { isLong, longSpec, type LongData } from '../long.js';
 import { isStack, stackSpec, type StackData } from '../stacks.js';
 import { LEARNING_RATE, type Workload, type WorkloadData } from '../workloads.js';
 import type { BenchData, Peer, Prepare } from './types.js';
@@ -73,8 +74,22 @@ function prepareStack(backend: Backend, data: StackData, threads: number | undef
   return { call: () => model.trainStep(batch), dispose: () => model.dispose() };
 }
 
+/** A long-sequence workload (bench/long.ts): the layer (+ Dense head for training) with the core's own seeded init. */
+function prepareLong(backend: Backend, data: LongData, threads: number | undefined): Prepare {
+  const w = data.workload;
+  const model = backend.createModel(JSON.stringify(longSpec(w, threads)));
+  const xDims: [number, number, number] = [w.batch, w.seqLen, w.inputSize];
+  if (w.kind === 'train') {
+    model.compile(JSON.stringify({ loss: 'mse', optimizer: { type: 'adam', lr: LEARNING_RATE } }));
+    const batch = { x: data.x, xDims, y: data.y! };
+    return { call: () => model.trainStep(batch), dispose: () => model.dispose() };
+  }
+  return { call: () => model.forward(data.x, xDims), dispose: () => model.dispose() };
+}
+
 function prepareOn(backend: Backend, data: BenchData, threads: number | undefined): Prepare {
   if (isStack(data)) return prepareStack(backend, data, threads);
+  if (isLong(data)) return prepareLong(backend, data, threads);
   const w = data.workload;
   const model = backend.createModel(JSON.stringify(specOf(w, threads)));
   loadWeights(model, data);
@@ -132,6 +147,8 @@ export async function wasmPeer(threads: number): Promise<Peer> {
     threads: n,
     unavailable,
     async prepare(data) {
+      // Native runs the same core code; at T = 4096 a wasm GRU step takes seconds.
+      if (isLong(data)) return { skip: 'the long-sequence rows compare rnnkit-native with PyTorch' };
       return prepareOn(backend!, data, n);
     },
   };

@@ -9,6 +9,7 @@
 
 import type * as TF from '@tensorflow/tfjs';
 import { LEARNING_RATE, reorderGates, transpose, type WorkloadData } from '../workloads.js';
+import { isLong } from '../long.js';
 import { isStack } from '../stacks.js';
 import type { Peer, Prepare } from './types.js';
 import { buildStack } from './tfjs_stacks.js';
@@ -51,6 +52,7 @@ function tfPeer(backend: 'cpu' | 'wasm'): Peer {
     name: backend === 'cpu' ? 'tfjs (cpu)' : 'tfjs-wasm (SIMD)',
     threads: 1,
     async prepare(data): Promise<Prepare> {
+      if (isLong(data)) return { skip: 'no minGRU/minLSTM in tfjs; the long-sequence rows compare rnnkit with PyTorch' };
       const tf = await loadTf();
       if (!(await tf.setBackend(backend))) return { skip: `tfjs backend "${backend}" did not initialise` };
       await tf.ready();

@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { JsonChild } from '../child.js';
 import type { Budget } from '../sample.js';
+import { isLong } from '../long.js';
 import { isStack } from '../stacks.js';
 import { LEARNING_RATE } from '../workloads.js';
 import type { BenchData, Peer, Prepare } from './types.js';
@@ -94,7 +95,7 @@ export function torchPeer(threads: number): Peer {
       write('x', data.x);
       if (data.y) write('y', data.y);
       // Layer stacks (CR1, AT1) build their own torch init; the single-layer workloads load the shared weights.
-      if (!isStack(data)) {
+      if (!isStack(data) && !isLong(data)) {
         write('weight_ih', data.weights.weightIh);
         write('weight_hh', data.weights.weightHh);
         write('bias_ih', data.weights.biasIh);
@@ -126,7 +127,7 @@ export function torchPeer(threads: number): Peer {
         // One call in the child (exactly one timed call, no warm-up): for anything that wants a plain call.
         call: () => time({ budgetMs: 0, warmupMs: 0, minSamples: 1 }, { probeMs: 0, warmup: false }),
         output:
-          w.kind === 'inference'
+          w.kind === 'inference' && !isLong(data)
             ? async () => {
                 const path = (await c.request({ cmd: 'output', id, path: join(c.dir, `${id}.out`) })).path as string;
                 try {

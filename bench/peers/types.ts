@@ -4,12 +4,13 @@
  * is never timed; `call` is.
  */
 
+import type { LongData } from '../long.js';
 import type { Budget } from '../sample.js';
 import type { StackData } from '../stacks.js';
 import type { WorkloadData } from '../workloads.js';
 
-/** What a peer prepares: a single-layer workload (bench/workloads.ts) or a layer stack (bench/stacks.ts). */
-export type BenchData = WorkloadData | StackData;
+/** What a peer prepares: a single-layer workload (bench/workloads.ts), a layer stack (bench/stacks.ts) or a long-sequence workload (bench/long.ts). */
+export type BenchData = WorkloadData | StackData | LongData;
 
 export interface Prepared {
   /** One workload call: an inference forward pass, or one full training step. */

@@ -19,6 +19,7 @@ import { LastStep } from './last-step.js';
 import { Layer, type LayerClass, type LayerInput, type LayerJSON } from './layer.js';
 import { LayerNorm } from './layer-norm.js';
 import { LSTM } from './lstm.js';
+import { MinGRU, MinLSTM } from './min-rnn.js';
 import { MultiHeadAttention } from './multi-head-attention.js';
 import { AvgPool1D, MaxPool1D } from './pool1d.js';
 import { RNN } from './rnn.js';
@@ -26,7 +27,7 @@ import { RNN } from './rnn.js';
 export const LAYER_CLASSES: ReadonlyMap<string, LayerClass> = new Map(
   ([
     RNN, LSTM, GRU, IndRNN, Dense, LastStep, Embedding, LayerNorm, Dropout, ReLU, GELU, Tanh, Sigmoid,
-    GlobalMeanPool, GlobalMaxPool, AttentionPooling, MultiHeadAttention, Conv1D, MaxPool1D, AvgPool1D,
+    GlobalMeanPool, GlobalMaxPool, AttentionPooling, MultiHeadAttention, Conv1D, MaxPool1D, AvgPool1D, MinGRU, MinLSTM,
   ] as unknown as LayerClass[]).map((c) => [c.type, c]),
 );
 

@@ -4,13 +4,13 @@
 
 mod common;
 
+use common::network_grad::{central_differences, numeric_gradient, train_gradient};
 use common::{assert_close, uniform_vec};
 use rnnkit_core::model::{Batch, Dataset, EpochOptions, ForwardOptions, Inputs, InputsRef, Network, Targets, TargetsRef};
 use rnnkit_core::rng::Rng;
 use rnnkit_core::{Error, Model};
 
-/// Central-difference step and tolerances for f64 (PyTorch gradcheck's defaults).
-const EPS: f64 = 1e-6;
+/// Tolerances for f64 (PyTorch gradcheck's defaults).
 const ATOL: f64 = 1e-5;
 const RTOL: f64 = 1e-3;
 
@@ -19,41 +19,6 @@ fn spec(cell: &str, head: &str, batch_first: bool) -> String {
         r#"{{"batch_first":{batch_first},"seed":3,"blocks":[{{"cell":"{cell}","input_size":2,"hidden_size":3,"num_layers":2}},
             {{"cell":"gru","input_size":3,"hidden_size":3,"bidirectional":true}}],"head":{head}}}"#
     )
-}
-
-/// With plain SGD at lr = 1 one update is exactly `p ← p − g`, which exposes the gradient the
-/// training step computed, so it can be compared with finite differences of `evaluate`.
-fn train_gradient(net: &mut Network<f64>, batch: &Batch<'_, f64>) -> Vec<f64> {
-    let before = net.params().to_vec();
-    net.train_step(batch).unwrap();
-    let after = net.params().to_vec();
-    net.set_params(&before).unwrap();
-    before.iter().zip(&after).map(|(b, a)| b - a).collect()
-}
-
-/// ∂f/∂v by central differences, one element at a time.
-fn central_differences(v: &[f64], mut f: impl FnMut(&[f64]) -> f64) -> Vec<f64> {
-    let mut probe = v.to_vec();
-    (0..v.len())
-        .map(|i| {
-            probe[i] = v[i] + EPS;
-            let plus = f(&probe);
-            probe[i] = v[i] - EPS;
-            let minus = f(&probe);
-            probe[i] = v[i];
-            (plus - minus) / (2.0 * EPS)
-        })
-        .collect()
-}
-
-fn numeric_gradient(net: &mut Network<f64>, batch: &Batch<'_, f64>) -> Vec<f64> {
-    let base = net.params().to_vec();
-    let grad = central_differences(&base, |p| {
-        net.set_params(p).unwrap();
-        net.evaluate(batch).unwrap()
-    });
-    net.set_params(&base).unwrap();
-    grad
 }
 
 #[test]

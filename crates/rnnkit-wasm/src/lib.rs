@@ -604,9 +604,9 @@ mod tests {
         // SAFETY: `out` was just written by the export.
         let h = unsafe { out.read() };
         let x = rnnkit_alloc(8, 4) as *const f32;
-        let status = rnnkit_model_forward(h, x, 3, 1, 1, 3, std::ptr::null(), 0, std::ptr::null(), 0, 0, 0);
+        let status = rnnkit_model_forward(h, x, 3, 1, 1, 3, std::ptr::null(), 0, std::ptr::null(), 0, 0, 0, 0);
         assert_eq!((status, last().1.as_str()), (3, "x"), "x_len past its block");
-        let status = rnnkit_model_forward(h, x, 2, 1, 1, 2, std::ptr::null(), 0, std::ptr::null(), 0, 7, 0);
+        let status = rnnkit_model_forward(h, x, 2, 1, 1, 2, std::ptr::null(), 0, std::ptr::null(), 0, 7, 0, 0);
         assert_eq!((status, last().1.as_str()), (1, "training"));
         assert_eq!(rnnkit_model_free(h), 0);
         for p in [spec, out as *mut u8, x as *mut u8] {

@@ -54,7 +54,7 @@ impl<R: Real> Dense<R> {
 }
 
 /// `dst` ← `src`, reusing `dst`'s allocation.
-fn refill<R: Real>(dst: &mut Vec<R>, src: &[R]) {
+pub(crate) fn refill<T: Copy>(dst: &mut Vec<T>, src: &[T]) {
     dst.clear();
     dst.extend_from_slice(src);
 }

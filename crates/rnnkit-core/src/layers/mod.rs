@@ -20,6 +20,7 @@ pub mod embedding;
 pub mod global_pool;
 pub mod last_step;
 pub mod layer_norm;
+pub mod min_rnn;
 pub mod multi_head_attention;
 pub mod recurrent;
 pub mod registry;

@@ -16,13 +16,14 @@ use super::embedding::Embedding;
 use super::global_pool::{GlobalPool, Pool as Reduce};
 use super::last_step::LastStep;
 use super::layer_norm::LayerNorm;
+use super::min_rnn::{MinCell, MinRnn};
 use super::multi_head_attention::MultiHeadAttention;
 use super::pool::{Pool, PoolKind};
 use super::recurrent::Recurrent;
 use super::{Layer, Shape};
 
 /// Every type name the registry knows, for messages and the bindings.
-pub const KINDS: &[&str] = &["RNN", "LSTM", "GRU", "IndRNN", "Dense", "LastStep", "Embedding", "LayerNorm", "Dropout", "ReLU", "GELU", "Tanh", "Sigmoid", "GlobalMeanPool", "GlobalMaxPool", "AttentionPooling", "MultiHeadAttention", "Conv1D", "MaxPool1D", "AvgPool1D"];
+pub const KINDS: &[&str] = &["RNN", "LSTM", "GRU", "IndRNN", "Dense", "LastStep", "Embedding", "LayerNorm", "Dropout", "ReLU", "GELU", "Tanh", "Sigmoid", "GlobalMeanPool", "GlobalMaxPool", "AttentionPooling", "MultiHeadAttention", "Conv1D", "MaxPool1D", "AvgPool1D", "MinGRU", "MinLSTM"];
 
 /// One entry of a spec's `layers` list.
 #[derive(Debug, Clone)]
@@ -90,6 +91,8 @@ pub fn build<R: Real>(spec: &LayerSpec, input: Option<Shape>, index: usize) -> R
         "Conv1D" => Box::new(Conv1D::<R>::from_config(c, input, &path)?),
         "MaxPool1D" => Box::new(Pool::from_config(PoolKind::Max, c, input, &path)?),
         "AvgPool1D" => Box::new(Pool::from_config(PoolKind::Avg, c, input, &path)?),
+        "MinGRU" => Box::new(MinRnn::<R>::from_config(MinCell::Gru, c, input, &path)?),
+        "MinLSTM" => Box::new(MinRnn::<R>::from_config(MinCell::Lstm, c, input, &path)?),
         other => return Err(Error::value(format!("spec.layers[{index}].type"), format!("unknown layer type \"{other}\"; expected one of {}", KINDS.join(", ")))),
     })
 }

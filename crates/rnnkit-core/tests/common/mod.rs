@@ -1,8 +1,10 @@
 //! Shared test helpers: seeded data and `assert_close`, which reports index, got, want and tolerance;
-//! `fixture` reads the PyTorch reference fixtures and `torch_layers` runs the per-layer ones.
+//! `fixture` reads the PyTorch reference fixtures and `torch_layers` runs the per-layer ones;
+//! `network_grad` checks a whole network's training gradient by finite differences.
 #![allow(dead_code)]
 
 pub mod fixture;
+pub mod network_grad;
 pub mod torch_layers;
 
 use rnnkit_core::real::Real;
