@@ -79,7 +79,15 @@ describe.skipIf(!built)('rnnkit CLI (run `npm run build` first)', () => {
     const i = await cli(['info', 'peep.safetensors']);
     expect(i.stdout).toContain('hard_sigmoid');
     expectUserError(await cli(['train', '--cell', 'gru', '--peephole', '--quiet']), '--peephole needs --cell lstm');
-    expectUserError(await cli(['train', '--cell', 'rnn', '--gate-activation', 'hard_sigmoid', '--quiet']), '--gate-activation needs --cell lstm or gru');
+    expectUserError(await cli(['train', '--cell', 'rnn', '--gate-activation', 'hard_sigmoid', '--quiet']), '--gate-activation needs --cell lstm, gru or gru-reset-before');
+  });
+
+  it("--cell gru-reset-before --gate-activation hard_sigmoid builds TF.js's default GRU form", async () => {
+    const r = await cli(['train', '--dataset', 'seasonal', '--size', '200', '--window', '12', ...SMALL, '--cell', 'gru-reset-before', '--gate-activation', 'hard_sigmoid', '--out', 'tfgru.safetensors']);
+    expect(r.code, r.stderr).toBe(0);
+    const spec = JSON.parse(decodeSafetensors(readFileSync(at('tfgru.safetensors'))).metadata.spec);
+    expect(spec.layers[0]).toMatchObject({ type: 'GRU', config: { reset_after: false, gate_activation: 'hard_sigmoid' } });
+    expectUserError(await cli(['train', '--cell', 'indrnn', '--gate-activation', 'hard_sigmoid', '--quiet']), '--gate-activation needs --cell lstm, gru or gru-reset-before');
   });
 
   it('the report draws attention weights: self-attention heads of a forecaster, pooling weights of a classifier', async () => {
@@ -267,7 +275,7 @@ describe.skipIf(!built)('rnnkit CLI (run `npm run build` first)', () => {
       expectUserError(await cli(['train', '--lr8', '0.1']), 'unknown flag --lr8 for rnnkit train, did you mean --lr?');
       expectUserError(await cli(['train', '--hiden', '4']), 'did you mean --hidden?');
       expectUserError(await cli(['trian']), 'unknown command "trian", did you mean train?');
-      expectUserError(await cli(['train', '--cell', 'lstn']), 'expects one of rnn, rnn-relu, lstm, gru, got "lstn", did you mean lstm?');
+      expectUserError(await cli(['train', '--cell', 'lstn']), 'expects one of rnn, rnn-relu, lstm, gru, gru-reset-before, indrnn, indrnn-tanh, got "lstn", did you mean lstm?');
     });
 
     it('a model file that is not an rnnkit safetensors file', async () => {

@@ -2,7 +2,7 @@
  * PyTorch parity of every non-recurrent layer kind, and of the recurrent cell options (LSTM peepholes,
  * clip, input_forget, gate / candidate activations), through the public TS API, on native and on each
  * wasm module (threaded SIMD128, SIMD128, scalar). Each case of test/fixtures/torch_layers/
- * {basic,attention,conv,lstm_options,minrnn}.json (format: test/fixtures/README.md) becomes a `Sequential` holding the
+ * {basic,attention,conv,recurrent_variants,lstm_options,minrnn}.json (format: test/fixtures/README.md) becomes a `Sequential` holding the
  * layer, loads PyTorch's parameters with `loadStateDict`, and is checked twice:
  * - `Sequential.forward` (inference, with lengths and initial states) gives the fixture's output;
  * - a `ModelHandle` of the model's canonical spec and parameters (`getBackend().createModel`: the
@@ -62,7 +62,7 @@ interface LayerCase {
   };
 }
 
-const FILES = ['basic', 'attention', 'conv', 'lstm_options', 'minrnn'] as const;
+const FILES = ['basic', 'attention', 'conv', 'recurrent_variants', 'lstm_options', 'minrnn'] as const;
 const CASES: [string, LayerCase][] = FILES.flatMap((f) => {
   const j = JSON.parse(readFileSync(new URL(`./fixtures/torch_layers/${f}.json`, import.meta.url), 'utf8')) as { cases: LayerCase[] };
   return j.cases.map((c): [string, LayerCase] => [`${f}: ${c.name}`, c]);

@@ -7,7 +7,7 @@
  * layer, and so is a step past a key/value cache's capacity.
  */
 import { describe, expect, it } from 'vitest';
-import { Conv1D, Dense, Embedding, GlobalMeanPool, LayerNorm, LSTM, MinGRU, MinLSTM, MultiHeadAttention, Sequential, setBackend, tensor } from '../ts/index.js';
+import { Conv1D, Dense, Embedding, GlobalMeanPool, GRU, IndRNN, LayerNorm, LSTM, MinGRU, MinLSTM, MultiHeadAttention, Sequential, setBackend, tensor } from '../ts/index.js';
 import { backendsFor } from './helpers/backends.js';
 import { caught } from './helpers/errors.js';
 
@@ -70,6 +70,32 @@ describe.each(BACKENDS)('step() on $name', ({ name, built }) => {
       for (let j = 0; j < b; j++) stepped.set(y.subarray(j * 2, j * 2 + 2), (j * t + k) * 2);
     }
     for (let i = 0; i < whole.length; i++) expect(stepped[i]).toBeCloseTo(whole[i], 5);
+    m.dispose();
+  });
+
+  it.skipIf(!built)('features through GRU (reset_after false) → IndRNN (bounded) → Dense equal one predict()', async () => {
+    await setBackend(name);
+    const m = new Sequential([new GRU({ inputSize: 3, hiddenSize: 5, resetAfter: false }), new IndRNN({ hiddenSize: 4, numLayers: 2, recurrentMaxAbs: 0.9 }), new Dense({ units: 2 })], { seed: 6 });
+    const [b, t, f] = [2, 7, 3];
+    const x = new Float32Array(b * t * f).map((_, i) => Math.sin(0.7 * i));
+    const whole = (await m.predict(tensor(x, [b, t, f]))).data;
+    const stepped = new Float32Array(b * t * 2);
+    for (let k = 0; k < t; k++) {
+      const row = new Float32Array(b * f);
+      for (let j = 0; j < b; j++) row.set(x.subarray((j * t + k) * f, (j * t + k + 1) * f), j * f);
+      const y = m.step(tensor(row, [b, f])).data;
+      for (let j = 0; j < b; j++) stepped.set(y.subarray(j * 2, j * 2 + 2), (j * t + k) * 2);
+    }
+    for (let i = 0; i < whole.length; i++) expect(stepped[i]).toBeCloseTo(whole[i], 5);
+    m.dispose();
+  });
+
+  it.skipIf(!built)('a reverse layer cannot stream: refused, naming the layer', async () => {
+    await setBackend(name);
+    const m = new Sequential([new GRU({ inputSize: 2, hiddenSize: 3, direction: 'reverse' }), new Dense({ units: 1 })]);
+    const e = await caught(() => m.step(tensor(new Float32Array(2), [1, 2])));
+    expect([e.code, e.arg]).toEqual(['ERR_RNNKIT_VALUE', 'step']);
+    expect(e.message).toContain('layer 0 (GRU)');
     m.dispose();
   });
 

@@ -11,6 +11,7 @@ export { Dropout, type DropoutOptions } from './layers/dropout.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
 export { GlobalMaxPool, GlobalMeanPool } from './layers/global-pool.js';
 export { GRU } from './layers/gru.js';
+export { IndRNN, type IndRNNOptions } from './layers/ind-rnn.js';
 export { LastStep } from './layers/last-step.js';
 export { Layer, type LayerClass, type LayerInput, type LayerJSON } from './layers/layer.js';
 export { LayerNorm, type LayerNormOptions } from './layers/layer-norm.js';

@@ -27,8 +27,15 @@ export interface RecurrentOptions {
   bias?: boolean;
   /** Dropout on the outputs of every layer but the last, training only, in [0, 1). Default 0. */
   dropout?: number;
-  /** Default false. */
+  /** Default false. Same as `direction: 'bidirectional'`; giving both, they must agree. */
   bidirectional?: boolean;
+  /**
+   * Default 'forward'. 'reverse' runs the one direction from each sequence's last valid step to its
+   * first (Keras `go_backwards`, ONNX `direction="reverse"`) and writes every output at its own time
+   * index, as PyTorch's reverse half and ONNX's Y do (Keras returns the sequence reversed instead).
+   * Its parameters have the plain `_l{k}` names. 'bidirectional' = `bidirectional: true`.
+   */
+  direction?: 'forward' | 'reverse' | 'bidirectional';
   /** Input weights: 'uniform' is PyTorch's U(-1/√H, 1/√H). Default 'uniform'. */
   weightInit?: WeightInit;
   /** Recurrent weights. Default 'uniform'. */
@@ -73,7 +80,15 @@ export interface GatedOptions extends RecurrentOptions {
   activation?: GateActivation;
 }
 
-export type GRUOptions = GatedOptions;
+export interface GRUOptions extends GatedOptions {
+  /**
+   * Default true (PyTorch's form). false: the reset gate before the recurrent product (a TF.js GRU's
+   * kernel [I, 3H] in gate order z, r, h maps to weight_ih_l0 [3H, I] in order r, z, n, transposed;
+   * its recurrent kernel likewise to weight_hh_l0; its bias [3H] to bias_ih_l0, with bias_hh_l0 = 0).
+   * Both forms take `gateActivation` and `activation`.
+   */
+  resetAfter?: boolean;
+}
 
 /** LSTM options beyond PyTorch's, with ONNX's meaning (LSTM operator, its reference in onnxruntime). */
 export interface LSTMOptions extends GatedOptions {
@@ -145,6 +160,7 @@ export const RECURRENT_FIELDS = {
   hiddenSize: size('hidden_size', true),
   numLayers: size('num_layers'),
   bidirectional: bool('bidirectional'),
+  direction: oneOf('direction', ['forward', 'reverse', 'bidirectional']),
   bias: bool('bias'),
   dropout: num('dropout', 0, 1),
   weightInit: oneOf('weight_init', ['uniform', 'xavier']),

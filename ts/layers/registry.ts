@@ -14,6 +14,7 @@ import { Dropout } from './dropout.js';
 import { Embedding } from './embedding.js';
 import { GlobalMaxPool, GlobalMeanPool } from './global-pool.js';
 import { GRU } from './gru.js';
+import { IndRNN } from './ind-rnn.js';
 import { LastStep } from './last-step.js';
 import { Layer, type LayerClass, type LayerInput, type LayerJSON } from './layer.js';
 import { LayerNorm } from './layer-norm.js';
@@ -25,7 +26,7 @@ import { RNN } from './rnn.js';
 
 export const LAYER_CLASSES: ReadonlyMap<string, LayerClass> = new Map(
   ([
-    RNN, LSTM, GRU, Dense, LastStep, Embedding, LayerNorm, Dropout, ReLU, GELU, Tanh, Sigmoid,
+    RNN, LSTM, GRU, IndRNN, Dense, LastStep, Embedding, LayerNorm, Dropout, ReLU, GELU, Tanh, Sigmoid,
     GlobalMeanPool, GlobalMaxPool, AttentionPooling, MultiHeadAttention, Conv1D, MaxPool1D, AvgPool1D, MinGRU, MinLSTM,
   ] as unknown as LayerClass[]).map((c) => [c.type, c]),
 );

@@ -30,6 +30,9 @@ pub fn layers_from_blocks(blocks: &Json, head: Option<&Json>) -> Result<Vec<Laye
         if let Some(n) = nonlinearity {
             config.push(("nonlinearity".into(), Json::Str(n.into())));
         }
+        if let Some(r) = cell.reset_after() {
+            config.push(("reset_after".into(), Json::Bool(r)));
+        }
         layers.push(LayerSpec::from_source(kind, Json::Obj(config), path));
     }
     if let Some(h) = head {

@@ -5,6 +5,7 @@
 //! in ONNX's order i, o, f (PyTorch has no peepholes; its names for the rest are unchanged).
 
 use crate::cell::options::PEEPHOLES;
+use crate::cell::Recurrence;
 use crate::spec::RecurrentSpec;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +34,7 @@ pub struct CellParams {
     pub input_size: usize,
     /// [gates·H, input_size]
     pub w_ih: usize,
-    /// [gates·H, H]
+    /// [gates·H, H], or [gates·H] for a diagonal recurrence (`Recurrence::Diagonal`: IndRNN's u)
     pub w_hh: usize,
     /// [gates·H], `None` when the block has no bias.
     pub b_ih: Option<usize>,
@@ -54,8 +55,9 @@ impl CellParams {
 /// Offsets (relative to the block's first parameter) for layer `layer`, direction `dir` (1 = reverse).
 pub fn cell_params(spec: &RecurrentSpec, layer: usize, dir: usize) -> CellParams {
     let g = spec.cell.gates() * spec.hidden_size;
-    let h = spec.hidden_size;
-    let peephole = if spec.options.peephole { PEEPHOLES * h } else { 0 };
+    // Columns of W_hh's rows: H, or 1 for a vector (`Recurrence::Diagonal`).
+    let h = spec.cell.recurrence().weight_cols(spec.hidden_size);
+    let peephole = if spec.options.peephole { PEEPHOLES * spec.hidden_size } else { 0 };
     let per_cell = |input: usize| g * input + g * h + if spec.bias { 2 * g } else { 0 } + peephole;
     let mut offset = 0;
     for l in 0..=layer {
@@ -88,7 +90,8 @@ pub fn block_layout(spec: &RecurrentSpec, prefix: &str, base: usize) -> Vec<Para
                 out.push(ParamInfo { name: format!("{prefix}{name}_l{l}{suffix}"), shape, offset: base + off })
             };
             push("weight_ih", vec![g, c.input_size], c.w_ih);
-            push("weight_hh", vec![g, spec.hidden_size], c.w_hh);
+            let diagonal = spec.cell.recurrence() == Recurrence::Diagonal;
+            push("weight_hh", if diagonal { vec![g] } else { vec![g, spec.hidden_size] }, c.w_hh);
             if let (Some(bi), Some(bh)) = (c.b_ih, c.b_hh) {
                 push("bias_ih", vec![g], bi);
                 push("bias_hh", vec![g], bh);
@@ -116,7 +119,7 @@ mod tests {
 
     fn spec(cell: CellKind, num_layers: usize, bidirectional: bool, bias: bool) -> RecurrentSpec {
         let u = WeightInit::Uniform;
-        RecurrentSpec { cell, input_size: 3, hidden_size: 5, num_layers, bidirectional, bias, dropout: 0.0, weight_init: u, recurrent_init: u, options: Default::default() }
+        RecurrentSpec { cell, input_size: 3, hidden_size: 5, num_layers, bidirectional, reverse: false, bias, dropout: 0.0, weight_init: u, recurrent_init: u, recurrent_max_abs: None, options: Default::default() }
     }
 
     #[test]

@@ -27,11 +27,19 @@ pub struct RecurrentSpec {
     pub hidden_size: usize,
     pub num_layers: usize,
     pub bidirectional: bool,
+    /// Reverse-only (config `direction: "reverse"`, Keras `go_backwards`, ONNX `reverse`): the one
+    /// direction runs t = len_b − 1 … 0, as the second direction of a bidirectional layer does, and
+    /// writes each output at its own time index. Never set together with `bidirectional`. Its one
+    /// direction has PyTorch's plain `_l{k}` parameter names.
+    pub reverse: bool,
     pub bias: bool,
     /// Dropout on the outputs of every layer but the last, in training only.
     pub dropout: f32,
     pub weight_init: WeightInit,
     pub recurrent_init: WeightInit,
+    /// A diagonal recurrence's bound (IndRNN `recurrent_max_abs`): |u| ≤ bound, drawn within it at
+    /// init and clipped to it after every optimizer step (`Layer::constrain`). None: unbounded.
+    pub recurrent_max_abs: Option<f64>,
     /// Element-wise cell options (activations; LSTM peepholes, clip, coupled gates).
     pub options: CellOptions,
 }
@@ -39,6 +47,19 @@ pub struct RecurrentSpec {
 impl RecurrentSpec {
     pub fn directions(&self) -> usize {
         if self.bidirectional { 2 } else { 1 }
+    }
+    /// Whether direction `dir` of a layer scans from the last step: the second direction of a
+    /// bidirectional layer, or the only one of a reverse-only layer.
+    pub fn scans_reverse(&self, dir: usize) -> bool {
+        dir == 1 || self.reverse
+    }
+    /// The config's `direction`: "forward", "reverse" or "bidirectional".
+    pub fn direction_name(&self) -> &'static str {
+        match (self.bidirectional, self.reverse) {
+            (true, _) => "bidirectional",
+            (false, true) => "reverse",
+            (false, false) => "forward",
+        }
     }
     /// Features of the output sequence: directions * hidden_size.
     pub fn output_size(&self) -> usize {

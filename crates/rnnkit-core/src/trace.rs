@@ -5,7 +5,7 @@
 //! GEMM schedule; it is for
 //! plots, where clarity beats speed. Rows are indexed by time position t (also for reverse directions).
 
-use crate::cell::{with_cell, Cell, StepForward};
+use crate::cell::{with_cell, Cell, GateHidden, Recurrence, StepForward};
 use crate::layers::LayerX;
 use crate::json::Json;
 use crate::params::cell_params;
@@ -124,7 +124,7 @@ fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], laye
     // Gate rows from here on are the apart gates' (`Cell::apart_gates`): their b_hh stays apart.
     let shared = gs - cell.apart_gates() * hd;
     let w_ih = &params[cp.w_ih..cp.w_ih + gs * input];
-    let w_hh = &params[cp.w_hh..cp.w_hh + gs * hd];
+    let w_hh = &params[cp.w_hh..cp.w_hh + gs * cell.recurrence().weight_cols(hd)];
     let b_ih = cp.b_ih.map(|o| &params[o..o + gs]);
     let b_hh = cp.b_hh.map(|o| &params[o..o + gs]);
     let lstm = cell.has_cell_state();
@@ -135,7 +135,7 @@ fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], laye
     let mut c = vec![R::ZERO; if lstm { hd } else { 0 }];
     let mut aux = vec![R::ZERO; cell.aux_width(hd)];
     for k in 0..steps {
-        let t = if dir == 1 { steps - 1 - k } else { k };
+        let t = if spec.scans_reverse(dir) { steps - 1 - k } else { k };
         // x-side pre-activations with the biases folded in, except the apart gates' b_hh (GRU's b_hn,
         // inside r ⊙ (…)). A token id stands for a one-hot row: its product with W_ih is W_ih's column.
         let mut gates: Vec<R> = (0..gs)
@@ -148,7 +148,22 @@ fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], laye
                 wx + b_ih.map_or(R::ZERO, |b| b[r]) + folded_hh
             })
             .collect();
-        let gh: Vec<R> = (0..gs).map(|r| dot(&w_hh[r * hd..(r + 1) * hd], &h)).collect();
+        let mut gh: Vec<R> = match cell.recurrence() {
+            // u ⊙ h: row r reads unit r mod H.
+            Recurrence::Diagonal => (0..gs).map(|r| w_hh[r] * h[r % hd]).collect(),
+            _ => (0..gs).map(|r| dot(&w_hh[r * hd..(r + 1) * hd], &h)).collect(),
+        };
+        if let Recurrence::Gated { blocks } = cell.recurrence() {
+            // The two phases of `Recurrence::Gated`: g from the other blocks, then the gated blocks
+            // read g ⊙ h (left in aux) through their rows of W_hh; the step then gets no `gh`.
+            let plain = gs - blocks * hd;
+            gates.iter_mut().zip(&gh[..plain]).for_each(|(g, v)| *g += *v);
+            cell.gate_hidden(GateHidden { batch: 1, hidden: hd, gates: &mut gates, h_prev: &h, gated_h: &mut aux, options: &spec.options });
+            for r in plain..gs {
+                gates[r] += dot(&w_hh[r * hd..(r + 1) * hd], &aux);
+            }
+            gh.clear();
+        }
         let mut h_new = vec![R::ZERO; hd];
         let mut c_new = vec![R::ZERO; c.len()];
         cell.forward_step(StepForward {
@@ -203,7 +218,7 @@ pub fn trace_block<R: Real>(bs: &RecurrentSpec, bp: &[R], x: LayerX<'_, R>, step
             for t in 0..steps {
                 layer_out[t * width + d * hd..t * width + (d + 1) * hd].copy_from_slice(&dt.h[t * hd..(t + 1) * hd]);
             }
-            let direction = if bs.bidirectional { if d == 0 { " forward" } else { " reverse" } } else { "" };
+            let direction = if bs.bidirectional { if d == 0 { " forward" } else { " reverse" } } else if bs.reverse { " reverse" } else { "" };
             let prefix = format!("layer {l}{direction}");
             let panel = |name: String, kind: PanelKind, activation: &'static str, values: Vec<f32>| TracePanel {
                 name,

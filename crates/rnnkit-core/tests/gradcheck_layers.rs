@@ -36,10 +36,12 @@ fn spec(cell: CellKind, num_layers: usize, bidirectional: bool, bias: bool, drop
         hidden_size: HIDDEN,
         num_layers,
         bidirectional,
+        reverse: false,
         bias,
         dropout,
         weight_init: WeightInit::Uniform,
         recurrent_init: WeightInit::Uniform,
+        recurrent_max_abs: None,
         options: Default::default(),
     }
 }
@@ -151,16 +153,18 @@ fn gradcheck(p: &Problem<f64>, label: &str) {
     assert!(dparams.iter().any(|g| g.abs() > 1e-3), "{label}: parameter gradients are all ~0");
 }
 
-/// Every combination of layers × directions × bias × lengths for one cell kind.
+/// Every combination of layers × directions (forward, reverse-only, bidirectional) × bias × lengths
+/// for one cell kind.
 fn gradcheck_cell(cell: CellKind) {
     let mut seed = 1;
     for num_layers in [1, 2] {
-        for bidirectional in [false, true] {
+        for (bidirectional, reverse) in [(false, false), (false, true), (true, false)] {
             for bias in [true, false] {
                 for lengths in [None, Some(LENGTHS.to_vec())] {
                     let batch = lengths.as_ref().map_or(2, Vec::len);
-                    let label = format!("{} layers={num_layers} bidirectional={bidirectional} bias={bias} lengths={lengths:?}", cell.name());
-                    let p = Problem::<f64>::new(spec(cell, num_layers, bidirectional, bias, 0.0), SEQ_LEN, batch, lengths, None, seed);
+                    let label = format!("{} layers={num_layers} bidirectional={bidirectional} reverse={reverse} bias={bias} lengths={lengths:?}", cell.name());
+                    let s = RecurrentSpec { reverse, ..spec(cell, num_layers, bidirectional, bias, 0.0) };
+                    let p = Problem::<f64>::new(s, SEQ_LEN, batch, lengths, None, seed);
                     gradcheck(&p, &label);
                     seed += 1;
                 }
@@ -194,6 +198,21 @@ fn gradcheck_lstm() {
 #[test]
 fn gradcheck_gru() {
     gradcheck_cell(CellKind::Gru);
+}
+
+#[test]
+fn gradcheck_gru_reset_before() {
+    gradcheck_cell(CellKind::GruResetBefore);
+}
+
+#[test]
+fn gradcheck_indrnn_relu() {
+    gradcheck_cell(CellKind::IndRnnRelu);
+}
+
+#[test]
+fn gradcheck_indrnn_tanh() {
+    gradcheck_cell(CellKind::IndRnnTanh);
 }
 
 /// Inter-layer dropout: masks come from a fresh `Rng::new(seed)` per evaluation, so the loss is a

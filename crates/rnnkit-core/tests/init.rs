@@ -16,10 +16,12 @@ fn block(cell: CellKind, input: usize, hidden: usize, layers: usize, bidir: bool
         hidden_size: hidden,
         num_layers: layers,
         bidirectional: bidir,
+        reverse: false,
         bias: true,
         dropout: 0.0,
         weight_init: w,
         recurrent_init: r,
+        recurrent_max_abs: None,
         options: Default::default(),
     }
 }

@@ -14,7 +14,7 @@ use rnnkit_core::real::Real;
 use rnnkit_core::rng::Rng;
 use rnnkit_core::spec::{CellKind, RecurrentSpec, WeightInit};
 
-const ALL_CELLS: [CellKind; 5] = [CellKind::RnnTanh, CellKind::RnnRelu, CellKind::RnnSigmoid, CellKind::Lstm, CellKind::Gru];
+const ALL_CELLS: [CellKind; 8] = CellKind::ALL;
 /// Same f64 arithmetic in a different order (naive loops vs GEMMs): a few ulps.
 const F64_REORDER_TOL: f64 = 1e-12;
 /// f32 results that should be equal up to summation order / kernel blocking (a few ε of O(1) values).
@@ -27,10 +27,12 @@ fn spec(cell: CellKind, input_size: usize, hidden_size: usize, num_layers: usize
         hidden_size,
         num_layers,
         bidirectional,
+        reverse: false,
         bias,
         dropout: 0.0,
         weight_init: WeightInit::Uniform,
         recurrent_init: WeightInit::Uniform,
+        recurrent_max_abs: None,
         options: Default::default(),
     }
 }
@@ -168,6 +170,17 @@ fn reference(s: &RecurrentSpec, params: &[f64], call: &Call<f64>) -> (Vec<f64>, 
                         let n = (wx(2 * h_sz + j) + r * wh(2 * h_sz + j)).tanh();
                         ((1.0 - z) * n + z * h[j], 0.0)
                     }
+                    CellKind::GruResetBefore => {
+                        // n reads W_hn (r ⊙ h) + b_hn: the reset gate before the product.
+                        let r = |i: usize| sigmoid(wx(i) + wh(i));
+                        let z = sigmoid(wx(h_sz + j) + wh(h_sz + j));
+                        let k = 2 * h_sz + j;
+                        let n = (wx(k) + b_hh[k] + (0..h_sz).map(|i| w_hh[k * h_sz + i] * r(i) * h[i]).sum::<f64>()).tanh();
+                        ((1.0 - z) * n + z * h[j], 0.0)
+                    }
+                    // u ⊙ h: W_hh is the vector u.
+                    CellKind::IndRnnRelu => ((wx(j) + b_hh[j] + w_hh[j] * h[j]).max(0.0), 0.0),
+                    CellKind::IndRnnTanh => ((wx(j) + b_hh[j] + w_hh[j] * h[j]).tanh(), 0.0),
                 };
                 out[(t * call.batch + b) * h_sz + j] = new_h;
                 h_n[b * h_sz + j] = new_h;
@@ -357,12 +370,12 @@ fn zero_weights_give_known_outputs() {
             let (mut hk, mut ck) = (h0[k], call.c0.as_ref().map_or(0.0, |c| c[k]));
             for _ in 0..seq_len {
                 (hk, ck) = match cell {
-                    CellKind::RnnTanh | CellKind::RnnRelu => (0.0, 0.0),
+                    CellKind::RnnTanh | CellKind::RnnRelu | CellKind::IndRnnRelu | CellKind::IndRnnTanh => (0.0, 0.0),
                     CellKind::RnnSigmoid => (0.5, 0.0),
                     // i = f = o = σ(0) = ½, g = tanh(0) = 0: c' = ½c, h' = ½·tanh(c').
                     CellKind::Lstm => (0.5 * (0.5 * ck).tanh(), 0.5 * ck),
                     // r = z = ½, n = tanh(0 + ½·0) = 0: h' = ½h.
-                    CellKind::Gru => (0.5 * hk, 0.0),
+                    CellKind::Gru | CellKind::GruResetBefore => (0.5 * hk, 0.0),
                 };
             }
             want_h[k] = hk;

@@ -348,3 +348,37 @@ fn buffers_beyond_the_element_limit_are_errors_naming_x_before_allocating() {
     let e = m.forward(&vec![0.0; 4096], [1, 4096, 1], &ForwardOptions::default()).err().expect("an error");
     assert_eq!(e.arg(), Some("x"), "{e}");
 }
+
+/// IndRNN's `recurrent_max_abs`: u is drawn within the bound, and after every optimizer step the
+/// network clips each layer and direction's u back to [−bound, bound] (`Layer::constrain`); the other
+/// parameters train freely. SGD at lr = 50 pushes u far past the bound in one step.
+#[test]
+fn indrnn_recurrent_weights_stay_within_their_bound_after_each_update() {
+    let bound = 0.25;
+    let json = format!(
+        r#"{{"seed":2,"layers":[{{"type":"IndRNN","config":{{"input_size":2,"hidden_size":4,"num_layers":2,"direction":"bidirectional","recurrent_max_abs":{bound}}}}},
+            {{"type":"Dense","config":{{"units":1}}}}]}}"#
+    );
+    let mut net = Network::<f64>::from_json(&json).unwrap();
+    let u_ranges: Vec<_> = net.param_info().iter().filter(|p| p.name.contains("weight_hh")).map(|p| (p.name.clone(), p.shape.clone(), p.range())).collect();
+    assert_eq!(u_ranges.len(), 4, "two layers × two directions");
+    for (name, shape, r) in &u_ranges {
+        assert_eq!(shape, &vec![4], "{name}: a vector [H]");
+        assert!(net.params()[r.clone()].iter().all(|&u| (0.0..bound).contains(&u)), "{name}: drawn in [0, {bound})");
+    }
+    net.compile(r#"{"loss":"mse","optimizer":{"type":"sgd","lr":50}}"#).unwrap();
+    let mut rng = Rng::new(4);
+    let (t, b) = (5, 3);
+    let x: Vec<f64> = uniform_vec(&mut rng, t * b * 2, -1.0, 1.0);
+    let y = vec![10.0; t * b];
+    let before = net.params().to_vec();
+    net.train_step(&Batch { x: InputsRef::Float(&x), x_dims: [t, b, 2], y: TargetsRef::Float(&y), mask: None, lengths: None }).unwrap();
+    let after = net.params();
+    let mut clipped = 0;
+    for (name, _, r) in &u_ranges {
+        assert!(after[r.clone()].iter().all(|u| u.abs() <= bound), "{name}: |u| <= {bound} after the update: {:?}", &after[r.clone()]);
+        clipped += after[r.clone()].iter().filter(|u| u.abs() == bound).count();
+    }
+    assert!(clipped > 0, "the step pushed some u past the bound (else this test checks nothing)");
+    assert!(before.iter().zip(after).any(|(a, b)| a != b && (a.abs() > bound || b.abs() > bound)), "other parameters move freely");
+}

@@ -359,7 +359,7 @@ fn forward_backward(cell: &str, threads: usize, batch: usize) -> Vec<Vec<f32>> {
 
 #[test]
 fn outputs_and_gradients_are_bit_identical_for_every_thread_count() {
-    for (cell, batch) in [("lstm", B), ("gru", B), ("rnn_tanh", B), ("lstm", 33), ("gru", 1), ("rnn_relu", 33)] {
+    for (cell, batch) in [("lstm", B), ("gru", B), ("rnn_tanh", B), ("lstm", 33), ("gru", 1), ("rnn_relu", 33), ("gru_reset_before", B), ("gru_reset_before", 1), ("indrnn_relu", B), ("indrnn_tanh", 33)] {
         let one = forward_backward(cell, 1, batch);
         for threads in 2..=4 {
             for (k, (got, want)) in forward_backward(cell, threads, batch).iter().zip(&one).enumerate() {
@@ -434,7 +434,7 @@ fn train(cell: &str, threads: usize, batch_size: usize, n: usize) -> Vec<f32> {
 #[test]
 fn training_runs_are_bit_identical_for_every_thread_count() {
     // Batches of 19 (and a last one of 3), of 33 (and 4), and of 1.
-    for (cell, batch_size, n) in [("lstm", B, 2 * B + 3), ("gru", B, 2 * B + 3), ("rnn_tanh", B, 2 * B + 3), ("lstm", 33, 70), ("gru", 33, 70), ("lstm", 1, 3)] {
+    for (cell, batch_size, n) in [("lstm", B, 2 * B + 3), ("gru", B, 2 * B + 3), ("rnn_tanh", B, 2 * B + 3), ("lstm", 33, 70), ("gru", 33, 70), ("lstm", 1, 3), ("gru_reset_before", 33, 70), ("indrnn_relu", 33, 70)] {
         let one = train(cell, 1, batch_size, n);
         for threads in 2..=4 {
             assert_bits(&train(cell, threads, batch_size, n), &one, &format!("{cell} batches of {batch_size}: params after 3 epochs, threads {threads}"));

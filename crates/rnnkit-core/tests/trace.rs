@@ -27,11 +27,16 @@ fn hidden_states_equal_forward_outputs_and_final_states() {
         (r#"{"cell":"gru","input_size":3,"hidden_size":5,"num_layers":2}"#, false),
         (r#"{"cell":"rnn_tanh","input_size":3,"hidden_size":3,"bidirectional":true}"#, true),
         (r#"{"cell":"rnn_relu","input_size":3,"hidden_size":6}"#, false),
+        // The structural variants, as `layers` entries: a gated recurrence, a diagonal one, reverse-only.
+        (r#"{"type":"GRU","config":{"input_size":3,"hidden_size":4,"num_layers":2,"direction":"bidirectional","reset_after":false}}"#, true),
+        (r#"{"type":"IndRNN","config":{"input_size":3,"hidden_size":5,"direction":"reverse","nonlinearity":"tanh"}}"#, false),
+        (r#"{"type":"LSTM","config":{"input_size":3,"hidden_size":4,"num_layers":2,"direction":"reverse"}}"#, true),
     ];
     let t = 7;
     let mut rng = Rng::new(21);
     for (block, batch_first) in cases {
-        let spec = format!(r#"{{"batch_first":{batch_first},"seed":2,"blocks":[{block}]}}"#);
+        let list = if block.contains(r#""type""#) { "layers" } else { "blocks" };
+        let spec = format!(r#"{{"batch_first":{batch_first},"seed":2,"{list}":[{block}]}}"#);
         let mut m = Model::from_json(&spec).unwrap();
         let x: Vec<f32> = uniform_vec(&mut rng, t * 3, -1.5, 1.5);
         let dims = if batch_first { [1, t, 3] } else { [t, 1, 3] };
@@ -55,7 +60,7 @@ fn hidden_states_equal_forward_outputs_and_final_states() {
         for l in 0..bs.num_layers {
             for d in 0..dirs {
                 let row = (l * dirs + d) * hd;
-                let last = if d == 0 { t - 1 } else { 0 };
+                let last = if bs.scans_reverse(d) { 0 } else { t - 1 };
                 let h = &hidden(&trace, 0, l)[d].values[last * hd..(last + 1) * hd];
                 assert_close(h, &fwd.states[0][row..row + hd], TRACE_ATOL, 0.0, &format!("{block}: h_n l{l} d{d}"));
                 if bs.cell.has_cell_state() {

@@ -10,7 +10,7 @@
 import { writeFileAtomic } from '../../persist-node.js';
 import { resolve } from 'node:path';
 
-import { Dense, GATE_ACTIVATIONS, GRU, LSTM, RNN, Sequential, tensor, type GateActivation, type Loss, type OptimizerType } from '../../index.js';
+import { Dense, GATE_ACTIVATIONS, GRU, IndRNN, LSTM, RNN, Sequential, tensor, type GateActivation, type Loss, type OptimizerType } from '../../index.js';
 import { layerFromJSON, withInputSize } from '../../layers/registry.js';
 import type { TracePanel } from '../../model.js';
 import type { Tensor3D } from '../../tensor.js';
@@ -53,7 +53,13 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   { name: 'window', type: 'int', min: 1, help: 'sequence length in steps', default: '48 (text 64, reber 30, adding 50)' },
   { name: 'stride', type: 'int', min: 1, help: 'steps between window starts', default: '1 (text: window/2)' },
   { name: 'val-split', type: 'number', min: 0, max: 0.9, help: 'fraction held out for validation (the end of a series)', default: '0.2' },
-  { name: 'cell', type: 'string', choices: ['rnn', 'rnn-relu', 'lstm', 'gru'], help: 'recurrent cell', default: 'lstm' },
+  {
+    name: 'cell',
+    type: 'string',
+    choices: ['rnn', 'rnn-relu', 'lstm', 'gru', 'gru-reset-before', 'indrnn', 'indrnn-tanh'],
+    help: 'recurrent cell (gru-reset-before: the Keras/TF.js/ONNX-default GRU form; indrnn: Li et al. 2018, relu)',
+    default: 'lstm',
+  },
   { name: 'gate-activation', type: 'string', choices: GATE_ACTIVATIONS, help: 'lstm/gru gate activation (hard_sigmoid: as TF.js and Keras 2)', default: 'sigmoid' },
   { name: 'peephole', type: 'boolean', help: 'lstm: peephole connections (ONNX P); other LSTM options through a config file\'s "layers"' },
   { name: 'hidden', type: 'int', min: 1, help: 'hidden units per layer', default: '32 (text 96)' },
@@ -140,11 +146,10 @@ function buildModel(r: Resolved, data: PreparedData): Sequential {
   const first = { ...common, inputSize: data.inputSize };
   const gated = { ...first, ...(r.gateActivation ? { gateActivation: r.gateActivation } : {}) };
   const rec =
-    r.cell === 'lstm'
-      ? new LSTM({ ...gated, ...(r.peephole ? { peephole: true } : {}) })
-      : r.cell === 'gru'
-        ? new GRU(gated)
-        : new RNN({ ...first, nonlinearity: r.cell === 'rnn-relu' ? 'relu' : 'tanh' });
+    r.cell === 'lstm' ? new LSTM({ ...gated, ...(r.peephole ? { peephole: true } : {}) })
+    : r.cell === 'gru' || r.cell === 'gru-reset-before' ? new GRU({ ...gated, resetAfter: r.cell === 'gru' })
+    : r.cell === 'indrnn' || r.cell === 'indrnn-tanh' ? new IndRNN({ ...first, nonlinearity: r.cell === 'indrnn' ? 'relu' : 'tanh' })
+    : new RNN({ ...first, nonlinearity: r.cell === 'rnn-relu' ? 'relu' : 'tanh' });
   const head = new Dense({ units: data.outputUnits, activation: r.head as 'identity', returnSequences: data.returnSequences });
   return new Sequential([rec, head], { seed: r.seed });
 }
@@ -238,8 +243,9 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const source = sourceOf({ csv: str('csv'), text: str('text'), dataset: str('dataset') as DatasetName | undefined });
   const textTask = source === 'text';
   const layerList = typeof flags.config === 'string' ? configLayers(flags.config) : undefined;
-  // A model that looks at later steps (a bidirectional layer) may forecast from the last step only.
-  const bidirectional = flags.bidirectional === true || (layerList ?? []).some((l) => (l as { config?: { bidirectional?: unknown } })?.config?.bidirectional === true);
+  // A model that looks at later steps (a bidirectional or reverse layer) may forecast from the last step only.
+  const seesLater = (c: { bidirectional?: unknown; direction?: unknown } | undefined) => c?.bidirectional === true || c?.direction === 'bidirectional' || c?.direction === 'reverse';
+  const bidirectional = flags.bidirectional === true || (layerList ?? []).some((l) => seesLater((l as { config?: { bidirectional?: unknown; direction?: unknown } })?.config));
 
   // Data first: a bad file should fail before any backend loads.
   const data = trainingData({
@@ -286,7 +292,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     out: resolve(str('out') ?? 'rnnkit-model.safetensors'),
     report: resolve(str('report') ?? 'rnnkit-report.html'),
   };
-  if (r.gateActivation !== undefined && r.cell !== 'lstm' && r.cell !== 'gru') throw new CliError(`--gate-activation needs --cell lstm or gru (an ${r.cell} cell has no gates)`);
+  if (r.gateActivation !== undefined && !['lstm', 'gru', 'gru-reset-before'].includes(r.cell)) throw new CliError(`--gate-activation needs --cell lstm, gru or gru-reset-before (an ${r.cell} cell has no gates)`);
   if (r.peephole && r.cell !== 'lstm') throw new CliError(`--peephole needs --cell lstm (only an LSTM has peephole connections), got --cell ${r.cell}`);
   if (r.tbptt > 0 && !data.returnSequences) {
     throw new CliError(`--tbptt needs a per-step target; ${data.meta.name} has one target per sequence${r.bidirectional ? ' (and --bidirectional forecasts use the last step only)' : ''}`);

@@ -14,12 +14,27 @@ use crate::real::Real;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gru;
 
+/// Both GRU forms' gate blocks, for traces.
+pub(super) const GATE_PANELS: &[(&str, &str)] = &[("r (reset)", "sigmoid"), ("z (update)", "sigmoid"), ("n (candidate)", "tanh")];
+
+/// h' = (1−z)⊙n + z⊙h for one row, from its activated gates [r z n] (both GRU forms).
+pub(super) fn blend<R: Real>(gate: &[R], h_prev: &[R], h: &mut [R]) {
+    let hd = h.len();
+    for (j, (out, hp)) in h.iter_mut().zip(h_prev).enumerate() {
+        let (z, n) = (gate[hd + j], gate[2 * hd + j]);
+        *out = (R::ONE - z) * n + z * *hp;
+    }
+}
+
 impl Cell for Gru {
     fn name(&self) -> &'static str {
         "gru"
     }
     fn layer_type(&self) -> &'static str {
         "GRU"
+    }
+    fn reset_after(&self) -> Option<bool> {
+        Some(true)
     }
     fn gates(&self) -> usize {
         3
@@ -32,7 +47,7 @@ impl Cell for Gru {
         1
     }
     fn gate_panels(&self) -> &'static [(&'static str, &'static str)] {
-        &[("r (reset)", "sigmoid"), ("z (update)", "sigmoid"), ("n (candidate)", "tanh")]
+        GATE_PANELS
     }
     /// h is a convex mix of h_0 and tanh values: it stays in (−1, 1).
     fn hidden_activation(&self) -> &'static str {
@@ -80,10 +95,7 @@ impl Cell for Gru {
                 gate[2 * hd + j] += gate[j] * hn[j];
             }
             cand.apply(&mut gate[2 * hd..]); // n
-            for j in 0..hd {
-                let (z, n) = (gate[hd + j], gate[2 * hd + j]);
-                s.h[b * hd + j] = (R::ONE - z) * n + z * s.h_prev[b * hd + j];
-            }
+            blend(gate, &s.h_prev[b * hd..(b + 1) * hd], &mut s.h[b * hd..(b + 1) * hd]);
         }
         carry_inactive(s.active, hd, s.h_prev, s.h);
     }

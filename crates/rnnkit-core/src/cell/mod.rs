@@ -10,6 +10,8 @@
 
 pub mod activation;
 pub mod gru;
+pub mod gru_reset_before;
+pub mod ind_rnn;
 pub mod lstm;
 pub mod options;
 pub mod rnn;
@@ -32,6 +34,11 @@ pub enum CellKind {
     RnnSigmoid,
     Lstm,
     Gru,
+    /// GRU with the reset gate before the recurrent product (`reset_after: false`).
+    GruResetBefore,
+    /// IndRNN (Li et al. 2018), relu (the paper's default) or tanh.
+    IndRnnRelu,
+    IndRnnTanh,
 }
 
 /// Runs `$body` with `$c` bound to the concrete cell `$kind` names (a `&'static` value of its
@@ -40,7 +47,8 @@ pub enum CellKind {
 macro_rules! with_cell {
     ($kind:expr, |$c:ident| $body:expr) => {
         $crate::cell::with_cell!(@arms $kind, $c, $body,
-            RnnTanh => rnn::RNN_TANH, RnnRelu => rnn::RNN_RELU, RnnSigmoid => rnn::RNN_SIGMOID, Lstm => lstm::Lstm, Gru => gru::Gru)
+            RnnTanh => rnn::RNN_TANH, RnnRelu => rnn::RNN_RELU, RnnSigmoid => rnn::RNN_SIGMOID, Lstm => lstm::Lstm, Gru => gru::Gru,
+            GruResetBefore => gru_reset_before::GruResetBefore, IndRnnRelu => ind_rnn::IND_RNN_RELU, IndRnnTanh => ind_rnn::IND_RNN_TANH)
     };
     (@arms $kind:expr, $c:ident, $body:expr, $($name:ident => $file:ident::$cell:ident),*) => {
         match $kind {
@@ -54,7 +62,17 @@ macro_rules! with_cell {
 pub(crate) use with_cell;
 
 impl CellKind {
-    pub const ALL: [CellKind; 5] = [CellKind::RnnTanh, CellKind::RnnRelu, CellKind::RnnSigmoid, CellKind::Lstm, CellKind::Gru];
+    /// The first cell of a layer type is its default.
+    pub const ALL: [CellKind; 8] = [
+        CellKind::RnnTanh,
+        CellKind::RnnRelu,
+        CellKind::RnnSigmoid,
+        CellKind::Lstm,
+        CellKind::Gru,
+        CellKind::GruResetBefore,
+        CellKind::IndRnnRelu,
+        CellKind::IndRnnTanh,
+    ];
 
     /// The cell this name stands for.
     pub fn cell(self) -> &'static dyn Cell {
@@ -70,6 +88,40 @@ impl std::ops::Deref for CellKind {
     }
 }
 
+/// How h_{t−1} enters a cell's gate pre-activations. The scan's step products, BPTT, the parameter
+/// layout and the trace ask this; none of them asks which cell it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recurrence {
+    /// h_{t−1}·W_hhᵀ with W_hh [G·H, H]: one GEMM per step (`Cell::apart_gates` says which gates
+    /// the cell scales after it).
+    Dense,
+    /// The last `blocks` gate blocks read (g ⊙ h_{t−1})·W_hᵀ, g computed from the other blocks: the
+    /// step GEMM covers the other blocks, `Cell::gate_hidden` activates them and writes g ⊙ h_{t−1}
+    /// (the step's aux), and a second GEMM adds its product into the last blocks (GRU reset-before).
+    /// BPTT: d(g ⊙ h) = dG_last·W_h, then `Cell::gate_hidden_backward`.
+    Gated { blocks: usize },
+    /// u ⊙ h_{t−1} with u [G·H] (W_hh is a vector, row r multiplying unit r mod H): element-wise,
+    /// no GEMM; BPTT dh_{t−1} = Σ_g dG_g ⊙ u_g (IndRNN).
+    Diagonal,
+}
+
+impl Recurrence {
+    /// Columns of each W_hh row: H for a matrix.
+    pub fn weight_cols(self, hidden: usize) -> usize {
+        match self {
+            Recurrence::Dense | Recurrence::Gated { .. } => hidden,
+            Recurrence::Diagonal => 1,
+        }
+    }
+    /// Gate blocks, counted from the last, whose hidden side is not the step GEMM of h_{t−1}.
+    pub fn gated_blocks(self) -> usize {
+        match self {
+            Recurrence::Gated { blocks } => blocks,
+            Recurrence::Dense | Recurrence::Diagonal => 0,
+        }
+    }
+}
+
 /// One recurrent cell. Gate blocks are PyTorch's, in its order (`[i f g o]` LSTM, `[r z n]` GRU),
 /// each H rows of W_ih and W_hh. The shape and naming methods are object safe (`CellKind::cell`);
 /// the steps are generic over the float type and reached through `with_cell!`.
@@ -81,6 +133,14 @@ pub trait Cell: Sync {
     /// The layer's `nonlinearity` config value that picks this cell among its type's, if it has one.
     fn nonlinearity(&self) -> Option<&'static str> {
         None
+    }
+    /// The GRU layer's `reset_after` config value that picks this cell among its type's, if it has one.
+    fn reset_after(&self) -> Option<bool> {
+        None
+    }
+    /// How h_{t−1} enters the gates (see `Recurrence`).
+    fn recurrence(&self) -> Recurrence {
+        Recurrence::Dense
     }
     /// Gate blocks per weight matrix: weight_ih is [gates·H, input_size].
     fn gates(&self) -> usize;
@@ -126,6 +186,22 @@ pub trait Cell: Sync {
     /// `has_row_step`. Bit-identical to the step GEMM followed by `forward_step`.
     fn row_step(&self, _s: RowStep<'_>) {
         unreachable!("{}: no fused row step (has_row_step is false)", self.name())
+    }
+    /// `Recurrence::Gated`, between the two step products: activates the gate blocks before the gated
+    /// ones and writes g ⊙ h_{t−1} into `gated_h`.
+    fn gate_hidden<R: Real>(&self, _s: GateHidden<'_, R>)
+    where
+        Self: Sized,
+    {
+        unreachable!("{}: not a gated recurrence", self.name())
+    }
+    /// `Recurrence::Gated` BPTT, after `backward_step` and d(g ⊙ h) = dG_gated·W_h: writes the
+    /// gradient of g's pre-activation into `dgx` and adds the part of dh_{t−1} through g ⊙ h.
+    fn gate_hidden_backward<R: Real>(&self, _s: GateHiddenBackward<'_, R>)
+    where
+        Self: Sized,
+    {
+        unreachable!("{}: not a gated recurrence", self.name())
     }
     /// One forward step in f32: the fused SIMD kernels of the kernel table where the cell has them.
     fn forward_f32(&self, s: StepForward<'_, f32>)
@@ -229,6 +305,37 @@ pub struct StepBackward<'a, R> {
     /// As in `StepForward`. (The peephole gradients are the caller's: sums of `dgx` times c.)
     pub options: &'a CellOptions,
     pub peephole: &'a [R],
+}
+
+/// The first phase of a `Recurrence::Gated` step over a batch.
+pub struct GateHidden<'a, R> {
+    pub batch: usize,
+    pub hidden: usize,
+    /// [batch, G·H]: the blocks before the gated ones hold their pre-activations (input and hidden
+    /// side) and are activated in place.
+    pub gates: &'a mut [R],
+    pub h_prev: &'a [R],
+    /// [batch, H], written: g ⊙ h_{t−1}.
+    pub gated_h: &'a mut [R],
+    /// The layer's element-wise options (the gate activation).
+    pub options: &'a CellOptions,
+}
+
+/// The last phase of a `Recurrence::Gated` BPTT step over a batch.
+pub struct GateHiddenBackward<'a, R> {
+    pub batch: usize,
+    pub hidden: usize,
+    /// [batch, G·H]: what the forward step stored.
+    pub gates: &'a [R],
+    pub h_prev: &'a [R],
+    /// [batch, H]: dL/d(g ⊙ h_{t−1}).
+    pub d_gated_h: &'a [R],
+    /// [batch, G·H]: g's block written.
+    pub dgx: &'a mut [R],
+    /// [batch, H]: added to.
+    pub dh_prev: &'a mut [R],
+    /// The layer's element-wise options (the gate activation).
+    pub options: &'a CellOptions,
 }
 
 /// One batch row's f32 forward step with its recurrent product fused in (`Cell::row_step`).
@@ -434,7 +541,7 @@ mod tests {
     fn names_are_unique_and_consistent() {
         for a in CellKind::ALL {
             for b in CellKind::ALL {
-                let same = (a.layer_type(), a.nonlinearity()) == (b.layer_type(), b.nonlinearity());
+                let same = (a.layer_type(), a.nonlinearity(), a.reset_after()) == (b.layer_type(), b.nonlinearity(), b.reset_after());
                 assert_eq!(same, a == b, "{a:?} {b:?}");
                 assert_eq!(a.name() == b.name(), a == b, "{a:?} {b:?}");
             }

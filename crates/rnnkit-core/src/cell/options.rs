@@ -121,6 +121,11 @@ impl CellOptions {
         o.gate_activation = o.gate_activation.filter(|&a| a != GateActivation::Sigmoid);
         o.activation = o.activation.filter(|&a| a != own);
         o.cell_activation = o.cell_activation.filter(|&a| a != o.candidate(own));
+        if let (Some(a), Some(_), false) = (o.activation, cell.nonlinearity(), cell.takes_options()) {
+            // A cell whose activation is its nonlinearity and nothing else (IndRNN).
+            let names: Vec<&str> = CellKind::ALL.iter().filter(|c| c.layer_type() == cell.layer_type()).filter_map(|c| c.nonlinearity()).collect();
+            return Err(Error::value(f.path("activation"), format!("an {} layer's activation is its nonlinearity: expected one of {}, got \"{}\"", cell.layer_type(), names.join(", "), a.name())));
+        }
         if !o.is_default() && !cell.takes_options() {
             return Err(Error::value(f.path(KEYS.iter().find(|k| f.raw(k).is_some()).unwrap_or(&"activation")), format!("the {} cell takes no options", cell.name())));
         }
@@ -195,6 +200,17 @@ mod tests {
         assert_eq!(e.arg(), Some("spec.layers[0].config.activation"));
     }
 
+    /// IndRNN's `activation` is another spelling of its nonlinearity (as for Elman's RNN).
+    #[test]
+    fn ind_rnn_activation_is_its_nonlinearity() {
+        assert_eq!(read(CellKind::IndRnnRelu, r#"{"activation":"tanh"}"#).unwrap(), (CellKind::IndRnnTanh, CellOptions::default()));
+        assert_eq!(read(CellKind::IndRnnRelu, r#"{"activation":"relu"}"#).unwrap(), (CellKind::IndRnnRelu, CellOptions::default()));
+        let e = read(CellKind::IndRnnRelu, r#"{"activation":"softsign"}"#).unwrap_err();
+        assert!(e.to_string().contains(r#"an IndRNN layer's activation is its nonlinearity: expected one of relu, tanh, got "softsign""#), "{e}");
+        let e = read(CellKind::IndRnnRelu, r#"{"gate_activation":"sigmoid"}"#).unwrap_err();
+        assert!(e.to_string().contains("an IndRNN cell has no gates"), "{e}");
+    }
+
     #[test]
     fn options_a_cell_has_no_use_for_are_errors_naming_the_key() {
         for (kind, config, key) in [
@@ -207,6 +223,12 @@ mod tests {
             (CellKind::Lstm, r#"{"cell_clip":-2}"#, "cell_clip"),
             (CellKind::Lstm, r#"{"activation":"swish"}"#, "activation"),
             (CellKind::Lstm, r#"{"peephole":1}"#, "peephole"),
+            // IndRNN: one activation, its nonlinearity; no gates, no LSTM options.
+            (CellKind::IndRnnRelu, r#"{"gate_activation":"hard_sigmoid"}"#, "gate_activation"),
+            (CellKind::IndRnnRelu, r#"{"activation":"softsign"}"#, "activation"),
+            (CellKind::IndRnnTanh, r#"{"activation":"relu","nonlinearity":"tanh"}"#, "activation"),
+            (CellKind::IndRnnTanh, r#"{"peephole":true}"#, "peephole"),
+            (CellKind::IndRnnRelu, r#"{"cell_clip":1}"#, "cell_clip"),
         ] {
             let e = read(kind, config).unwrap_err();
             assert_eq!(e.arg(), Some(format!("spec.layers[0].config.{key}").as_str()), "{kind:?} {config}: {e}");
@@ -214,8 +236,8 @@ mod tests {
     }
 
     /// Every option's BPTT (every parameter including the peepholes, x, h0, c0) against f64 central
-    /// differences, through the layer, for one and two layers, one and two directions, with and
-    /// without lengths. Kinks (relu 0, hard sigmoid ±2.5, the clip bounds) have measure zero: the
+    /// differences, through the layer, for one and two layers, forward, bidirectional and
+    /// reverse-only, with and without lengths; the GRU's options in both its forms. Kinks (relu 0, hard sigmoid ±2.5, the clip bounds) have measure zero: the
     /// fixed draws were checked to stay clear of them.
     #[test]
     fn every_option_passes_the_gradient_check() {
@@ -229,11 +251,13 @@ mod tests {
             ("LSTM", r#""gate_activation":"softsign","activation":"elu","cell_activation":"softplus""#),
             ("GRU", r#""gate_activation":"hard_sigmoid","activation":"softsign""#),
             ("GRU", r#""activation":"relu""#),
+            ("GRU", r#""reset_after":false,"gate_activation":"hard_sigmoid","activation":"softsign""#),
+            ("GRU", r#""reset_after":false,"gate_activation":"softsign","activation":"elu""#),
             ("RNN", r#""activation":"elu""#),
             ("RNN", r#""activation":"softplus""#),
         ];
         for (kind, options) in configs {
-            for shape in [r#""num_layers":1"#, r#""num_layers":2,"bidirectional":true"#] {
+            for shape in [r#""num_layers":1"#, r#""num_layers":2,"bidirectional":true"#, r#""num_layers":2,"direction":"reverse""#] {
                 for lengths in [None, Some(vec![3, 1, 2])] {
                     let config = format!(r#"{{"input_size":2,"hidden_size":3,{shape},{options}}}"#);
                     check(Case { kind, config: &config, input: None, seq_len: 3, batch: 3, lengths, ids: None });

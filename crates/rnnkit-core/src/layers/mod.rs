@@ -241,6 +241,11 @@ pub trait Layer<R: Real>: Send {
     }
     /// Drops what the last training forward kept.
     fn clear_cache(&mut self);
+    /// Projects this layer's slice of the parameters back onto its constraint after every
+    /// optimizer update (IndRNN's |u| ≤ recurrent_max_abs); none by default.
+    fn constrain(&self, params: &mut [R]) {
+        let _ = params;
+    }
     /// The activation that maps this layer's logits to its output, when a loss may read the logits
     /// instead (sigmoid for BCE-with-logits, softmax for cross-entropy); Identity otherwise.
     fn final_activation(&self) -> Activation {

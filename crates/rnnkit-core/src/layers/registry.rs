@@ -23,7 +23,7 @@ use super::recurrent::Recurrent;
 use super::{Layer, Shape};
 
 /// Every type name the registry knows, for messages and the bindings.
-pub const KINDS: &[&str] = &["RNN", "LSTM", "GRU", "Dense", "LastStep", "Embedding", "LayerNorm", "Dropout", "ReLU", "GELU", "Tanh", "Sigmoid", "GlobalMeanPool", "GlobalMaxPool", "AttentionPooling", "MultiHeadAttention", "Conv1D", "MaxPool1D", "AvgPool1D", "MinGRU", "MinLSTM"];
+pub const KINDS: &[&str] = &["RNN", "LSTM", "GRU", "IndRNN", "Dense", "LastStep", "Embedding", "LayerNorm", "Dropout", "ReLU", "GELU", "Tanh", "Sigmoid", "GlobalMeanPool", "GlobalMaxPool", "AttentionPooling", "MultiHeadAttention", "Conv1D", "MaxPool1D", "AvgPool1D", "MinGRU", "MinLSTM"];
 
 /// One entry of a spec's `layers` list.
 #[derive(Debug, Clone)]
@@ -77,7 +77,7 @@ pub fn build<R: Real>(spec: &LayerSpec, input: Option<Shape>, index: usize) -> R
     let path = spec.source.clone().unwrap_or_else(|| format!("spec.layers[{index}].config"));
     let c = &spec.config;
     Ok(match spec.kind.as_str() {
-        "RNN" | "LSTM" | "GRU" => Box::new(Recurrent::<R>::from_config(&spec.kind, c, input, &path)?),
+        "RNN" | "LSTM" | "GRU" | "IndRNN" => Box::new(Recurrent::<R>::from_config(&spec.kind, c, input, &path)?),
         "Dense" => Box::new(Dense::<R>::from_config(c, input, &path)?),
         "LastStep" => Box::new(LastStep::from_config(c, input, &path)?),
         "Embedding" => Box::new(Embedding::from_config(c, input, &path)?),

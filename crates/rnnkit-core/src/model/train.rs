@@ -275,6 +275,9 @@ impl<R: Real> Network<R> {
             clip_grad_norm(grads, R::from_f32(n));
         }
         tr.optimizer.step(&mut self.params, grads);
+        for (layer, range) in self.layers.iter().zip(&self.ranges) {
+            layer.constrain(&mut self.params[range.clone()]);
+        }
         self.params_version += 1;
         Ok(norm)
     }

@@ -4,7 +4,10 @@
 //! into the step's gate block (into `gh` for a cell with apart gates, `Cell::apart_gates`), and the
 //! cell's fused element-wise pass (gate activations, state update) while that block is in cache. A
 //! batch-1 step of a cell with a fused row step runs its GEMV and cell together, group by group of
-//! hidden units (`Cell::row_step`). The scan knows its cell only through the `Cell` trait, and runs
+//! hidden units (`Cell::row_step`). How h_{t−1} enters is the cell's `Cell::recurrence()`: that
+//! GEMM; for a gated recurrence (GRU reset-before) a GEMM for the other blocks, the cell's
+//! `gate_hidden`, then (g ⊙ h_{t−1})·W_hᵀ into the gated blocks; for a diagonal one (IndRNN)
+//! u ⊙ h_{t−1} element-wise, no GEMM. The scan knows its cell only through the `Cell` trait, and runs
 //! compiled per cell (`with_cell!` once per scan), so the steps are direct calls.
 //! An inference forward (`record` false) keeps two state slots and one aux slab, hot in cache.
 //!
@@ -23,7 +26,7 @@ use std::ops::Range;
 use super::workspace::{fit, slots, BackScratch, DirState, StepScratch};
 use super::LayerX;
 use crate::cell::options::PEEPHOLES;
-use crate::cell::{as_f32, as_f32_mut, lstm, with_cell, Cell, CellOptions, RowStep, StepBackward, StepForward};
+use crate::cell::{as_f32, as_f32_mut, lstm, with_cell, Cell, CellOptions, GateHidden, GateHiddenBackward, Recurrence, RowStep, StepBackward, StepForward};
 use crate::kernels::{kernels, pack_row_weights, PackedB};
 use crate::parallel::{self, part_rows, row_parts, Disjoint};
 use crate::params::CellParams;
@@ -68,6 +71,23 @@ pub(crate) struct Scan<'a, R> {
     /// state slots and one aux slab, which stay in cache (the gates always hold every step: the
     /// input projection fills them).
     pub record: bool,
+}
+
+/// `Scan::hidden_rows` of `cell` with `hidden` units: (plain rows, apart or gated rows).
+fn hidden_rows<C: Cell + ?Sized>(cell: &C, hidden: usize) -> (usize, usize) {
+    let special = (cell.apart_gates() + cell.recurrence().gated_blocks()) * hidden;
+    (cell.gates() * hidden - special, special)
+}
+
+/// gates[b, r] += u[r]·h[b, r mod H] for every row b: a diagonal recurrence's step product
+/// (`Recurrence::Diagonal`), `gates` [rows, gs], `h` [rows, H].
+fn add_diagonal<R: Real>(gates: &mut [R], gs: usize, hd: usize, u: &[R], h: &[R]) {
+    // Block by block (no index arithmetic per element, so the loop vectorises).
+    for (g, h) in gates.chunks_exact_mut(gs).zip(h.chunks_exact(hd)) {
+        for (block, u) in g.chunks_exact_mut(hd).zip(u.chunks_exact(hd)) {
+            block.iter_mut().zip(u).zip(h).for_each(|((a, u), h)| *a += *u * *h);
+        }
+    }
 }
 
 /// `v[range]`, or `v` itself when empty (an operand the cell does not use).
@@ -122,8 +142,9 @@ impl<R> OutRows<'_, '_, R> {
 
 /// How a forward step adds h_{t−1}·W_hhᵀ to the gate block, which holds the step's input projection.
 enum StepInput<'v> {
-    /// The step GEMM against `packed` (W_hhᵀ).
-    Gemm { packed: &'v PackedB },
+    /// The step GEMM against `packed` (W_hhᵀ of the plain rows, `hidden_rows`), and for a gated
+    /// recurrence the second one against `gated` (the gated rows' W_hᵀ).
+    Gemm { packed: &'v PackedB, gated: &'v PackedB },
     /// For one row of a cell with a row step: the step product and the cell run fused, group by
     /// group of hidden units, against W_hh packed by `pack_row_weights` (`reverse`: groups from the last).
     Row { w: &'v [f32], reverse: bool },
@@ -147,7 +168,7 @@ impl<R: Real> Scan<'_, R> {
         &self.params[self.cp.w_ih..self.cp.w_ih + self.gate_size() * self.cp.input_size]
     }
     fn w_hh(&self) -> &[R] {
-        &self.params[self.cp.w_hh..self.cp.w_hh + self.gate_size() * self.hidden]
+        &self.params[self.cp.w_hh..self.cp.w_hh + self.gate_size() * self.cell.recurrence().weight_cols(self.hidden)]
     }
     pub(super) fn bias(&self, offset: Option<usize>) -> Option<&[R]> {
         offset.map(|o| &self.params[o..o + self.gate_size()])
@@ -164,20 +185,29 @@ impl<R: Real> Scan<'_, R> {
         (self.gate_size() - apart, apart)
     }
 
+    /// W_hh's rows that multiply h_{t−1} in the step GEMM, and the rows after them, which are the
+    /// apart gates' (`Cell::apart_gates`, also times h_{t−1}, kept apart) or the gated blocks'
+    /// (`Recurrence::Gated`, times g ⊙ h_{t−1}).
+    pub(super) fn hidden_rows(&self) -> (usize, usize) {
+        hidden_rows(self.cell.cell(), self.hidden)
+    }
+
     /// The apart gates' b_hh (GRU's b_hn), which the cell applies itself; `None` without.
     fn b_hh_apart(&self) -> Option<&[R]> {
         let (shared, apart) = self.shared_apart_rows();
         self.bias(self.cp.b_hh).filter(|_| apart > 0).map(|b| &b[shared..])
     }
 
-    /// `out` [rows, G·H = gs] ← h_prev·W_hhᵀ + β·out for `rows` batch rows: the packed-weight kernel
-    /// for f32 (`packed` holds W_hhᵀ), the generic GEMM otherwise.
-    fn step_gemm(&self, packed: &PackedB, rows: usize, gs: usize, h_prev: &[R], beta: R, out: &mut [R]) {
-        let hd = self.hidden;
-        if let (Some(hp), Some(o)) = (as_f32(h_prev), as_f32_mut(&mut *out)) {
-            return (kernels().sgemm_packed)(false, rows, 0, gs, hd, 1.0, hp, hd, packed, beta.to_f32(), o, gs);
+    /// `out` [rows, n] (rows `ldc` apart) ← h·W_hh[w_rows]ᵀ + β·out for `rows` batch rows of `h`
+    /// [rows, H], n = |w_rows|: the packed-weight kernel for f32 (`packed` holds those rows of W_hh,
+    /// transposed), the generic GEMM otherwise.
+    #[allow(clippy::too_many_arguments)]
+    fn step_gemm(&self, packed: &PackedB, w_rows: Range<usize>, rows: usize, h: &[R], beta: R, out: &mut [R], ldc: usize) {
+        let (hd, n) = (self.hidden, w_rows.len());
+        if let (Some(hp), Some(o)) = (as_f32(h), as_f32_mut(&mut *out)) {
+            return (kernels().sgemm_packed)(false, rows, 0, n, hd, 1.0, hp, hd, packed, beta.to_f32(), o, ldc);
         }
-        R::gemm(false, true, rows, gs, hd, R::ONE, h_prev, hd, self.w_hh(), hd, beta, out, gs);
+        R::gemm(false, true, rows, n, hd, R::ONE, h, hd, &self.w_hh()[w_rows.start * hd..w_rows.end * hd], hd, beta, out, ldc);
     }
 
     /// How many blocks of batch rows a scan is split into, each running every step on its own
@@ -189,7 +219,7 @@ impl<R: Real> Scan<'_, R> {
 
     /// The step GEMMs' multiply-adds over the whole scan.
     fn step_macs(&self) -> usize {
-        self.seq_len * self.batch * self.gate_size() * self.hidden
+        self.seq_len * self.batch * self.gate_size() * self.cell.recurrence().weight_cols(self.hidden)
     }
 
     /// How many of a layer's `dirs` directions (this scan is one of them) should run at once, each
@@ -235,13 +265,21 @@ impl<R: Real> Scan<'_, R> {
         // The row step runs the cell itself.
         let cell_done = matches!(input, StepInput::Row { .. });
         match input {
-            StepInput::Gemm { packed } => {
+            StepInput::Gemm { .. } if cell.recurrence() == Recurrence::Diagonal => add_diagonal(gates, gs, hd, self.w_hh(), h_prev),
+            StepInput::Gemm { packed, gated } => {
                 // h_{t−1}·W_hhᵀ: accumulated straight into the step's gate block, or into `gh` for a
                 // cell with apart gates. The cell then runs on the block while it is hot.
+                let plain = gs - cell.recurrence().gated_blocks() * hd;
                 if cell.apart_gates() > 0 {
-                    self.step_gemm(packed, rows, gs, h_prev, R::ZERO, gh);
+                    self.step_gemm(packed, 0..gs, rows, h_prev, R::ZERO, gh, gs);
                 } else {
-                    self.step_gemm(packed, rows, gs, h_prev, R::ONE, gates);
+                    self.step_gemm(packed, 0..plain, rows, h_prev, R::ONE, gates, gs);
+                }
+                if plain < gs {
+                    // Gated: the cell activates the other blocks and leaves g ⊙ h_{t−1} in aux, whose
+                    // product the gated blocks add.
+                    cell.gate_hidden(GateHidden { batch: rows, hidden: hd, gates: &mut *gates, h_prev, gated_h: &mut *aux, options: &self.options });
+                    self.step_gemm(gated, plain..gs, rows, aux, R::ONE, &mut gates[plain..], gs);
                 }
             }
             StepInput::Row { w, reverse } => {
@@ -273,10 +311,20 @@ impl<R: Real> Scan<'_, R> {
     /// W_hh packed for the forward's step kernel (f32), into `st`: once per weight version, not per
     /// call or step.
     fn pack_recurrent(&self, st: &mut DirState<R>, step: StepKernel) {
-        if let Some(w_hh) = as_f32(self.w_hh()) {
+        // A diagonal recurrence reads its vector as it is.
+        let dense = self.cell.recurrence() != Recurrence::Diagonal;
+        if let Some(w_hh) = as_f32(self.w_hh()).filter(|_| dense) {
             match step {
                 StepKernel::Row => pack_row_weights(self.cell.gates(), kernels().lanes, self.hidden, w_hh, &mut st.w_hh_rows),
-                StepKernel::Gemm => (kernels().pack_b)(true, self.hidden, self.gate_size(), w_hh, self.hidden, &mut st.w_hh_t),
+                StepKernel::Gemm => {
+                    // The plain rows for the step GEMM; a gated recurrence's rows for its second GEMM.
+                    let gated = self.cell.recurrence().gated_blocks() * self.hidden;
+                    let plain = self.gate_size() - gated;
+                    (kernels().pack_b)(true, self.hidden, plain, &w_hh[..plain * self.hidden], self.hidden, &mut st.w_hh_t);
+                    if gated > 0 {
+                        (kernels().pack_b)(true, self.hidden, gated, &w_hh[plain * self.hidden..], self.hidden, &mut st.w_gated_t);
+                    }
+                }
             }
         }
         st.prepared = self.version.map(|v| (v, step));
@@ -314,7 +362,7 @@ impl<R: Real> Scan<'_, R> {
         fit(&mut sc.gh, if self.cell.apart_gates() > 0 { batch * gs } else { 0 });
         let aux_w = self.cell.aux_width(hd);
         let parts = self.scan_parts();
-        let (packed_hh, w_rows) = (&st.w_hh_t, st.w_hh_rows.as_slice());
+        let (packed_hh, packed_gated, w_rows) = (&st.w_hh_t, &st.w_gated_t, st.w_hh_rows.as_slice());
         let (gates_all, gh_all, active_all) = (Disjoint::new(&mut st.gates), Disjoint::new(&mut sc.gh), Disjoint::new(&mut sc.active));
         let (hs, cs, aux_all) = (Disjoint::new(&mut st.hs), Disjoint::new(&mut st.cs), Disjoint::new(&mut st.aux));
         // Compiled per cell: every step below calls it directly.
@@ -341,7 +389,7 @@ impl<R: Real> Scan<'_, R> {
                     };
                     let step_input = match step {
                         StepKernel::Row => StepInput::Row { w: w_rows, reverse: k % 2 == 1 },
-                        StepKernel::Gemm => StepInput::Gemm { packed: packed_hh },
+                        StepKernel::Gemm => StepInput::Gemm { packed: packed_hh, gated: packed_gated },
                     };
                     let v = FwdRows { active: &*active, h_prev, c_prev, gates, gh: &mut *gh, h, c, aux };
                     // Each part writes the output pieces of its own rows, each direction its own columns.
@@ -357,9 +405,10 @@ impl<R: Real> Scan<'_, R> {
     #[allow(clippy::too_many_arguments)]
     fn backward_rows<C: Cell>(&self, cell: &C, packed: (&PackedB, &PackedB), in_: BackRows<'_, R>, dy_stride: usize, dh: &mut [R], dc: &mut [R], dgx: &mut [R], dgh: &mut [R], dh_next: &mut [R]) {
         let (rows, hd) = (in_.active.len(), self.hidden);
-        // The concrete cell's shape (no lookup per step): as `shared_apart_rows`.
-        let (gs, ka) = (cell.gates() * hd, cell.apart_gates() * hd);
-        let k = gs - ka;
+        // The concrete cell's shape (no lookup per step): as `hidden_rows`; `gated` > 0 for a gated
+        // recurrence, whose d(g ⊙ h) [rows, H] goes through `dgh`.
+        let (gs, ka, gated) = (cell.gates() * hd, cell.apart_gates() * hd, cell.recurrence().gated_blocks() * hd);
+        let (k, special) = hidden_rows(cell, hd);
         for (b, _) in in_.active.iter().enumerate().filter(|(_, on)| **on) {
             let y = &in_.dy[b * dy_stride..b * dy_stride + hd];
             dh[b * hd..(b + 1) * hd].iter_mut().zip(y).for_each(|(d, y)| *d += *y);
@@ -375,14 +424,31 @@ impl<R: Real> Scan<'_, R> {
             dh,
             dc,
             dgx: &mut *dgx,
-            dgh: &mut *dgh,
+            dgh: if gated > 0 { &mut [] } else { &mut *dgh },
             dh_prev: &mut *dh_next,
             options: &self.options,
             peephole: self.peephole(),
         });
+        let w_hh = self.w_hh();
+        if gated > 0 {
+            // d(g ⊙ h) = dG_gated·W_h (`packed.1`), then the cell's dg and dh_{t−1} through g ⊙ h.
+            match (as_f32(dgx), as_f32_mut(&mut *dgh)) {
+                (Some(dx), Some(dgh)) => (kernels().sgemm_packed)(false, rows, 0, hd, special, 1.0, &dx[k..], gs, packed.1, 0.0, dgh, hd),
+                _ => R::gemm(false, false, rows, hd, special, R::ONE, &dgx[k..], gs, &w_hh[k * hd..], hd, R::ZERO, dgh, hd),
+            }
+            cell.gate_hidden_backward(GateHiddenBackward { batch: rows, hidden: hd, gates: in_.gates, h_prev: in_.h_prev, d_gated_h: dgh, dgx: &mut *dgx, dh_prev: &mut *dh_next, options: &self.options });
+        }
+        if cell.recurrence() == Recurrence::Diagonal {
+            // dh_{t−1} += Σ_g dG_g ⊙ u_g: no GEMM.
+            for (d, dn) in dgx.chunks_exact(gs).zip(dh_next.chunks_exact_mut(hd)) {
+                for (d, u) in d.chunks_exact(hd).zip(w_hh.chunks_exact(hd)) {
+                    dn.iter_mut().zip(d).zip(u).for_each(|((o, d), u)| *o += *d * *u);
+                }
+            }
+            return;
+        }
         // dh_{t−1} += dGh·W_hh. dGh is dgx, except the apart gates' block (`dgh`): the other
         // columns of dgx times their W_hh rows (`packed.0`), then `dgh` times the apart rows (`packed.1`).
-        let w_hh = self.w_hh();
         match (as_f32(dgx), as_f32(dgh), as_f32_mut(&mut *dh_next)) {
             (Some(dx), Some(dn), Some(dhn)) => {
                 let gemm = kernels().sgemm_packed;
@@ -433,12 +499,16 @@ impl<R: Real> Scan<'_, R> {
     ) {
         let (steps, batch, hd, gs, input) = (self.seq_len, self.batch, self.hidden, self.gate_size(), self.cp.input_size);
         let bh = batch * hd;
-        // W_hh's rows that multiply dgx (all but the apart gates'), and the apart gates' rows, which
-        // multiply dgh (see `backward_rows`).
+        // Bias rows whose hidden-side gradient is dgx's (all but the apart gates'), and the apart
+        // gates' rows, whose is dgh's; W_hh's plain rows (times h_{t−1}) and the apart or gated rows
+        // after them (see `backward_rows`). A gated recurrence's dgh holds d(g ⊙ h) [batch, H] per step.
         let (k_dgx, ka) = self.shared_apart_rows();
+        let (plain, special) = self.hidden_rows();
+        let gated = self.cell.recurrence().gated_blocks() * hd;
+        let dgh_w = if gated > 0 { hd } else { ka };
         let lstm = self.cell.has_cell_state();
         fit(&mut sc.dgx, steps * batch * gs);
-        fit(&mut sc.dgh, steps * batch * ka);
+        fit(&mut sc.dgh, steps * batch * dgh_w);
         fit(&mut sc.dh_next, bh);
         sc.active.resize(batch, true);
         sc.dh.clear();
@@ -455,11 +525,12 @@ impl<R: Real> Scan<'_, R> {
         }
 
         let aux_w = self.cell.aux_width(hd);
-        if let Some(w) = as_f32(self.w_hh()) {
+        let diagonal = self.cell.recurrence() == Recurrence::Diagonal;
+        if let Some(w) = as_f32(self.w_hh()).filter(|_| !diagonal) {
             let pack = kernels().pack_b;
-            pack(false, k_dgx, hd, &w[..k_dgx * hd], hd, &mut sc.w_hh_n);
-            if ka > 0 {
-                pack(false, ka, hd, &w[k_dgx * hd..], hd, &mut sc.w_hn_n);
+            pack(false, plain, hd, &w[..plain * hd], hd, &mut sc.w_hh_n);
+            if special > 0 {
+                pack(false, special, hd, &w[plain * hd..], hd, &mut sc.w_hn_n);
             }
         }
         let parts = self.scan_parts();
@@ -485,7 +556,7 @@ impl<R: Real> Scan<'_, R> {
                     let (prev, _) = slots(t, self.reverse);
                     mark_active(active, lengths, t);
                     // SAFETY: as above.
-                    let (dgx, dgh) = unsafe { (dgx_all.rows(at(t), gs), dgh_all.rows(at(t), ka)) };
+                    let (dgx, dgh) = unsafe { (dgx_all.rows(at(t), gs), dgh_all.rows(at(t), dgh_w)) };
                     let rows = BackRows {
                         active: &*active,
                         gates: &st.gates[wide(t, gs)],
@@ -510,8 +581,9 @@ impl<R: Real> Scan<'_, R> {
             dc0.copy_from_slice(&sc.dc);
         }
 
-        // Weight gradients as GEMMs over all seq_len·batch rows at once. W_hh's rows 0..k_dgx take
-        // their gradient from dgx, the apart gates' rows from dgh.
+        // Weight gradients as GEMMs over all seq_len·batch rows at once. W_hh's plain rows take their
+        // gradient from dgx times h_{t−1}, the apart gates' rows from dgh, the gated rows from dgx
+        // times g ⊙ h_{t−1}.
         let rows = steps * batch;
         let w_ih_len = gs * input;
         // `grads` starts at this layer+direction's W_ih (params.rs: [W_ih | W_hh | b_ih | b_hh]).
@@ -519,7 +591,7 @@ impl<R: Real> Scan<'_, R> {
         let h_prev = if self.reverse { bh } else { 0 };
         let hs = &st.hs[h_prev..h_prev + rows * hd];
         match x {
-            LayerX::Features(x) if as_f32(x).is_some() => {
+            LayerX::Features(x) if as_f32(x).is_some() && !diagonal => {
                 // Those shared rows use one GEMM for dW_ih and dW_hh against [x | h_{t−1}], which packs
                 // dGᵀ once (T1: 1024×3200ᵀ·3200×320 ~95 GFLOP/s, against ~72 and ~90 for the two apart).
                 let w = input + hd;
@@ -528,14 +600,14 @@ impl<R: Real> Scan<'_, R> {
                     row[..input].copy_from_slice(xr);
                     row[input..].copy_from_slice(hr);
                 }
-                fit(&mut sc.dw, k_dgx * w);
-                R::gemm(true, false, k_dgx, w, rows, R::ONE, &sc.dgx, gs, &sc.xh, w, R::ZERO, &mut sc.dw, w);
+                fit(&mut sc.dw, plain * w);
+                R::gemm(true, false, plain, w, rows, R::ONE, &sc.dgx, gs, &sc.xh, w, R::ZERO, &mut sc.dw, w);
                 for (i, d) in sc.dw.chunks_exact(w).enumerate() {
                     grads[g_ih + i * input..g_ih + (i + 1) * input].iter_mut().zip(&d[..input]).for_each(|(g, v)| *g += *v);
                     grads[g_hh + i * hd..g_hh + (i + 1) * hd].iter_mut().zip(&d[input..]).for_each(|(g, v)| *g += *v);
                 }
-                if ka > 0 {
-                    R::gemm(true, false, ka, input, rows, R::ONE, &sc.dgx[k_dgx..], gs, x, input, R::ONE, &mut grads[g_ih + k_dgx * input..g_ih + w_ih_len], input);
+                if special > 0 {
+                    R::gemm(true, false, special, input, rows, R::ONE, &sc.dgx[plain..], gs, x, input, R::ONE, &mut grads[g_ih + plain * input..g_ih + w_ih_len], input);
                 }
             }
             x => {
@@ -544,11 +616,25 @@ impl<R: Real> Scan<'_, R> {
                     LayerX::Features(x) => R::gemm(true, false, gs, input, rows, R::ONE, &sc.dgx, gs, x, input, R::ONE, g_w_ih, input),
                     LayerX::Tokens(ids) => add_token_weight_grads(ids, &sc.dgx, gs, input, &mut sc.dw, g_w_ih),
                 }
-                R::gemm(true, false, k_dgx, hd, rows, R::ONE, &sc.dgx, gs, hs, hd, R::ONE, &mut grads[g_hh..g_hh + k_dgx * hd], hd);
+                if diagonal {
+                    // du_r = Σ_rows dG[row, r]·h_{t−1}[row, r mod H].
+                    let du = &mut grads[g_hh..g_hh + gs];
+                    for (d, h) in sc.dgx.chunks_exact(gs).zip(hs.chunks_exact(hd)) {
+                        for (du, d) in du.chunks_exact_mut(hd).zip(d.chunks_exact(hd)) {
+                            du.iter_mut().zip(d).zip(h).for_each(|((g, d), h)| *g += *d * *h);
+                        }
+                    }
+                } else {
+                    R::gemm(true, false, plain, hd, rows, R::ONE, &sc.dgx, gs, hs, hd, R::ONE, &mut grads[g_hh..g_hh + plain * hd], hd);
+                }
             }
         }
         if ka > 0 {
             R::gemm(true, false, ka, hd, rows, R::ONE, &sc.dgh, ka, hs, hd, R::ONE, &mut grads[g_hh + k_dgx * hd..g_hh + gs * hd], hd);
+        }
+        if gated > 0 {
+            // The gated rows read g ⊙ h_{t−1}, which the forward kept as aux ([seq_len·batch, H], step order).
+            R::gemm(true, false, gated, hd, rows, R::ONE, &sc.dgx[plain..], gs, &st.aux, hd, R::ONE, &mut grads[g_hh + plain * hd..g_hh + gs * hd], hd);
         }
         if let (Some(bi), Some(bh_)) = (self.cp.b_ih.map(|o| o - self.cp.w_ih), self.cp.b_hh.map(|o| o - self.cp.w_ih)) {
             // db_ih sums dgx; db_hh sums the same columns 0..k_dgx (one pass feeds both), then dgh.

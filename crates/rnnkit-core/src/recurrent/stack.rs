@@ -25,7 +25,7 @@ pub(super) fn scan<'a, R: Real>(spec: &RecurrentSpec, ws_lengths: Option<&'a [us
         seq_len,
         batch,
         hidden: spec.hidden_size,
-        reverse: dir == 1,
+        reverse: spec.scans_reverse(dir),
         lengths: ws_lengths,
         params,
         cp: cell_params(spec, layer, dir),

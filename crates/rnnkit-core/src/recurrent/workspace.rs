@@ -29,6 +29,9 @@ pub(crate) struct DirState<R> {
     pub cs: Vec<R>,
     /// W_hhᵀ packed for the step GEMM (f32 only; see `prepared`).
     pub w_hh_t: PackedB,
+    /// A gated recurrence's (`Recurrence::Gated`) gated rows of W_hh, transposed and packed for the
+    /// step's second GEMM (then `w_hh_t` holds the other rows only).
+    pub w_gated_t: PackedB,
     /// W_hh packed for the fused one-row LSTM / GRU step instead of `w_hh_t` (`StepKernel::Row`).
     pub w_hh_rows: RowWeights,
     /// The parameter version and step kernel the packed W_hh was prepared for.
