@@ -26,14 +26,15 @@ pub fn init_block(spec: &RecurrentSpec, params: &mut [f32], rng: &mut Rng) {
             let c = cell_params(spec, layer, dir);
             let w_ih = &mut params[c.w_ih..c.w_ih + g * c.input_size];
             fill_gates(w_ih, spec.weight_init, gates, h, c.input_size, k, rng);
-            let w_hh = &mut params[c.w_hh..c.w_hh + g * spec.cell.recurrence().weight_cols(h)];
+            let h_cols = spec.state_size();
+            let w_hh = &mut params[c.w_hh..c.w_hh + g * spec.cell.recurrence().weight_cols(h_cols)];
             if spec.cell.recurrence() == Recurrence::Diagonal {
                 // IndRNN's u ~ U(0, 1), as the authors' code initialises it (Sunnydreamrain/
                 // IndRNN_pytorch, `reset_parameters`), drawn within `recurrent_max_abs` when smaller.
                 let hi = spec.recurrent_max_abs.map_or(1.0, |b| b.min(1.0));
                 w_hh.iter_mut().for_each(|u| *u = rng.uniform(0.0, hi) as f32);
             } else {
-                fill_gates(w_hh, spec.recurrent_init, gates, h, h, k, rng);
+                fill_gates(w_hh, spec.recurrent_init, gates, h, h_cols, k, rng);
             }
             // Peephole weights are one value per unit, like a bias, and are drawn like one (after
             // the biases, so a layer without them draws exactly what it did before they existed).
@@ -45,6 +46,11 @@ pub fn init_block(spec: &RecurrentSpec, params: &mut [f32], rng: &mut Rng) {
                 } else {
                     bias.fill(0.0);
                 }
+            }
+            if let Some(w) = c.w_hr {
+                // The projection, last as in PyTorch's order: U(±1/√H) like every LSTM tensor there.
+                let w_hr = &mut params[w..w + spec.options.proj_size * h];
+                fill_gates(w_hr, spec.weight_init, 1, spec.options.proj_size, h, k, rng);
             }
         }
     }

@@ -2,7 +2,9 @@
 //! order (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, then the `_reverse` direction,
 //! then the next layer). Gradients use the same layout, so optimizers see two flat slices. An LSTM
 //! with peepholes adds `weight_peephole_l{k}[_reverse]` [3·H] after each cell's bias_hh: ONNX's P,
-//! in ONNX's order i, o, f (PyTorch has no peepholes; its names for the rest are unchanged).
+//! in ONNX's order i, o, f (PyTorch has no peepholes; its names for the rest are unchanged). An LSTM
+//! with `proj_size` P has W_hh [4H, P] and adds `weight_hr_l{k}[_reverse]` [P, H] last in each
+//! cell's block (after the biases, as PyTorch; after the peepholes when both are set).
 
 use crate::cell::options::PEEPHOLES;
 use crate::cell::Recurrence;
@@ -41,7 +43,9 @@ pub struct CellParams {
     pub b_hh: Option<usize>,
     /// [PEEPHOLES·H] (ONNX's P: i, o, f), `None` without peepholes.
     pub peephole: Option<usize>,
-    /// Values in this layer+direction's block [W_ih | W_hh | b_ih | b_hh | P], which starts at `w_ih`.
+    /// [proj_size, H]: the LSTM's output projection W_hr, `None` without `proj_size`.
+    pub w_hr: Option<usize>,
+    /// Values in this layer+direction's block [W_ih | W_hh | b_ih | b_hh | P | W_hr], which starts at `w_ih`.
     pub len: usize,
 }
 
@@ -55,10 +59,11 @@ impl CellParams {
 /// Offsets (relative to the block's first parameter) for layer `layer`, direction `dir` (1 = reverse).
 pub fn cell_params(spec: &RecurrentSpec, layer: usize, dir: usize) -> CellParams {
     let g = spec.cell.gates() * spec.hidden_size;
-    // Columns of W_hh's rows: H, or 1 for a vector (`Recurrence::Diagonal`).
-    let h = spec.cell.recurrence().weight_cols(spec.hidden_size);
+    // Columns of W_hh's rows: h's features (H, or proj_size), or 1 for a vector (`Recurrence::Diagonal`).
+    let h = spec.cell.recurrence().weight_cols(spec.state_size());
     let peephole = if spec.options.peephole { PEEPHOLES * spec.hidden_size } else { 0 };
-    let per_cell = |input: usize| g * input + g * h + if spec.bias { 2 * g } else { 0 } + peephole;
+    let w_hr = spec.options.proj_size * spec.hidden_size;
+    let per_cell = |input: usize| g * input + g * h + if spec.bias { 2 * g } else { 0 } + peephole + w_hr;
     let mut offset = 0;
     for l in 0..=layer {
         let input = if l == 0 { spec.input_size } else { spec.output_size() };
@@ -70,7 +75,8 @@ pub fn cell_params(spec: &RecurrentSpec, layer: usize, dir: usize) -> CellParams
                 let b_hh = b_ih.map(|b| b + g);
                 let p = b_hh.map_or(w_hh + g * h, |b| b + g);
                 let peephole = spec.options.peephole.then_some(p);
-                return CellParams { input_size: input, w_ih, w_hh, b_ih, b_hh, peephole, len: per_cell(input) };
+                let w_hr = (w_hr > 0).then_some(p + peephole.map_or(0, |_| PEEPHOLES * spec.hidden_size));
+                return CellParams { input_size: input, w_ih, w_hh, b_ih, b_hh, peephole, w_hr, len: per_cell(input) };
             }
             offset += per_cell(input);
         }
@@ -91,13 +97,16 @@ pub fn block_layout(spec: &RecurrentSpec, prefix: &str, base: usize) -> Vec<Para
             };
             push("weight_ih", vec![g, c.input_size], c.w_ih);
             let diagonal = spec.cell.recurrence() == Recurrence::Diagonal;
-            push("weight_hh", if diagonal { vec![g] } else { vec![g, spec.hidden_size] }, c.w_hh);
+            push("weight_hh", if diagonal { vec![g] } else { vec![g, spec.state_size()] }, c.w_hh);
             if let (Some(bi), Some(bh)) = (c.b_ih, c.b_hh) {
                 push("bias_ih", vec![g], bi);
                 push("bias_hh", vec![g], bh);
             }
             if let Some(p) = c.peephole {
                 push("weight_peephole", vec![PEEPHOLES * spec.hidden_size], p);
+            }
+            if let Some(w) = c.w_hr {
+                push("weight_hr", vec![spec.options.proj_size, spec.hidden_size], w);
             }
         }
     }
@@ -144,6 +153,27 @@ mod tests {
                 assert_eq!(block_param_count(&s), sum, "{s:?}");
             }
         }
+    }
+
+    #[test]
+    fn projection_follows_each_cells_biases_as_in_pytorch() {
+        let mut s = spec(CellKind::Lstm, 2, true, true);
+        s.options.proj_size = 2;
+        let layout = block_layout(&s, "", 0);
+        let names: Vec<&str> = layout.iter().map(|p| p.name.as_str()).collect();
+        // [n for n, _ in nn.LSTM(3, 5, proj_size=2, num_layers=2, bidirectional=True).named_parameters()]
+        assert_eq!(&names[..6], &["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_hr_l0", "weight_ih_l0_reverse"]);
+        assert_eq!(names.last(), Some(&"weight_hr_l1_reverse"));
+        assert_eq!((layout[1].shape.clone(), layout[4].shape.clone()), (vec![20, 2], vec![2, 5]));
+        assert_eq!(layout[10].shape, vec![20, 4]); // weight_ih_l1 sees both directions' projected h
+        for w in layout.windows(2) {
+            assert_eq!(w[0].offset + w[0].len(), w[1].offset);
+        }
+        assert_eq!(block_param_count(&s), layout.iter().map(ParamInfo::len).sum::<usize>());
+        s.options.peephole = true;
+        let layout = block_layout(&s, "", 0);
+        assert_eq!((layout[4].name.as_str(), layout[5].name.as_str()), ("weight_peephole_l0", "weight_hr_l0"));
+        assert_eq!(block_param_count(&s), layout.iter().map(ParamInfo::len).sum::<usize>());
     }
 
     #[test]

@@ -61,9 +61,14 @@ impl RecurrentSpec {
             (false, false) => "forward",
         }
     }
-    /// Features of the output sequence: directions * hidden_size.
+    /// Features of the output sequence: directions * state_size.
     pub fn output_size(&self) -> usize {
-        self.directions() * self.hidden_size
+        self.directions() * self.state_size()
+    }
+    /// Features of h (each direction's output, h0, h_n): the LSTM's `proj_size` when set, else
+    /// hidden_size (c always has hidden_size).
+    pub fn state_size(&self) -> usize {
+        if self.options.proj_size > 0 { self.options.proj_size } else { self.hidden_size }
     }
     /// Rows of h0/h_n (and c0/c_n): num_layers * directions.
     pub fn state_rows(&self) -> usize {

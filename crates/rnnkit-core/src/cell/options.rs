@@ -14,7 +14,7 @@ use crate::json::Json;
 pub const PEEPHOLES: usize = 3;
 
 /// The option keys of a recurrent layer's config.
-pub const KEYS: &[&str] = &["gate_activation", "activation", "cell_activation", "peephole", "cell_clip", "input_forget"];
+pub const KEYS: &[&str] = &["gate_activation", "activation", "cell_activation", "peephole", "cell_clip", "input_forget", "proj_size"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct CellOptions {
@@ -33,6 +33,9 @@ pub struct CellOptions {
     pub cell_clip: Option<f64>,
     /// LSTM (ONNX `input_forget`): f = 1 − i; the forget gate's weights and peephole go unused.
     pub input_forget: bool,
+    /// LSTM (PyTorch `proj_size`): h_t = W_hr·(o ⊙ h(c_t)) has this many features (0 = none,
+    /// h = o ⊙ h(c)); then W_hh reads the projected h. Checked < hidden_size by the layer.
+    pub proj_size: usize,
 }
 
 impl CellOptions {
@@ -102,7 +105,7 @@ impl CellOptions {
             }
         }
         if !cell.has_cell_state() {
-            for key in ["cell_activation", "peephole", "cell_clip", "input_forget"] {
+            for key in ["cell_activation", "peephole", "cell_clip", "input_forget", "proj_size"] {
                 if f.raw(key).is_some() {
                     return Err(lstm_only(key));
                 }
@@ -110,6 +113,7 @@ impl CellOptions {
         }
         o.peephole = f.boolean("peephole", false)?;
         o.input_forget = f.boolean("input_forget", false)?;
+        o.proj_size = f.size("proj_size", Some(0), 0)?;
         if let Some(c) = f.opt_num("cell_clip")? {
             if c <= 0.0 {
                 return Err(Error::value(f.path("cell_clip"), format!("expected a finite number > 0, got {c}")));
@@ -150,6 +154,9 @@ impl CellOptions {
         }
         if self.input_forget {
             kv.push(("input_forget".into(), Json::Bool(true)));
+        }
+        if self.proj_size > 0 {
+            kv.push(("proj_size".into(), Json::Num(self.proj_size as f64)));
         }
     }
 }
@@ -229,6 +236,8 @@ mod tests {
             (CellKind::IndRnnTanh, r#"{"activation":"relu","nonlinearity":"tanh"}"#, "activation"),
             (CellKind::IndRnnTanh, r#"{"peephole":true}"#, "peephole"),
             (CellKind::IndRnnRelu, r#"{"cell_clip":1}"#, "cell_clip"),
+            (CellKind::Gru, r#"{"proj_size":2}"#, "proj_size"),
+            (CellKind::Lstm, r#"{"proj_size":-1}"#, "proj_size"),
         ] {
             let e = read(kind, config).unwrap_err();
             assert_eq!(e.arg(), Some(format!("spec.layers[0].config.{key}").as_str()), "{kind:?} {config}: {e}");

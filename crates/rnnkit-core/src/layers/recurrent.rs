@@ -76,6 +76,9 @@ impl<R: Real> Recurrent<R> {
             recurrent_max_abs: recurrent_max_abs(&f)?,
             options,
         };
+        if spec.options.proj_size >= spec.hidden_size {
+            return Err(crate::Error::value(f.path("proj_size"), format!("expected 0 (none) or a size < hidden_size ({}), got {}", spec.hidden_size, spec.options.proj_size)));
+        }
         Ok(Recurrent::new(spec))
     }
 
@@ -165,10 +168,10 @@ impl<R: Real> Layer<R> for Recurrent<R> {
 
     fn states(&self, batch: usize) -> Vec<StateInfo> {
         let s = self.spec();
-        let dims = vec![s.state_rows(), batch, s.hidden_size];
-        let mut out = vec![StateInfo { name: "h", dims: dims.clone() }];
+        // h has proj_size features with a projection; c keeps hidden_size.
+        let mut out = vec![StateInfo { name: "h", dims: vec![s.state_rows(), batch, s.state_size()] }];
         if s.cell.has_cell_state() {
-            out.push(StateInfo { name: "c", dims });
+            out.push(StateInfo { name: "c", dims: vec![s.state_rows(), batch, s.hidden_size] });
         }
         out
     }
@@ -234,7 +237,7 @@ impl<R: Real> Layer<R> for Recurrent<R> {
     fn constrain(&self, params: &mut [R]) {
         let s = self.spec();
         let Some(bound) = s.recurrent_max_abs.map(R::from_f64) else { return };
-        let n = s.cell.gates() * s.hidden_size * s.cell.recurrence().weight_cols(s.hidden_size);
+        let n = s.cell.gates() * s.hidden_size * s.cell.recurrence().weight_cols(s.state_size());
         for l in 0..s.num_layers {
             for d in 0..s.directions() {
                 let w = cell_params(s, l, d).w_hh;

@@ -7,6 +7,8 @@
 //! - `output`: [seq_len, batch, directions·hidden_size] (forward direction first on the feature axis)
 //! - `h0`, `h_n`, `c0`, `c_n`: [num_layers·directions, batch, hidden_size] (PyTorch's order: layer-major)
 //!
+//! With an LSTM's `proj_size` P, h (so `output`, `h0`, `h_n`) has P features instead of hidden_size.
+//!
 //! Parameters: one flat slice laid out by `params::block_layout`.
 //!
 //! Files: `stack.rs` (layers, directions, dropout), `projection.rs` (a layer's input projection, one
@@ -100,7 +102,7 @@ impl<R: Real> RecurrentBlock<R> {
         }
         let state = [spec.state_rows(), b, h];
         if let Some(h0) = input.h0 {
-            expect_len("h0", h0.len(), &state)?;
+            expect_len("h0", h0.len(), &[spec.state_rows(), b, spec.state_size()])?;
         }
         match (input.c0, spec.cell.has_cell_state()) {
             (Some(c0), true) => expect_len("c0", c0.len(), &state)?,
@@ -165,7 +167,7 @@ impl<R: Real> RecurrentBlock<R> {
         expect_len("dy", dy.len(), &[ws.seq_len, ws.batch, spec.output_size()])?;
         let state = [spec.state_rows(), ws.batch, spec.hidden_size];
         if let Some(d) = dh_n {
-            expect_len("dh_n", d.len(), &state)?;
+            expect_len("dh_n", d.len(), &[spec.state_rows(), ws.batch, spec.state_size()])?;
         }
         match (dc_n, spec.cell.has_cell_state()) {
             (Some(d), true) => expect_len("dc_n", d.len(), &state)?,

@@ -11,6 +11,12 @@
 //! compiled per cell (`with_cell!` once per scan), so the steps are direct calls.
 //! An inference forward (`record` false) keeps two state slots and one aux slab, hot in cache.
 //!
+//! An LSTM with `proj_size` P (PyTorch's projection): the cell writes o ⊙ h(c) ([batch, H], kept in
+//! `DirState::hr`), and one more GEMM per step gives h = hr·W_hrᵀ [batch, P], which the step GEMM
+//! and the output read; rows past a sequence's end carry their P-wide h. BPTT takes
+//! dL/dhr = dh·W_hr before the cell's backward, keeps each step's dh for dW_hr += dhᵀ·hr, and
+//! carries dh of finished rows itself (the cell would carry an H-wide one).
+//!
 //! BPTT mirrors it: per step the cell's gate backward into a [seq_len, batch, G·H] buffer and
 //! dh_{t−1} += dGates·W_hh; after the loop dW_ih, dW_hh, db and dX as large GEMMs over all steps.
 //!
@@ -57,6 +63,8 @@ pub(crate) struct Scan<'a, R> {
     pub seq_len: usize,
     pub batch: usize,
     pub hidden: usize,
+    /// The LSTM's `proj_size` P: h has P features, W_hr projects o ⊙ h(c) to it. 0 = none.
+    pub proj: usize,
     /// Processes t = len_b − 1 … 0 for each sequence b (the second direction of a bidirectional layer).
     pub reverse: bool,
     /// Valid steps per sequence; `None` = all `seq_len`.
@@ -108,6 +116,7 @@ fn mark_active(active: &mut [bool], lengths: Option<&[usize]>, t: usize) {
 /// first output of the step.
 struct FwdRows<'v, R> {
     active: &'v [bool],
+    /// [rows, P or H]
     h_prev: &'v [R],
     c_prev: &'v [R],
     gates: &'v mut [R],
@@ -115,6 +124,10 @@ struct FwdRows<'v, R> {
     h: &'v mut [R],
     c: &'v mut [R],
     aux: &'v mut [R],
+    /// With a projection: [rows, H] o ⊙ h(c), the cell's output (else empty), and [rows, H] zeros
+    /// the cell reads as its h_{t−1} (it only carries it into finished rows, whose h the scan carries).
+    hr: &'v mut [R],
+    zeros: &'v [R],
 }
 
 /// Where a layer's output rows go: h_t of sequence b at
@@ -160,6 +173,16 @@ struct BackRows<'v, R> {
     dy: &'v [R],
 }
 
+/// A projected step's BPTT buffers for a block of batch rows (all empty without a projection).
+struct ProjBack<'v, R> {
+    /// [rows, P], written: this step's dL/dh of the active rows (0 for finished rows), for dW_hr.
+    dh: &'v mut [R],
+    /// [rows, H]: dL/d(o ⊙ h(c)) = dh·W_hr, and the H-wide dh_{t−1} the cell writes (unused: the
+    /// recurrence reads the projected h).
+    dhr: &'v mut [R],
+    dhr_prev: &'v mut [R],
+}
+
 impl<R: Real> Scan<'_, R> {
     pub(super) fn gate_size(&self) -> usize {
         self.cell.gates() * self.hidden
@@ -168,7 +191,15 @@ impl<R: Real> Scan<'_, R> {
         &self.params[self.cp.w_ih..self.cp.w_ih + self.gate_size() * self.cp.input_size]
     }
     fn w_hh(&self) -> &[R] {
-        &self.params[self.cp.w_hh..self.cp.w_hh + self.gate_size() * self.cell.recurrence().weight_cols(self.hidden)]
+        &self.params[self.cp.w_hh..self.cp.w_hh + self.gate_size() * self.cell.recurrence().weight_cols(self.state_width())]
+    }
+    /// Features of h: P with a projection, else H.
+    pub(super) fn state_width(&self) -> usize {
+        if self.proj > 0 { self.proj } else { self.hidden }
+    }
+    /// W_hr [P, H], empty without a projection.
+    fn w_hr(&self) -> &[R] {
+        self.cp.w_hr.map_or(&[], |o| &self.params[o..o + self.proj * self.hidden])
     }
     pub(super) fn bias(&self, offset: Option<usize>) -> Option<&[R]> {
         offset.map(|o| &self.params[o..o + self.gate_size()])
@@ -199,11 +230,11 @@ impl<R: Real> Scan<'_, R> {
     }
 
     /// `out` [rows, n] (rows `ldc` apart) ← h·W_hh[w_rows]ᵀ + β·out for `rows` batch rows of `h`
-    /// [rows, H], n = |w_rows|: the packed-weight kernel for f32 (`packed` holds those rows of W_hh,
+    /// [rows, P or H], n = |w_rows|: the packed-weight kernel for f32 (`packed` holds those rows of W_hh,
     /// transposed), the generic GEMM otherwise.
     #[allow(clippy::too_many_arguments)]
     fn step_gemm(&self, packed: &PackedB, w_rows: Range<usize>, rows: usize, h: &[R], beta: R, out: &mut [R], ldc: usize) {
-        let (hd, n) = (self.hidden, w_rows.len());
+        let (hd, n) = (self.state_width(), w_rows.len());
         if let (Some(hp), Some(o)) = (as_f32(h), as_f32_mut(&mut *out)) {
             return (kernels().sgemm_packed)(false, rows, 0, n, hd, 1.0, hp, hd, packed, beta.to_f32(), o, ldc);
         }
@@ -219,7 +250,7 @@ impl<R: Real> Scan<'_, R> {
 
     /// The step GEMMs' multiply-adds over the whole scan.
     fn step_macs(&self) -> usize {
-        self.seq_len * self.batch * self.gate_size() * self.cell.recurrence().weight_cols(self.hidden)
+        self.seq_len * self.batch * self.gate_size() * (self.cell.recurrence().weight_cols(self.state_width()) + self.proj)
     }
 
     /// How many of a layer's `dirs` directions (this scan is one of them) should run at once, each
@@ -258,8 +289,8 @@ impl<R: Real> Scan<'_, R> {
     /// One forward step for a block of batch rows: the recurrent product (see `StepInput`), the
     /// fused cell, the output rows (the block's first at `out_at.0` of `out`, `out_at.1` apart).
     fn forward_rows<C: Cell>(&self, cell: &C, input: StepInput<'_>, b_apart: Option<&[R]>, v: FwdRows<'_, R>, out: &Disjoint<'_, R>, out_at: (usize, usize)) {
-        let FwdRows { active, h_prev, c_prev, gates, gh, h, c, aux } = v;
-        let (rows, hd) = (active.len(), self.hidden);
+        let FwdRows { active, h_prev, c_prev, gates, gh, h, c, aux, hr, zeros } = v;
+        let (rows, hd, sw) = (active.len(), self.hidden, self.state_width());
         // The concrete cell's shape (no lookup per step).
         let gs = cell.gates() * hd;
         // The row step runs the cell itself.
@@ -294,17 +325,31 @@ impl<R: Real> Scan<'_, R> {
         }
         if !cell_done {
             let (options, peephole) = (&self.options, self.peephole());
-            cell.forward_step(StepForward { batch: rows, hidden: hd, active, gates, gh, b_hh_apart: b_apart, h_prev, h: &mut *h, c_prev, c, aux, options, peephole });
+            if self.proj > 0 {
+                cell.forward_step(StepForward { batch: rows, hidden: hd, active, gates, gh, b_hh_apart: b_apart, h_prev: zeros, h: &mut *hr, c_prev, c, aux, options, peephole });
+                self.project(active, hr, h_prev, h);
+            } else {
+                cell.forward_step(StepForward { batch: rows, hidden: hd, active, gates, gh, b_hh_apart: b_apart, h_prev, h: &mut *h, c_prev, c, aux, options, peephole });
+            }
         }
         for (b, &on) in active.iter().enumerate() {
-            // SAFETY: this step's H-wide piece of sequence b for this direction: no other part or
+            // SAFETY: this step's piece of sequence b for this direction: no other part or
             // direction writes it (`Scan::forward`).
-            let dst = unsafe { out.piece(out_at.0 + b * out_at.1, hd) };
+            let dst = unsafe { out.piece(out_at.0 + b * out_at.1, sw) };
             if on {
-                dst.copy_from_slice(&h[b * hd..(b + 1) * hd]);
+                dst.copy_from_slice(&h[b * sw..(b + 1) * sw]);
             } else {
                 dst.fill(R::ZERO);
             }
+        }
+    }
+
+    /// h [rows, P] = hr·W_hrᵀ for the active rows; finished rows carry h_prev.
+    fn project(&self, active: &[bool], hr: &[R], h_prev: &[R], h: &mut [R]) {
+        let (rows, hd, p) = (active.len(), self.hidden, self.proj);
+        R::gemm(false, true, rows, p, hd, R::ONE, hr, hd, self.w_hr(), hd, R::ZERO, h, p);
+        for (b, _) in active.iter().enumerate().filter(|(_, on)| !**on) {
+            h[b * p..(b + 1) * p].copy_from_slice(&h_prev[b * p..(b + 1) * p]);
         }
     }
 
@@ -320,7 +365,8 @@ impl<R: Real> Scan<'_, R> {
                     // The plain rows for the step GEMM; a gated recurrence's rows for its second GEMM.
                     let gated = self.cell.recurrence().gated_blocks() * self.hidden;
                     let plain = self.gate_size() - gated;
-                    (kernels().pack_b)(true, self.hidden, plain, &w_hh[..plain * self.hidden], self.hidden, &mut st.w_hh_t);
+                    let sw = self.state_width();
+                    (kernels().pack_b)(true, sw, plain, &w_hh[..plain * sw], sw, &mut st.w_hh_t);
                     if gated > 0 {
                         (kernels().pack_b)(true, self.hidden, gated, &w_hh[plain * self.hidden..], self.hidden, &mut st.w_gated_t);
                     }
@@ -334,12 +380,11 @@ impl<R: Real> Scan<'_, R> {
     /// whose gate record holds the input projection of every step (projection.rs). Writes h_t (zeros
     /// past a sequence's end) where `out` says. The final states are left in `st` (see `final_state`).
     pub fn forward(&self, h0: Option<&[R]>, c0: Option<&[R]>, st: &mut DirState<R>, sc: &mut StepScratch<R>, out: OutRows<'_, '_, R>) {
-        let (steps, batch, hd, gs) = (self.seq_len, self.batch, self.hidden, self.gate_size());
-        let bh = batch * hd;
+        let (steps, batch, hd, gs, sw) = (self.seq_len, self.batch, self.hidden, self.gate_size(), self.state_width());
         let step = self.step_kernel();
-        // Slabs kept of aux (the states keep `steps + 1` slots or two, `slot`).
+        // Slabs kept of aux and hr (the states keep `steps + 1` slots or two, `slot`).
         let steps_kept = if self.record { steps } else { 1 };
-        st.fit(self.cell.cell(), steps_kept, batch, hd);
+        st.fit(self.cell.cell(), steps_kept, batch, hd, self.proj);
         debug_assert_eq!(st.gates.len(), steps * batch * gs, "the input projection fills every step's gates");
         sc.active.resize(batch, true);
         if self.version.is_none() || st.prepared != self.version.map(|v| (v, step)) {
@@ -350,21 +395,25 @@ impl<R: Real> Scan<'_, R> {
         let b_apart = self.b_hh_apart();
 
         let init = self.slot(if self.reverse { steps } else { 0 });
-        let seed = |buf: &mut [R], s: Option<&[R]>| match s {
-            Some(s) => buf[init * bh..(init + 1) * bh].copy_from_slice(s),
-            None => buf[init * bh..(init + 1) * bh].fill(R::ZERO),
+        let seed = |buf: &mut [R], s: Option<&[R]>, bw: usize| match s {
+            Some(s) => buf[init * bw..(init + 1) * bw].copy_from_slice(s),
+            None => buf[init * bw..(init + 1) * bw].fill(R::ZERO),
         };
-        seed(&mut st.hs, h0);
+        seed(&mut st.hs, h0, batch * sw);
         if self.cell.has_cell_state() {
-            seed(&mut st.cs, c0);
+            seed(&mut st.cs, c0, batch * hd);
         }
 
         fit(&mut sc.gh, if self.cell.apart_gates() > 0 { batch * gs } else { 0 });
+        fit(&mut sc.zeros, if self.proj > 0 { batch * hd } else { 0 });
+        sc.zeros.fill(R::ZERO);
+        let hr_w = if self.proj > 0 { hd } else { 0 };
         let aux_w = self.cell.aux_width(hd);
         let parts = self.scan_parts();
         let (packed_hh, packed_gated, w_rows) = (&st.w_hh_t, &st.w_gated_t, st.w_hh_rows.as_slice());
         let (gates_all, gh_all, active_all) = (Disjoint::new(&mut st.gates), Disjoint::new(&mut sc.gh), Disjoint::new(&mut sc.active));
-        let (hs, cs, aux_all) = (Disjoint::new(&mut st.hs), Disjoint::new(&mut st.cs), Disjoint::new(&mut st.aux));
+        let (hs, cs, aux_all, hr_all) = (Disjoint::new(&mut st.hs), Disjoint::new(&mut st.cs), Disjoint::new(&mut st.aux), Disjoint::new(&mut st.hr));
+        let zeros = &sc.zeros;
         // Compiled per cell: every step below calls it directly.
         with_cell!(self.cell, |cell| {
             parallel::run(parts, |p| {
@@ -384,14 +433,15 @@ impl<R: Real> Scan<'_, R> {
                     let ta = if steps_kept == steps { t } else { 0 };
                     mark_active(active, lengths, t);
                     // SAFETY: as above; `prev` ≠ `cur`, so the two pieces of `hs` (and of `cs`) are disjoint.
-                    let (gates, h_prev, h, c_prev, c, aux) = unsafe {
-                        (gates_all.rows(at(t), gs), hs.rows(at(prev), hd), hs.rows(at(cur), hd), cs.rows(at(prev), hd), cs.rows(at(cur), hd), aux_all.rows(at(ta), aux_w))
+                    let (gates, h_prev, h, c_prev, c, aux, hr) = unsafe {
+                        (gates_all.rows(at(t), gs), hs.rows(at(prev), sw), hs.rows(at(cur), sw), cs.rows(at(prev), hd), cs.rows(at(cur), hd), aux_all.rows(at(ta), aux_w), hr_all.rows(at(ta), hr_w))
                     };
                     let step_input = match step {
                         StepKernel::Row => StepInput::Row { w: w_rows, reverse: k % 2 == 1 },
                         StepKernel::Gemm => StepInput::Gemm { packed: packed_hh, gated: packed_gated },
                     };
-                    let v = FwdRows { active: &*active, h_prev, c_prev, gates, gh: &mut *gh, h, c, aux };
+                    let zeros = if hr_w > 0 { &zeros[r.start * hd..r.end * hd] } else { &[][..] };
+                    let v = FwdRows { active: &*active, h_prev, c_prev, gates, gh: &mut *gh, h, c, aux, hr, zeros };
                     // Each part writes the output pieces of its own rows, each direction its own columns.
                     self.forward_rows(cell, step_input, b_apart, v, out.out, out.place(steps, batch, t, r.start));
                 }
@@ -403,15 +453,26 @@ impl<R: Real> Scan<'_, R> {
     /// starts at the block's first row, rows `dy_stride` apart): adds dy into dh, runs the cell's
     /// backward, then dh_{t−1} += dGh·W_hh against W_hh packed once per backward pass (f32).
     #[allow(clippy::too_many_arguments)]
-    fn backward_rows<C: Cell>(&self, cell: &C, packed: (&PackedB, &PackedB), in_: BackRows<'_, R>, dy_stride: usize, dh: &mut [R], dc: &mut [R], dgx: &mut [R], dgh: &mut [R], dh_next: &mut [R]) {
-        let (rows, hd) = (in_.active.len(), self.hidden);
+    fn backward_rows<C: Cell>(&self, cell: &C, packed: (&PackedB, &PackedB), in_: BackRows<'_, R>, dy_stride: usize, dh: &mut [R], dc: &mut [R], dgx: &mut [R], dgh: &mut [R], dh_next: &mut [R], proj: ProjBack<'_, R>) {
+        let (rows, hd, sw) = (in_.active.len(), self.hidden, self.state_width());
         // The concrete cell's shape (no lookup per step): as `hidden_rows`; `gated` > 0 for a gated
         // recurrence, whose d(g ⊙ h) [rows, H] goes through `dgh`.
         let (gs, ka, gated) = (cell.gates() * hd, cell.apart_gates() * hd, cell.recurrence().gated_blocks() * hd);
         let (k, special) = hidden_rows(cell, hd);
         for (b, _) in in_.active.iter().enumerate().filter(|(_, on)| **on) {
-            let y = &in_.dy[b * dy_stride..b * dy_stride + hd];
-            dh[b * hd..(b + 1) * hd].iter_mut().zip(y).for_each(|(d, y)| *d += *y);
+            let y = &in_.dy[b * dy_stride..b * dy_stride + sw];
+            dh[b * sw..(b + 1) * sw].iter_mut().zip(y).for_each(|(d, y)| *d += *y);
+        }
+        let projected = self.proj > 0;
+        if projected {
+            // dL/d(o ⊙ h(c)) = dh·W_hr from the active rows' dh (kept for dW_hr); finished rows carry dh.
+            for (b, &on) in in_.active.iter().enumerate() {
+                let (src, dst) = (&dh[b * sw..(b + 1) * sw], &mut proj.dh[b * sw..(b + 1) * sw]);
+                if on { dst.copy_from_slice(src) } else { dst.fill(R::ZERO) }
+                let carried = &mut dh_next[b * sw..(b + 1) * sw];
+                if on { carried.fill(R::ZERO) } else { carried.copy_from_slice(src) }
+            }
+            R::gemm(false, false, rows, hd, sw, R::ONE, proj.dh, sw, self.w_hr(), hd, R::ZERO, proj.dhr, hd);
         }
         cell.backward_step(StepBackward {
             batch: rows,
@@ -419,13 +480,14 @@ impl<R: Real> Scan<'_, R> {
             active: in_.active,
             gates: in_.gates,
             aux: in_.aux,
-            h_prev: in_.h_prev,
+            // An LSTM's backward reads no h_{t−1}: with a projection there is no H-wide one.
+            h_prev: if projected { &[] } else { in_.h_prev },
             c_prev: in_.c_prev,
-            dh,
+            dh: if projected { &*proj.dhr } else { dh },
             dc,
             dgx: &mut *dgx,
             dgh: if gated > 0 { &mut [] } else { &mut *dgh },
-            dh_prev: &mut *dh_next,
+            dh_prev: if projected { &mut *proj.dhr_prev } else { &mut *dh_next },
             options: &self.options,
             peephole: self.peephole(),
         });
@@ -452,13 +514,13 @@ impl<R: Real> Scan<'_, R> {
         match (as_f32(dgx), as_f32(dgh), as_f32_mut(&mut *dh_next)) {
             (Some(dx), Some(dn), Some(dhn)) => {
                 let gemm = kernels().sgemm_packed;
-                gemm(false, rows, 0, hd, k, 1.0, dx, gs, packed.0, 1.0, dhn, hd);
+                gemm(false, rows, 0, sw, k, 1.0, dx, gs, packed.0, 1.0, dhn, sw);
                 if ka > 0 {
                     gemm(false, rows, 0, hd, ka, 1.0, dn, ka, packed.1, 1.0, dhn, hd);
                 }
             }
             _ => {
-                R::gemm(false, false, rows, hd, k, R::ONE, dgx, gs, &w_hh[..k * hd], hd, R::ONE, dh_next, hd);
+                R::gemm(false, false, rows, sw, k, R::ONE, dgx, gs, &w_hh[..k * sw], sw, R::ONE, dh_next, sw);
                 if ka > 0 {
                     R::gemm(false, false, rows, hd, ka, R::ONE, dgh, ka, &w_hh[k * hd..], hd, R::ONE, dh_next, hd);
                 }
@@ -466,10 +528,10 @@ impl<R: Real> Scan<'_, R> {
         }
     }
 
-    /// The state after the whole scan, [batch, H]: per sequence the state after its last valid step
-    /// (forward) or after step 0 (reverse). `buf` is `st.hs` or `st.cs`.
-    pub fn final_state<'b>(&self, buf: &'b [R]) -> &'b [R] {
-        let bh = self.batch * self.hidden;
+    /// The state after the whole scan, [batch, width]: per sequence the state after its last valid
+    /// step (forward) or after step 0 (reverse). `buf` is `st.hs` (width `state_width`) or `st.cs` (H).
+    pub fn final_state<'b>(&self, buf: &'b [R], width: usize) -> &'b [R] {
+        let bh = self.batch * width;
         let slot = self.slot(if self.reverse { 0 } else { self.seq_len });
         &buf[slot * bh..(slot + 1) * bh]
     }
@@ -497,8 +559,9 @@ impl<R: Real> Scan<'_, R> {
         dh0: &mut [R],
         dc0: &mut [R],
     ) {
-        let (steps, batch, hd, gs, input) = (self.seq_len, self.batch, self.hidden, self.gate_size(), self.cp.input_size);
-        let bh = batch * hd;
+        let (steps, batch, hd, gs, input, sw) = (self.seq_len, self.batch, self.hidden, self.gate_size(), self.cp.input_size, self.state_width());
+        // dh and the h record are sw wide, dc and the c record H.
+        let (bh, bc) = (batch * sw, batch * hd);
         // Bias rows whose hidden-side gradient is dgx's (all but the apart gates'), and the apart
         // gates' rows, whose is dgh's; W_hh's plain rows (times h_{t−1}) and the apart or gated rows
         // after them (see `backward_rows`). A gated recurrence's dgh holds d(g ⊙ h) [batch, H] per step.
@@ -510,6 +573,9 @@ impl<R: Real> Scan<'_, R> {
         fit(&mut sc.dgx, steps * batch * gs);
         fit(&mut sc.dgh, steps * batch * dgh_w);
         fit(&mut sc.dh_next, bh);
+        let p = self.proj;
+        fit(&mut sc.dh_proj, steps * batch * p);
+        fit(&mut sc.dhr, if p > 0 { 2 * bc } else { 0 });
         sc.active.resize(batch, true);
         sc.dh.clear();
         match dh_n {
@@ -520,7 +586,7 @@ impl<R: Real> Scan<'_, R> {
         if lstm {
             match dc_n {
                 Some(d) => sc.dc.extend_from_slice(d),
-                None => sc.dc.resize(bh, R::ZERO),
+                None => sc.dc.resize(bc, R::ZERO),
             }
         }
 
@@ -528,7 +594,7 @@ impl<R: Real> Scan<'_, R> {
         let diagonal = self.cell.recurrence() == Recurrence::Diagonal;
         if let Some(w) = as_f32(self.w_hh()).filter(|_| !diagonal) {
             let pack = kernels().pack_b;
-            pack(false, plain, hd, &w[..plain * hd], hd, &mut sc.w_hh_n);
+            pack(false, plain, sw, &w[..plain * sw], sw, &mut sc.w_hh_n);
             if special > 0 {
                 pack(false, special, hd, &w[plain * hd..], hd, &mut sc.w_hn_n);
             }
@@ -537,6 +603,7 @@ impl<R: Real> Scan<'_, R> {
         let packed = (&sc.w_hh_n, &sc.w_hn_n);
         let (dh_all, dc_all, dh_next_all) = (Disjoint::new(&mut sc.dh), Disjoint::new(&mut sc.dc), Disjoint::new(&mut sc.dh_next));
         let (dgx_all, dgh_all, active_all) = (Disjoint::new(&mut sc.dgx), Disjoint::new(&mut sc.dgh), Disjoint::new(&mut sc.active));
+        let (dh_proj_all, dhr_all) = (Disjoint::new(&mut sc.dh_proj), Disjoint::new(&mut sc.dhr));
         // Compiled per cell: every step below calls it directly.
         with_cell!(self.cell, |cell| {
             parallel::run(parts, |p| {
@@ -549,7 +616,9 @@ impl<R: Real> Scan<'_, R> {
                 // rows of one buffer (of one step for dgx/dgh), so no two live pieces of different parts
                 // overlap; within the part each buffer is cut once, or once per step at a different step.
                 let (active, dc) = unsafe { (active_all.rows(r.clone(), 1), dc_all.rows(r.clone(), hd)) };
-                let (mut dh, mut dh_next) = unsafe { (dh_all.rows(r.clone(), hd), dh_next_all.rows(r.clone(), hd)) };
+                let (mut dh, mut dh_next) = unsafe { (dh_all.rows(r.clone(), sw), dh_next_all.rows(r.clone(), sw)) };
+                // `dhr` holds two [batch, H] halves: dL/dhr and the cell's unused dh_{t−1}.
+                let (dhr, dhr_prev) = unsafe { (dhr_all.rows(r.clone(), hd * usize::from(p > 0)), dhr_all.rows(batch + r.start..batch + r.end, hd * usize::from(p > 0))) };
                 for k in 0..steps {
                     // Reverse of the forward's processing order.
                     let t = if self.reverse { k } else { steps - 1 - k };
@@ -561,12 +630,14 @@ impl<R: Real> Scan<'_, R> {
                         active: &*active,
                         gates: &st.gates[wide(t, gs)],
                         aux: sub(&st.aux, wide(t, aux_w)),
-                        h_prev: &st.hs[wide(prev, hd)],
+                        h_prev: &st.hs[wide(prev, sw)],
                         c_prev: sub(&st.cs, wide(prev, hd)),
                         // dy of this step's rows, row b at b·dy_stride (the slice may end inside the last row's stride).
                         dy: &dy[at(t).start * dy_stride + dy_offset..],
                     };
-                    self.backward_rows(cell, packed, rows, dy_stride, &mut *dh, &mut *dc, dgx, dgh, &mut *dh_next);
+                    // SAFETY: as above (this step's rows).
+                    let proj = ProjBack { dh: unsafe { dh_proj_all.rows(at(t), p) }, dhr: &mut *dhr, dhr_prev: &mut *dhr_prev };
+                    self.backward_rows(cell, packed, rows, dy_stride, &mut *dh, &mut *dc, dgx, dgh, &mut *dh_next, proj);
                     std::mem::swap(&mut dh, &mut dh_next);
                 }
             });
@@ -589,14 +660,14 @@ impl<R: Real> Scan<'_, R> {
         // `grads` starts at this layer+direction's W_ih (params.rs: [W_ih | W_hh | b_ih | b_hh]).
         let (g_ih, g_hh) = (0, self.cp.w_hh - self.cp.w_ih);
         let h_prev = if self.reverse { bh } else { 0 };
-        let hs = &st.hs[h_prev..h_prev + rows * hd];
+        let hs = &st.hs[h_prev..h_prev + rows * sw];
         match x {
             LayerX::Features(x) if as_f32(x).is_some() && !diagonal => {
                 // Those shared rows use one GEMM for dW_ih and dW_hh against [x | h_{t−1}], which packs
                 // dGᵀ once (T1: 1024×3200ᵀ·3200×320 ~95 GFLOP/s, against ~72 and ~90 for the two apart).
-                let w = input + hd;
+                let w = input + sw;
                 fit(&mut sc.xh, rows * w);
-                for ((row, xr), hr) in sc.xh.chunks_exact_mut(w).zip(x.chunks_exact(input)).zip(hs.chunks_exact(hd)) {
+                for ((row, xr), hr) in sc.xh.chunks_exact_mut(w).zip(x.chunks_exact(input)).zip(hs.chunks_exact(sw)) {
                     row[..input].copy_from_slice(xr);
                     row[input..].copy_from_slice(hr);
                 }
@@ -604,7 +675,7 @@ impl<R: Real> Scan<'_, R> {
                 R::gemm(true, false, plain, w, rows, R::ONE, &sc.dgx, gs, &sc.xh, w, R::ZERO, &mut sc.dw, w);
                 for (i, d) in sc.dw.chunks_exact(w).enumerate() {
                     grads[g_ih + i * input..g_ih + (i + 1) * input].iter_mut().zip(&d[..input]).for_each(|(g, v)| *g += *v);
-                    grads[g_hh + i * hd..g_hh + (i + 1) * hd].iter_mut().zip(&d[input..]).for_each(|(g, v)| *g += *v);
+                    grads[g_hh + i * sw..g_hh + (i + 1) * sw].iter_mut().zip(&d[input..]).for_each(|(g, v)| *g += *v);
                 }
                 if special > 0 {
                     R::gemm(true, false, special, input, rows, R::ONE, &sc.dgx[plain..], gs, x, input, R::ONE, &mut grads[g_ih + plain * input..g_ih + w_ih_len], input);
@@ -625,7 +696,7 @@ impl<R: Real> Scan<'_, R> {
                         }
                     }
                 } else {
-                    R::gemm(true, false, plain, hd, rows, R::ONE, &sc.dgx, gs, hs, hd, R::ONE, &mut grads[g_hh..g_hh + plain * hd], hd);
+                    R::gemm(true, false, plain, sw, rows, R::ONE, &sc.dgx, gs, hs, sw, R::ONE, &mut grads[g_hh..g_hh + plain * sw], sw);
                 }
             }
         }
@@ -651,8 +722,12 @@ impl<R: Real> Scan<'_, R> {
             let dp = &mut grads[p - self.cp.w_ih..][..PEEPHOLES * hd];
             for t in 0..steps {
                 let (prev, cur) = slots(t, self.reverse);
-                lstm::add_peephole_grads(hd, &sc.dgx[t * batch * gs..(t + 1) * batch * gs], &st.cs[prev * bh..(prev + 1) * bh], &st.cs[cur * bh..(cur + 1) * bh], dp);
+                lstm::add_peephole_grads(hd, &sc.dgx[t * batch * gs..(t + 1) * batch * gs], &st.cs[prev * bc..(prev + 1) * bc], &st.cs[cur * bc..(cur + 1) * bc], dp);
             }
+        }
+        if let Some(w) = self.cp.w_hr {
+            // dW_hr += dhᵀ·hr over every step (dh is 0 past a sequence's end).
+            R::gemm(true, false, p, hd, rows, R::ONE, &sc.dh_proj, p, &st.hr, hd, R::ONE, &mut grads[w - self.cp.w_ih..][..p * hd], hd);
         }
         if !dx.is_empty() {
             self.input_gradient(sc, dx, dx_beta);

@@ -25,6 +25,7 @@ pub(super) fn scan<'a, R: Real>(spec: &RecurrentSpec, ws_lengths: Option<&'a [us
         seq_len,
         batch,
         hidden: spec.hidden_size,
+        proj: spec.options.proj_size,
         reverse: spec.scans_reverse(dir),
         lengths: ws_lengths,
         params,
@@ -34,7 +35,7 @@ pub(super) fn scan<'a, R: Real>(spec: &RecurrentSpec, ws_lengths: Option<&'a [us
     }
 }
 
-/// Row `row` ([batch, H]) of an optional [num_layers·D, batch, H] state tensor.
+/// Row `row` ([batch, W], `bh` = batch·W) of an optional [num_layers·D, batch, W] state tensor.
 fn state_row<R>(all: Option<&[R]>, row: usize, bh: usize) -> Option<&[R]> {
     all.map(|a| &a[row * bh..(row + 1) * bh])
 }
@@ -42,9 +43,10 @@ fn state_row<R>(all: Option<&[R]>, row: usize, bh: usize) -> Option<&[R]> {
 /// Forward of every layer and direction, the last layer's output into `output` (see
 /// `RecurrentBlock::forward_into`); returns (h_n, c_n). Inputs were validated by the caller.
 pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockInput<'_, R>, keep_cache: bool, ws: &mut Workspace<R>, output: &mut [R], batch_major: bool) -> (Vec<R>, Vec<R>) {
-    let (steps, batch, hd) = (input.seq_len, input.batch, spec.hidden_size);
+    let (steps, batch, hd, sw) = (input.seq_len, input.batch, spec.hidden_size, spec.state_size());
     let (layers, dirs) = (spec.num_layers, spec.directions());
-    let (bh, out_w) = (batch * hd, spec.output_size());
+    // h rows have sw features (proj_size with a projection), c rows hd.
+    let (bh, bc, out_w) = (batch * sw, batch * hd, spec.output_size());
     let lstm = spec.cell.has_cell_state();
 
     ws.cached = false;
@@ -64,7 +66,7 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
     }
 
     let mut h_n = vec![R::ZERO; layers * dirs * bh];
-    let mut c_n = if lstm { vec![R::ZERO; layers * dirs * bh] } else { Vec::new() };
+    let mut c_n = if lstm { vec![R::ZERO; layers * dirs * bc] } else { Vec::new() };
     let p = f64::from(spec.dropout);
     let mut rng = input.dropout_rng;
     let lengths = input.lengths;
@@ -95,12 +97,12 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
                 let (row, s) = (l * dirs + d, &scans[d]);
                 // SAFETY: each direction takes its own state, scratch, h_n and c_n rows (c_n is
                 // empty unless LSTM), and its own columns of the output (`OutRows`).
-                let (st, sc, h_row, c_row) = unsafe { (&mut states.rows(d..d + 1, 1)[0], &mut scratch.rows(d..d + 1, 1)[0], h_all.rows(row..row + 1, bh), c_all.rows(row..row + 1, bh)) };
-                let rows = OutRows { out: &out_all, offset: d * hd, width: out_w, batch_major: last && batch_major };
-                s.forward(state_row(input.h0, row, bh), state_row(input.c0, row, bh), st, sc, rows);
-                h_row.copy_from_slice(s.final_state(&st.hs));
+                let (st, sc, h_row, c_row) = unsafe { (&mut states.rows(d..d + 1, 1)[0], &mut scratch.rows(d..d + 1, 1)[0], h_all.rows(row..row + 1, bh), c_all.rows(row..row + 1, bc)) };
+                let rows = OutRows { out: &out_all, offset: d * sw, width: out_w, batch_major: last && batch_major };
+                s.forward(state_row(input.h0, row, bh), state_row(input.c0, row, bc), st, sc, rows);
+                h_row.copy_from_slice(s.final_state(&st.hs, sw));
                 if lstm {
-                    c_row.copy_from_slice(s.final_state(&st.cs));
+                    c_row.copy_from_slice(s.final_state(&st.cs, hd));
                 }
             }
         });
@@ -119,16 +121,16 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
 /// the block's input is computed only when `want_dx` (else `dx` comes back empty).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn backward<R: Real>(spec: &RecurrentSpec, params: &[R], dy: &[R], dh_n: Option<&[R]>, dc_n: Option<&[R]>, grads: &mut [R], ws: &mut Workspace<R>, want_dx: bool) -> BlockGrads<R> {
-    let (steps, batch, hd) = (ws.seq_len, ws.batch, spec.hidden_size);
+    let (steps, batch, hd, sw) = (ws.seq_len, ws.batch, spec.hidden_size, spec.state_size());
     let (layers, dirs) = (spec.num_layers, spec.directions());
-    let (bh, out_w) = (batch * hd, spec.output_size());
+    let (bh, bc, out_w) = (batch * sw, batch * hd, spec.output_size());
     let lstm = spec.cell.has_cell_state();
     let lengths = (!ws.lengths.is_empty()).then_some(&ws.lengths[..]);
 
     // Token ids have no gradient: dx stays empty for them.
     let mut dx = if want_dx && ws.tokens.is_empty() { vec![R::ZERO; steps * batch * spec.input_size] } else { Vec::new() };
     let mut dh0 = vec![R::ZERO; layers * dirs * bh];
-    let mut dc0 = if lstm { vec![R::ZERO; layers * dirs * bh] } else { Vec::new() };
+    let mut dc0 = if lstm { vec![R::ZERO; layers * dirs * bc] } else { Vec::new() };
     // dy_a: gradient of the current layer's output (below the top); dy_b: of its input.
     fit(&mut ws.dy_a, if layers > 1 { steps * batch * out_w } else { 0 });
     fit(&mut ws.dy_b, if layers > 1 { steps * batch * out_w } else { 0 });
@@ -155,9 +157,9 @@ pub(crate) fn backward<R: Real>(spec: &RecurrentSpec, params: &[R], dy: &[R], dh
                     // SAFETY: part p alone uses scratch p; direction d alone its parameter block and
                     // its dh0 / dc0 rows (dc0 is empty unless LSTM); dL/dx is taken only when one
                     // part runs the directions in turn, once per direction.
-                    let (sc, g, dh0_row, dc0_row) = unsafe { (&mut scratch.rows(p..p + 1, 1)[0], grads_all.piece(s.cp.w_ih, s.cp.len), dh0_all.rows(row..row + 1, bh), dc0_all.rows(row..row + 1, bh)) };
+                    let (sc, g, dh0_row, dc0_row) = unsafe { (&mut scratch.rows(p..p + 1, 1)[0], grads_all.piece(s.cp.w_ih, s.cp.len), dh0_all.rows(row..row + 1, bh), dc0_all.rows(row..row + 1, bc)) };
                     let dx_part: &mut [R] = if together { &mut [] } else { unsafe { d_in_all.piece(0, d_in_len) } };
-                    s.backward(x, d_out, d * hd, out_w, state_row(dh_n, row, bh), state_row(dc_n, row, bh), &ws.dirs[row], sc, g, dx_part, beta(d), dh0_row, dc0_row);
+                    s.backward(x, d_out, d * sw, out_w, state_row(dh_n, row, bh), state_row(dc_n, row, bc), &ws.dirs[row], sc, g, dx_part, beta(d), dh0_row, dc0_row);
                 }
             });
         }

@@ -21,7 +21,7 @@ pub(crate) fn fit<R: Real>(v: &mut Vec<R>, n: usize) {
 pub(crate) struct DirState<R> {
     /// [seq_len, batch, G·H]: x·W_ihᵀ + b (projection.rs) before the step, gate activations after it.
     pub gates: Vec<R>,
-    /// [seq_len + 1, batch, H]: the state after each step, indexed so that the previous states of
+    /// [seq_len + 1, batch, P or H] (`proj_size` P with a projection): the state after each step, indexed so that the previous states of
     /// all steps form one contiguous [seq_len·batch, H] matrix (the operand of dW_hh's GEMM).
     /// Forward direction: slot 0 = h0, slot t+1 = h_t. Reverse: slot t = h_t, slot seq_len = h0.
     pub hs: Vec<R>,
@@ -39,16 +39,21 @@ pub(crate) struct DirState<R> {
     /// [seq_len, batch, aux_width]: what the cell keeps per step (LSTM tanh(c_t), GRU
     /// W_hn·h_{t−1} + b_hn); empty for Elman cells.
     pub aux: Vec<R>,
+    /// [seq_len, batch, H] with a projection (else empty): o ⊙ h(c) before W_hr, for dW_hr.
+    pub hr: Vec<R>,
 }
 
 impl<R: Real> DirState<R> {
     /// Sizes the buffers for `steps` slabs of aux and `steps + 1` state slots (the gates are sized by
     /// the input projection, projection.rs, which fills them).
-    pub fn fit(&mut self, cell: &dyn Cell, steps: usize, batch: usize, hidden: usize) {
+    /// `proj`: the LSTM's projection size (0 = none), h's width when set.
+    pub fn fit(&mut self, cell: &dyn Cell, steps: usize, batch: usize, hidden: usize, proj: usize) {
         let bh = batch * hidden;
-        fit(&mut self.hs, (steps + 1) * bh);
+        let h_width = if proj > 0 { proj } else { hidden };
+        fit(&mut self.hs, (steps + 1) * batch * h_width);
         fit(&mut self.cs, if cell.has_cell_state() { (steps + 1) * bh } else { 0 });
         fit(&mut self.aux, steps * batch * cell.aux_width(hidden));
+        fit(&mut self.hr, if proj > 0 { steps * bh } else { 0 });
     }
 }
 
@@ -84,6 +89,8 @@ pub(crate) struct StepScratch<R> {
     pub gh: Vec<R>,
     /// [batch]
     pub active: Vec<bool>,
+    /// [batch, H] zeros with a projection (else empty): the cell's h_{t−1} (`FwdRows::zeros`).
+    pub zeros: Vec<R>,
 }
 
 /// Scratch of one backward scan (shared by the layers of a call; one per direction running at once).
@@ -93,11 +100,15 @@ pub(crate) struct BackScratch<R> {
     pub dgx: Vec<R>,
     /// [seq_len, batch, apart gates·H]: dL/d(W_h·h + b_h) of the apart gates (`StepBackward::dgh`).
     pub dgh: Vec<R>,
-    /// [batch, H]: dL/dh carried backwards, and the next one being built.
+    /// [batch, P or H]: dL/dh carried backwards, and the next one being built.
     pub dh: Vec<R>,
     pub dh_next: Vec<R>,
     /// [batch, H], for a cell with a cell state only.
     pub dc: Vec<R>,
+    /// With a projection P (else empty): [seq_len, batch, P] every step's dL/dh (for dW_hr), and
+    /// [2, batch, H] dL/d(o ⊙ h(c)) and the cell's unused H-wide dh_{t−1} (scan.rs `ProjBack`).
+    pub dh_proj: Vec<R>,
+    pub dhr: Vec<R>,
     pub active: Vec<bool>,
     /// W_hh packed for the BPTT step GEMM dh += dGh·W_hh (f32 only), once per backward pass: its
     /// rows that multiply `dgx`, and in `w_hn_n` the apart gates' rows (GRU's n), which multiply `dgh`.
