@@ -573,9 +573,9 @@ impl<R: Real> Scan<'_, R> {
         fit(&mut sc.dgx, steps * batch * gs);
         fit(&mut sc.dgh, steps * batch * dgh_w);
         fit(&mut sc.dh_next, bh);
-        let p = self.proj;
-        fit(&mut sc.dh_proj, steps * batch * p);
-        fit(&mut sc.dhr, if p > 0 { 2 * bc } else { 0 });
+        let pw = self.proj;
+        fit(&mut sc.dh_proj, steps * batch * pw);
+        fit(&mut sc.dhr, if pw > 0 { 2 * bc } else { 0 });
         sc.active.resize(batch, true);
         sc.dh.clear();
         match dh_n {
@@ -618,7 +618,7 @@ impl<R: Real> Scan<'_, R> {
                 let (active, dc) = unsafe { (active_all.rows(r.clone(), 1), dc_all.rows(r.clone(), hd)) };
                 let (mut dh, mut dh_next) = unsafe { (dh_all.rows(r.clone(), sw), dh_next_all.rows(r.clone(), sw)) };
                 // `dhr` holds two [batch, H] halves: dL/dhr and the cell's unused dh_{t−1}.
-                let (dhr, dhr_prev) = unsafe { (dhr_all.rows(r.clone(), hd * usize::from(p > 0)), dhr_all.rows(batch + r.start..batch + r.end, hd * usize::from(p > 0))) };
+                let (dhr, dhr_prev) = unsafe { (dhr_all.rows(r.clone(), hd * usize::from(pw > 0)), dhr_all.rows(batch + r.start..batch + r.end, hd * usize::from(pw > 0))) };
                 for k in 0..steps {
                     // Reverse of the forward's processing order.
                     let t = if self.reverse { k } else { steps - 1 - k };
@@ -636,7 +636,7 @@ impl<R: Real> Scan<'_, R> {
                         dy: &dy[at(t).start * dy_stride + dy_offset..],
                     };
                     // SAFETY: as above (this step's rows).
-                    let proj = ProjBack { dh: unsafe { dh_proj_all.rows(at(t), p) }, dhr: &mut *dhr, dhr_prev: &mut *dhr_prev };
+                    let proj = ProjBack { dh: unsafe { dh_proj_all.rows(at(t), pw) }, dhr: &mut *dhr, dhr_prev: &mut *dhr_prev };
                     self.backward_rows(cell, packed, rows, dy_stride, &mut *dh, &mut *dc, dgx, dgh, &mut *dh_next, proj);
                     std::mem::swap(&mut dh, &mut dh_next);
                 }
@@ -727,7 +727,7 @@ impl<R: Real> Scan<'_, R> {
         }
         if let Some(w) = self.cp.w_hr {
             // dW_hr += dhᵀ·hr over every step (dh is 0 past a sequence's end).
-            R::gemm(true, false, p, hd, rows, R::ONE, &sc.dh_proj, p, &st.hr, hd, R::ONE, &mut grads[w - self.cp.w_ih..][..p * hd], hd);
+            R::gemm(true, false, pw, hd, rows, R::ONE, &sc.dh_proj, pw, &st.hr, hd, R::ONE, &mut grads[w - self.cp.w_ih..][..pw * hd], hd);
         }
         if !dx.is_empty() {
             self.input_gradient(sc, dx, dx_beta);
