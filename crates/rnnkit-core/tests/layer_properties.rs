@@ -50,13 +50,14 @@ struct Call<R> {
 
 impl<R: Real> Call<R> {
     fn random(s: &RecurrentSpec, seq_len: usize, batch: usize, rng: &mut Rng) -> Self {
-        let state = s.state_rows() * batch * s.hidden_size;
+        // h has state_size features (proj_size with an LSTM projection), c hidden_size.
+        let (h_state, c_state) = (s.state_rows() * batch * s.state_size(), s.state_rows() * batch * s.hidden_size);
         Call {
             seq_len,
             batch,
             x: uniform_vec(rng, seq_len * batch * s.input_size, -1.0, 1.0),
-            h0: Some(uniform_vec(rng, state, -1.0, 1.0)),
-            c0: s.cell.has_cell_state().then(|| uniform_vec(rng, state, -1.0, 1.0)),
+            h0: Some(uniform_vec(rng, h_state, -1.0, 1.0)),
+            c0: s.cell.has_cell_state().then(|| uniform_vec(rng, c_state, -1.0, 1.0)),
             lengths: None,
         }
     }
@@ -102,7 +103,7 @@ fn row_alone<R: Real>(s: &RecurrentSpec, call: &Call<R>, b: usize) -> Call<R> {
         seq_len: call.seq_len,
         batch: 1,
         x: batch_row(&call.x, batch, s.input_size, b),
-        h0: call.h0.as_ref().map(|v| batch_row(v, batch, h, b)),
+        h0: call.h0.as_ref().map(|v| batch_row(v, batch, s.state_size(), b)),
         c0: call.c0.as_ref().map(|v| batch_row(v, batch, h, b)),
         lengths: call.lengths.as_ref().map(|l| vec![l[b]]),
     }
@@ -626,6 +627,8 @@ fn cell_options_keep_rows_independent_and_stream() {
     let variants = [
         (CellKind::Lstm, CellOptions { peephole: true, cell_clip: Some(0.8), ..Default::default() }),
         (CellKind::Lstm, CellOptions { input_forget: true, gate_activation: hard, ..Default::default() }),
+        (CellKind::Lstm, CellOptions { proj_size: 5, ..Default::default() }),
+        (CellKind::Lstm, CellOptions { proj_size: 3, peephole: true, ..Default::default() }),
         (CellKind::Gru, CellOptions { gate_activation: hard, activation: Some(GateActivation::Relu), ..Default::default() }),
         (CellKind::RnnTanh, CellOptions { activation: Some(GateActivation::Softsign), ..Default::default() }),
     ];

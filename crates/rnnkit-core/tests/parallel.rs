@@ -402,6 +402,27 @@ fn cell_options_are_bit_identical_for_every_thread_count() {
     }
 }
 
+/// A two-layer bidirectional LSTM with a projection (and peepholes) then a projected LSTM: the
+/// per-step projection GEMMs and the dW_hr record split by rows like the rest of the scan.
+#[test]
+fn lstm_projection_is_bit_identical_for_every_thread_count() {
+    let json = |threads: usize| {
+        format!(
+            r#"{{"batch_first":true,"seed":13,"threads":{threads},"layers":[
+                {{"type":"LSTM","config":{{"input_size":{I},"hidden_size":{H},"proj_size":29,"num_layers":2,"bidirectional":true,"peephole":true}}}},
+                {{"type":"LSTM","config":{{"hidden_size":{H},"proj_size":7}}}},{{"type":"Dense","config":{{"units":{UNITS}}}}}]}}"#
+        )
+    };
+    for batch in [B, 1] {
+        let one = forward_backward_of(&json(1), batch, T);
+        for threads in 2..=4 {
+            for (k, (got, want)) in forward_backward_of(&json(threads), batch, T).iter().zip(&one).enumerate() {
+                assert_bits(got, want, &format!("projected LSTM batch {batch} threads {threads}: result {k}"));
+            }
+        }
+    }
+}
+
 /// A depthwise Conv1D (B=32 T=400 C=64, kernel 9, same) + Dense(64→8) per step: one training step.
 #[test]
 #[ignore]

@@ -509,7 +509,7 @@ mod tests {
     fn f32_steps_match_the_generic_formulas() {
         let mut rng = Rng::new(11);
         let hard = Some(GateActivation::HardSigmoid);
-        let lstm_options = CellOptions { gate_activation: hard, activation: Some(GateActivation::Softsign), cell_activation: Some(GateActivation::Tanh), peephole: true, cell_clip: Some(1.2), input_forget: false };
+        let lstm_options = CellOptions { gate_activation: hard, activation: Some(GateActivation::Softsign), cell_activation: Some(GateActivation::Tanh), peephole: true, cell_clip: Some(1.2), input_forget: false, proj_size: 0 };
         let variants = [
             (None, CellOptions::default()),
             (Some(CellKind::Lstm), lstm_options),

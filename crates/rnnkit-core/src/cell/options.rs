@@ -256,6 +256,8 @@ mod tests {
             ("LSTM", r#""peephole":true,"cell_clip":0.6"#),
             ("LSTM", r#""input_forget":true,"peephole":true"#),
             ("LSTM", r#""input_forget":true,"cell_clip":0.5,"bias":false"#),
+            ("LSTM", r#""proj_size":2"#),
+            ("LSTM", r#""proj_size":1,"peephole":true,"cell_clip":0.6"#),
             ("LSTM", r#""gate_activation":"hard_sigmoid","activation":"relu","cell_activation":"softsign""#),
             ("LSTM", r#""gate_activation":"softsign","activation":"elu","cell_activation":"softplus""#),
             ("GRU", r#""gate_activation":"hard_sigmoid","activation":"softsign""#),
