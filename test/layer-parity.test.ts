@@ -62,7 +62,7 @@ interface LayerCase {
   };
 }
 
-const FILES = ['basic', 'attention', 'conv', 'recurrent_variants', 'lstm_options', 'minrnn'] as const;
+const FILES = ['basic', 'attention', 'conv', 'recurrent_variants', 'lstm_options', 'minrnn', 'lstm_proj'] as const;
 const CASES: [string, LayerCase][] = FILES.flatMap((f) => {
   const j = JSON.parse(readFileSync(new URL(`./fixtures/torch_layers/${f}.json`, import.meta.url), 'utf8')) as { cases: LayerCase[] };
   return j.cases.map((c): [string, LayerCase] => [`${f}: ${c.name}`, c]);

@@ -104,6 +104,14 @@ export interface LSTMOptions extends GatedOptions {
   cellClip?: number;
   /** Coupled input and forget gates (ONNX `input_forget`): f = 1 − i; the forget gate's weights go unused. Default false. */
   inputForget?: boolean;
+  /**
+   * PyTorch's `proj_size`: h_t = W_hr (o_t ⊙ tanh(c_t)) has projSize features, so the output is
+   * [.., directions·projSize], h0/h [numLayers·directions, batch, projSize] (c keeps hiddenSize),
+   * weight_hh_l{k} is [4·hiddenSize, projSize] and `weight_hr_l{k}[_reverse]` [projSize, hiddenSize]
+   * follows each cell's biases (after the peepholes when both are set). 0 (default) = none; must
+   * be < hiddenSize.
+   */
+  projSize?: number;
 }
 
 export interface ForwardOptions {
@@ -275,8 +283,8 @@ export abstract class RecurrentLayer extends Layer<Tensor3D | Tensor2D<'int32'>>
     for (const [arg, name, value] of given) {
       if (value === undefined) continue;
       const { index, dims } = this.#state(infos, name);
-      expectTensor3D(arg, value, '[numLayers·directions, batch, hiddenSize]');
-      expectShape(arg, value, dims, '= [numLayers·directions, batch (as in x), hiddenSize]');
+      expectTensor3D(arg, value, '[numLayers·directions, batch, hiddenSize (h: projSize when set)]');
+      expectShape(arg, value, dims, '= [numLayers·directions, batch (as in x), hiddenSize (h: projSize when set)]');
       list[index] = value.data;
     }
     return list;

@@ -119,19 +119,23 @@ fn run_direction<R: Real>(spec: &RecurrentSpec, params: &[R], layer: usize, dir:
 /// `run_direction` for one cell.
 fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], layer: usize, dir: usize, x: LayerX<'_, R>, steps: usize) -> DirTrace<R> {
     let cp = cell_params(spec, layer, dir);
-    let (hd, input) = (spec.hidden_size, cp.input_size);
+    // h has sw features: an LSTM's proj_size with a projection (W_hr·(o ⊙ h(c))), else H.
+    let (hd, input, sw) = (spec.hidden_size, cp.input_size, spec.state_size());
     let gs = cell.gates() * hd;
     // Gate rows from here on are the apart gates' (`Cell::apart_gates`): their b_hh stays apart.
     let shared = gs - cell.apart_gates() * hd;
     let w_ih = &params[cp.w_ih..cp.w_ih + gs * input];
-    let w_hh = &params[cp.w_hh..cp.w_hh + gs * cell.recurrence().weight_cols(hd)];
+    let w_hh = &params[cp.w_hh..cp.w_hh + gs * cell.recurrence().weight_cols(sw)];
+    let w_hr = cp.w_hr.map(|o| &params[o..o + sw * hd]);
     let b_ih = cp.b_ih.map(|o| &params[o..o + gs]);
     let b_hh = cp.b_hh.map(|o| &params[o..o + gs]);
     let lstm = cell.has_cell_state();
     let dot = |w: &[R], v: &[R]| w.iter().zip(v).fold(R::ZERO, |acc, (a, b)| acc + *a * *b);
 
-    let mut out = DirTrace { h: vec![R::ZERO; steps * hd], c: vec![R::ZERO; if lstm { steps * hd } else { 0 }], gates: vec![R::ZERO; steps * gs] };
-    let mut h = vec![R::ZERO; hd];
+    let mut out = DirTrace { h: vec![R::ZERO; steps * sw], c: vec![R::ZERO; if lstm { steps * hd } else { 0 }], gates: vec![R::ZERO; steps * gs] };
+    let mut h = vec![R::ZERO; sw];
+    // The cell's h_{t−1} with a projection (it reads none for an active row).
+    let zeros = vec![R::ZERO; hd];
     let mut c = vec![R::ZERO; if lstm { hd } else { 0 }];
     let mut aux = vec![R::ZERO; cell.aux_width(hd)];
     for k in 0..steps {
@@ -151,7 +155,7 @@ fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], laye
         let mut gh: Vec<R> = match cell.recurrence() {
             // u ⊙ h: row r reads unit r mod H.
             Recurrence::Diagonal => (0..gs).map(|r| w_hh[r] * h[r % hd]).collect(),
-            _ => (0..gs).map(|r| dot(&w_hh[r * hd..(r + 1) * hd], &h)).collect(),
+            _ => (0..gs).map(|r| dot(&w_hh[r * sw..(r + 1) * sw], &h)).collect(),
         };
         if let Recurrence::Gated { blocks } = cell.recurrence() {
             // The two phases of `Recurrence::Gated`: g from the other blocks, then the gated blocks
@@ -173,7 +177,7 @@ fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], laye
             gates: &mut gates,
             gh: &gh,
             b_hh_apart: b_hh.filter(|_| shared < gs).map(|b| &b[shared..]),
-            h_prev: &h,
+            h_prev: if w_hr.is_some() { &zeros } else { &h },
             h: &mut h_new,
             c_prev: &c,
             c: &mut c_new,
@@ -181,7 +185,10 @@ fn run_cell<R: Real, C: Cell>(cell: &C, spec: &RecurrentSpec, params: &[R], laye
             options: &spec.options,
             peephole: cp.peephole_in(params, hd),
         });
-        out.h[t * hd..(t + 1) * hd].copy_from_slice(&h_new);
+        if let Some(w) = w_hr {
+            h_new = w.chunks_exact(hd).map(|row| dot(row, &h_new)).collect();
+        }
+        out.h[t * sw..(t + 1) * sw].copy_from_slice(&h_new);
         if lstm {
             out.c[t * hd..(t + 1) * hd].copy_from_slice(&c_new);
         }
@@ -208,7 +215,7 @@ fn column_block<R: Real>(xs: &[R], steps: usize, row: usize, j: usize, w: usize)
 pub fn trace_block<R: Real>(bs: &RecurrentSpec, bp: &[R], x: LayerX<'_, R>, steps: usize) -> Vec<TracePanel> {
     let mut panels = Vec::new();
     let mut input: Vec<R> = Vec::new();
-    let (hd, dirs) = (bs.hidden_size, bs.directions());
+    let (hd, dirs, sw) = (bs.hidden_size, bs.directions(), bs.state_size());
     for l in 0..bs.num_layers {
         let width = bs.output_size();
         let mut layer_out = vec![R::ZERO; steps * width];
@@ -216,7 +223,7 @@ pub fn trace_block<R: Real>(bs: &RecurrentSpec, bp: &[R], x: LayerX<'_, R>, step
             let lx = if l == 0 { x } else { LayerX::Features(&input) };
             let dt = run_direction(bs, bp, l, d, lx, steps);
             for t in 0..steps {
-                layer_out[t * width + d * hd..t * width + (d + 1) * hd].copy_from_slice(&dt.h[t * hd..(t + 1) * hd]);
+                layer_out[t * width + d * sw..t * width + (d + 1) * sw].copy_from_slice(&dt.h[t * sw..(t + 1) * sw]);
             }
             let direction = if bs.bidirectional { if d == 0 { " forward" } else { " reverse" } } else if bs.reverse { " reverse" } else { "" };
             let prefix = format!("layer {l}{direction}");
@@ -230,7 +237,9 @@ pub fn trace_block<R: Real>(bs: &RecurrentSpec, bp: &[R], x: LayerX<'_, R>, step
                 activation,
                 values,
             };
-            panels.push(panel(format!("{prefix} hidden state h"), PanelKind::Hidden, bs.options.hidden_activation(bs.cell), to_f32(&dt.h)));
+            // A projected h (sw units) is a linear map of o ⊙ h(c): unbounded.
+            let h_activation = if sw == hd { bs.options.hidden_activation(bs.cell) } else { "none" };
+            panels.push(TracePanel { units: sw, ..panel(format!("{prefix} hidden state h"), PanelKind::Hidden, h_activation, to_f32(&dt.h)) });
             if bs.cell.has_cell_state() {
                 panels.push(panel(format!("{prefix} cell state c"), PanelKind::Cell, "none", to_f32(&dt.c)));
             }

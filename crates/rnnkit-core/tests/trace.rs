@@ -31,6 +31,8 @@ fn hidden_states_equal_forward_outputs_and_final_states() {
         (r#"{"type":"GRU","config":{"input_size":3,"hidden_size":4,"num_layers":2,"direction":"bidirectional","reset_after":false}}"#, true),
         (r#"{"type":"IndRNN","config":{"input_size":3,"hidden_size":5,"direction":"reverse","nonlinearity":"tanh"}}"#, false),
         (r#"{"type":"LSTM","config":{"input_size":3,"hidden_size":4,"num_layers":2,"direction":"reverse"}}"#, true),
+        // A projected h (proj_size features) with c of hidden_size.
+        (r#"{"type":"LSTM","config":{"input_size":3,"hidden_size":5,"proj_size":2,"num_layers":2,"direction":"bidirectional","peephole":true}}"#, false),
     ];
     let t = 7;
     let mut rng = Rng::new(21);
@@ -44,28 +46,29 @@ fn hidden_states_equal_forward_outputs_and_final_states() {
         let trace = m.trace(&x, dims).unwrap();
         assert_eq!(trace.steps, t);
         let bs = &m.spec().recurrent_spec(0).unwrap();
-        let (hd, dirs) = (bs.hidden_size, bs.directions());
+        // h has sw features (proj_size with a projection), c hd.
+        let (hd, dirs, sw) = (bs.hidden_size, bs.directions(), bs.state_size());
         // The last layer's h, directions side by side, is the model's output sequence.
         let top = hidden(&trace, 0, bs.num_layers - 1);
         assert_eq!(top.len(), dirs, "{block}");
-        let mut seq = vec![0f32; t * dirs * hd];
+        let mut seq = vec![0f32; t * dirs * sw];
         for (d, p) in top.iter().enumerate() {
-            assert_eq!((p.units, p.values.len(), p.direction), (hd, t * hd, d));
+            assert_eq!((p.units, p.values.len(), p.direction), (sw, t * sw, d));
             for s in 0..t {
-                seq[(s * dirs + d) * hd..(s * dirs + d + 1) * hd].copy_from_slice(&p.values[s * hd..(s + 1) * hd]);
+                seq[(s * dirs + d) * sw..(s * dirs + d + 1) * sw].copy_from_slice(&p.values[s * sw..(s + 1) * sw]);
             }
         }
         assert_close(&seq, &fwd.output, TRACE_ATOL, 0.0, &format!("{block}: output"));
         // Every layer and direction: h_n (and c_n) is the trace at its last processed step.
         for l in 0..bs.num_layers {
             for d in 0..dirs {
-                let row = (l * dirs + d) * hd;
+                let (row, c_row) = ((l * dirs + d) * sw, (l * dirs + d) * hd);
                 let last = if bs.scans_reverse(d) { 0 } else { t - 1 };
-                let h = &hidden(&trace, 0, l)[d].values[last * hd..(last + 1) * hd];
-                assert_close(h, &fwd.states[0][row..row + hd], TRACE_ATOL, 0.0, &format!("{block}: h_n l{l} d{d}"));
+                let h = &hidden(&trace, 0, l)[d].values[last * sw..(last + 1) * sw];
+                assert_close(h, &fwd.states[0][row..row + sw], TRACE_ATOL, 0.0, &format!("{block}: h_n l{l} d{d}"));
                 if bs.cell.has_cell_state() {
                     let c = trace.panels.iter().find(|p| p.kind == PanelKind::Cell && p.layer == l && p.direction == d).unwrap();
-                    assert_close(&c.values[last * hd..(last + 1) * hd], &fwd.states[1][row..row + hd], TRACE_ATOL, 0.0, &format!("{block}: c_n l{l} d{d}"));
+                    assert_close(&c.values[last * hd..(last + 1) * hd], &fwd.states[1][c_row..c_row + hd], TRACE_ATOL, 0.0, &format!("{block}: c_n l{l} d{d}"));
                 }
             }
         }
