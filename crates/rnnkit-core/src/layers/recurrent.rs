@@ -357,4 +357,28 @@ mod tests {
         let e = build_kind("GRU", r#"{"input_size":2,"hidden_size":3,"reset_after":"no"}"#).err().unwrap().to_string();
         assert!(e.contains("spec.layers[0].config.reset_after") && e.contains("boolean"), "{e}");
     }
+
+    /// LSTM `proj_size`: h (states, output) has proj_size features, c hidden_size; the config reads
+    /// back; 0 is none; it must be < hidden_size, and other cells have none. Errors name the key.
+    #[test]
+    fn lstm_proj_size_shapes_config_and_errors() {
+        let r = build_kind("LSTM", r#"{"input_size":2,"hidden_size":5,"proj_size":3,"num_layers":2,"direction":"bidirectional"}"#).unwrap();
+        let dims: Vec<Vec<usize>> = Layer::<f64>::states(&r, 7).into_iter().map(|s| s.dims).collect();
+        assert_eq!(dims, vec![vec![4, 7, 3], vec![4, 7, 5]]);
+        assert_eq!(Layer::<f64>::output_shape(&r), Shape::Seq { features: 6 });
+        let c = Layer::<f64>::config(&r);
+        assert_eq!(c.get("proj_size"), Some(&Json::Num(3.0)));
+        assert_eq!(Recurrent::<f64>::from_config("LSTM", &c, None, "p").unwrap().spec(), r.spec());
+        let none = build_kind("LSTM", r#"{"input_size":2,"hidden_size":5,"proj_size":0}"#).unwrap();
+        assert_eq!((none.spec().options.proj_size, Layer::<f64>::config(&none).get("proj_size")), (0, None));
+        for (kind, config, says) in [
+            ("LSTM", r#"{"input_size":2,"hidden_size":3,"proj_size":3}"#, "expected 0 (none) or a size < hidden_size (3), got 3"),
+            ("LSTM", r#"{"input_size":2,"hidden_size":3,"proj_size":1.5}"#, "expected an integer >= 0, got 1.5"),
+            ("GRU", r#"{"input_size":2,"hidden_size":3,"proj_size":1}"#, "only an LSTM has this option"),
+            ("RNN", r#"{"input_size":2,"hidden_size":3,"proj_size":1}"#, "only an LSTM has this option"),
+        ] {
+            let e = build_kind(kind, config).err().unwrap().to_string();
+            assert!(e.contains("spec.layers[0].config.proj_size") && e.contains(says), "{config}: {e}");
+        }
+    }
 }
