@@ -250,7 +250,8 @@ impl<R: Real> Scan<'_, R> {
 
     /// The step GEMMs' multiply-adds over the whole scan.
     fn step_macs(&self) -> usize {
-        self.seq_len * self.batch * self.gate_size() * (self.cell.recurrence().weight_cols(self.state_width()) + self.proj)
+        // With a projection, also its [P, H] GEMM per row and step.
+        self.seq_len * self.batch * (self.gate_size() * self.cell.recurrence().weight_cols(self.state_width()) + self.proj * self.hidden)
     }
 
     /// How many of a layer's `dirs` directions (this scan is one of them) should run at once, each
