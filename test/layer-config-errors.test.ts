@@ -89,6 +89,9 @@ const CASES: BadCase[] = [
   { kind: 'LSTM', what: 'unknown gate_activation (core)', make: (a) => raw(a, [{ type: 'LSTM', config: { input_size: 4, hidden_size: 4, gate_activation: 'hardSigmoid' } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.gate_activation', says: /hard_sigmoid.*got "hardSigmoid"/ },
   { kind: 'GRU', what: 'peephole on a GRU (core)', make: (a) => raw(a, [{ type: 'GRU', config: { input_size: 4, hidden_size: 4, peephole: true } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.peephole', says: /only an LSTM has this option; this layer is a GRU/ },
   { kind: 'RNN', what: 'gate_activation on an RNN (core)', make: (a) => raw(a, [{ type: 'RNN', config: { input_size: 4, hidden_size: 4, gate_activation: 'sigmoid' } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.gate_activation', says: /no gates/ },
+  { kind: 'LSTM', what: 'projSize -1 (facade)', make: (a) => new a.LSTM({ hiddenSize: 4, projSize: -1 }), code: 'ERR_RNNKIT_VALUE', arg: 'options.projSize', says: /got -1/ },
+  { kind: 'LSTM', what: 'proj_size = hidden_size (core)', make: (a) => raw(a, [{ type: 'LSTM', config: { input_size: 4, hidden_size: 4, proj_size: 4 } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.proj_size', says: /expected 0 \(none\) or a size < hidden_size \(4\), got 4/ },
+  { kind: 'GRU', what: 'proj_size on a GRU (core)', make: (a) => raw(a, [{ type: 'GRU', config: { input_size: 4, hidden_size: 4, proj_size: 2 } }]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.proj_size', says: /only an LSTM has this option; this layer is a GRU/ },
   { kind: 'RNN', what: 'activation against nonlinearity', make: (a) => new a.Sequential([new a.RNN({ inputSize: 4, hiddenSize: 4, nonlinearity: 'relu', activation: 'tanh' })]), code: 'ERR_RNNKIT_VALUE', arg: 'spec.layers[0].config.activation', says: /conflicts with nonlinearity "relu".*got "tanh"/ },
 ];
 
