@@ -39,6 +39,7 @@ fn spec(cell: CellKind, num_layers: usize, bidirectional: bool, bias: bool, drop
         reverse: false,
         bias,
         dropout,
+        recurrent_dropout: 0.0,
         weight_init: WeightInit::Uniform,
         recurrent_init: WeightInit::Uniform,
         recurrent_max_abs: None,
