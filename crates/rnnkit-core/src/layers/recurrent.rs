@@ -369,4 +369,29 @@ mod tests {
         let e = build_kind("GRU", r#"{"input_size":2,"hidden_size":3,"reset_after":"no"}"#).err().unwrap().to_string();
         assert!(e.contains("spec.layers[0].config.reset_after") && e.contains("boolean"), "{e}");
     }
+
+    /// `recurrent_dropout` in [0, 1) on RNN, LSTM, GRU (reset-after) and IndRNN, written in the
+    /// canonical config only when set, makes the layer draw from the rng; the reset-before GRU and
+    /// out-of-range values are errors naming the key, the expected and the given value.
+    #[test]
+    fn recurrent_dropout_config_and_errors() {
+        for kind in ["RNN", "LSTM", "GRU", "IndRNN"] {
+            let r = build_kind(kind, r#"{"input_size":2,"hidden_size":3,"recurrent_dropout":0.25}"#).unwrap();
+            assert_eq!(r.spec().recurrent_dropout, 0.25, "{kind}");
+            assert_eq!(Layer::<f64>::config(&r).get("recurrent_dropout"), Some(&Json::Num(0.25)), "{kind}");
+            assert!(Layer::<f64>::uses_rng(&r), "{kind}");
+            let plain = build_kind(kind, r#"{"input_size":2,"hidden_size":3}"#).unwrap();
+            assert_eq!((plain.spec().recurrent_dropout, Layer::<f64>::config(&plain).get("recurrent_dropout")), (0.0, None), "{kind}");
+            assert!(!Layer::<f64>::uses_rng(&plain), "{kind}");
+        }
+        for (kind, config, says) in [
+            ("LSTM", r#"{"input_size":2,"hidden_size":3,"recurrent_dropout":1}"#, "expected a value in [0, 1), got 1"),
+            ("GRU", r#"{"input_size":2,"hidden_size":3,"recurrent_dropout":-0.1}"#, "expected a value in [0, 1), got -0.1"),
+            ("GRU", r#"{"input_size":2,"hidden_size":3,"reset_after":false,"recurrent_dropout":0.5}"#, "expected 0 for the gru_reset_before cell"),
+        ] {
+            let e = build_kind(kind, config).err().unwrap().to_string();
+            assert!(e.contains("spec.layers[0].config.recurrent_dropout") && e.contains(says), "{config}: {e}");
+        }
+        assert!(build_kind("GRU", r#"{"input_size":2,"hidden_size":3,"reset_after":false,"recurrent_dropout":0}"#).is_ok());
+    }
 }
