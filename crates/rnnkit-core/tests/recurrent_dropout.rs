@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{assert_close, uniform_vec};
+use common::{assert_close, central_differences, uniform_vec, BlockData};
 use rnnkit_core::params::{block_layout, block_param_count};
 use rnnkit_core::recurrent::{BlockInput, RecurrentBlock};
 use rnnkit_core::rng::Rng;
@@ -59,23 +59,8 @@ struct Case {
 impl Case {
     fn new(spec: RecurrentSpec, seq_len: usize, lengths: Option<Vec<usize>>, seed: u64) -> Case {
         let batch = lengths.as_ref().map_or(2, Vec::len);
-        let mut rng = Rng::new(1000 + seed);
-        let state = spec.state_rows() * batch * spec.hidden_size;
-        let lstm = spec.cell.has_cell_state();
-        Case {
-            params: uniform_vec(&mut rng, block_param_count(&spec), -0.8, 0.8),
-            x: uniform_vec(&mut rng, seq_len * batch * spec.input_size, -1.0, 1.0),
-            h0: uniform_vec(&mut rng, state, -1.0, 1.0),
-            c0: if lstm { uniform_vec(&mut rng, state, -1.0, 1.0) } else { Vec::new() },
-            w: uniform_vec(&mut rng, seq_len * batch * spec.output_size(), -1.0, 1.0),
-            u: uniform_vec(&mut rng, state, -1.0, 1.0),
-            v: if lstm { uniform_vec(&mut rng, state, -1.0, 1.0) } else { Vec::new() },
-            spec,
-            seq_len,
-            batch,
-            lengths,
-            seed,
-        }
+        let BlockData { params, x, h0, c0, w, u, v } = BlockData::draw(&spec, seq_len, batch, &mut Rng::new(1000 + seed));
+        Case { spec, seq_len, batch, lengths, seed, params, x, h0, c0, w, u, v }
     }
 
     fn input<'a>(&'a self, params_x: (&'a [f64], &'a [f64], &'a [f64]), rng: Option<&'a mut Rng>) -> BlockInput<'a, f64> {
@@ -190,19 +175,8 @@ fn reference(case: &Case, params: &[f64], x: &[f64], h0: &[f64], c0: &[f64], mas
 }
 
 /// Central differences of `f` w.r.t. every element of `at`.
-fn numeric(at: &[f64], mut f: impl FnMut(&[f64]) -> f64) -> Vec<f64> {
-    let mut p = at.to_vec();
-    (0..at.len())
-        .map(|i| {
-            let orig = p[i];
-            p[i] = orig + EPS;
-            let plus = f(&p);
-            p[i] = orig - EPS;
-            let minus = f(&p);
-            p[i] = orig;
-            (plus - minus) / (2.0 * EPS)
-        })
-        .collect()
+fn numeric(at: &[f64], f: impl FnMut(&[f64]) -> f64) -> Vec<f64> {
+    central_differences(at, EPS, f)
 }
 
 fn check(case: &Case, label: &str) {
