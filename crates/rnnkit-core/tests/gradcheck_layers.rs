@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::{assert_close, central_differences, uniform_vec, BlockData};
+use common::{assert_close, central_differences, BlockData};
 use rnnkit_core::recurrent::{BlockInput, RecurrentBlock};
-use rnnkit_core::params::{block_layout, block_param_count};
+use rnnkit_core::params::block_layout;
 use rnnkit_core::real::Real;
 use rnnkit_core::rng::Rng;
 use rnnkit_core::spec::{CellKind, RecurrentSpec, WeightInit};

@@ -10,6 +10,9 @@
 //! u ⊙ h_{t−1} element-wise, no GEMM. The scan knows its cell only through the `Cell` trait, and runs
 //! compiled per cell (`with_cell!` once per scan), so the steps are direct calls.
 //! An inference forward (`record` false) keeps two state slots and one aux slab, hot in cache.
+//! Recurrent dropout (a mask in the direction's state, drawn by stack.rs): the step product reads
+//! h_{t−1} ⊙ mask (the cell still reads h_{t−1}), BPTT masks that product's dh_{t−1} and dW_hh reads
+//! the masked states; without a mask none of this runs.
 //!
 //! BPTT mirrors it: per step the cell's gate backward into a [seq_len, batch, G·H] buffer and
 //! dh_{t−1} += dGates·W_hh; after the loop dW_ih, dW_hh, db and dX as large GEMMs over all steps.
