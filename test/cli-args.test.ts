@@ -68,7 +68,7 @@ describe('parseArgs', () => {
   });
 
   it('a value outside the choices lists them and suggests the closest', () => {
-    expect(errorOf(() => train('--cell', 'lsmt'))).toBe('--cell expects one of rnn, rnn-relu, lstm, gru, gru-reset-before, indrnn, indrnn-tanh, got "lsmt", did you mean lstm?');
+    expect(errorOf(() => train('--cell', 'lsmt'))).toBe('--cell expects one of rnn, rnn-relu, lstm, gru, gru-reset-before, indrnn, indrnn-tanh, mingru, minlstm, got "lsmt", did you mean lstm?');
   });
 
   it('a missing value, including a flag where the value should be', () => {

@@ -90,6 +90,19 @@ describe.skipIf(!built)('rnnkit CLI (run `npm run build` first)', () => {
     expectUserError(await cli(['train', '--cell', 'indrnn', '--gate-activation', 'hard_sigmoid', '--quiet']), '--gate-activation needs --cell lstm, gru or gru-reset-before');
   });
 
+  it('--cell mingru / minlstm stack --layers of them with dropout between; info and the report name them', async () => {
+    const r = await cli(['train', '--dataset', 'seasonal', '--size', '200', '--window', '12', ...SMALL, '--cell', 'mingru', '--layers', '2', '--dropout', '0.1', '--out', 'mingru.safetensors', '--report', 'mingru.html']);
+    expect(r.code, r.stderr).toBe(0);
+    const spec = JSON.parse(decodeSafetensors(readFileSync(at('mingru.safetensors'))).metadata.spec);
+    expect(spec.layers.map((l: { type: string }) => l.type)).toEqual(['MinGRU', 'Dropout', 'MinGRU', 'Dense']);
+    expect((await cli(['info', 'mingru.safetensors'])).stdout).toContain('MinGRU');
+    expect(readFileSync(at('mingru.html'), 'utf8')).toContain('MinGRU');
+    const l = await cli(['train', '--dataset', 'seasonal', '--size', '200', '--window', '12', ...SMALL, '--cell', 'minlstm', '--out', 'minlstm.safetensors']);
+    expect(l.code, l.stderr).toBe(0);
+    expect(JSON.parse(decodeSafetensors(readFileSync(at('minlstm.safetensors'))).metadata.spec).layers[0].type).toBe('MinLSTM');
+    expectUserError(await cli(['train', '--cell', 'mingru', '--bidirectional', '--quiet']), '--bidirectional needs a cell with a reverse direction; --cell mingru runs forward only');
+  });
+
   it('the report draws attention weights: self-attention heads of a forecaster, pooling weights of a classifier', async () => {
     const mha = [
       { type: 'GRU', config: { hidden_size: 8 } },
@@ -275,7 +288,7 @@ describe.skipIf(!built)('rnnkit CLI (run `npm run build` first)', () => {
       expectUserError(await cli(['train', '--lr8', '0.1']), 'unknown flag --lr8 for rnnkit train, did you mean --lr?');
       expectUserError(await cli(['train', '--hiden', '4']), 'did you mean --hidden?');
       expectUserError(await cli(['trian']), 'unknown command "trian", did you mean train?');
-      expectUserError(await cli(['train', '--cell', 'lstn']), 'expects one of rnn, rnn-relu, lstm, gru, gru-reset-before, indrnn, indrnn-tanh, got "lstn", did you mean lstm?');
+      expectUserError(await cli(['train', '--cell', 'lstn']), 'expects one of rnn, rnn-relu, lstm, gru, gru-reset-before, indrnn, indrnn-tanh, mingru, minlstm, got "lstn", did you mean lstm?');
     });
 
     it('a model file that is not an rnnkit safetensors file', async () => {

@@ -27,6 +27,13 @@ export interface RecurrentOptions {
   bias?: boolean;
   /** Dropout on the outputs of every layer but the last, training only, in [0, 1). Default 0. */
   dropout?: number;
+  /**
+   * Recurrent (variational) dropout, training only, in [0, 1): per sequence, layer and direction one
+   * mask over the hidden units, drawn once per forward, on h_{t−1} where it enters the recurrent
+   * product (Keras `recurrent_dropout`; the carried state is not masked). Not on the reset-before GRU
+   * (`resetAfter: false`). Default 0.
+   */
+  recurrentDropout?: number;
   /** Default false. Same as `direction: 'bidirectional'`; giving both, they must agree. */
   bidirectional?: boolean;
   /**
@@ -171,6 +178,7 @@ export const RECURRENT_FIELDS = {
   direction: oneOf('direction', ['forward', 'reverse', 'bidirectional']),
   bias: bool('bias'),
   dropout: num('dropout', 0, 1),
+  recurrentDropout: num('recurrent_dropout', 0, 1),
   weightInit: oneOf('weight_init', ['uniform', 'xavier']),
   recurrentInit: oneOf('recurrent_init', ['uniform', 'xavier', 'orthogonal']),
 } satisfies Fields;

@@ -128,7 +128,7 @@ mod tests {
 
     fn spec(cell: CellKind, num_layers: usize, bidirectional: bool, bias: bool) -> RecurrentSpec {
         let u = WeightInit::Uniform;
-        RecurrentSpec { cell, input_size: 3, hidden_size: 5, num_layers, bidirectional, reverse: false, bias, dropout: 0.0, weight_init: u, recurrent_init: u, recurrent_max_abs: None, options: Default::default() }
+        RecurrentSpec { cell, input_size: 3, hidden_size: 5, num_layers, bidirectional, reverse: false, bias, dropout: 0.0, recurrent_dropout: 0.0, weight_init: u, recurrent_init: u, recurrent_max_abs: None, options: Default::default() }
     }
 
     #[test]

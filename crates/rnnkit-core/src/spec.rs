@@ -35,6 +35,10 @@ pub struct RecurrentSpec {
     pub bias: bool,
     /// Dropout on the outputs of every layer but the last, in training only.
     pub dropout: f32,
+    /// Recurrent (variational) dropout, in training only: per sequence, layer and direction one mask
+    /// over the hidden units, drawn once per forward, on h_{t−1} where it enters the recurrent
+    /// product (Gal & Ghahramani 2016, Keras `recurrent_dropout`); the carried state is not masked.
+    pub recurrent_dropout: f32,
     pub weight_init: WeightInit,
     pub recurrent_init: WeightInit,
     /// A diagonal recurrence's bound (IndRNN `recurrent_max_abs`): |u| ≤ bound, drawn within it at

@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::{assert_close, uniform_vec};
+use common::{assert_close, central_differences, BlockData};
 use rnnkit_core::recurrent::{BlockInput, RecurrentBlock};
-use rnnkit_core::params::{block_layout, block_param_count};
+use rnnkit_core::params::block_layout;
 use rnnkit_core::real::Real;
 use rnnkit_core::rng::Rng;
 use rnnkit_core::spec::{CellKind, RecurrentSpec, WeightInit};
@@ -39,6 +39,7 @@ fn spec(cell: CellKind, num_layers: usize, bidirectional: bool, bias: bool, drop
         reverse: false,
         bias,
         dropout,
+        recurrent_dropout: 0.0,
         weight_init: WeightInit::Uniform,
         recurrent_init: WeightInit::Uniform,
         recurrent_max_abs: None,
@@ -63,22 +64,8 @@ struct Problem<R> {
 
 impl<R: Real> Problem<R> {
     fn new(spec: RecurrentSpec, seq_len: usize, batch: usize, lengths: Option<Vec<usize>>, dropout_seed: Option<u64>, seed: u64) -> Self {
-        let mut rng = Rng::new(seed);
-        let state = spec.state_rows() * batch * spec.hidden_size;
-        let lstm = spec.cell.has_cell_state();
-        Problem {
-            params: uniform_vec(&mut rng, block_param_count(&spec), -0.8, 0.8),
-            x: uniform_vec(&mut rng, seq_len * batch * spec.input_size, -1.0, 1.0),
-            h0: uniform_vec(&mut rng, state, -1.0, 1.0),
-            c0: if lstm { uniform_vec(&mut rng, state, -1.0, 1.0) } else { Vec::new() },
-            w: uniform_vec(&mut rng, seq_len * batch * spec.output_size(), -1.0, 1.0),
-            u: uniform_vec(&mut rng, state, -1.0, 1.0),
-            v: if lstm { uniform_vec(&mut rng, state, -1.0, 1.0) } else { Vec::new() },
-            spec,
-            batch,
-            lengths,
-            dropout_seed,
-        }
+        let BlockData { params, x, h0, c0, w, u, v } = BlockData::draw(&spec, seq_len, batch, &mut Rng::new(seed));
+        Problem { spec, batch, lengths, dropout_seed, params, x, h0, c0, w, u, v }
     }
 
     fn seq_len(&self) -> usize {
@@ -124,19 +111,8 @@ fn dot<R: Real>(a: &[R], b: &[R]) -> f64 {
 }
 
 /// Central differences of `f` w.r.t. every element of `at`.
-fn numeric(at: &[f64], mut f: impl FnMut(&[f64]) -> f64) -> Vec<f64> {
-    let mut p = at.to_vec();
-    (0..at.len())
-        .map(|i| {
-            let orig = p[i];
-            p[i] = orig + EPS;
-            let plus = f(&p);
-            p[i] = orig - EPS;
-            let minus = f(&p);
-            p[i] = orig;
-            (plus - minus) / (2.0 * EPS)
-        })
-        .collect()
+fn numeric(at: &[f64], f: impl FnMut(&[f64]) -> f64) -> Vec<f64> {
+    central_differences(at, EPS, f)
 }
 
 fn gradcheck(p: &Problem<f64>, label: &str) {

@@ -19,6 +19,7 @@ fn block(cell: CellKind, input: usize, hidden: usize, layers: usize, bidir: bool
         reverse: false,
         bias: true,
         dropout: 0.0,
+        recurrent_dropout: 0.0,
         weight_init: w,
         recurrent_init: r,
         recurrent_max_abs: None,

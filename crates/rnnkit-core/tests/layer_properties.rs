@@ -30,6 +30,7 @@ fn spec(cell: CellKind, input_size: usize, hidden_size: usize, num_layers: usize
         reverse: false,
         bias,
         dropout: 0.0,
+        recurrent_dropout: 0.0,
         weight_init: WeightInit::Uniform,
         recurrent_init: WeightInit::Uniform,
         recurrent_max_abs: None,

@@ -423,6 +423,28 @@ fn lstm_projection_is_bit_identical_for_every_thread_count() {
     }
 }
 
+/// Recurrent dropout (a bidirectional LSTM, then a GRU and an IndRNN): the masks come from the
+/// model's rng before any split, and each row's masked product is the same arithmetic on any core.
+#[test]
+fn recurrent_dropout_is_bit_identical_for_every_thread_count() {
+    let json = |threads: usize| {
+        format!(
+            r#"{{"batch_first":true,"seed":11,"threads":{threads},"layers":[
+                {{"type":"LSTM","config":{{"input_size":{I},"hidden_size":{H},"bidirectional":true,"recurrent_dropout":0.3}}}},
+                {{"type":"GRU","config":{{"hidden_size":{H},"recurrent_dropout":0.4,"num_layers":2,"dropout":0.2}}}},
+                {{"type":"IndRNN","config":{{"hidden_size":{H},"recurrent_dropout":0.25}}}},{{"type":"Dense","config":{{"units":{UNITS}}}}}]}}"#
+        )
+    };
+    for batch in [B, 1] {
+        let one = forward_backward_of(&json(1), batch, T);
+        for threads in 2..=4 {
+            for (k, (got, want)) in forward_backward_of(&json(threads), batch, T).iter().zip(&one).enumerate() {
+                assert_bits(got, want, &format!("recurrent dropout batch {batch} threads {threads}: result {k}"));
+            }
+        }
+    }
+}
+
 /// A depthwise Conv1D (B=32 T=400 C=64, kernel 9, same) + Dense(64→8) per step: one training step.
 #[test]
 #[ignore]

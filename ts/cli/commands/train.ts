@@ -10,7 +10,7 @@
 import { writeFileAtomic } from '../../persist-node.js';
 import { resolve } from 'node:path';
 
-import { Dense, GATE_ACTIVATIONS, GRU, IndRNN, LSTM, RNN, Sequential, tensor, type GateActivation, type Loss, type OptimizerType } from '../../index.js';
+import { Dense, Dropout, GATE_ACTIVATIONS, GRU, IndRNN, LSTM, MinGRU, MinLSTM, RNN, Sequential, tensor, type GateActivation, type Loss, type OptimizerType } from '../../index.js';
 import { layerFromJSON, withInputSize } from '../../layers/registry.js';
 import type { TracePanel } from '../../model.js';
 import type { Tensor3D } from '../../tensor.js';
@@ -56,8 +56,8 @@ export const TRAIN_FLAGS: FlagSpec[] = [
   {
     name: 'cell',
     type: 'string',
-    choices: ['rnn', 'rnn-relu', 'lstm', 'gru', 'gru-reset-before', 'indrnn', 'indrnn-tanh'],
-    help: 'recurrent cell (gru-reset-before: the Keras/TF.js/ONNX-default GRU form; indrnn: Li et al. 2018, relu)',
+    choices: ['rnn', 'rnn-relu', 'lstm', 'gru', 'gru-reset-before', 'indrnn', 'indrnn-tanh', 'mingru', 'minlstm'],
+    help: 'recurrent cell (gru-reset-before: the Keras/TF.js/ONNX-default GRU form; indrnn: Li et al. 2018, relu; mingru/minlstm: Feng et al. 2024, --layers of them, trained in parallel over time)',
     default: 'lstm',
   },
   { name: 'gate-activation', type: 'string', choices: GATE_ACTIVATIONS, help: 'lstm/gru gate activation (hard_sigmoid: as TF.js and Keras 2)', default: 'sigmoid' },
@@ -141,7 +141,18 @@ function modelFromLayers(list: unknown[], data: PreparedData, seed: number): Seq
   return model;
 }
 
+/** `layers` MinGRU / MinLSTM layers (one recurrence each: they have no num_layers), with `dropout` between them. */
+function minLayers(r: Resolved, inputSize: number): (MinGRU | MinLSTM | Dropout)[] {
+  const Kind = r.cell === 'mingru' ? MinGRU : MinLSTM;
+  return Array.from({ length: r.layers }, (_, k) => {
+    const layer = new Kind({ hiddenSize: r.hidden, ...(k === 0 ? { inputSize } : {}) });
+    return k > 0 && r.dropout > 0 ? [new Dropout({ p: r.dropout }), layer] : [layer];
+  }).flat();
+}
+
 function buildModel(r: Resolved, data: PreparedData): Sequential {
+  const head = new Dense({ units: data.outputUnits, activation: r.head as 'identity', returnSequences: data.returnSequences });
+  if (r.cell === 'mingru' || r.cell === 'minlstm') return new Sequential([...minLayers(r, data.inputSize), head] as never, { seed: r.seed });
   const common = { hiddenSize: r.hidden, numLayers: r.layers, bidirectional: r.bidirectional, dropout: r.dropout };
   const first = { ...common, inputSize: data.inputSize };
   const gated = { ...first, ...(r.gateActivation ? { gateActivation: r.gateActivation } : {}) };
@@ -150,7 +161,6 @@ function buildModel(r: Resolved, data: PreparedData): Sequential {
     : r.cell === 'gru' || r.cell === 'gru-reset-before' ? new GRU({ ...gated, resetAfter: r.cell === 'gru' })
     : r.cell === 'indrnn' || r.cell === 'indrnn-tanh' ? new IndRNN({ ...first, nonlinearity: r.cell === 'indrnn' ? 'relu' : 'tanh' })
     : new RNN({ ...first, nonlinearity: r.cell === 'rnn-relu' ? 'relu' : 'tanh' });
-  const head = new Dense({ units: data.outputUnits, activation: r.head as 'identity', returnSequences: data.returnSequences });
   return new Sequential([rec, head], { seed: r.seed });
 }
 
@@ -293,6 +303,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     report: resolve(str('report') ?? 'rnnkit-report.html'),
   };
   if (r.gateActivation !== undefined && !['lstm', 'gru', 'gru-reset-before'].includes(r.cell)) throw new CliError(`--gate-activation needs --cell lstm, gru or gru-reset-before (an ${r.cell} cell has no gates)`);
+  if (r.bidirectional && (r.cell === 'mingru' || r.cell === 'minlstm')) throw new CliError(`--bidirectional needs a cell with a reverse direction; --cell ${r.cell} runs forward only`);
   if (r.peephole && r.cell !== 'lstm') throw new CliError(`--peephole needs --cell lstm (only an LSTM has peephole connections), got --cell ${r.cell}`);
   if (r.tbptt > 0 && !data.returnSequences) {
     throw new CliError(`--tbptt needs a per-step target; ${data.meta.name} has one target per sequence${r.bidirectional ? ' (and --bidirectional forecasts use the last step only)' : ''}`);

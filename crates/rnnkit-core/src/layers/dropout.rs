@@ -14,11 +14,17 @@ use super::{Forward, Layer, LayerGrads, LayerX, Shape};
 /// Fills `mask` with 0 (probability p) or 1/(1−p), drawn in element order, and applies it to `xs`.
 /// Also the recurrent layers' inter-layer dropout.
 pub(crate) fn apply_dropout<R: Real>(rng: &mut Rng, p: f64, xs: &mut [R], mask: &mut Vec<R>) {
-    mask.resize(xs.len(), R::ZERO);
+    draw_dropout_mask(rng, p, xs.len(), mask);
+    xs.iter_mut().zip(mask.iter()).for_each(|(x, m)| *x *= *m);
+}
+
+/// Fills `mask` with `n` values 0 (probability p) or 1/(1−p), drawn in element order. Also the
+/// recurrent layers' recurrent-dropout masks (recurrent/stack.rs).
+pub(crate) fn draw_dropout_mask<R: Real>(rng: &mut Rng, p: f64, n: usize, mask: &mut Vec<R>) {
+    mask.resize(n, R::ZERO);
     let keep = if p < 1.0 { R::from_f64(1.0 / (1.0 - p)) } else { R::ZERO };
-    for (x, m) in xs.iter_mut().zip(mask.iter_mut()) {
+    for m in mask.iter_mut() {
         *m = if rng.next_f64() < p { R::ZERO } else { keep };
-        *x *= *m;
     }
 }
 

@@ -38,7 +38,7 @@ impl<R: Real> Recurrent<R> {
         // differ in them) pick one, the first cell's values being the defaults.
         let cells: Vec<CellKind> = CellKind::ALL.iter().copied().filter(|c| c.layer_type() == kind).collect();
         let Some(&first) = cells.first() else { unreachable!("the registry builds this layer for cell layer types only, not {kind}") };
-        let mut keys = vec!["input_size", "hidden_size", "num_layers", "bidirectional", "direction", "bias", "dropout", "weight_init", "recurrent_init"];
+        let mut keys = vec!["input_size", "hidden_size", "num_layers", "bidirectional", "direction", "bias", "dropout", "recurrent_dropout", "weight_init", "recurrent_init"];
         keys.extend_from_slice(crate::cell::options::KEYS);
         let nonlinearities: Vec<(&str, &str)> = cells.iter().filter_map(|c| c.nonlinearity()).map(|n| (n, n)).collect();
         let chooses_reset = cells.iter().any(|c| c.reset_after().is_some());
@@ -71,6 +71,7 @@ impl<R: Real> Recurrent<R> {
             reverse,
             bias: f.boolean("bias", true)?,
             dropout: f.in_range("dropout", 0.0, 0.0, 1.0, true)?,
+            recurrent_dropout: recurrent_dropout(&f, cell)?,
             weight_init: f.choice("weight_init", Some("uniform"), &INITS[..2])?,
             recurrent_init: f.choice("recurrent_init", Some("uniform"), INITS)?,
             recurrent_max_abs: recurrent_max_abs(&f)?,
@@ -93,6 +94,16 @@ fn recurrent_max_abs(f: &Fields<'_>) -> Result<Option<f64>> {
         Some(b) if b <= 0.0 => Err(crate::Error::value(f.path("recurrent_max_abs"), format!("expected a value > 0, got {b}"))),
         b => Ok(b),
     }
+}
+
+/// `recurrent_dropout` in [0, 1): for the cells whose recurrent input is h_{t−1} itself through a
+/// matrix or a vector (not the reset-before GRU, whose gated product reads r ⊙ h_{t−1}).
+fn recurrent_dropout(f: &Fields<'_>, cell: CellKind) -> Result<f32> {
+    let p = f.in_range("recurrent_dropout", 0.0, 0.0, 1.0, true)?;
+    if p > 0.0 && cell.recurrence().gated_blocks() > 0 {
+        return Err(crate::Error::value(f.path("recurrent_dropout"), format!("expected 0 for the {} cell (reset_after false: its gated product reads r ⊙ h_{{t−1}}), got {p}", cell.name())));
+    }
+    Ok(p)
 }
 
 /// (bidirectional, reverse) from `direction` ("forward" | "reverse" | "bidirectional") and the older
@@ -131,6 +142,10 @@ impl<R: Real> Layer<R> for Recurrent<R> {
             ("weight_init".into(), init(s.weight_init)),
             ("recurrent_init".into(), init(s.recurrent_init)),
         ];
+        // Written only when set, so configs without it read back as before.
+        if s.recurrent_dropout > 0.0 {
+            kv.push(("recurrent_dropout".into(), Json::Num(s.recurrent_dropout as f64)));
+        }
         if s.cell.recurrence() == Recurrence::Diagonal {
             kv.retain(|(k, _)| k != "recurrent_init");
             kv.push(("recurrent_max_abs".into(), s.recurrent_max_abs.map_or(Json::Null, Json::Num)));
@@ -187,7 +202,7 @@ impl<R: Real> Layer<R> for Recurrent<R> {
     }
 
     fn uses_rng(&self) -> bool {
-        self.spec().dropout > 0.0 && self.spec().num_layers > 1
+        (self.spec().dropout > 0.0 && self.spec().num_layers > 1) || self.spec().recurrent_dropout > 0.0
     }
 
     fn writes_batch_major(&self) -> bool {
@@ -380,5 +395,30 @@ mod tests {
             let e = build_kind(kind, config).err().unwrap().to_string();
             assert!(e.contains("spec.layers[0].config.proj_size") && e.contains(says), "{config}: {e}");
         }
+    }
+
+    /// `recurrent_dropout` in [0, 1) on RNN, LSTM, GRU (reset-after) and IndRNN, written in the
+    /// canonical config only when set, makes the layer draw from the rng; the reset-before GRU and
+    /// out-of-range values are errors naming the key, the expected and the given value.
+    #[test]
+    fn recurrent_dropout_config_and_errors() {
+        for kind in ["RNN", "LSTM", "GRU", "IndRNN"] {
+            let r = build_kind(kind, r#"{"input_size":2,"hidden_size":3,"recurrent_dropout":0.25}"#).unwrap();
+            assert_eq!(r.spec().recurrent_dropout, 0.25, "{kind}");
+            assert_eq!(Layer::<f64>::config(&r).get("recurrent_dropout"), Some(&Json::Num(0.25)), "{kind}");
+            assert!(Layer::<f64>::uses_rng(&r), "{kind}");
+            let plain = build_kind(kind, r#"{"input_size":2,"hidden_size":3}"#).unwrap();
+            assert_eq!((plain.spec().recurrent_dropout, Layer::<f64>::config(&plain).get("recurrent_dropout")), (0.0, None), "{kind}");
+            assert!(!Layer::<f64>::uses_rng(&plain), "{kind}");
+        }
+        for (kind, config, says) in [
+            ("LSTM", r#"{"input_size":2,"hidden_size":3,"recurrent_dropout":1}"#, "expected a value in [0, 1), got 1"),
+            ("GRU", r#"{"input_size":2,"hidden_size":3,"recurrent_dropout":-0.1}"#, "expected a value in [0, 1), got -0.1"),
+            ("GRU", r#"{"input_size":2,"hidden_size":3,"reset_after":false,"recurrent_dropout":0.5}"#, "expected 0 for the gru_reset_before cell"),
+        ] {
+            let e = build_kind(kind, config).err().unwrap().to_string();
+            assert!(e.contains("spec.layers[0].config.recurrent_dropout") && e.contains(says), "{config}: {e}");
+        }
+        assert!(build_kind("GRU", r#"{"input_size":2,"hidden_size":3,"reset_after":false,"recurrent_dropout":0}"#).is_ok());
     }
 }

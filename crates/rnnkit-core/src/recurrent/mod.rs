@@ -191,6 +191,14 @@ impl<R: Real> RecurrentBlock<R> {
         self.workspace = Workspace::default();
     }
 
+    /// The recurrent-dropout masks of the last forward, per layer·direction (PyTorch's state row
+    /// order) [batch, P or H] (the h width) of 0 or 1/(1−p), each empty when that forward drew
+    /// none. For tests that recompute a training forward from the equations.
+    #[doc(hidden)]
+    pub fn last_recurrent_masks(&self) -> Vec<Vec<R>> {
+        self.workspace.dirs.iter().map(|d| d.rmask.clone()).collect()
+    }
+
     /// Whether a `backward` can run now.
     pub fn has_cache(&self) -> bool {
         self.workspace.cached

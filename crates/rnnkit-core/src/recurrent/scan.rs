@@ -10,6 +10,9 @@
 //! u ⊙ h_{t−1} element-wise, no GEMM. The scan knows its cell only through the `Cell` trait, and runs
 //! compiled per cell (`with_cell!` once per scan), so the steps are direct calls.
 //! An inference forward (`record` false) keeps two state slots and one aux slab, hot in cache.
+//! Recurrent dropout (a mask [batch, P or H] in the direction's state, drawn by stack.rs): the step product reads
+//! h_{t−1} ⊙ mask (the cell still reads h_{t−1}), BPTT masks that product's dh_{t−1} and dW_hh reads
+//! the masked states; without a mask none of this runs.
 //!
 //! An LSTM with `proj_size` P (PyTorch's projection): the cell writes o ⊙ h(c) ([batch, H], kept in
 //! `DirState::hr`), and one more GEMM per step gives h = hr·W_hrᵀ [batch, P], which the step GEMM
@@ -128,6 +131,9 @@ struct FwdRows<'v, R> {
     /// the cell reads as its h_{t−1} (it only carries it into finished rows, whose h the scan carries).
     hr: &'v mut [R],
     zeros: &'v [R],
+    /// Recurrent dropout: the block's rows of the mask [rows, P or H], empty = none, and room for h_{t−1} ⊙ mask.
+    mask: &'v [R],
+    masked_h: &'v mut [R],
 }
 
 /// Where a layer's output rows go: h_t of sequence b at
@@ -171,6 +177,8 @@ struct BackRows<'v, R> {
     h_prev: &'v [R],
     c_prev: &'v [R],
     dy: &'v [R],
+    /// Recurrent dropout: the block's rows of the mask; empty = none.
+    mask: &'v [R],
 }
 
 /// A projected step's BPTT buffers for a block of batch rows (all empty without a projection).
@@ -273,8 +281,8 @@ impl<R: Real> Scan<'_, R> {
     /// weight loads, which stream W_hh from L2 (F2: 0.048 → 0.041 ms per call, old and new addons
     /// interleaved). Its sums are the step GEMM's, so the results are bit-identical. (An Elman cell
     /// has one tanh per unit: nothing to overlap.)
-    fn step_kernel(&self) -> StepKernel {
-        if as_f32(self.params).is_some() && self.cell.has_row_step() && self.options.is_default() && self.batch == 1 && self.hidden.is_multiple_of(kernels().lanes) {
+    fn step_kernel(&self, masked: bool) -> StepKernel {
+        if !masked && as_f32(self.params).is_some() && self.cell.has_row_step() && self.options.is_default() && self.batch == 1 && self.hidden.is_multiple_of(kernels().lanes) {
             StepKernel::Row
         } else {
             StepKernel::Gemm
@@ -290,24 +298,33 @@ impl<R: Real> Scan<'_, R> {
     /// One forward step for a block of batch rows: the recurrent product (see `StepInput`), the
     /// fused cell, the output rows (the block's first at `out_at.0` of `out`, `out_at.1` apart).
     fn forward_rows<C: Cell>(&self, cell: &C, input: StepInput<'_>, b_apart: Option<&[R]>, v: FwdRows<'_, R>, out: &Disjoint<'_, R>, out_at: (usize, usize)) {
-        let FwdRows { active, h_prev, c_prev, gates, gh, h, c, aux, hr, zeros } = v;
+        let FwdRows { active, h_prev, c_prev, gates, gh, h, c, aux, hr, zeros, mask, masked_h } = v;
         let (rows, hd, sw) = (active.len(), self.hidden, self.state_width());
         // The concrete cell's shape (no lookup per step).
         let gs = cell.gates() * hd;
         // The row step runs the cell itself.
         let cell_done = matches!(input, StepInput::Row { .. });
+        // The recurrent product's operand: h_{t−1}, or with recurrent dropout h_{t−1} ⊙ mask (the
+        // cell itself still reads h_{t−1}: the carried state is not masked).
+        let h_rec: &[R] = if mask.is_empty() {
+            h_prev
+        } else {
+            masked_h.iter_mut().zip(h_prev).zip(mask).for_each(|((o, h), m)| *o = *h * *m);
+            masked_h
+        };
         match input {
-            StepInput::Gemm { .. } if cell.recurrence() == Recurrence::Diagonal => add_diagonal(gates, gs, hd, self.w_hh(), h_prev),
+            StepInput::Gemm { .. } if cell.recurrence() == Recurrence::Diagonal => add_diagonal(gates, gs, hd, self.w_hh(), h_rec),
             StepInput::Gemm { packed, gated } => {
                 // h_{t−1}·W_hhᵀ: accumulated straight into the step's gate block, or into `gh` for a
                 // cell with apart gates. The cell then runs on the block while it is hot.
                 let plain = gs - cell.recurrence().gated_blocks() * hd;
                 if cell.apart_gates() > 0 {
-                    self.step_gemm(packed, 0..gs, rows, h_prev, R::ZERO, gh, gs);
+                    self.step_gemm(packed, 0..gs, rows, h_rec, R::ZERO, gh, gs);
                 } else {
-                    self.step_gemm(packed, 0..plain, rows, h_prev, R::ONE, gates, gs);
+                    self.step_gemm(packed, 0..plain, rows, h_rec, R::ONE, gates, gs);
                 }
                 if plain < gs {
+                    debug_assert!(mask.is_empty(), "no recurrent dropout on a gated recurrence (layers/recurrent.rs)");
                     // Gated: the cell activates the other blocks and leaves g ⊙ h_{t−1} in aux, whose
                     // product the gated blocks add.
                     cell.gate_hidden(GateHidden { batch: rows, hidden: hd, gates: &mut *gates, h_prev, gated_h: &mut *aux, options: &self.options });
@@ -382,7 +399,8 @@ impl<R: Real> Scan<'_, R> {
     /// past a sequence's end) where `out` says. The final states are left in `st` (see `final_state`).
     pub fn forward(&self, h0: Option<&[R]>, c0: Option<&[R]>, st: &mut DirState<R>, sc: &mut StepScratch<R>, out: OutRows<'_, '_, R>) {
         let (steps, batch, hd, gs, sw) = (self.seq_len, self.batch, self.hidden, self.gate_size(), self.state_width());
-        let step = self.step_kernel();
+        let masked = !st.rmask.is_empty();
+        let step = self.step_kernel(masked);
         // Slabs kept of aux and hr (the states keep `steps + 1` slots or two, `slot`).
         let steps_kept = if self.record { steps } else { 1 };
         st.fit(self.cell.cell(), steps_kept, batch, hd, self.proj);
@@ -409,12 +427,14 @@ impl<R: Real> Scan<'_, R> {
         fit(&mut sc.zeros, if self.proj > 0 { batch * hd } else { 0 });
         sc.zeros.fill(R::ZERO);
         let hr_w = if self.proj > 0 { hd } else { 0 };
+        fit(&mut sc.masked_h, if masked { batch * sw } else { 0 });
         let aux_w = self.cell.aux_width(hd);
         let parts = self.scan_parts();
         let (packed_hh, packed_gated, w_rows) = (&st.w_hh_t, &st.w_gated_t, st.w_hh_rows.as_slice());
         let (gates_all, gh_all, active_all) = (Disjoint::new(&mut st.gates), Disjoint::new(&mut sc.gh), Disjoint::new(&mut sc.active));
         let (hs, cs, aux_all, hr_all) = (Disjoint::new(&mut st.hs), Disjoint::new(&mut st.cs), Disjoint::new(&mut st.aux), Disjoint::new(&mut st.hr));
         let zeros = &sc.zeros;
+        let (rmask, masked_all) = (&st.rmask, Disjoint::new(&mut sc.masked_h));
         // Compiled per cell: every step below calls it directly.
         with_cell!(self.cell, |cell| {
             parallel::run(parts, |p| {
@@ -425,7 +445,8 @@ impl<R: Real> Scan<'_, R> {
                 // SAFETY: `part_rows` gives each part its own batch rows, and every piece below is those
                 // rows of one buffer (of one slab), so no two live pieces of different parts overlap;
                 // within the part, `active` and `gh` are taken once and the per-step pieces differ in slab.
-                let (active, gh) = unsafe { (active_all.rows(r.clone(), 1), gh_all.rows(r.clone(), gs)) };
+                let (active, gh, masked_h) = unsafe { (active_all.rows(r.clone(), 1), gh_all.rows(r.clone(), gs), masked_all.rows(r.clone(), sw)) };
+                let mask = sub(rmask, r.start * sw..r.end * sw);
                 for k in 0..steps {
                     let t = if self.reverse { steps - 1 - k } else { k };
                     let (prev, cur) = slots(t, self.reverse);
@@ -442,7 +463,7 @@ impl<R: Real> Scan<'_, R> {
                         StepKernel::Gemm => StepInput::Gemm { packed: packed_hh, gated: packed_gated },
                     };
                     let zeros = if hr_w > 0 { &zeros[r.start * hd..r.end * hd] } else { &[][..] };
-                    let v = FwdRows { active: &*active, h_prev, c_prev, gates, gh: &mut *gh, h, c, aux, hr, zeros };
+                    let v = FwdRows { active: &*active, h_prev, c_prev, gates, gh: &mut *gh, h, c, aux, hr, zeros, mask, masked_h: &mut *masked_h };
                     // Each part writes the output pieces of its own rows, each direction its own columns.
                     self.forward_rows(cell, step_input, b_apart, v, out.out, out.place(steps, batch, t, r.start));
                 }
@@ -454,11 +475,11 @@ impl<R: Real> Scan<'_, R> {
     /// starts at the block's first row, rows `dy_stride` apart): adds dy into dh, runs the cell's
     /// backward, then dh_{t−1} += dGh·W_hh against W_hh packed once per backward pass (f32).
     #[allow(clippy::too_many_arguments)]
-    fn backward_rows<C: Cell>(&self, cell: &C, packed: (&PackedB, &PackedB), in_: BackRows<'_, R>, dy_stride: usize, dh: &mut [R], dc: &mut [R], dgx: &mut [R], dgh: &mut [R], dh_next: &mut [R], proj: ProjBack<'_, R>) {
+    fn backward_rows<C: Cell>(&self, cell: &C, packed: (&PackedB, &PackedB), in_: BackRows<'_, R>, dy_stride: usize, dh: &mut [R], dc: &mut [R], dgx: &mut [R], dgh: &mut [R], dh_next: &mut [R], proj: ProjBack<'_, R>, dh_rec: &mut [R]) {
         let (rows, hd, sw) = (in_.active.len(), self.hidden, self.state_width());
         // The concrete cell's shape (no lookup per step): as `hidden_rows`; `gated` > 0 for a gated
         // recurrence, whose d(g ⊙ h) [rows, H] goes through `dgh`.
-        let (gs, ka, gated) = (cell.gates() * hd, cell.apart_gates() * hd, cell.recurrence().gated_blocks() * hd);
+        let (gs, gated) = (cell.gates() * hd, cell.recurrence().gated_blocks() * hd);
         let (k, special) = hidden_rows(cell, hd);
         for (b, _) in in_.active.iter().enumerate().filter(|(_, on)| **on) {
             let y = &in_.dy[b * dy_stride..b * dy_stride + sw];
@@ -501,6 +522,23 @@ impl<R: Real> Scan<'_, R> {
             }
             cell.gate_hidden_backward(GateHiddenBackward { batch: rows, hidden: hd, gates: in_.gates, h_prev: in_.h_prev, d_gated_h: dgh, dgx: &mut *dgx, dh_prev: &mut *dh_next, options: &self.options });
         }
+        if in_.mask.is_empty() {
+            self.add_recurrent_grad(cell, packed, rows, dgx, dgh, dh_next);
+        } else {
+            // Recurrent dropout: the product read h_{t−1} ⊙ mask, so its gradient is masked the same.
+            dh_rec.fill(R::ZERO);
+            self.add_recurrent_grad(cell, packed, rows, dgx, dgh, dh_rec);
+            dh_next.iter_mut().zip(&*dh_rec).zip(in_.mask).for_each(|((o, d), m)| *o += *d * *m);
+        }
+    }
+
+    /// dh += dGh·(the recurrent product's weights) for `rows` rows: the dense product's gradient
+    /// (against W_hh packed once per backward pass, f32), or a diagonal one's element-wise.
+    fn add_recurrent_grad<C: Cell>(&self, cell: &C, packed: (&PackedB, &PackedB), rows: usize, dgx: &[R], dgh: &[R], dh_next: &mut [R]) {
+        let (hd, sw) = (self.hidden, self.state_width());
+        let (gs, ka) = (cell.gates() * hd, cell.apart_gates() * hd);
+        let (k, _) = hidden_rows(cell, hd);
+        let w_hh = self.w_hh();
         if cell.recurrence() == Recurrence::Diagonal {
             // dh_{t−1} += Σ_g dG_g ⊙ u_g: no GEMM.
             for (d, dn) in dgx.chunks_exact(gs).zip(dh_next.chunks_exact_mut(hd)) {
@@ -577,6 +615,8 @@ impl<R: Real> Scan<'_, R> {
         let pw = self.proj;
         fit(&mut sc.dh_proj, steps * batch * pw);
         fit(&mut sc.dhr, if pw > 0 { 2 * bc } else { 0 });
+        let masked = !st.rmask.is_empty();
+        fit(&mut sc.dh_rec, if masked { bh } else { 0 });
         sc.active.resize(batch, true);
         sc.dh.clear();
         match dh_n {
@@ -605,6 +645,7 @@ impl<R: Real> Scan<'_, R> {
         let (dh_all, dc_all, dh_next_all) = (Disjoint::new(&mut sc.dh), Disjoint::new(&mut sc.dc), Disjoint::new(&mut sc.dh_next));
         let (dgx_all, dgh_all, active_all) = (Disjoint::new(&mut sc.dgx), Disjoint::new(&mut sc.dgh), Disjoint::new(&mut sc.active));
         let (dh_proj_all, dhr_all) = (Disjoint::new(&mut sc.dh_proj), Disjoint::new(&mut sc.dhr));
+        let dh_rec_all = Disjoint::new(&mut sc.dh_rec);
         // Compiled per cell: every step below calls it directly.
         with_cell!(self.cell, |cell| {
             parallel::run(parts, |p| {
@@ -617,9 +658,10 @@ impl<R: Real> Scan<'_, R> {
                 // rows of one buffer (of one step for dgx/dgh), so no two live pieces of different parts
                 // overlap; within the part each buffer is cut once, or once per step at a different step.
                 let (active, dc) = unsafe { (active_all.rows(r.clone(), 1), dc_all.rows(r.clone(), hd)) };
-                let (mut dh, mut dh_next) = unsafe { (dh_all.rows(r.clone(), sw), dh_next_all.rows(r.clone(), sw)) };
+                let (mut dh, mut dh_next, dh_rec) = unsafe { (dh_all.rows(r.clone(), sw), dh_next_all.rows(r.clone(), sw), dh_rec_all.rows(r.clone(), sw)) };
                 // `dhr` holds two [batch, H] halves: dL/dhr and the cell's unused dh_{t−1}.
                 let (dhr, dhr_prev) = unsafe { (dhr_all.rows(r.clone(), hd * usize::from(pw > 0)), dhr_all.rows(batch + r.start..batch + r.end, hd * usize::from(pw > 0))) };
+                let mask = sub(&st.rmask, r.start * sw..r.end * sw);
                 for k in 0..steps {
                     // Reverse of the forward's processing order.
                     let t = if self.reverse { k } else { steps - 1 - k };
@@ -635,10 +677,11 @@ impl<R: Real> Scan<'_, R> {
                         c_prev: sub(&st.cs, wide(prev, hd)),
                         // dy of this step's rows, row b at b·dy_stride (the slice may end inside the last row's stride).
                         dy: &dy[at(t).start * dy_stride + dy_offset..],
+                        mask,
                     };
                     // SAFETY: as above (this step's rows).
                     let proj = ProjBack { dh: unsafe { dh_proj_all.rows(at(t), pw) }, dhr: &mut *dhr, dhr_prev: &mut *dhr_prev };
-                    self.backward_rows(cell, packed, rows, dy_stride, &mut *dh, &mut *dc, dgx, dgh, &mut *dh_next, proj);
+                    self.backward_rows(cell, packed, rows, dy_stride, &mut *dh, &mut *dc, dgx, dgh, &mut *dh_next, proj, &mut *dh_rec);
                     std::mem::swap(&mut dh, &mut dh_next);
                 }
             });
@@ -661,7 +704,15 @@ impl<R: Real> Scan<'_, R> {
         // `grads` starts at this layer+direction's W_ih (params.rs: [W_ih | W_hh | b_ih | b_hh]).
         let (g_ih, g_hh) = (0, self.cp.w_hh - self.cp.w_ih);
         let h_prev = if self.reverse { bh } else { 0 };
-        let hs = &st.hs[h_prev..h_prev + rows * sw];
+        let mut hs = &st.hs[h_prev..h_prev + rows * sw];
+        if masked {
+            // The recurrent weights multiplied h_{t−1} ⊙ mask (the same mask at every step).
+            fit(&mut sc.hs_masked, rows * sw);
+            for (o, h) in sc.hs_masked.chunks_exact_mut(bh).zip(hs.chunks_exact(bh)) {
+                o.iter_mut().zip(h).zip(&st.rmask).for_each(|((o, h), m)| *o = *h * *m);
+            }
+            hs = &sc.hs_masked;
+        }
         match x {
             LayerX::Features(x) if as_f32(x).is_some() && !diagonal => {
                 // Those shared rows use one GEMM for dW_ih and dW_hh against [x | h_{t−1}], which packs

@@ -1,5 +1,6 @@
 //! A whole block: `num_layers` layers of one or two directions. Layer l > 0 reads layer l−1's output
-//! (directions concatenated, forward first), with inverted dropout between layers in training.
+//! (directions concatenated, forward first), with inverted dropout between layers in training, and
+//! per layer and direction a recurrent-dropout mask (scan.rs applies it) when asked.
 //! Each layer's forward is its input projection, one GEMM over all steps and directions
 //! (projection.rs), then the recurrences. Bidirectional layers are two `Scan`s writing the two
 //! halves of one output's feature axis; their recurrences run at once, one per core, when a
@@ -11,7 +12,7 @@ use super::projection::project;
 use super::scan::{OutRows, Scan};
 use super::workspace::{fit, Workspace};
 use super::{BlockGrads, BlockInput, LayerX};
-use crate::layers::dropout::apply_dropout;
+use crate::layers::dropout::{apply_dropout, draw_dropout_mask};
 use crate::parallel::{self, part_rows, Disjoint};
 use crate::params::cell_params;
 use crate::real::Real;
@@ -68,6 +69,7 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
     let mut h_n = vec![R::ZERO; layers * dirs * bh];
     let mut c_n = if lstm { vec![R::ZERO; layers * dirs * bc] } else { Vec::new() };
     let p = f64::from(spec.dropout);
+    let p_rec = f64::from(spec.recurrent_dropout);
     let mut rng = input.dropout_rng;
     let lengths = input.lengths;
 
@@ -88,6 +90,13 @@ pub(crate) fn forward<R: Real>(spec: &RecurrentSpec, params: &[R], input: BlockI
         let scans: Vec<Scan<'_, R>> = (0..dirs).map(|d| scan(spec, lengths, params, steps, batch, l, d, version, keep_cache)).collect();
         let layer_states = &mut ws.dirs[l * dirs..(l + 1) * dirs];
         project(&scans, x, &mut ws.projections[l], layer_states);
+        // Recurrent dropout: one mask per direction, drawn before this layer's output dropout.
+        for st in layer_states.iter_mut() {
+            match rng.as_deref_mut() {
+                Some(rng) if p_rec > 0.0 => draw_dropout_mask(rng, p_rec, bh, &mut st.rmask),
+                _ => st.rmask.clear(),
+            }
+        }
         let dir_parts = scans[0].direction_parts(dirs);
         let (states, scratch) = (Disjoint::new(layer_states), Disjoint::new(&mut ws.steps[..dirs]));
         let (h_all, c_all) = (Disjoint::new(&mut h_n), Disjoint::new(&mut c_n));

@@ -27,6 +27,9 @@ pub(crate) struct DirState<R> {
     pub hs: Vec<R>,
     /// Same layout as `hs`, for a cell with a cell state (LSTM).
     pub cs: Vec<R>,
+    /// [batch, P or H] (the h width): the recurrent-dropout mask (0 or 1/(1−p)) this forward multiplies h_{t−1} by
+    /// where it enters the recurrent product, the same at every step; empty = none (stack.rs).
+    pub rmask: Vec<R>,
     /// W_hhᵀ packed for the step GEMM (f32 only; see `prepared`).
     pub w_hh_t: PackedB,
     /// A gated recurrence's (`Recurrence::Gated`) gated rows of W_hh, transposed and packed for the
@@ -91,6 +94,8 @@ pub(crate) struct StepScratch<R> {
     pub active: Vec<bool>,
     /// [batch, H] zeros with a projection (else empty): the cell's h_{t−1} (`FwdRows::zeros`).
     pub zeros: Vec<R>,
+    /// [batch, P or H] with recurrent dropout only: h_{t−1} ⊙ mask, the step product's operand.
+    pub masked_h: Vec<R>,
 }
 
 /// Scratch of one backward scan (shared by the layers of a call; one per direction running at once).
@@ -118,6 +123,10 @@ pub(crate) struct BackScratch<R> {
     /// [dW_ih | dW_hh] rows one weight-gradient GEMM writes for the gates they share (scan.rs).
     pub xh: Vec<R>,
     pub dw: Vec<R>,
+    /// With recurrent dropout only: [batch, P or H] a step's dGh·W_hh before the mask, and
+    /// [seq_len·batch, P or H] every step's h_{t−1} ⊙ mask (dW_hh's operand).
+    pub dh_rec: Vec<R>,
+    pub hs_masked: Vec<R>,
 }
 
 /// Everything a block remembers between `forward` and `backward`.
