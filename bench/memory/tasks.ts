@@ -9,16 +9,12 @@
  *   steps at which the model must output the data tokens in order. Chance accuracy is 1/symbols.
  */
 
-/** A small fast PRNG (mulberry32): the same data for a seed on every machine. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+import { Random } from '../../ts/cli/datasets/random.js';
+
+/** The data's generator: the CLI datasets' seeded mulberry32, the same draws for a seed on every machine. */
+function rng(seed: number): () => number {
+  const r = new Random(seed);
+  return () => r.next();
 }
 
 export interface AddingBatch {
